@@ -1,0 +1,115 @@
+"""The feed-forward stylization network (Johnson et al. 2016, as used for video by Huang et al. 2017).
+
+    image ─ conv k×k ─ conv 3×3 /2 ─ conv 3×3 /2 ─ residual blocks ─ up ×2 + conv ─ up ×2 + conv ─ conv k×k ─ stylized
+
+Every convolution uses reflection padding; every hidden one is followed by instance normalisation and ReLU. Upsampling
+is nearest-neighbour resize followed by a convolution (Odena et al. 2016), which avoids the checkerboard artefacts of
+transposed convolutions. Width (``channels``) and depth (``num_residual_blocks``) come from the config, so a small fast
+network and the Johnson-size reference (32/64/128 channels, 5 residual blocks) share this code.
+
+The class subclasses ``PyTorchModelHubMixin``: ``save_pretrained(folder)`` writes ``model.safetensors`` and
+``config.json`` (the Hub repo layout, never pickles) and ``from_pretrained(folder_or_repo)`` reads them back.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from huggingface_hub import PyTorchModelHubMixin
+from torch import nn
+
+#: Johnson et al.'s network: the reference that the benchmarks compare against.
+JOHNSON_CONFIG: dict[str, object] = {"channels": [32, 64, 128], "num_residual_blocks": 5, "outer_kernel": 9}
+#: The default network of the bundled styles: a quarter of the reference's width squared, three residual blocks.
+DEFAULT_CONFIG: dict[str, object] = {"channels": [16, 32, 64], "num_residual_blocks": 3, "outer_kernel": 9}
+
+
+class ConvLayer(nn.Sequential):
+    """Reflection-padded convolution, optionally followed by instance norm and ReLU. Keeps H, W unless ``stride`` > 1."""
+
+    def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1, *, norm_act: bool = True) -> None:
+        layers: list[nn.Module] = [nn.ReflectionPad2d(kernel // 2), nn.Conv2d(cin, cout, kernel, stride)]
+        if norm_act:
+            layers += [nn.InstanceNorm2d(cout, affine=True), nn.ReLU(inplace=True)]
+        super().__init__(*layers)
+
+
+class ResidualBlock(nn.Module):
+    """Two 3×3 conv + instance-norm layers with an identity shortcut (He et al. 2016, as in Johnson et al.)."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            ConvLayer(channels, channels, 3),
+            nn.ReflectionPad2d(1),
+            nn.Conv2d(channels, channels, 3),
+            nn.InstanceNorm2d(channels, affine=True),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class UpsampleConv(nn.Module):
+    """Nearest-neighbour ×2 upsampling followed by a :class:`ConvLayer`."""
+
+    def __init__(self, cin: int, cout: int) -> None:
+        super().__init__()
+        self.conv = ConvLayer(cin, cout, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))
+
+
+class StyleNet(
+    nn.Module,
+    PyTorchModelHubMixin,
+    library_name="vst",
+    repo_url="https://huggingface.co/spaces",
+    pipeline_tag="image-to-image",
+    license="mit",
+    tags=["style-transfer", "video", "temporal-consistency"],
+):
+    """Feed-forward style transfer network.
+
+    Args:
+        channels: widths of the full-, half- and quarter-resolution stages, e.g. ``(32, 64, 128)``.
+        num_residual_blocks: residual blocks at quarter resolution.
+        outer_kernel: kernel size of the first and the last convolution (9 in Johnson et al.).
+        training_config: free-form record of how the checkpoint was trained (kept in ``config.json``; unused here).
+
+    Input ``(B, 3, H, W)`` RGB in [0, 1] with H and W multiples of :attr:`size_multiple`; output the same shape,
+    RGB in [0, 1] (a sigmoid bounds it).
+    """
+
+    size_multiple: int = 4
+
+    def __init__(
+        self,
+        channels: tuple[int, int, int] | list[int] = (16, 32, 64),
+        num_residual_blocks: int = 3,
+        outer_kernel: int = 9,
+        training_config: dict[str, object] | None = None,
+    ) -> None:
+        super().__init__()
+        c1, c2, c3 = (int(c) for c in channels)
+        self.channels = (c1, c2, c3)
+        self.training_config = dict(training_config or {})
+        self.encoder = nn.Sequential(
+            ConvLayer(3, c1, outer_kernel),
+            ConvLayer(c1, c2, 3, stride=2),
+            ConvLayer(c2, c3, 3, stride=2),
+        )
+        self.residuals = nn.Sequential(*(ResidualBlock(c3) for _ in range(num_residual_blocks)))
+        self.decoder = nn.Sequential(
+            UpsampleConv(c3, c2),
+            UpsampleConv(c2, c1),
+            ConvLayer(c1, 3, outer_kernel, norm_act=False),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, 3, H, W)`` in [0, 1] → ``(B, 3, H, W)`` in [0, 1]."""
+        return torch.sigmoid(self.decoder(self.residuals(self.encoder(x))))
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
