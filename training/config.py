@@ -1,0 +1,107 @@
+"""Every knob of a training run, in one place. Each field is a ``python -m training train`` flag and is recorded in the
+exported checkpoint's ``config.json`` (``training_config``)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
+
+
+@dataclass
+class TrainConfig:
+    # what
+    style_image: Path = Path("style.jpg")  # the painting
+    name: str = "style"  # run name: runs/<name>/
+    framewise: bool = False  # True: the baseline, trained without the temporal term
+    # where
+    data_dir: Path = Path("data")  # built by `python -m training prepare`
+    runs_dir: Path = Path("runs")
+    init_from: Path | None = None  # start from this checkpoint folder (e.g. a shared framewise warm-up)
+    # network (StyleNet config)
+    channels: tuple[int, int, int] = (16, 32, 64)
+    num_residual_blocks: int = 3
+    outer_kernel: int = 9
+    # data
+    crop: int = 192  # training crop (pixels, square)
+    batch_size: int = 2  # frame pairs per step (so 2 × batch_size images go through the network)
+    style_size: int = 384  # the painting is resized so its long side is this
+    # optimisation
+    steps: int = 1500
+    lr: float = 2e-3
+    lr_min_ratio: float = 0.1  # cosine decay down to lr × this
+    seed: int = 0
+    # loss weights (losses are computed on images in [0, 1] and VGG features of the Caffe 0–255 convention)
+    content_weight: float = 1.0
+    content_layer: str = "relu3_3"
+    style_weight: float = 3e-3
+    style_layers: tuple[str, ...] = STYLE_LAYERS
+    tv_weight: float = 1e-1
+    temporal_weight: float = 1e3  # ignored (0) when framewise
+    luminance_weight: float = 0.0  # ReCoNet's luminance-corrected output term (0 = off)
+    # bookkeeping
+    log_every: int = 10
+    checkpoint_every: int = 100
+    device: str = "auto"
+    amp: bool = True  # mixed precision on CUDA (ignored on CPU)
+    num_workers: int = 0
+
+    @property
+    def run_dir(self) -> Path:
+        return self.runs_dir / self.name
+
+    @property
+    def effective_temporal_weight(self) -> float:
+        return 0.0 if self.framewise else self.temporal_weight
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict (paths as strings, tuples as lists)."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = str(value) if isinstance(value, Path) else list(value) if isinstance(value, tuple) else value
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TrainConfig:
+        kwargs: dict[str, Any] = {}
+        types = {f.name: f for f in dataclasses.fields(cls)}
+        for key, value in data.items():
+            if key not in types:
+                continue
+            default = types[key].default
+            if isinstance(default, Path) or key == "init_from":
+                value = Path(value) if value is not None else None
+            elif isinstance(default, tuple):
+                value = tuple(value)
+            kwargs[key] = value
+        return cls(**kwargs)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add one ``--flag`` per :class:`TrainConfig` field to an argparse parser (tuples take several values)."""
+    for f in dataclasses.fields(TrainConfig):
+        flag = "--" + f.name.replace("_", "-")
+        default = f.default
+        if isinstance(default, bool):
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=f"(default: {default})")
+        elif isinstance(default, tuple):
+            kind = type(default[0])
+            parser.add_argument(flag, type=kind, nargs="+", default=default, help=f"(default: {' '.join(map(str, default))})")
+        elif default is None or isinstance(default, Path):
+            parser.add_argument(flag, type=Path, default=default, help=f"(default: {default})")
+        else:
+            parser.add_argument(flag, type=type(default), default=default, help=f"(default: {default})")
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)}
+    for key, value in values.items():
+        if isinstance(value, list):
+            values[key] = tuple(value)
+    return TrainConfig(**values)
+

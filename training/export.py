@@ -1,0 +1,98 @@
+"""Export a style as a Hub-ready folder (also the layout of the bundled checkpoints in ``vst/checkpoints/<slug>/``):
+
+    README.md            model card rendered from model_cards/style_model.md
+    preview.jpg          the temporal model's output on a sample photo
+    metrics.json         the numbers in the card
+    temporal/            model.safetensors + config.json
+    framewise/           model.safetensors + config.json
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import string
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from skimage import data as skdata
+
+from vst.catalog import get_style
+from vst.model import StyleNet
+from vst.pipeline import Stylizer
+
+from .evaluate import StyleMetrics, evaluate
+
+CARD_TEMPLATE = Path(__file__).resolve().parent.parent / "model_cards" / "style_model.md"
+PREVIEW_SIZE = 384
+
+
+def sample_photo() -> np.ndarray:
+    """The public-domain photo every preview is rendered on (scikit-image's ``chelsea``), ``(H, W, 3)`` uint8."""
+    return skdata.chelsea()
+
+
+def render_preview(model: StyleNet, size: int = PREVIEW_SIZE) -> Image.Image:
+    """The model's output on :func:`sample_photo`, long side ``size``."""
+    photo = Image.fromarray(sample_photo())
+    scale = size / max(photo.size)
+    photo = photo.resize((round(photo.width * scale), round(photo.height * scale)), Image.LANCZOS)
+    return Image.fromarray(Stylizer(model, "cpu")(np.asarray(photo)[None])[0])
+
+
+def metrics_rows(metrics: dict[str, StyleMetrics]) -> str:
+    return "\n".join(
+        f"| `{name}` | {m.warping_error:.5f} | {m.style_distance:.4g} | {m.content_distance:.4g} | {m.fps_640x360:.1f} |"
+        for name, m in metrics.items()
+    )
+
+
+def render_card(slug: str, model: StyleNet, metrics: dict[str, StyleMetrics], eval_info: dict[str, object],
+                weights_size: int) -> str:
+    style = get_style(slug)
+    tc = model.training_config
+    temporal, framewise = metrics["temporal"], metrics["framewise"]
+    return string.Template(CARD_TEMPLATE.read_text()).substitute(
+        title=style.title, artist=style.artist, year=style.year, commons_url=style.commons_url, slug=slug,
+        repo_id=style.repo_id, metrics_rows=metrics_rows(metrics),
+        flicker_ratio=f"{temporal.warping_error / framewise.warping_error:.2f}",
+        style_ratio=f"{temporal.style_distance / framewise.style_distance:.2f}",
+        channels="/".join(map(str, model.channels)), num_residual_blocks=len(model.residuals),
+        parameters=f"{model.num_parameters():,}", size_mb=f"{weights_size / 1e6:.1f}",
+        crop=tc.get("crop", "?"), batch_size=tc.get("batch_size", "?"), steps=tc.get("step", tc.get("steps", "?")),
+        content_weight=tc.get("content_weight", "?"), content_layer=tc.get("content_layer", "?"),
+        style_weight=tc.get("style_weight", "?"), tv_weight=tc.get("tv_weight", "?"),
+        temporal_weight=tc.get("temporal_weight", "?"), **{k: str(v) for k, v in eval_info.items()},
+    )
+
+
+def export_style(
+    slug: str,
+    temporal: Path,
+    framewise: Path,
+    style_image: Path,
+    out_dir: Path,
+    clips: list[Path],
+    *,
+    max_frames: int = 60,
+    max_side: int = 360,
+) -> dict[str, StyleMetrics]:
+    """Write ``out_dir`` (see module doc) from two trained checkpoint folders; returns the measured metrics."""
+    get_style(slug)
+    models = {"temporal": StyleNet.from_pretrained(temporal).eval(), "framewise": StyleNet.from_pretrained(framewise).eval()}
+    metrics = evaluate(models, clips, style_image, max_side=max_side, max_frames=max_frames)
+    tmp = out_dir.with_name(out_dir.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    for variant, model in models.items():
+        model.save_pretrained(tmp / variant)
+        (tmp / variant / "README.md").unlink(missing_ok=True)  # the repo-level card describes both variants
+    render_preview(models["temporal"]).save(tmp / "preview.jpg", quality=90)
+    eval_info = {"eval_clips": ", ".join(c.name for c in clips), "eval_frames": max_frames, "eval_side": max_side}
+    (tmp / "metrics.json").write_text(json.dumps({k: m.as_dict() for k, m in metrics.items()} | {"eval": eval_info},
+                                                 indent=2))
+    size = (tmp / "temporal" / "model.safetensors").stat().st_size
+    (tmp / "README.md").write_text(render_card(slug, models["temporal"], metrics, eval_info, size))
+    shutil.rmtree(out_dir, ignore_errors=True)
+    tmp.rename(out_dir)
+    return metrics

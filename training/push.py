@@ -1,0 +1,36 @@
+"""Upload an exported style folder to the Hugging Face Hub."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from huggingface_hub import HfApi, get_token
+
+from vst.errors import VSTError
+
+
+def files_to_push(folder: Path) -> list[Path]:
+    """Every file under ``folder`` (relative paths, sorted); hidden files and ``.tmp`` leftovers excluded."""
+    return sorted(p.relative_to(folder) for p in folder.rglob("*")
+                  if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+
+
+def push(folder: Path, repo_id: str, *, dry_run: bool = False, private: bool = False, api: HfApi | None = None,
+         message: str = "Upload vst style checkpoints") -> str:
+    """Create ``repo_id`` if needed and upload ``folder``; returns the commit URL (or the file list on a dry run).
+
+    The token comes from ``HF_TOKEN`` or the ``huggingface-cli login`` cache; without one, a clear ``VSTError``.
+    ``api`` lets tests inject an ``HfApi`` pointed at a local endpoint.
+    """
+    if not (folder / "temporal" / "model.safetensors").is_file():
+        raise VSTError(f"{folder} is not an exported style folder (no temporal/model.safetensors); run export first")
+    files = files_to_push(folder)
+    if dry_run:
+        return "\n".join(f"would upload {repo_id}/{f}" for f in files)
+    api = api or HfApi()
+    if api.token is None and get_token() is None:
+        raise VSTError("no Hugging Face token: set HF_TOKEN or run `hf auth login` first (or use --dry-run)")
+    api.create_repo(repo_id, repo_type="model", private=private, exist_ok=True)
+    info = api.upload_folder(repo_id=repo_id, folder_path=folder, repo_type="model", commit_message=message,
+                             allow_patterns=[str(f) for f in files])
+    return str(info.commit_url)

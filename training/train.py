@@ -1,0 +1,232 @@
+"""The training loop: one style, consecutive frame pairs, content + style + TV (+ temporal) loss.
+
+Per step, a batch of pairs (frame t, frame t+1) goes through the network; the loss is
+
+    content · ‖φ(S(x)) − φ(x)‖²  +  style · Σ_l ‖G_l(S(x)) − G_l(painting)‖²  +  tv · TV(S(x))
+    + temporal · Σ c · (S(x_{t+1}) − warp(S(x_t), flow_{t+1→t}))² / Σ c           (Huang et al. 2017)
+
+with φ/G the ImageNet VGG16 features/Gram matrices and c the Ruder et al. consistency weights. ``framewise=True`` trains
+the same thing with the temporal weight at 0 (the baseline). Runs on CUDA with bf16 autocast when present, else CPU;
+under ``torchrun`` it trains data-parallel (DDP, nccl on GPU, gloo on CPU). Checkpoints (safetensors only, never
+pickles) are written every ``checkpoint_every`` steps and a rerun with the same name resumes from the last one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from PIL import Image
+from safetensors.torch import load_file, save_file
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
+from tqdm import tqdm
+
+from vst.model import StyleNet
+
+from .config import TrainConfig
+from .data import FramePairDataset
+from .losses import content_loss, gram_matrix, luminance_temporal_loss, style_loss, temporal_loss, total_variation
+from .plots import plot_losses
+from .vgg import VGG16Features, fetch_vgg16_weights
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT = "checkpoint"  # runs/<name>/checkpoint/: model + optimizer + state, rewritten every checkpoint_every
+FINAL = "model"  # runs/<name>/model/: the finished network (StyleNet.save_pretrained)
+LOG_FILE = "log.jsonl"
+
+
+def load_style_image(path: Path, size: int) -> torch.Tensor:
+    """The painting as ``(1, 3, H, W)`` RGB in [0, 1], resized so its long side is ``size``."""
+    image = Image.open(path).convert("RGB")
+    scale = size / max(image.size)
+    image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.BICUBIC)
+    return torch.from_numpy(np.asarray(image).copy()).permute(2, 0, 1).float().div(255).unsqueeze(0)
+
+
+def build_model(cfg: TrainConfig) -> StyleNet:
+    if cfg.init_from is not None:
+        model = StyleNet.from_pretrained(cfg.init_from)
+        if model.channels != tuple(cfg.channels):
+            raise ValueError(f"--init-from {cfg.init_from} has channels {model.channels}, config says {cfg.channels}")
+        return model
+    return StyleNet(channels=cfg.channels, num_residual_blocks=cfg.num_residual_blocks, outer_kernel=cfg.outer_kernel)
+
+
+def lr_factor(step: int, cfg: TrainConfig) -> float:
+    """Cosine decay from 1 to ``lr_min_ratio`` over ``steps``."""
+    progress = min(step / max(cfg.steps, 1), 1.0)
+    return cfg.lr_min_ratio + (1 - cfg.lr_min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def infinite_batches(loader: DataLoader, sampler: DistributedSampler | None) -> Iterator[dict[str, torch.Tensor]]:
+    """Epoch after epoch; each epoch visits every pair once in a new random order (without replacement)."""
+    epoch = 0
+    while True:
+        if sampler is not None:
+            sampler.set_epoch(epoch)
+        yield from loader
+        epoch += 1
+
+
+# ----------------------------------------------------------------------------------------------- checkpoints
+
+
+def save_checkpoint(folder: Path, model: StyleNet, optimizer: torch.optim.Optimizer, step: int, cfg: TrainConfig) -> None:
+    """Model (safetensors + config.json), Adam state (safetensors) and the step, written atomically as a folder."""
+    tmp = folder.with_name(folder.name + ".tmp")
+    tmp.mkdir(parents=True, exist_ok=True)
+    model.training_config = cfg.to_json() | {"step": step}
+    model.save_pretrained(tmp)
+    state = optimizer.state_dict()
+    tensors = {f"{idx}.{key}": value.detach().cpu().contiguous()
+               for idx, slot in state["state"].items() for key, value in slot.items()}
+    save_file(tensors, tmp / "optimizer.safetensors")
+    (tmp / "state.json").write_text(json.dumps({"step": step, "param_groups": state["param_groups"]}))
+    if folder.exists():
+        old = folder.with_name(folder.name + ".old")
+        folder.rename(old)
+        tmp.rename(folder)
+        for f in old.iterdir():
+            f.unlink()
+        old.rmdir()
+    else:
+        tmp.rename(folder)
+
+
+def load_checkpoint(folder: Path, model: StyleNet, optimizer: torch.optim.Optimizer) -> int:
+    """Restore model and optimizer from :func:`save_checkpoint`'s folder; returns the step to continue from."""
+    weights = load_file(folder / "model.safetensors")
+    model.load_state_dict(weights)
+    meta = json.loads((folder / "state.json").read_text())
+    flat = load_file(folder / "optimizer.safetensors")
+    slots: dict[int, dict[str, torch.Tensor]] = {}
+    for key, value in flat.items():
+        idx, name = key.split(".", 1)
+        slots.setdefault(int(idx), {})[name] = value
+    optimizer.load_state_dict({"state": slots, "param_groups": meta["param_groups"]})
+    return int(meta["step"])
+
+
+# ----------------------------------------------------------------------------------------------- the loop
+
+
+def setup_distributed(cfg: TrainConfig) -> tuple[torch.device, int, int]:
+    """(device, rank, world size); initialises the process group when launched by torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    if cfg.device == "auto":
+        use_cuda = torch.cuda.is_available()
+    else:
+        use_cuda = cfg.device.startswith("cuda")
+    if use_cuda:
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        device = torch.device("cuda", local) if world > 1 else torch.device(cfg.device if cfg.device != "auto" else "cuda")
+        if world > 1:
+            torch.cuda.set_device(device)
+    else:
+        device = torch.device("cpu")
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if use_cuda else "gloo")
+    return device, rank, world
+
+
+def train(cfg: TrainConfig, *, progress: bool = True) -> Path:
+    """Train one network as configured; returns ``runs/<name>/model`` (the final checkpoint folder)."""
+    device, rank, world = setup_distributed(cfg)
+    is_main = rank == 0
+    torch.manual_seed(cfg.seed + rank)
+    run_dir = cfg.run_dir
+    if is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.json").write_text(json.dumps(cfg.to_json(), indent=2))
+
+    weights = fetch_vgg16_weights(offline=True)
+    vgg = VGG16Features(weights, layers=tuple(dict.fromkeys((*cfg.style_layers, cfg.content_layer)))).to(device)
+    content_vgg = VGG16Features(weights, layers=(cfg.content_layer,)).to(device)  # stops early: inputs need no more
+    with torch.no_grad():
+        style_features = vgg(load_style_image(cfg.style_image, cfg.style_size).to(device))
+        style_grams = {name: gram_matrix(style_features[name]) for name in cfg.style_layers}
+
+    model = build_model(cfg).to(device).train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    step = 0
+    checkpoint = run_dir / CHECKPOINT
+    if (checkpoint / "state.json").is_file():
+        step = load_checkpoint(checkpoint, model, optimizer)
+        if is_main:
+            log.info("resuming %s from step %d", cfg.name, step)
+    net: torch.nn.Module = DistributedDataParallel(model) if world > 1 else model
+
+    dataset = FramePairDataset(cfg.data_dir, crop=cfg.crop, flip=True)
+    sampler = DistributedSampler(dataset, seed=cfg.seed) if world > 1 else None
+    generator = torch.Generator().manual_seed(cfg.seed + step)
+    loader = DataLoader(dataset, batch_size=cfg.batch_size, drop_last=True, num_workers=cfg.num_workers,
+                        sampler=sampler or RandomSampler(dataset, generator=generator))
+    batches = infinite_batches(loader, sampler)
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=cfg.amp and device.type == "cuda")
+    temporal_weight = cfg.effective_temporal_weight
+
+    bar = tqdm(total=cfg.steps, initial=step, unit="step", desc=cfg.name, disable=not (progress and is_main))
+    log_file = (run_dir / LOG_FILE).open("a") if is_main else None
+    started = time.perf_counter()
+    while step < cfg.steps:
+        batch = {k: v.to(device, non_blocking=True) for k, v in next(batches).items()}
+        for group in optimizer.param_groups:
+            group["lr"] = cfg.lr * lr_factor(step, cfg)
+        frames = torch.cat([batch["frame_t"], batch["frame_t1"]])
+        with autocast:
+            stylized = net(frames)
+            out_features = vgg(stylized)
+            with torch.no_grad():
+                in_features = content_vgg(frames)
+        stylized = stylized.float()
+        losses = {
+            "content": cfg.content_weight * content_loss(out_features[cfg.content_layer].float(),
+                                                         in_features[cfg.content_layer].float()),
+            "style": cfg.style_weight * style_loss({k: out_features[k].float() for k in cfg.style_layers}, style_grams),
+            "tv": cfg.tv_weight * total_variation(stylized),
+        }
+        prev, nxt = stylized.chunk(2)
+        if temporal_weight > 0:
+            losses["temporal"] = temporal_weight * temporal_loss(prev, nxt, batch["flow_back"], batch["weights"])
+        if cfg.luminance_weight > 0 and temporal_weight > 0:
+            losses["luminance"] = cfg.luminance_weight * luminance_temporal_loss(
+                prev, nxt, batch["frame_t"], batch["frame_t1"], batch["flow_back"], batch["weights"])
+        total = sum(losses.values())
+        optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        optimizer.step()
+        step += 1
+        bar.update(1)
+        if is_main and (step % cfg.log_every == 0 or step == cfg.steps):
+            record = {"step": step, "loss": float(total), **{k: float(v) for k, v in losses.items()},
+                      "lr": optimizer.param_groups[0]["lr"], "seconds": round(time.perf_counter() - started, 2)}
+            assert log_file is not None
+            log_file.write(json.dumps(record) + "\n")
+            log_file.flush()
+            bar.set_postfix(loss=f"{record['loss']:.3g}")
+        if is_main and (step % cfg.checkpoint_every == 0 or step == cfg.steps):
+            save_checkpoint(checkpoint, model, optimizer, step, cfg)
+            plot_losses(run_dir / LOG_FILE, run_dir / "losses.png", title=cfg.name)
+    bar.close()
+    final = run_dir / FINAL
+    if is_main:
+        if log_file is not None:
+            log_file.close()
+        model.training_config = cfg.to_json() | {"step": step}
+        model.eval().cpu().save_pretrained(final)
+        plot_losses(run_dir / LOG_FILE, run_dir / "losses.png", title=cfg.name)
+    if world > 1:
+        dist.barrier()
+        dist.destroy_process_group()
+    return final

@@ -1,0 +1,93 @@
+"""Command line: ``python -m vst stylize clip.mp4 --style starry-night -o out.mp4`` and ``python -m vst styles``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from tqdm import tqdm
+
+from .catalog import DEFAULT_VARIANT, STYLES, VARIANTS
+from .errors import VSTError
+from .hub import installed_styles
+from .pipeline import stylize_video
+from .video import probe
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m vst", description="Flicker-free video neural style transfer.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens (checkpoint sources, ...)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("stylize", help="stylize a video into a browser-ready H.264 MP4 (audio kept)")
+    run.add_argument("input", type=Path, help="any common video: mp4, mov, webm, mkv, avi, animated gif")
+    run.add_argument("-o", "--output", type=Path, help="output .mp4 (default: <input>_<style>.mp4 in this folder)")
+    run.add_argument("-s", "--style", default="starry-night",
+                     help=f"a style slug ({', '.join(STYLES)}) or a checkpoint folder (default: starry-night)")
+    run.add_argument("--variant", choices=VARIANTS, default=DEFAULT_VARIANT,
+                     help="temporal: trained to be steady (default); framewise: the flickery baseline")
+    run.add_argument("--max-side", type=int, metavar="N", help="downscale so the long side is at most N pixels")
+    run.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: CUDA when present, else CPU)")
+    run.add_argument("--batch-size", type=int, default=4, help="frames per forward pass (default: 4)")
+    run.add_argument("--flicker", action="store_true", help="also measure and print the warping error (flicker)")
+    run.add_argument("--overwrite", action="store_true", help="replace the output if it exists")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+    commands.add_parser("styles", help="list the styles and which variants are installed")
+    return parser
+
+
+def cmd_styles() -> int:
+    installed = {s.slug: s for s in installed_styles()}
+    width = max(len(slug) for slug in STYLES)
+    for slug, style in STYLES.items():
+        found = installed.get(slug)
+        have = ", ".join(found.variants) if found else "not installed"
+        print(f"{slug:<{width}}  {style.caption}  [{have}]")
+    if not installed:
+        print("\nNo style is installed yet: train one with `python -m training train` (see README).")
+    return 0
+
+
+def cmd_stylize(args: argparse.Namespace) -> int:
+    info = probe(args.input)  # fail fast on a bad input, before loading any network
+    output = args.output or Path(f"{args.input.stem}_{Path(args.style).name}.mp4")
+    if output.exists() and not args.overwrite:
+        raise VSTError(f"output {output} already exists (use --overwrite to replace it)")
+    if args.max_side is not None and args.max_side < 16:
+        raise VSTError("--max-side must be at least 16")
+    bar = tqdm(total=info.num_frames, unit="frame", desc=f"{args.style} ({args.variant})", disable=args.quiet)
+
+    def progress(done: int, total: int | None) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    with bar:
+        result = stylize_video(args.input, output, style=args.style, variant=args.variant, max_side=args.max_side,
+                               device=args.device, batch_size=args.batch_size, overwrite=args.overwrite,
+                               measure_flicker=args.flicker, progress=progress)
+    summary = f"wrote {output} ({result.frames} frames, {result.width}×{result.height}, {result.fps:.1f} fps)"
+    if args.flicker:
+        summary += f", warping error {result.mean_warping_error()[args.variant]:.5f}"
+    print(summary)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return cmd_styles() if args.command == "styles" else cmd_stylize(args)
+    except VSTError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; no output was written", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""Finding and loading style checkpoints: the bundled folder first, then the Hugging Face Hub.
+
+A style's Hub repo (``Style.repo_id``) holds one subfolder per variant (``temporal/``, ``framewise/``), each a
+``StyleNet.save_pretrained`` folder (``model.safetensors`` + ``config.json``). The bundled copies use the same layout
+under ``vst/checkpoints/<slug>/<variant>/``, so the app works fully offline.
+
+Offline behaviour: with ``HF_HUB_OFFLINE=1`` only the local Hub cache is consulted (no network at all). Without it, a
+one-second TCP probe of the Hub endpoint decides whether to ask the Hub or only the cache, so an unreachable Hub never
+costs huggingface_hub's ~23-second retry loop.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import torch
+from huggingface_hub import constants, snapshot_download
+from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, OfflineModeIsEnabled
+
+from .catalog import STYLES, VARIANTS, check_variant, get_style
+from .errors import StyleNotFoundError
+from .model import StyleNet
+
+log = logging.getLogger(__name__)
+
+#: Where the bundled checkpoints live; ``VST_CHECKPOINT_DIR`` points elsewhere (tests, custom deployments).
+PACKAGE_CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
+WEIGHTS_FILE = "model.safetensors"
+
+
+def bundled_dir() -> Path:
+    return Path(os.environ.get("VST_CHECKPOINT_DIR", PACKAGE_CHECKPOINT_DIR))
+
+
+def is_checkpoint_folder(path: Path) -> bool:
+    return (path / WEIGHTS_FILE).is_file() and (path / "config.json").is_file()
+
+
+@functools.lru_cache(maxsize=1)
+def hub_reachable(timeout: float = 1.0) -> bool:
+    """False when ``HF_HUB_OFFLINE`` is set or the Hub endpoint does not accept a TCP connection within ``timeout``."""
+    if constants.HF_HUB_OFFLINE:
+        return False
+    url = urlparse(constants.ENDPOINT)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        with socket.create_connection((url.hostname or "", port), timeout=timeout):
+            return True
+    except OSError as err:
+        log.info("Hugging Face Hub at %s is unreachable (%s); using bundled and cached checkpoints only", url.netloc, err)
+        return False
+
+
+def _from_hub(repo_id: str, variant: str) -> Path:
+    """Download (or find in the Hub cache) ``repo_id/variant``; raises the huggingface_hub error on failure."""
+    online = hub_reachable()
+    snapshot = snapshot_download(repo_id, allow_patterns=[f"{variant}/*"], local_files_only=not online)
+    folder = Path(snapshot) / variant
+    if not is_checkpoint_folder(folder):
+        raise LocalEntryNotFoundError(f"{repo_id} has no {variant}/{WEIGHTS_FILE}")
+    return folder
+
+
+def resolve_checkpoint(style: str, variant: str = "temporal") -> Path:
+    """The folder holding ``style``'s ``variant`` checkpoint.
+
+    ``style`` is a catalog slug, or a path to a checkpoint folder (then ``variant`` is ignored). Looks in the bundled
+    folder, then the Hub (or its cache when offline). ``StyleNotFoundError`` names every place that was tried.
+    """
+    as_path = Path(style)
+    if as_path.is_dir():
+        if is_checkpoint_folder(as_path):
+            return as_path
+        raise StyleNotFoundError(f"{as_path} is a folder but not a checkpoint (needs {WEIGHTS_FILE} and config.json)")
+    entry = get_style(style)
+    check_variant(variant)
+    local = bundled_dir() / entry.slug / variant
+    if is_checkpoint_folder(local):
+        return local
+    where = "Hub" if hub_reachable() else "Hub cache (offline)"
+    try:
+        return _from_hub(entry.repo_id, variant)
+    except (LocalEntryNotFoundError, OfflineModeIsEnabled, HfHubHTTPError) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise StyleNotFoundError(
+            f"style '{entry.slug}' ({variant}) is not installed: looked in {local} and in the {where} "
+            f"for {entry.repo_id}/{variant} ({reason})"
+        ) from None
+
+
+def load_model(style: str, variant: str = "temporal", *, device: str | torch.device = "cpu") -> StyleNet:
+    """Load a style checkpoint (see :func:`resolve_checkpoint`) as an eval-mode :class:`StyleNet` on ``device``."""
+    folder = resolve_checkpoint(style, variant)
+    model = StyleNet.from_pretrained(folder)
+    log.info("loaded %s (%s) from %s", style, variant, folder)
+    return model.eval().to(device)
+
+
+@dataclass(frozen=True)
+class InstalledStyle:
+    slug: str
+    caption: str
+    variants: dict[str, Path]  # variant -> checkpoint folder, only those available without network
+
+
+def installed_styles() -> list[InstalledStyle]:
+    """Catalog styles with at least one variant bundled (or in the Hub cache), in catalog order. Never uses network."""
+    found = []
+    for slug, entry in STYLES.items():
+        variants: dict[str, Path] = {}
+        for variant in VARIANTS:
+            local = bundled_dir() / slug / variant
+            if is_checkpoint_folder(local):
+                variants[variant] = local
+                continue
+            try:
+                variants[variant] = Path(
+                    snapshot_download(entry.repo_id, allow_patterns=[f"{variant}/*"], local_files_only=True)
+                ) / variant
+            except LocalEntryNotFoundError:
+                continue
+            if not is_checkpoint_folder(variants[variant]):
+                del variants[variant]
+        if variants:
+            found.append(InstalledStyle(slug, entry.caption, variants))
+    return found
