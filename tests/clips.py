@@ -29,9 +29,21 @@ _AUDIO_CODECS: dict[str, str] = {
 }
 _CODEC_PIX_FMTS: dict[str, str] = {"gif": "rgb8", "mjpeg": "yuvj420p"}
 _CODEC_OPTIONS: dict[str, dict[str, str]] = {
-    "libx264": {"preset": "ultrafast", "crf": "18"},  # ultrafast still uses no B-frames; see make_clip(bframes=)
+    "libx264": {"preset": "ultrafast", "crf": "18"},  # ultrafast: no B-frames (see make_clip(bframes=))
     "libvpx-vp9": {"deadline": "realtime", "cpu-used": "8", "crf": "20", "b": "0"},
     "libvpx": {"deadline": "realtime", "cpu-used": "8", "crf": "10", "b": "1M"},
+}
+
+#: name → (file name, make_clip keyword arguments) of one small clip per supported container / codec.
+CONTAINER_CLIPS: dict[str, tuple[str, dict[str, object]]] = {
+    "mp4-h264": ("c.mp4", {"audio": True}),
+    "mov-h264": ("c.mov", {"audio": True}),
+    "mkv-h264": ("c.mkv", {"audio": True}),
+    "webm-vp9": ("c.webm", {"audio": True}),
+    "webm-vp8": ("c8.webm", {"codec": "libvpx"}),
+    "avi-mpeg4": ("c.avi", {"audio": True}),
+    "avi-mjpeg": ("cj.avi", {"codec": "mjpeg"}),
+    "gif": ("c.gif", {"fps": 10}),
 }
 
 
@@ -117,7 +129,8 @@ def make_clip(
 ) -> Path:
     """Write a real clip whose *displayed* frames are ``pattern_frame(i, width, height, pattern)``.
 
-    ``codec`` defaults from the extension (mp4/mov/mkv → H.264, webm → VP9, avi → MPEG-4 part 2, gif → GIF);
+    ``codec`` defaults from the extension (mp4/mov/mkv → H.264, webm → VP9, avi → MPEG-4 part 2, gif → GIF).
+    An odd ``width``/``height`` with H.264 uses yuv444p unless ``pix_fmt`` says otherwise (4:2:0 needs even sizes).
     ``audio`` adds a 440 Hz sine of the clip's duration (AAC; Opus for webm; PCM for avi). ``rotation`` (clockwise
     degrees, 0/90/180/270) stores the frames rotated the other way with a display matrix saying how to rotate them
     back, as phones do (the stored size is then ``height × width`` for 90/270). ``vfr`` gives irregular timestamps
@@ -130,6 +143,8 @@ def make_clip(
         raise ValueError(f"no default codec for extension {ext!r}")
     if rotation % 90 or not 0 <= rotation < 360:
         raise ValueError(f"rotation must be 0, 90, 180 or 270, not {rotation}")
+    if rotation and codec == "libx265":  # FFmpeg 8 + x265 4.2 corrupt the heap when given a display matrix
+        raise ValueError("make_clip cannot write a rotated libx265 clip (heap corruption in libx265); use H.264")
     rate = Fraction(fps).limit_denominator(1001)
     times = frame_times(num_frames, float(rate), vfr=vfr, seed=seed)
     quarter_turns = rotation // 90
@@ -138,7 +153,10 @@ def make_clip(
     with av.open(str(path), "w") as out:
         stream = out.add_stream(codec, rate=rate, options=dict(_CODEC_OPTIONS.get(codec, {})))
         stream.width, stream.height = stored_w, stored_h
-        stream.pix_fmt = pix_fmt or _CODEC_PIX_FMTS.get(codec, "yuv420p")
+        if pix_fmt is None:  # 4:2:0 H.264 needs even sizes; 4:4:4 takes any
+            odd = stored_w % 2 or stored_h % 2
+            pix_fmt = "yuv444p" if odd and codec == "libx264" else _CODEC_PIX_FMTS.get(codec, "yuv420p")
+        stream.pix_fmt = pix_fmt
         if codec == "libx264":
             stream.codec_context.max_b_frames = bframes
             if bframes:
@@ -183,10 +201,13 @@ def make_audio_only(path: str | os.PathLike[str], *, duration: float = 1.0) -> P
 
 
 def make_zero_frame_video(path: str | os.PathLike[str], *, width: int = 64, height: int = 48) -> Path:
-    """A container with a valid H.264 video stream (header written) but no frames in it."""
+    """A container with a video stream (header written) but no frames in it. Use ``.avi`` (MPEG-4 part 2): the MP4
+    muxer drops a track without samples and an empty Matroska file does not even open."""
     path = Path(path)
+    if path.suffix.lower() in (".mp4", ".m4v", ".mov", ".mkv", ".webm"):
+        raise ValueError(f"cannot write an empty video stream into {path.suffix}; use .avi")
     with av.open(str(path), "w") as out:
-        stream = out.add_stream(_VIDEO_CODECS.get(path.suffix.lower(), "libx264"), rate=24)
+        stream = out.add_stream(_VIDEO_CODECS.get(path.suffix.lower(), "mpeg4"), rate=24)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         out.start_encoding()
         for packet in stream.encode(None):
@@ -228,18 +249,6 @@ def patch_fourcc(src: str | os.PathLike[str], dst: str | os.PathLike[str], old: 
 
 def top_level_boxes(path: str | os.PathLike[str]) -> list[str]:
     """The types of an MP4/MOV file's top-level boxes in file order, e.g. ``['ftyp', 'moov', 'mdat']``."""
-    boxes: list[str] = []
-    with open(path, "rb") as f:
-        while header := f.read(8):
-            if len(header) < 8:
-                break
-            size, kind = int.from_bytes(header[:4], "big"), header[4:8].decode("latin-1")
-            boxes.append(kind)
-            if size == 1:
-                size = int.from_bytes(f.read(8), "big")
-                f.seek(size - 16, os.SEEK_CUR)
-            elif size == 0:
-                break
-            else:
-                f.seek(size - 8, os.SEEK_CUR)
-    return boxes
+    from vst.video import mp4_top_level_boxes
+
+    return mp4_top_level_boxes(path)

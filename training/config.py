@@ -35,13 +35,14 @@ class TrainConfig:
     lr: float = 2e-3
     lr_min_ratio: float = 0.1  # cosine decay down to lr × this
     seed: int = 0
-    # loss weights (losses are computed on images in [0, 1] and VGG features of the Caffe 0–255 convention)
+    # loss weights. Content and style errors are relative (divided by the target's energy, so ~1 means "nothing
+    # matched"); TV and temporal are mean squared differences of images in [0, 1].
     content_weight: float = 1.0
     content_layer: str = "relu3_3"
-    style_weight: float = 3e-3
+    style_weight: float = 10.0
     style_layers: tuple[str, ...] = STYLE_LAYERS
-    tv_weight: float = 1e-1
-    temporal_weight: float = 1e3  # ignored (0) when framewise
+    tv_weight: float = 2.0
+    temporal_weight: float = 200.0  # ignored (0) when framewise
     luminance_weight: float = 0.0  # ReCoNet's luminance-corrected output term (0 = off)
     # bookkeeping
     log_every: int = 10

@@ -2,8 +2,10 @@
 
 * warping error — Lai et al. 2018, see :mod:`vst.metrics` (lower is steadier);
 * style distance — Σ over the style layers of the MSE between the output's and the painting's Gram matrices (VGG16),
-  averaged over frames (lower carries the painting's textures and colours more closely);
-* content distance — MSE of VGG16 relu3_3 features between output and input (lower keeps more of the scene).
+  each relative to the painting's Gram energy, averaged over frames (lower carries the painting's textures and
+  colours more closely);
+* content distance — MSE of VGG16 relu3_3 features between output and input, relative to the input's feature energy
+  (lower keeps more of the scene).
 """
 
 from __future__ import annotations
@@ -97,8 +99,10 @@ def evaluate(
                 warping[name].append(meter.mean()[name])
                 for j, i in enumerate(range(0, len(out), 8)):
                     feats = vgg(to_tensor(out[i:i + 8]))
-                    content_d[name].append(float(torch.mean((feats["relu3_3"] - content_in[j]) ** 2)))
-                    per_layer = [torch.mean((gram_matrix(feats[k]) - grams[k]) ** 2, dim=(1, 2)) for k in STYLE_LAYERS]
+                    content_d[name].append(float(torch.mean((feats["relu3_3"] - content_in[j]) ** 2)
+                                                 / content_in[j].pow(2).mean()))
+                    per_layer = [torch.mean((gram_matrix(feats[k]) - grams[k]) ** 2, dim=(1, 2)) / grams[k].pow(2).mean()
+                                 for k in STYLE_LAYERS]
                     style_d[name].extend(torch.stack(per_layer).sum(0).tolist())
     return {
         name: StyleMetrics(

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from vst.flow import warp_torch
 
-#: Rec. 709 relative-luminance coefficients of linear R, G, B (used by ReCoNet's luminance term).
+#: Rec. 709 luminance coefficients of R, G, B (ReCoNet applies them to the gamma-encoded frames).
 LUMINANCE_RGB: tuple[float, float, float] = (0.2126, 0.7152, 0.0722)
 
 
@@ -141,7 +141,8 @@ def luminance_temporal_loss(
 
     The change of the stylized frames along the flow should equal the change of the input's luminance, so lighting
     changes in the input are allowed to show in the output: ``Δ = (O_{t+1} − warp(O_t)) − (Y_{t+1} − warp(Y_t))`` with
-    ``Y`` the Rec. 709 relative luminance of the input, broadcast over the output's 3 channels.
+    ``Y = 0.2126 R + 0.7152 G + 0.0722 B`` of the input (on its gamma-encoded values, as ReCoNet) broadcast over the
+    output's 3 channels.
 
     Args:
         stylized_prev, stylized_next: ``(B, 3, H, W)`` network outputs for frames t and t+1.

@@ -2,7 +2,7 @@
 
 Per step, a batch of pairs (frame t, frame t+1) goes through the network; the loss is
 
-    content · ‖φ(S(x)) − φ(x)‖²  +  style · Σ_l ‖G_l(S(x)) − G_l(painting)‖²  +  tv · TV(S(x))
+    content · ‖φ(S(x)) − φ(x)‖² / ‖φ(x)‖²  +  style · Σ_l ‖G_l(S(x)) − G_l(P)‖² / ‖G_l(P)‖²  +  tv · TV(S(x))
     + temporal · Σ c · (S(x_{t+1}) − warp(S(x_t), flow_{t+1→t}))² / Σ c           (Huang et al. 2017)
 
 with φ/G the ImageNet VGG16 features/Gram matrices and c the Ruder et al. consistency weights. ``framewise=True`` trains
@@ -156,6 +156,8 @@ def train(cfg: TrainConfig, *, progress: bool = True) -> Path:
     with torch.no_grad():
         style_features = vgg(load_style_image(cfg.style_image, cfg.style_size).to(device))
         style_grams = {name: gram_matrix(style_features[name]) for name in cfg.style_layers}
+    # Each layer's Gram error is taken relative to the painting's Gram energy, so every layer counts alike.
+    style_layer_weights = {name: 1.0 / float(gram.pow(2).mean()) for name, gram in style_grams.items()}
 
     model = build_model(cfg).to(device).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
@@ -190,10 +192,12 @@ def train(cfg: TrainConfig, *, progress: bool = True) -> Path:
             with torch.no_grad():
                 in_features = content_vgg(frames)
         stylized = stylized.float()
-        losses = {
-            "content": cfg.content_weight * content_loss(out_features[cfg.content_layer].float(),
-                                                         in_features[cfg.content_layer].float()),
-            "style": cfg.style_weight * style_loss({k: out_features[k].float() for k in cfg.style_layers}, style_grams),
+        target = in_features[cfg.content_layer].float()
+        losses = {  # content error relative to the input features' energy: 1 ≈ nothing of the scene kept
+            "content": cfg.content_weight * content_loss(out_features[cfg.content_layer].float(), target)
+            / target.pow(2).mean().clamp_min(1e-8),
+            "style": cfg.style_weight * style_loss({k: out_features[k].float() for k in cfg.style_layers}, style_grams,
+                                                   style_layer_weights),
             "tv": cfg.tv_weight * total_variation(stylized),
         }
         prev, nxt = stylized.chunk(2)
@@ -209,7 +213,7 @@ def train(cfg: TrainConfig, *, progress: bool = True) -> Path:
         step += 1
         bar.update(1)
         if is_main and (step % cfg.log_every == 0 or step == cfg.steps):
-            record = {"step": step, "loss": float(total), **{k: float(v) for k, v in losses.items()},
+            record = {"step": step, "loss": total.item(), **{k: v.item() for k, v in losses.items()},
                       "lr": optimizer.param_groups[0]["lr"], "seconds": round(time.perf_counter() - started, 2)}
             assert log_file is not None
             log_file.write(json.dumps(record) + "\n")

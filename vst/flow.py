@@ -84,6 +84,11 @@ def flow_pair(a: np.ndarray, b: np.ndarray, preset: str = "medium") -> tuple[np.
     return compute_flow(ga, gb, preset), compute_flow(gb, ga, preset)
 
 
+def _remap(src: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """``cv2.remap`` of an ``(H, W)`` or ``(H, W, C<=4)`` image by a relative map, bilinear, border replicated."""
+    return cv2.remap(src, flow, None, cv2.INTER_LINEAR | cv2.WARP_RELATIVE_MAP, borderMode=cv2.BORDER_REPLICATE)
+
+
 def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
     """Backward warping ``out(x) = image(x + flow(x))``: bilinear, border replicated.
 
@@ -96,15 +101,20 @@ def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
     """
     if flow.shape != (*image.shape[:2], 2):
         raise ValueError(f"flow of shape {flow.shape} does not match image of shape {image.shape}")
+    flow = np.ascontiguousarray(flow, dtype=np.float32)
     src = image if image.dtype == np.uint8 else image.astype(np.float32, copy=False)
-    out = cv2.remap(
-        src,
-        np.ascontiguousarray(flow, dtype=np.float32),
-        None,
-        cv2.INTER_LINEAR | cv2.WARP_RELATIVE_MAP,
-        borderMode=cv2.BORDER_REPLICATE,
-    )
-    return out.reshape(image.shape)
+    channels = 1 if src.ndim == 2 else src.shape[2]
+    if channels in (1, 3, 4):
+        return _remap(src, flow).reshape(image.shape)
+    # OpenCV 5 interpolates 1-, 3- and 4-channel images at full precision, others (a flow's 2 channels included) at
+    # 1/32 px: warp 2-channel pieces padded to 3 channels, wider images 4 channels at a time.
+    pieces = []
+    for start in range(0, channels, 4):
+        piece = src[..., start:start + 4]
+        if piece.shape[2] == 2:
+            piece = np.concatenate([piece, np.zeros_like(piece[..., :1])], axis=2)
+        pieces.append(_remap(np.ascontiguousarray(piece), flow).reshape(*piece.shape))
+    return np.concatenate(pieces, axis=2)[..., :channels]
 
 
 def _base_grid(h: int, w: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
@@ -157,19 +167,27 @@ def occlusion_mask(flow: np.ndarray, flow_back: np.ndarray) -> np.ndarray:
     return occluded
 
 
+_CENTRAL_DIFF = np.array([[-0.5, 0.0, 0.5]], np.float32)
+
+
 def motion_boundary_mask(flow: np.ndarray) -> np.ndarray:
-    """Motion boundaries of ``flow`` ``(H, W, 2)``: ``(H, W)`` bool, True where ``|∇u|² + |∇v|² > 0.01 |flow|² + 0.002``."""
-    padded = np.pad(np.asarray(flow, dtype=np.float32), ((1, 1), (1, 1), (0, 0)), mode="edge")
-    dx = 0.5 * (padded[1:-1, 2:] - padded[1:-1, :-2])
-    dy = 0.5 * (padded[2:, 1:-1] - padded[:-2, 1:-1])
-    grad2 = (dx**2).sum(-1) + (dy**2).sum(-1)
+    """Motion boundaries of ``flow`` ``(H, W, 2)``.
+
+    Returns:
+        ``(H, W)`` bool, True where ``|∇u|² + |∇v|² > 0.01 |flow|² + 0.002`` (central differences, edge replicated).
+    """
+    flow = np.ascontiguousarray(flow, dtype=np.float32)
+    dx = cv2.filter2D(flow, -1, _CENTRAL_DIFF, borderType=cv2.BORDER_REPLICATE)
+    dy = cv2.filter2D(flow, -1, _CENTRAL_DIFF.T, borderType=cv2.BORDER_REPLICATE)
+    grad2 = cv2.magnitude(dx[..., 0], dx[..., 1]) ** 2 + cv2.magnitude(dy[..., 0], dy[..., 1]) ** 2
     return grad2 > 0.01 * (flow**2).sum(-1) + 0.002
 
 
 def consistency_weights(flow: np.ndarray, flow_back: np.ndarray) -> np.ndarray:
-    """Ruder et al.'s per-pixel weights on ``flow``'s grid: ``(H, W)`` float32, 1 reliable, 0 occluded or motion boundary.
+    """Ruder et al.'s per-pixel weights on ``flow``'s grid (arguments as in :func:`occlusion_mask`).
 
-    See :func:`occlusion_mask` for the arguments.
+    Returns:
+        ``(H, W)`` float32: 1 reliable, 0 occluded or on a motion boundary.
     """
     unreliable = occlusion_mask(flow, flow_back) | motion_boundary_mask(flow)
     return (~unreliable).astype(np.float32)

@@ -7,10 +7,10 @@ For consecutive OUTPUT frames ``O_t``, ``O_{t+1}`` (float in [0, 1]) with optica
     M = non-occluded pixels of t:  not occluded (forward-backward check) and not on a motion boundary of F
     E = Σ M · mean_c (O_t − warp(O_{t+1}, F))² / Σ M
 
-``M`` is the complement of :func:`vst.flow.consistency_weights` ``(F, B)``'s zeros, which is what Lai et al.'s evaluation
-code uses (its "occlusion" includes motion boundaries); ``motion_boundaries=False`` keeps only the occlusion test of
+``M`` is where :func:`vst.flow.consistency_weights` ``(F, B)`` is 1, as in Lai et al.'s evaluation code (whose
+"occlusion" includes motion boundaries); ``motion_boundaries=False`` keeps only the test of
 :func:`vst.flow.occlusion_mask`. Pixels whose flow leaves the frame count as occluded. A video's error is the mean over
-its pairs; lower is steadier.
+its pairs (scene cuts excluded); lower is steadier.
 
 Flow is computed on the inputs downscaled (area) so that their longer side is at most ``flow_max_side`` (``None``: full
 size), together with the mask; both are then resized to the output size, the flow's vectors rescaled to the output's
@@ -76,12 +76,11 @@ class _PairFlow:
         self._cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
 
     def at(self, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-        """``(flow (H, W, 2), valid mask (H, W) bool)`` at ``size = (H, W)``."""
+        """``(flow (H, W, 2) float32, valid mask (H, W) uint8 0/1)`` at ``size = (H, W)``."""
         if size not in self._cache:
-            if size == self.valid.shape:
-                mask = self.valid
-            else:
-                mask = cv2.resize(self.valid.view(np.uint8), size[::-1], interpolation=cv2.INTER_NEAREST) > 0
+            mask = self.valid.view(np.uint8)
+            if size != mask.shape:
+                mask = cv2.resize(mask, size[::-1], interpolation=cv2.INTER_NEAREST)
             self._cache[size] = (_resize_flow(self.flow, size), mask)
         return self._cache[size]
 
@@ -90,13 +89,14 @@ class _PairFlow:
         if out_a.shape != out_b.shape:
             raise ValueError(f"output frames differ in shape: {out_a.shape} vs {out_b.shape}")
         flow, mask = self.at(out_a.shape[:2])
-        n = np.count_nonzero(mask)
-        if n == 0:
+        if not mask.any():
             return float("nan")
-        sq = (out_a - warp(out_b, flow)) ** 2
-        if sq.ndim == 3:
-            sq = sq.mean(axis=2)
-        return float(sq[mask].sum(dtype=np.float64) / n)
+        diff = cv2.subtract(out_a, warp(out_b, flow))
+        sq = cv2.multiply(diff, diff)
+        channels = 1 if sq.ndim == 2 else sq.shape[2]
+        if channels <= 4:  # cv2.mean: per-channel mean over the mask, accumulated in double
+            return float(np.mean(cv2.mean(sq, mask=mask)[:channels]))
+        return float(sq[mask > 0].mean(dtype=np.float64))
 
 
 def pair_warping_error(
@@ -167,8 +167,8 @@ class WarpingErrorMeter:
         gray = _flow_gray(input_frame, self.flow_max_side)
         current = {name: _to_float(frame) for name, frame in outputs.items()}
         prev_gray, prev_outputs = self._prev_gray, self._prev_outputs
-        self._prev_gray, self._prev_outputs = gray, current
         if prev_gray is None:
+            self._prev_gray, self._prev_outputs = gray, current
             for name in current:
                 self.errors.setdefault(name, [])
             return None
@@ -176,6 +176,7 @@ class WarpingErrorMeter:
             raise ValueError(f"output names changed from {sorted(prev_outputs)} to {sorted(current)}")
         if gray.shape != prev_gray.shape:
             raise ValueError(f"input frame size changed: {prev_gray.shape} vs {gray.shape} (at flow resolution)")
+        self._prev_gray, self._prev_outputs = gray, current
         pair = _PairFlow(prev_gray, gray, self.preset, self.motion_boundaries)
         cut = pair.valid_fraction < self.min_valid_fraction
         result = {

@@ -13,6 +13,9 @@ The class subclasses ``PyTorchModelHubMixin``: ``save_pretrained(folder)`` write
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from huggingface_hub import PyTorchModelHubMixin
@@ -94,6 +97,7 @@ class StyleNet(
         super().__init__()
         c1, c2, c3 = (int(c) for c in channels)
         self.channels = (c1, c2, c3)
+        self.outer_kernel = outer_kernel
         self.training_config = dict(training_config or {})
         self.encoder = nn.Sequential(
             ConvLayer(3, c1, outer_kernel),
@@ -113,3 +117,14 @@ class StyleNet(
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+    @property
+    def config(self) -> dict[str, object]:
+        """What ``config.json`` holds: the architecture and the current ``training_config``."""
+        return {"channels": list(self.channels), "num_residual_blocks": len(self.residuals),
+                "outer_kernel": self.outer_kernel, "training_config": self.training_config or None}
+
+    def save_pretrained(self, save_directory: str | Path, **kwargs: Any) -> str | None:  # type: ignore[override]
+        """``PyTorchModelHubMixin.save_pretrained`` with :attr:`config` as it is now (not as it was at construction)."""
+        kwargs.setdefault("config", self.config)
+        return super().save_pretrained(save_directory, **kwargs)

@@ -61,6 +61,8 @@ class Stylizer:
     @torch.inference_mode()
     def __call__(self, images: np.ndarray) -> np.ndarray:
         n, h, w, _ = images.shape
+        if not images.flags.writeable:  # e.g. frames decoded by PyAV; torch wants writable memory
+            images = images.copy()
         x = torch.from_numpy(images).to(self.device).permute(0, 3, 1, 2).to(self.dtype).div_(255.0)
         pad_h, pad_w = -h % self.multiple, -w % self.multiple
         if pad_h or pad_w:

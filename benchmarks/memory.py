@@ -1,0 +1,70 @@
+"""Peak memory of the streaming pipeline on a long clip (default: 2 minutes of 1280×720 at 25 fps).
+
+    python benchmarks/memory.py [--seconds 120] [--width 1280 --height 720] [--json benchmarks/results/memory.json]
+
+The clip is generated first; then ``python -m vst stylize`` runs in a child process on the default network and its
+peak resident memory (ru_maxrss) is reported, next to a run on a clip a quarter as long, to show that memory does not
+grow with length.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from synthetic_clip import write_panning_clip  # noqa: E402
+
+from vst.model import DEFAULT_CONFIG, StyleNet  # noqa: E402
+
+
+def peak_rss_mb(cmd: list[str]) -> tuple[float, float]:
+    """Run ``cmd`` in a fresh child; returns (its peak RSS in MB, seconds)."""
+    start = time.perf_counter()
+    code = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); "
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(r.returncode)")
+    out = subprocess.run([sys.executable, "-c", code, *cmd], capture_output=True, text=True, check=True,
+                         env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    return int(out.stdout.strip().splitlines()[-1]) / 1024, time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=120)
+    parser.add_argument("--width", type=int, default=1280)
+    parser.add_argument("--height", type=int, default=720)
+    parser.add_argument("--json", type=Path, default=Path("benchmarks/results/memory.json"))
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        checkpoint = Path(tmp) / "net"
+        torch.manual_seed(0)
+        StyleNet(**DEFAULT_CONFIG).save_pretrained(checkpoint)
+        for seconds in (args.seconds / 4, args.seconds):
+            frames = round(seconds * 25)
+            clip = write_panning_clip(Path(tmp) / f"clip{frames}.mp4", width=args.width, height=args.height,
+                                      frames=frames)
+            peak, took = peak_rss_mb([sys.executable, "-m", "vst", "stylize", str(clip), "--style", str(checkpoint),
+                                      "-o", str(Path(tmp) / f"out{frames}.mp4"), "--quiet"])
+            rows.append({"seconds": seconds, "frames": frames, "peak_rss_mb": round(peak, 1), "wall_s": round(took, 1)})
+            print(f"{args.width}×{args.height}, {seconds:.0f} s ({frames} frames): peak RSS {peak:.0f} MB, {took:.0f} s")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps({"width": args.width, "height": args.height, "rows": rows,
+                                     "self_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}, indent=2))
+    print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""Fixtures with tiny randomly initialised checkpoints (never presented as styles outside tests)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import torch
+
+from vst.model import StyleNet
+
+TINY = {"channels": (4, 8, 8), "num_residual_blocks": 1, "outer_kernel": 3}
+
+
+def make_tiny_checkpoint(folder: Path, seed: int = 0) -> Path:
+    torch.manual_seed(seed)
+    StyleNet(**TINY).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A bundled-checkpoint folder with both variants of 'starry-night' (tiny random networks)."""
+    root = tmp_path_factory.mktemp("checkpoints")
+    make_tiny_checkpoint(root / "starry-night" / "temporal", seed=1)
+    make_tiny_checkpoint(root / "starry-night" / "framewise", seed=2)
+    return root
+
+
+@pytest.fixture
+def tiny_checkpoints(tiny_checkpoint_root: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Points ``VST_CHECKPOINT_DIR`` at :func:`tiny_checkpoint_root` for this test."""
+    monkeypatch.setenv("VST_CHECKPOINT_DIR", str(tiny_checkpoint_root))
+    yield tiny_checkpoint_root
+
+
+@pytest.fixture
+def empty_checkpoint_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No bundled styles at all (and an empty Hub cache)."""
+    root = tmp_path / "no-checkpoints"
+    root.mkdir()
+    monkeypatch.setenv("VST_CHECKPOINT_DIR", str(root))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub-cache"))
+    return root

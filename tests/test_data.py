@@ -1,0 +1,258 @@
+"""training.data: synthetic pairs with exact flow, crop/flip, shards from a real clip, resumable prepare."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from training import data
+from training.data import Clip, FramePairDataset, crop_and_flip, make_synthetic_pair, prepare
+from vst.flow import warp
+
+SHIFT = 2  # px per frame, to the right: flow t+1 → t is (-SHIFT, 0)
+CLIP_W, CLIP_H, CLIP_FRAMES = 64, 48, 6
+SETTINGS = {"short_side": 48, "stride": 2, "synthetic_pairs": 3, "seed": 0, "shard_size": 2}
+
+
+def _photo(hw: tuple[int, int] = (96, 128)) -> np.ndarray:
+    """A real photo (skimage's astronaut), large enough for frames of ``hw``."""
+    import skimage.data
+
+    return data._fit_photo(skimage.data.astronaut(), hw)
+
+
+def _coordinate_photo(h: int = 160, w: int = 200) -> np.ndarray:
+    """``(h, w, 3)`` float32 whose channels are the pixel's own x and y (and 0): bilinear interpolation is exact."""
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    return np.stack([xs, ys, np.zeros_like(xs)], axis=-1)
+
+
+def _disoccluded(pair: data.SyntheticPair) -> np.ndarray:
+    """Photo pixels of t+1 whose source in t was covered by an occluder."""
+    h, w = pair.weights.shape
+    ys, xs = np.mgrid[0:h, 0:w]
+    sx = np.clip(np.rint(xs + pair.flow_back[..., 0]), 0, w - 1).astype(int)
+    sy = np.clip(np.rint(ys + pair.flow_back[..., 1]), 0, h - 1).astype(int)
+    return (pair.layers_t1 == 0) & (pair.layers_t[sy, sx] > 0)
+
+
+def test_synthetic_flow_is_exact() -> None:
+    hw = (96, 128)
+    for seed in range(4):
+        pair = make_synthetic_pair(_coordinate_photo(), hw, np.random.default_rng(seed))
+        valid = pair.weights == 1
+        assert pair.flow_back.shape == (*hw, 2) and pair.flow_back.dtype == np.float32
+        assert valid.mean() > 0.5
+        assert 0.5 < np.abs(pair.flow_back).max() < 20
+        err = np.abs(warp(pair.frame_t, pair.flow_back) - pair.frame_t1)[valid]
+        assert err.max() < 2e-3, f"seed {seed}: photo coordinates off by {err.max():.4f} px where weights == 1"
+
+
+def test_synthetic_pair_warps_onto_next_frame() -> None:
+    hw = (96, 128)
+    photo = _photo(hw)
+    textures = [data._fit_photo(np.ascontiguousarray(np.rot90(photo)), hw)]
+    for seed in range(4):
+        pair = make_synthetic_pair(photo, hw, np.random.default_rng(seed), textures=textures)
+        assert pair.frame_t.dtype == np.uint8 and pair.frame_t.shape == (*hw, 3)
+        assert set(np.unique(pair.weights)) <= {0.0, 1.0}
+        valid = pair.weights == 1
+        for flow in (pair.flow_back, pair.flow_back.astype(np.float16).astype(np.float32)):  # as stored, too
+            err = np.abs(warp(pair.frame_t, flow).astype(np.float32) - pair.frame_t1) / 255.0
+            assert err[valid].mean() < 0.02  # interpolation only (bilinear twice)
+            assert err[~valid].mean() > err[valid].mean()  # the masked pixels really are the unreliable ones
+
+
+def test_synthetic_weights_zero_where_disoccluded() -> None:
+    hw = (96, 128)
+    photo = _photo(hw)
+    seen = 0
+    for seed in range(6):
+        pair = make_synthetic_pair(photo, hw, np.random.default_rng(seed))
+        assert 1 <= len(pair.occluder_shifts) <= 2
+        assert all(max(abs(dx), abs(dy)) >= 2 for dx, dy in pair.occluder_shifts)
+        for label, (dx, dy) in enumerate(pair.occluder_shifts, start=1):
+            on = pair.layers_t1 == label
+            assert np.allclose(pair.flow_back[on], [-dx, -dy])  # an occluder's flow is its own translation back
+        revealed = _disoccluded(pair)
+        seen += int(revealed.sum())
+        assert not pair.weights[revealed].any()
+    assert seen > 0
+
+
+def test_synthetic_pair_is_deterministic() -> None:
+    photo = _photo()
+    a = make_synthetic_pair(photo, (96, 128), np.random.default_rng([3, 7]))
+    b = make_synthetic_pair(photo, (96, 128), np.random.default_rng([3, 7]))
+    c = make_synthetic_pair(photo, (96, 128), np.random.default_rng([3, 8]))
+    for key in ("frame_t", "frame_t1", "flow_back", "weights"):
+        assert np.array_equal(getattr(a, key), getattr(b, key))
+    assert not np.array_equal(a.frame_t1, c.frame_t1)
+
+
+def _warp_error(sample: dict[str, torch.Tensor]) -> tuple[float, float]:
+    """Mean |warp(frame_t, flow_back) − frame_t1| over weights == 1, and the fraction of such pixels."""
+    a = sample["frame_t"].permute(1, 2, 0).numpy()
+    b = sample["frame_t1"].permute(1, 2, 0).numpy()
+    flow = sample["flow_back"].permute(1, 2, 0).numpy()
+    valid = sample["weights"][0].numpy() == 1
+    return float(np.abs(warp(a, flow) - b)[valid].mean()), float(valid.mean())
+
+
+def test_flip_keeps_flow_consistent() -> None:
+    hw = (96, 128)
+    pair = make_synthetic_pair(_photo(hw), hw, np.random.default_rng(1))
+    stored = (pair.frame_t, pair.frame_t1, pair.flow_back.astype(np.float16), (pair.weights > 0).astype(np.uint8))
+    plain = crop_and_flip(*stored, top=10, left=20, size=64, flip=False)
+    flipped = crop_and_flip(*stored, top=10, left=20, size=64, flip=True)
+    assert torch.equal(flipped["frame_t"], plain["frame_t"].flip(-1))
+    assert torch.equal(flipped["frame_t1"], plain["frame_t1"].flip(-1))
+    assert torch.equal(flipped["flow_back"][0], -plain["flow_back"][0].flip(-1))
+    assert torch.equal(flipped["flow_back"][1], plain["flow_back"][1].flip(-1))
+    for sample in (plain, flipped):
+        err, valid = _warp_error(sample)
+        assert valid > 0.5 and err < 0.02
+    # the wrong convention (mirror the maps but keep the x component's sign) is clearly worse
+    wrong = dict(flipped, flow_back=plain["flow_back"].flip(-1))
+    assert _warp_error(wrong)[0] > 3 * _warp_error(flipped)[0]
+
+
+def test_crop_zeroes_weights_whose_flow_leaves_the_crop() -> None:
+    h, w = 40, 50
+    frames = np.zeros((h, w, 3), np.uint8)
+    flow = np.zeros((h, w, 2), np.float16)
+    flow[..., 0] = -3.0
+    sample = crop_and_flip(frames, frames, flow, np.ones((h, w), np.uint8), top=0, left=10, size=32, flip=False)
+    weights = sample["weights"][0]
+    assert not weights[:, :3].any() and weights[:, 3:].all()
+    mirrored = crop_and_flip(frames, frames, flow, np.ones((h, w), np.uint8), top=0, left=10, size=32, flip=True)
+    assert not mirrored["weights"][0][:, -3:].any() and mirrored["weights"][0][:, :-3].all()
+
+
+def _write_moving_clip(path: Path) -> None:
+    """``CLIP_W × CLIP_H``, ``CLIP_FRAMES`` frames of a smooth random texture moving ``SHIFT`` px/frame to the right."""
+    rng = np.random.default_rng(0)
+    margin = SHIFT * CLIP_FRAMES
+    texture = cv2.GaussianBlur(rng.uniform(0, 255, (CLIP_H, CLIP_W + margin, 3)).astype(np.float32), (0, 0), 1.5)
+    texture = cv2.normalize(texture, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=Fraction(10), options={"crf": "8", "preset": "ultrafast"})
+        stream.width, stream.height, stream.pix_fmt = CLIP_W, CLIP_H, "yuv420p"
+        for i in range(CLIP_FRAMES):
+            start = margin - SHIFT * i  # content at x in frame i is at x + SHIFT in frame i+1
+            image = np.ascontiguousarray(texture[:, start : start + CLIP_W])
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        container.mux(stream.encode())
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[Clip]]:
+    root = tmp_path_factory.mktemp("data")
+    clip = root / "moving.mp4"
+    _write_moving_clip(clip)
+    clips = [Clip("moving", clip, "train"), Clip("moving_eval", clip, "heldout")]
+    return root, prepare(root, clips=clips, **SETTINGS), clips
+
+
+def test_prepare_builds_index_and_shards(prepared: tuple[Path, Path, list[Clip]]) -> None:
+    root, index_path, _ = prepared
+    assert index_path == root / "pairs" / "index.json"
+    index = json.loads(index_path.read_text())
+    # 6 frames, stride 2: pairs (0, 1), (2, 3), (4, 5) in shards of 2; 3 synthetic pairs in shards of 2
+    assert index["sources"]["moving"] == {"kind": "video", "split": "train", "file": "moving.mp4", "pairs": 3}
+    assert index["sources"]["moving_eval"]["split"] == "heldout"
+    assert index["sources"]["synthetic"]["pairs"] == 3
+    moving = [s for s in index["shards"] if s["source"] == "moving"]
+    assert [s["n"] for s in moving] == [2, 1]
+    shard = root / "pairs" / moving[0]["path"]
+    assert json.loads((shard / "meta.json").read_text())["frames"] == [[0, 1], [2, 3]]
+    frame_t = np.load(shard / "frame_t.npy", mmap_mode="r")
+    flow = np.load(shard / "flow_back.npy", mmap_mode="r")
+    weights = np.load(shard / "weights.npy", mmap_mode="r")
+    assert frame_t.shape == (2, CLIP_H, CLIP_W, 3) and frame_t.dtype == np.uint8
+    assert flow.shape == (2, CLIP_H, CLIP_W, 2) and flow.dtype == np.float16
+    assert weights.shape == (2, CLIP_H, CLIP_W) and weights.dtype == np.uint8 and set(np.unique(weights)) <= {0, 1}
+    interior = np.asarray(flow[:, 8:-8, 8:-8], dtype=np.float32)
+    assert np.allclose(np.median(interior, axis=(1, 2)), [-SHIFT, 0.0], atol=0.2)
+    assert np.abs(interior - [-SHIFT, 0.0]).mean() < 0.3
+    assert weights[:, 8:-8, 8:-8].mean() > 0.9
+    assert not weights[:, :, :1].any()  # the left column's source lies outside frame t
+
+
+def test_dataset_items(prepared: tuple[Path, Path, list[Clip]]) -> None:
+    root, index_path, _ = prepared
+    dataset = FramePairDataset(root, crop=32)
+    assert set(dataset.sources) == {"moving", "synthetic"}  # held-out clips are not trained on
+    assert dataset.pairs_per_source() == {"moving": 3, "synthetic": 3}
+    assert len(dataset) == 6
+    assert len(FramePairDataset(index_path, crop=32, sources=["moving_eval"])) == 3
+    torch.manual_seed(0)
+    for i in range(len(dataset)):
+        item = dataset[i]
+        assert set(item) == {"frame_t", "frame_t1", "flow_back", "weights"}
+        for key, channels in (("frame_t", 3), ("frame_t1", 3), ("flow_back", 2), ("weights", 1)):
+            assert item[key].shape == (channels, 32, 32) and item[key].dtype == torch.float32
+        for key in ("frame_t", "frame_t1"):
+            assert 0.0 <= item[key].min() and item[key].max() <= 1.0 and item[key].max() > 0.2
+        assert set(item["weights"].unique().tolist()) <= {0.0, 1.0}
+        err, valid = _warp_error(item)
+        assert valid > 0.3 and err < 0.05
+    loader = torch.utils.data.DataLoader(dataset, batch_size=3, shuffle=True)
+    batch = next(iter(loader))
+    assert batch["flow_back"].shape == (3, 2, 32, 32)
+    with pytest.raises(ValueError, match="unknown sources"):
+        FramePairDataset(root, crop=32, sources=["nope"])
+    with pytest.raises(ValueError, match="larger than"):
+        FramePairDataset(root, crop=64)
+
+
+def _files(root: Path) -> dict[str, int]:
+    return {str(p.relative_to(root)): p.stat().st_mtime_ns for p in sorted((root / "pairs").rglob("*"))}
+
+
+def test_prepare_again_does_no_work(prepared: tuple[Path, Path, list[Clip]], monkeypatch: pytest.MonkeyPatch) -> None:
+    root, index_path, clips = prepared
+    before = _files(root)
+
+    def no_work(*args: object, **kwargs: object) -> None:
+        raise AssertionError("prepare recomputed finished pairs")
+
+    for name in ("flow_pair", "make_synthetic_pair", "load_photos", "_decode"):
+        monkeypatch.setattr(data, name, no_work)
+    assert prepare(root, clips=clips, **SETTINGS) == index_path
+    assert _files(root) == before
+
+
+def test_prepare_resumes_missing_shard(
+    prepared: tuple[Path, Path, list[Clip]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, index_path, clips = prepared
+    pairs = root / "pairs"
+    kept = (pairs / "moving" / "0000" / "flow_back.npy").stat().st_mtime_ns
+    old_index = index_path.read_text()
+    (pairs / "moving" / "done.json").unlink()  # as if interrupted after shard 0000 of "moving"
+    for f in (pairs / "moving" / "0001").iterdir():
+        f.unlink()
+    (pairs / "moving" / "0001").rmdir()
+    (pairs / "moving" / ".0001.x.partial").mkdir()  # a leftover of the interruption
+    calls = []
+    real = data.flow_pair
+    monkeypatch.setattr(data, "flow_pair", lambda *a, **k: calls.append(1) or real(*a, **k))
+    assert prepare(root, clips=clips, **SETTINGS) == index_path
+    assert len(calls) == 1  # only the pair of shard 0001
+    assert (pairs / "moving" / "0000" / "flow_back.npy").stat().st_mtime_ns == kept
+    assert not list((pairs / "moving").glob(".*partial"))
+    assert index_path.read_text() == old_index
+
+
+def test_prepare_refuses_other_settings(prepared: tuple[Path, Path, list[Clip]]) -> None:
+    root, _, clips = prepared
+    with pytest.raises(data.DataError, match="built with"):
+        prepare(root, clips=clips, **(SETTINGS | {"stride": 3}))

@@ -1,0 +1,97 @@
+"""Finding checkpoints: bundled folder, Hub cache (offline), clear errors naming what was tried."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from vst.catalog import STYLES, get_style
+from vst.errors import StyleNotFoundError
+from vst.hub import installed_styles, load_model, resolve_checkpoint
+from vst.model import StyleNet
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_unknown_style_lists_known_ones() -> None:
+    with pytest.raises(StyleNotFoundError, match="unknown style 'nope'.*starry-night"):
+        get_style("nope")
+
+
+def test_unknown_variant(tiny_checkpoints: Path) -> None:
+    with pytest.raises(StyleNotFoundError, match="unknown variant"):
+        resolve_checkpoint("starry-night", "sharpest")
+
+
+def test_catalog_has_six_styles_with_hub_repos() -> None:
+    assert len(STYLES) == 6
+    for slug, style in STYLES.items():
+        assert style.repo_id.endswith(f"/vst-{slug}")
+        assert style.title and style.artist and style.year
+
+
+def test_bundled_checkpoint_is_found_first(tiny_checkpoints: Path) -> None:
+    folder = resolve_checkpoint("starry-night", "framewise")
+    assert folder == tiny_checkpoints / "starry-night" / "framewise"
+    assert isinstance(load_model("starry-night", "temporal"), StyleNet)
+    slugs = [s.slug for s in installed_styles()]
+    assert slugs == ["starry-night"]
+
+
+def test_checkpoint_folder_path_is_accepted(tiny_checkpoints: Path) -> None:
+    folder = tiny_checkpoints / "starry-night" / "temporal"
+    assert resolve_checkpoint(str(folder)) == folder
+
+
+def test_folder_without_weights_is_rejected(tmp_path: Path) -> None:
+    with pytest.raises(StyleNotFoundError, match="not a checkpoint"):
+        resolve_checkpoint(str(tmp_path))
+
+
+def test_missing_style_names_every_place_tried(empty_checkpoint_dir: Path) -> None:
+    start = time.perf_counter()
+    with pytest.raises(StyleNotFoundError) as err:
+        resolve_checkpoint("the-scream", "temporal")
+    message = str(err.value)
+    assert str(empty_checkpoint_dir / "the-scream" / "temporal") in message
+    assert get_style("the-scream").repo_id in message
+    assert "\n" not in message
+    assert time.perf_counter() - start < 3.0  # no huggingface_hub retry stall
+
+
+def test_hub_cache_is_used_offline(empty_checkpoint_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A checkpoint that the Hub client cached earlier loads with no network, through huggingface_hub's own lookup."""
+    repo = get_style("udnie").repo_id
+    cache = tmp_path / "hub"
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    repo_dir = cache / f"models--{repo.replace('/', '--')}"
+    (repo_dir / "refs").mkdir(parents=True)
+    (repo_dir / "refs" / "main").write_text(commit)
+    StyleNet(channels=(4, 8, 8), num_residual_blocks=1).save_pretrained(repo_dir / "snapshots" / commit / "temporal")
+    code = (
+        "from vst.hub import resolve_checkpoint, installed_styles;"
+        "print(resolve_checkpoint('udnie', 'temporal'));"
+        "print([ (s.slug, sorted(s.variants)) for s in installed_styles()])"
+    )
+    env = {"HF_HUB_CACHE": str(cache), "HF_HUB_OFFLINE": "1", "VST_CHECKPOINT_DIR": str(empty_checkpoint_dir),
+           "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True)
+    lines = out.stdout.strip().splitlines()
+    assert lines[0].endswith(f"snapshots/{commit}/temporal")
+    assert lines[1] == "[('udnie', ['temporal'])]"
+
+
+def test_unreachable_hub_fails_fast_without_offline_flag(empty_checkpoint_dir: Path) -> None:
+    """Without HF_HUB_OFFLINE, an unreachable endpoint is detected by a quick probe instead of a 23 s retry loop."""
+    code = "from vst.hub import resolve_checkpoint; resolve_checkpoint('udnie', 'temporal')"
+    env = {"HF_ENDPOINT": "http://127.0.0.1:9", "VST_CHECKPOINT_DIR": str(empty_checkpoint_dir),
+           "HF_HUB_CACHE": str(empty_checkpoint_dir / "cache"), "PATH": "/usr/bin:/bin"}
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True)
+    assert out.returncode != 0
+    assert "StyleNotFoundError" in out.stderr and "vst-udnie" in out.stderr
+    assert time.perf_counter() - start < 15.0

@@ -1,0 +1,48 @@
+"""The stylization network: shapes, ranges, configs, and safetensors round trips."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from vst.model import DEFAULT_CONFIG, JOHNSON_CONFIG, StyleNet
+
+
+@pytest.mark.parametrize("size", [(32, 32), (48, 64), (36, 20)])
+def test_forward_keeps_shape_and_range(size: tuple[int, int]) -> None:
+    net = StyleNet(channels=(4, 8, 8), num_residual_blocks=1).eval()
+    x = torch.rand(2, 3, *size)
+    with torch.no_grad():
+        y = net(x)
+    assert y.shape == x.shape
+    assert float(y.min()) >= 0.0 and float(y.max()) <= 1.0
+
+
+def test_config_controls_width_and_depth() -> None:
+    johnson = StyleNet(**JOHNSON_CONFIG)
+    small = StyleNet(**DEFAULT_CONFIG)
+    assert len(johnson.residuals) == 5 and len(small.residuals) == 3
+    # Johnson et al.'s network has ~1.68 M parameters; the default one is several times smaller.
+    assert 1.6e6 < johnson.num_parameters() < 1.8e6
+    assert small.num_parameters() * 4 < johnson.num_parameters()
+
+
+def test_save_and_load_round_trip_is_exact(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    net = StyleNet(channels=(4, 8, 8), num_residual_blocks=2, training_config={"steps": 7}).eval()
+    net.save_pretrained(tmp_path)
+    files = {p.name for p in tmp_path.iterdir()}
+    assert {"model.safetensors", "config.json"} <= files
+    assert not any(name.endswith((".bin", ".pt", ".pth", ".pkl")) for name in files)  # never pickles
+    loaded = StyleNet.from_pretrained(tmp_path).eval()
+    assert loaded.channels == (4, 8, 8) and len(loaded.residuals) == 2
+    assert loaded.training_config == {"steps": 7}
+    x = torch.rand(1, 3, 24, 28)
+    assert torch.equal(net(x), loaded(x))
+
+
+def test_default_checkpoint_is_small(tmp_path: Path) -> None:
+    StyleNet(**DEFAULT_CONFIG).save_pretrained(tmp_path)
+    assert (tmp_path / "model.safetensors").stat().st_size < 2_000_000

@@ -1,0 +1,126 @@
+"""The streaming pipeline end to end: real clips in, real H.264 out, through real network forward passes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from tests.model_fixtures import TINY
+from vst.errors import OutputExistsError, StyleNotFoundError, VideoError, VSTError
+from vst.model import StyleNet
+from vst.pipeline import Stylizer, render_video, stylize_video
+from vst.video import is_browser_playable, probe
+
+
+def frame_times(path: Path) -> list[float]:
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        return [float(f.pts * stream.time_base) for f in container.decode(stream)]
+
+
+def audio_payloads(path: Path) -> list[bytes]:
+    with av.open(str(path)) as container:
+        return [bytes(p) for p in container.demux(container.streams.audio[0]) if p.size]
+
+
+@pytest.fixture(scope="module")
+def tiny_net() -> StyleNet:
+    return StyleNet(**TINY).eval()
+
+
+def test_stylize_keeps_frames_timestamps_size_and_audio(clip_mp4: Path, tmp_path: Path, tiny_net: StyleNet) -> None:
+    out = tmp_path / "out.mp4"
+    seen: list[tuple[int, int | None]] = []
+    result = stylize_video(clip_mp4, out, style=tiny_net, batch_size=5, progress=lambda d, t: seen.append((d, t)))
+    src, dst = probe(clip_mp4), probe(out)
+    assert is_browser_playable(out)
+    assert (dst.width, dst.height) == (src.width, src.height)
+    assert result.frames == len(frame_times(clip_mp4)) == len(frame_times(out))
+    np.testing.assert_allclose(frame_times(out), frame_times(clip_mp4), atol=0.5 / src.fps)
+    assert dst.has_audio and audio_payloads(out) == audio_payloads(clip_mp4)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen) and seen[-1][0] == result.frames
+    assert list(tmp_path.iterdir()) == [out]  # no temporary files left
+
+
+def test_output_really_is_stylized(clip_mp4: Path, tmp_path: Path, tiny_net: StyleNet) -> None:
+    out = tmp_path / "out.mp4"
+    stylize_video(clip_mp4, out, style=tiny_net)
+    with av.open(str(clip_mp4)) as a, av.open(str(out)) as b:
+        first_in = next(a.decode(video=0)).to_ndarray(format="rgb24").astype(float)
+        first_out = next(b.decode(video=0)).to_ndarray(format="rgb24").astype(float)
+    expected = Stylizer(tiny_net)(first_in.astype(np.uint8)[None])[0].astype(float)
+    assert np.abs(first_out - first_in).mean() > 10  # not a copy of the input
+    assert np.abs(first_out - expected).mean() < 6  # the network's output, up to H.264 loss
+
+
+def test_odd_size_variable_frame_rate_and_rotation(clip_odd: Path, clip_vfr: Path, clip_rotated: Path,
+                                                   tmp_path: Path, tiny_net: StyleNet) -> None:
+    odd = stylize_video(clip_odd, tmp_path / "odd.mp4", style=tiny_net)
+    info = probe(clip_odd)
+    assert (odd.width, odd.height) == (info.width, info.height)
+    out_info = probe(tmp_path / "odd.mp4")
+    assert (out_info.width, out_info.height) == (info.width + info.width % 2, info.height + info.height % 2)
+
+    stylize_video(clip_vfr, tmp_path / "vfr.mp4", style=tiny_net)
+    src_times, out_times = frame_times(clip_vfr), frame_times(tmp_path / "vfr.mp4")
+    assert len(set(np.round(np.diff(src_times), 4))) > 1  # the fixture really is variable-rate
+    np.testing.assert_allclose(out_times, src_times, atol=1e-3)
+
+    stylize_video(clip_rotated, tmp_path / "rot.mp4", style=tiny_net)
+    rotated = probe(clip_rotated)
+    assert rotated.rotation in (90, 270)
+    out = probe(tmp_path / "rot.mp4")
+    assert (out.width, out.height) == (rotated.width, rotated.height) and out.rotation == 0
+
+
+def test_max_side_downscales(clip_mp4: Path, tmp_path: Path, tiny_net: StyleNet) -> None:
+    result = stylize_video(clip_mp4, tmp_path / "small.mp4", style=tiny_net, max_side=32)
+    assert max(result.width, result.height) <= 32
+    assert max(probe(tmp_path / "small.mp4").width, probe(tmp_path / "small.mp4").height) <= 32
+
+
+def test_two_networks_share_one_decode_and_measure_flicker(clip_mp4: Path, tmp_path: Path) -> None:
+    a, b = StyleNet(**TINY).eval(), StyleNet(**TINY).eval()
+    result = render_video(clip_mp4, {"temporal": (Stylizer(a), tmp_path / "a.mp4"),
+                                     "framewise": (Stylizer(b), tmp_path / "b.mp4")}, measure_flicker=True)
+    assert set(result.outputs) == {"temporal", "framewise"}
+    for name in result.outputs:
+        assert len(result.warping_errors[name]) == result.frames - 1
+        assert np.isfinite(result.mean_warping_error()[name])
+        assert len(frame_times(result.outputs[name])) == result.frames
+
+
+def test_existing_output_is_never_overwritten_silently(clip_mp4: Path, tmp_path: Path, tiny_net: StyleNet) -> None:
+    out = tmp_path / "out.mp4"
+    out.write_bytes(b"precious")
+    with pytest.raises(OutputExistsError):
+        stylize_video(clip_mp4, out, style=tiny_net)
+    assert out.read_bytes() == b"precious"
+    stylize_video(clip_mp4, out, style=tiny_net, overwrite=True)
+    assert is_browser_playable(out)
+
+
+@pytest.mark.parametrize("kind", ["missing", "text", "truncated"])
+def test_bad_input_leaves_no_output(kind: str, clip_mp4: Path, tmp_path: Path, tiny_net: StyleNet) -> None:
+    source = tmp_path / f"input-{kind}.mp4"
+    if kind == "text":
+        source.write_text("this is not a video\n")
+    elif kind == "truncated":
+        data = clip_mp4.read_bytes()
+        source.write_bytes(data[: len(data) // 3])
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    with pytest.raises(VideoError) as err:
+        stylize_video(source, out_dir / "out.mp4", style=tiny_net)
+    assert "\n" not in str(err.value)
+    assert list(out_dir.iterdir()) == []
+
+
+def test_unknown_style_and_wrong_suffix(clip_mp4: Path, tmp_path: Path, tiny_net: StyleNet) -> None:
+    with pytest.raises(StyleNotFoundError):
+        stylize_video(clip_mp4, tmp_path / "x.mp4", style="no-such-style")
+    with pytest.raises(VSTError, match=r"\.mp4"):
+        stylize_video(clip_mp4, tmp_path / "x.avi", style=tiny_net)

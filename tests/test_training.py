@@ -1,0 +1,172 @@
+"""The training loop, resume, export with a model card, and push — on a tiny real data set and real VGG16."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from huggingface_hub import HfApi
+from PIL import Image
+
+from tests.clips import make_clip
+from training.config import TrainConfig
+from training.data import Clip, prepare
+from training.export import export_style
+from training.push import files_to_push, push
+from training.train import CHECKPOINT, FINAL, LOG_FILE, train
+from training.vgg import fetch_vgg16_weights
+from vst.errors import VSTError
+from vst.model import StyleNet
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("data")
+    clip = make_clip(root / "moving.mp4", width=96, height=64, num_frames=8)
+    (root / "raw").mkdir()
+    heldout = make_clip(root / "raw" / "carphone.mp4", width=96, height=64, num_frames=6, seed=3)
+    prepare(root, short_side=48, stride=1, synthetic_pairs=6, shard_size=4,
+            clips=[Clip("moving", clip), Clip("carphone", heldout, "heldout")])
+    return root
+
+
+@pytest.fixture(scope="module")
+def painting(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A stand-in painting: bold diagonal colour stripes (not one of the real paintings)."""
+    y, x = np.mgrid[0:96, 0:96]
+    stripes = ((x + y) // 8) % 3
+    image = np.stack([stripes == 0, stripes == 1, stripes == 2], axis=-1).astype(np.uint8) * 200 + 30
+    path = tmp_path_factory.mktemp("style") / "stripes.png"
+    Image.fromarray(image).save(path)
+    return path
+
+
+def tiny_config(data: Path, painting: Path, runs: Path, **overrides: object) -> TrainConfig:
+    fetch_vgg16_weights(offline=True)
+    base = TrainConfig(style_image=painting, name="tiny", data_dir=data, runs_dir=runs, channels=(8, 16, 16),
+                       num_residual_blocks=1, outer_kernel=3, crop=32, batch_size=2, style_size=64, steps=6,
+                       log_every=1, checkpoint_every=3, lr=5e-3, content_layer="relu2_2",
+                       style_layers=("relu1_2", "relu2_2"))
+    return dataclasses.replace(base, **overrides)
+
+
+def read_log(run: Path) -> list[dict[str, float]]:
+    return [json.loads(line) for line in (run / LOG_FILE).read_text().splitlines()]
+
+
+def test_total_loss_falls_when_overfitting(tiny_data: Path, painting: Path, tmp_path: Path) -> None:
+    cfg = tiny_config(tiny_data, painting, tmp_path, steps=40, log_every=10, checkpoint_every=40, lr=1e-2,
+                      lr_min_ratio=1.0)
+    train(cfg, progress=False)
+    log = read_log(cfg.run_dir)
+    assert {"content", "style", "tv", "temporal"} <= set(log[0])
+    assert log[-1]["loss"] < 0.7 * log[0]["loss"]
+    assert (cfg.run_dir / "losses.png").stat().st_size > 5000
+
+
+def test_checkpoint_resume_and_recorded_config(tiny_data: Path, painting: Path, tmp_path: Path) -> None:
+    cfg = tiny_config(tiny_data, painting, tmp_path, steps=3)
+    train(cfg, progress=False)
+    assert json.loads((cfg.run_dir / CHECKPOINT / "state.json").read_text())["step"] == 3
+    resumed = dataclasses.replace(cfg, steps=6)
+    final = train(resumed, progress=False)
+    steps = [r["step"] for r in read_log(cfg.run_dir)]
+    assert steps == [1, 2, 3, 4, 5, 6]  # continued, not restarted
+    model = StyleNet.from_pretrained(final)
+    recorded = model.training_config
+    assert recorded["steps"] == 6 and recorded["step"] == 6 and recorded["temporal_weight"] == cfg.temporal_weight
+    assert recorded["channels"] == [8, 16, 16]
+    assert not list(cfg.run_dir.rglob("*.pt")) and not list(cfg.run_dir.rglob("*.bin"))
+
+
+def test_framewise_has_no_temporal_term(tiny_data: Path, painting: Path, tmp_path: Path) -> None:
+    cfg = tiny_config(tiny_data, painting, tmp_path, steps=2, framewise=True, name="fw")
+    train(cfg, progress=False)
+    assert all("temporal" not in r for r in read_log(cfg.run_dir))
+
+
+def test_export_writes_card_preview_and_both_variants(tiny_data: Path, painting: Path, tmp_path: Path) -> None:
+    temporal = train(tiny_config(tiny_data, painting, tmp_path, name="t", steps=2), progress=False)
+    framewise = train(tiny_config(tiny_data, painting, tmp_path, name="f", steps=2, framewise=True), progress=False)
+    out = tmp_path / "export" / "starry-night"
+    metrics = export_style("starry-night", temporal, framewise, painting, out, [tiny_data / "raw" / "carphone.mp4"],
+                           max_frames=6, max_side=64)
+    assert set(metrics) == {"temporal", "framewise"}
+    for variant in ("temporal", "framewise"):
+        assert (out / variant / "model.safetensors").stat().st_size < 8_000_000
+        assert StyleNet.from_pretrained(out / variant).channels == (8, 16, 16)
+    card = (out / "README.md").read_text()
+    assert card.startswith("---\nlibrary_name: vst\n")
+    assert "pipeline_tag: image-to-image" in card and "The Starry Night" in card and "Vincent van Gogh" in card
+    assert "commons.wikimedia.org" in card and "$" not in card.replace("$ ", "")
+    assert f"{metrics['temporal'].warping_error:.5f}" in card
+    assert Image.open(out / "preview.jpg").size[0] > 100
+    assert [str(p) for p in files_to_push(out)] == sorted(
+        ["README.md", "metrics.json", "preview.jpg", "framewise/config.json", "framewise/model.safetensors",
+         "temporal/config.json", "temporal/model.safetensors"])
+
+
+class RecordingHfApi(HfApi):
+    """A real HfApi whose network calls are replaced by recording (the Hub is not reachable from tests)."""
+
+    def __init__(self) -> None:
+        super().__init__(token="hf_test_token")
+        self.calls: list[tuple[str, dict[str, object]]] = []
+
+    def create_repo(self, repo_id: str, **kwargs: object) -> str:  # type: ignore[override]
+        self.calls.append(("create_repo", {"repo_id": repo_id, **kwargs}))
+        return f"https://huggingface.co/{repo_id}"
+
+    def upload_folder(self, **kwargs: object):  # type: ignore[override]
+        self.calls.append(("upload_folder", kwargs))
+        return type("CommitInfo", (), {"commit_url": f"https://huggingface.co/{kwargs['repo_id']}/commit/abc"})()
+
+
+def test_push_dry_run_real_call_and_missing_token(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "style"
+    StyleNet(channels=(4, 8, 8), num_residual_blocks=1).save_pretrained(folder / "temporal")
+    (folder / "README.md").write_text("card")
+    listing = push(folder, "me/vst-x", dry_run=True)
+    assert "would upload me/vst-x/temporal/model.safetensors" in listing
+
+    api = RecordingHfApi()
+    url = push(folder, "me/vst-x", api=api)
+    assert url.endswith("/commit/abc")
+    assert [name for name, _ in api.calls] == ["create_repo", "upload_folder"]
+    assert api.calls[1][1]["folder_path"] == folder
+
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-hf-home"))
+    code = ("from pathlib import Path; from training.push import push; "
+            f"push(Path({str(folder)!r}), 'me/vst-x')")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                          env={k: v for k, v in os.environ.items() if k != "HF_TOKEN"} | {"HF_HOME": str(tmp_path / "h")})
+    assert proc.returncode != 0 and "no Hugging Face token" in proc.stderr
+    with pytest.raises(VSTError, match="not an exported style folder"):
+        push(tmp_path, "me/vst-x", dry_run=True)
+
+
+@pytest.mark.slow
+def test_torchrun_data_parallel_on_cpu(tiny_data: Path, painting: Path, tmp_path: Path) -> None:
+    """Two processes with DDP over gloo train the same network; rank 0 writes the result."""
+    env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29517", "-m", "training",
+           "train", "--style-image", str(painting), "--name", "ddp", "--data-dir", str(tiny_data), "--runs-dir",
+           str(tmp_path), "--channels", "8", "16", "16", "--num-residual-blocks", "1", "--outer-kernel", "3",
+           "--crop", "32", "--style-size", "64", "--steps", "3", "--log-every", "1", "--content-layer", "relu2_2",
+           "--style-layers", "relu1_2", "relu2_2", "--no-amp"]
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert StyleNet.from_pretrained(tmp_path / "ddp" / FINAL).channels == (8, 16, 16)
+    assert [r["step"] for r in read_log(tmp_path / "ddp")] == [1, 2, 3]
+    torch.testing.assert_close(  # DDP keeps the replicas identical: the saved model is finite and trained
+        torch.isfinite(next(StyleNet.from_pretrained(tmp_path / "ddp" / FINAL).parameters())).all(), torch.tensor(True))

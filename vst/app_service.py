@@ -1,0 +1,570 @@
+"""The web app's logic, kept out of ``app.py`` (which only lays out Gradio components and wires events to this).
+
+- :func:`gallery_styles`: the installed styles with a preview each (the style folder's ``preview.jpg``, else one
+  rendered here from the temporal model on a sample photo and cached).
+- :class:`StylizeService`: one stylize job: input checks and limits, both variants from one shared decode, a time
+  limit, a per-job output folder that old jobs' folders are pruned from.
+- The blind A/B vote: :class:`Pair` (one style on one clip, both variants), :class:`Presentation` (a pair with a random
+  left/right order), :func:`choose_next`, :func:`reveal_text`, and the results as text and a table.
+
+Every user-facing problem is a :class:`~vst.errors.VSTError` whose ``str()`` is one line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import os
+import random
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .app_config import AppConfig
+from .catalog import STYLES, VARIANTS
+from .comparison import VARIANT_LABELS, flicker_frame, slider_html, summary_line
+from .errors import VideoError, VSTError
+from .files import atomic_output
+from .hub import WEIGHTS_FILE, InstalledStyle, installed_styles
+from .model import StyleNet
+from .pipeline import RenderResult, Stylizer, render_video, select_device
+from .showcase import CURATED_CLIPS, ABPair, load_pairs, prerender_pairs
+from .video import VideoInfo, probe
+from .votes import Results, Tally, VoteStore
+
+log = logging.getLogger(__name__)
+
+#: ``progress(frames_done, frames_total_or_None, frames_per_second, seconds_left_or_None)``.
+JobProgress = Callable[[int, int | None, float, float | None], None]
+PREVIEW_NAME = "preview.jpg"
+
+
+class NoStyleSelectedError(VSTError):
+    """Stylize was pressed before a style was picked (or with a style that is not installed)."""
+
+
+class NoVideoError(VideoError):
+    """Stylize was pressed without a video."""
+
+
+class VideoTooLongError(VideoError):
+    """The video is longer than this server's limit (``VST_MAX_SECONDS``)."""
+
+
+class JobTimeoutError(VSTError):
+    """A job ran past this server's time limit (``VST_JOB_TIMEOUT``) and was stopped."""
+
+
+# ------------------------------------------------------------------------------------------------------ styles
+
+
+@dataclass(frozen=True)
+class GalleryStyle:
+    """An installed style as the gallery shows it. ``has_framewise``: the baseline exists, so both can be compared."""
+
+    slug: str
+    caption: str
+    preview: Path
+    variants: dict[str, Path]  # variant -> checkpoint folder
+
+    @property
+    def has_framewise(self) -> bool:
+        return "framewise" in self.variants
+
+
+def sample_photo() -> np.ndarray:
+    """The photo previews are rendered from: scikit-image's ``chelsea`` (a cat; public domain), ``(300, 451, 3)``."""
+    from skimage import data  # imported here: scikit-image is slow to import and only needed for missing previews
+
+    return np.ascontiguousarray(data.chelsea())
+
+
+def _checkpoint_key(folder: Path) -> str:
+    """Short digest of a checkpoint folder's weights and config (size and modification time; cheap)."""
+    parts = []
+    for name in (WEIGHTS_FILE, "config.json"):
+        stat = (folder / name).stat()
+        parts.append(f"{name}:{stat.st_size}:{stat.st_mtime_ns}")
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:12]
+
+
+def render_preview(slug: str, checkpoint: Path, out_dir: Path) -> Path:
+    """``<out_dir>/<slug>-<key>.jpg``: the checkpoint's output on :func:`sample_photo`, rendered once and cached."""
+    from PIL import Image
+
+    out = Path(out_dir) / f"{slug}-{_checkpoint_key(checkpoint)}.jpg"
+    if out.is_file():
+        return out
+    model = StyleNet.from_pretrained(checkpoint)
+    image = Stylizer(model, "cpu")(sample_photo()[None])[0]
+    with atomic_output(out, overwrite=True) as tmp:
+        Image.fromarray(image).save(tmp, format="JPEG", quality=90)
+    log.info("rendered the preview of %s into %s", slug, out)
+    return out
+
+
+def style_preview(style: InstalledStyle, previews_dir: Path) -> Path:
+    """The style folder's ``preview.jpg`` (what the style's own model made of a sample photo), else a rendered one."""
+    for folder in style.variants.values():
+        shipped = folder.parent / PREVIEW_NAME
+        if shipped.is_file():
+            return shipped
+    return render_preview(style.slug, style.variants["temporal"], previews_dir)
+
+
+def gallery_styles(config: AppConfig) -> list[GalleryStyle]:
+    """Installed styles that have the temporal model (what the app renders), in catalog order, with previews."""
+    found = []
+    for style in installed_styles():
+        if "temporal" not in style.variants:
+            log.warning("the app skips '%s': only its %s variant is installed", style.slug, ", ".join(style.variants))
+            continue
+        found.append(GalleryStyle(style.slug, style.caption, style_preview(style, config.previews_dir),
+                                  dict(style.variants)))
+    return found
+
+
+NO_STYLE_MESSAGE = (
+    "**No style is installed yet.** This app only shows trained styles, never an untrained network. Train one with "
+    "`python -m training train --style-image painting.jpg --name my-style` (and `--framewise` for the baseline), "
+    "export it with `python -m training export --slug starry-night ...` into `vst/checkpoints/<slug>/` (or point "
+    "`VST_CHECKPOINT_DIR` at the folder), then restart the app. See the README's *Training* section."
+)
+
+
+# ------------------------------------------------------------------------------------------------------ jobs
+
+
+class JobSpace:
+    """Per-job output folders ``<root>/<random id>/``; folders older than ``ttl_seconds`` are deleted by
+    :meth:`prune`, which :meth:`new` runs first. The ids are random (UUID4), so nobody can guess another job's files."""
+
+    def __init__(self, root: Path, ttl_seconds: float) -> None:
+        self.root = Path(root)
+        self.ttl_seconds = ttl_seconds
+
+    def new(self) -> tuple[str, Path]:
+        self.prune()
+        job_id = uuid.uuid4().hex
+        folder = self.root / job_id
+        folder.mkdir(parents=True)
+        return job_id, folder
+
+    def prune(self, now: float | None = None) -> int:
+        """Delete job folders last modified more than ``ttl_seconds`` ago; returns how many were deleted."""
+        if not self.root.is_dir():
+            return 0
+        cutoff = (time.time() if now is None else now) - self.ttl_seconds
+        removed = 0
+        for folder in self.root.iterdir():
+            try:
+                if folder.is_dir() and folder.stat().st_mtime < cutoff:
+                    shutil.rmtree(folder)
+                    removed += 1
+            except FileNotFoundError:  # another thread pruned it first
+                continue
+        if removed:
+            log.info("pruned %d old job folder(s) from %s", removed, self.root)
+        return removed
+
+    def remove(self, folder: Path) -> None:
+        """Delete one job folder (only if it lies in this space)."""
+        folder = Path(folder)
+        if folder.parent.resolve() == self.root.resolve() and folder.is_dir():
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+class ModelCache:
+    """Loaded networks, one :class:`Stylizer` per (style, variant), shared by all jobs (thread-safe)."""
+
+    def __init__(self, device: str | None) -> None:
+        self.device = select_device(device)
+        self._lock = threading.Lock()
+        self._stylizers: dict[tuple[str, str], Stylizer] = {}
+        self._folders: dict[tuple[str, str], Path] = {}
+
+    def stylizer(self, slug: str, variant: str, folder: Path) -> Stylizer:
+        key = (slug, variant)
+        with self._lock:
+            if key not in self._stylizers or self._folders[key] != folder:
+                self._stylizers[key] = Stylizer(StyleNet.from_pretrained(folder), self.device)
+                self._folders[key] = folder
+            return self._stylizers[key]
+
+
+@dataclass(frozen=True)
+class StylizeOutcome:
+    """A finished job: the videos (in the job's folder), what the render measured, and the comparison pair."""
+
+    job_id: str
+    folder: Path
+    style: str
+    temporal: Path
+    framewise: Path | None
+    result: RenderResult
+
+    def comparison_html(self) -> str | None:
+        if self.framewise is None:
+            return None
+        return slider_html(self.temporal, self.framewise, width=self.result.width, height=self.result.height)
+
+    def flicker(self) -> pd.DataFrame:
+        return flicker_frame(self.result)
+
+    def summary(self) -> str:
+        if self.framewise is None:
+            return (f"{self.result.frames} frames at {self.result.fps:.1f} fps · this style's framewise baseline is "
+                    f"not installed, so there is nothing to compare with")
+        return summary_line(self.result)
+
+    def pair(self) -> Pair | None:
+        """This result as an A/B pair for its visitor only (``None`` without the framewise baseline)."""
+        if self.framewise is None:
+            return None
+        return Pair(self.style, f"upload-{self.job_id}", self.temporal, self.framewise, own=True)
+
+
+def video_seconds(info: VideoInfo) -> float | None:
+    """The video's duration in seconds: the container's, else frames / fps; ``None`` if unknown."""
+    if info.duration is not None:
+        return info.duration
+    if info.num_frames is not None and info.fps > 0:
+        return info.num_frames / info.fps
+    return None
+
+
+class StylizeService:
+    """Runs stylize jobs within the limits of an :class:`AppConfig`."""
+
+    def __init__(self, config: AppConfig, styles: Sequence[GalleryStyle]) -> None:
+        self.config = config
+        self.styles = {s.slug: s for s in styles}
+        self.models = ModelCache(config.device)
+        self.jobs = JobSpace(config.jobs_dir, config.cache_ttl_minutes * 60)
+
+    def check_style(self, style: str | None) -> GalleryStyle:
+        if not style:
+            raise NoStyleSelectedError("Pick a style in the gallery first.")
+        if style not in self.styles:
+            raise NoStyleSelectedError(f"The style '{style}' is not installed here; pick one from the gallery.")
+        return self.styles[style]
+
+    def check_video(self, video: str | os.PathLike[str] | None) -> VideoInfo:
+        """Probe the upload and apply the duration limit; :class:`VideoError` with a friendly line otherwise."""
+        if video is None or not str(video):
+            raise NoVideoError("Upload a video (or pick an example clip) first.")
+        try:
+            info = probe(video)
+        except VideoError as err:
+            raise VideoError(f"This file cannot be used as a video: {_without_path(str(err), video)}") from None
+        seconds = video_seconds(info)
+        if seconds is not None and seconds > self.config.max_seconds + 0.05:
+            raise VideoTooLongError(f"This video is {seconds:.1f} s long; this server stylizes videos of up to "
+                                    f"{self.config.max_seconds:g} s. Please trim it and try again.")
+        return info
+
+    def run(self, video: str | os.PathLike[str] | None, style: str | None,
+            progress: JobProgress | None = None) -> StylizeOutcome:
+        """Stylize ``video`` with both variants of ``style`` (one decode), within the size, length and time limits."""
+        start = time.monotonic()
+        chosen = self.check_style(style)
+        info = self.check_video(video)
+        source = Path(str(video))
+        limit = self.config.job_timeout
+        max_frames = math.ceil(self.config.max_seconds * max(info.fps, 1.0) * 1.1) + 1
+
+        def on_frames(done: int, total: int | None) -> None:
+            elapsed = time.monotonic() - start
+            if elapsed > limit:
+                raise JobTimeoutError(f"Stopped after {elapsed:.0f} s: this server allows {limit:g} s per video. "
+                                      f"Try a shorter or smaller clip.")
+            if done > max_frames:
+                raise VideoTooLongError(f"This video is longer than this server's limit of "
+                                        f"{self.config.max_seconds:g} s. Please trim it and try again.")
+            if progress is not None:
+                fps = done / elapsed if elapsed > 0 else 0.0
+                left = (total - done) / fps if total and fps > 0 else None
+                progress(done, total, fps, left)
+
+        job_id, folder = self.jobs.new()
+        try:
+            targets = {variant: (self.models.stylizer(chosen.slug, variant, checkpoint),
+                                 folder / output_name(source, chosen.slug, variant))
+                       for variant, checkpoint in chosen.variants.items()}
+            result = render_video(source, targets, max_side=self.config.max_side, measure_flicker=True,
+                                  progress=on_frames)
+        except (JobTimeoutError, VideoTooLongError):
+            self.jobs.remove(folder)
+            raise
+        except VideoError as err:
+            self.jobs.remove(folder)
+            raise VideoError(f"This video could not be processed: {_without_path(str(err), source)}") from None
+        except BaseException:
+            self.jobs.remove(folder)
+            raise
+        log.info("job %s: %s, %d frames at %.1f fps", job_id, chosen.slug, result.frames, result.fps)
+        return StylizeOutcome(job_id, folder, chosen.slug, result.outputs["temporal"],
+                              result.outputs.get("framewise"), result)
+
+
+def output_name(source: Path, style: str, variant: str) -> str:
+    """E.g. ``holiday_starry-night.mp4`` (temporal) and ``holiday_starry-night_framewise.mp4``: the download's name."""
+    stem = "".join(c if c.isalnum() or c in "-_" else "-" for c in source.stem)[:60].strip("-_") or "video"
+    return f"{stem}_{style}.mp4" if variant == "temporal" else f"{stem}_{style}_{variant}.mp4"
+
+
+def _without_path(message: str, path: str | os.PathLike[str]) -> str:
+    """A library message with the server-side path of the upload replaced by its file name."""
+    return message.replace(str(path), Path(path).name) if str(path) in message else message
+
+
+# ------------------------------------------------------------------------------------------------------ A/B votes
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One style on one clip, rendered by both variants. ``own``: the visitor's own upload (shown only to them)."""
+
+    style: str
+    clip: str
+    temporal: Path
+    framewise: Path
+    own: bool = False
+
+    @classmethod
+    def from_showcase(cls, pair: ABPair) -> Pair:
+        return cls(pair.style, pair.clip, pair.temporal, pair.framewise)
+
+    def path(self, variant: str) -> Path:
+        return self.temporal if variant == "temporal" else self.framewise
+
+    def available(self) -> bool:
+        return self.temporal.is_file() and self.framewise.is_file()
+
+
+@dataclass(frozen=True)
+class Presentation:
+    """A pair as shown: which variant is on the left (random, hidden until the visitor has voted)."""
+
+    pair: Pair
+    left_variant: str
+
+    @property
+    def right_variant(self) -> str:
+        return VARIANTS[1 - VARIANTS.index(self.left_variant)]
+
+    @property
+    def left(self) -> Path:
+        return self.pair.path(self.left_variant)
+
+    @property
+    def right(self) -> Path:
+        return self.pair.path(self.right_variant)
+
+    def caption(self) -> str:
+        style = STYLES[self.pair.style]
+        what = "your own video" if self.pair.own else f"the clip “{self.pair.clip}”"
+        return f"**{style.title}** ({style.artist}) on {what}. Which one flickers less and looks better?"
+
+
+@dataclass
+class ABState:
+    """One visitor's A/B state, kept in their Gradio session only: anonymous id and the pair on screen."""
+
+    session: str | None = None
+    current: Presentation | None = None
+    voted: bool = False
+
+    def ensure_session(self, browser_id: object = None) -> str:
+        """The anonymous id: ``browser_id`` (kept in the visitor's browser) when it is a valid one, else a new one."""
+        if self.session is None:
+            self.session = browser_id if _valid_id(browser_id) else uuid.uuid4().hex
+        return self.session
+
+
+def _valid_id(value: object) -> bool:
+    return isinstance(value, str) and 8 <= len(value) <= 64 and all(c in "0123456789abcdef-" for c in value)
+
+
+#: Left/right coin flips and showcase picks (os.urandom based, thread-safe, never seeded).
+_RANDOM = random.SystemRandom()
+
+
+class Showcase:
+    """The pre-rendered A/B pairs (see :mod:`vst.showcase`): where they are, how they are rendered, and a background
+    render at start-up."""
+
+    def __init__(self, cache_dir: Path, clips: Mapping[str, Path] | None = None, *, max_side: int = 360,
+                 max_seconds: float = 4.0) -> None:
+        self.cache_dir = Path(cache_dir)
+        self.clips = dict(CURATED_CLIPS if clips is None else clips)
+        self.max_side = max_side
+        self.max_seconds = max_seconds
+        self._thread: threading.Thread | None = None
+
+    def load(self) -> list[Pair]:
+        """The pairs rendered so far for the installed styles' current checkpoints."""
+        pairs = load_pairs(self.cache_dir, clips=self.clips, max_side=self.max_side, max_seconds=self.max_seconds)
+        return [Pair.from_showcase(p) for p in pairs]
+
+    def prerender(self, device: str | None = None) -> list[Pair]:
+        """Render the missing pairs now (blocking)."""
+        pairs = prerender_pairs(self.cache_dir, clips=self.clips, max_side=self.max_side,
+                                max_seconds=self.max_seconds, device=device)
+        return [Pair.from_showcase(p) for p in pairs]
+
+    def start_prerender(self, device: str | None = None) -> threading.Thread:
+        """Render the missing pairs in a daemon thread; failures are logged (the vote tab shows what is ready)."""
+        def work() -> None:
+            try:
+                pairs = self.prerender(device)
+            except (VSTError, ValueError, OSError) as err:
+                log.error("could not pre-render the A/B showcase: %s", err)
+            else:
+                log.info("A/B showcase ready: %d pair(s) in %s", len(pairs), self.cache_dir)
+
+        self._thread = threading.Thread(target=work, name="vst-showcase", daemon=True)
+        self._thread.start()
+        return self._thread
+
+    @property
+    def rendering(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+
+class BlindCopies:
+    """Copies of A/B videos under random names: the served file name (and a download) must not give the variant away.
+
+    One copy per source file and process (``<root>/<random>.mp4``); copies older than ``ttl_seconds`` are deleted
+    whenever a new one is made.
+    """
+
+    def __init__(self, root: Path, ttl_seconds: float) -> None:
+        self.root = Path(root)
+        self.ttl_seconds = ttl_seconds
+        self._lock = threading.Lock()
+        self._names: dict[Path, Path] = {}
+
+    def get(self, source: Path) -> Path:
+        source = Path(source)
+        with self._lock:
+            copy = self._names.get(source)
+            if copy is not None and copy.is_file():
+                return copy
+            self._prune()
+            self.root.mkdir(parents=True, exist_ok=True)
+            copy = self.root / f"{uuid.uuid4().hex}{source.suffix}"
+            shutil.copyfile(source, copy)
+            self._names[source] = copy
+            return copy
+
+    def _prune(self) -> None:
+        if not self.root.is_dir():
+            return
+        cutoff = time.time() - self.ttl_seconds
+        for path in self.root.iterdir():
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+        self._names = {src: dst for src, dst in self._names.items() if dst.is_file()}
+
+
+def choose_next(state: ABState, own: Pair | None, showcase: Sequence[Pair], store: VoteStore,
+                rng: random.Random = _RANDOM) -> Presentation | None:
+    """The next pair for this visitor: their own latest result first, then a random showcase pair; never one this
+    session has voted on, nor the one on screen (unless it is the last). Left/right is a fresh coin flip."""
+    session = state.ensure_session()
+    candidates = ([own] if own is not None else []) + list(showcase)
+    unvoted = [p for p in candidates if p.available() and not store.has_voted(session, p.style, p.clip)]
+    if not unvoted:
+        return None
+    if own is not None and own in unvoted:
+        pair = own
+    else:
+        on_screen = state.current.pair if state.current else None
+        pair = rng.choice([p for p in unvoted if p != on_screen] or unvoted)
+    return Presentation(pair, rng.choice(VARIANTS))
+
+
+def should_refresh(state: ABState, own: Pair | None, store: VoteStore) -> bool:
+    """Whether opening the vote tab should bring a new pair: nothing on screen, already voted, or the visitor has a
+    new own result that is not on screen yet."""
+    if state.current is None or state.voted:
+        return True
+    return (own is not None and state.current.pair != own and own.available()
+            and not store.has_voted(state.ensure_session(), own.style, own.clip))
+
+
+def cast_vote(state: ABState, choice: str, store: VoteStore) -> str:
+    """Record this visitor's vote on the pair on screen and return the reveal text (Markdown)."""
+    shown = state.current
+    if shown is None:
+        raise VSTError("There is no pair on screen to vote on; press “Next pair”.")
+    if choice not in ("left", "right", "tie"):
+        raise VSTError(f"Unknown choice '{choice}'.")
+    counted = store.record(style=shown.pair.style, clip=shown.pair.clip, left_variant=shown.left_variant,
+                           choice=choice, session=state.ensure_session())
+    state.voted = True
+    reveal = reveal_text(shown, choice)
+    if not counted:
+        reveal = f"You had already voted on this pair, so this vote was not counted. {reveal}"
+    return reveal
+
+
+def reveal_text(shown: Presentation, choice: str) -> str:
+    """After a vote: which variant was where, and what the visitor's choice means."""
+    left, right = VARIANT_LABELS[shown.left_variant], VARIANT_LABELS[shown.right_variant]
+    if choice == "tie":
+        verdict = "You couldn't tell them apart."
+    else:
+        winner = shown.left_variant if choice == "left" else shown.right_variant
+        verdict = f"You preferred **{VARIANT_LABELS[winner]}**."
+    return f"Left was **{left}**, right was **{right}**. {verdict} Thanks for voting!"
+
+
+def _votes(n: int) -> str:
+    return "1 vote" if n == 1 else f"{n} votes"
+
+
+def _percent(value: float) -> str:
+    return "—" if math.isnan(value) else f"{value * 100:.0f}%"
+
+
+def _interval(ci: tuple[float, float], n: int) -> str:
+    return "—" if n == 0 else f"{ci[0] * 100:.0f}–{ci[1] * 100:.0f}%"
+
+
+def results_markdown(results: Results, sync_status: str) -> str:
+    """The vote results in a few lines: overall win rate with its 95% Wilson interval, counts, position bias."""
+    overall: Tally = results.overall
+    if overall.total == 0:
+        return f"No votes yet: be the first! {sync_status}"
+    side_n = results.left_wins + results.right_wins
+    return "\n\n".join([
+        f"**Temporal (ours) preferred in {_percent(overall.win_rate)} of decisive votes** "
+        f"(95% CI {_interval(overall.ci95, overall.decisive)}): {overall.temporal_wins} for temporal, "
+        f"{overall.framewise_wins} for framewise, {overall.ties} can't tell ({_votes(overall.total)}).",
+        f"Position-bias check: the left video won {_percent(results.left_win_rate)} of decisive votes "
+        f"(95% CI {_interval(results.left_ci95, side_n)}; near 50% means the side does not matter).",
+        sync_status,
+    ])
+
+
+RESULT_COLUMNS = ["style", "temporal wins", "framewise wins", "can't tell", "temporal win rate", "95% CI"]
+
+
+def results_table(results: Results) -> pd.DataFrame:
+    """One row per style with votes, then ``all styles``."""
+    rows = []
+    for slug, tally in [*results.per_style.items(), ("", results.overall)]:
+        name = STYLES[slug].title if slug in STYLES else (slug or "all styles")
+        rows.append([name, tally.temporal_wins, tally.framewise_wins, tally.ties, _percent(tally.win_rate),
+                     _interval(tally.ci95, tally.decisive)])
+    return pd.DataFrame(rows, columns=RESULT_COLUMNS)

@@ -1,0 +1,177 @@
+"""What the app shows to compare the two variants: the flicker slider (HTML/CSS/JS) and the per-frame flicker data.
+
+The slider is a ``gr.HTML`` of our own: the framewise video underneath, the temporal video on top clipped with CSS
+``clip-path`` to the right of a draggable divider, both playing in sync. Gradio sets a ``gr.HTML`` value with
+``innerHTML`` (``<script>`` tags would not run), so the behaviour lives in :data:`SLIDER_JS`, meant for the
+component's ``js_on_load``: it runs once when the component mounts and listens on the component's root element
+(event delegation, capturing media events), so it keeps working when a new value replaces the videos.
+
+The videos are files served by Gradio's ``/gradio_api/file=<absolute path>`` route, which only serves files inside
+the ``allowed_paths`` given to ``launch()`` (or Gradio's own cache); :func:`file_url` builds that URL.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import os
+from pathlib import Path
+from urllib.parse import quote
+
+import numpy as np
+import pandas as pd
+
+from .pipeline import RenderResult
+
+#: Series names of the flicker plot and labels of the slider.
+TEMPORAL_LABEL = "temporal (ours)"
+FRAMEWISE_LABEL = "framewise"
+VARIANT_LABELS: dict[str, str] = {"temporal": TEMPORAL_LABEL, "framewise": FRAMEWISE_LABEL}
+#: Columns of :func:`flicker_frame`.
+FLICKER_COLUMNS: tuple[str, str, str] = ("frame", "warping_error", "variant")
+
+
+def file_url(path: str | os.PathLike[str]) -> str:
+    """The URL under which Gradio serves ``path`` (which must lie in ``allowed_paths`` or Gradio's cache)."""
+    return "/gradio_api/file=" + quote(str(Path(path).resolve()), safe="/")
+
+
+def placeholder_html(message: str = "Stylize a video to compare the steady temporal model with the framewise "
+                                    "baseline here.") -> str:
+    """The slider's empty state: one short paragraph."""
+    return f'<div class="vst-compare-empty">{html.escape(message)}</div>'
+
+
+def slider_html(temporal: str | os.PathLike[str], framewise: str | os.PathLike[str], *, width: int,
+                height: int, position: float = 50.0) -> str:
+    """Two synchronised videos, framewise under temporal, split at ``position`` percent from the left.
+
+    The left part shows the framewise baseline, the right part our temporal model. The transparent range input on
+    top moves the divider (see :data:`SLIDER_JS`); ``width``/``height`` fix the aspect ratio before the videos load.
+    """
+    pos = f"{min(max(position, 0.0), 100.0):g}"
+    under, over = html.escape(file_url(framewise)), html.escape(file_url(temporal))
+    video = 'muted loop playsinline autoplay preload="auto" disablepictureinpicture'
+    return (
+        f'<div class="vst-compare" style="aspect-ratio: {int(width)} / {int(height)}" data-position="{pos}">'
+        f'<video class="vst-under" src="{under}" {video} aria-label="{FRAMEWISE_LABEL}"></video>'
+        f'<video class="vst-over" src="{over}" {video} aria-label="{TEMPORAL_LABEL}" '
+        f'style="clip-path: inset(0 0 0 {pos}%)"></video>'
+        f'<div class="vst-divider" style="left: {pos}%"><span class="vst-handle">&#x2194;</span></div>'
+        f'<span class="vst-label vst-label-left">{FRAMEWISE_LABEL}</span>'
+        f'<span class="vst-label vst-label-right">{TEMPORAL_LABEL}</span>'
+        f'<input class="vst-range" type="range" min="0" max="100" step="0.1" value="{pos}" '
+        f'aria-label="Divider position: framewise on the left, temporal on the right">'
+        f"</div>"
+        f'<div class="vst-compare-bar"><button type="button" class="vst-toggle">Play / pause</button>'
+        f'<button type="button" class="vst-restart">Restart</button>'
+        f"<span>Drag across the video to move the divider.</span></div>"
+    )
+
+
+#: ``js_on_load`` of the slider's ``gr.HTML``: divider dragging and play/pause/seek kept in sync (temporal leads).
+SLIDER_JS = r"""
+const parts = () => {
+  const box = element.querySelector('.vst-compare');
+  if (!box) return null;
+  return {box, under: box.querySelector('video.vst-under'), over: box.querySelector('video.vst-over'),
+          divider: box.querySelector('.vst-divider'), range: box.querySelector('input.vst-range')};
+};
+const place = (p, value) => {
+  const v = Math.min(100, Math.max(0, Number(value)));
+  p.over.style.clipPath = 'inset(0 0 0 ' + v + '%)';
+  p.divider.style.left = v + '%';
+  p.box.dataset.position = String(v);
+};
+const follow = (p) => {
+  if (Math.abs(p.under.currentTime - p.over.currentTime) > 0.05) p.under.currentTime = p.over.currentTime;
+};
+const quiet = (promise) => { if (promise && promise.catch) promise.catch(() => {}); };
+element.addEventListener('input', (e) => {
+  const p = parts();
+  if (p && e.target === p.range) place(p, p.range.value);
+});
+element.addEventListener('click', (e) => {
+  const p = parts();
+  if (!p) return;
+  if (e.target.closest('.vst-toggle')) {
+    if (p.over.paused) { quiet(p.over.play()); } else { p.over.pause(); }
+  } else if (e.target.closest('.vst-restart')) {
+    p.over.currentTime = 0; p.under.currentTime = 0; quiet(p.over.play());
+  }
+});
+const onMedia = (e) => {
+  const p = parts();
+  if (!p || e.target !== p.over) return;
+  if (e.type === 'play' || e.type === 'playing') { follow(p); if (p.under.paused) quiet(p.under.play()); }
+  else if (e.type === 'pause') { p.under.pause(); follow(p); }
+  else { follow(p); }
+};
+for (const type of ['play', 'playing', 'pause', 'seeked', 'timeupdate']) element.addEventListener(type, onMedia, true);
+element.addEventListener('play', (e) => {
+  const p = parts();
+  if (p && e.target === p.under && p.over.paused) p.under.pause();
+}, true);
+watch('value', () => { const p = parts(); if (p) { p.range.value = '50'; place(p, 50); } });
+"""
+
+#: ``css_template`` of the slider's ``gr.HTML`` (Gradio scopes it to the component). No backticks or ``${``: Gradio
+#: evaluates the template as a JavaScript template string.
+SLIDER_CSS = """
+.vst-compare { position: relative; width: 100%; max-height: 70vh; overflow: hidden; border-radius: 12px;
+  background: #111; user-select: none; touch-action: none; }
+.vst-compare video { position: absolute; inset: 0; width: 100%; height: 100%; object-fit: contain; display: block;
+  pointer-events: none; }
+.vst-divider { position: absolute; top: 0; bottom: 0; width: 0; border-left: 2px solid rgba(255, 255, 255, 0.95);
+  box-shadow: 0 0 8px rgba(0, 0, 0, 0.6); pointer-events: none; }
+.vst-handle { position: absolute; top: 50%; left: -17px; width: 32px; height: 32px; margin-top: -16px;
+  border-radius: 50%; background: rgba(255, 255, 255, 0.95); color: #222; font-size: 18px; line-height: 32px;
+  text-align: center; box-shadow: 0 1px 6px rgba(0, 0, 0, 0.5); }
+.vst-label { position: absolute; top: 10px; padding: 2px 10px; border-radius: 999px; font-size: 13px;
+  background: rgba(0, 0, 0, 0.6); color: #fff; pointer-events: none; }
+.vst-label-left { left: 10px; }
+.vst-label-right { right: 10px; background: rgba(234, 88, 12, 0.85); }
+.vst-range { position: absolute; inset: 0; width: 100%; height: 100%; margin: 0; opacity: 0; cursor: ew-resize;
+  -webkit-appearance: none; appearance: none; }
+.vst-compare-bar { display: flex; gap: 8px; align-items: center; margin-top: 8px; font-size: 13px; opacity: 0.85; }
+.vst-compare-bar button { padding: 4px 12px; border-radius: 8px; border: 1px solid rgba(128, 128, 128, 0.5);
+  background: transparent; color: inherit; cursor: pointer; }
+.vst-compare-empty { padding: 48px 16px; text-align: center; border: 1px dashed rgba(128, 128, 128, 0.5);
+  border-radius: 12px; opacity: 0.8; }
+"""
+
+
+def flicker_frame(result: RenderResult) -> pd.DataFrame:
+    """Long-format warping error per frame pair: columns ``frame`` (the pair's second frame, 1 … N−1),
+    ``warping_error`` (NaN at scene cuts, drawn as a gap) and ``variant`` (:data:`VARIANT_LABELS`)."""
+    rows: list[dict[str, object]] = []
+    for name, errors in result.warping_errors.items():
+        label = VARIANT_LABELS.get(name, name)
+        rows.extend({"frame": i + 1, "warping_error": float(e), "variant": label} for i, e in enumerate(errors))
+    frame = pd.DataFrame(rows, columns=list(FLICKER_COLUMNS))
+    return frame.astype({"frame": "int64", "warping_error": "float64", "variant": "string"})
+
+
+def flicker_change(result: RenderResult) -> float | None:
+    """Relative change of the mean warping error, temporal vs framewise (−0.58 means 58 % less flicker); ``None``
+    when either variant is missing or not measurable (too few frames, only scene cuts)."""
+    means = result.mean_warping_error()
+    temporal, framewise = means.get("temporal"), means.get("framewise")
+    if temporal is None or framewise is None or not (math.isfinite(temporal) and math.isfinite(framewise)):
+        return None
+    if framewise <= 0:
+        return None
+    return temporal / framewise - 1.0
+
+
+def summary_line(result: RenderResult) -> str:
+    """One line for the UI, e.g. ``flicker −58% vs framewise · 14.2 fps · 120 frames · 640×272``."""
+    change = flicker_change(result)
+    if change is None:
+        flicker = "flicker not measurable (too few frames or only scene cuts)"
+    else:
+        percent = round(change * 100)
+        sign = "−" if percent < 0 else ("+" if percent > 0 else "±")
+        flicker = f"flicker {sign}{abs(percent)}% vs framewise"
+    fps = f"{result.fps:.1f} fps" if np.isfinite(result.fps) else "fps n/a"
+    return f"{flicker} · {fps} · {result.frames} frames · {result.width}×{result.height}"

@@ -1,0 +1,645 @@
+"""Streaming video I/O with PyAV: probe, decode to RGB batches, encode browser-playable MP4 with the source's audio.
+
+Reading: :class:`VideoReader` decodes one frame at a time (memory does not grow with the video's length), applies the
+container's rotation (display matrix) so frames come out upright, and optionally downscales them (swscale, area).
+Writing: :class:`VideoWriter` encodes H.264 (libx264, yuv420p, BT.709 tags) into an MP4 whose ``moov`` atom precedes
+``mdat`` (``movflags=+faststart``), with the input's time base and timestamps, so variable frame rate survives. The
+original audio stream is copied packet for packet, read from the source a second time and interleaved with the video
+as it is written (re-encoded to AAC, with a warning, only when its codec cannot go into MP4).
+
+Every problem with an input file is raised as :class:`~vst.errors.VideoError` with a one-line message naming the file.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+import av
+import av.error
+import numpy as np
+
+from .errors import VideoError
+
+log = logging.getLogger(__name__)
+
+#: Audio codecs copied into the MP4 as they are (MP4 can hold them and browsers play them); others become AAC.
+MP4_AUDIO_CODECS: frozenset[str] = frozenset({"aac", "mp3", "opus", "flac"})
+#: Audio codecs that a browser plays from an MP4 (checked by :func:`is_browser_playable`).
+BROWSER_AUDIO_CODECS: frozenset[str] = MP4_AUDIO_CODECS
+_FALLBACK_RATE = Fraction(25)
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What :func:`probe` found out about a video file. Sizes are the displayed ones (after rotation), in stored
+    pixels: a non-square sample aspect ratio is not applied."""
+
+    path: Path
+    width: int
+    height: int
+    #: Clockwise degrees (0, 90, 180, 270) by which decoded frames are rotated to display them upright.
+    rotation: int
+    #: Average frame rate (frames per second).
+    fps: float
+    #: Exact when the container stores it, else estimated from ``duration * fps``; ``None`` if unknown.
+    num_frames: int | None
+    #: Seconds, ``None`` if unknown.
+    duration: float | None
+    codec: str
+    has_audio: bool
+    audio_codec: str | None
+
+
+@dataclass
+class FrameBatch:
+    """Consecutive decoded frames: ``images`` ``(N, H, W, 3)`` uint8 RGB, upright; ``pts`` in the stream's time
+    base (``None`` where the file has none); ``times`` in seconds."""
+
+    images: np.ndarray
+    pts: list[int | None]
+    times: list[float]
+
+    def __len__(self) -> int:
+        return len(self.pts)
+
+
+# --------------------------------------------------------------------------------------------------------- reading
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def _reason(err: BaseException) -> str:
+    """FFmpeg's own short explanation of ``err`` (``strerror``), without the file name PyAV appends."""
+    strerror = getattr(err, "strerror", None)
+    return _one_line(strerror or err)
+
+
+def _looks_like_mp4_without_index(path: Path) -> bool:
+    try:
+        boxes = mp4_top_level_boxes(path)
+    except OSError:
+        return False
+    return bool(boxes) and boxes[0] == "ftyp" and "moov" not in boxes
+
+
+def _open_input(path: Path) -> av.container.InputContainer:
+    """``av.open`` for reading, with every failure turned into a :class:`VideoError` naming ``path``."""
+    try:
+        if not path.exists():
+            raise VideoError(f"video file not found: {path}")
+        if path.is_dir():
+            raise VideoError(f"{path} is a directory, not a video file")
+    except OSError as err:  # e.g. a parent folder we may not enter
+        raise VideoError(f"cannot open {path}: {_reason(err)}") from err
+    try:
+        return av.open(str(path), "r")
+    except av.error.PermissionError as err:
+        raise VideoError(f"cannot open {path}: permission denied") from err
+    except av.error.FFmpegError as err:
+        if _looks_like_mp4_without_index(path):
+            raise VideoError(f"{path} is truncated or damaged: its MP4 index (moov atom) is missing") from err
+        raise VideoError(f"{path} is not a readable video file ({_reason(err)})") from err
+    except (OSError, UnicodeDecodeError) as err:
+        raise VideoError(f"cannot open {path}: {_reason(err)}") from err
+
+
+def _video_stream(container: av.container.InputContainer, path: Path) -> av.video.stream.VideoStream:
+    """The main video stream, checked to be decodable; :class:`VideoError` otherwise."""
+    streams = [s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic]
+    if not streams:
+        what = " (it contains audio only)" if container.streams.audio else ""
+        raise VideoError(f"{path} has no video stream{what}")
+    stream = container.streams.best("video") or streams[0]
+    if stream not in streams:
+        stream = streams[0]
+    if stream.codec_context is None:
+        raise VideoError(f"{path} uses an unknown or unsupported video codec that cannot be decoded")
+    stream.thread_type = "AUTO"
+    return stream
+
+
+def _codec_name(stream: av.stream.Stream) -> str | None:
+    """The codec's canonical name (``"mp3"``, ``"av1"``), not the decoder's (``"mp3float"``, ``"libdav1d"``)."""
+    if stream.codec_context is None:
+        return None
+    return stream.codec_context.codec.canonical_name
+
+
+def _audio_stream(container: av.container.InputContainer) -> av.audio.stream.AudioStream | None:
+    if not container.streams.audio:
+        return None
+    return container.streams.best("audio") or container.streams.audio[0]
+
+
+def _decoded_frames(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream, path: Path
+) -> Iterator[av.VideoFrame]:
+    """Decode ``stream`` frame by frame, in presentation order; FFmpeg errors become :class:`VideoError`."""
+    count = 0
+    try:
+        for packet in container.demux(stream):
+            if packet.is_corrupt:  # e.g. the demuxer read past the end of a cut-off file
+                raise VideoError(f"{path} is corrupt or truncated: damaged video data after {count} frames")
+            for frame in packet.decode():
+                count += 1
+                yield frame
+    except av.error.FFmpegError as err:
+        if count == 0 and isinstance(err, av.error.DecoderNotFoundError | av.error.PatchWelcomeError):
+            raise VideoError(f"{path} uses a video codec that cannot be decoded ({_reason(err)})") from err
+        raise VideoError(
+            f"{path} is corrupt or truncated: decoding failed after {count} frames ({_reason(err)})"
+        ) from err
+    declared = stream.frames
+    if declared and count < 0.9 * declared:
+        log.warning("%s: decoded %d frames but the container announces %d; the file may be truncated",
+                    path, count, declared)
+
+
+def _check_not_truncated(stream: av.video.stream.VideoStream, path: Path) -> None:
+    """:class:`VideoError` when the container's index (e.g. an MP4 ``moov``, an AVI ``idx1``) places video samples
+    past the end of the file: a cut-off download or copy, caught before decoding anything."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return
+    entries = stream.index_entries
+    count = len(entries)
+    ends = [entry.pos + entry.size for entry in entries[max(0, count - 64):count] if entry.pos >= 0]
+    if ends and max(ends) > size:
+        raise VideoError(f"{path} is truncated: its index lists video data up to byte {max(ends)} "
+                         f"but the file has only {size} bytes")
+
+
+def _rotation_of(frame: av.VideoFrame) -> int:
+    """Clockwise degrees (multiple of 90) that make ``frame`` upright, from its display matrix (flips are ignored)."""
+    ccw = frame.rotation  # counter-clockwise degrees, FFmpeg's av_display_rotation_get()
+    return int(round(-ccw / 90.0)) * 90 % 360
+
+
+def _frame_rate(stream: av.video.stream.VideoStream) -> Fraction | None:
+    for rate in (stream.average_rate, stream.guessed_rate, stream.base_rate):
+        if rate and rate > 0:
+            return Fraction(rate)
+    return None
+
+
+def _duration(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> float | None:
+    if stream.duration is not None and stream.duration > 0 and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None and container.duration > 0:
+        return container.duration / av.time_base
+    return None
+
+
+def _inspect(container: av.container.InputContainer, path: Path) -> tuple[VideoInfo, Fraction, Fraction]:
+    """Describe an open container: :class:`VideoInfo`, the video stream's time base and its average frame rate.
+    Decodes the first frame (the rotation is attached to frames, and it proves that the stream decodes)."""
+    stream = _video_stream(container, path)
+    _check_not_truncated(stream, path)
+    frames = _decoded_frames(container, stream, path)
+    first = next(frames, None)
+    frames.close()
+    if first is None:
+        raise VideoError(f"{path} contains no video frames")
+    rotation = _rotation_of(first)
+    width, height = (first.height, first.width) if rotation % 180 else (first.width, first.height)
+    duration = _duration(container, stream)
+    rate = _frame_rate(stream)
+    if rate is None:
+        rate = Fraction(stream.frames / duration).limit_denominator(1001) if stream.frames and duration else None
+    rate = rate or _FALLBACK_RATE
+    if stream.frames and stream.frames > 0:
+        num_frames: int | None = stream.frames
+    elif duration is not None:
+        num_frames = max(1, round(duration * float(rate)))
+    else:
+        num_frames = None
+    audio = _audio_stream(container)
+    audio_codec = None
+    if audio is not None:
+        audio_codec = _codec_name(audio) or "unknown"
+    info = VideoInfo(
+        path=path,
+        width=width,
+        height=height,
+        rotation=rotation,
+        fps=float(rate),
+        num_frames=num_frames,
+        duration=duration,
+        codec=_codec_name(stream) or "unknown",
+        has_audio=audio is not None,
+        audio_codec=audio_codec,
+    )
+    time_base = Fraction(stream.time_base) if stream.time_base else 1 / rate
+    return info, time_base, rate
+
+
+def _probe(path: Path) -> tuple[VideoInfo, Fraction, Fraction]:
+    container = _open_input(path)
+    try:
+        return _inspect(container, path)
+    finally:
+        container.close()
+
+
+def probe(path: str | os.PathLike[str]) -> VideoInfo:
+    """Open ``path``, decode its first frame and describe it; :class:`VideoError` on any unreadable input."""
+    return _probe(Path(path))[0]
+
+
+def fit_size(width: int, height: int, max_side: int | None) -> tuple[int, int]:
+    """``(width, height)`` scaled down (aspect kept, at least 1 px) so that neither exceeds ``max_side``; never up."""
+    if max_side is None or max(width, height) <= max_side:
+        return width, height
+    if max_side < 1:
+        raise ValueError(f"max_side must be positive, not {max_side}")
+    scale = max_side / max(width, height)
+    return max(1, min(max_side, round(width * scale))), max(1, min(max_side, round(height * scale)))
+
+
+class VideoReader:
+    """Decode a video to upright RGB frames, streaming (one decoded frame in memory at a time).
+
+    ``max_side`` downscales (swscale area interpolation, aspect kept, never upscaled) so that
+    ``max(width, height) <= max_side``. Each call of :meth:`frames` / :meth:`batches` decodes from the start.
+    Raises :class:`VideoError` on open (bad file) or while iterating (corrupt data).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, max_side: int | None = None) -> None:
+        self.path = Path(path)
+        self.info: VideoInfo
+        self.time_base: Fraction  # of the video stream
+        self.frame_rate: Fraction  # average, frames per second
+        self.info, self.time_base, self.frame_rate = _probe(self.path)
+        self.width, self.height = fit_size(self.info.width, self.info.height, max_side)
+        self._containers: list[av.container.InputContainer] = []
+        self._closed = False
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def __len__(self) -> int:
+        """The (possibly estimated) number of frames; 0 if unknown."""
+        return self.info.num_frames or 0
+
+    def _to_array(self, frame: av.VideoFrame) -> np.ndarray:
+        """Decoded frame → ``(height, width, 3)`` uint8 RGB, scaled (area) and rotated upright."""
+        rotation = self.info.rotation
+        stored_w, stored_h = (self.height, self.width) if rotation % 180 else (self.width, self.height)
+        try:
+            if (frame.width, frame.height) == (stored_w, stored_h):
+                image = frame.to_ndarray(format="rgb24")
+            else:
+                image = frame.to_ndarray(format="rgb24", width=stored_w, height=stored_h, interpolation="AREA")
+        except (av.error.FFmpegError, ValueError) as err:
+            pix_fmt = frame.format.name if frame.format is not None else "unknown"
+            raise VideoError(f"{self.path}: cannot convert its {pix_fmt} frames to RGB ({_reason(err)})") from err
+        if rotation:
+            image = np.ascontiguousarray(np.rot90(image, k=-(rotation // 90)))  # np.rot90 turns counter-clockwise
+        return image
+
+    def frames(self) -> Iterator[tuple[np.ndarray, int | None, float]]:
+        """Yield ``(image, pts, time)``: ``(H, W, 3)`` uint8 RGB upright, pts in :attr:`time_base` (``None`` if the
+        file has none), time in seconds (extrapolated at :attr:`frame_rate` where pts is missing)."""
+        if self._closed:
+            raise ValueError("VideoReader is closed")
+        container = _open_input(self.path)
+        self._containers.append(container)
+        try:
+            stream = _video_stream(container, self.path)
+            last_pts: int | None = None
+            last_time: float | None = None
+            step = 1.0 / float(self.frame_rate)
+            for index, frame in enumerate(_decoded_frames(container, stream, self.path)):
+                pts = frame.pts
+                if pts is None and frame.dts is not None and (last_pts is None or frame.dts > last_pts):
+                    pts = frame.dts
+                if pts is not None:
+                    time = float(pts * self.time_base)
+                else:
+                    time = last_time + step if last_time is not None else index * step
+                last_pts, last_time = (pts if pts is not None else last_pts), time
+                yield self._to_array(frame), pts, time
+                if container not in self._containers:  # close() was called meanwhile: PyAV must not touch it
+                    return
+        finally:
+            if container in self._containers:
+                self._containers.remove(container)
+                container.close()
+
+    def batches(self, size: int) -> Iterator[FrameBatch]:
+        """Yield :class:`FrameBatch` es of ``size`` frames (the last one may be shorter)."""
+        if size < 1:
+            raise ValueError(f"batch size must be at least 1, not {size}")
+        images: list[np.ndarray] = []
+        pts: list[int | None] = []
+        times: list[float] = []
+        for image, p, t in self.frames():
+            images.append(image)
+            pts.append(p)
+            times.append(t)
+            if len(images) == size:
+                yield FrameBatch(np.stack(images), pts, times)
+                images, pts, times = [], [], []
+        if images:
+            yield FrameBatch(np.stack(images), pts, times)
+
+    def close(self) -> None:
+        self._closed = True
+        for container in self._containers:
+            container.close()
+        self._containers.clear()
+
+
+# --------------------------------------------------------------------------------------------------------- writing
+
+
+class VideoWriter:
+    """Encode RGB frames to a browser-playable MP4 (H.264 libx264, yuv420p, BT.709, ``+faststart``).
+
+    Frames keep the timestamps given (``pts`` in ``time_base``; ``None`` continues at ``frame_rate``), so the output
+    has the input's frame count, timing and variable frame rate. Timestamps that do not increase are bumped by one
+    tick (the encoder needs strictly increasing pts). ``audio_from`` copies that file's audio stream packet for
+    packet, interleaved as the video is written (only codecs outside :data:`MP4_AUDIO_CODECS` are re-encoded to AAC,
+    with a warning).
+
+    yuv420p needs even dimensions: an odd ``width`` / ``height`` is padded to the next even number by repeating the
+    last column / row (logged once at INFO), so the output is ``width + width % 2`` × ``height + height % 2``.
+    Call :meth:`close` (or use ``with``) to finish the file; it is safe to call twice.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        width: int,
+        height: int,
+        *,
+        time_base: Fraction,
+        frame_rate: Fraction,
+        audio_from: str | os.PathLike[str] | None = None,
+        crf: int = 20,
+        preset: str = "veryfast",
+    ) -> None:
+        if width < 1 or height < 1:
+            raise ValueError(f"invalid frame size {width}x{height}")
+        self.path = Path(path)
+        self.width, self.height = width, height
+        self.encoded_width, self.encoded_height = width + width % 2, height + height % 2
+        if (self.encoded_width, self.encoded_height) != (width, height):
+            log.info("padding %dx%d frames to %dx%d: H.264 yuv420p needs even dimensions",
+                     width, height, self.encoded_width, self.encoded_height)
+        self.time_base = Fraction(time_base)
+        self.frame_rate = Fraction(frame_rate) if frame_rate and frame_rate > 0 else _FALLBACK_RATE
+        self._step = max(1, round(1 / (self.frame_rate * self.time_base)))
+        self._last_pts: int | None = None
+        self._count = 0
+        self._closed = False
+        self._audio_source: av.container.InputContainer | None = None
+        self._audio_packets: Iterator[av.Packet] | None = None
+        self._pending_audio: av.Packet | None = None
+        self._dropped_audio = 0
+        self.audio_mode: str | None = None  # "copy", "aac" or None
+
+        self._out = av.open(str(self.path), "w", format="mp4", container_options={"movflags": "+faststart"})
+        try:
+            stream = self._out.add_stream("libx264", rate=self.frame_rate, options={"crf": str(crf), "preset": preset})
+            stream.width, stream.height, stream.pix_fmt = self.encoded_width, self.encoded_height, "yuv420p"
+            stream.codec_context.time_base = self.time_base
+            stream.time_base = self.time_base
+            ctx = stream.codec_context
+            ctx.colorspace, ctx.color_primaries, ctx.color_trc = 1, 1, 1  # AVCOL_*_BT709
+            ctx.color_range = 1  # limited ("tv") range
+            self._video = stream
+            if audio_from is not None:
+                self._setup_audio(Path(audio_from))
+            self._out.start_encoding()  # opens the encoders and writes the header
+        except BaseException:
+            self._abort()
+            raise
+
+    # -- audio -------------------------------------------------------------------------------------------------
+
+    def _setup_audio(self, source: Path) -> None:
+        container = _open_input(source)
+        self._audio_source = container
+        in_audio = _audio_stream(container)
+        if in_audio is None:
+            return
+        if in_audio.codec_context is None:
+            log.warning("%s: audio codec unknown, the output has no audio", source)
+            return
+        codec = _codec_name(in_audio)
+        if codec in MP4_AUDIO_CODECS:
+            out_audio = self._out.add_stream_from_template(in_audio)
+            self.audio_mode = "copy"
+            self._audio_packets = self._copied_audio(container, in_audio, out_audio, source)
+        else:
+            log.warning("%s: audio codec %s cannot go into MP4, re-encoding it to AAC", source, codec)
+            rate = in_audio.codec_context.sample_rate or 48000
+            aac_rates = av.codec.Codec("aac", "w").audio_rates or ()
+            if aac_rates and rate not in aac_rates:
+                rate = 48000
+            out_audio = self._out.add_stream("aac", rate=rate)
+            channels = in_audio.codec_context.layout.nb_channels
+            out_audio.layout = "mono" if channels == 1 else "stereo"  # AAC wants a named layout; downmix others
+            out_audio.format = "fltp"
+            out_audio.codec_context.time_base = Fraction(1, rate)
+            self.audio_mode = "aac"
+            self._audio_packets = self._reencoded_audio(container, in_audio, out_audio, source)
+
+    @staticmethod
+    def _copied_audio(container: av.container.InputContainer, in_audio: av.audio.stream.AudioStream,
+                      out_audio: av.stream.Stream, source: Path) -> Iterator[av.Packet]:
+        try:
+            for packet in container.demux(in_audio):
+                if packet.size == 0 or (packet.dts is None and packet.pts is None):
+                    continue  # the demuxer's end-of-stream marker, or a packet that cannot be placed
+                if packet.dts is None:
+                    packet.dts = packet.pts
+                packet.stream = out_audio
+                yield packet
+        except av.error.FFmpegError as err:
+            raise VideoError(f"{source}: cannot read its audio ({_reason(err)})") from err
+
+    @staticmethod
+    def _reencoded_audio(container: av.container.InputContainer, in_audio: av.audio.stream.AudioStream,
+                         out_audio: av.audio.stream.AudioStream, source: Path) -> Iterator[av.Packet]:
+        try:
+            for packet in container.demux(in_audio):
+                for frame in packet.decode():
+                    yield from out_audio.encode(frame)
+            yield from out_audio.encode(None)
+        except av.error.FFmpegError as err:
+            raise VideoError(f"{source}: cannot re-encode its audio ({_reason(err)})") from err
+
+    @staticmethod
+    def _packet_time(packet: av.Packet) -> float:
+        ts = packet.dts if packet.dts is not None else packet.pts
+        return float(ts * packet.time_base) if ts is not None and packet.time_base else -math.inf
+
+    def _mux_audio_until(self, time: float) -> None:
+        """Mux source audio packets whose timestamp is at most ``time`` seconds (all of them for ``inf``)."""
+        if self._audio_packets is None:
+            return
+        while True:
+            if self._pending_audio is None:
+                self._pending_audio = next(self._audio_packets, None)
+                if self._pending_audio is None:
+                    self._audio_packets = None
+                    return
+            packet, self._pending_audio = self._pending_audio, None
+            if self._packet_time(packet) > time:
+                self._pending_audio = packet
+                return
+            try:
+                self._out.mux(packet)
+            except av.error.ArgumentError as err:  # e.g. a source packet whose dts goes backwards: drop it
+                self._dropped_audio += 1
+                if self._dropped_audio == 1:
+                    log.warning("%s: dropping audio packet(s) the MP4 muxer refuses (%s)", self.path, _reason(err))
+
+    def _mux_video(self, packets: Sequence[av.Packet]) -> None:
+        for packet in packets:
+            self._mux_audio_until(self._packet_time(packet))
+            self._out.mux(packet)
+
+    # -- video -------------------------------------------------------------------------------------------------
+
+    def write(self, image: np.ndarray, pts: int | None) -> None:
+        """Encode one ``(height, width, 3)`` uint8 RGB frame shown at ``pts`` (in ``time_base``)."""
+        if self._closed:
+            raise ValueError("VideoWriter is closed")
+        if image.shape != (self.height, self.width, 3) or image.dtype != np.uint8:
+            raise ValueError(f"expected a ({self.height}, {self.width}, 3) uint8 image, got {image.shape} {image.dtype}")
+        pad_h, pad_w = self.encoded_height - self.height, self.encoded_width - self.width
+        if pad_h or pad_w:
+            image = np.pad(image, ((0, pad_h), (0, pad_w), (0, 0)), mode="edge")
+        if pts is None:
+            pts = self._last_pts + self._step if self._last_pts is not None else self._count * self._step
+        pts = int(pts)
+        if self._last_pts is not None and pts <= self._last_pts:
+            log.debug("pts %d after %d is not increasing; using %d", pts, self._last_pts, self._last_pts + 1)
+            pts = self._last_pts + 1
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
+        frame = frame.reformat(format="yuv420p", dst_colorspace="itu709", dst_color_range="MPEG")
+        frame.pts = pts
+        frame.duration = self._step  # only the last frame's duration is not implied by the next pts
+        frame.time_base = self.time_base
+        self._mux_video(self._video.encode(frame))
+        self._last_pts = pts
+        self._count += 1
+
+    def write_batch(self, batch_images: np.ndarray, pts: Sequence[int | None]) -> None:
+        """:meth:`write` each of ``(N, H, W, 3)`` uint8 RGB images with its pts."""
+        if len(batch_images) != len(pts):
+            raise ValueError(f"{len(batch_images)} images but {len(pts)} timestamps")
+        for image, p in zip(batch_images, pts, strict=True):
+            self.write(image, p)
+
+    @property
+    def frames_written(self) -> int:
+        return self._count
+
+    def close(self) -> None:
+        """Flush the encoder, mux the remaining audio and finalize the MP4 (moves ``moov`` to the front)."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._mux_video(self._video.encode(None))
+            self._mux_audio_until(math.inf)
+        finally:
+            self._close_containers()
+
+    def _close_containers(self) -> None:
+        try:
+            self._out.close()
+        finally:
+            if self._audio_source is not None:
+                self._audio_source.close()
+                self._audio_source = None
+
+    def _abort(self) -> None:
+        """Close without flushing (after an error); secondary FFmpeg errors are logged, not raised."""
+        self._closed = True
+        try:
+            self._close_containers()
+        except av.error.FFmpegError as err:
+            log.debug("while closing %s after an error: %s", self.path, err)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self._abort()
+
+
+# --------------------------------------------------------------------------------------------------------- checks
+
+
+def mp4_top_level_boxes(path: str | os.PathLike[str]) -> list[str]:
+    """The four-character types of an MP4/MOV file's top-level boxes in file order, e.g. ``['ftyp', 'moov', 'mdat']``.
+    Stops at the first malformed box header."""
+    boxes: list[str] = []
+    with open(path, "rb") as f:
+        f.seek(0, os.SEEK_END)
+        end = f.tell()
+        pos = 0
+        while pos + 8 <= end:
+            f.seek(pos)
+            header = f.read(8)
+            size, kind = int.from_bytes(header[:4], "big"), header[4:8]
+            if size == 1:
+                size = int.from_bytes(f.read(8), "big")
+            elif size == 0:
+                size = end - pos
+            if size < 8 or not all(32 <= b < 127 for b in kind):
+                break
+            boxes.append(kind.decode("ascii"))
+            pos += size
+    return boxes
+
+
+def is_faststart(path: str | os.PathLike[str]) -> bool:
+    """True when the file's ``moov`` box comes before its ``mdat`` (playback can start before the download ends)."""
+    boxes = mp4_top_level_boxes(path)
+    return "moov" in boxes and "mdat" in boxes and boxes.index("moov") < boxes.index("mdat")
+
+
+def is_browser_playable(path: str | os.PathLike[str]) -> bool:
+    """True for an MP4/MOV with H.264 yuv420p video, browser-playable audio (if any) and ``moov`` before ``mdat``."""
+    try:
+        with av.open(str(path), "r") as container:
+            if not container.streams.video:
+                return False
+            video = container.streams.video[0]
+            if _codec_name(video) != "h264":
+                return False
+            if video.codec_context.pix_fmt != "yuv420p":
+                return False
+            for audio in container.streams.audio:
+                if _codec_name(audio) not in BROWSER_AUDIO_CODECS:
+                    return False
+            if "mp4" not in container.format.name.split(","):
+                return False
+    except (av.error.FFmpegError, OSError):
+        return False
+    return is_faststart(path)

@@ -1,0 +1,312 @@
+"""Blind A/B votes between the two variants (temporal vs framewise), stored in SQLite, optionally synced to the Hub.
+
+A voter sees the same clip stylized by both variants side by side, in a random order (``left_variant`` says which one
+was on the left), and picks ``left``, ``right`` or ``tie``. The winning *variant* is derived from those two, so the
+positions can be checked for bias separately (:attr:`Results.left_win_rate`).
+
+Storage: one SQLite file in WAL mode (readers never block the writer), one ``votes`` table, one vote per anonymous
+session and ``(style, clip)`` pair (a ``UNIQUE`` constraint). When a Hub dataset repo and a token are configured, every
+vote is also appended as a JSON line to a file that :class:`huggingface_hub.CommitScheduler` pushes to the dataset
+every few minutes, so votes survive a Space restart without persistent storage.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import sqlite3
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Self
+
+import httpx
+from huggingface_hub import CommitScheduler, HfApi
+from huggingface_hub.errors import HfHubHTTPError
+
+from .catalog import STYLES, VARIANTS
+
+log = logging.getLogger(__name__)
+
+CHOICES: tuple[str, ...] = ("left", "right", "tie")
+#: The 97.5th percentile of the standard normal distribution (two-sided 95%).
+Z95 = 1.959964
+#: Folder (next to the database) whose JSONL files the CommitScheduler uploads, and their folder in the dataset repo.
+SYNC_FOLDER = "hub-sync"
+PATH_IN_REPO = "data"
+_MAX_ID_LENGTH = 200
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS votes (
+    id           INTEGER PRIMARY KEY,
+    style        TEXT NOT NULL,
+    clip         TEXT NOT NULL,
+    left_variant TEXT NOT NULL CHECK (left_variant IN ('temporal', 'framewise')),
+    choice       TEXT NOT NULL CHECK (choice IN ('left', 'right', 'tie')),
+    winner       TEXT NOT NULL CHECK (winner IN ('temporal', 'framewise', 'tie')),
+    session      TEXT NOT NULL,
+    created_at   TEXT NOT NULL,
+    UNIQUE (session, style, clip)
+)
+"""
+#: Errors the Hub sync can run into (HTTP status errors, network failures, offline mode, local I/O).
+_HUB_ERRORS = (HfHubHTTPError, httpx.HTTPError, OSError)
+
+
+def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """The Wilson score interval of the proportion ``successes / n`` (95% by default); ``(0, 1)`` if ``n == 0``."""
+    if not 0 <= successes <= n:
+        raise ValueError(f"need 0 <= successes <= n, got {successes} of {n}")
+    if n == 0:
+        return 0.0, 1.0
+    p = successes / n
+    z2 = z * z
+    denominator = 1 + z2 / n
+    center = (p + z2 / (2 * n)) / denominator
+    half = z / denominator * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
+    return max(0.0, center - half), min(1.0, center + half)
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Vote counts for one style (or all of them), by winning variant."""
+
+    temporal_wins: int = 0
+    framewise_wins: int = 0
+    ties: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.temporal_wins + self.framewise_wins + self.ties
+
+    @property
+    def decisive(self) -> int:
+        """Votes that picked a side (ties left out)."""
+        return self.temporal_wins + self.framewise_wins
+
+    @property
+    def win_rate(self) -> float:
+        """Share of decisive votes won by the temporal variant; NaN without decisive votes."""
+        return self.temporal_wins / self.decisive if self.decisive else math.nan
+
+    @property
+    def ci95(self) -> tuple[float, float]:
+        """95% Wilson interval of :attr:`win_rate`."""
+        return wilson_interval(self.temporal_wins, self.decisive)
+
+
+@dataclass(frozen=True)
+class Results:
+    """All votes: overall and per style (catalog order), plus how often each screen side won (position bias)."""
+
+    overall: Tally
+    per_style: dict[str, Tally]
+    left_wins: int
+    right_wins: int
+
+    @property
+    def left_win_rate(self) -> float:
+        """Share of decisive votes that picked the LEFT video, whichever variant it was (0.5 means no bias)."""
+        decisive = self.left_wins + self.right_wins
+        return self.left_wins / decisive if decisive else math.nan
+
+    @property
+    def left_ci95(self) -> tuple[float, float]:
+        return wilson_interval(self.left_wins, self.left_wins + self.right_wins)
+
+
+def winner_of(left_variant: str, choice: str) -> str:
+    """The variant that won (``temporal``/``framewise``), or ``tie``."""
+    if choice == "tie":
+        return "tie"
+    if choice == "left":
+        return left_variant
+    return VARIANTS[1 - VARIANTS.index(left_variant)]
+
+
+def _check_id(name: str, value: object) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > _MAX_ID_LENGTH or not value.isprintable():
+        raise ValueError(f"{name} must be a non-empty printable string of at most {_MAX_ID_LENGTH} characters, "
+                         f"not {value!r}")
+    return value
+
+
+def default_db_path() -> Path:
+    """``$VST_VOTES_DB``; on a Hugging Face Space with persistent storage ``/data/vst/votes.sqlite3``; otherwise
+    ``./data/votes/votes.sqlite3`` (git-ignored)."""
+    env = os.environ.get("VST_VOTES_DB")
+    if env:
+        return Path(env)
+    persistent = Path("/data")
+    if os.environ.get("SPACE_ID") and persistent.is_dir() and os.access(persistent, os.W_OK):
+        return persistent / "vst" / "votes.sqlite3"
+    return Path("data") / "votes" / "votes.sqlite3"
+
+
+class VoteStore:
+    """Thread-safe vote storage (one SQLite connection behind a lock; Gradio runs handlers in threads).
+
+    With ``hub_repo`` and ``token`` both given, votes are also appended to a JSONL file (one per process, so restarts
+    never overwrite each other's file in the repo) under ``<db folder>/hub-sync/``, which a
+    :class:`~huggingface_hub.CommitScheduler` pushes to the dataset repo's ``data/`` folder every
+    ``sync_every_minutes``. ``hf_api`` replaces the Hub client (tests). If the dataset repo cannot be created or
+    reached at startup, votes stay local and :attr:`sync_status` says why.
+    """
+
+    def __init__(self, path: Path, *, hub_repo: str | None = None, token: str | None = None,
+                 hf_api: HfApi | None = None, sync_every_minutes: float = 5) -> None:
+        self.path = Path(path)
+        self.hub_repo = hub_repo
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
+        self._closed = False
+        mode = self._conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if mode.lower() != "wal":
+            log.warning("%s: SQLite refused WAL mode (journal mode is %s)", self.path, mode)
+        self._conn.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: a crash loses at most the last commits
+        self._conn.execute(_SCHEMA)
+
+        self.scheduler: CommitScheduler | None = None
+        self.jsonl_path: Path | None = None
+        self._sync_status: str
+        if hub_repo and token:
+            folder = self.path.parent / SYNC_FOLDER
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+            try:
+                self.scheduler = CommitScheduler(repo_id=hub_repo, repo_type="dataset", folder_path=folder,
+                                                 path_in_repo=PATH_IN_REPO, every=sync_every_minutes, token=token,
+                                                 hf_api=hf_api, allow_patterns=["*.jsonl"])
+            except _HUB_ERRORS as err:
+                reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+                log.warning("votes stay local in %s: cannot use the Hub dataset %s (%s)", self.path, hub_repo, reason)
+                self._sync_status = (f"Votes stay on this server: the Hub dataset {hub_repo} could not be used "
+                                     f"({reason}).")
+            else:
+                self.jsonl_path = folder / f"votes-{stamp}-{uuid.uuid4().hex[:8]}.jsonl"
+                log.info("votes are stored in %s and synced to the Hub dataset %s every %g minutes",
+                         self.path, hub_repo, sync_every_minutes)
+                self._sync_status = f"Votes are synced to the Hub dataset {hub_repo}."
+        elif hub_repo:
+            log.warning("votes stay local in %s: VST_VOTES_REPO is %s but no HF_TOKEN is set", self.path, hub_repo)
+            self._sync_status = (f"Votes stay on this server (HF_TOKEN is not set, so they are not synced to "
+                                 f"{hub_repo}).")
+        else:
+            log.info("votes stay local in %s (set HF_TOKEN and VST_VOTES_REPO to sync them to a Hub dataset)",
+                     self.path)
+            self._sync_status = ("Votes stay on this server (set HF_TOKEN and VST_VOTES_REPO to sync them to a Hub "
+                                 "dataset).")
+
+    @classmethod
+    def from_env(cls) -> Self:
+        """Database at :func:`default_db_path`, Hub dataset from ``VST_VOTES_REPO``, token from ``HF_TOKEN``."""
+        return cls(default_db_path(), hub_repo=os.environ.get("VST_VOTES_REPO") or None,
+                   token=os.environ.get("HF_TOKEN") or None)
+
+    @property
+    def sync_status(self) -> str:
+        """One sentence for the UI: where the votes go."""
+        return self._sync_status
+
+    def record(self, *, style: str, clip: str, left_variant: str, choice: str, session: str) -> bool:
+        """Store one vote; False (nothing stored) if ``session`` already voted on ``(style, clip)``.
+
+        ``choice`` is ``left``, ``right`` or ``tie``; ``left_variant`` the variant shown on the left. ``session`` is
+        an anonymous random id (e.g. Gradio's ``request.session_hash``), never a name or an IP address: it is
+        published with the votes when they are synced. ``ValueError`` on an invalid value.
+        """
+        if style not in STYLES:
+            raise ValueError(f"unknown style {style!r}; known styles: {', '.join(STYLES)}")
+        _check_id("clip", clip)
+        _check_id("session", session)
+        if left_variant not in VARIANTS:
+            raise ValueError(f"left_variant must be one of {', '.join(VARIANTS)}, not {left_variant!r}")
+        if choice not in CHOICES:
+            raise ValueError(f"choice must be one of {', '.join(CHOICES)}, not {choice!r}")
+        vote = {"style": style, "clip": clip, "left_variant": left_variant, "choice": choice,
+                "winner": winner_of(left_variant, choice), "session": session,
+                "created_at": datetime.now(UTC).isoformat(timespec="milliseconds")}
+        with self._lock:
+            self._check_open()
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                cursor = self._conn.execute(
+                    "INSERT INTO votes (style, clip, left_variant, choice, winner, session, created_at) "
+                    "VALUES (:style, :clip, :left_variant, :choice, :winner, :session, :created_at) "
+                    "ON CONFLICT (session, style, clip) DO NOTHING", vote)
+                if cursor.rowcount == 0:
+                    self._conn.execute("ROLLBACK")
+                    log.info("session %s already voted on %s / %s; vote ignored", session, style, clip)
+                    return False
+                if self.scheduler is not None and self.jsonl_path is not None:
+                    with self.scheduler.lock:  # never while the scheduler lists the folder to upload it
+                        self.jsonl_path.parent.mkdir(parents=True, exist_ok=True)
+                        with self.jsonl_path.open("a", encoding="utf-8") as f:
+                            f.write(json.dumps(vote, ensure_ascii=False) + "\n")
+                self._conn.execute("COMMIT")
+            except BaseException:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
+        return True
+
+    def has_voted(self, session: str, style: str, clip: str) -> bool:
+        with self._lock:
+            self._check_open()
+            row = self._conn.execute("SELECT 1 FROM votes WHERE session = ? AND style = ? AND clip = ?",
+                                     (session, style, clip)).fetchone()
+        return row is not None
+
+    def results(self) -> Results:
+        """Tallies of every stored vote (this database's; votes synced from other servers are not read back)."""
+        with self._lock:
+            self._check_open()
+            by_style = self._conn.execute("SELECT style, winner, COUNT(*) FROM votes GROUP BY style, winner").fetchall()
+            by_side = dict(self._conn.execute("SELECT choice, COUNT(*) FROM votes GROUP BY choice").fetchall())
+        counts: dict[str, dict[str, int]] = {}
+        for style, winner, n in by_style:
+            counts.setdefault(style, {})[winner] = n
+        order = {slug: i for i, slug in enumerate(STYLES)}
+        per_style = {
+            style: Tally(c.get("temporal", 0), c.get("framewise", 0), c.get("tie", 0))
+            for style, c in sorted(counts.items(), key=lambda item: (order.get(item[0], len(order)), item[0]))
+        }
+        overall = Tally(sum(t.temporal_wins for t in per_style.values()),
+                        sum(t.framewise_wins for t in per_style.values()),
+                        sum(t.ties for t in per_style.values()))
+        return Results(overall, per_style, by_side.get("left", 0), by_side.get("right", 0))
+
+    def sync_now(self, timeout: float | None = 60) -> bool:
+        """Push pending votes to the Hub now and wait for it; False (logged) if not synced or the push failed."""
+        if self.scheduler is None:
+            return False
+        try:
+            self.scheduler.trigger().result(timeout=timeout)
+        except (*_HUB_ERRORS, TimeoutError) as err:
+            log.warning("could not push the votes to the Hub dataset %s: %s", self.hub_repo, err)
+            return False
+        return True
+
+    def close(self) -> None:
+        """Push the last votes (when synced), stop the scheduler and close the database. Safe to call twice."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        if self.scheduler is not None:
+            self.sync_now()
+            self.scheduler.stop()
+        self._conn.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ValueError(f"VoteStore {self.path} is closed")
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
