@@ -231,7 +231,7 @@ def _stylize_tab(config: AppConfig, styles: list[GalleryStyle]) -> dict[str, Any
             if styles:
                 ui["gallery"] = gr.Gallery(
                     [(str(s.preview), s.caption) for s in styles], label="1 · Pick a style", show_label=True,
-                    columns=3, allow_preview=False, selected_index=0, object_fit="cover", height="auto",
+                    columns=3, allow_preview=False, object_fit="cover", height="auto",
                     interactive=False, buttons=[], elem_id="style-gallery",
                 )
                 ui["selected"] = gr.Markdown(_selected_text(styles[0]), elem_id="selected-style")
@@ -256,7 +256,7 @@ def _stylize_tab(config: AppConfig, styles: list[GalleryStyle]) -> dict[str, Any
                                    container=True, padding=True)
     ui["plot"] = gr.LinePlot(
         None, x="frame", y="warping_error", color="variant", x_title="frame",
-        y_title="warping error (lower is steadier)", title="Flicker per frame pair",
+        y_title="warping error (lower is steadier)",
         color_map={TEMPORAL_LABEL: "#ea580c", FRAMEWISE_LABEL: "#64748b"}, height=280, elem_id="flicker-plot",
         label="Flicker per frame pair",
     )

@@ -95,7 +95,7 @@ def _add_audio_stream(out: av.container.OutputContainer, codec: str) -> av.audio
 def _encode_audio(out: av.container.OutputContainer, stream: av.audio.stream.AudioStream, duration: float) -> None:
     rate = stream.codec_context.sample_rate
     channels = stream.codec_context.layout.nb_channels
-    total = int(round(duration * rate))
+    total = round(duration * rate)
     chunk = 1024
     for start in range(0, total, chunk):
         n = min(chunk, total - start)
@@ -173,7 +173,7 @@ def make_clip(
         for i, t in enumerate(times):
             image = np.ascontiguousarray(np.rot90(pattern_frame(i, width, height, pattern, seed=seed), quarter_turns))
             frame = av.VideoFrame.from_ndarray(image, format="rgb24")
-            frame.pts = int(round(t / time_base))
+            frame.pts = round(t / time_base)
             frame.time_base = time_base
             for packet in stream.encode(frame):
                 out.mux(packet)

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import pytest
 
+# Tests never touch the network: the Hub client works from its cache only (set before huggingface_hub is imported).
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `import vst` and `from tests.clips import ...` without installing the package
     sys.path.insert(0, str(ROOT))
 
-from tests.clips import CONTAINER_CLIPS, make_clip  # noqa: E402
+from tests.clips import CONTAINER_CLIPS, make_audio_only, make_clip  # noqa: E402
+
+pytest_plugins = ["tests.model_fixtures"]
 
 
 @pytest.fixture(scope="session")
@@ -61,3 +68,9 @@ def container_clips(clips_dir: Path) -> dict[str, Path]:
     folder = clips_dir / "containers"
     folder.mkdir()
     return {name: make_clip(folder / file, **kwargs) for name, (file, kwargs) in CONTAINER_CLIPS.items()}  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def audio_only_clip(clips_dir: Path) -> Path:
+    """An MP4 with an AAC track and no video stream."""
+    return make_audio_only(clips_dir / "audio_only.mp4")

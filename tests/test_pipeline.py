@@ -53,7 +53,9 @@ def test_output_really_is_stylized(clip_mp4: Path, tmp_path: Path, tiny_net: Sty
         first_out = next(b.decode(video=0)).to_ndarray(format="rgb24").astype(float)
     expected = Stylizer(tiny_net)(first_in.astype(np.uint8)[None])[0].astype(float)
     assert np.abs(first_out - first_in).mean() > 10  # not a copy of the input
-    assert np.abs(first_out - expected).mean() < 6  # the network's output, up to H.264 loss
+    # The network's output, up to H.264 loss (4:2:0 chroma subsampling dominates on tiny noisy frames: compare luma).
+    luma = np.array([0.299, 0.587, 0.114])
+    assert np.abs(first_out @ luma - expected @ luma).mean() < 6
 
 
 def test_odd_size_variable_frame_rate_and_rotation(clip_odd: Path, clip_vfr: Path, clip_rotated: Path,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 from dataclasses import dataclass
@@ -19,8 +20,8 @@ from tests.clips import (
     make_faststart_copy,
     make_truncated,
     make_zero_frame_video,
-    pattern_frame,
     patch_fourcc,
+    pattern_frame,
 )
 from vst.errors import VideoError
 from vst.video import (
@@ -71,14 +72,13 @@ def round_trip(src: Path, out: Path, *, batch: int = 7) -> RoundTrip:
     """Decode ``src`` in batches and encode them to ``out`` with ``src``'s timestamps and audio."""
     times: list[float] = []
     images: list[np.ndarray] = []
-    with VideoReader(src) as reader:
-        with VideoWriter(out, reader.width, reader.height, time_base=reader.time_base,
-                         frame_rate=reader.frame_rate, audio_from=src) as writer:
-            for b in reader.batches(batch):
-                assert isinstance(b, FrameBatch)
-                writer.write_batch(b.images, b.pts)
-                times += b.times
-                images += list(b.images)
+    with VideoReader(src) as reader, VideoWriter(out, reader.width, reader.height, time_base=reader.time_base,
+                     frame_rate=reader.frame_rate, audio_from=src) as writer:
+        for b in reader.batches(batch):
+            assert isinstance(b, FrameBatch)
+            writer.write_batch(b.images, b.pts)
+            times += b.times
+            images += list(b.images)
     return RoundTrip(src, out, reader, times, images, writer)
 
 
@@ -115,8 +115,8 @@ def test_batches_partition_the_frames(clip_mp4: Path) -> None:
         again = list(reader.batches(24))  # each call decodes from the start
     assert [len(b) for b in batches] == [10, 10, 4]
     assert batches[0].images.shape == (10, 48, 64, 3) and batches[0].images.dtype == np.uint8
-    assert sum((b.pts for b in batches), []) == pts
-    assert sum((b.times for b in batches), []) == times
+    assert [p for b in batches for p in b.pts] == pts
+    assert [t for b in batches for t in b.times] == times
     np.testing.assert_array_equal(np.concatenate([b.images for b in batches]), np.stack(images))
     assert len(again) == 1 and len(again[0]) == 24
 
@@ -159,7 +159,7 @@ def test_each_container_decodes(container_clips: dict[str, Path], name: str) -> 
     assert info.has_audio == bool(CONTAINER_CLIPS[name][1].get("audio"))
     images, _, times = read_all(path)
     assert len(images) == 24
-    assert all(b > a for a, b in zip(times, times[1:], strict=False))
+    assert all(b > a for a, b in itertools.pairwise(times))
     fps = 10 if name == "gif" else 24
     assert times == pytest.approx([i / fps for i in range(24)], abs=0.5 / fps)
     for i in (0, 11, 23):
@@ -357,7 +357,7 @@ def test_writer_forces_increasing_pts(tmp_path: Path) -> None:
         for p in (0, 100, 100, 50, 300):
             writer.write(pattern_frame(0, 32, 16), p)
     _, pts, times = read_all(out)
-    assert len(pts) == 5 and all(b > a for a, b in zip(times, times[1:], strict=False))
+    assert len(pts) == 5 and all(b > a for a, b in itertools.pairwise(times))
     assert times[0] == pytest.approx(0) and times[1] == pytest.approx(0.1) and times[4] == pytest.approx(0.3)
 
 
@@ -463,10 +463,9 @@ def check_message(err: VideoError, path: Path, pattern: str) -> None:
 @pytest.mark.parametrize("name", BAD)
 def test_bad_input_raises_video_error(bad_inputs: dict[str, tuple[Path, str]], name: str) -> None:
     path, pattern = bad_inputs[name]
-    with pytest.raises(VideoError) as caught:
-        with VideoReader(path) as reader:  # the error comes on open, or (mid-stream damage) while decoding
-            for _ in reader.frames():
-                pass
+    with pytest.raises(VideoError) as caught, VideoReader(path) as reader:  # on open, or while decoding
+        for _ in reader.frames():
+            pass
     check_message(caught.value, path, pattern)
     assert not isinstance(caught.value, av.error.FFmpegError)
 

@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from .catalog import DEFAULT_VARIANT, STYLES, VARIANTS
 from .errors import VSTError
-from .hub import installed_styles
+from .hub import installed_styles, load_model
 from .pipeline import stylize_video
 from .video import probe
 
@@ -37,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     commands.add_parser("styles", help="list the styles and which variants are installed")
+    commands.add_parser("prerender", add_help=False,
+                        help="pre-render the app's A/B pairs (see `python -m vst prerender --help`)")
     return parser
 
 
@@ -59,6 +61,7 @@ def cmd_stylize(args: argparse.Namespace) -> int:
         raise VSTError(f"output {output} already exists (use --overwrite to replace it)")
     if args.max_side is not None and args.max_side < 16:
         raise VSTError("--max-side must be at least 16")
+    model = load_model(args.style, args.variant)  # a missing style fails here, before any progress bar
     bar = tqdm(total=info.num_frames, unit="frame", desc=f"{args.style} ({args.variant})", disable=args.quiet)
 
     def progress(done: int, total: int | None) -> None:
@@ -66,7 +69,7 @@ def cmd_stylize(args: argparse.Namespace) -> int:
         bar.update(done - bar.n)
 
     with bar:
-        result = stylize_video(args.input, output, style=args.style, variant=args.variant, max_side=args.max_side,
+        result = stylize_video(args.input, output, style=model, variant=args.variant, max_side=args.max_side,
                                device=args.device, batch_size=args.batch_size, overwrite=args.overwrite,
                                measure_flicker=args.flicker, progress=progress)
     summary = f"wrote {output} ({result.frames} frames, {result.width}×{result.height}, {result.fps:.1f} fps)"
@@ -77,6 +80,11 @@ def cmd_stylize(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["prerender"]:
+        from .showcase import main as prerender_main
+
+        return prerender_main(argv[1:])
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:

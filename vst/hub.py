@@ -83,14 +83,17 @@ def resolve_checkpoint(style: str, variant: str = "temporal") -> Path:
     local = bundled_dir() / entry.slug / variant
     if is_checkpoint_folder(local):
         return local
-    where = "Hub" if hub_reachable() else "Hub cache (offline)"
+    online = hub_reachable()
     try:
         return _from_hub(entry.repo_id, variant)
     except (LocalEntryNotFoundError, OfflineModeIsEnabled, HfHubHTTPError) as err:
-        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        if online:
+            reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+            where = f"on the Hub at {entry.repo_id}/{variant} ({reason})"
+        else:
+            where = f"in the local Hub cache for {entry.repo_id}/{variant} (the Hub is offline)"
         raise StyleNotFoundError(
-            f"style '{entry.slug}' ({variant}) is not installed: looked in {local} and in the {where} "
-            f"for {entry.repo_id}/{variant} ({reason})"
+            f"style '{entry.slug}' ({variant}) is not installed: not in {local} nor {where}"
         ) from None
 
 

@@ -183,7 +183,7 @@ def _check_not_truncated(stream: av.video.stream.VideoStream, path: Path) -> Non
 def _rotation_of(frame: av.VideoFrame) -> int:
     """Clockwise degrees (multiple of 90) that make ``frame`` upright, from its display matrix (flips are ignored)."""
     ccw = frame.rotation  # counter-clockwise degrees, FFmpeg's av_display_rotation_get()
-    return int(round(-ccw / 90.0)) * 90 % 360
+    return round(-ccw / 90.0) * 90 % 360
 
 
 def _frame_rate(stream: av.video.stream.VideoStream) -> Fraction | None:
@@ -375,7 +375,8 @@ class VideoWriter:
     has the input's frame count, timing and variable frame rate. Timestamps that do not increase are bumped by one
     tick (the encoder needs strictly increasing pts). ``audio_from`` copies that file's audio stream packet for
     packet, interleaved as the video is written (only codecs outside :data:`MP4_AUDIO_CODECS` are re-encoded to AAC,
-    with a warning).
+    with a warning); whatever audio is left when the video ends is muxed by :meth:`close`. The MP4 muxer may refine
+    the time base (1/24 is stored as 1/12288); timestamps in seconds are unchanged.
 
     yuv420p needs even dimensions: an odd ``width`` / ``height`` is padded to the next even number by repeating the
     last column / row (logged once at INFO), so the output is ``width + width % 2`` × ``height + height % 2``.
@@ -524,7 +525,9 @@ class VideoWriter:
         if self._closed:
             raise ValueError("VideoWriter is closed")
         if image.shape != (self.height, self.width, 3) or image.dtype != np.uint8:
-            raise ValueError(f"expected a ({self.height}, {self.width}, 3) uint8 image, got {image.shape} {image.dtype}")
+            raise ValueError(
+                f"expected a ({self.height}, {self.width}, 3) uint8 image, got {image.shape} {image.dtype}"
+            )
         pad_h, pad_w = self.encoded_height - self.height, self.encoded_width - self.width
         if pad_h or pad_w:
             image = np.pad(image, ((0, pad_h), (0, pad_w), (0, 0)), mode="edge")

@@ -1,0 +1,58 @@
+"""Launching the real Gradio app in tests (plain module, no fixtures): tiny styles, a free port, clean shutdown."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+from tests.model_fixtures import make_tiny_checkpoint
+
+#: Environment every app test runs with: no network, no analytics, no background showcase render.
+OFFLINE_ENV: dict[str, str] = {"HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "VST_SHOWCASE": "0"}
+
+
+def make_tiny_styles(root: Path, slugs: tuple[str, ...] = ("starry-night",)) -> Path:
+    """A checkpoint folder with both variants of each style in ``slugs`` (tiny random networks, tests only)."""
+    for i, slug in enumerate(slugs):
+        make_tiny_checkpoint(root / slug / "temporal", seed=2 * i + 1)
+        make_tiny_checkpoint(root / slug / "framewise", seed=2 * i + 2)
+    return root
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def patched_env(values: Mapping[str, str]) -> Iterator[None]:
+    """Set environment variables for the block (module-scoped fixtures cannot use ``monkeypatch``)."""
+    old = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@contextlib.contextmanager
+def running_app(config: object, store: object, showcase: object) -> Iterator[str]:
+    """Build and launch ``app.build_app`` on a free local port; yields its URL and closes it afterwards."""
+    import app  # the top-level app.py; imported late so the environment above is in place
+
+    demo = app.build_app(config, store=store, showcase=showcase)  # type: ignore[arg-type]
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+                **app.launch_options(config))  # type: ignore[arg-type]
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()

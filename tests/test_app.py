@@ -1,0 +1,250 @@
+"""The Gradio app end to end: launched for real (tiny styles, a temporary votes database) and driven with
+``gradio_client``, plus the app's configuration and comparison helpers."""
+
+from __future__ import annotations
+
+import math
+import re
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+
+from tests.app_harness import OFFLINE_ENV, make_tiny_styles, patched_env, running_app
+from tests.clips import make_clip
+from vst.app_config import AppConfig, ConfigError
+from vst.app_service import Showcase
+from vst.comparison import FRAMEWISE_LABEL, TEMPORAL_LABEL, flicker_frame, summary_line
+from vst.pipeline import RenderResult
+from vst.video import is_browser_playable, probe
+from vst.votes import VoteStore, wilson_interval
+
+SUMMARY = re.compile(r"^flicker [−+±]\d+% vs framewise · \d+\.\d fps · (\d+) frames · (\d+)×(\d+)$")
+
+
+@dataclass
+class RunningApp:
+    url: str
+    config: AppConfig
+    store: VoteStore
+
+    def client(self) -> Client:
+        """A new client: a new Gradio session (its own A/B state)."""
+        return Client(self.url, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def app_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    root = make_tiny_styles(tmp_path_factory.mktemp("styles"))
+    with patched_env({**OFFLINE_ENV, "VST_CHECKPOINT_DIR": str(root),
+                      "VST_VOTES_DB": str(tmp_path_factory.mktemp("env-votes") / "votes.sqlite3")}):
+        yield root
+
+
+@pytest.fixture(scope="module")
+def main_app(app_env: Path, tmp_path_factory: pytest.TempPathFactory, clips_dir: Path) -> Iterator[RunningApp]:
+    """The app with default limits, one pre-rendered showcase pair (a tiny clip) and an empty votes database."""
+    cache = tmp_path_factory.mktemp("cache")
+    config = AppConfig.from_env({"VST_CACHE_DIR": str(cache), "VST_SHOWCASE": "0"})
+    showcase = Showcase(config.showcase_dir, {"tiny": make_clip(clips_dir / "showcase.mp4", num_frames=12)},
+                        max_side=64, max_seconds=1.0)
+    assert len(showcase.prerender()) == 1
+    store = VoteStore(cache / "votes.sqlite3")
+    with running_app(config, store, showcase) as url:
+        yield RunningApp(url, config, store)
+    store.close()
+
+
+#: Votes of the strict app's database: (left_variant, choice), each from its own session.
+KNOWN_VOTES = [("temporal", "left")] * 5 + [("framewise", "right")] * 2 + [("framewise", "left")] * 2 + \
+    [("temporal", "right")] * 1 + [("temporal", "tie")] * 2
+
+
+@pytest.fixture(scope="module")
+def strict_app(app_env: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
+    """Limits set small through the environment variables (2 s per video, a 1 ms job time limit) and a votes
+    database holding :data:`KNOWN_VOTES`."""
+    cache = tmp_path_factory.mktemp("strict-cache")
+    config = AppConfig.from_env({"VST_CACHE_DIR": str(cache), "VST_MAX_SECONDS": "2", "VST_JOB_TIMEOUT": "0.001",
+                                 "VST_MAX_SIDE": "32", "VST_SHOWCASE": "0"})
+    store = VoteStore(cache / "votes.sqlite3")
+    for i, (left, choice) in enumerate(KNOWN_VOTES):
+        assert store.record(style="starry-night", clip="carphone", left_variant=left, choice=choice,
+                            session=f"known-{i:04d}")
+    with running_app(config, store, Showcase(config.showcase_dir, {})) as url:
+        yield RunningApp(url, config, store)
+    store.close()
+
+
+# --------------------------------------------------------------------------------------------------- stylize
+
+
+def test_stylize_returns_a_playable_video_the_slider_and_the_flicker_plot(main_app: RunningApp,
+                                                                          clip_mp4: Path) -> None:
+    video, slider, plot, summary = main_app.client().predict(handle_file(clip_mp4), "starry-night",
+                                                             api_name="/stylize")
+    assert is_browser_playable(video)
+    info = probe(video)
+    assert (info.width, info.height, info.num_frames, info.has_audio) == (64, 48, 24, True)
+
+    columns = plot["columns"]
+    rows = [dict(zip(columns, row, strict=True)) for row in plot["data"]]
+    for label in (TEMPORAL_LABEL, FRAMEWISE_LABEL):
+        points = [r for r in rows if r["variant"] == label]
+        assert [r["frame"] for r in points] == list(range(1, 24))  # one point per frame pair
+        assert all(r["warping_error"] is not None and r["warping_error"] >= 0 for r in points)
+    match = SUMMARY.match(summary)
+    assert match, summary
+    assert match.groups() == ("24", "64", "48")
+
+    # The slider's two videos are served by Gradio (allowed_paths), playable, and are the two variants.
+    sources = re.findall(r'<video class="vst-(under|over)" src="([^"]+)"', slider)
+    assert [kind for kind, _ in sources] == ["under", "over"]
+    for kind, src in sources:
+        assert src.startswith("/gradio_api/file=")
+        response = httpx.get(main_app.url.rstrip("/") + src, timeout=30)
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "video/mp4"
+        assert response.content[4:8] == b"ftyp"
+        assert ("framewise" in src) == (kind == "under")
+    assert 'type="range"' in slider and "temporal (ours)" in slider and "framewise" in slider
+
+
+def test_bad_input_gets_a_one_line_message_and_the_app_keeps_working(main_app: RunningApp, tmp_path: Path,
+                                                                     clip_mp4: Path) -> None:
+    fake = tmp_path / "holiday.mp4"
+    fake.write_text("this is a text file, not a video\n")
+    client = main_app.client()
+    with pytest.raises(AppError) as caught:
+        client.predict(handle_file(fake), "starry-night", api_name="/stylize")
+    message = str(caught.value)
+    assert message.startswith("This file cannot be used as a video: holiday.mp4 is not a readable video file")
+    assert "\n" not in message and "Traceback" not in message and str(tmp_path) not in message
+
+    with pytest.raises(AppError, match=r"^Pick a style in the gallery first\.$"):
+        client.predict(handle_file(clip_mp4), "", api_name="/stylize")
+    with pytest.raises(AppError, match=r"^The style 'the-scream' is not installed here"):
+        client.predict(handle_file(clip_mp4), "the-scream", api_name="/stylize")
+
+    video, *_ = client.predict(handle_file(clip_mp4), "starry-night", api_name="/stylize")
+    assert is_browser_playable(video)
+
+
+def test_an_over_long_video_is_refused_with_the_limit(strict_app: RunningApp, clips_dir: Path) -> None:
+    long_clip = make_clip(clips_dir / "three-seconds.mp4", num_frames=72, fps=24)
+    with pytest.raises(AppError) as caught:
+        strict_app.client().predict(handle_file(long_clip), "starry-night", api_name="/stylize")
+    assert str(caught.value) == ("This video is 3.0 s long; this server stylizes videos of up to 2 s. "
+                                 "Please trim it and try again.")
+    assert not any(strict_app.config.jobs_dir.glob("*/*.mp4"))
+
+
+def test_the_job_time_limit_stops_a_job_and_leaves_no_files(strict_app: RunningApp, clip_mp4: Path) -> None:
+    with pytest.raises(AppError, match=r"^Stopped after \d+ s: this server allows 0\.001 s per video\."):
+        strict_app.client().predict(handle_file(clip_mp4), "starry-night", api_name="/stylize")
+    assert strict_app.config.jobs_dir.is_dir()
+    assert list(strict_app.config.jobs_dir.iterdir()) == []
+
+
+# --------------------------------------------------------------------------------------------------- votes
+
+
+def vote_rows(db: Path) -> list[tuple[str, str, str, str, str, str]]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT style, clip, left_variant, choice, winner, session FROM votes "
+                            "ORDER BY id").fetchall()
+
+
+def test_a_vote_writes_one_row_and_a_session_votes_once_per_pair(main_app: RunningApp, clip_mp4: Path) -> None:
+    client = main_app.client()
+    before = vote_rows(main_app.store.path)
+    left, right, prompt, reveal, *_ = client.predict(api_name="/ab_next")
+    assert is_browser_playable(left) and is_browser_playable(right)
+    assert Path(left).name != Path(right).name
+    assert not re.search("temporal|framewise", Path(left).name + Path(right).name)  # names give nothing away
+    assert prompt.startswith("**The Starry Night** (Vincent van Gogh) on the clip “tiny”")
+
+    reveal, results, table = client.predict(api_name="/vote_left")
+    rows = vote_rows(main_app.store.path)
+    assert len(rows) == len(before) + 1
+    style, clip, left_variant, choice, winner, session = rows[-1]
+    assert (style, clip, choice, winner) == ("starry-night", "tiny", "left", left_variant)
+    assert re.fullmatch(r"[0-9a-f]{32}", session)
+    assert reveal.startswith(f"Left was **{'temporal (ours)' if left_variant == 'temporal' else 'framewise'}**")
+
+    # Voting again on the same pair is not counted; the showcase has no other pair, so nothing is left.
+    reveal, *_ = client.predict(api_name="/vote_right")
+    assert reveal.startswith("You had already voted on this pair, so this vote was not counted.")
+    assert len(vote_rows(main_app.store.path)) == len(before) + 1
+    left, right, prompt, *_ = client.predict(api_name="/ab_next")
+    assert left is None and right is None
+    assert prompt.startswith("You have voted on every pair available right now.")
+
+    # The visitor's own result becomes a pair for this session only.
+    client.predict(handle_file(clip_mp4), "starry-night", api_name="/stylize")
+    _, _, prompt, *_ = client.predict(api_name="/ab_next")
+    assert prompt == ("**The Starry Night** (Vincent van Gogh) on your own video. Which one flickers less and looks "
+                      "better?")
+    _, _, other_prompt, *_ = main_app.client().predict(api_name="/ab_next")
+    assert "your own video" not in other_prompt
+
+
+def test_results_match_the_known_votes(strict_app: RunningApp) -> None:
+    markdown, table = strict_app.client().predict(api_name="/results")
+    # KNOWN_VOTES: temporal won 5 (left) + 2 (right) = 7, framewise 2 (left) + 1 (right) = 3, 2 ties.
+    low, high = wilson_interval(7, 10)
+    assert markdown.startswith(f"**Temporal (ours) preferred in 70% of decisive votes** (95% CI "
+                               f"{low * 100:.0f}–{high * 100:.0f}%): 7 for temporal, 3 for framewise, 2 can't tell "
+                               f"(12 votes).")
+    left_low, left_high = wilson_interval(7, 10)  # the left video won 5 + 2 of the 10 decisive votes
+    assert f"the left video won 70% of decisive votes (95% CI {left_low * 100:.0f}–{left_high * 100:.0f}%" in markdown
+    assert markdown.endswith(strict_app.store.sync_status)
+    assert table["headers"] == ["style", "temporal wins", "framewise wins", "can't tell", "temporal win rate",
+                                "95% CI"]
+    interval = f"{low * 100:.0f}–{high * 100:.0f}%"
+    assert table["data"] == [["The Starry Night", 7, 3, 2, "70%", interval], ["all styles", 7, 3, 2, "70%", interval]]
+
+
+# --------------------------------------------------------------------------------------------------- helpers
+
+
+def test_config_reads_every_variable_and_rejects_bad_values(tmp_path: Path) -> None:
+    default = AppConfig.from_env({})
+    assert (default.max_upload_mb, default.max_seconds, default.max_side, default.concurrency, default.job_timeout,
+            default.device, default.showcase) == (200, 30.0, 720, 1, 300.0, None, True)
+    config = AppConfig.from_env({
+        "VST_MAX_UPLOAD_MB": "50", "VST_MAX_SECONDS": "12.5", "VST_MAX_SIDE": "480", "VST_CONCURRENCY": "3",
+        "VST_QUEUE_SIZE": "7", "VST_JOB_TIMEOUT": "90", "VST_DEVICE": "cpu", "VST_CACHE_DIR": str(tmp_path),
+        "VST_CACHE_TTL_MINUTES": "5", "VST_SHOWCASE": "false",
+    })
+    assert (config.max_upload_bytes, config.max_seconds, config.max_side, config.concurrency, config.queue_size,
+            config.job_timeout, config.device, config.cache_ttl_minutes, config.showcase) == \
+        (50 * 1024 * 1024, 12.5, 480, 3, 7, 90.0, "cpu", 5.0, False)
+    assert config.jobs_dir.parent == tmp_path and config.showcase_dir == tmp_path / "showcase"
+    assert AppConfig.from_env({"VST_DEVICE": "auto"}).device is None
+    for name, bad, message in [("VST_MAX_SECONDS", "ten", "VST_MAX_SECONDS must be a number, not 'ten'"),
+                               ("VST_MAX_SIDE", "8", "VST_MAX_SIDE must be at least 16, not '8'"),
+                               ("VST_CONCURRENCY", "1.5", "VST_CONCURRENCY must be a whole number, not '1.5'"),
+                               ("VST_JOB_TIMEOUT", "nan", "VST_JOB_TIMEOUT must be at least 0.001, not 'nan'"),
+                               ("VST_SHOWCASE", "maybe", "VST_SHOWCASE must be 1 or 0 (true/false), not 'maybe'")]:
+        with pytest.raises(ConfigError) as caught:
+            AppConfig.from_env({name: bad})
+        assert str(caught.value) == message
+
+
+def test_flicker_frame_and_summary_line() -> None:
+    result = RenderResult(outputs={}, frames=4, seconds=0.5, width=64, height=48,
+                          warping_errors={"temporal": [0.01, math.nan, 0.02], "framewise": [0.04, math.nan, 0.03]})
+    frame = flicker_frame(result)
+    assert list(frame.columns) == ["frame", "warping_error", "variant"]
+    assert frame["frame"].tolist() == [1, 2, 3, 1, 2, 3]
+    assert frame["variant"].tolist() == [TEMPORAL_LABEL] * 3 + [FRAMEWISE_LABEL] * 3
+    assert summary_line(result) == "flicker −57% vs framewise · 8.0 fps · 4 frames · 64×48"  # 0.015 / 0.035 − 1
+    cut_only = RenderResult(outputs={}, frames=2, seconds=1.0, width=8, height=8,
+                            warping_errors={"temporal": [math.nan], "framewise": [math.nan]})
+    assert summary_line(cut_only).startswith("flicker not measurable")
