@@ -23,6 +23,7 @@ from vst.app_service import (
     ABState,
     BlindCopies,
     GalleryStyle,
+    Pair,
     Presentation,
     Showcase,
     StylizeOutcome,
@@ -34,7 +35,7 @@ from vst.app_service import (
     results_table,
     should_refresh,
 )
-from vst.comparison import SLIDER_CSS, SLIDER_JS, TEMPORAL_LABEL, FRAMEWISE_LABEL, placeholder_html
+from vst.comparison import FRAMEWISE_LABEL, SLIDER_CSS, SLIDER_JS, TEMPORAL_LABEL, placeholder_html
 from vst.errors import VSTError
 from vst.votes import VoteStore
 
@@ -62,9 +63,10 @@ FOOTER = (
 CSS = """
 #vst-header h1 { margin-bottom: 0.2em; }
 #vst-header p { max-width: 70em; opacity: 0.9; }
-#vst-summary { font-size: 1.05em; font-weight: 600; }
+#vst-summary p { font-size: 1.05em; font-weight: 600; }
 #vst-footer { opacity: 0.7; font-size: 0.85em; margin-top: 1.5em; }
 .vst-vote-row button { min-height: 3em; }
+#style-gallery .grid-wrap.fixed-height { min-height: 0; }
 """
 THEME = gr.themes.Soft(
     primary_hue="orange", secondary_hue="slate", neutral_hue="slate",
@@ -90,9 +92,9 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
               showcase: Showcase | None = None) -> gr.Blocks:
     """Build the app (not launched). ``store`` defaults to :meth:`VoteStore.from_env`, ``showcase`` to the curated
     clips in ``config.showcase_dir``. Launch it with :func:`launch_options`."""
-    config = config or AppConfig.from_env()
-    store = store or VoteStore.from_env()
-    showcase = showcase or Showcase(config.showcase_dir)
+    config = AppConfig.from_env() if config is None else config
+    store = VoteStore.from_env() if store is None else store
+    showcase = Showcase(config.showcase_dir) if showcase is None else showcase
     styles = gallery_styles(config)
     service = StylizeService(config, styles)
     blind = BlindCopies(config.blind_dir, config.cache_ttl_minutes * 60)
@@ -121,7 +123,7 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
                                          api_visibility="private", queue=False)
 
         def stylize(video: str | None, style: str | None, previous: StylizeOutcome | None,
-                    progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
+                    progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008 (Gradio's idiom)
             progress(0, desc="Loading the style…")
 
             def report(done: int, total: int | None, fps: float, left: float | None) -> None:
@@ -166,7 +168,7 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
             tally = store.results()
             return results_markdown(tally, store.sync_status), results_table(tally)
 
-        def own_pair(own: StylizeOutcome | None) -> Any:
+        def own_pair(own: StylizeOutcome | None) -> Pair | None:
             return own.pair() if own is not None else None
 
         def start(browser: str | None, state: ABState, own: StylizeOutcome | None) -> tuple[Any, ...]:
@@ -257,7 +259,7 @@ def _stylize_tab(config: AppConfig, styles: list[GalleryStyle]) -> dict[str, Any
     ui["plot"] = gr.LinePlot(
         None, x="frame", y="warping_error", color="variant", x_title="frame",
         y_title="warping error (lower is steadier)",
-        color_map={TEMPORAL_LABEL: "#ea580c", FRAMEWISE_LABEL: "#64748b"}, height=280, elem_id="flicker-plot",
+        color_map={TEMPORAL_LABEL: "#ea580c", FRAMEWISE_LABEL: "#64748b"}, elem_id="flicker-plot",
         label="Flicker per frame pair",
     )
     return ui

@@ -45,13 +45,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=120)
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--height", type=int, default=720)
+    parser.add_argument("--network", choices=["default", "tiny"], default="default",
+                        help="tiny: a 4/8/8-channel network, to measure the streaming pipeline itself on long clips fast")
     parser.add_argument("--json", type=Path, default=Path("benchmarks/results/memory.json"))
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         checkpoint = Path(tmp) / "net"
         torch.manual_seed(0)
-        StyleNet(**DEFAULT_CONFIG).save_pretrained(checkpoint)
+        config = DEFAULT_CONFIG if args.network == "default" else {"channels": [4, 8, 8], "num_residual_blocks": 1}
+        StyleNet(**config).save_pretrained(checkpoint)
         for seconds in (args.seconds / 4, args.seconds):
             frames = round(seconds * 25)
             clip = write_panning_clip(Path(tmp) / f"clip{frames}.mp4", width=args.width, height=args.height,
@@ -59,9 +62,9 @@ def main() -> None:
             peak, took = peak_rss_mb([sys.executable, "-m", "vst", "stylize", str(clip), "--style", str(checkpoint),
                                       "-o", str(Path(tmp) / f"out{frames}.mp4"), "--quiet"])
             rows.append({"seconds": seconds, "frames": frames, "peak_rss_mb": round(peak, 1), "wall_s": round(took, 1)})
-            print(f"{args.width}×{args.height}, {seconds:.0f} s ({frames} frames): peak RSS {peak:.0f} MB, {took:.0f} s")
+            print(f"{args.network} network, {args.width}×{args.height}, {seconds:.0f} s ({frames} frames): peak RSS {peak:.0f} MB, {took:.0f} s")
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"width": args.width, "height": args.height, "rows": rows,
+    args.json.write_text(json.dumps({"width": args.width, "height": args.height, "network": args.network, "rows": rows,
                                      "self_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}, indent=2))
     print(f"wrote {args.json}")
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from tests.model_fixtures import make_tiny_checkpoint
 
+#: Gradio 6.31's queue uses pandas options that pandas 3 deprecates; not ours to fix (``pytestmark`` of app tests).
+IGNORE_GRADIO_PANDAS_WARNINGS = "ignore::DeprecationWarning:gradio.queueing"
 #: Environment every app test runs with: no network, no analytics, no background showcase render.
 OFFLINE_ENV: dict[str, str] = {"HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "VST_SHOWCASE": "0"}
 

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import math
+import os
 import re
 import sqlite3
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,14 +17,22 @@ import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-from tests.app_harness import OFFLINE_ENV, make_tiny_styles, patched_env, running_app
+from tests.app_harness import (
+    IGNORE_GRADIO_PANDAS_WARNINGS,
+    OFFLINE_ENV,
+    make_tiny_styles,
+    patched_env,
+    running_app,
+)
 from tests.clips import make_clip
 from vst.app_config import AppConfig, ConfigError
-from vst.app_service import Showcase
+from vst.app_service import JobSpace, Showcase
 from vst.comparison import FRAMEWISE_LABEL, TEMPORAL_LABEL, flicker_frame, summary_line
 from vst.pipeline import RenderResult
 from vst.video import is_browser_playable, probe
 from vst.votes import VoteStore, wilson_interval
+
+pytestmark = pytest.mark.filterwarnings(IGNORE_GRADIO_PANDAS_WARNINGS)
 
 SUMMARY = re.compile(r"^flicker [−+±]\d+% vs framewise · \d+\.\d fps · (\d+) frames · (\d+)×(\d+)$")
 
@@ -67,11 +77,11 @@ KNOWN_VOTES = [("temporal", "left")] * 5 + [("framewise", "right")] * 2 + [("fra
 
 @pytest.fixture(scope="module")
 def strict_app(app_env: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
-    """Limits set small through the environment variables (2 s per video, a 1 ms job time limit) and a votes
-    database holding :data:`KNOWN_VOTES`."""
+    """Limits set small through the environment variables (2 s per video, a 1 ms job time limit, 1 MB uploads) and
+    a votes database holding :data:`KNOWN_VOTES`."""
     cache = tmp_path_factory.mktemp("strict-cache")
     config = AppConfig.from_env({"VST_CACHE_DIR": str(cache), "VST_MAX_SECONDS": "2", "VST_JOB_TIMEOUT": "0.001",
-                                 "VST_MAX_SIDE": "32", "VST_SHOWCASE": "0"})
+                                 "VST_MAX_SIDE": "32", "VST_MAX_UPLOAD_MB": "1", "VST_SHOWCASE": "0"})
     store = VoteStore(cache / "votes.sqlite3")
     for i, (left, choice) in enumerate(KNOWN_VOTES):
         assert store.record(style="starry-night", clip="carphone", left_variant=left, choice=choice,
@@ -151,6 +161,49 @@ def test_the_job_time_limit_stops_a_job_and_leaves_no_files(strict_app: RunningA
     assert list(strict_app.config.jobs_dir.iterdir()) == []
 
 
+def test_uploads_over_the_size_limit_are_refused(strict_app: RunningApp, tmp_path: Path) -> None:
+    big = tmp_path / "big.mp4"
+    big.write_bytes(bytes(1024 * 1024 + 1))
+    with pytest.raises(ValueError, match="exceeds the maximum file size of 1048576 bytes"):  # the client checks
+        strict_app.client().predict(handle_file(big), "starry-night", api_name="/stylize")
+    with big.open("rb") as f:  # and so does the server
+        response = httpx.post(strict_app.url + "gradio_api/upload", files={"files": ("big.mp4", f, "video/mp4")},
+                              timeout=30)
+    assert response.status_code == 413
+
+
+def test_old_job_folders_are_pruned_when_a_job_starts(tmp_path: Path) -> None:
+    jobs = JobSpace(tmp_path / "jobs", ttl_seconds=60)
+    old_id, old = jobs.new()
+    (old / "out.mp4").write_bytes(b"x")
+    os.utime(old, (time.time() - 120, time.time() - 120))
+    new_id, new = jobs.new()
+    assert not old.exists() and new.is_dir() and new_id != old_id
+    assert re.fullmatch(r"[0-9a-f]{32}", new_id)
+    jobs.remove(tmp_path)  # outside the job space: ignored
+    assert tmp_path.is_dir()
+
+
+def test_without_styles_the_app_explains_how_to_install_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gradio as gr
+
+    import app
+
+    empty = tmp_path / "no-styles"
+    empty.mkdir()
+    for key, value in OFFLINE_ENV.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("VST_CHECKPOINT_DIR", str(empty))
+    config = AppConfig.from_env({"VST_CACHE_DIR": str(tmp_path / "cache")})
+    with VoteStore(tmp_path / "votes.sqlite3") as store:
+        demo = app.build_app(config, store=store, showcase=Showcase(config.showcase_dir, {}))
+    blocks = list(demo.blocks.values())
+    assert not any(isinstance(b, gr.Gallery) for b in blocks)
+    assert any(isinstance(b, gr.Markdown) and "No style is installed yet" in str(b.value) for b in blocks)
+    button = next(b for b in blocks if isinstance(b, gr.Button) and b.elem_id == "stylize-button")
+    assert button.interactive is False
+
+
 # --------------------------------------------------------------------------------------------------- votes
 
 
@@ -169,7 +222,7 @@ def test_a_vote_writes_one_row_and_a_session_votes_once_per_pair(main_app: Runni
     assert not re.search("temporal|framewise", Path(left).name + Path(right).name)  # names give nothing away
     assert prompt.startswith("**The Starry Night** (Vincent van Gogh) on the clip “tiny”")
 
-    reveal, results, table = client.predict(api_name="/vote_left")
+    reveal, _results, _table = client.predict(api_name="/vote_left")
     rows = vote_rows(main_app.store.path)
     assert len(rows) == len(before) + 1
     style, clip, left_variant, choice, winner, session = rows[-1]

@@ -46,3 +46,24 @@ def test_save_and_load_round_trip_is_exact(tmp_path: Path) -> None:
 def test_default_checkpoint_is_small(tmp_path: Path) -> None:
     StyleNet(**DEFAULT_CONFIG).save_pretrained(tmp_path)
     assert (tmp_path / "model.safetensors").stat().st_size < 2_000_000
+
+
+def test_strip_wise_inference_matches_the_plain_forward(monkeypatch: pytest.MonkeyPatch) -> None:
+    """At inference, large inputs run strip by strip with in-place norms; it must compute the same function."""
+    import vst.model as model_module
+
+    torch.manual_seed(0)
+    net = StyleNet(channels=(4, 8, 8), num_residual_blocks=1).eval()
+    for block in [*net.encoder, *net.decoder]:  # non-trivial norms
+        for p in block.parameters():
+            p.data.add_(0.1 * torch.randn_like(p))
+    x = torch.rand(2, 3, 202, 150)  # several strips, the last one partial; stride-2 layers on even sizes
+    with torch.no_grad():
+        monkeypatch.setattr(model_module, "STRIP_THRESHOLD", 10**12)
+        plain = net(x)
+        monkeypatch.setattr(model_module, "STRIP_THRESHOLD", 0)
+        monkeypatch.setattr(model_module, "STRIP_ROWS", 24)
+        strips = net(x)
+    torch.testing.assert_close(strips, plain, atol=1e-5, rtol=1e-4)
+    with torch.enable_grad():  # training always takes the plain path
+        assert net(x[:1]).requires_grad

@@ -37,7 +37,7 @@ class TrainConfig:
     seed: int = 0
     # loss weights. Content and style errors are relative (divided by the target's energy, so ~1 means "nothing
     # matched"); TV and temporal are mean squared differences of images in [0, 1].
-    content_weight: float = 1.0
+    content_weight: float = 4.0
     content_layer: str = "relu3_3"
     style_weight: float = 10.0
     style_layers: tuple[str, ...] = STYLE_LAYERS

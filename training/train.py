@@ -78,6 +78,50 @@ def infinite_batches(loader: DataLoader, sampler: DistributedSampler | None) -> 
         epoch += 1
 
 
+class Criterion:
+    """The weighted loss terms of one training step, as a dict (``content``, ``style``, ``tv`` [, ``temporal``]).
+
+    Holds the frozen VGG16 and the painting's Gram matrices. ``batch``: ``frame_t``, ``frame_t1`` ``(B, 3, H, W)``
+    in [0, 1], ``flow_back`` ``(B, 2, H, W)`` (t+1 → t, pixels), ``weights`` ``(B, 1, H, W)`` in {0, 1}.
+    """
+
+    def __init__(self, cfg: TrainConfig, device: torch.device | str = "cpu") -> None:
+        self.cfg = cfg
+        weights = fetch_vgg16_weights(offline=True)
+        self.vgg = VGG16Features(weights, layers=tuple(dict.fromkeys((*cfg.style_layers, cfg.content_layer))))
+        self.vgg.to(device)
+        self.content_vgg = VGG16Features(weights, layers=(cfg.content_layer,)).to(device)  # inputs need no more
+        with torch.no_grad():
+            style_features = self.vgg(load_style_image(cfg.style_image, cfg.style_size).to(device))
+            self.style_grams = {name: gram_matrix(style_features[name]) for name in cfg.style_layers}
+        # Each layer's Gram error is taken relative to the painting's Gram energy, so every layer counts alike.
+        self.style_layer_weights = {name: 1.0 / float(g.pow(2).mean()) for name, g in self.style_grams.items()}
+
+    def __call__(self, net: torch.nn.Module, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        cfg = self.cfg
+        frames = torch.cat([batch["frame_t"], batch["frame_t1"]])
+        stylized = net(frames)
+        out_features = self.vgg(stylized)
+        with torch.no_grad():
+            target = self.content_vgg(frames)[cfg.content_layer].float()
+        stylized = stylized.float()
+        losses = {  # content error relative to the input features' energy: 1 ≈ nothing of the scene kept
+            "content": cfg.content_weight * content_loss(out_features[cfg.content_layer].float(), target)
+            / target.pow(2).mean().clamp_min(1e-8),
+            "style": cfg.style_weight * style_loss({k: out_features[k].float() for k in cfg.style_layers},
+                                                   self.style_grams, self.style_layer_weights),
+            "tv": cfg.tv_weight * total_variation(stylized),
+        }
+        prev, nxt = stylized.chunk(2)
+        temporal_weight = cfg.effective_temporal_weight
+        if temporal_weight > 0:
+            losses["temporal"] = temporal_weight * temporal_loss(prev, nxt, batch["flow_back"], batch["weights"])
+            if cfg.luminance_weight > 0:
+                losses["luminance"] = cfg.luminance_weight * luminance_temporal_loss(
+                    prev, nxt, batch["frame_t"], batch["frame_t1"], batch["flow_back"], batch["weights"])
+        return losses
+
+
 # ----------------------------------------------------------------------------------------------- checkpoints
 
 
@@ -150,15 +194,7 @@ def train(cfg: TrainConfig, *, progress: bool = True) -> Path:
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "config.json").write_text(json.dumps(cfg.to_json(), indent=2))
 
-    weights = fetch_vgg16_weights(offline=True)
-    vgg = VGG16Features(weights, layers=tuple(dict.fromkeys((*cfg.style_layers, cfg.content_layer)))).to(device)
-    content_vgg = VGG16Features(weights, layers=(cfg.content_layer,)).to(device)  # stops early: inputs need no more
-    with torch.no_grad():
-        style_features = vgg(load_style_image(cfg.style_image, cfg.style_size).to(device))
-        style_grams = {name: gram_matrix(style_features[name]) for name in cfg.style_layers}
-    # Each layer's Gram error is taken relative to the painting's Gram energy, so every layer counts alike.
-    style_layer_weights = {name: 1.0 / float(gram.pow(2).mean()) for name, gram in style_grams.items()}
-
+    criterion = Criterion(cfg, device)
     model = build_model(cfg).to(device).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     step = 0
@@ -176,7 +212,6 @@ def train(cfg: TrainConfig, *, progress: bool = True) -> Path:
                         sampler=sampler or RandomSampler(dataset, generator=generator))
     batches = infinite_batches(loader, sampler)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=cfg.amp and device.type == "cuda")
-    temporal_weight = cfg.effective_temporal_weight
 
     bar = tqdm(total=cfg.steps, initial=step, unit="step", desc=cfg.name, disable=not (progress and is_main))
     log_file = (run_dir / LOG_FILE).open("a") if is_main else None
@@ -185,27 +220,8 @@ def train(cfg: TrainConfig, *, progress: bool = True) -> Path:
         batch = {k: v.to(device, non_blocking=True) for k, v in next(batches).items()}
         for group in optimizer.param_groups:
             group["lr"] = cfg.lr * lr_factor(step, cfg)
-        frames = torch.cat([batch["frame_t"], batch["frame_t1"]])
         with autocast:
-            stylized = net(frames)
-            out_features = vgg(stylized)
-            with torch.no_grad():
-                in_features = content_vgg(frames)
-        stylized = stylized.float()
-        target = in_features[cfg.content_layer].float()
-        losses = {  # content error relative to the input features' energy: 1 ≈ nothing of the scene kept
-            "content": cfg.content_weight * content_loss(out_features[cfg.content_layer].float(), target)
-            / target.pow(2).mean().clamp_min(1e-8),
-            "style": cfg.style_weight * style_loss({k: out_features[k].float() for k in cfg.style_layers}, style_grams,
-                                                   style_layer_weights),
-            "tv": cfg.tv_weight * total_variation(stylized),
-        }
-        prev, nxt = stylized.chunk(2)
-        if temporal_weight > 0:
-            losses["temporal"] = temporal_weight * temporal_loss(prev, nxt, batch["flow_back"], batch["weights"])
-        if cfg.luminance_weight > 0 and temporal_weight > 0:
-            losses["luminance"] = cfg.luminance_weight * luminance_temporal_loss(
-                prev, nxt, batch["frame_t"], batch["frame_t1"], batch["flow_back"], batch["weights"])
+            losses = criterion(net, batch)
         total = sum(losses.values())
         optimizer.zero_grad(set_to_none=True)
         total.backward()

@@ -22,7 +22,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -178,8 +178,12 @@ class JobSpace:
     def remove(self, folder: Path) -> None:
         """Delete one job folder (only if it lies in this space)."""
         folder = Path(folder)
-        if folder.parent.resolve() == self.root.resolve() and folder.is_dir():
-            shutil.rmtree(folder, ignore_errors=True)
+        if folder.parent.resolve() != self.root.resolve() or not folder.is_dir():
+            return
+        try:
+            shutil.rmtree(folder)
+        except OSError as err:  # e.g. removed by a concurrent prune; the next prune retries anything left
+            log.warning("could not delete the job folder %s: %s", folder, err)
 
 
 class ModelCache:
@@ -547,14 +551,12 @@ def results_markdown(results: Results, sync_status: str) -> str:
     if overall.total == 0:
         return f"No votes yet: be the first! {sync_status}"
     side_n = results.left_wins + results.right_wins
-    return "\n\n".join([
-        f"**Temporal (ours) preferred in {_percent(overall.win_rate)} of decisive votes** "
-        f"(95% CI {_interval(overall.ci95, overall.decisive)}): {overall.temporal_wins} for temporal, "
-        f"{overall.framewise_wins} for framewise, {overall.ties} can't tell ({_votes(overall.total)}).",
-        f"Position-bias check: the left video won {_percent(results.left_win_rate)} of decisive votes "
-        f"(95% CI {_interval(results.left_ci95, side_n)}; near 50% means the side does not matter).",
-        sync_status,
-    ])
+    preference = (f"**Temporal (ours) preferred in {_percent(overall.win_rate)} of decisive votes** "
+                  f"(95% CI {_interval(overall.ci95, overall.decisive)}): {overall.temporal_wins} for temporal, "
+                  f"{overall.framewise_wins} for framewise, {overall.ties} can't tell ({_votes(overall.total)}).")
+    position = (f"Position-bias check: the left video won {_percent(results.left_win_rate)} of decisive votes "
+                f"(95% CI {_interval(results.left_ci95, side_n)}; near 50% means the side does not matter).")
+    return f"{preference}\n\n{position}\n\n{sync_status}"
 
 
 RESULT_COLUMNS = ["style", "temporal wins", "framewise wins", "can't tell", "temporal win rate", "95% CI"]

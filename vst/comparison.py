@@ -119,7 +119,7 @@ watch('value', () => { const p = parts(); if (p) { p.range.value = '50'; place(p
 #: evaluates the template as a JavaScript template string.
 SLIDER_CSS = """
 .vst-compare { position: relative; width: 100%; max-height: 70vh; overflow: hidden; border-radius: 12px;
-  background: #111; user-select: none; touch-action: none; }
+  background: #111; user-select: none; touch-action: pan-y; }
 .vst-compare video { position: absolute; inset: 0; width: 100%; height: 100%; object-fit: contain; display: block;
   pointer-events: none; }
 .vst-divider { position: absolute; top: 0; bottom: 0; width: 0; border-left: 2px solid rgba(255, 255, 255, 0.95);

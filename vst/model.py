@@ -27,14 +27,69 @@ JOHNSON_CONFIG: dict[str, object] = {"channels": [32, 64, 128], "num_residual_bl
 DEFAULT_CONFIG: dict[str, object] = {"channels": [16, 32, 64], "num_residual_blocks": 3, "outer_kernel": 9}
 
 
+#: At inference, layers whose input has more pixels than this run strip by strip (see :func:`conv_in_strips`).
+STRIP_THRESHOLD = 256 * 256
+STRIP_ROWS = 64
+
+
+def conv_in_strips(x: torch.Tensor, conv: nn.Conv2d, pad: int, *, upsample: bool = False,
+                   strip_rows: int | None = None) -> torch.Tensor:
+    """``conv(reflection_pad(upsample?(x), pad))`` computed over horizontal strips of ``strip_rows`` output rows
+    (default :data:`STRIP_ROWS`).
+
+    Same result (up to float rounding) as the plain composition, but neither the nearest-upsampled nor the padded
+    tensor is ever materialised: at 1280×720 that saves several hundred MB. ``x``: ``(B, C, H, W)``; ``upsample``
+    doubles H and W (nearest neighbour) before padding.
+    """
+    strip_rows = strip_rows or STRIP_ROWS
+    scale = 2 if upsample else 1
+    height, width = scale * x.shape[-2], scale * x.shape[-1]
+    kernel, stride = conv.kernel_size[0], conv.stride[0]
+    out_h = (height + 2 * pad - kernel) // stride + 1
+    out_w = (width + 2 * pad - kernel) // stride + 1
+    out = x.new_empty(x.shape[0], conv.out_channels, out_h, out_w)
+    for top in range(0, out_h, strip_rows):
+        bottom = min(top + strip_rows, out_h)
+        rows = torch.arange(top * stride - pad, (bottom - 1) * stride + kernel - pad, device=x.device).abs()
+        rows = torch.where(rows >= height, 2 * height - 2 - rows, rows)  # reflection at the bottom border
+        strip = x.index_select(-2, rows // scale)
+        if upsample:
+            strip = strip.repeat_interleave(2, dim=-1)
+        out[..., top:bottom, :] = conv(F.pad(strip, (pad, pad, 0, 0), mode="reflect"))
+    return out
+
+
+def instance_norm_(x: torch.Tensor, norm: nn.InstanceNorm2d) -> torch.Tensor:
+    """``norm(x)`` computed in place (inference only): saves one full-size copy of ``x``."""
+    var, mean = torch.var_mean(x, dim=(-2, -1), keepdim=True, correction=0)
+    scale = torch.rsqrt(var + norm.eps)
+    if norm.affine:
+        scale = scale * norm.weight.view(1, -1, 1, 1)
+        return x.sub_(mean).mul_(scale).add_(norm.bias.view(1, -1, 1, 1))
+    return x.sub_(mean).mul_(scale)
+
+
 class ConvLayer(nn.Sequential):
-    """Reflection-padded convolution, optionally followed by instance norm and ReLU. Keeps H, W unless ``stride`` > 1."""
+    """Reflection-padded convolution, optionally followed by instance norm and ReLU. Keeps H, W unless ``stride`` > 1.
+
+    At inference on large inputs it runs strip by strip with an in-place norm (same function, far less memory).
+    """
 
     def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1, *, norm_act: bool = True) -> None:
         layers: list[nn.Module] = [nn.ReflectionPad2d(kernel // 2), nn.Conv2d(cin, cout, kernel, stride)]
         if norm_act:
             layers += [nn.InstanceNorm2d(cout, affine=True), nn.ReLU(inplace=True)]
         super().__init__(*layers)
+
+    def forward(self, x: torch.Tensor, *, upsample: bool = False) -> torch.Tensor:
+        pixels = x.shape[-2] * x.shape[-1] * (4 if upsample else 1)
+        if torch.is_grad_enabled() or pixels <= STRIP_THRESHOLD:
+            return super().forward(F.interpolate(x, scale_factor=2.0, mode="nearest") if upsample else x)
+        pad, conv, *rest = self
+        y = conv_in_strips(x, conv, pad.padding[0], upsample=upsample)
+        for layer in rest:
+            y = instance_norm_(y, layer) if isinstance(layer, nn.InstanceNorm2d) else layer(y)
+        return y
 
 
 class ResidualBlock(nn.Module):
@@ -61,7 +116,7 @@ class UpsampleConv(nn.Module):
         self.conv = ConvLayer(cin, cout, 3)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))
+        return self.conv(x, upsample=True)
 
 
 class StyleNet(

@@ -48,18 +48,27 @@ class Stylizer:
     """Runs a :class:`StyleNet` on batches of uint8 frames: ``(N, H, W, 3)`` uint8 RGB → same shape and dtype.
 
     Frames of any size are reflection-padded to the network's size multiple and cropped back. On CUDA the network
-    runs in half precision unless ``half=False``.
+    runs in half precision unless ``half=False``. A forward pass takes at most ``max_pixels`` pixels (but at least
+    one frame), so memory stays bounded whatever the batch size and resolution.
     """
 
-    def __init__(self, model: StyleNet, device: torch.device | str = "cpu", *, half: bool | None = None) -> None:
+    def __init__(self, model: StyleNet, device: torch.device | str = "cpu", *, half: bool | None = None,
+                 max_pixels: int = 1_000_000) -> None:
+        self.max_pixels = max_pixels
         self.device = torch.device(device)
         self.half = self.device.type == "cuda" if half is None else half
         self.dtype = torch.float16 if self.half else torch.float32
         self.model = model.eval().to(self.device, self.dtype)
         self.multiple = model.size_multiple
 
-    @torch.inference_mode()
     def __call__(self, images: np.ndarray) -> np.ndarray:
+        per_pass = max(1, self.max_pixels // (images.shape[1] * images.shape[2]))
+        if len(images) <= per_pass:
+            return self._forward(images)
+        return np.concatenate([self._forward(images[i:i + per_pass]) for i in range(0, len(images), per_pass)])
+
+    @torch.inference_mode()
+    def _forward(self, images: np.ndarray) -> np.ndarray:
         n, h, w, _ = images.shape
         if not images.flags.writeable:  # e.g. frames decoded by PyAV; torch wants writable memory
             images = images.copy()
