@@ -64,6 +64,9 @@ def test_strip_wise_inference_matches_the_plain_forward(monkeypatch: pytest.Monk
         monkeypatch.setattr(model_module, "STRIP_THRESHOLD", 0)
         monkeypatch.setattr(model_module, "STRIP_ROWS", 24)
         strips = net(x)
+        monkeypatch.setattr(model_module, "STRIP_ROWS", 7)  # odd strip height: odd row offsets
+        odd_strips = net(x)
     torch.testing.assert_close(strips, plain, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(odd_strips, plain, atol=1e-5, rtol=1e-4)
     with torch.enable_grad():  # training always takes the plain path
         assert net(x[:1]).requires_grad

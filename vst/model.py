@@ -27,36 +27,11 @@ JOHNSON_CONFIG: dict[str, object] = {"channels": [32, 64, 128], "num_residual_bl
 DEFAULT_CONFIG: dict[str, object] = {"channels": [16, 32, 64], "num_residual_blocks": 3, "outer_kernel": 9}
 
 
-#: At inference, layers whose input has more pixels than this run strip by strip (see :func:`conv_in_strips`).
-STRIP_THRESHOLD = 256 * 256
+#: At inference, full-resolution layers of large frames (more output pixels than this, e.g. 720p, not 360p, where
+#: speed matters more) save memory: in-place instance norm, and
+#: the upsampling layer runs over strips of :data:`STRIP_ROWS` rows (see :meth:`UpsampleConv.forward`).
+STRIP_THRESHOLD = 640 * 480
 STRIP_ROWS = 64
-
-
-def conv_in_strips(x: torch.Tensor, conv: nn.Conv2d, pad: int, *, upsample: bool = False,
-                   strip_rows: int | None = None) -> torch.Tensor:
-    """``conv(reflection_pad(upsample?(x), pad))`` computed over horizontal strips of ``strip_rows`` output rows
-    (default :data:`STRIP_ROWS`).
-
-    Same result (up to float rounding) as the plain composition, but neither the nearest-upsampled nor the padded
-    tensor is ever materialised: at 1280×720 that saves several hundred MB. ``x``: ``(B, C, H, W)``; ``upsample``
-    doubles H and W (nearest neighbour) before padding.
-    """
-    strip_rows = strip_rows or STRIP_ROWS
-    scale = 2 if upsample else 1
-    height, width = scale * x.shape[-2], scale * x.shape[-1]
-    kernel, stride = conv.kernel_size[0], conv.stride[0]
-    out_h = (height + 2 * pad - kernel) // stride + 1
-    out_w = (width + 2 * pad - kernel) // stride + 1
-    out = x.new_empty(x.shape[0], conv.out_channels, out_h, out_w)
-    for top in range(0, out_h, strip_rows):
-        bottom = min(top + strip_rows, out_h)
-        rows = torch.arange(top * stride - pad, (bottom - 1) * stride + kernel - pad, device=x.device).abs()
-        rows = torch.where(rows >= height, 2 * height - 2 - rows, rows)  # reflection at the bottom border
-        strip = x.index_select(-2, rows // scale)
-        if upsample:
-            strip = strip.repeat_interleave(2, dim=-1)
-        out[..., top:bottom, :] = conv(F.pad(strip, (pad, pad, 0, 0), mode="reflect"))
-    return out
 
 
 def instance_norm_(x: torch.Tensor, norm: nn.InstanceNorm2d) -> torch.Tensor:
@@ -69,11 +44,12 @@ def instance_norm_(x: torch.Tensor, norm: nn.InstanceNorm2d) -> torch.Tensor:
     return x.sub_(mean).mul_(scale)
 
 
-class ConvLayer(nn.Sequential):
-    """Reflection-padded convolution, optionally followed by instance norm and ReLU. Keeps H, W unless ``stride`` > 1.
+def _large_inference(x: torch.Tensor, scale: int = 1) -> bool:
+    return not torch.is_grad_enabled() and x.shape[-2] * x.shape[-1] * scale * scale > STRIP_THRESHOLD
 
-    At inference on large inputs it runs strip by strip with an in-place norm (same function, far less memory).
-    """
+
+class ConvLayer(nn.Sequential):
+    """Reflection-padded convolution, optionally followed by instance norm and ReLU. Keeps H, W unless ``stride`` > 1."""
 
     def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1, *, norm_act: bool = True) -> None:
         layers: list[nn.Module] = [nn.ReflectionPad2d(kernel // 2), nn.Conv2d(cin, cout, kernel, stride)]
@@ -81,13 +57,14 @@ class ConvLayer(nn.Sequential):
             layers += [nn.InstanceNorm2d(cout, affine=True), nn.ReLU(inplace=True)]
         super().__init__(*layers)
 
-    def forward(self, x: torch.Tensor, *, upsample: bool = False) -> torch.Tensor:
-        pixels = x.shape[-2] * x.shape[-1] * (4 if upsample else 1)
-        if torch.is_grad_enabled() or pixels <= STRIP_THRESHOLD:
-            return super().forward(F.interpolate(x, scale_factor=2.0, mode="nearest") if upsample else x)
-        pad, conv, *rest = self
-        y = conv_in_strips(x, conv, pad.padding[0], upsample=upsample)
-        for layer in rest:
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not _large_inference(x):
+            return super().forward(x)
+        return self.norm_act_(self[1](self[0](x)))
+
+    def norm_act_(self, y: torch.Tensor) -> torch.Tensor:
+        """The layers after the convolution, in place (inference)."""
+        for layer in list(self)[2:]:
             y = instance_norm_(y, layer) if isinstance(layer, nn.InstanceNorm2d) else layer(y)
         return y
 
@@ -109,14 +86,34 @@ class ResidualBlock(nn.Module):
 
 
 class UpsampleConv(nn.Module):
-    """Nearest-neighbour ×2 upsampling followed by a :class:`ConvLayer`."""
+    """Nearest-neighbour ×2 upsampling followed by a :class:`ConvLayer` (3×3).
+
+    At inference on large inputs the upsampled, padded tensor — the largest of the whole network, ``cin`` channels at
+    full resolution — is never built whole: the convolution runs over strips of output rows. It uses that reflecting
+    a nearest-upsampled image by one pixel equals upsampling the low-resolution image replicated by one pixel and
+    cropping one pixel, so each strip is cut from the small padded input. Same result up to float rounding.
+    """
 
     def __init__(self, cin: int, cout: int) -> None:
         super().__init__()
         self.conv = ConvLayer(cin, cout, 3)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv(x, upsample=True)
+        if not _large_inference(x, scale=2):
+            return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))
+        conv = self.conv[1]
+        height, width = 2 * x.shape[-2], 2 * x.shape[-1]
+        padded = F.pad(x, (1, 1, 1, 1), mode="replicate")  # low resolution: cheap
+        out = x.new_empty(x.shape[0], conv.out_channels, height, width)
+        for top in range(0, height, STRIP_ROWS):
+            bottom = min(top + STRIP_ROWS, height)
+            # Output rows top..bottom-1 read padded high-res rows top..bottom+1, i.e. rows top+1..bottom+2 of
+            # upsample(padded), which come from low-res padded rows (top+1)//2 .. (bottom+2)//2.
+            first = (top + 1) // 2
+            strip = F.interpolate(padded[..., first:(bottom + 2) // 2 + 1, :], scale_factor=2.0, mode="nearest")
+            offset = top + 1 - 2 * first
+            out[..., top:bottom, :] = conv(strip[..., offset:offset + bottom - top + 2, 1:width + 3])
+        return self.conv.norm_act_(out)
 
 
 class StyleNet(
