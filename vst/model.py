@@ -60,7 +60,18 @@ class ConvLayer(nn.Sequential):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not _large_inference(x):
             return super().forward(x)
-        return self.norm_act_(self[1](self[0](x)))
+        # Convolve strips of the padded input (views, no copies): the convolution never holds full-size working
+        # buffers, and large kernels run faster on cache-sized strips.
+        pad, conv = self[0], self[1]
+        padded = pad(x)
+        kernel, stride = conv.kernel_size[0], conv.stride[0]
+        out_h = (padded.shape[-2] - kernel) // stride + 1
+        out_w = (padded.shape[-1] - kernel) // stride + 1
+        out = x.new_empty(x.shape[0], conv.out_channels, out_h, out_w)
+        for top in range(0, out_h, STRIP_ROWS):
+            bottom = min(top + STRIP_ROWS, out_h)
+            out[..., top:bottom, :] = conv(padded[..., top * stride:(bottom - 1) * stride + kernel, :])
+        return self.norm_act_(out)
 
     def norm_act_(self, y: torch.Tensor) -> torch.Tensor:
         """The layers after the convolution, in place (inference)."""

@@ -134,7 +134,9 @@ def render_video(
             for name in targets
         }
         done = 0
-        for batch in reader.batches(batch_size):
+        # Never hold more frames than one forward pass takes: at 720p that is a single frame.
+        pass_frames = min(s.max_pixels for s, _ in targets.values()) // (reader.width * reader.height)
+        for batch in reader.batches(max(1, min(batch_size, pass_frames))):
             stylized = {name: stylizer(batch.images) for name, (stylizer, _) in targets.items()}
             for name, writer in writers.items():
                 writer.write_batch(stylized[name], batch.pts)
