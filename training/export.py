@@ -52,6 +52,12 @@ def render_card(slug: str, model: StyleNet, metrics: dict[str, StyleMetrics], ev
                 weights_size: int) -> str:
     style = get_style(slug)
     tc = model.training_config
+    steps = tc.get("step", tc.get("steps", "?"))
+    schedule = f"{steps} steps per variant"
+    init_from = tc.get("init_from")
+    if init_from and Path(init_from, "config.json").is_file():  # a shared warm-up both variants started from
+        warmup = StyleNet.from_pretrained(init_from).training_config.get("step", "?")
+        schedule = f"a shared framewise warm-up of {warmup} steps, then {steps} steps per variant"
     temporal, framewise = metrics["temporal"], metrics["framewise"]
     return string.Template(CARD_TEMPLATE.read_text()).substitute(
         title=style.title, artist=style.artist, year=style.year, commons_url=style.commons_url, slug=slug,
@@ -60,7 +66,7 @@ def render_card(slug: str, model: StyleNet, metrics: dict[str, StyleMetrics], ev
         style_ratio=f"{temporal.style_distance / framewise.style_distance:.2f}",
         channels="/".join(map(str, model.channels)), num_residual_blocks=len(model.residuals),
         parameters=f"{model.num_parameters():,}", size_mb=f"{weights_size / 1e6:.1f}",
-        crop=tc.get("crop", "?"), batch_size=tc.get("batch_size", "?"), steps=tc.get("step", tc.get("steps", "?")),
+        crop=tc.get("crop", "?"), batch_size=tc.get("batch_size", "?"), schedule=schedule,
         content_weight=tc.get("content_weight", "?"), content_layer=tc.get("content_layer", "?"),
         style_weight=tc.get("style_weight", "?"), tv_weight=tc.get("tv_weight", "?"),
         temporal_weight=tc.get("temporal_weight", "?"), **{k: str(v) for k, v in eval_info.items()},
