@@ -95,6 +95,8 @@ def test_checkpoint_resume_and_recorded_config(tiny_data: Path, painting: Path, 
     cfg = tiny_config(tiny_data, painting, tmp_path, steps=3)
     train(cfg, progress=False)
     assert json.loads((cfg.run_dir / CHECKPOINT / "state.json").read_text())["step"] == 3
+    with (cfg.run_dir / LOG_FILE).open("a") as log:  # an interrupted run logged a step past its last checkpoint
+        log.write(json.dumps({"step": 4, "loss": 1.0}) + "\n")
     resumed = dataclasses.replace(cfg, steps=6)
     final = train(resumed, progress=False)
     steps = [r["step"] for r in read_log(cfg.run_dir)]

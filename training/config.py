@@ -42,7 +42,7 @@ class TrainConfig:
     style_weight: float = 10.0
     style_layers: tuple[str, ...] = STYLE_LAYERS
     tv_weight: float = 2.0
-    temporal_weight: float = 200.0  # ignored (0) when framewise
+    temporal_weight: float = 300.0  # ignored (0) when framewise
     luminance_weight: float = 0.0  # ReCoNet's luminance-corrected output term (0 = off)
     # bookkeeping
     log_every: int = 10

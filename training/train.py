@@ -161,6 +161,13 @@ def load_checkpoint(folder: Path, model: StyleNet, optimizer: torch.optim.Optimi
     return int(meta["step"])
 
 
+def truncate_log(path: Path, step: int) -> None:
+    """Drop log records after ``step`` (written by an interrupted run past its last checkpoint)."""
+    if path.is_file():
+        kept = [line for line in path.read_text().splitlines() if line.strip() and json.loads(line)["step"] <= step]
+        path.write_text("".join(line + "\n" for line in kept))
+
+
 # ----------------------------------------------------------------------------------------------- the loop
 
 
@@ -203,6 +210,7 @@ def train(cfg: TrainConfig, *, progress: bool = True) -> Path:
         step = load_checkpoint(checkpoint, model, optimizer)
         if is_main:
             log.info("resuming %s from step %d", cfg.name, step)
+            truncate_log(run_dir / LOG_FILE, step)
     net: torch.nn.Module = DistributedDataParallel(model) if world > 1 else model
 
     dataset = FramePairDataset(cfg.data_dir, crop=cfg.crop, flip=True)
