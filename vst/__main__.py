@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from .catalog import DEFAULT_VARIANT, STYLES, VARIANTS
 from .errors import VSTError
+from .files import check_output_free
 from .hub import installed_styles, load_model
 from .pipeline import stylize_video
 from .video import probe
@@ -57,8 +58,7 @@ def cmd_styles() -> int:
 def cmd_stylize(args: argparse.Namespace) -> int:
     info = probe(args.input)  # fail fast on a bad input, before loading any network
     output = args.output or Path(f"{args.input.stem}_{Path(args.style).name}.mp4")
-    if output.exists() and not args.overwrite:
-        raise VSTError(f"output {output} already exists (use --overwrite to replace it)")
+    check_output_free(output, overwrite=args.overwrite)  # fail fast, before loading a network
     if args.max_side is not None and args.max_side < 16:
         raise VSTError("--max-side must be at least 16")
     model = load_model(args.style, args.variant)  # a missing style fails here, before any progress bar

@@ -11,6 +11,12 @@ from pathlib import Path
 from .errors import OutputExistsError
 
 
+def check_output_free(path: Path, *, overwrite: bool = False) -> None:
+    """``OutputExistsError`` when ``path`` exists and ``overwrite`` is false."""
+    if path.exists() and not overwrite:
+        raise OutputExistsError(f"output {path} already exists (use --overwrite to replace it)")
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike[str], *, overwrite: bool = False) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; on normal exit it is renamed to ``path``.
@@ -19,8 +25,7 @@ def atomic_output(path: str | os.PathLike[str], *, overwrite: bool = False) -> I
     ``OutputExistsError`` up front when ``path`` exists and ``overwrite`` is false.
     """
     final = Path(path)
-    if final.exists() and not overwrite:
-        raise OutputExistsError(f"output {final} already exists (use --overwrite to replace it)")
+    check_output_free(final, overwrite=overwrite)
     final.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=f".partial{final.suffix}", dir=final.parent)
     os.close(fd)
