@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .catalog import DEFAULT_VARIANT, STYLES, VARIANTS
+from .catalog import ALL_VARIANTS, DEFAULT_VARIANT, STYLES
 from .errors import VSTError
 from .files import check_output_free
 from .hub import installed_styles, load_model
@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-o", "--output", type=Path, help="output .mp4 (default: <input>_<style>.mp4 in this folder)")
     run.add_argument("-s", "--style", default="starry-night",
                      help=f"a style slug ({', '.join(STYLES)}) or a checkpoint folder (default: starry-night)")
-    run.add_argument("--variant", choices=VARIANTS, default=DEFAULT_VARIANT,
+    run.add_argument("--variant", choices=ALL_VARIANTS, default=DEFAULT_VARIANT,
                      help="temporal: trained to be steady (default); framewise: the flickery baseline")
     run.add_argument("--max-side", type=int, metavar="N", help="downscale so the long side is at most N pixels")
     run.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: CUDA when present, else CPU)")

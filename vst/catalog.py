@@ -8,7 +8,11 @@ from dataclasses import dataclass
 from .errors import StyleNotFoundError
 
 #: ``temporal``: trained with the temporal loss (the steady one). ``framewise``: the same network and settings without it.
+#: These two are the A/B pair of the vote.
 VARIANTS: tuple[str, ...] = ("temporal", "framewise")
+#: The real-time network distilled from the temporal one (``FastStyleNet``); optional per style.
+FAST_VARIANT = "fast"
+ALL_VARIANTS: tuple[str, ...] = (*VARIANTS, FAST_VARIANT)
 DEFAULT_VARIANT = "temporal"
 #: Hub namespace (user or organisation) that holds one model repo per style; override with ``VST_HUB_NAMESPACE``.
 DEFAULT_HUB_NAMESPACE = "vst-video"
@@ -63,6 +67,6 @@ def get_style(slug: str) -> Style:
 
 
 def check_variant(variant: str) -> str:
-    if variant not in VARIANTS:
-        raise StyleNotFoundError(f"unknown variant '{variant}'; choose one of: {', '.join(VARIANTS)}")
+    if variant not in ALL_VARIANTS:
+        raise StyleNotFoundError(f"unknown variant '{variant}'; choose one of: {', '.join(ALL_VARIANTS)}")
     return variant

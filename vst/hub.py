@@ -23,9 +23,9 @@ import torch
 from huggingface_hub import constants, snapshot_download
 from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, OfflineModeIsEnabled
 
-from .catalog import STYLES, VARIANTS, check_variant, get_style
+from .catalog import ALL_VARIANTS, STYLES, check_variant, get_style
 from .errors import StyleNotFoundError
-from .model import StyleNet
+from .model import StyleNet, load_network
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ def resolve_checkpoint(style: str, variant: str = "temporal") -> Path:
 def load_model(style: str, variant: str = "temporal", *, device: str | torch.device = "cpu") -> StyleNet:
     """Load a style checkpoint (see :func:`resolve_checkpoint`) as an eval-mode :class:`StyleNet` on ``device``."""
     folder = resolve_checkpoint(style, variant)
-    model = StyleNet.from_pretrained(folder)
+    model = load_network(folder)
     log.info("loaded %s (%s) from %s", style, variant, folder)
     return model.eval().to(device)
 
@@ -117,7 +117,7 @@ def installed_styles() -> list[InstalledStyle]:
     found = []
     for slug, entry in STYLES.items():
         variants: dict[str, Path] = {}
-        for variant in VARIANTS:
+        for variant in ALL_VARIANTS:
             local = bundled_dir() / slug / variant
             if is_checkpoint_folder(local):
                 variants[variant] = local

@@ -7,12 +7,18 @@ is nearest-neighbour resize followed by a convolution (Odena et al. 2016), which
 transposed convolutions. Width (``channels``) and depth (``num_residual_blocks``) come from the config, so a small fast
 network and the Johnson-size reference (32/64/128 channels, 5 residual blocks) share this code.
 
-The class subclasses ``PyTorchModelHubMixin``: ``save_pretrained(folder)`` writes ``model.safetensors`` and
+:class:`FastStyleNet` is the real-time variant: the same building blocks with nothing at full resolution. It starts
+with a stride-2 convolution and ends with a sub-pixel convolution (pixel shuffle, Shi et al. 2016) from half
+resolution, so at 640×360 it needs about a twelfth of the default network's arithmetic. It is distilled from a trained
+full-size temporal model (``python -m training distill``).
+
+The classes subclass ``PyTorchModelHubMixin``: ``save_pretrained(folder)`` writes ``model.safetensors`` and
 ``config.json`` (the Hub repo layout, never pickles) and ``from_pretrained(folder_or_repo)`` reads them back.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +27,14 @@ import torch.nn.functional as F
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
+#: ``config.json``'s ``architecture`` names the class; checkpoints without the key are :class:`StyleNet`.
+ARCHITECTURES = ("johnson", "fast")
 #: Johnson et al.'s network: the reference that the benchmarks compare against.
 JOHNSON_CONFIG: dict[str, object] = {"channels": [32, 64, 128], "num_residual_blocks": 5, "outer_kernel": 9}
 #: The default network of the bundled styles: a quarter of the reference's width squared, three residual blocks.
 DEFAULT_CONFIG: dict[str, object] = {"channels": [16, 32, 64], "num_residual_blocks": 3, "outer_kernel": 9}
+#: The real-time network (:class:`FastStyleNet`): half- and quarter-resolution widths, residual blocks.
+FAST_CONFIG: dict[str, object] = {"channels": [16, 32], "num_residual_blocks": 4}
 
 
 #: At inference, full-resolution layers of large frames (more output pixels than this, e.g. 720p, not 360p, where
@@ -149,17 +159,18 @@ class StyleNet(
     """
 
     size_multiple: int = 4
+    architecture: str = "johnson"
 
     def __init__(
         self,
-        channels: tuple[int, int, int] | list[int] = (16, 32, 64),
+        channels: tuple[int, ...] | list[int] = (16, 32, 64),
         num_residual_blocks: int = 3,
         outer_kernel: int = 9,
         training_config: dict[str, object] | None = None,
     ) -> None:
         super().__init__()
         c1, c2, c3 = (int(c) for c in channels)
-        self.channels = (c1, c2, c3)
+        self.channels: tuple[int, ...] = (c1, c2, c3)
         self.outer_kernel = outer_kernel
         self.training_config = dict(training_config or {})
         self.encoder = nn.Sequential(
@@ -184,10 +195,73 @@ class StyleNet(
     @property
     def config(self) -> dict[str, object]:
         """What ``config.json`` holds: the architecture and the current ``training_config``."""
-        return {"channels": list(self.channels), "num_residual_blocks": len(self.residuals),
-                "outer_kernel": self.outer_kernel, "training_config": self.training_config or None}
+        return {"architecture": self.architecture, "channels": list(self.channels),
+                "num_residual_blocks": len(self.residuals), "outer_kernel": self.outer_kernel,
+                "training_config": self.training_config or None}
 
     def save_pretrained(self, save_directory: str | Path, **kwargs: Any) -> str | None:  # type: ignore[override]
         """``PyTorchModelHubMixin.save_pretrained`` with :attr:`config` as it is now (not as it was at construction)."""
         kwargs.setdefault("config", self.config)
         return super().save_pretrained(save_directory, **kwargs)
+
+
+class FastStyleNet(StyleNet):
+    """The real-time network: nothing runs at full resolution.
+
+        image ─ conv 3×3 /2 ─ conv 3×3 /2 ─ residual blocks ─ up ×2 + conv ─ conv 3×3 → 12 ch ─ pixel shuffle ×2 ─ stylized
+
+    Args:
+        channels: widths of the half- and quarter-resolution stages, e.g. ``(16, 32)``.
+        num_residual_blocks: residual blocks at quarter resolution.
+        training_config: as in :class:`StyleNet`.
+
+    Input and output as in :class:`StyleNet`: ``(B, 3, H, W)`` RGB in [0, 1], H and W multiples of 4.
+    """
+
+    architecture = "fast"
+
+    def __init__(
+        self,
+        channels: tuple[int, ...] | list[int] = (16, 32),
+        num_residual_blocks: int = 4,
+        training_config: dict[str, object] | None = None,
+    ) -> None:
+        nn.Module.__init__(self)
+        c1, c2 = (int(c) for c in channels)
+        self.channels = (c1, c2)
+        self.outer_kernel = 3
+        self.training_config = dict(training_config or {})
+        self.encoder = nn.Sequential(ConvLayer(3, c1, 3, stride=2), ConvLayer(c1, c2, 3, stride=2))
+        self.residuals = nn.Sequential(*(ResidualBlock(c2) for _ in range(num_residual_blocks)))
+        self.decoder = nn.Sequential(
+            UpsampleConv(c2, c1),
+            nn.ReflectionPad2d(1),
+            nn.Conv2d(c1, 3 * 4, 3),
+            nn.PixelShuffle(2),  # (B, 12, H/2, W/2) -> (B, 3, H, W)
+        )
+
+    @property
+    def config(self) -> dict[str, object]:
+        return {"architecture": self.architecture, "channels": list(self.channels),
+                "num_residual_blocks": len(self.residuals), "training_config": self.training_config or None}
+
+
+def network_class(architecture: str) -> type[StyleNet]:
+    """The class for a ``config.json`` ``architecture`` value (see :data:`ARCHITECTURES`)."""
+    classes: dict[str, type[StyleNet]] = {"johnson": StyleNet, "fast": FastStyleNet}
+    if architecture not in classes:
+        raise ValueError(f"unknown architecture '{architecture}'; known: {', '.join(classes)}")
+    return classes[architecture]
+
+
+def build_network(config: dict[str, Any]) -> StyleNet:
+    """A freshly initialised network from a config dict such as :data:`DEFAULT_CONFIG` or :data:`FAST_CONFIG`."""
+    kwargs = dict(config)
+    cls = network_class(str(kwargs.pop("architecture", "johnson")))
+    return cls(**kwargs)
+
+
+def load_network(folder: str | Path) -> StyleNet:
+    """Load a checkpoint folder (``model.safetensors`` + ``config.json``) as the class its config names."""
+    config = json.loads((Path(folder) / "config.json").read_text())
+    return network_class(config.get("architecture", "johnson")).from_pretrained(folder)

@@ -31,6 +31,10 @@ log = logging.getLogger(__name__)
 #: ``progress(frames_done, frames_total_or_None)``; called after every batch.
 ProgressCallback = Callable[[int, int | None], None]
 
+#: Default pixels per forward pass (see :class:`Stylizer`).
+CPU_MAX_PIXELS = 400_000
+CUDA_MAX_PIXELS = 1_000_000
+
 
 def select_device(name: str | None = None) -> torch.device:
     """``None``/``"auto"``: CUDA when present, else CPU (with one thread per available core)."""
@@ -49,13 +53,15 @@ class Stylizer:
 
     Frames of any size are reflection-padded to the network's size multiple and cropped back. On CUDA the network
     runs in half precision unless ``half=False``. A forward pass takes at most ``max_pixels`` pixels (but at least
-    one frame), so memory stays bounded whatever the batch size and resolution.
+    one frame), so memory stays bounded whatever the batch size and resolution. The default is
+    :data:`CPU_MAX_PIXELS` on the CPU, where one 640×360 frame per pass runs faster than batches (the working set
+    stays in cache; ``benchmarks/performance.py`` measures it), and :data:`CUDA_MAX_PIXELS` on a GPU.
     """
 
     def __init__(self, model: StyleNet, device: torch.device | str = "cpu", *, half: bool | None = None,
-                 max_pixels: int = 1_000_000) -> None:
-        self.max_pixels = max_pixels
+                 max_pixels: int | None = None) -> None:
         self.device = torch.device(device)
+        self.max_pixels = max_pixels or (CUDA_MAX_PIXELS if self.device.type == "cuda" else CPU_MAX_PIXELS)
         self.half = self.device.type == "cuda" if half is None else half
         self.dtype = torch.float16 if self.half else torch.float32
         self.model = model.eval().to(self.device, self.dtype)

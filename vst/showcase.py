@@ -33,7 +33,7 @@ from tqdm import tqdm
 from .catalog import VARIANTS
 from .errors import StyleNotFoundError, VideoError, VSTError
 from .hub import WEIGHTS_FILE, InstalledStyle, installed_styles
-from .model import StyleNet
+from .model import load_network
 from .pipeline import Stylizer, render_video, select_device
 from .video import VideoReader, VideoWriter
 
@@ -267,7 +267,7 @@ def prerender_pairs(cache_dir: Path | None = None, *, styles: Sequence[str] | No
             for done, i in enumerate(todo):
                 job = jobs[i]
                 if loaded_for != job.style.slug:  # jobs come grouped by style: each network is loaded once
-                    stylizers = {v: Stylizer(StyleNet.from_pretrained(job.style.variants[v]), torch_device)
+                    stylizers = {v: Stylizer(load_network(job.style.variants[v]), torch_device)
                                  for v in VARIANTS}
                     loaded_for = job.style.slug
                 on_frames = _frame_progress(progress, done, len(todo), f"{job.style.slug} on {job.clip}")
