@@ -31,11 +31,12 @@ from vst.app_service import (
     cast_vote,
     choose_next,
     gallery_styles,
+    realtime_note,
     results_markdown,
     results_table,
     should_refresh,
 )
-from vst.comparison import FRAMEWISE_LABEL, SLIDER_CSS, SLIDER_JS, TEMPORAL_LABEL, placeholder_html
+from vst.comparison import FAST_LABEL, FRAMEWISE_LABEL, SLIDER_CSS, SLIDER_JS, TEMPORAL_LABEL, placeholder_html
 from vst.errors import VSTError
 from vst.votes import VoteStore
 
@@ -114,15 +115,16 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
         gr.Markdown(FOOTER, elem_id="vst-footer")
 
         # ------------------------------------------------------------------ stylize
-        def select_style(evt: gr.SelectData) -> tuple[str, str]:
+        def select_style(evt: gr.SelectData) -> tuple[Any, ...]:
             chosen = styles[evt.index]
-            return chosen.slug, _selected_text(chosen)
+            return chosen.slug, _selected_text(chosen), gr.update(info=realtime_note(chosen))
 
         if styles:
-            stylize_ui["gallery"].select(select_style, outputs=[stylize_ui["style"], stylize_ui["selected"]],
+            stylize_ui["gallery"].select(select_style, outputs=[stylize_ui["style"], stylize_ui["selected"],
+                                                                stylize_ui["realtime"]],
                                          api_visibility="private", queue=False)
 
-        def stylize(video: str | None, style: str | None, previous: StylizeOutcome | None,
+        def stylize(video: str | None, style: str | None, realtime: bool, previous: StylizeOutcome | None,
                     progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008 (Gradio's idiom)
             progress(0, desc="Loading the style…")
 
@@ -131,16 +133,16 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
                 progress((done, total), desc=f"Stylizing · {fps:.1f} fps{eta}", unit="frames")
 
             try:
-                outcome = service.run(video, style, progress=report)
+                outcome = service.run(video, style, progress=report, realtime=bool(realtime))
             except VSTError as err:
                 raise _fail(err) from None
             if previous is not None and previous.folder != outcome.folder:
                 service.jobs.remove(previous.folder)  # a visitor keeps only their latest result
             slider = outcome.comparison_html() or placeholder_html("This style has no framewise baseline installed.")
-            return outcome.temporal, slider, outcome.flicker(), outcome.summary(), outcome
+            return outcome.video, slider, outcome.flicker(), outcome.summary(), outcome
 
         stylize_ui["button"].click(
-            stylize, inputs=[stylize_ui["video"], stylize_ui["style"], own_state],
+            stylize, inputs=[stylize_ui["video"], stylize_ui["style"], stylize_ui["realtime"], own_state],
             outputs=[stylize_ui["output"], stylize_ui["slider"], stylize_ui["plot"], stylize_ui["summary"],
                      own_state],
             api_name="stylize", concurrency_limit=config.concurrency, concurrency_id="stylize",
@@ -244,13 +246,18 @@ def _stylize_tab(config: AppConfig, styles: list[GalleryStyle]) -> dict[str, Any
             ui["video"] = gr.Video(label="2 · Your video", sources=["upload"], height=300, elem_id="video-in")
             gr.Examples([[str(path)] for path, _ in EXAMPLE_CLIPS], inputs=[ui["video"]],
                         example_labels=[label for _, label in EXAMPLE_CLIPS], label="…or try an example clip")
+            # On by default: a Space visitor gets two CPU cores. A style without a fast network falls back to the
+            # temporal model, and the hint below and the result text both say so.
+            ui["realtime"] = gr.Checkbox(True, label="Real-time (fast network)",
+                                         info=realtime_note(styles[0] if styles else None), interactive=bool(styles),
+                                         elem_id="realtime")
             ui["button"] = gr.Button("3 · Stylize", variant="primary", size="lg", interactive=bool(styles),
                                      elem_id="stylize-button")
             gr.Markdown(limits, elem_id="limits")
     ui["summary"] = gr.Markdown("", label="summary", elem_id="vst-summary")
     with gr.Row(equal_height=False):
         with gr.Column():
-            ui["output"] = gr.Video(label="Stylized video (temporal model, with sound)", interactive=False,
+            ui["output"] = gr.Video(label="Stylized video (with sound)", interactive=False,
                                     buttons=["download"], height=360, elem_id="video-out")
         with gr.Column():
             ui["slider"] = gr.HTML(placeholder_html(), label="Flicker comparison", show_label=True,
@@ -259,7 +266,8 @@ def _stylize_tab(config: AppConfig, styles: list[GalleryStyle]) -> dict[str, Any
     ui["plot"] = gr.LinePlot(
         None, x="frame", y="warping_error", color="variant", x_title="frame",
         y_title="warping error (lower is steadier)",
-        color_map={TEMPORAL_LABEL: "#ea580c", FRAMEWISE_LABEL: "#64748b"}, elem_id="flicker-plot",
+        color_map={TEMPORAL_LABEL: "#ea580c", FAST_LABEL: "#0d9488", FRAMEWISE_LABEL: "#64748b"},
+        elem_id="flicker-plot",
         label="Flicker per frame pair",
     )
     return ui

@@ -1,11 +1,13 @@
-"""Quality of the bundled styles on held-out clips: temporal vs framewise flicker and style distance, plus a contact sheet.
+"""Quality of the bundled styles on held-out clips: flicker and style distance of every variant, plus a contact sheet.
 
     python benchmarks/quality.py [--data-dir data] [--styles starry-night ...] [--frames 60]
 
 Needs `python -m training prepare` (for the held-out clips bikes.mp4 and carphone.mp4, never used in training) and the
-painting files (default: ../shared/styles, not part of the repository). Both variants of a style are evaluated in the
-same process on the same frames; the figures to quote are the ratios temporal / framewise. Writes
-benchmarks/results/quality.json and docs/contact_sheet.png (per style: input, framewise, temporal).
+painting files (default: ../shared/styles, not part of the repository). The variants of a style are evaluated in the
+same process on the same frames; the figures to quote are ratios: temporal / framewise (warping error ≤ 0.6, style
+distance ≤ 1.15), and for the real-time network fast / framewise warping error (≤ 0.6) and fast / temporal style
+distance (≤ 1.25). Writes benchmarks/results/quality.json and docs/contact_sheet.png (per style: input, framewise,
+temporal, fast).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from training.__main__ import held_out_clips  # noqa: E402
 from training.evaluate import evaluate, load_clip  # noqa: E402
+from vst.catalog import FAST_VARIANT  # noqa: E402
 from vst.hub import installed_styles, load_model  # noqa: E402
 from vst.pipeline import Stylizer  # noqa: E402
 
@@ -66,10 +69,13 @@ def main() -> None:
         sys.exit("no style with both variants is installed")
     sample = load_clip(clips[0], max_side=320, max_frames=120)[-1]  # cyclists in the street
     results, rows = {}, []
+    installed = {s.slug: s for s in installed_styles()}
     for slug in styles:
-        models = {v: load_model(slug, v) for v in ("temporal", "framewise")}
-        rows.append((slug, [sample, Stylizer(models["framewise"])(sample[None])[0],
-                            Stylizer(models["temporal"])(sample[None])[0]]))
+        variants = ["framewise", "temporal"] + ([FAST_VARIANT] if FAST_VARIANT in installed[slug].variants else [])
+        models = {v: load_model(slug, v) for v in variants}
+        blank = np.full_like(sample, 255)
+        rows.append((slug, [sample] + [Stylizer(models[v])(sample[None])[0] if v in models else blank
+                                       for v in ("framewise", "temporal", FAST_VARIANT)]))
         if args.sheet_only:
             continue
         metrics = evaluate(models, clips, args.paintings / PAINTING_FILES[slug], max_side=args.max_side,
@@ -79,16 +85,24 @@ def main() -> None:
             "warping_error_ratio": t.warping_error / f.warping_error,
             "style_distance_ratio": t.style_distance / f.style_distance,
         }
-        print(f"{slug:<28} warping error ×{results[slug]['warping_error_ratio']:.2f} "
-              f"(temporal {t.warping_error:.5f} vs framewise {f.warping_error:.5f}), "
+        print(f"{slug:<28} temporal: warping error ×{results[slug]['warping_error_ratio']:.2f} "
+              f"({t.warping_error:.5f} vs framewise {f.warping_error:.5f}), "
               f"style distance ×{results[slug]['style_distance_ratio']:.2f}, "
               f"content {t.content_distance:.3f} vs {f.content_distance:.3f}, {t.fps_640x360:.1f} fps at 640×360")
+        if FAST_VARIANT in metrics:
+            q = metrics[FAST_VARIANT]
+            results[slug] |= {"fast_warping_error_ratio": q.warping_error / f.warping_error,
+                              "fast_style_distance_ratio_vs_temporal": q.style_distance / t.style_distance}
+            print(f"{'':<28} fast: warping error ×{results[slug]['fast_warping_error_ratio']:.2f} vs framewise, "
+                  f"style distance ×{results[slug]['fast_style_distance_ratio_vs_temporal']:.2f} vs temporal, "
+                  f"{q.fps_640x360:.1f} fps at 640×360")
     if not args.sheet_only:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"clips": [c.name for c in clips], "frames": args.frames,
                                          "max_side": args.max_side, "styles": results}, indent=2))
         print(f"wrote {args.json}")
-    contact_sheet(rows, ["input (held-out clip)", "framewise baseline", "temporal (ours)"], args.sheet)
+    contact_sheet(rows, ["input (held-out clip)", "framewise baseline", "temporal (ours)", "fast (real-time)"],
+                  args.sheet)
     print(f"wrote {args.sheet}")
 
 

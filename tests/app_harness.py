@@ -8,7 +8,7 @@ import socket
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from tests.model_fixtures import make_tiny_checkpoint
+from tests.model_fixtures import make_tiny_checkpoint, make_tiny_fast_checkpoint
 
 #: Gradio 6.31's queue uses pandas options that pandas 3 deprecates; not ours to fix (``pytestmark`` of app tests).
 IGNORE_GRADIO_PANDAS_WARNINGS = "ignore::DeprecationWarning:gradio.queueing"
@@ -16,11 +16,14 @@ IGNORE_GRADIO_PANDAS_WARNINGS = "ignore::DeprecationWarning:gradio.queueing"
 OFFLINE_ENV: dict[str, str] = {"HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "VST_SHOWCASE": "0"}
 
 
-def make_tiny_styles(root: Path, slugs: tuple[str, ...] = ("starry-night",)) -> Path:
-    """A checkpoint folder with both variants of each style in ``slugs`` (tiny random networks, tests only)."""
+def make_tiny_styles(root: Path, slugs: tuple[str, ...] = ("starry-night",), *, fast: tuple[str, ...] = ()) -> Path:
+    """A checkpoint folder with both variants of each style in ``slugs``, and the ``fast`` variant too for those in
+    ``fast`` (tiny random networks, tests only)."""
     for i, slug in enumerate(slugs):
         make_tiny_checkpoint(root / slug / "temporal", seed=2 * i + 1)
         make_tiny_checkpoint(root / slug / "framewise", seed=2 * i + 2)
+        if slug in fast:
+            make_tiny_fast_checkpoint(root / slug / "fast", seed=100 + i)
     return root
 
 
@@ -46,11 +49,15 @@ def patched_env(values: Mapping[str, str]) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def running_app(config: object, store: object, showcase: object) -> Iterator[str]:
-    """Build and launch ``app.build_app`` on a free local port; yields its URL and closes it afterwards."""
+def running_app(config: object, store: object, showcase: object, *, checkpoints: Path | None = None) -> Iterator[str]:
+    """Build and launch ``app.build_app`` on a free local port; yields its URL and closes it afterwards.
+
+    ``checkpoints``: build the app from this checkpoint folder (``VST_CHECKPOINT_DIR`` only while building, so a
+    module's other apps keep theirs); by default the environment's."""
     import app  # the top-level app.py; imported late so the environment above is in place
 
-    demo = app.build_app(config, store=store, showcase=showcase)  # type: ignore[arg-type]
+    with patched_env({"VST_CHECKPOINT_DIR": str(checkpoints)} if checkpoints is not None else {}):
+        demo = app.build_app(config, store=store, showcase=showcase)  # type: ignore[arg-type]
     port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
                 **app.launch_options(config))  # type: ignore[arg-type]

@@ -8,14 +8,23 @@ from pathlib import Path
 import pytest
 import torch
 
-from vst.model import StyleNet
+from vst.model import FastStyleNet, StyleNet
 
 TINY = {"channels": (4, 8, 8), "num_residual_blocks": 1, "outer_kernel": 3}
+#: A tiny real-time network (``architecture: fast`` in its config.json), for a style's ``fast/`` variant.
+TINY_FAST = {"channels": (4, 8), "num_residual_blocks": 1}
 
 
 def make_tiny_checkpoint(folder: Path, seed: int = 0) -> Path:
     torch.manual_seed(seed)
     StyleNet(**TINY).save_pretrained(folder)
+    return folder
+
+
+def make_tiny_fast_checkpoint(folder: Path, seed: int = 0) -> Path:
+    """A tiny :class:`FastStyleNet` checkpoint: what ``<slug>/fast/`` holds."""
+    torch.manual_seed(seed)
+    FastStyleNet(**TINY_FAST).save_pretrained(folder)
     return folder
 
 

@@ -12,7 +12,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import av
 import httpx
+import numpy as np
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
@@ -27,14 +29,36 @@ from tests.app_harness import (
 from tests.clips import make_clip
 from vst.app_config import AppConfig, ConfigError
 from vst.app_service import JobSpace, Showcase
-from vst.comparison import FRAMEWISE_LABEL, TEMPORAL_LABEL, flicker_frame, summary_line
+from vst.comparison import FAST_LABEL, FRAMEWISE_LABEL, TEMPORAL_LABEL, flicker_frame, summary_line
 from vst.pipeline import RenderResult
 from vst.video import is_browser_playable, probe
 from vst.votes import VoteStore, wilson_interval
 
 pytestmark = pytest.mark.filterwarnings(IGNORE_GRADIO_PANDAS_WARNINGS)
 
-SUMMARY = re.compile(r"^flicker [−+±]\d+% vs framewise · \d+\.\d fps · (\d+) frames · (\d+)×(\d+)$")
+SUMMARY = re.compile(r"^flicker [−+±]\d+% vs framewise · (\d+\.\d) fps · (\d+) frames · (\d+)×(\d+)$")
+#: The result text's first paragraph: which network rendered the video (and why, after a fallback) and the speeds.
+NETWORK = re.compile(r"^Network: \*\*(?P<label>[^*]+)\*\* · (?P<network>\d+\.\d) fps for the network alone, "
+                     r"(?P<job>\d+\.\d) fps for the whole job(?P<note>.*)$")
+FALLBACK = ". Real-time was on, but this style has no fast network, so the temporal model was used."
+
+
+def result_text(summary: str) -> tuple[re.Match[str], re.Match[str]]:
+    """The result text's two paragraphs, parsed: :data:`NETWORK` and :data:`SUMMARY` (the same job speed in both)."""
+    network_line, stats_line = summary.split("\n\n")
+    network, stats = NETWORK.match(network_line), SUMMARY.match(stats_line)
+    assert network and stats, summary
+    assert network["job"] == stats[1]
+    return network, stats
+
+
+def plot_variants(plot: dict) -> set[str]:
+    return {row[plot["columns"].index("variant")] for row in plot["data"]}
+
+
+def first_frame(video: str | Path) -> np.ndarray:
+    with av.open(str(video)) as container:
+        return next(container.decode(video=0)).to_ndarray(format="rgb24").astype(np.int16)
 
 
 @dataclass
@@ -91,6 +115,19 @@ def strict_app(app_env: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     store.close()
 
 
+@pytest.fixture(scope="module")
+def fast_app(app_env: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
+    """Two styles: The Starry Night with a (tiny) fast network, The Great Wave without one; no showcase pairs."""
+    root = make_tiny_styles(tmp_path_factory.mktemp("fast-styles"), ("starry-night", "great-wave"),
+                            fast=("starry-night",))
+    cache = tmp_path_factory.mktemp("fast-cache")
+    config = AppConfig.from_env({"VST_CACHE_DIR": str(cache), "VST_SHOWCASE": "0"})
+    store = VoteStore(cache / "votes.sqlite3")
+    with running_app(config, store, Showcase(config.showcase_dir, {}), checkpoints=root) as url:
+        yield RunningApp(url, config, store)
+    store.close()
+
+
 # --------------------------------------------------------------------------------------------------- stylize
 
 
@@ -108,9 +145,10 @@ def test_stylize_returns_a_playable_video_the_slider_and_the_flicker_plot(main_a
         points = [r for r in rows if r["variant"] == label]
         assert [r["frame"] for r in points] == list(range(1, 24))  # one point per frame pair
         assert all(r["warping_error"] is not None and r["warping_error"] >= 0 for r in points)
-    match = SUMMARY.match(summary)
-    assert match, summary
-    assert match.groups() == ("24", "64", "48")
+    network, stats = result_text(summary)
+    assert stats.groups()[1:] == ("24", "64", "48")
+    # Real-time is on by default; this style has no fast network, and the result says so.
+    assert (network["label"], network["note"]) == (TEMPORAL_LABEL, FALLBACK)
 
     # The slider's two videos are served by Gradio (allowed_paths), playable, and are the two variants.
     sources = re.findall(r'<video class="vst-(under|over)" src="([^"]+)"', slider)
@@ -123,6 +161,59 @@ def test_stylize_returns_a_playable_video_the_slider_and_the_flicker_plot(main_a
         assert response.content[4:8] == b"ftyp"
         assert ("framewise" in src) == (kind == "under")
     assert 'type="range"' in slider and "temporal (ours)" in slider and "framewise" in slider
+
+
+def test_real_time_uses_the_fast_network_when_the_style_has_one(fast_app: RunningApp, clip_mp4: Path) -> None:
+    client = fast_app.client()
+    video, slider, plot, summary = client.predict(handle_file(clip_mp4), "starry-night", True, api_name="/stylize")
+    network, stats = result_text(summary)
+    assert (network["label"], network["note"]) == (FAST_LABEL, "")
+    assert float(network["network"]) > 0 and stats.groups()[1:] == ("24", "64", "48")
+    assert Path(video).name == "clip_starry-night_fast.mp4" and is_browser_playable(video)
+    assert probe(video).num_frames == 24
+
+    # The comparison is fast vs framewise, labelled so: the plot's series, the slider's videos and labels.
+    assert plot_variants(plot) == {FAST_LABEL, FRAMEWISE_LABEL}
+    over = re.search(r'<video class="vst-over" src="([^"]+)"[^>]*aria-label="([^"]+)"', slider)
+    assert over and over[1].endswith("_starry-night_fast.mp4") and over[2] == FAST_LABEL
+    assert f'vst-label-right">{FAST_LABEL}<' in slider and TEMPORAL_LABEL not in slider
+
+    # The blind vote stays temporal vs framewise, so a fast result is not offered there.
+    _, _, prompt, *_ = client.predict(api_name="/ab_next")
+    assert "your own video" not in prompt
+
+    # The same clip with the temporal model (real-time off) is a different rendering.
+    temporal, *_ = client.predict(handle_file(clip_mp4), "starry-night", False, api_name="/stylize")
+    assert np.abs(first_frame(video) - first_frame(temporal)).mean() > 1.0
+
+
+def test_real_time_off_uses_the_temporal_model(fast_app: RunningApp, clip_mp4: Path) -> None:
+    client = fast_app.client()
+    video, slider, plot, summary = client.predict(handle_file(clip_mp4), "starry-night", False, api_name="/stylize")
+    network, _ = result_text(summary)
+    assert (network["label"], network["note"]) == (TEMPORAL_LABEL, "")
+    assert Path(video).name == "clip_starry-night.mp4" and is_browser_playable(video)
+    assert plot_variants(plot) == {TEMPORAL_LABEL, FRAMEWISE_LABEL}
+    assert f'vst-label-right">{TEMPORAL_LABEL}<' in slider and FAST_LABEL not in slider
+    _, _, prompt, *_ = client.predict(api_name="/ab_next")  # the visitor's own temporal result joins the vote
+    assert prompt.startswith("**The Starry Night** (Vincent van Gogh) on your own video.")
+
+
+def test_real_time_without_a_fast_network_falls_back_to_the_temporal_model_and_says_so(fast_app: RunningApp,
+                                                                                       clip_mp4: Path) -> None:
+    video, _, plot, summary = fast_app.client().predict(handle_file(clip_mp4), "great-wave", True,
+                                                        api_name="/stylize")
+    network, _ = result_text(summary)
+    assert (network["label"], network["note"]) == (TEMPORAL_LABEL, FALLBACK)
+    assert Path(video).name == "clip_great-wave.mp4" and is_browser_playable(video)
+    assert plot_variants(plot) == {TEMPORAL_LABEL, FRAMEWISE_LABEL}
+
+
+def test_the_real_time_checkbox_is_on_and_names_what_the_first_style_has(fast_app: RunningApp) -> None:
+    config = httpx.get(fast_app.url + "config", timeout=30).json()
+    box = next(c["props"] for c in config["components"] if c["props"].get("elem_id") == "realtime")
+    assert (box["value"], box["label"], box["interactive"]) == (True, "Real-time (fast network)", True)
+    assert box["info"].startswith("This style has a fast network")  # The Starry Night, selected first
 
 
 def test_bad_input_gets_a_one_line_message_and_the_app_keeps_working(main_app: RunningApp, tmp_path: Path,

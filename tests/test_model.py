@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from vst.model import DEFAULT_CONFIG, JOHNSON_CONFIG, StyleNet
+from vst.model import DEFAULT_CONFIG, FAST_CONFIG, JOHNSON_CONFIG, FastStyleNet, StyleNet, build_network, load_network
 
 
 @pytest.mark.parametrize("size", [(32, 32), (48, 64), (36, 20)])
@@ -70,3 +70,60 @@ def test_strip_wise_inference_matches_the_plain_forward(monkeypatch: pytest.Monk
     torch.testing.assert_close(odd_strips, plain, atol=1e-5, rtol=1e-4)
     with torch.enable_grad():  # training always takes the plain path
         assert net(x[:1]).requires_grad
+
+
+@pytest.mark.parametrize("size", [(32, 32), (36, 20)])
+def test_fast_network_keeps_shape_and_range(size: tuple[int, int]) -> None:
+    net = FastStyleNet(channels=(4, 8), num_residual_blocks=1).eval()
+    x = torch.rand(2, 3, *size)
+    with torch.no_grad():
+        y = net(x)
+    assert y.shape == x.shape
+    assert float(y.min()) >= 0.0 and float(y.max()) <= 1.0
+
+
+def test_fast_network_has_no_full_resolution_layer() -> None:
+    """Every convolution of the fast network sees at most half the input's rows and columns."""
+    net = FastStyleNet(**{k: v for k, v in FAST_CONFIG.items()}).eval()
+    seen: list[int] = []
+    hooks = [m.register_forward_hook(lambda mod, inp, out: seen.append(inp[0].shape[-1]))
+             for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
+    with torch.no_grad():
+        net(torch.rand(1, 3, 64, 128))
+    for hook in hooks:
+        hook.remove()
+    assert seen[0] == 128 + 2  # the first, stride-2 convolution reads the (padded) input...
+    assert max(seen[1:]) <= 64 + 2  # ...every other one half resolution or less
+    default = StyleNet(**DEFAULT_CONFIG)
+    # A twelfth of the default network's arithmetic at 640x360 would be ~1.6 GFLOP/frame; parameters stay small too.
+    assert net.num_parameters() < default.num_parameters() / 2
+
+
+def test_load_network_picks_the_class_from_config(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    fast = build_network({"architecture": "fast", "channels": [4, 8], "num_residual_blocks": 1}).eval()
+    assert isinstance(fast, FastStyleNet)
+    fast.save_pretrained(tmp_path / "fast")
+    StyleNet(channels=(4, 8, 8), num_residual_blocks=1).save_pretrained(tmp_path / "johnson")
+    loaded = load_network(tmp_path / "fast").eval()
+    assert type(loaded) is FastStyleNet and loaded.channels == (4, 8)
+    x = torch.rand(1, 3, 24, 28)
+    assert torch.equal(fast(x), loaded(x))
+    assert type(load_network(tmp_path / "johnson")) is StyleNet
+    with pytest.raises(ValueError, match="unknown architecture 'nope'"):
+        build_network({"architecture": "nope"})
+
+
+def test_fast_strip_wise_inference_matches_the_plain_forward(monkeypatch: pytest.MonkeyPatch) -> None:
+    import vst.model as model_module
+
+    torch.manual_seed(0)
+    net = FastStyleNet(channels=(4, 8), num_residual_blocks=1).eval()
+    x = torch.rand(1, 3, 200, 152)
+    with torch.no_grad():
+        monkeypatch.setattr(model_module, "STRIP_THRESHOLD", 10**12)
+        plain = net(x)
+        monkeypatch.setattr(model_module, "STRIP_THRESHOLD", 0)
+        monkeypatch.setattr(model_module, "STRIP_ROWS", 7)
+        strips = net(x)
+    torch.testing.assert_close(strips, plain, atol=1e-5, rtol=1e-4)

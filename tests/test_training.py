@@ -23,7 +23,7 @@ from training.push import files_to_push, push
 from training.train import CHECKPOINT, FINAL, LOG_FILE, Criterion, train
 from training.vgg import fetch_vgg16_weights
 from vst.errors import VSTError
-from vst.model import StyleNet
+from vst.model import FastStyleNet, StyleNet, load_network
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -133,6 +133,44 @@ def test_export_writes_card_preview_and_both_variants(tiny_data: Path, painting:
     assert [str(p) for p in files_to_push(out)] == sorted(
         ["README.md", "metrics.json", "preview.jpg", "framewise/config.json", "framewise/model.safetensors",
          "temporal/config.json", "temporal/model.safetensors"])
+
+
+def test_distillation_trains_the_fast_network_towards_the_teacher(tiny_data: Path, painting: Path,
+                                                                   tmp_path: Path) -> None:
+    teacher = train(tiny_config(tiny_data, painting, tmp_path, name="teacher", steps=2), progress=False)
+    cfg = tiny_config(tiny_data, painting, tmp_path, name="student", architecture="fast", channels=(4, 8),
+                      teacher=teacher, distill_weight=10.0, content_weight=0.0, style_weight=0.0, tv_weight=0.0,
+                      steps=40, checkpoint_every=40, lr=1e-2)
+    criterion = Criterion(cfg)
+    assert not criterion.uses_vgg  # pure distillation needs no loss network
+    final = train(cfg, progress=False)
+    log = read_log(cfg.run_dir)
+    assert {"distill", "temporal", "tv"} <= set(log[0]) and "style" not in log[0] and "content" not in log[0]
+    assert np.mean([r["distill"] for r in log[-5:]]) < 0.8 * np.mean([r["distill"] for r in log[:5]])
+    student = load_network(final)
+    assert isinstance(student, FastStyleNet) and student.training_config["teacher"] == str(teacher)
+    with pytest.raises(ValueError, match="distill-weight"):
+        Criterion(dataclasses.replace(cfg, distill_weight=0.0))
+    with pytest.raises(ValueError, match="fast network"):  # --init-from must match the configured architecture
+        train(dataclasses.replace(cfg, name="mismatch", architecture="johnson", channels=(8, 16, 16),
+                                  init_from=final), progress=False)
+
+
+def test_export_with_a_fast_variant(tiny_data: Path, painting: Path, tmp_path: Path) -> None:
+    temporal = train(tiny_config(tiny_data, painting, tmp_path, name="t", steps=1), progress=False)
+    framewise = train(tiny_config(tiny_data, painting, tmp_path, name="f", steps=1, framewise=True), progress=False)
+    fast = train(tiny_config(tiny_data, painting, tmp_path, name="q", steps=1, architecture="fast", channels=(4, 8),
+                             teacher=temporal, distill_weight=1.0, content_weight=0.0, style_weight=0.0),
+                 progress=False)
+    out = tmp_path / "export" / "great-wave"
+    metrics = export_style("great-wave", temporal, framewise, painting, out, [tiny_data / "raw" / "carphone.mp4"],
+                           max_frames=4, max_side=64, fast=fast)
+    assert set(metrics) == {"temporal", "framewise", "fast"}
+    assert isinstance(load_network(out / "fast"), FastStyleNet)
+    card = (out / "README.md").read_text()
+    assert "| `fast/` |" in card and "## The real-time variant (`fast/`)" in card and "$" not in card.replace("$ ", "")
+    assert f"{metrics['fast'].warping_error:.5f}" in card
+    assert "fast" in json.loads((out / "metrics.json").read_text())
 
 
 class RecordingHfApi(HfApi):

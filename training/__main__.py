@@ -12,7 +12,7 @@ from pathlib import Path
 from vst.catalog import STYLES
 from vst.errors import VSTError
 
-from .config import TrainConfig, add_arguments, config_from_args
+from .config import DISTILL_DEFAULTS, TrainConfig, add_arguments, config_from_args
 
 HELD_OUT_CLIPS = ("bikes.mp4", "carphone.mp4")
 
@@ -44,10 +44,26 @@ def build_parser() -> argparse.ArgumentParser:
     bundle.add_argument("--out", type=Path, help="export folder (default: vst/checkpoints/<slug>)")
     add_arguments(bundle)
 
+    distill = commands.add_parser(
+        "distill", help="distil a bundled style's temporal model into the real-time network (FastStyleNet), then "
+                        "re-export the style folder with the fast/ variant and its metrics")
+    distill.add_argument("--slug", required=True, choices=list(STYLES))
+    distill.add_argument("--style-dir", type=Path,
+                         help="the exported style folder holding temporal/ and framewise/ (default: vst/checkpoints/<slug>)")
+    distill.add_argument("--finetune-steps", type=int, default=300,
+                         help="second phase: these steps add the style loss, which restores the strokes and contrast "
+                              "that matching the teacher's pixels alone blurs away (default: 300; 0 skips it)")
+    distill.add_argument("--finetune-style-weight", type=float, default=5.0, help="(default: 5.0)")
+    distill.add_argument("--finetune-lr", type=float, default=1e-3, help="(default: 0.001)")
+    distill.add_argument("--finetune-crop", type=int, default=192, help="(default: 192)")
+    distill.add_argument("--finetune-batch-size", type=int, default=2, help="(default: 2)")
+    add_arguments(distill, DISTILL_DEFAULTS)
+
     export = commands.add_parser("export", help="write the Hub-ready folder with model card, preview and metrics")
     export.add_argument("--slug", required=True, choices=list(STYLES))
     export.add_argument("--temporal", type=Path, required=True, help="checkpoint folder of the temporal model")
     export.add_argument("--framewise", type=Path, required=True, help="checkpoint folder of the framewise model")
+    export.add_argument("--fast", type=Path, help="checkpoint folder of the real-time model (optional)")
     export.add_argument("--style-image", type=Path, required=True)
     export.add_argument("--data-dir", type=Path, default=Path("data"))
     export.add_argument("--out", type=Path, required=True)
@@ -79,6 +95,30 @@ def run_bundle(args: argparse.Namespace) -> None:
     print(f"exported {out}")
 
 
+def run_distill(args: argparse.Namespace) -> None:
+    from .export import export_style
+    from .train import train
+
+    style_dir = args.style_dir or Path("vst/checkpoints") / args.slug
+    for variant in ("temporal", "framewise"):
+        if not (style_dir / variant / "config.json").is_file():
+            raise VSTError(f"{style_dir / variant} is not a checkpoint: bundle the style first (python -m training bundle)")
+    if not Path(args.style_image).is_file():
+        raise VSTError(f"--style-image {args.style_image} not found (the painting is needed for the style distance)")
+    cfg = dataclasses.replace(config_from_args(args), name=f"{args.slug}-fast", teacher=style_dir / "temporal")
+    fast = train(cfg)
+    if args.finetune_steps > 0:
+        cfg = dataclasses.replace(cfg, name=f"{args.slug}-fast-style", init_from=fast, steps=args.finetune_steps,
+                                  style_weight=args.finetune_style_weight, lr=args.finetune_lr,
+                                  crop=args.finetune_crop, batch_size=args.finetune_batch_size)
+        fast = train(cfg)
+    metrics = export_style(args.slug, style_dir / "temporal", style_dir / "framewise", cfg.style_image, style_dir,
+                           held_out_clips(cfg.data_dir), fast=fast)
+    for variant, m in metrics.items():
+        print(f"{args.slug} {variant}: {m.as_dict()}")
+    print(f"exported {style_dir}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -97,11 +137,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"trained: {train(config_from_args(args))}")
         elif args.command == "bundle":
             run_bundle(args)
+        elif args.command == "distill":
+            run_distill(args)
         elif args.command == "export":
             from .export import export_style
 
             metrics = export_style(args.slug, args.temporal, args.framewise, args.style_image, args.out,
-                                   held_out_clips(args.data_dir))
+                                   held_out_clips(args.data_dir), fast=args.fast)
             for variant, m in metrics.items():
                 print(f"{variant}: {m.as_dict()}")
         elif args.command == "push":

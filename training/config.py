@@ -22,10 +22,15 @@ class TrainConfig:
     data_dir: Path = Path("data")  # built by `python -m training prepare`
     runs_dir: Path = Path("runs")
     init_from: Path | None = None  # start from this checkpoint folder (e.g. a shared framewise warm-up)
-    # network (StyleNet config)
-    channels: tuple[int, int, int] = (16, 32, 64)
+    # network: "johnson" (StyleNet: channels of the full-, half-, quarter-resolution stages) or "fast" (FastStyleNet:
+    # two channel counts, half and quarter resolution; outer_kernel unused)
+    architecture: str = "johnson"
+    channels: tuple[int, ...] = (16, 32, 64)
     num_residual_blocks: int = 3
     outer_kernel: int = 9
+    # distillation: the student also matches this trained network's output (mean absolute error, both frames)
+    teacher: Path | None = None
+    distill_weight: float = 0.0
     # data
     crop: int = 192  # training crop (pixels, square)
     batch_size: int = 2  # frame pairs per step (so 2 × batch_size images go through the network)
@@ -75,7 +80,7 @@ class TrainConfig:
             if key not in types:
                 continue
             default = types[key].default
-            if isinstance(default, Path) or key == "init_from":
+            if isinstance(default, Path) or key in ("init_from", "teacher"):
                 value = Path(value) if value is not None else None
             elif isinstance(default, tuple):
                 value = tuple(value)
@@ -83,11 +88,13 @@ class TrainConfig:
         return cls(**kwargs)
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add one ``--flag`` per :class:`TrainConfig` field to an argparse parser (tuples take several values)."""
+def add_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig | None = None) -> None:
+    """Add one ``--flag`` per :class:`TrainConfig` field to an argparse parser (tuples take several values).
+
+    ``defaults`` replaces the dataclass defaults (e.g. the distillation recipe)."""
     for f in dataclasses.fields(TrainConfig):
         flag = "--" + f.name.replace("_", "-")
-        default = f.default
+        default = getattr(defaults, f.name) if defaults is not None else f.default
         if isinstance(default, bool):
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=f"(default: {default})")
         elif isinstance(default, tuple):
@@ -106,3 +113,11 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
             values[key] = tuple(value)
     return TrainConfig(**values)
 
+
+
+#: ``python -m training distill``'s defaults: the real-time network learns the trained temporal model's output (no
+#: VGG in the loop, so a step costs a fraction of a full training step) and keeps the temporal term.
+DISTILL_DEFAULTS = TrainConfig(
+    architecture="fast", channels=(16, 32), num_residual_blocks=4, content_weight=0.0, style_weight=0.0,
+    tv_weight=0.0, distill_weight=10.0, crop=256, batch_size=4, steps=1500,
+)

@@ -5,6 +5,7 @@
     metrics.json         the numbers in the card
     temporal/            model.safetensors + config.json
     framewise/           model.safetensors + config.json
+    fast/                the real-time network distilled from temporal/ (optional)
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from PIL import Image
 from skimage import data as skdata
 
 from vst.catalog import get_style
-from vst.model import StyleNet
+from vst.model import StyleNet, load_network
 from vst.pipeline import Stylizer
 
 from .evaluate import StyleMetrics, evaluate
@@ -49,14 +50,14 @@ def metrics_rows(metrics: dict[str, StyleMetrics]) -> str:
 
 
 def render_card(slug: str, model: StyleNet, metrics: dict[str, StyleMetrics], eval_info: dict[str, object],
-                weights_size: int) -> str:
+                weights_size: int, fast: StyleNet | None = None) -> str:
     style = get_style(slug)
     tc = model.training_config
     steps = tc.get("step", tc.get("steps", "?"))
     schedule = f"{steps} steps per variant"
     init_from = tc.get("init_from")
     if init_from and Path(init_from, "config.json").is_file():  # a shared warm-up both variants started from
-        warmup = StyleNet.from_pretrained(init_from).training_config.get("step", "?")
+        warmup = load_network(init_from).training_config.get("step", "?")
         schedule = f"a shared framewise warm-up of {warmup} steps, then {steps} steps per variant"
     temporal, framewise = metrics["temporal"], metrics["framewise"]
     return string.Template(CARD_TEMPLATE.read_text()).substitute(
@@ -69,7 +70,28 @@ def render_card(slug: str, model: StyleNet, metrics: dict[str, StyleMetrics], ev
         crop=tc.get("crop", "?"), batch_size=tc.get("batch_size", "?"), schedule=schedule,
         content_weight=tc.get("content_weight", "?"), content_layer=tc.get("content_layer", "?"),
         style_weight=tc.get("style_weight", "?"), tv_weight=tc.get("tv_weight", "?"),
-        temporal_weight=tc.get("temporal_weight", "?"), **{k: str(v) for k, v in eval_info.items()},
+        temporal_weight=tc.get("temporal_weight", "?"), fast_section=fast_section(metrics, fast),
+        fast_row="| `fast/` | the real-time network distilled from `temporal/` (use it on a CPU) |\n" if fast else "",
+        **{k: str(v) for k, v in eval_info.items()},
+    )
+
+
+def fast_section(metrics: dict[str, StyleMetrics], fast: StyleNet | None) -> str:
+    """The model card's paragraph on the real-time variant (empty without one)."""
+    if fast is None:
+        return ""
+    m, temporal, framewise = metrics["fast"], metrics["temporal"], metrics["framewise"]
+    tc = fast.training_config
+    return (
+        f"## The real-time variant (`fast/`)\n\n"
+        f"A {fast.architecture} network ({'/'.join(map(str, fast.channels))} channels at half and quarter resolution, "
+        f"{len(fast.residuals)} residual blocks, {fast.num_parameters():,} parameters; nothing runs at full resolution) "
+        f"distilled from `temporal/`: {tc.get('step', '?')} steps on {tc.get('crop', '?')} px crops, "
+        f"{tc.get('batch_size', '?')} pairs per step, mean absolute error to the teacher's output (weight "
+        f"{tc.get('distill_weight', '?')}) plus the temporal term (weight {tc.get('temporal_weight', '?')}).\n\n"
+        f"Against `framewise/`: warping error ×{m.warping_error / framewise.warping_error:.2f}. Against `temporal/`: "
+        f"style distance ×{m.style_distance / temporal.style_distance:.2f}, network speed "
+        f"×{m.fps_640x360 / temporal.fps_640x360:.1f}.\n"
     )
 
 
@@ -83,10 +105,15 @@ def export_style(
     *,
     max_frames: int = 60,
     max_side: int = 360,
+    fast: Path | None = None,
 ) -> dict[str, StyleMetrics]:
-    """Write ``out_dir`` (see module doc) from two trained checkpoint folders; returns the measured metrics."""
+    """Write ``out_dir`` (see module doc) from the trained checkpoint folders; returns the measured metrics.
+
+    ``out_dir`` may be the folder the checkpoints are read from (they are loaded before anything is written)."""
     get_style(slug)
-    models = {"temporal": StyleNet.from_pretrained(temporal).eval(), "framewise": StyleNet.from_pretrained(framewise).eval()}
+    models = {"temporal": load_network(temporal).eval(), "framewise": load_network(framewise).eval()}
+    if fast is not None:
+        models["fast"] = load_network(fast).eval()
     metrics = evaluate(models, clips, style_image, max_side=max_side, max_frames=max_frames)
     tmp = out_dir.with_name(out_dir.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -98,7 +125,7 @@ def export_style(
     (tmp / "metrics.json").write_text(json.dumps({k: m.as_dict() for k, m in metrics.items()} | {"eval": eval_info},
                                                  indent=2))
     size = (tmp / "temporal" / "model.safetensors").stat().st_size
-    (tmp / "README.md").write_text(render_card(slug, models["temporal"], metrics, eval_info, size))
+    (tmp / "README.md").write_text(render_card(slug, models["temporal"], metrics, eval_info, size, models.get("fast")))
     shutil.rmtree(out_dir, ignore_errors=True)
     tmp.rename(out_dir)
     return metrics

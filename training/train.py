@@ -30,7 +30,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 from tqdm import tqdm
 
-from vst.model import StyleNet
+from vst.model import StyleNet, build_network, load_network
 
 from .config import TrainConfig
 from .data import FramePairDataset
@@ -54,12 +54,18 @@ def load_style_image(path: Path, size: int) -> torch.Tensor:
 
 
 def build_model(cfg: TrainConfig) -> StyleNet:
+    """The network to train: loaded from ``init_from``, else freshly initialised from the config."""
     if cfg.init_from is not None:
-        model = StyleNet.from_pretrained(cfg.init_from)
-        if model.channels != tuple(cfg.channels):
-            raise ValueError(f"--init-from {cfg.init_from} has channels {model.channels}, config says {cfg.channels}")
+        model = load_network(cfg.init_from)
+        if model.architecture != cfg.architecture or model.channels != tuple(cfg.channels):
+            raise ValueError(f"--init-from {cfg.init_from} is a {model.architecture} network with channels "
+                             f"{model.channels}; the config says {cfg.architecture} with {cfg.channels}")
         return model
-    return StyleNet(channels=cfg.channels, num_residual_blocks=cfg.num_residual_blocks, outer_kernel=cfg.outer_kernel)
+    config: dict[str, object] = {"architecture": cfg.architecture, "channels": cfg.channels,
+                                 "num_residual_blocks": cfg.num_residual_blocks}
+    if cfg.architecture == "johnson":
+        config["outer_kernel"] = cfg.outer_kernel
+    return build_network(config)
 
 
 def lr_factor(step: int, cfg: TrainConfig) -> float:
@@ -79,14 +85,22 @@ def infinite_batches(loader: DataLoader, sampler: DistributedSampler | None) -> 
 
 
 class Criterion:
-    """The weighted loss terms of one training step, as a dict (``content``, ``style``, ``tv`` [, ``temporal``]).
+    """The weighted loss terms of one training step, as a dict (``content``, ``style``, ``tv`` [, ``temporal``,
+    ``luminance``, ``distill``]).
 
-    Holds the frozen VGG16 and the painting's Gram matrices. ``batch``: ``frame_t``, ``frame_t1`` ``(B, 3, H, W)``
+    Holds the frozen VGG16 and the painting's Gram matrices (not loaded when the content and style weights are both
+    0, as in pure distillation) and the frozen teacher network when distilling. ``batch``: ``frame_t``, ``frame_t1`` ``(B, 3, H, W)``
     in [0, 1], ``flow_back`` ``(B, 2, H, W)`` (t+1 → t, pixels), ``weights`` ``(B, 1, H, W)`` in {0, 1}.
     """
 
     def __init__(self, cfg: TrainConfig, device: torch.device | str = "cpu") -> None:
         self.cfg = cfg
+        if cfg.teacher is not None and cfg.distill_weight <= 0:
+            raise ValueError("--teacher needs a positive --distill-weight")
+        self.teacher = load_network(cfg.teacher).eval().requires_grad_(False).to(device) if cfg.teacher else None
+        self.uses_vgg = cfg.content_weight > 0 or cfg.style_weight > 0
+        if not self.uses_vgg:
+            return
         weights = fetch_vgg16_weights(offline=True)
         self.vgg = VGG16Features(weights, layers=tuple(dict.fromkeys((*cfg.style_layers, cfg.content_layer))))
         self.vgg.to(device)
@@ -101,17 +115,23 @@ class Criterion:
         cfg = self.cfg
         frames = torch.cat([batch["frame_t"], batch["frame_t1"]])
         stylized = net(frames)
-        out_features = self.vgg(stylized)
-        with torch.no_grad():
-            target = self.content_vgg(frames)[cfg.content_layer].float()
+        losses: dict[str, torch.Tensor] = {}
+        if self.uses_vgg:
+            out_features = self.vgg(stylized)
+            if cfg.content_weight > 0:
+                with torch.no_grad():
+                    target = self.content_vgg(frames)[cfg.content_layer].float()
+                # content error relative to the input features' energy: 1 ≈ nothing of the scene kept
+                losses["content"] = cfg.content_weight * content_loss(out_features[cfg.content_layer].float(),
+                                                                      target) / target.pow(2).mean().clamp_min(1e-8)
+            losses["style"] = cfg.style_weight * style_loss({k: out_features[k].float() for k in cfg.style_layers},
+                                                            self.style_grams, self.style_layer_weights)
         stylized = stylized.float()
-        losses = {  # content error relative to the input features' energy: 1 ≈ nothing of the scene kept
-            "content": cfg.content_weight * content_loss(out_features[cfg.content_layer].float(), target)
-            / target.pow(2).mean().clamp_min(1e-8),
-            "style": cfg.style_weight * style_loss({k: out_features[k].float() for k in cfg.style_layers},
-                                                   self.style_grams, self.style_layer_weights),
-            "tv": cfg.tv_weight * total_variation(stylized),
-        }
+        losses["tv"] = cfg.tv_weight * total_variation(stylized)
+        if self.teacher is not None:
+            with torch.no_grad():
+                teacher_out = self.teacher(frames).float()
+            losses["distill"] = cfg.distill_weight * (stylized - teacher_out).abs().mean()
         prev, nxt = stylized.chunk(2)
         temporal_weight = cfg.effective_temporal_weight
         if temporal_weight > 0:

@@ -2,8 +2,9 @@
 
 - :func:`gallery_styles`: the installed styles with a preview each (the style folder's ``preview.jpg``, else one
   rendered here from the temporal model on a sample photo and cached).
-- :class:`StylizeService`: one stylize job: input checks and limits, both variants from one shared decode, a time
-  limit, a per-job output folder that old jobs' folders are pruned from.
+- :class:`StylizeService`: one stylize job: input checks and limits, the main network (the temporal model, or the
+  fast real-time network when asked for and installed: :func:`choose_network`) and the framewise baseline from one
+  shared decode, a time limit, a per-job output folder that old jobs' folders are pruned from.
 - The blind A/B vote: :class:`Pair` (one style on one clip, both variants), :class:`Presentation` (a pair with a random
   left/right order), :func:`choose_next`, :func:`reveal_text`, and the results as text and a table.
 
@@ -29,12 +30,12 @@ import numpy as np
 import pandas as pd
 
 from .app_config import AppConfig
-from .catalog import STYLES, VARIANTS
+from .catalog import FAST_VARIANT, STYLES, VARIANTS
 from .comparison import VARIANT_LABELS, flicker_frame, slider_html, summary_line
 from .errors import VideoError, VSTError
 from .files import atomic_output
 from .hub import WEIGHTS_FILE, InstalledStyle, installed_styles
-from .model import StyleNet
+from .model import load_network
 from .pipeline import RenderResult, Stylizer, render_video, select_device
 from .showcase import CURATED_CLIPS, ABPair, load_pairs, prerender_pairs
 from .video import VideoInfo, probe
@@ -68,7 +69,8 @@ class JobTimeoutError(VSTError):
 
 @dataclass(frozen=True)
 class GalleryStyle:
-    """An installed style as the gallery shows it. ``has_framewise``: the baseline exists, so both can be compared."""
+    """An installed style as the gallery shows it. ``has_framewise``: the baseline exists, so both can be compared;
+    ``has_fast``: the real-time network exists."""
 
     slug: str
     caption: str
@@ -78,6 +80,24 @@ class GalleryStyle:
     @property
     def has_framewise(self) -> bool:
         return "framewise" in self.variants
+
+    @property
+    def has_fast(self) -> bool:
+        return FAST_VARIANT in self.variants
+
+
+def choose_network(style: GalleryStyle, realtime: bool) -> str:
+    """The variant that renders the main video: ``fast`` when real-time is asked for and installed, else temporal."""
+    return FAST_VARIANT if realtime and style.has_fast else "temporal"
+
+
+def realtime_note(style: GalleryStyle | None) -> str:
+    """The real-time checkbox's hint for the selected style: what ticking it will do."""
+    if style is None:
+        return "Uses a style's fast network where it has one."
+    if style.has_fast:
+        return "This style has a fast network (a much smaller model). Untick to use the temporal model."
+    return "This style has no fast network, so the temporal model renders it either way."
 
 
 def sample_photo() -> np.ndarray:
@@ -103,7 +123,7 @@ def render_preview(slug: str, checkpoint: Path, out_dir: Path) -> Path:
     out = Path(out_dir) / f"{slug}-{_checkpoint_key(checkpoint)}.jpg"
     if out.is_file():
         return out
-    model = StyleNet.from_pretrained(checkpoint)
+    model = load_network(checkpoint)
     image = Stylizer(model, "cpu")(sample_photo()[None])[0]
     with atomic_output(out, overwrite=True) as tmp:
         Image.fromarray(image).save(tmp, format="JPEG", quality=90)
@@ -199,41 +219,93 @@ class ModelCache:
         key = (slug, variant)
         with self._lock:
             if key not in self._stylizers or self._folders[key] != folder:
-                self._stylizers[key] = Stylizer(StyleNet.from_pretrained(folder), self.device)
+                self._stylizers[key] = Stylizer(load_network(folder), self.device)
                 self._folders[key] = folder
             return self._stylizers[key]
 
 
+class _TimedStylizer(Stylizer):
+    """One job's view of a shared :class:`Stylizer` (the same network object, not a copy) that adds up the seconds
+    spent in its forward passes, so a job can report the network's own speed next to the whole job's."""
+
+    def __init__(self, shared: Stylizer) -> None:  # no super().__init__(): it would move the shared model again
+        vars(self).update(vars(shared))
+        self.seconds = 0.0
+
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        start = time.perf_counter()
+        try:
+            return super().__call__(images)
+        finally:
+            self.seconds += time.perf_counter() - start
+
+
+def _fps(frames: int, seconds: float) -> str:
+    return f"{frames / seconds:.1f} fps" if seconds > 0 and math.isfinite(seconds) else "fps n/a"
+
+
 @dataclass(frozen=True)
 class StylizeOutcome:
-    """A finished job: the videos (in the job's folder), what the render measured, and the comparison pair."""
+    """A finished job: the videos (in the job's folder), which network made the main one, what the render measured,
+    and the comparison pair.
+
+    ``video`` is the main output, rendered by ``variant`` (``temporal`` or ``fast``); ``realtime`` says whether the
+    visitor asked for the fast network (so a fallback to the temporal model can be told); ``network_seconds`` is the
+    time spent in ``variant``'s forward passes alone.
+    """
 
     job_id: str
     folder: Path
     style: str
-    temporal: Path
+    variant: str
+    realtime: bool
+    video: Path
     framewise: Path | None
     result: RenderResult
+    network_seconds: float
+
+    @property
+    def label(self) -> str:
+        """The main network's name in the UI, e.g. ``fast (real-time)``."""
+        return VARIANT_LABELS[self.variant]
+
+    @property
+    def fell_back(self) -> bool:
+        """Real-time was asked for, but the style has no fast network, so the temporal model rendered it."""
+        return self.realtime and self.variant != FAST_VARIANT
 
     def comparison_html(self) -> str | None:
         if self.framewise is None:
             return None
-        return slider_html(self.temporal, self.framewise, width=self.result.width, height=self.result.height)
+        return slider_html(self.video, self.framewise, width=self.result.width, height=self.result.height,
+                           label=self.label)
 
     def flicker(self) -> pd.DataFrame:
         return flicker_frame(self.result)
 
+    def network_line(self) -> str:
+        """Which network rendered the video (and why, after a fallback), its own speed and the whole job's."""
+        speed = (f"{_fps(self.result.frames, self.network_seconds)} for the network alone, "
+                 f"{_fps(self.result.frames, self.result.seconds)} for the whole job")
+        fallback = (". Real-time was on, but this style has no fast network, so the temporal model was used."
+                    if self.fell_back else "")
+        return f"Network: **{self.label}** · {speed}{fallback}"
+
     def summary(self) -> str:
+        """The result text (Markdown): :meth:`network_line`, then flicker vs framewise, speed, frames and size."""
         if self.framewise is None:
-            return (f"{self.result.frames} frames at {self.result.fps:.1f} fps · this style's framewise baseline is "
-                    f"not installed, so there is nothing to compare with")
-        return summary_line(self.result)
+            stats = (f"{self.result.frames} frames at {self.result.fps:.1f} fps · this style's framewise baseline is "
+                     f"not installed, so there is nothing to compare with")
+        else:
+            stats = summary_line(self.result, self.variant)
+        return f"{self.network_line()}\n\n{stats}"
 
     def pair(self) -> Pair | None:
-        """This result as an A/B pair for its visitor only (``None`` without the framewise baseline)."""
-        if self.framewise is None:
+        """This result as an A/B pair for its visitor only: ``None`` without the framewise baseline, and when the fast
+        network made it (the blind vote compares the temporal model with the framewise baseline, nothing else)."""
+        if self.framewise is None or self.variant != "temporal":
             return None
-        return Pair(self.style, f"upload-{self.job_id}", self.temporal, self.framewise, own=True)
+        return Pair(self.style, f"upload-{self.job_id}", self.video, self.framewise, own=True)
 
 
 def video_seconds(info: VideoInfo) -> float | None:
@@ -275,9 +347,10 @@ class StylizeService:
                                     f"{self.config.max_seconds:g} s. Please trim it and try again.")
         return info
 
-    def run(self, video: str | os.PathLike[str] | None, style: str | None,
-            progress: JobProgress | None = None) -> StylizeOutcome:
-        """Stylize ``video`` with both variants of ``style`` (one decode), within the size, length and time limits."""
+    def run(self, video: str | os.PathLike[str] | None, style: str | None, progress: JobProgress | None = None,
+            *, realtime: bool = False) -> StylizeOutcome:
+        """Stylize ``video`` with ``style``'s main network (see :func:`choose_network`; ``realtime`` asks for the fast
+        one) and its framewise baseline, from one decode, within the size, length and time limits."""
         start = time.monotonic()
         chosen = self.check_style(style)
         info = self.check_video(video)
@@ -298,11 +371,13 @@ class StylizeService:
                 left = (total - done) / fps if total and fps > 0 else None
                 progress(done, total, fps, left)
 
+        main = choose_network(chosen, realtime)
+        timed = {variant: _TimedStylizer(self.models.stylizer(chosen.slug, variant, chosen.variants[variant]))
+                 for variant in (main, "framewise") if variant in chosen.variants}
         job_id, folder = self.jobs.new()
         try:
-            targets = {variant: (self.models.stylizer(chosen.slug, variant, checkpoint),
-                                 folder / output_name(source, chosen.slug, variant))
-                       for variant, checkpoint in chosen.variants.items()}
+            targets = {variant: (stylizer, folder / output_name(source, chosen.slug, variant))
+                       for variant, stylizer in timed.items()}
             result = render_video(source, targets, max_side=self.config.max_side, measure_flicker=True,
                                   progress=on_frames)
         except (JobTimeoutError, VideoTooLongError):
@@ -314,13 +389,15 @@ class StylizeService:
         except BaseException:
             self.jobs.remove(folder)
             raise
-        log.info("job %s: %s, %d frames at %.1f fps", job_id, chosen.slug, result.frames, result.fps)
-        return StylizeOutcome(job_id, folder, chosen.slug, result.outputs["temporal"],
-                              result.outputs.get("framewise"), result)
+        log.info("job %s: %s (%s%s), %d frames at %.1f fps", job_id, chosen.slug, main,
+                 ", no fast network" if realtime and main != FAST_VARIANT else "", result.frames, result.fps)
+        return StylizeOutcome(job_id, folder, chosen.slug, main, realtime, result.outputs[main],
+                              result.outputs.get("framewise"), result, timed[main].seconds)
 
 
 def output_name(source: Path, style: str, variant: str) -> str:
-    """E.g. ``holiday_starry-night.mp4`` (temporal) and ``holiday_starry-night_framewise.mp4``: the download's name."""
+    """E.g. ``holiday_starry-night.mp4`` (temporal), ``holiday_starry-night_fast.mp4`` and
+    ``holiday_starry-night_framewise.mp4``: the download's name."""
     stem = "".join(c if c.isalnum() or c in "-_" else "-" for c in source.stem)[:60].strip("-_") or "video"
     return f"{stem}_{style}.mp4" if variant == "temporal" else f"{stem}_{style}_{variant}.mp4"
 

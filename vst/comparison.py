@@ -1,7 +1,8 @@
 """What the app shows to compare the two variants: the flicker slider (HTML/CSS/JS) and the per-frame flicker data.
 
-The slider is a ``gr.HTML`` of our own: the framewise video underneath, the temporal video on top clipped with CSS
-``clip-path`` to the right of a draggable divider, both playing in sync. Gradio sets a ``gr.HTML`` value with
+The slider is a ``gr.HTML`` of our own: the framewise video underneath, the compared video (the temporal model's, or
+the fast network's in real-time mode) on top clipped with CSS ``clip-path`` to the right of a draggable divider, both
+playing in sync. Gradio sets a ``gr.HTML`` value with
 ``innerHTML`` (``<script>`` tags would not run), so the behaviour lives in :data:`SLIDER_JS`, meant for the
 component's ``js_on_load``: it runs once when the component mounts and listens on the component's root element
 (event delegation, capturing media events), so it keeps working when a new value replaces the videos.
@@ -26,7 +27,8 @@ from .pipeline import RenderResult
 #: Series names of the flicker plot and labels of the slider.
 TEMPORAL_LABEL = "temporal (ours)"
 FRAMEWISE_LABEL = "framewise"
-VARIANT_LABELS: dict[str, str] = {"temporal": TEMPORAL_LABEL, "framewise": FRAMEWISE_LABEL}
+FAST_LABEL = "fast (real-time)"
+VARIANT_LABELS: dict[str, str] = {"temporal": TEMPORAL_LABEL, "framewise": FRAMEWISE_LABEL, "fast": FAST_LABEL}
 #: Columns of :func:`flicker_frame`.
 FLICKER_COLUMNS: tuple[str, str, str] = ("frame", "warping_error", "variant")
 
@@ -43,25 +45,27 @@ def placeholder_html(message: str = "Stylize a video to compare the steady tempo
 
 
 def slider_html(temporal: str | os.PathLike[str], framewise: str | os.PathLike[str], *, width: int,
-                height: int, position: float = 50.0) -> str:
+                height: int, position: float = 50.0, label: str = TEMPORAL_LABEL) -> str:
     """Two synchronised videos, framewise under temporal, split at ``position`` percent from the left.
 
-    The left part shows the framewise baseline, the right part our temporal model. The transparent range input on
-    top moves the divider (see :data:`SLIDER_JS`); ``width``/``height`` fix the aspect ratio before the videos load.
+    The left part shows the framewise baseline, the right part our temporal model (or whichever network rendered
+    ``temporal``: ``label`` names it, e.g. :data:`FAST_LABEL`). The transparent range input on top moves the divider
+    (see :data:`SLIDER_JS`); ``width``/``height`` fix the aspect ratio before the videos load.
     """
     pos = f"{min(max(position, 0.0), 100.0):g}"
     under, over = html.escape(file_url(framewise)), html.escape(file_url(temporal))
+    name = html.escape(label)
     video = 'muted loop playsinline autoplay preload="auto" disablepictureinpicture'
     return (
         f'<div class="vst-compare" style="aspect-ratio: {int(width)} / {int(height)}" data-position="{pos}">'
         f'<video class="vst-under" src="{under}" {video} aria-label="{FRAMEWISE_LABEL}"></video>'
-        f'<video class="vst-over" src="{over}" {video} aria-label="{TEMPORAL_LABEL}" '
+        f'<video class="vst-over" src="{over}" {video} aria-label="{name}" '
         f'style="clip-path: inset(0 0 0 {pos}%)"></video>'
         f'<div class="vst-divider" style="left: {pos}%"><span class="vst-handle">&#x2194;</span></div>'
         f'<span class="vst-label vst-label-left">{FRAMEWISE_LABEL}</span>'
-        f'<span class="vst-label vst-label-right">{TEMPORAL_LABEL}</span>'
+        f'<span class="vst-label vst-label-right">{name}</span>'
         f'<input class="vst-range" type="range" min="0" max="100" step="0.1" value="{pos}" '
-        f'aria-label="Divider position: framewise on the left, temporal on the right">'
+        f'aria-label="Divider position: framewise on the left, {name} on the right">'
         f"</div>"
         f'<div class="vst-compare-bar"><button type="button" class="vst-toggle">Play / pause</button>'
         f'<button type="button" class="vst-restart">Restart</button>'
@@ -152,11 +156,11 @@ def flicker_frame(result: RenderResult) -> pd.DataFrame:
     return frame.astype({"frame": "int64", "warping_error": "float64", "variant": "string"})
 
 
-def flicker_change(result: RenderResult) -> float | None:
-    """Relative change of the mean warping error, temporal vs framewise (−0.58 means 58 % less flicker); ``None``
-    when either variant is missing or not measurable (too few frames, only scene cuts)."""
+def flicker_change(result: RenderResult, variant: str = "temporal") -> float | None:
+    """Relative change of the mean warping error, ``variant`` (temporal or fast) vs framewise (−0.58 means 58 % less
+    flicker); ``None`` when either variant is missing or not measurable (too few frames, only scene cuts)."""
     means = result.mean_warping_error()
-    temporal, framewise = means.get("temporal"), means.get("framewise")
+    temporal, framewise = means.get(variant), means.get("framewise")
     if temporal is None or framewise is None or not (math.isfinite(temporal) and math.isfinite(framewise)):
         return None
     if framewise <= 0:
@@ -164,9 +168,10 @@ def flicker_change(result: RenderResult) -> float | None:
     return temporal / framewise - 1.0
 
 
-def summary_line(result: RenderResult) -> str:
-    """One line for the UI, e.g. ``flicker −58% vs framewise · 14.2 fps · 120 frames · 640×272``."""
-    change = flicker_change(result)
+def summary_line(result: RenderResult, variant: str = "temporal") -> str:
+    """One line for the UI, e.g. ``flicker −58% vs framewise · 14.2 fps · 120 frames · 640×272``: the flicker of
+    ``variant`` (temporal or fast) relative to the framewise baseline, and the whole render's speed."""
+    change = flicker_change(result, variant)
     if change is None:
         flicker = "flicker not measurable (too few frames or only scene cuts)"
     else:

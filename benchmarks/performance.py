@@ -1,0 +1,153 @@
+"""Speed of every network at 360p, 540p and 720p: end to end (decode + stylize + encode) and the network alone.
+
+    python benchmarks/performance.py [--resolutions 640x360 960x540 1280x720] [--seconds 2]
+                                     [--json benchmarks/results/performance.json] [--plot docs/performance.png]
+
+Networks: ``fast`` (the real-time FastStyleNet), ``full-size`` (the default StyleNet of the bundled temporal and
+framewise checkpoints) and ``johnson-reference`` (Johnson et al.'s 32/64/128-channel, 5-block network). All run in the
+same process on the same synthetic clip (a photo panning 2 px per frame), through the same code path the app and the
+command line use (:func:`vst.pipeline.render_video`). Weights are random: speed does not depend on them. The figures to
+quote are the ratios to the reference in the same run. Prints a table, writes JSON and a plot of fps against resolution.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from synthetic_clip import write_panning_clip  # noqa: E402
+
+from vst.model import DEFAULT_CONFIG, FAST_CONFIG, JOHNSON_CONFIG, StyleNet, build_network  # noqa: E402
+from vst.pipeline import Stylizer, render_video, select_device  # noqa: E402
+
+NETWORKS: dict[str, dict[str, object]] = {
+    "fast": {"architecture": "fast", **FAST_CONFIG},
+    "full-size": DEFAULT_CONFIG,
+    "johnson-reference": JOHNSON_CONFIG,
+}
+REFERENCE = "johnson-reference"
+REAL_TIME_FPS = 25.0
+
+
+def network_fps(stylizer: Stylizer, width: int, height: int, min_seconds: float) -> float:
+    """Frames per second of the network alone (uint8 in, uint8 out), one frame per call, after one warm-up call."""
+    image = np.random.default_rng(0).integers(0, 256, (1, height, width, 3), dtype=np.uint8)
+    stylizer(image)
+    frames, start = 0, time.perf_counter()
+    while frames < 2 or time.perf_counter() - start < min_seconds:
+        stylizer(image)
+        frames += 1
+    return frames / (time.perf_counter() - start)
+
+
+def end_to_end_fps(stylizer: Stylizer, clip: Path, out: Path) -> float:
+    """Frames per second of decode + stylize + encode over the whole clip (the first frame warms up the network)."""
+    first = np.zeros((1, 64, 64, 3), dtype=np.uint8)
+    stylizer(first)
+    return render_video(clip, {"out": (stylizer, out)}, overwrite=True).fps
+
+
+def parse_resolution(text: str) -> tuple[int, int]:
+    width, _, height = text.partition("x")
+    return int(width), int(height)
+
+
+def plot(rows: list[dict[str, object]], path: Path) -> None:
+    """fps (log scale) against frame height, one line per network, with the real-time line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=120)
+    for name in NETWORKS:
+        mine = [r for r in rows if r["network"] == name]
+        ax.plot([r["height"] for r in mine], [r["end_to_end_fps"] for r in mine], marker="o", label=name)
+    ax.axhline(REAL_TIME_FPS, color="grey", linestyle="--", linewidth=1)
+    ax.text(ax.get_xlim()[0], REAL_TIME_FPS * 1.05, " real time (25 fps)", color="grey", fontsize=8)
+    ax.set_yscale("log")
+    heights = sorted({int(r["height"]) for r in rows})  # type: ignore[call-overload]
+    ax.set_xticks(heights, [f"{h}p" for h in heights])
+    ax.set_xlabel("resolution (16:9)")
+    ax.set_ylabel("frames per second, end to end")
+    ax.set_title(f"Stylization speed on {torch.get_num_threads()} CPU threads (decode + stylize + encode)", fontsize=9)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--resolutions", nargs="+", default=["640x360", "960x540", "1280x720"])
+    parser.add_argument("--networks", nargs="+", choices=list(NETWORKS), default=list(NETWORKS))
+    parser.add_argument("--seconds", type=float, default=2.0,
+                        help="clip length at 25 fps for the fast network; slower networks get proportionally fewer "
+                             "frames (at least 8) so each row takes a similar time")
+    parser.add_argument("--device", default=None)
+    parser.add_argument("--half", action="store_true", help="half precision (CUDA)")
+    parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "performance.json")
+    parser.add_argument("--plot", type=Path, default=ROOT / "docs" / "performance.png")
+    args = parser.parse_args()
+    device = select_device(args.device)
+    models: dict[str, StyleNet] = {}
+    for name in args.networks:
+        torch.manual_seed(0)
+        models[name] = build_network(dict(NETWORKS[name]))
+    relative_cost = {"fast": 1, "full-size": 4, "johnson-reference": 16}  # rough, only to size the clips
+    rows: list[dict[str, object]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for resolution in args.resolutions:
+            width, height = parse_resolution(resolution)
+            for name, model in models.items():
+                frames = max(8, round(args.seconds * 25 / relative_cost[name] * (640 * 360) / (width * height)))
+                clip = Path(tmp) / f"{resolution}-{frames}.mp4"
+                if not clip.is_file():
+                    write_panning_clip(clip, width=width, height=height, frames=frames)
+                stylizer = Stylizer(model, device, half=args.half or None)
+                e2e = end_to_end_fps(stylizer, clip, Path(tmp) / "out.mp4")
+                net = network_fps(stylizer, width, height, min_seconds=1.0)
+                rows.append({"network": name, "width": width, "height": height, "frames": frames,
+                             "end_to_end_fps": round(e2e, 2), "network_fps": round(net, 2),
+                             "parameters": model.num_parameters()})
+                print(f"  {name:<18} {width}×{height}: {e2e:6.2f} fps end to end, {net:6.2f} fps network", flush=True)
+    for row in rows:
+        ref = next((r for r in rows if r["network"] == REFERENCE and r["height"] == row["height"]), None)
+        row["speedup_vs_reference"] = round(float(row["end_to_end_fps"]) / float(ref["end_to_end_fps"]), 2) if ref else None
+
+    print(f"\ndevice {device}, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}, "
+          f"torch {torch.__version__}")
+    print(f"{'network':<20}{'params':>9}{'resolution':>12}{'end-to-end fps':>16}{'network fps':>13}{'× reference':>13}")
+    for row in rows:
+        ratio = f"{row['speedup_vs_reference']:.2f}" if row["speedup_vs_reference"] is not None else "—"
+        print(f"{row['network']:<20}{row['parameters']:>9,}{str(row['width']) + '×' + str(row['height']):>12}"
+              f"{row['end_to_end_fps']:>16.2f}{row['network_fps']:>13.2f}{ratio:>13}")
+    meta = {"device": str(device), "half": bool(args.half), "threads": torch.get_num_threads(),
+            "cpus": len(os.sched_getaffinity(0)), "torch": torch.__version__,
+            "machine": platform.processor() or platform.machine(),
+            "gpu": torch.cuda.get_device_name() if device.type == "cuda" else None}
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps({"meta": meta, "networks": NETWORKS, "rows": rows}, indent=2))
+    print(f"wrote {args.json}")
+    if args.plot:
+        plot(rows, args.plot)
+        print(f"wrote {args.plot}")
+
+
+if __name__ == "__main__":
+    main()
