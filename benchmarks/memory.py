@@ -1,8 +1,9 @@
-"""Peak memory of the streaming pipeline on a long clip (default: 2 minutes of 1280×720 at 25 fps).
+"""Peak memory of the streaming pipeline on a long clip (default: 5 minutes of 1280×720 at 25 fps, fast network).
 
-    python benchmarks/memory.py [--seconds 120] [--width 1280 --height 720] [--json benchmarks/results/memory.json]
+    python benchmarks/memory.py [--network fast|default|tiny] [--seconds 300] [--width 1280 --height 720]
+                                [--json benchmarks/results/memory.json]
 
-The clip is generated first; then ``python -m vst stylize`` runs in a child process on the default network and its
+The clip is generated first; then ``python -m vst stylize`` runs in a child process on the chosen network and its
 peak resident memory (ru_maxrss) is reported, next to a run on a clip a quarter as long, to show that memory does not
 grow with length.
 """
@@ -27,7 +28,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from synthetic_clip import write_panning_clip  # noqa: E402
 
-from vst.model import DEFAULT_CONFIG, StyleNet  # noqa: E402
+from vst.model import DEFAULT_CONFIG, FAST_CONFIG, build_network  # noqa: E402
+
+NETWORKS: dict[str, dict[str, object]] = {
+    "fast": {"architecture": "fast", **FAST_CONFIG},
+    "default": DEFAULT_CONFIG,
+    # to measure the streaming pipeline itself on long clips quickly
+    "tiny": {"channels": [4, 8, 8], "num_residual_blocks": 1, "outer_kernel": 3},
+}
 
 
 def peak_rss_mb(cmd: list[str]) -> tuple[float, float]:
@@ -42,20 +50,19 @@ def peak_rss_mb(cmd: list[str]) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=120)
+    parser.add_argument("--seconds", type=float, default=300)
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--height", type=int, default=720)
-    parser.add_argument("--network", choices=["default", "tiny"], default="default",
-                        help="tiny: a 4/8/8-channel 3×3 network, to measure the streaming pipeline itself on long clips fast")
+    parser.add_argument("--network", choices=list(NETWORKS), default="fast",
+                        help="fast: the real-time network; default: the full-size one; tiny: a 4/8/8-channel 3×3 "
+                             "network, to measure the streaming pipeline itself")
     parser.add_argument("--json", type=Path, default=Path("benchmarks/results/memory.json"))
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         checkpoint = Path(tmp) / "net"
         torch.manual_seed(0)
-        config = DEFAULT_CONFIG if args.network == "default" else {"channels": [4, 8, 8], "num_residual_blocks": 1,
-                                                                   "outer_kernel": 3}
-        StyleNet(**config).save_pretrained(checkpoint)
+        build_network(dict(NETWORKS[args.network])).save_pretrained(checkpoint)
         for seconds in (args.seconds / 4, args.seconds):
             frames = round(seconds * 25)
             clip = write_panning_clip(Path(tmp) / f"clip{frames}.mp4", width=args.width, height=args.height,

@@ -53,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     distill.add_argument("--finetune-steps", type=int, default=300,
                          help="second phase: these steps add the style loss, which restores the strokes and contrast "
                               "that matching the teacher's pixels alone blurs away (default: 300; 0 skips it)")
-    distill.add_argument("--finetune-style-weight", type=float, default=5.0, help="(default: 5.0)")
+    distill.add_argument("--finetune-style-weight", type=float, default=2.0, help="(default: 2.0)")
+    distill.add_argument("--finetune-temporal-weight", type=float, default=600.0,
+                         help="the style loss brings flicker back; a stronger temporal term holds it (default: 600.0)")
     distill.add_argument("--finetune-lr", type=float, default=1e-3, help="(default: 0.001)")
     distill.add_argument("--finetune-crop", type=int, default=192, help="(default: 192)")
     distill.add_argument("--finetune-batch-size", type=int, default=2, help="(default: 2)")
@@ -110,6 +112,7 @@ def run_distill(args: argparse.Namespace) -> None:
     if args.finetune_steps > 0:
         cfg = dataclasses.replace(cfg, name=f"{args.slug}-fast-style", init_from=fast, steps=args.finetune_steps,
                                   style_weight=args.finetune_style_weight, lr=args.finetune_lr,
+                                  temporal_weight=args.finetune_temporal_weight,
                                   crop=args.finetune_crop, batch_size=args.finetune_batch_size)
         fast = train(cfg)
     metrics = export_style(args.slug, style_dir / "temporal", style_dir / "framewise", cfg.style_image, style_dir,

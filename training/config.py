@@ -119,5 +119,5 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 #: VGG in the loop, so a step costs a fraction of a full training step) and keeps the temporal term.
 DISTILL_DEFAULTS = TrainConfig(
     architecture="fast", channels=(16, 32), num_residual_blocks=4, content_weight=0.0, style_weight=0.0,
-    tv_weight=0.0, distill_weight=10.0, crop=256, batch_size=4, steps=1500,
+    tv_weight=0.0, distill_weight=10.0, crop=192, batch_size=4, steps=600,
 )

@@ -76,19 +76,31 @@ def render_card(slug: str, model: StyleNet, metrics: dict[str, StyleMetrics], ev
     )
 
 
+def _fast_phase(tc: dict[str, object]) -> str:
+    terms = [f"mean absolute error to the teacher's output ×{tc.get('distill_weight', '?')}"]
+    if float(tc.get("style_weight", 0) or 0) > 0:  # type: ignore[arg-type]
+        terms.append(f"style ×{tc.get('style_weight')}")
+    terms.append(f"temporal ×{tc.get('temporal_weight', '?')}")
+    return (f"{tc.get('step', '?')} steps on {tc.get('crop', '?')} px crops, {tc.get('batch_size', '?')} pairs per "
+            f"step, loss {' + '.join(terms)}")
+
+
 def fast_section(metrics: dict[str, StyleMetrics], fast: StyleNet | None) -> str:
     """The model card's paragraph on the real-time variant (empty without one)."""
     if fast is None:
         return ""
     m, temporal, framewise = metrics["fast"], metrics["temporal"], metrics["framewise"]
     tc = fast.training_config
+    phases = []
+    init_from = tc.get("init_from")
+    if init_from and Path(init_from, "config.json").is_file():  # the pure distillation phase it was finetuned from
+        phases.append(_fast_phase(load_network(init_from).training_config))
+    phases.append(_fast_phase(tc))
     return (
         f"## The real-time variant (`fast/`)\n\n"
         f"A {fast.architecture} network ({'/'.join(map(str, fast.channels))} channels at half and quarter resolution, "
         f"{len(fast.residuals)} residual blocks, {fast.num_parameters():,} parameters; nothing runs at full resolution) "
-        f"distilled from `temporal/`: {tc.get('step', '?')} steps on {tc.get('crop', '?')} px crops, "
-        f"{tc.get('batch_size', '?')} pairs per step, mean absolute error to the teacher's output (weight "
-        f"{tc.get('distill_weight', '?')}) plus the temporal term (weight {tc.get('temporal_weight', '?')}).\n\n"
+        f"distilled from `temporal/`: {'; then '.join(phases)}.\n\n"
         f"Against `framewise/`: warping error ×{m.warping_error / framewise.warping_error:.2f}. Against `temporal/`: "
         f"style distance ×{m.style_distance / temporal.style_distance:.2f}, network speed "
         f"×{m.fps_640x360 / temporal.fps_640x360:.1f}.\n"

@@ -1,0 +1,106 @@
+"""Which inference levers pay on this CPU: network-only fps at 640×360 for the fast and the full-size network.
+
+    python benchmarks/levers.py [--width 640 --height 360] [--seconds 3] [--json benchmarks/results/levers.json]
+
+Levers, each against the shipped setting (eager PyTorch, float32, one frame per forward pass, all cores) in the same
+run: batches of 4 frames, channels-last memory format, a single thread, and ONNX Runtime (when ``onnxruntime`` is
+installed; it is not a dependency). Weights are random: speed does not depend on them. Prints a table, writes JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from vst.model import DEFAULT_CONFIG, FAST_CONFIG, StyleNet, build_network  # noqa: E402
+from vst.pipeline import select_device  # noqa: E402
+
+NETWORKS: dict[str, dict[str, object]] = {"fast": {"architecture": "fast", **FAST_CONFIG}, "full-size": DEFAULT_CONFIG}
+
+
+def fps(run: Callable[[], object], frames_per_call: int, min_seconds: float) -> float:
+    run()
+    calls, start = 0, time.perf_counter()
+    while calls < 2 or time.perf_counter() - start < min_seconds:
+        run()
+        calls += 1
+    return calls * frames_per_call / (time.perf_counter() - start)
+
+
+def torch_runner(model: StyleNet, x: torch.Tensor, *, channels_last: bool = False) -> Callable[[], object]:
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+
+    def run() -> object:
+        with torch.inference_mode():
+            return model(x)
+
+    return run
+
+
+def onnx_runner(model: StyleNet, x: torch.Tensor, threads: int) -> Callable[[], object] | None:
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return None
+    buffer = io.BytesIO()
+    torch.onnx.export(model, (x,), buffer, input_names=["x"], output_names=["y"], dynamo=False, opset_version=17)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    session = ort.InferenceSession(buffer.getvalue(), options, providers=["CPUExecutionProvider"])
+    array = x.numpy()
+    return lambda: session.run(None, {"x": array})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--width", type=int, default=640)
+    parser.add_argument("--height", type=int, default=360)
+    parser.add_argument("--seconds", type=float, default=3.0, help="minimum timing per row")
+    parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "levers.json")
+    args = parser.parse_args()
+    select_device("cpu")
+    threads = torch.get_num_threads()
+    rows = []
+    for name, config in NETWORKS.items():
+        torch.manual_seed(0)
+        model = build_network(dict(config)).eval()
+        one = torch.rand(1, 3, args.height, args.width)
+        four = torch.rand(4, 3, args.height, args.width)
+        measured = {"eager, 1 frame per pass (shipped)": fps(torch_runner(model, one), 1, args.seconds),
+                    "eager, 4 frames per pass": fps(torch_runner(model, four), 4, args.seconds)}
+        measured["channels-last"] = fps(torch_runner(model, one, channels_last=True), 1, args.seconds)
+        model = model.to(memory_format=torch.contiguous_format)
+        torch.set_num_threads(1)
+        measured["1 thread"] = fps(torch_runner(model, one), 1, args.seconds)
+        torch.set_num_threads(threads)
+        runner = onnx_runner(model, one, threads)
+        if runner is not None:
+            measured["ONNX Runtime"] = fps(runner, 1, args.seconds)
+        base = measured["eager, 1 frame per pass (shipped)"]
+        for lever, value in measured.items():
+            rows.append({"network": name, "lever": lever, "fps": round(value, 2), "vs_shipped": round(value / base, 2)})
+    print(f"\n{args.width}×{args.height}, network only, {threads} threads, torch {torch.__version__}")
+    print(f"{'network':<11}{'lever':<36}{'fps':>8}{'× shipped':>11}")
+    for row in rows:
+        print(f"{row['network']:<11}{row['lever']:<36}{row['fps']:>8.2f}{row['vs_shipped']:>11.2f}")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps({"width": args.width, "height": args.height, "threads": threads,
+                                     "torch": torch.__version__, "rows": rows}, indent=2))
+    print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()
