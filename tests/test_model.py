@@ -95,8 +95,15 @@ def test_fast_network_has_no_full_resolution_layer() -> None:
     assert seen[0] == 128 + 2  # the first, stride-2 convolution reads the (padded) input...
     assert max(seen[1:]) <= 64 + 2  # ...every other one half resolution or less
     default = StyleNet(**DEFAULT_CONFIG)
-    # A twelfth of the default network's arithmetic at 640x360 would be ~1.6 GFLOP/frame; parameters stay small too.
     assert net.num_parameters() < default.num_parameters() / 2
+    from torch.utils.flop_counter import FlopCounterMode
+
+    flops = {}
+    for name, model in (("fast", net.train()), ("default", default.train())):  # plain (non-strip) path
+        with FlopCounterMode(display=False) as counter:
+            model(torch.rand(1, 3, 180, 320))
+        flops[name] = counter.get_total_flops()
+    assert flops["fast"] * 4.5 < flops["default"]  # 3.0 vs 15.3 GFLOP at 640x360
 
 
 def test_load_network_picks_the_class_from_config(tmp_path: Path) -> None:
