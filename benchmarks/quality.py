@@ -52,6 +52,27 @@ def contact_sheet(rows: list[tuple[str, list[np.ndarray]]], labels: list[str], p
     sheet.save(path)
 
 
+def markdown_table(results: dict[str, dict[str, dict[str, float]]]) -> str:
+    """One row per style: the ratios that the quality bar is about, with the raw figures."""
+    from vst.catalog import get_style
+
+    lines = ["| style | temporal: warping error ÷ framewise | temporal: style distance ÷ framewise "
+             "| fast: warping error ÷ framewise | fast: style distance ÷ temporal |",
+             "| --- | --- | --- | --- | --- |"]
+    for slug, r in results.items():
+        t, f, q = r["temporal"], r["framewise"], r.get(FAST_VARIANT)
+        cells = [get_style(slug).title,
+                 f"{t['warping_error'] / f['warping_error']:.2f} ({t['warping_error']:.5f} vs {f['warping_error']:.5f})",
+                 f"{t['style_distance'] / f['style_distance']:.2f} ({t['style_distance']:.3f} vs {f['style_distance']:.3f})"]
+        if isinstance(q, dict):
+            cells += [f"{q['warping_error'] / f['warping_error']:.2f}",
+                      f"{q['style_distance'] / t['style_distance']:.2f} ({q['style_distance']:.3f})"]
+        else:
+            cells += ["—", "—"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path, default=ROOT / "data")
@@ -61,7 +82,9 @@ def main() -> None:
     parser.add_argument("--max-side", type=int, default=360)
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "quality.json")
     parser.add_argument("--sheet", type=Path, default=ROOT / "docs" / "contact_sheet.png")
-    parser.add_argument("--sheet-only", action="store_true", help="only draw the contact sheet (no metrics)")
+    parser.add_argument("--sheet-only", action="store_true",
+                        help="draw the contact sheet and print the table from each style's exported metrics.json "
+                             "(measured by `python -m training export`/`distill` the same way) instead of re-measuring")
     args = parser.parse_args()
     clips = held_out_clips(args.data_dir)
     styles = args.styles or [s.slug for s in installed_styles() if {"temporal", "framewise"} <= set(s.variants)]
@@ -77,6 +100,9 @@ def main() -> None:
         rows.append((slug, [sample] + [Stylizer(models[v])(sample[None])[0] if v in models else blank
                                        for v in ("framewise", "temporal", FAST_VARIANT)]))
         if args.sheet_only:
+            exported = installed[slug].variants["temporal"].parent / "metrics.json"
+            if exported.is_file():
+                results[slug] = {k: v for k, v in json.loads(exported.read_text()).items() if k != "eval"}
             continue
         metrics = evaluate(models, clips, args.paintings / PAINTING_FILES[slug], max_side=args.max_side,
                            max_frames=args.frames)
@@ -101,6 +127,7 @@ def main() -> None:
         args.json.write_text(json.dumps({"clips": [c.name for c in clips], "frames": args.frames,
                                          "max_side": args.max_side, "styles": results}, indent=2))
         print(f"wrote {args.json}")
+    print(markdown_table(results))
     contact_sheet(rows, ["input (held-out clip)", "framewise baseline", "temporal (ours)", "fast (real-time)"],
                   args.sheet)
     print(f"wrote {args.sheet}")

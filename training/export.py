@@ -91,11 +91,12 @@ def fast_section(metrics: dict[str, StyleMetrics], fast: StyleNet | None) -> str
         return ""
     m, temporal, framewise = metrics["fast"], metrics["temporal"], metrics["framewise"]
     tc = fast.training_config
-    phases = []
-    init_from = tc.get("init_from")
-    if init_from and Path(init_from, "config.json").is_file():  # the pure distillation phase it was finetuned from
-        phases.append(_fast_phase(load_network(init_from).training_config))
-    phases.append(_fast_phase(tc))
+    phases = [_fast_phase(tc)]
+    earlier = tc.get("init_from")
+    while earlier and Path(earlier, "config.json").is_file():  # the phases it was finetuned from, back to the first
+        earlier_tc = load_network(earlier).training_config
+        phases.insert(0, _fast_phase(earlier_tc))
+        earlier = earlier_tc.get("init_from")
     return (
         f"## The real-time variant (`fast/`)\n\n"
         f"A {fast.architecture} network ({'/'.join(map(str, fast.channels))} channels at half and quarter resolution, "
