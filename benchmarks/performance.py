@@ -96,7 +96,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--resolutions", nargs="+", default=["640x360", "960x540", "1280x720"])
     parser.add_argument("--networks", nargs="+", choices=list(NETWORKS), default=list(NETWORKS))
-    parser.add_argument("--seconds", type=float, default=2.0,
+    parser.add_argument("--seconds", type=float, default=6.0,
                         help="clip length at 25 fps for the fast network; slower networks get proportionally fewer "
                              "frames (at least 8) so each row takes a similar time")
     parser.add_argument("--device", default=None)

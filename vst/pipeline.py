@@ -78,12 +78,16 @@ class Stylizer:
         n, h, w, _ = images.shape
         if not images.flags.writeable:  # e.g. frames decoded by PyAV; torch wants writable memory
             images = images.copy()
-        x = torch.from_numpy(images).to(self.device).permute(0, 3, 1, 2).to(self.dtype).div_(255.0)
+        # NCHW in the default (contiguous) layout: a permuted view would carry channels-last strides into the
+        # network, which runs slower that way on the CPU (benchmarks/levers.py)
+        x = torch.from_numpy(images).to(self.device).permute(0, 3, 1, 2)
+        x = x.to(self.dtype, memory_format=torch.contiguous_format).div_(255.0)
         pad_h, pad_w = -h % self.multiple, -w % self.multiple
         if pad_h or pad_w:
             x = F.pad(x, (0, pad_w, 0, pad_h), mode="reflect" if min(h, w) > max(pad_h, pad_w) else "replicate")
         y = self.model(x)[:, :, :h, :w]
-        return y.mul_(255.0).round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).contiguous().cpu().numpy()
+        # The network ends in a sigmoid, so y is in [0, 1]: +0.5 and truncation round to the nearest uint8.
+        return y.mul_(255.0).add_(0.5).to(torch.uint8).permute(0, 2, 3, 1).contiguous().cpu().numpy()
 
 
 @dataclass
