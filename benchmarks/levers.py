@@ -23,10 +23,10 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from vst.model import DEFAULT_CONFIG, FAST_CONFIG, StyleNet, build_network  # noqa: E402
+from vst.model import NAMED_CONFIGS, StyleNet, build_network  # noqa: E402
 from vst.pipeline import select_device  # noqa: E402
 
-NETWORKS: dict[str, dict[str, object]] = {"fast": {"architecture": "fast", **FAST_CONFIG}, "full-size": DEFAULT_CONFIG}
+NETWORKS = {name: NAMED_CONFIGS[name] for name in ("fast", "full-size")}
 
 
 def fps(run: Callable[[], object], frames_per_call: int, min_seconds: float) -> float:

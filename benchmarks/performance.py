@@ -30,14 +30,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from synthetic_clip import write_panning_clip  # noqa: E402
 
-from vst.model import DEFAULT_CONFIG, FAST_CONFIG, JOHNSON_CONFIG, StyleNet, build_network  # noqa: E402
+from vst.model import NAMED_CONFIGS as NETWORKS  # noqa: E402
+from vst.model import StyleNet, build_network  # noqa: E402
 from vst.pipeline import Stylizer, render_video, select_device  # noqa: E402
 
-NETWORKS: dict[str, dict[str, object]] = {
-    "fast": {"architecture": "fast", **FAST_CONFIG},
-    "full-size": DEFAULT_CONFIG,
-    "johnson-reference": JOHNSON_CONFIG,
-}
 REFERENCE = "johnson-reference"
 REAL_TIME_FPS = 25.0
 

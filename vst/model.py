@@ -35,6 +35,12 @@ JOHNSON_CONFIG: dict[str, object] = {"channels": [32, 64, 128], "num_residual_bl
 DEFAULT_CONFIG: dict[str, object] = {"channels": [16, 32, 64], "num_residual_blocks": 3, "outer_kernel": 9}
 #: The real-time network (:class:`FastStyleNet`): half- and quarter-resolution widths, residual blocks.
 FAST_CONFIG: dict[str, object] = {"channels": [16, 32], "num_residual_blocks": 4}
+#: The three networks the benchmarks compare, as :func:`build_network` configs.
+NAMED_CONFIGS: dict[str, dict[str, object]] = {
+    "fast": {"architecture": "fast", **FAST_CONFIG},
+    "full-size": DEFAULT_CONFIG,
+    "johnson-reference": JOHNSON_CONFIG,
+}
 
 
 #: At inference, full-resolution layers of large frames (more output pixels than this, e.g. 720p, not 360p, where
