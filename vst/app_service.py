@@ -224,22 +224,6 @@ class ModelCache:
             return self._stylizers[key]
 
 
-class _TimedStylizer(Stylizer):
-    """One job's view of a shared :class:`Stylizer` (the same network object, not a copy) that adds up the seconds
-    spent in its forward passes, so a job can report the network's own speed next to the whole job's."""
-
-    def __init__(self, shared: Stylizer) -> None:  # no super().__init__(): it would move the shared model again
-        vars(self).update(vars(shared))
-        self.seconds = 0.0
-
-    def __call__(self, images: np.ndarray) -> np.ndarray:
-        start = time.perf_counter()
-        try:
-            return super().__call__(images)
-        finally:
-            self.seconds += time.perf_counter() - start
-
-
 def _fps(frames: int, seconds: float) -> str:
     return f"{frames / seconds:.1f} fps" if seconds > 0 and math.isfinite(seconds) else "fps n/a"
 
@@ -372,12 +356,12 @@ class StylizeService:
                 progress(done, total, fps, left)
 
         main = choose_network(chosen, realtime)
-        timed = {variant: _TimedStylizer(self.models.stylizer(chosen.slug, variant, chosen.variants[variant]))
-                 for variant in (main, "framewise") if variant in chosen.variants}
+        stylizers = {variant: self.models.stylizer(chosen.slug, variant, chosen.variants[variant])
+                     for variant in (main, "framewise") if variant in chosen.variants}
         job_id, folder = self.jobs.new()
         try:
             targets = {variant: (stylizer, folder / output_name(source, chosen.slug, variant))
-                       for variant, stylizer in timed.items()}
+                       for variant, stylizer in stylizers.items()}
             result = render_video(source, targets, max_side=self.config.max_side, measure_flicker=True,
                                   progress=on_frames)
         except (JobTimeoutError, VideoTooLongError):
@@ -392,7 +376,7 @@ class StylizeService:
         log.info("job %s: %s (%s%s), %d frames at %.1f fps", job_id, chosen.slug, main,
                  ", no fast network" if realtime and main != FAST_VARIANT else "", result.frames, result.fps)
         return StylizeOutcome(job_id, folder, chosen.slug, main, realtime, result.outputs[main],
-                              result.outputs.get("framewise"), result, timed[main].seconds)
+                              result.outputs.get("framewise"), result, result.network_seconds[main])
 
 
 def output_name(source: Path, style: str, variant: str) -> str:

@@ -55,7 +55,7 @@ class Stylizer:
     runs in half precision unless ``half=False``. A forward pass takes at most ``max_pixels`` pixels (but at least
     one frame), so memory stays bounded whatever the batch size and resolution. The default is
     :data:`CPU_MAX_PIXELS` on the CPU, where one 640×360 frame per pass runs faster than batches (the working set
-    stays in cache; ``benchmarks/performance.py`` measures it), and :data:`CUDA_MAX_PIXELS` on a GPU.
+    stays in cache; ``benchmarks/levers.py`` measures it), and :data:`CUDA_MAX_PIXELS` on a GPU.
     """
 
     def __init__(self, model: StyleNet, device: torch.device | str = "cpu", *, half: bool | None = None,
@@ -100,6 +100,7 @@ class RenderResult:
     width: int
     height: int
     warping_errors: dict[str, list[float]] = field(default_factory=dict)  # per consecutive pair; NaN at scene cuts
+    network_seconds: dict[str, float] = field(default_factory=dict)  # per output: time in its network's passes
 
     @property
     def fps(self) -> float:
@@ -144,10 +145,15 @@ def render_video(
             for name in targets
         }
         done = 0
+        network_seconds = dict.fromkeys(targets, 0.0)
         # Never hold more frames than one forward pass takes: at 720p that is a single frame.
         pass_frames = min(s.max_pixels for s, _ in targets.values()) // (reader.width * reader.height)
         for batch in reader.batches(max(1, min(batch_size, pass_frames))):
-            stylized = {name: stylizer(batch.images) for name, (stylizer, _) in targets.items()}
+            stylized = {}
+            for name, (stylizer, _) in targets.items():
+                started = time.perf_counter()
+                stylized[name] = stylizer(batch.images)
+                network_seconds[name] += time.perf_counter() - started
             for name, writer in writers.items():
                 writer.write_batch(stylized[name], batch.pts)
             if meter is not None:
@@ -167,6 +173,7 @@ def render_video(
         width=reader.width,
         height=reader.height,
         warping_errors=dict(meter.errors) if meter is not None else {},
+        network_seconds=network_seconds,
     )
 
 
