@@ -3,11 +3,14 @@
     python benchmarks/performance.py [--resolutions 640x360 960x540 1280x720] [--seconds 2]
                                      [--json benchmarks/results/performance.json] [--plot docs/performance.png]
 
-Networks: ``fast`` (the real-time FastStyleNet), ``full-size`` (the default StyleNet of the bundled temporal and
-framewise checkpoints) and ``johnson-reference`` (Johnson et al.'s 32/64/128-channel, 5-block network). All run in the
-same process on the same synthetic clip (a photo panning 2 px per frame), through the same code path the app and the
-command line use (:func:`vst.pipeline.render_video`). Weights are random: speed does not depend on them. The figures to
-quote are the ratios to the reference in the same run. Prints a table, writes JSON and a plot of fps against resolution.
+Rows: ``fast`` (the real-time FastStyleNet), ``full-size`` (the default StyleNet of the bundled temporal and
+framewise checkpoints), ``johnson-size`` (Johnson et al.'s 32/64/128-channel, 5-block network on our inference path)
+and ``johnson-reference`` (the same network run the textbook eager way: resize-then-convolve upsampling and the RGB
+convolution at full resolution, i.e. with :func:`vst.model.inference_rewrites` off). All run in the same process on
+the same synthetic clip (a photo panning 2 px per frame), through the code path the app and the command line use
+(:func:`vst.pipeline.render_video`). Weights are random: speed does not depend on them. The figures to quote are the
+ratios to the reference in the same run; ``× johnson-size`` separates the architecture's share from the rewrites'.
+Prints a table, writes JSON and a plot of fps against resolution.
 """
 
 from __future__ import annotations
@@ -30,11 +33,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from synthetic_clip import write_panning_clip  # noqa: E402
 
-from vst.model import NAMED_CONFIGS as NETWORKS  # noqa: E402
-from vst.model import StyleNet, build_network  # noqa: E402
+from vst.model import NAMED_CONFIGS, StyleNet, build_network, inference_rewrites  # noqa: E402
 from vst.pipeline import Stylizer, render_video, select_device  # noqa: E402
 
 REFERENCE = "johnson-reference"
+SAME_PATH_REFERENCE = "johnson-size"
+#: Benchmark row → (network config, inference rewrites on).
+NETWORKS: dict[str, tuple[dict[str, object], bool]] = {
+    "fast": (NAMED_CONFIGS["fast"], True),
+    "full-size": (NAMED_CONFIGS["full-size"], True),
+    SAME_PATH_REFERENCE: (NAMED_CONFIGS["johnson-reference"], True),
+    REFERENCE: (NAMED_CONFIGS["johnson-reference"], False),
+}
 REAL_TIME_FPS = 25.0
 
 
@@ -104,8 +114,8 @@ def main() -> None:
     models: dict[str, StyleNet] = {}
     for name in args.networks:
         torch.manual_seed(0)
-        models[name] = build_network(dict(NETWORKS[name]))
-    relative_cost = {"fast": 1, "full-size": 4, "johnson-reference": 16}  # rough, only to size the clips
+        models[name] = build_network(dict(NETWORKS[name][0]))
+    relative_cost = {"fast": 1, "full-size": 4, SAME_PATH_REFERENCE: 14, REFERENCE: 16}  # rough, to size the clips
     rows: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory() as tmp:
         for resolution in args.resolutions:
@@ -116,29 +126,34 @@ def main() -> None:
                 if not clip.is_file():
                     write_panning_clip(clip, width=width, height=height, frames=frames)
                 stylizer = Stylizer(model, device, half=args.half or None)
-                e2e = end_to_end_fps(stylizer, clip, Path(tmp) / "out.mp4")
-                net = network_fps(stylizer, width, height, min_seconds=1.0)
+                with inference_rewrites(NETWORKS[name][1]):
+                    e2e = end_to_end_fps(stylizer, clip, Path(tmp) / "out.mp4")
+                    net = network_fps(stylizer, width, height, min_seconds=1.0)
                 rows.append({"network": name, "width": width, "height": height, "frames": frames,
                              "end_to_end_fps": round(e2e, 2), "network_fps": round(net, 2),
                              "parameters": model.num_parameters()})
                 print(f"  {name:<18} {width}×{height}: {e2e:6.2f} fps end to end, {net:6.2f} fps network", flush=True)
     for row in rows:
-        ref = next((r for r in rows if r["network"] == REFERENCE and r["height"] == row["height"]), None)
-        row["speedup_vs_reference"] = round(float(row["end_to_end_fps"]) / float(ref["end_to_end_fps"]), 2) if ref else None
+        for key, reference in (("speedup_vs_reference", REFERENCE), ("speedup_vs_johnson_size", SAME_PATH_REFERENCE)):
+            ref = next((r for r in rows if r["network"] == reference and r["height"] == row["height"]), None)
+            row[key] = round(float(row["end_to_end_fps"]) / float(ref["end_to_end_fps"]), 2) if ref else None
 
     print(f"\ndevice {device}, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}, "
           f"torch {torch.__version__}")
-    print(f"{'network':<20}{'params':>9}{'resolution':>12}{'end-to-end fps':>16}{'network fps':>13}{'× reference':>13}")
+    print(f"{'network':<20}{'params':>9}{'resolution':>12}{'end-to-end fps':>16}{'network fps':>13}{'× reference':>13}"
+          f"{'× johnson-size':>16}")
     for row in rows:
-        ratio = f"{row['speedup_vs_reference']:.2f}" if row["speedup_vs_reference"] is not None else "—"
+        ratios = [f"{row[k]:.2f}" if row[k] is not None else "—"
+                  for k in ("speedup_vs_reference", "speedup_vs_johnson_size")]
         print(f"{row['network']:<20}{row['parameters']:>9,}{str(row['width']) + '×' + str(row['height']):>12}"
-              f"{row['end_to_end_fps']:>16.2f}{row['network_fps']:>13.2f}{ratio:>13}")
+              f"{row['end_to_end_fps']:>16.2f}{row['network_fps']:>13.2f}{ratios[0]:>13}{ratios[1]:>16}")
     meta = {"device": str(device), "half": bool(args.half), "threads": torch.get_num_threads(),
             "cpus": len(os.sched_getaffinity(0)), "torch": torch.__version__,
             "machine": platform.processor() or platform.machine(),
             "gpu": torch.cuda.get_device_name() if device.type == "cuda" else None}
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"meta": meta, "networks": NETWORKS, "rows": rows}, indent=2))
+    networks = {name: {**config, "inference_rewrites": rewrites} for name, (config, rewrites) in NETWORKS.items()}
+    args.json.write_text(json.dumps({"meta": meta, "networks": networks, "rows": rows}, indent=2))
     print(f"wrote {args.json}")
     if args.plot:
         plot(rows, args.plot)

@@ -63,17 +63,44 @@ def test_strip_wise_inference_matches_the_plain_forward(monkeypatch: pytest.Monk
             p.data.add_(0.1 * torch.randn_like(p))
     x = torch.rand(2, 3, 202, 150)  # several strips, the last one partial; stride-2 layers on even sizes
     with torch.no_grad():
+        with model_module.inference_rewrites(False):  # the textbook layers, as in training
+            plain = net(x)
         monkeypatch.setattr(model_module, "STRIP_THRESHOLD", 10**12)
-        plain = net(x)
+        rewritten = net(x)  # phase-decomposed upsampling and space-to-depth RGB convolution, whole frames
         monkeypatch.setattr(model_module, "STRIP_THRESHOLD", 0)
         monkeypatch.setattr(model_module, "STRIP_ROWS", 24)
         strips = net(x)
         monkeypatch.setattr(model_module, "STRIP_ROWS", 7)  # odd strip height: odd row offsets
         odd_strips = net(x)
+    torch.testing.assert_close(rewritten, plain, atol=1e-5, rtol=1e-4)
     torch.testing.assert_close(strips, plain, atol=1e-5, rtol=1e-4)
     torch.testing.assert_close(odd_strips, plain, atol=1e-5, rtol=1e-4)
     with torch.enable_grad():  # training always takes the plain path
         assert net(x[:1]).requires_grad
+
+
+def test_phase_weights_of_a_box_kernel() -> None:
+    """Upsampled row 2i reads low-res rows i, i+1, i+1 (taps 1 | 2); row 2i+1 reads i+1, i+1, i+2 (taps 2 | 1)."""
+    from vst.model import phase_weights
+
+    phases = phase_weights(torch.ones(1, 1, 3, 3)).view(2, 2, 3, 3)
+    row = {0: torch.tensor([1.0, 2.0, 0.0]), 1: torch.tensor([0.0, 2.0, 1.0])}
+    for a in range(2):
+        for b in range(2):
+            torch.testing.assert_close(phases[a, b], torch.outer(row[a], row[b]))
+
+
+def test_space_to_depth_weights_place_every_tap_once() -> None:
+    """Each of the k×k taps lands exactly once in each of the four phases, and nothing else is set."""
+    from vst.model import space_to_depth_weights
+
+    weight = torch.arange(1, 2 * 3 * 9 * 9 + 1, dtype=torch.float32).view(2, 3, 9, 9)
+    s2d = space_to_depth_weights(weight).view(2, 4, 3, 4, 5, 5)
+    assert s2d.shape == (2, 4, 3, 4, 5, 5)
+    for phase in range(4):
+        taps = s2d[:, phase]  # (C_out, C_in, sub-pixel, 5, 5)
+        assert int((taps != 0).sum()) == weight.numel()
+        torch.testing.assert_close(taps.sum(dim=(2, 3, 4)), weight.sum(dim=(2, 3)))
 
 
 def test_fast_network_has_no_full_resolution_layer() -> None:

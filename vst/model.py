@@ -18,7 +18,9 @@ The classes subclass ``PyTorchModelHubMixin``: ``save_pretrained(folder)`` write
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +52,84 @@ STRIP_THRESHOLD = 640 * 480
 STRIP_ROWS = 64
 
 
+#: At inference the network runs rewritten, exactly equivalent layers (see :func:`inference_rewrites`).
+_REWRITES = True
+#: Convolutions with at most this many output channels (the final RGB one) run space-to-depth at inference.
+S2D_MAX_OUT_CHANNELS = 4
+
+
+@contextlib.contextmanager
+def inference_rewrites(enabled: bool) -> Iterator[None]:
+    """Switch the exact inference rewrites on or off inside the block (they are on by default).
+
+    With them off, inference runs the textbook layers as in training (resize then convolve; a k×k convolution with
+    three output channels at full resolution) — what the benchmarks call the *eager reference*. With them on, three
+    rewrites compute the same function (to float rounding) with less arithmetic or better vectorisation:
+
+    - nearest ×2 upsampling + 3×3 convolution becomes one 3×3 convolution at low resolution with four output phases
+      and a pixel shuffle (:func:`phase_weights`): 4/9 of the useful arithmetic, and the upsampled tensor is never built;
+    - a stride-1 convolution with few output channels (the last, RGB one) runs space-to-depth: on the 2×2-unshuffled
+      input with 4× the output channels (:func:`space_to_depth_weights`), which vectorises four times better;
+    - large frames (above :data:`STRIP_THRESHOLD` pixels) run in strips with in-place norms, to save memory.
+    """
+    global _REWRITES
+    previous, _REWRITES = _REWRITES, enabled
+    try:
+        yield
+    finally:
+        _REWRITES = previous
+
+
+def _rewriting() -> bool:
+    return _REWRITES and not torch.is_grad_enabled()
+
+
+def phase_weights(weight: torch.Tensor) -> torch.Tensor:
+    """Weights of ``conv3x3(reflect_pad(upsample2x(x)))`` as a low-resolution convolution with four output phases.
+
+    Args:
+        weight: ``(C_out, C_in, 3, 3)``.
+
+    Returns:
+        ``(4·C_out, C_in, 3, 3)``, channel ``4c + 2a + b`` giving output pixels ``(2i + a, 2j + b)`` of channel ``c``
+        when convolved (no padding) with ``replicate_pad(x, 1)``; ``pixel_shuffle(·, 2)`` interleaves the phases.
+        Output row ``2i + a`` reads upsampled rows ``2i + a + r`` (r = 0, 1, 2), which are low-resolution padded rows
+        ``i + (a + r + 1) // 2``: phase 0 sums taps (0 | 1, 2), phase 1 taps (0, 1 | 2).
+    """
+    taps = weight.new_tensor([[[1, 0, 0], [0, 1, 1], [0, 0, 0]],   # phase 0: low-res row k ← taps r
+                              [[0, 0, 0], [1, 1, 0], [0, 0, 1]]])  # phase 1
+    cout, cin = weight.shape[:2]
+    return torch.einsum("akr,oirs,bls->oabikl", taps, weight, taps).reshape(4 * cout, cin, 3, 3)
+
+
+def space_to_depth_weights(weight: torch.Tensor) -> torch.Tensor:
+    """Weights of a stride-1 ``k×k`` convolution (k odd) as a ``(k+1)/2``-square one on ``pixel_unshuffle(x, 2)``.
+
+    Args:
+        weight: ``(C_out, C_in, k, k)``.
+
+    Returns:
+        ``(4·C_out, 4·C_in, m, m)`` with ``m = (k + 1) // 2``: output channel ``4c + 2a + b`` is output pixel
+        ``(2i + a, 2j + b)`` of channel ``c``; input channel ``4ci + 2p + q`` is input pixel ``(2i + p, 2j + q)``.
+        Tap ``d`` of phase ``a`` lands at unshuffled offset ``(a + d) // 2``, sub-pixel ``(a + d) % 2``.
+    """
+    cout, cin, k, _ = weight.shape
+    m = (k + 1) // 2
+    phase, sub, offset, tap = torch.meshgrid(*(torch.arange(n) for n in (2, 2, m, k)), indexing="ij")
+    lands = (phase + tap == 2 * offset + sub).to(weight)  # (2, 2, m, k): tap d of phase a → (sub-pixel, offset)
+    out = torch.einsum("apmd,bqne,oide->oabipqmn", lands, lands, weight)
+    return out.reshape(4 * cout, 4 * cin, m, m)
+
+
+def _interleave_into(out: torch.Tensor, top: int, phases: torch.Tensor) -> None:
+    """Write ``phases`` ``(B, 4C, h, w)`` (channel ``4c + 2a + b``) into rows ``2top + a`` , columns ``2j + b`` of
+    ``out`` ``(B, C, H, W)`` — a pixel shuffle into a preallocated tensor."""
+    b, c, _, width = out.shape
+    rows = phases.shape[-2]
+    grid = out.view(b, c, out.shape[-2] // 2, 2, width // 2, 2)
+    grid[:, :, top:top + rows].copy_(phases.view(b, c, 2, 2, rows, width // 2).permute(0, 1, 4, 2, 5, 3))
+
+
 def instance_norm_(x: torch.Tensor, norm: nn.InstanceNorm2d) -> torch.Tensor:
     """``norm(x)`` computed in place (inference only): saves one full-size copy of ``x``."""
     var, mean = torch.var_mean(x, dim=(-2, -1), keepdim=True, correction=0)
@@ -61,7 +141,7 @@ def instance_norm_(x: torch.Tensor, norm: nn.InstanceNorm2d) -> torch.Tensor:
 
 
 def _large_inference(x: torch.Tensor, scale: int = 1) -> bool:
-    return not torch.is_grad_enabled() and x.shape[-2] * x.shape[-1] * scale * scale > STRIP_THRESHOLD
+    return _rewriting() and x.shape[-2] * x.shape[-1] * scale * scale > STRIP_THRESHOLD
 
 
 class ConvLayer(nn.Sequential):
@@ -74,6 +154,10 @@ class ConvLayer(nn.Sequential):
         super().__init__(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        conv = self[1]
+        if _rewriting() and conv.stride[0] == 1 and conv.out_channels <= S2D_MAX_OUT_CHANNELS and x.shape[-2] % 2 == 0 \
+                and x.shape[-1] % 2 == 0:
+            return self.norm_act_(self._space_to_depth_conv(x), in_place=_large_inference(x))
         if not _large_inference(x):
             return super().forward(x)
         # Convolve strips of the padded input (views, no copies): the convolution never holds full-size working
@@ -89,10 +173,26 @@ class ConvLayer(nn.Sequential):
             out[..., top:bottom, :] = conv(padded[..., top * stride:(bottom - 1) * stride + kernel, :])
         return self.norm_act_(out)
 
-    def norm_act_(self, y: torch.Tensor) -> torch.Tensor:
-        """The layers after the convolution, in place (inference)."""
+    def _space_to_depth_conv(self, x: torch.Tensor) -> torch.Tensor:
+        """The convolution (stride 1, even H and W) on the 2×2-unshuffled padded input, in strips of output rows for
+        large frames. ``(B, C_in, H, W)`` → ``(B, C_out, H, W)``."""
+        pad, conv = self[0], self[1]
+        padded = pad(x)
+        kernel = conv.kernel_size[0]
+        weight, bias = space_to_depth_weights(conv.weight), conv.bias.repeat_interleave(4)
+        height = x.shape[-2]
+        out = x.new_empty(x.shape[0], conv.out_channels, height, x.shape[-1])
+        rows = max(2, STRIP_ROWS // 2 * 2) if _large_inference(x) else height
+        for top in range(0, height, rows):
+            bottom = min(top + rows, height)
+            strip = F.pixel_unshuffle(padded[..., top:bottom + kernel - 1, :], 2)
+            _interleave_into(out, top // 2, F.conv2d(strip, weight, bias))
+        return out
+
+    def norm_act_(self, y: torch.Tensor, *, in_place: bool = True) -> torch.Tensor:
+        """The layers after the convolution (inference); ``in_place`` saves a copy of ``y`` but normalises slower."""
         for layer in list(self)[2:]:
-            y = instance_norm_(y, layer) if isinstance(layer, nn.InstanceNorm2d) else layer(y)
+            y = instance_norm_(y, layer) if in_place and isinstance(layer, nn.InstanceNorm2d) else layer(y)
         return y
 
 
@@ -115,10 +215,11 @@ class ResidualBlock(nn.Module):
 class UpsampleConv(nn.Module):
     """Nearest-neighbour ×2 upsampling followed by a :class:`ConvLayer` (3×3).
 
-    At inference on large inputs the upsampled, padded tensor — the largest of the whole network, ``cin`` channels at
-    full resolution — is never built whole: the convolution runs over strips of output rows. It uses that reflecting
-    a nearest-upsampled image by one pixel equals upsampling the low-resolution image replicated by one pixel and
-    cropping one pixel, so each strip is cut from the small padded input. Same result up to float rounding.
+    At inference (see :func:`inference_rewrites`) the upsampled tensor — the largest of the whole network, ``cin``
+    channels at full resolution — is never built: reflecting a nearest-upsampled image by one pixel equals upsampling
+    the low-resolution image replicated by one pixel, so the 3×3 convolution becomes a 3×3 convolution of the small
+    replicate-padded input with four output phases (:func:`phase_weights`), interleaved into the output (in strips
+    of rows for large frames). Same result up to float rounding.
     """
 
     def __init__(self, cin: int, cout: int) -> None:
@@ -126,21 +227,19 @@ class UpsampleConv(nn.Module):
         self.conv = ConvLayer(cin, cout, 3)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not _large_inference(x, scale=2):
+        """``(B, C_in, h, w)`` → ``(B, C_out, 2h, 2w)``."""
+        if not _rewriting():
             return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))
         conv = self.conv[1]
-        height, width = 2 * x.shape[-2], 2 * x.shape[-1]
+        weight, bias = phase_weights(conv.weight), conv.bias.repeat_interleave(4)
+        height = x.shape[-2]
         padded = F.pad(x, (1, 1, 1, 1), mode="replicate")  # low resolution: cheap
-        out = x.new_empty(x.shape[0], conv.out_channels, height, width)
-        for top in range(0, height, STRIP_ROWS):
-            bottom = min(top + STRIP_ROWS, height)
-            # Output rows top..bottom-1 read padded high-res rows top..bottom+1, i.e. rows top+1..bottom+2 of
-            # upsample(padded), which come from low-res padded rows (top+1)//2 .. (bottom+2)//2.
-            first = (top + 1) // 2
-            strip = F.interpolate(padded[..., first:(bottom + 2) // 2 + 1, :], scale_factor=2.0, mode="nearest")
-            offset = top + 1 - 2 * first
-            out[..., top:bottom, :] = conv(strip[..., offset:offset + bottom - top + 2, 1:width + 3])
-        return self.conv.norm_act_(out)
+        out = x.new_empty(x.shape[0], conv.out_channels, 2 * height, 2 * x.shape[-1])
+        rows = max(1, STRIP_ROWS // 2) if _large_inference(x, scale=2) else height
+        for top in range(0, height, rows):
+            bottom = min(top + rows, height)
+            _interleave_into(out, top, F.conv2d(padded[..., top:bottom + 2, :], weight, bias))
+        return self.conv.norm_act_(out, in_place=_large_inference(x, scale=2))
 
 
 class StyleNet(
