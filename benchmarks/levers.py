@@ -2,9 +2,11 @@
 
     python benchmarks/levers.py [--width 640 --height 360] [--seconds 3] [--json benchmarks/results/levers.json]
 
-Levers, each against the shipped setting (eager PyTorch, float32, one frame per forward pass, all cores) in the same
-run: batches of 4 frames, channels-last memory format, a single thread, and ONNX Runtime (when ``onnxruntime`` is
-installed; it is not a dependency). Weights are random: speed does not depend on them. Prints a table, writes JSON.
+Levers, each against the shipped setting (eager PyTorch with the exact inference rewrites of
+:func:`vst.model.inference_rewrites`, float32, one frame per forward pass, all cores) in the same run: the textbook
+layers (rewrites off), batches of 4 frames, channels-last memory format, a single thread, ``torch.compile`` (inductor)
+and ONNX Runtime (when ``onnxruntime`` is installed; it is not a dependency). Weights are random: speed does not depend
+on them. Prints a table, writes JSON.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from vst.model import NAMED_CONFIGS, StyleNet, build_network  # noqa: E402
+from vst.model import NAMED_CONFIGS, StyleNet, build_network, inference_rewrites  # noqa: E402
 from vst.pipeline import select_device  # noqa: E402
 
 NETWORKS = {name: NAMED_CONFIGS[name] for name in ("fast", "full-size")}
@@ -70,6 +72,8 @@ def main() -> None:
     parser.add_argument("--height", type=int, default=360)
     parser.add_argument("--seconds", type=float, default=3.0, help="minimum timing per row")
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "levers.json")
+    parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=True,
+                        help="measure torch.compile too (compiling takes a minute or two per network)")
     args = parser.parse_args()
     select_device("cpu")
     threads = torch.get_num_threads()
@@ -81,11 +85,16 @@ def main() -> None:
         four = torch.rand(4, 3, args.height, args.width)
         measured = {"eager, 1 frame per pass (shipped)": fps(torch_runner(model, one), 1, args.seconds),
                     "eager, 4 frames per pass": fps(torch_runner(model, four), 4, args.seconds)}
+        with inference_rewrites(False):
+            measured["textbook layers (rewrites off)"] = fps(torch_runner(model, one), 1, args.seconds)
         measured["channels-last"] = fps(torch_runner(model, one, channels_last=True), 1, args.seconds)
         model = model.to(memory_format=torch.contiguous_format)
         torch.set_num_threads(1)
         measured["1 thread"] = fps(torch_runner(model, one), 1, args.seconds)
         torch.set_num_threads(threads)
+        if args.compile:
+            compiled = torch.compile(model)
+            measured["torch.compile (inductor)"] = fps(torch_runner(compiled, one), 1, args.seconds)  # type: ignore[arg-type]
         runner = onnx_runner(model, one, threads)
         if runner is not None:
             measured["ONNX Runtime"] = fps(runner, 1, args.seconds)

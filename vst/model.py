@@ -7,6 +7,11 @@ is nearest-neighbour resize followed by a convolution (Odena et al. 2016), which
 transposed convolutions. Width (``channels``) and depth (``num_residual_blocks``) come from the config, so a small fast
 network and the Johnson-size reference (32/64/128 channels, 5 residual blocks) share this code.
 
+Training runs these layers as written. Inference (no autograd) runs exactly equivalent rewrites that need less
+arithmetic and memory on a CPU — upsampling convolutions as four-phase low-resolution convolutions, the final RGB
+convolution space-to-depth, large frames in strips — see :func:`inference_rewrites`; tests hold them to the textbook
+layers within float rounding.
+
 :class:`FastStyleNet` is the real-time variant: the same building blocks with nothing at full resolution. It starts
 with a stride-2 convolution and ends with a sub-pixel convolution (pixel shuffle, Shi et al. 2016) from half
 resolution, so at 640×360 it needs a fifth of the default network's arithmetic (3.0 against 15.3 GFLOP). It is distilled from a trained
