@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -125,21 +125,28 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
                                          api_visibility="private", queue=False)
 
         def stylize(video: str | None, style: str | None, realtime: bool, previous: StylizeOutcome | None,
-                    progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008 (Gradio's idiom)
+                    progress: gr.Progress = gr.Progress()) -> Iterator[tuple[Any, ...]]:  # noqa: B008 (Gradio's idiom)
             progress(0, desc="Loading the style…")
+            stage = "Stylizing"
 
             def report(done: int, total: int | None, fps: float, left: float | None) -> None:
                 eta = f" · {left:.0f} s left" if left is not None else ""
-                progress((done, total), desc=f"Stylizing · {fps:.1f} fps{eta}", unit="frames")
+                progress((done, total), desc=f"{stage} · {fps:.1f} fps{eta}", unit="frames")
 
             try:
-                outcome = service.run(video, style, progress=report, realtime=bool(realtime))
+                for outcome in service.stages(video, style, progress=report, realtime=bool(realtime)):
+                    if previous is not None and previous.folder != outcome.folder:
+                        service.jobs.remove(previous.folder)  # a visitor keeps only their latest result
+                        previous = None
+                    if outcome.pending:  # real time: the video now, the comparison when it is rendered
+                        stage = "Rendering the framewise baseline for the comparison"
+                        slider = placeholder_html("Rendering the framewise baseline for the comparison…")
+                    else:
+                        slider = outcome.comparison_html() or placeholder_html(
+                            "This style has no framewise baseline installed.")
+                    yield outcome.video, slider, outcome.flicker(), outcome.summary(), outcome
             except VSTError as err:
                 raise _fail(err) from None
-            if previous is not None and previous.folder != outcome.folder:
-                service.jobs.remove(previous.folder)  # a visitor keeps only their latest result
-            slider = outcome.comparison_html() or placeholder_html("This style has no framewise baseline installed.")
-            return outcome.video, slider, outcome.flicker(), outcome.summary(), outcome
 
         stylize_ui["button"].click(
             stylize, inputs=[stylize_ui["video"], stylize_ui["style"], stylize_ui["realtime"], own_state],

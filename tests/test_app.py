@@ -39,7 +39,9 @@ pytestmark = pytest.mark.filterwarnings(IGNORE_GRADIO_PANDAS_WARNINGS)
 SUMMARY = re.compile(r"^flicker [−+±]\d+% vs framewise · (\d+\.\d) fps · (\d+) frames · (\d+)×(\d+)$")
 #: The result text's first paragraph: which network rendered the video (and why, after a fallback) and the speeds.
 NETWORK = re.compile(r"^Network: \*\*(?P<label>[^*]+)\*\* · (?P<network>\d+\.\d) fps for the network alone, "
-                     r"(?P<job>\d+\.\d) fps for the whole job(?P<note>.*)$")
+                     r"(?:(?P<job>\d+\.\d) fps for the whole job|(?P<video>\d+\.\d) fps for your video "
+                     r"\(decode, stylize, encode\)(?:, then (?P<comparison>\d+\.\d) s for the comparison)?)"
+                     r"(?P<note>.*)$")
 FALLBACK = ". Real-time was on, but this style has no fast network, so the temporal model was used."
 
 
@@ -48,7 +50,8 @@ def result_text(summary: str) -> tuple[re.Match[str], re.Match[str]]:
     network_line, stats_line = summary.split("\n\n")
     network, stats = NETWORK.match(network_line), SUMMARY.match(stats_line)
     assert network and stats, summary
-    assert network["job"] == stats[1]
+    if network["job"] is not None:  # one render for both networks; in real-time mode the video comes first
+        assert network["job"] == stats[1]
     return network, stats
 
 
@@ -165,9 +168,22 @@ def test_stylize_returns_a_playable_video_the_slider_and_the_flicker_plot(main_a
 
 def test_real_time_uses_the_fast_network_when_the_style_has_one(fast_app: RunningApp, clip_mp4: Path) -> None:
     client = fast_app.client()
-    video, slider, plot, summary = client.predict(handle_file(clip_mp4), "starry-night", True, api_name="/stylize")
+    job = client.submit(handle_file(clip_mp4), "starry-night", True, api_name="/stylize")
+    first, last = job.result(), job.outputs()
+    assert len(last) == 2 and tuple(last[-1]) == tuple(first)  # the video first, then the comparison
+    video, slider, plot, summary = last[-1]
+
+    # First the fast video alone, at the fast network's speed, with the comparison announced.
+    early_video, early_slider, early_plot, early_summary = last[0]
+    assert Path(early_video).name == "clip_starry-night_fast.mp4" and is_browser_playable(early_video)
+    assert "Rendering the framewise baseline" in early_slider and "Rendering the framewise baseline" in early_summary
+    assert not early_plot or not early_plot.get("data")
+    assert re.search(r"fast \(real-time\)\*\* · \d+\.\d fps for the network alone, \d+\.\d fps for your video",
+                     early_summary)
+
     network, stats = result_text(summary)
     assert (network["label"], network["note"]) == (FAST_LABEL, "")
+    assert network["video"] is not None and float(network["comparison"]) > 0
     assert float(network["network"]) > 0 and stats.groups()[1:] == ("24", "64", "48")
     assert Path(video).name == "clip_starry-night_fast.mp4" and is_browser_playable(video)
     assert probe(video).num_frames == 24

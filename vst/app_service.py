@@ -22,7 +22,7 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -235,7 +235,9 @@ class StylizeOutcome:
 
     ``video`` is the main output, rendered by ``variant`` (``temporal`` or ``fast``); ``realtime`` says whether the
     visitor asked for the fast network (so a fallback to the temporal model can be told); ``network_seconds`` is the
-    time spent in ``variant``'s forward passes alone.
+    time spent in ``variant``'s forward passes alone. ``video_seconds`` is how long the main video took to be ready
+    (in real-time mode it comes first, before the comparison); ``pending``: the framewise comparison is still being
+    rendered (an intermediate outcome of :meth:`StylizeService.stages`).
     """
 
     job_id: str
@@ -247,6 +249,8 @@ class StylizeOutcome:
     framewise: Path | None
     result: RenderResult
     network_seconds: float
+    video_seconds: float
+    pending: bool = False
 
     @property
     def label(self) -> str:
@@ -269,15 +273,22 @@ class StylizeOutcome:
 
     def network_line(self) -> str:
         """Which network rendered the video (and why, after a fallback), its own speed and the whole job's."""
-        speed = (f"{_fps(self.result.frames, self.network_seconds)} for the network alone, "
-                 f"{_fps(self.result.frames, self.result.seconds)} for the whole job")
+        speed = f"{_fps(self.result.frames, self.network_seconds)} for the network alone, "
+        if self.video_seconds < self.result.seconds or self.pending:  # the video came before the comparison
+            speed += f"{_fps(self.result.frames, self.video_seconds)} for your video (decode, stylize, encode)"
+            if not self.pending:
+                speed += f", then {self.result.seconds - self.video_seconds:.1f} s for the comparison"
+        else:
+            speed += f"{_fps(self.result.frames, self.result.seconds)} for the whole job"
         fallback = (". Real-time was on, but this style has no fast network, so the temporal model was used."
                     if self.fell_back else "")
         return f"Network: **{self.label}** · {speed}{fallback}"
 
     def summary(self) -> str:
         """The result text (Markdown): :meth:`network_line`, then flicker vs framewise, speed, frames and size."""
-        if self.framewise is None:
+        if self.pending:
+            stats = "Rendering the framewise baseline for the flicker comparison…"
+        elif self.framewise is None:
             stats = (f"{self.result.frames} frames at {self.result.fps:.1f} fps · this style's framewise baseline is "
                      f"not installed, so there is nothing to compare with")
         else:
@@ -333,50 +344,95 @@ class StylizeService:
 
     def run(self, video: str | os.PathLike[str] | None, style: str | None, progress: JobProgress | None = None,
             *, realtime: bool = False) -> StylizeOutcome:
+        """The finished job of :meth:`stages` (its last outcome)."""
+        outcome = None
+        for outcome in self.stages(video, style, progress, realtime=realtime):
+            pass
+        assert outcome is not None  # stages() always yields
+        return outcome
+
+    def stages(self, video: str | os.PathLike[str] | None, style: str | None, progress: JobProgress | None = None,
+               *, realtime: bool = False) -> Iterator[StylizeOutcome]:
         """Stylize ``video`` with ``style``'s main network (see :func:`choose_network`; ``realtime`` asks for the fast
-        one) and its framewise baseline, from one decode, within the size, length and time limits."""
+        one) and its framewise baseline, within the size, length and time limits; yields each outcome as it is ready.
+
+        With the temporal model both networks run from one decode: one outcome. In real-time mode the fast video is
+        rendered alone first, at the fast network's speed, and yielded as a ``pending`` outcome; then the framewise
+        baseline is rendered (the fast network runs again alongside it, for the flicker measurement, which costs more
+        than the fast network itself) and the complete outcome follows.
+        """
         start = time.monotonic()
         chosen = self.check_style(style)
         info = self.check_video(video)
         source = Path(str(video))
-        limit = self.config.job_timeout
-        max_frames = math.ceil(self.config.max_seconds * max(info.fps, 1.0) * 1.1) + 1
-
-        def on_frames(done: int, total: int | None) -> None:
-            elapsed = time.monotonic() - start
-            if elapsed > limit:
-                raise JobTimeoutError(f"Stopped after {elapsed:.0f} s: this server allows {limit:g} s per video. "
-                                      f"Try a shorter or smaller clip.")
-            if done > max_frames:
-                raise VideoTooLongError(f"This video is longer than this server's limit of "
-                                        f"{self.config.max_seconds:g} s. Please trim it and try again.")
-            if progress is not None:
-                fps = done / elapsed if elapsed > 0 else 0.0
-                left = (total - done) / fps if total and fps > 0 else None
-                progress(done, total, fps, left)
-
         main = choose_network(chosen, realtime)
         stylizers = {variant: self.models.stylizer(chosen.slug, variant, chosen.variants[variant])
                      for variant in (main, "framewise") if variant in chosen.variants}
+        video_first = main == FAST_VARIANT and "framewise" in stylizers
         job_id, folder = self.jobs.new()
+        outputs = {variant: folder / output_name(source, chosen.slug, variant) for variant in stylizers}
+        render = self._renderer(source, info, start, progress)
+        shown = False  # once the visitor has the main video, a failure of the comparison keeps it (pruned later)
         try:
-            targets = {variant: (stylizer, folder / output_name(source, chosen.slug, variant))
-                       for variant, stylizer in stylizers.items()}
-            result = render_video(source, targets, max_side=self.config.max_side, measure_flicker=True,
-                                  progress=on_frames)
+            if video_first:
+                first = render({main: (stylizers[main], outputs[main])}, measure_flicker=False)
+                shown = True
+                yield StylizeOutcome(job_id, folder, chosen.slug, main, realtime, outputs[main], None, first,
+                                     first.network_seconds[main], first.seconds, pending=True)
+                remeasure = folder / f"remeasure-{outputs[main].name}"  # the same frames again, for the meter
+                result = render({main: (stylizers[main], remeasure), "framewise": (stylizers["framewise"],
+                                                                                    outputs["framewise"])})
+                remeasure.unlink()
+                result.outputs[main] = outputs[main]
+                network_seconds, video_seconds = first.network_seconds[main], first.seconds
+                result.seconds += first.seconds
+            else:
+                result = render({variant: (stylizer, outputs[variant]) for variant, stylizer in stylizers.items()})
+                network_seconds, video_seconds = result.network_seconds[main], result.seconds
         except (JobTimeoutError, VideoTooLongError):
-            self.jobs.remove(folder)
+            if not shown:
+                self.jobs.remove(folder)
             raise
         except VideoError as err:
-            self.jobs.remove(folder)
+            if not shown:
+                self.jobs.remove(folder)
             raise VideoError(f"This video could not be processed: {_without_path(str(err), source)}") from None
         except BaseException:
-            self.jobs.remove(folder)
+            if not shown:
+                self.jobs.remove(folder)
             raise
         log.info("job %s: %s (%s%s), %d frames at %.1f fps", job_id, chosen.slug, main,
                  ", no fast network" if realtime and main != FAST_VARIANT else "", result.frames, result.fps)
-        return StylizeOutcome(job_id, folder, chosen.slug, main, realtime, result.outputs[main],
-                              result.outputs.get("framewise"), result, result.network_seconds[main])
+        yield StylizeOutcome(job_id, folder, chosen.slug, main, realtime, outputs[main], result.outputs.get("framewise"),
+                             result, network_seconds, video_seconds)
+
+    def _renderer(self, source: Path, info: VideoInfo, start: float,
+                  progress: JobProgress | None) -> Callable[..., RenderResult]:
+        """``render(targets, measure_flicker=True)``: :func:`render_video` of ``source`` under this job's time and
+        length limits (counted from ``start``), reporting to ``progress``."""
+        limit = self.config.job_timeout
+        max_frames = math.ceil(self.config.max_seconds * max(info.fps, 1.0) * 1.1) + 1
+
+        def render(targets: Mapping[str, tuple[Stylizer, Path]], *, measure_flicker: bool = True) -> RenderResult:
+            started = time.monotonic()
+
+            def on_frames(done: int, total: int | None) -> None:
+                now = time.monotonic()
+                if now - start > limit:
+                    raise JobTimeoutError(f"Stopped after {now - start:.0f} s: this server allows {limit:g} s per "
+                                          f"video. Try a shorter or smaller clip.")
+                if done > max_frames:
+                    raise VideoTooLongError(f"This video is longer than this server's limit of "
+                                            f"{self.config.max_seconds:g} s. Please trim it and try again.")
+                if progress is not None:
+                    fps = done / (now - started) if now > started else 0.0
+                    left = (total - done) / fps if total and fps > 0 else None
+                    progress(done, total, fps, left)
+
+            return render_video(source, targets, max_side=self.config.max_side, measure_flicker=measure_flicker,
+                                progress=on_frames)
+
+        return render
 
 
 def output_name(source: Path, style: str, variant: str) -> str:
