@@ -126,3 +126,12 @@ def test_unknown_style_and_wrong_suffix(clip_mp4: Path, tmp_path: Path, tiny_net
         stylize_video(clip_mp4, tmp_path / "x.mp4", style="no-such-style")
     with pytest.raises(VSTError, match=r"\.mp4"):
         stylize_video(clip_mp4, tmp_path / "x.avi", style=tiny_net)
+
+
+def test_compiled_stylizer_computes_what_the_eager_one_does(tiny_net: StyleNet) -> None:
+    """``compile=True`` (torch.compile with inductor) is a speed option only: same frames, to uint8 rounding."""
+    frames = np.random.default_rng(0).integers(0, 256, (2, 36, 52, 3), dtype=np.uint8)
+    compiled = Stylizer(tiny_net, compile=True)
+    assert compiled.compiled
+    difference = np.abs(compiled(frames).astype(int) - Stylizer(tiny_net)(frames).astype(int))
+    assert difference.max() <= 1 and difference.mean() < 0.01

@@ -35,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--batch-size", type=int, default=4, help="frames per forward pass (default: 4)")
     run.add_argument("--flicker", action="store_true", help="also measure and print the warping error (flicker)")
     run.add_argument("--overwrite", action="store_true", help="replace the output if it exists")
+    run.add_argument("--compile", action="store_true",
+                     help="torch.compile the network: about 1.5x faster on a CPU after a compilation of about half "
+                          "a minute (worth it for long videos; needs a C++ compiler)")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     commands.add_parser("styles", help="list the styles and which variants are installed")
@@ -71,7 +74,7 @@ def cmd_stylize(args: argparse.Namespace) -> int:
     with bar:
         result = stylize_video(args.input, output, style=model, variant=args.variant, max_side=args.max_side,
                                device=args.device, batch_size=args.batch_size, overwrite=args.overwrite,
-                               measure_flicker=args.flicker, progress=progress)
+                               measure_flicker=args.flicker, progress=progress, compile=args.compile)
     summary = f"wrote {output} ({result.frames} frames, {result.width}×{result.height}, {result.fps:.1f} fps)"
     if args.flicker:
         summary += f", warping error {result.mean_warping_error()[args.variant]:.5f}"
