@@ -376,15 +376,15 @@ def test_results_match_the_known_votes(strict_app: RunningApp) -> None:
 def test_config_reads_every_variable_and_rejects_bad_values(tmp_path: Path) -> None:
     default = AppConfig.from_env({})
     assert (default.max_upload_mb, default.max_seconds, default.max_side, default.concurrency, default.job_timeout,
-            default.device, default.showcase) == (200, 30.0, 720, 1, 300.0, None, True)
+            default.device, default.showcase, default.compile) == (200, 30.0, 720, 1, 300.0, None, True, False)
     config = AppConfig.from_env({
         "VST_MAX_UPLOAD_MB": "50", "VST_MAX_SECONDS": "12.5", "VST_MAX_SIDE": "480", "VST_CONCURRENCY": "3",
         "VST_QUEUE_SIZE": "7", "VST_JOB_TIMEOUT": "90", "VST_DEVICE": "cpu", "VST_CACHE_DIR": str(tmp_path),
-        "VST_CACHE_TTL_MINUTES": "5", "VST_SHOWCASE": "false",
+        "VST_CACHE_TTL_MINUTES": "5", "VST_SHOWCASE": "false", "VST_COMPILE": "1",
     })
     assert (config.max_upload_bytes, config.max_seconds, config.max_side, config.concurrency, config.queue_size,
-            config.job_timeout, config.device, config.cache_ttl_minutes, config.showcase) == \
-        (50 * 1024 * 1024, 12.5, 480, 3, 7, 90.0, "cpu", 5.0, False)
+            config.job_timeout, config.device, config.cache_ttl_minutes, config.showcase, config.compile) == \
+        (50 * 1024 * 1024, 12.5, 480, 3, 7, 90.0, "cpu", 5.0, False, True)
     assert config.jobs_dir.parent == tmp_path and config.showcase_dir == tmp_path / "showcase"
     assert AppConfig.from_env({"VST_DEVICE": "auto"}).device is None
     for name, bad, message in [("VST_MAX_SECONDS", "ten", "VST_MAX_SECONDS must be a number, not 'ten'"),

@@ -14,6 +14,7 @@ variable                    default                    meaning
 ``VST_QUEUE_SIZE``          20                         waiting jobs beyond this are turned away ("queue is full")
 ``VST_JOB_TIMEOUT``         300                        seconds one stylize job may run before it is stopped
 ``VST_DEVICE``              auto                       ``cpu``, ``cuda``, ``cuda:1`` …; ``auto``: CUDA when present
+``VST_COMPILE``             0                          ``torch.compile`` the networks (faster after a compile per size)
 ``VST_CACHE_DIR``           ``~/.cache/vst``           jobs' outputs, previews and the A/B showcase go here
 ``VST_CACHE_TTL_MINUTES``   60                         a job's files are deleted this long after it finished
 ``VST_SHOWCASE``            1                          pre-render the A/B showcase pairs in the background at start
@@ -82,6 +83,9 @@ class AppConfig:
     job_timeout: float = 300.0
     #: ``VST_DEVICE``: torch device for the networks; ``None`` picks CUDA when present, else the CPU.
     device: str | None = None
+    #: ``VST_COMPILE``: run the networks through ``torch.compile`` (see :class:`vst.pipeline.Stylizer`): about 1.5×
+    #: faster on a CPU, but the first job at each frame size waits about half a minute for the compilation.
+    compile: bool = False
     #: ``VST_CACHE_DIR``: root of the app's files: per-job folders, previews, A/B showcase (``python -m vst.showcase``
     #: renders into ``<cache_dir>/showcase`` too). Only the subfolders the browser needs are served.
     cache_dir: Path = field(default_factory=default_cache_dir)
@@ -104,6 +108,7 @@ class AppConfig:
             queue_size=int(_number(env, "VST_QUEUE_SIZE", cls.queue_size, integer=True, minimum=1)),
             job_timeout=_number(env, "VST_JOB_TIMEOUT", cls.job_timeout, integer=False, minimum=0.001),
             device=None if device in ("", "auto") else device,
+            compile=_flag(env, "VST_COMPILE", cls.compile),
             cache_dir=Path(cache_dir).expanduser() if cache_dir else default_cache_dir(),
             cache_ttl_minutes=_number(env, "VST_CACHE_TTL_MINUTES", cls.cache_ttl_minutes, integer=False,
                                       minimum=0.0),

@@ -209,8 +209,9 @@ class JobSpace:
 class ModelCache:
     """Loaded networks, one :class:`Stylizer` per (style, variant), shared by all jobs (thread-safe)."""
 
-    def __init__(self, device: str | None) -> None:
+    def __init__(self, device: str | None, *, compile: bool = False) -> None:
         self.device = select_device(device)
+        self.compile = compile
         self._lock = threading.Lock()
         self._stylizers: dict[tuple[str, str], Stylizer] = {}
         self._folders: dict[tuple[str, str], Path] = {}
@@ -219,7 +220,7 @@ class ModelCache:
         key = (slug, variant)
         with self._lock:
             if key not in self._stylizers or self._folders[key] != folder:
-                self._stylizers[key] = Stylizer(load_network(folder), self.device)
+                self._stylizers[key] = Stylizer(load_network(folder), self.device, compile=self.compile)
                 self._folders[key] = folder
             return self._stylizers[key]
 
@@ -318,7 +319,7 @@ class StylizeService:
     def __init__(self, config: AppConfig, styles: Sequence[GalleryStyle]) -> None:
         self.config = config
         self.styles = {s.slug: s for s in styles}
-        self.models = ModelCache(config.device)
+        self.models = ModelCache(config.device, compile=config.compile)
         self.jobs = JobSpace(config.jobs_dir, config.cache_ttl_minutes * 60)
 
     def check_style(self, style: str | None) -> GalleryStyle:
