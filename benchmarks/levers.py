@@ -32,7 +32,9 @@ NETWORKS = {name: NAMED_CONFIGS[name] for name in ("fast", "full-size")}
 
 
 def fps(run: Callable[[], object], frames_per_call: int, min_seconds: float) -> float:
-    run()
+    """Frames per second of ``run`` over at least ``min_seconds``, after three warm-up calls."""
+    for _ in range(3):
+        run()
     calls, start = 0, time.perf_counter()
     while calls < 2 or time.perf_counter() - start < min_seconds:
         run()
@@ -72,6 +74,7 @@ def main() -> None:
     parser.add_argument("--height", type=int, default=360)
     parser.add_argument("--seconds", type=float, default=3.0, help="minimum timing per row")
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "levers.json")
+    parser.add_argument("--rounds", type=int, default=2, help="round-robin rounds; each lever's best counts")
     parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=True,
                         help="measure torch.compile too (compiling takes a minute or two per network)")
     args = parser.parse_args()
@@ -83,21 +86,30 @@ def main() -> None:
         model = build_network(dict(config)).eval()
         one = torch.rand(1, 3, args.height, args.width)
         four = torch.rand(4, 3, args.height, args.width)
-        measured = {"eager, 1 frame per pass (shipped)": fps(torch_runner(model, one), 1, args.seconds),
-                    "eager, 4 frames per pass": fps(torch_runner(model, four), 4, args.seconds)}
-        with inference_rewrites(False):
-            measured["textbook layers (rewrites off)"] = fps(torch_runner(model, one), 1, args.seconds)
-        measured["channels-last"] = fps(torch_runner(model, one, channels_last=True), 1, args.seconds)
-        model = model.to(memory_format=torch.contiguous_format)
-        torch.set_num_threads(1)
-        measured["1 thread"] = fps(torch_runner(model, one), 1, args.seconds)
-        torch.set_num_threads(threads)
+        channels_last = build_network(dict(config)).eval()
+        channels_last.load_state_dict(model.state_dict())
+        # lever -> (runner, frames per call, inference rewrites on, threads)
+        levers: dict[str, tuple[Callable[[], object], int, bool, int]] = {
+            "eager, 1 frame per pass (shipped)": (torch_runner(model, one), 1, True, threads),
+            "eager, 4 frames per pass": (torch_runner(model, four), 4, True, threads),
+            "textbook layers (rewrites off)": (torch_runner(model, one), 1, False, threads),
+            "channels-last": (torch_runner(channels_last, one, channels_last=True), 1, True, threads),
+            "1 thread": (torch_runner(model, one), 1, True, 1),
+        }
         if args.compile:
-            compiled = torch.compile(model)
-            measured["torch.compile (inductor)"] = fps(torch_runner(compiled, one), 1, args.seconds)  # type: ignore[arg-type]
+            levers["torch.compile (inductor)"] = (torch_runner(torch.compile(model), one), 1, True, threads)  # type: ignore[arg-type]
         runner = onnx_runner(model, one, threads)
         if runner is not None:
-            measured["ONNX Runtime"] = fps(runner, 1, args.seconds)
+            levers["ONNX Runtime"] = (runner, 1, True, threads)
+        # Round-robin, best of the rounds: the first passes of a fresh process or model run up to 1.4x slower
+        # (seen here whichever lever came first), which a single pass in a fixed order would charge to one lever.
+        measured: dict[str, float] = {}
+        for _ in range(args.rounds):
+            for lever, (run, frames, rewrites, lever_threads) in levers.items():
+                torch.set_num_threads(lever_threads)
+                with inference_rewrites(rewrites):
+                    measured[lever] = max(measured.get(lever, 0.0), fps(run, frames, args.seconds))
+                torch.set_num_threads(threads)
         base = measured["eager, 1 frame per pass (shipped)"]
         for lever, value in measured.items():
             rows.append({"network": name, "lever": lever, "fps": round(value, 2), "vs_shipped": round(value / base, 2)})
