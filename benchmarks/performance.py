@@ -83,12 +83,12 @@ def plot(rows: list[dict[str, object]], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=120)
+    fig, ax = plt.subplots(figsize=(8.0, 4.0), dpi=120)
     for name in NETWORKS:
         mine = [r for r in rows if r["network"] == name]
         ax.plot([r["height"] for r in mine], [r["end_to_end_fps"] for r in mine], marker="o", label=name)
     ax.axhline(REAL_TIME_FPS, color="grey", linestyle="--", linewidth=1)
-    ax.text(ax.get_xlim()[0], REAL_TIME_FPS * 1.05, " real time (25 fps)", color="grey", fontsize=8)
+    ax.text(ax.get_xlim()[1], REAL_TIME_FPS * 1.05, "real time (25 fps) ", color="grey", fontsize=8, ha="right")
     ax.set_yscale("log")
     heights = sorted({int(r["height"]) for r in rows})  # type: ignore[call-overload]
     ax.set_xticks(heights, [f"{h}p" for h in heights])
@@ -96,7 +96,7 @@ def plot(rows: list[dict[str, object]], path: Path) -> None:
     ax.set_ylabel("frames per second, end to end")
     ax.set_title(f"Stylization speed on {torch.get_num_threads()} CPU threads (decode + stylize + encode)", fontsize=9)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
