@@ -390,17 +390,11 @@ class StylizeService:
             else:
                 result = render({variant: (stylizer, outputs[variant]) for variant, stylizer in stylizers.items()})
                 network_seconds, video_seconds = result.network_seconds[main], result.seconds
-        except (JobTimeoutError, VideoTooLongError):
+        except BaseException as err:
             if not shown:
                 self.jobs.remove(folder)
-            raise
-        except VideoError as err:
-            if not shown:
-                self.jobs.remove(folder)
-            raise VideoError(f"This video could not be processed: {_without_path(str(err), source)}") from None
-        except BaseException:
-            if not shown:
-                self.jobs.remove(folder)
+            if isinstance(err, VideoError) and not isinstance(err, VideoTooLongError):
+                raise VideoError(f"This video could not be processed: {_without_path(str(err), source)}") from None
             raise
         log.info("job %s: %s (%s%s), %d frames at %.1f fps", job_id, chosen.slug, main,
                  ", no fast network" if realtime and main != FAST_VARIANT else "", result.frames, result.fps)
