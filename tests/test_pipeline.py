@@ -95,6 +95,22 @@ def test_two_networks_share_one_decode_and_measure_flicker(clip_mp4: Path, tmp_p
         assert len(frame_times(result.outputs[name])) == result.frames
 
 
+def test_a_measure_only_target_is_measured_and_not_written(clip_mp4: Path, tmp_path: Path) -> None:
+    a, b = StyleNet(**TINY).eval(), StyleNet(**TINY).eval()
+    written = render_video(clip_mp4, {"temporal": (Stylizer(a), tmp_path / "a.mp4"),
+                                      "framewise": (Stylizer(b), tmp_path / "b.mp4")}, measure_flicker=True)
+    out_dir = tmp_path / "measured"
+    out_dir.mkdir()
+    measured = render_video(clip_mp4, {"temporal": (Stylizer(a), None),
+                                       "framewise": (Stylizer(b), out_dir / "b.mp4")}, measure_flicker=True)
+    assert set(measured.outputs) == {"framewise"}
+    assert [p.name for p in out_dir.iterdir()] == ["b.mp4"]
+    # The same frames were stylized and measured as when both were written.
+    assert measured.warping_errors["temporal"] == pytest.approx(written.warping_errors["temporal"])
+    with pytest.raises(VSTError, match="nothing to do"):
+        render_video(clip_mp4, {"temporal": (Stylizer(a), None)})
+
+
 def test_existing_output_is_never_overwritten_silently(clip_mp4: Path, tmp_path: Path, tiny_net: StyleNet) -> None:
     out = tmp_path / "out.mp4"
     out.write_bytes(b"precious")

@@ -380,10 +380,9 @@ class StylizeService:
                 shown = True
                 yield StylizeOutcome(job_id, folder, chosen.slug, main, realtime, outputs[main], None, first,
                                      first.network_seconds[main], first.seconds, pending=True)
-                remeasure = folder / f"remeasure-{outputs[main].name}"  # the same frames again, for the meter
-                result = render({main: (stylizers[main], remeasure), "framewise": (stylizers["framewise"],
-                                                                                    outputs["framewise"])})
-                remeasure.unlink()
+                # The fast network runs again on the same frames, for the meter only (nothing is written).
+                result = render({main: (stylizers[main], None), "framewise": (stylizers["framewise"],
+                                                                               outputs["framewise"])})
                 result.outputs[main] = outputs[main]
                 network_seconds, video_seconds = first.network_seconds[main], first.seconds
                 result.seconds += first.seconds
@@ -408,7 +407,7 @@ class StylizeService:
         limit = self.config.job_timeout
         max_frames = math.ceil(self.config.max_seconds * max(info.fps, 1.0) * 1.1) + 1
 
-        def render(targets: Mapping[str, tuple[Stylizer, Path]], *, measure_flicker: bool = True) -> RenderResult:
+        def render(targets: Mapping[str, tuple[Stylizer, Path | None]], *, measure_flicker: bool = True) -> RenderResult:
             started = time.monotonic()
 
             def on_frames(done: int, total: int | None) -> None:

@@ -125,7 +125,7 @@ class RenderResult:
 
 def render_video(
     source: str | os.PathLike[str],
-    targets: Mapping[str, tuple[Stylizer, str | os.PathLike[str]]],
+    targets: Mapping[str, tuple[Stylizer, str | os.PathLike[str] | None]],
     *,
     max_side: int | None = None,
     batch_size: int = 4,
@@ -136,9 +136,13 @@ def render_video(
     """Decode ``source`` once and write one stylized H.264 MP4 per target (``name → (stylizer, output path)``).
 
     Every output keeps the source's frame count, timestamps and audio stream; ``max_side`` downscales the long side.
-    With ``measure_flicker`` the warping error of each output is computed against the input's optical flow.
+    With ``measure_flicker`` the warping error of each output is computed against the input's optical flow. A target
+    whose output path is ``None`` is stylized and measured but not written (nor listed in ``outputs``).
     """
-    for name, (_, out) in targets.items():
+    files = {name: out for name, (_, out) in targets.items() if out is not None}
+    if not files and not measure_flicker:
+        raise VSTError("nothing to do: no output path and no flicker measurement")
+    for name, out in files.items():
         if Path(out).suffix.lower() != ".mp4":
             raise VSTError(f"output {out} must end in .mp4 (the output is always an H.264 MP4)")
         if Path(out).resolve() == Path(source).resolve():
@@ -148,13 +152,12 @@ def render_video(
     with contextlib.ExitStack() as stack:
         reader = stack.enter_context(VideoReader(source, max_side=max_side))
         total = reader.info.num_frames
-        temp_paths = {name: stack.enter_context(atomic_output(out, overwrite=overwrite))
-                      for name, (_, out) in targets.items()}
+        temp_paths = {name: stack.enter_context(atomic_output(out, overwrite=overwrite)) for name, out in files.items()}
         writers = {
             name: stack.enter_context(VideoWriter(temp_paths[name], reader.width, reader.height,
                                                   time_base=reader.time_base, frame_rate=reader.frame_rate,
                                                   audio_from=source))
-            for name in targets
+            for name in files
         }
         # Entered after the writers, so it is shut down (its last batch written or dropped) before they close.
         encoder = stack.enter_context(ThreadPoolExecutor(max_workers=1, thread_name_prefix="vst-encode"))
@@ -171,7 +174,8 @@ def render_video(
                 network_seconds[name] += time.perf_counter() - started
             if encoding is not None:
                 encoding.result()  # the previous batch is written (or its error is raised here)
-            encoding = encoder.submit(_write_batch, writers, stylized, batch.pts)
+            if writers:
+                encoding = encoder.submit(_write_batch, writers, stylized, batch.pts)
             if meter is not None:
                 for i, image in enumerate(batch.images):
                     meter.update(image, {name: frames[i] for name, frames in stylized.items()})
@@ -185,7 +189,7 @@ def render_video(
         for writer in writers.values():
             writer.close()  # finalize before the atomic rename that leaving the stack performs
     return RenderResult(
-        outputs={name: Path(out) for name, (_, out) in targets.items()},
+        outputs={name: Path(out) for name, out in files.items()},
         frames=done,
         seconds=time.perf_counter() - start,
         width=reader.width,
