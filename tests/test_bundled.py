@@ -49,14 +49,7 @@ def test_temporal_and_framewise_differ_only_in_the_temporal_term(slug: str) -> N
         {k: v for k, v in framewise.items() if k not in BRANCH_KEYS}
 
 
-#: Styles whose recorded figures miss a bar, and by how much (README, *Quality*); strict: a fix must remove the entry.
-KNOWN_MISSES = {
-    "starry-night": "temporal style distance x1.20 the framewise one's (bar: 1.15); retraining it did not fit the session",
-}
-
-
-@pytest.mark.parametrize("slug", [pytest.param(slug, marks=pytest.mark.xfail(strict=True, reason=KNOWN_MISSES[slug]))
-                                  if slug in KNOWN_MISSES else slug for slug in SLUGS])
+@pytest.mark.parametrize("slug", SLUGS)
 def test_recorded_quality_meets_the_bar(slug: str) -> None:
     """metrics.json (held-out clips, all variants measured in one process at export): the temporal model flickers at
     most 0.6× as much as the framewise baseline with a style distance at most 15% above it; the fast network flickers
