@@ -72,6 +72,11 @@ def test_strip_wise_inference_matches_the_plain_forward(monkeypatch: pytest.Monk
         strips = net(x)
         monkeypatch.setattr(model_module, "STRIP_ROWS", 7)  # odd strip height: odd row offsets
         odd_strips = net(x)
+        with model_module.frame_strips(False):  # as under torch.compile: whole frames however large
+            assert not model_module._large_inference(x)
+            unstriped = net(x)
+        assert model_module._large_inference(x)
+    assert torch.equal(unstriped, rewritten)
     torch.testing.assert_close(rewritten, plain, atol=1e-5, rtol=1e-4)
     torch.testing.assert_close(strips, plain, atol=1e-5, rtol=1e-4)
     torch.testing.assert_close(odd_strips, plain, atol=1e-5, rtol=1e-4)

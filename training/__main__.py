@@ -12,7 +12,7 @@ from pathlib import Path
 from vst.catalog import STYLES
 from vst.errors import VSTError
 
-from .config import DISTILL_DEFAULTS, TrainConfig, add_arguments, config_from_args
+from .config import DISTILL_DEFAULTS, add_arguments, config_from_args
 
 HELD_OUT_CLIPS = ("bikes.mp4", "carphone.mp4")
 

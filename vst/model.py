@@ -59,6 +59,8 @@ STRIP_ROWS = 64
 
 #: At inference the network runs rewritten, exactly equivalent layers (see :func:`inference_rewrites`).
 _REWRITES = True
+#: At inference large frames run in strips (see :func:`frame_strips`).
+_STRIPS = True
 #: Convolutions with at most this many output channels (the final RGB one) run space-to-depth at inference.
 S2D_MAX_OUT_CHANNELS = 4
 
@@ -83,6 +85,22 @@ def inference_rewrites(enabled: bool) -> Iterator[None]:
         yield
     finally:
         _REWRITES = previous
+
+
+@contextlib.contextmanager
+def frame_strips(enabled: bool) -> Iterator[None]:
+    """Switch the strip-wise inference of large frames (see :func:`inference_rewrites`) on or off inside the block.
+
+    On by default: in eager mode strips save memory and run faster on cache-sized pieces. :class:`vst.pipeline.Stylizer`
+    turns them off under ``torch.compile``, where the strip loop is unrolled into many small kernels and ran about
+    half as fast as whole frames at 960×540 (``benchmarks/levers.py``); the compiler plans whole-frame memory itself.
+    """
+    global _STRIPS
+    previous, _STRIPS = _STRIPS, enabled
+    try:
+        yield
+    finally:
+        _STRIPS = previous
 
 
 def _rewriting() -> bool:
@@ -146,7 +164,7 @@ def instance_norm_(x: torch.Tensor, norm: nn.InstanceNorm2d) -> torch.Tensor:
 
 
 def _large_inference(x: torch.Tensor, scale: int = 1) -> bool:
-    return _rewriting() and x.shape[-2] * x.shape[-1] * scale * scale > STRIP_THRESHOLD
+    return _STRIPS and _rewriting() and x.shape[-2] * x.shape[-1] * scale * scale > STRIP_THRESHOLD
 
 
 class ConvLayer(nn.Sequential):
