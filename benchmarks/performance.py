@@ -124,7 +124,7 @@ def main() -> None:
         models[name] = build_network(dict(NETWORKS[name][0]))
     relative_cost = {"fast": 1, "fast (compiled)": 1, "full-size": 4, "full-size (compiled)": 3,
                      SAME_PATH_REFERENCE: 14, REFERENCE: 16}  # rough, only to size the clips
-    rows: list[dict[str, object]] = []
+    best: dict[tuple[str, int, int], dict[str, object]] = {}  # (network, width, height) → its best round
     with tempfile.TemporaryDirectory() as tmp:
         stylizers: dict[tuple[str, str], Stylizer] = {}
         for round_ in range(args.rounds):  # round-robin: the first passes of a fresh process or model run slower
@@ -143,14 +143,12 @@ def main() -> None:
                         net = network_fps(stylizers[key], width, height, min_seconds=1.0)
                     print(f"  round {round_ + 1}: {name:<20} {width}×{height}: {e2e:6.2f} fps end to end, "
                           f"{net:6.2f} fps network", flush=True)
-                    row = next((r for r in rows if (r["network"], r["width"], r["height"]) == (name, width, height)),
-                               None)
-                    if row is None:
-                        row = {"network": name, "width": width, "height": height, "frames": frames,
-                               "end_to_end_fps": 0.0, "network_fps": 0.0, "parameters": model.num_parameters()}
-                        rows.append(row)
+                    row = best.setdefault((name, width, height), {
+                        "network": name, "width": width, "height": height, "frames": frames,
+                        "end_to_end_fps": 0.0, "network_fps": 0.0, "parameters": model.num_parameters()})
                     row["end_to_end_fps"] = max(float(row["end_to_end_fps"]), round(e2e, 2))  # type: ignore[arg-type]
                     row["network_fps"] = max(float(row["network_fps"]), round(net, 2))  # type: ignore[arg-type]
+    rows = list(best.values())
     for row in rows:
         for key, reference in (("speedup_vs_reference", REFERENCE), ("speedup_vs_johnson_size", SAME_PATH_REFERENCE)):
             ref = next((r for r in rows if r["network"] == reference and r["height"] == row["height"]), None)

@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--flicker", action="store_true", help="also measure and print the warping error (flicker)")
     run.add_argument("--overwrite", action="store_true", help="replace the output if it exists")
     run.add_argument("--compile", action="store_true",
-                     help="torch.compile the network: about 1.5x faster on a CPU after a compilation of about half "
+                     help="torch.compile the network: about 1.2x faster on a CPU after a compilation of about half "
                           "a minute (worth it for long videos; needs a C++ compiler)")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 

@@ -83,7 +83,7 @@ class AppConfig:
     job_timeout: float = 300.0
     #: ``VST_DEVICE``: torch device for the networks; ``None`` picks CUDA when present, else the CPU.
     device: str | None = None
-    #: ``VST_COMPILE``: run the networks through ``torch.compile`` (see :class:`vst.pipeline.Stylizer`): about 1.5×
+    #: ``VST_COMPILE``: run the networks through ``torch.compile`` (see :class:`vst.pipeline.Stylizer`): about 1.2×
     #: faster on a CPU, but the first job at each frame size waits about half a minute for the compilation.
     compile: bool = False
     #: ``VST_CACHE_DIR``: root of the app's files: per-job folders, previews, A/B showcase (``python -m vst.showcase``

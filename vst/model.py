@@ -93,7 +93,7 @@ def frame_strips(enabled: bool) -> Iterator[None]:
 
     On by default: in eager mode strips save memory and run faster on cache-sized pieces. :class:`vst.pipeline.Stylizer`
     turns them off under ``torch.compile``, where the strip loop is unrolled into many small kernels and ran about
-    half as fast as whole frames at 960×540 (``benchmarks/levers.py``); the compiler plans whole-frame memory itself.
+    half as fast as whole frames at 960×540 (``benchmarks/performance.py``); the compiler plans whole-frame memory itself.
     """
     global _STRIPS
     previous, _STRIPS = _STRIPS, enabled

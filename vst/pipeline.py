@@ -60,7 +60,7 @@ class Stylizer:
     stays in cache; ``benchmarks/levers.py`` measures it), and :data:`CUDA_MAX_PIXELS` on a GPU.
 
     ``compile=True`` runs the network through ``torch.compile`` (inductor, which fuses the normalisation, activation
-    and padding passes around the convolutions): about 1.5× faster on the CPU for the fast network, but the first
+    and padding passes around the convolutions): 1.15–1.3× faster end to end on the CPU (benchmarks/performance.py), but the first
     frame of every new frame size waits for a compilation (about half a minute on two cores; needs a C++ compiler).
     Compiled, large frames run whole instead of in strips (:func:`vst.model.frame_strips`): faster, more memory.
     Worth it for long videos (``python -m vst stylize --compile``), not for a web app's short clips.
