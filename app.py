@@ -1,8 +1,8 @@
 """The Gradio app (a Hugging Face Space): stylize a video with a flicker comparison, and a blind A/B vote.
 
 ``python app.py`` serves it on 0.0.0.0:7860 (``GRADIO_SERVER_NAME`` / ``GRADIO_SERVER_PORT`` override). Limits come
-from environment variables (:mod:`vst.app_config`). This file only lays out the UI and wires events; the logic lives
-in :mod:`vst.app_service`, :mod:`vst.comparison`, :mod:`vst.showcase` and :mod:`vst.votes`.
+from environment variables (:mod:`vst.app.config`). This file only lays out the UI and wires events; the logic lives
+in :mod:`vst.app.service`, :mod:`vst.app.comparison`, :mod:`vst.app.showcase` and :mod:`vst.app.votes`.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from vst.app_config import AppConfig
-from vst.app_service import (
+from vst.app.config import AppConfig
+from vst.app.service import (
     NO_STYLE_MESSAGE,
     RESULT_COLUMNS,
     ABState,
@@ -36,9 +36,9 @@ from vst.app_service import (
     results_table,
     should_refresh,
 )
-from vst.comparison import FAST_LABEL, FRAMEWISE_LABEL, SLIDER_CSS, SLIDER_JS, TEMPORAL_LABEL, placeholder_html
+from vst.app.comparison import FAST_LABEL, FRAMEWISE_LABEL, SLIDER_CSS, SLIDER_JS, TEMPORAL_LABEL, placeholder_html
 from vst.errors import VSTError
-from vst.votes import VoteStore
+from vst.app.votes import VoteStore
 
 log = logging.getLogger("vst.app")
 

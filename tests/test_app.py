@@ -27,12 +27,12 @@ from tests.app_harness import (
     running_app,
 )
 from tests.clips import make_clip
-from vst.app_config import AppConfig, ConfigError
-from vst.app_service import JobSpace, Showcase
-from vst.comparison import FAST_LABEL, FRAMEWISE_LABEL, TEMPORAL_LABEL, flicker_frame, summary_line
+from vst.app.config import AppConfig, ConfigError
+from vst.app.service import JobSpace, Showcase
+from vst.app.comparison import FAST_LABEL, FRAMEWISE_LABEL, TEMPORAL_LABEL, flicker_frame, summary_line
 from vst.pipeline import RenderResult
 from vst.video import is_browser_playable, probe
-from vst.votes import VoteStore, wilson_interval
+from vst.app.votes import VoteStore, wilson_interval
 
 pytestmark = pytest.mark.filterwarnings(IGNORE_GRADIO_PANDAS_WARNINGS)
 

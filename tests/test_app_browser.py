@@ -35,9 +35,9 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory, clips_dir: Path) -> Iterator[str]:
-    from vst.app_config import AppConfig
-    from vst.app_service import Showcase
-    from vst.votes import VoteStore
+    from vst.app.config import AppConfig
+    from vst.app.service import Showcase
+    from vst.app.votes import VoteStore
 
     root = make_tiny_styles(tmp_path_factory.mktemp("styles"), ("starry-night", "great-wave", "the-scream"))
     cache = tmp_path_factory.mktemp("browser-cache")

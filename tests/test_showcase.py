@@ -7,10 +7,10 @@ from pathlib import Path
 import av
 import pytest
 
-import vst.showcase
+import vst.app.showcase
 from tests.model_fixtures import make_tiny_checkpoint, tiny_checkpoint_root, tiny_checkpoints  # noqa: F401
 from vst.errors import StyleNotFoundError, VideoError
-from vst.showcase import CURATED_CLIPS, PAIR_FILE, ABPair, default_cache_dir, load_pairs, main, prerender_pairs
+from vst.app.showcase import CURATED_CLIPS, PAIR_FILE, ABPair, default_cache_dir, load_pairs, main, prerender_pairs
 from vst.video import is_browser_playable
 
 CLIPS = {"carphone": CURATED_CLIPS["carphone"]}  # 176×144, 29.97 fps
@@ -74,7 +74,7 @@ def test_pairs_are_rendered_once_and_playable(tiny_checkpoints: Path, tmp_path: 
     def must_not_render(*args: object, **kwargs: object) -> None:
         raise AssertionError("a cached pair was rendered again")
 
-    monkeypatch.setattr(vst.showcase, "render_video", must_not_render)
+    monkeypatch.setattr(vst.app.showcase, "render_video", must_not_render)
     assert prerender_pairs(cache, **FAST) == pairs
     assert mtimes(pair) == before
 
@@ -129,7 +129,7 @@ def test_default_cache_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
 
 def test_command_line(own_checkpoints: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
                       monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(vst.showcase, "CURATED_CLIPS", CLIPS)
+    monkeypatch.setattr(vst.app.showcase, "CURATED_CLIPS", CLIPS)
     args = ["--cache-dir", str(tmp_path / "cache"), "--max-side", "48", "--max-seconds", "0.5", "-q"]
     assert main(args) == 0
     assert "1 A/B pair(s) ready" in (out := capsys.readouterr().out) and "(1 rendered now)" in out

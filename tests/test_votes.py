@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from huggingface_hub import HfApi, RepoUrl
 
-from vst.votes import SYNC_FOLDER, Tally, VoteStore, default_db_path, wilson_interval, winner_of
+from vst.app.votes import SYNC_FOLDER, Tally, VoteStore, default_db_path, wilson_interval, winner_of
 
 
 def wilson_closed_form(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:

@@ -85,7 +85,7 @@ def cmd_stylize(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["prerender"]:
-        from .showcase import main as prerender_main
+        from .app.showcase import main as prerender_main
 
         return prerender_main(argv[1:])
     args = build_parser().parse_args(argv)

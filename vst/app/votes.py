@@ -28,7 +28,7 @@ import httpx
 from huggingface_hub import CommitScheduler, HfApi
 from huggingface_hub.errors import HfHubHTTPError
 
-from .catalog import STYLES, VARIANTS
+from ..catalog import STYLES, VARIANTS
 
 log = logging.getLogger(__name__)
 

@@ -29,16 +29,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .app_config import AppConfig
-from .catalog import FAST_VARIANT, STYLES, VARIANTS
+from ..catalog import FAST_VARIANT, STYLES, VARIANTS
+from ..errors import VideoError, VSTError
+from ..files import atomic_output
+from ..hub import WEIGHTS_FILE, InstalledStyle, installed_styles
+from ..model import load_network
+from ..pipeline import RenderResult, Stylizer, render_video, select_device
+from ..video import VideoInfo, probe
+from .config import AppConfig
 from .comparison import VARIANT_LABELS, flicker_frame, slider_html, summary_line
-from .errors import VideoError, VSTError
-from .files import atomic_output
-from .hub import WEIGHTS_FILE, InstalledStyle, installed_styles
-from .model import load_network
-from .pipeline import RenderResult, Stylizer, render_video, select_device
 from .showcase import CURATED_CLIPS, ABPair, load_pairs, prerender_pairs
-from .video import VideoInfo, probe
 from .votes import Results, Tally, VoteStore
 
 log = logging.getLogger(__name__)
@@ -514,7 +514,7 @@ _RANDOM = random.SystemRandom()
 
 
 class Showcase:
-    """The pre-rendered A/B pairs (see :mod:`vst.showcase`): where they are, how they are rendered, and a background
+    """The pre-rendered A/B pairs (see :mod:`vst.app.showcase`): where they are, how they are rendered, and a background
     render at start-up."""
 
     def __init__(self, cache_dir: Path, clips: Mapping[str, Path] | None = None, *, max_side: int = 360,

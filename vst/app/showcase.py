@@ -7,7 +7,7 @@ muted), so both videos have exactly the same frames and timestamps. Results are 
 ``config.json`` and the render settings: a retrained style renders again, an unchanged one never does. ``pair.json``
 is written last, so a folder without it is an unfinished render and is ignored.
 
-Command line: ``python -m vst.showcase`` renders every missing pair with a progress bar.
+Command line: ``python -m vst.app.showcase`` renders every missing pair with a progress bar.
 """
 
 from __future__ import annotations
@@ -30,16 +30,16 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .catalog import VARIANTS
-from .errors import StyleNotFoundError, VideoError, VSTError
-from .hub import WEIGHTS_FILE, InstalledStyle, installed_styles
-from .model import load_network
-from .pipeline import Stylizer, render_video, select_device
-from .video import VideoReader, VideoWriter
+from ..catalog import VARIANTS
+from ..errors import StyleNotFoundError, VideoError, VSTError
+from ..hub import WEIGHTS_FILE, InstalledStyle, installed_styles
+from ..model import load_network
+from ..pipeline import Stylizer, render_video, select_device
+from ..video import VideoReader, VideoWriter
 
 log = logging.getLogger(__name__)
 
-EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
 #: Clip name → bundled example; names become folder names (letters, digits, ``-`` and ``_``).
 CURATED_CLIPS: dict[str, Path] = {
     "carphone": EXAMPLES_DIR / "carphone.mp4",
@@ -288,8 +288,8 @@ def _frame_progress(progress: ShowcaseProgress | None, done: int, todo: int,
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m vst.showcase``: render the missing A/B pairs of every installed style, with a progress bar."""
-    parser = argparse.ArgumentParser(prog="python -m vst.showcase",
+    """``python -m vst.app.showcase``: render the missing A/B pairs of every installed style, with a progress bar."""
+    parser = argparse.ArgumentParser(prog="python -m vst.app.showcase",
                                      description="Pre-render the app's A/B pairs (both variants of every installed "
                                                  "style on the bundled clips) into the cache.")
     parser.add_argument("--styles", nargs="+", metavar="SLUG", help="only these styles (default: every installed one)")

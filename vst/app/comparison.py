@@ -22,7 +22,7 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 
-from .pipeline import RenderResult
+from ..pipeline import RenderResult
 
 #: Series names of the flicker plot and labels of the slider.
 TEMPORAL_LABEL = "temporal (ours)"

@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import VSTError
+from ..errors import VSTError
 
 
 class ConfigError(VSTError):
@@ -61,7 +61,7 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
 
 
 def default_cache_dir() -> Path:
-    """``~/.cache/vst``, the same root as :func:`vst.showcase.default_cache_dir` uses without ``VST_CACHE_DIR``."""
+    """``~/.cache/vst``, the same root as :func:`vst.app.showcase.default_cache_dir` uses without ``VST_CACHE_DIR``."""
     return Path.home() / ".cache" / "vst"
 
 
@@ -86,7 +86,7 @@ class AppConfig:
     #: ``VST_COMPILE``: run the networks through ``torch.compile`` (see :class:`vst.pipeline.Stylizer`): about 1.2×
     #: faster on a CPU, but the first job at each frame size waits about half a minute for the compilation.
     compile: bool = False
-    #: ``VST_CACHE_DIR``: root of the app's files: per-job folders, previews, A/B showcase (``python -m vst.showcase``
+    #: ``VST_CACHE_DIR``: root of the app's files: per-job folders, previews, A/B showcase (``python -m vst.app.showcase``
     #: renders into ``<cache_dir>/showcase`` too). Only the subfolders the browser needs are served.
     cache_dir: Path = field(default_factory=default_cache_dir)
     #: ``VST_CACHE_TTL_MINUTES``: job folders older than this are deleted (checked whenever a job starts).
@@ -136,7 +136,7 @@ class AppConfig:
 
     @property
     def showcase_dir(self) -> Path:
-        """Pre-rendered A/B pairs (:mod:`vst.showcase`)."""
+        """Pre-rendered A/B pairs (:mod:`vst.app.showcase`)."""
         return self.cache_dir / "showcase"
 
     @property
