@@ -127,9 +127,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         if args.command == "prepare":
-            from .data import prepare
+            from .data import prepare, summary
 
-            print(f"training pairs ready: {prepare(args.data_dir)}")
+            index_path = prepare(args.data_dir)
+            print(summary(index_path))
+            print(f"training pairs ready: {index_path}")
         elif args.command == "fetch-vgg":
             from .vgg import fetch_vgg16_weights
 

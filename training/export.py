@@ -23,6 +23,7 @@ from vst.catalog import get_style
 from vst.model import StyleNet, load_network
 from vst.pipeline import Stylizer
 
+from .data import license_table
 from .evaluate import StyleMetrics, evaluate
 
 CARD_TEMPLATE = Path(__file__).resolve().parent.parent / "model_cards" / "style_model.md"
@@ -71,6 +72,7 @@ def render_card(slug: str, model: StyleNet, metrics: dict[str, StyleMetrics], ev
         content_weight=tc.get("content_weight", "?"), content_layer=tc.get("content_layer", "?"),
         style_weight=tc.get("style_weight", "?"), tv_weight=tc.get("tv_weight", "?"),
         temporal_weight=tc.get("temporal_weight", "?"), fast_section=fast_section(metrics, fast),
+        data_table=license_table(),
         fast_row="| `fast/` | the real-time network distilled from `temporal/` (use it on a CPU) |\n" if fast else "",
         **{k: str(v) for k, v in eval_info.items()},
     )
