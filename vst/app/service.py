@@ -13,6 +13,7 @@ Every user-facing problem is a :class:`~vst.errors.VSTError` whose ``str()`` is 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import math
@@ -34,9 +35,11 @@ from ..errors import VideoError, VSTError
 from ..files import atomic_output
 from ..hub import WEIGHTS_FILE, InstalledStyle, installed_styles
 from ..model import load_network
-from ..pipeline import RenderResult, Stylizer, render_video, select_device
+from ..pipeline import RenderResult, Stylizer, check_frame_size, render_video, select_device
 from ..video import VideoInfo, probe
 from .config import AppConfig
+from .media import media_url
+from .served import forget_served
 from .comparison import VARIANT_LABELS, flicker_frame, slider_html, summary_line
 from .showcase import CURATED_CLIPS, ABPair, load_pairs, prerender_pairs
 from .votes import Results, Tally, VoteStore
@@ -187,6 +190,7 @@ class JobSpace:
         for folder in self.root.iterdir():
             try:
                 if folder.is_dir() and folder.stat().st_mtime < cutoff:
+                    _forget_folder(folder)
                     shutil.rmtree(folder)
                     removed += 1
             except FileNotFoundError:  # another thread pruned it first
@@ -201,9 +205,17 @@ class JobSpace:
         if folder.parent.resolve() != self.root.resolve() or not folder.is_dir():
             return
         try:
+            _forget_folder(folder)
             shutil.rmtree(folder)
         except OSError as err:  # e.g. removed by a concurrent prune; the next prune retries anything left
             log.warning("could not delete the job folder %s: %s", folder, err)
+
+
+def _forget_folder(folder: Path) -> None:
+    """Delete Gradio's served copies of a job folder's files (see :func:`vst.app.served.forget_served`)."""
+    for path in folder.iterdir():
+        if path.is_file():
+            forget_served(path)
 
 
 class ModelCache:
@@ -267,7 +279,7 @@ class StylizeOutcome:
         if self.framewise is None:
             return None
         return slider_html(self.video, self.framewise, width=self.result.width, height=self.result.height,
-                           label=self.label)
+                           label=self.label, url=media_url)
 
     def flicker(self) -> pd.DataFrame:
         return flicker_frame(self.result)
@@ -337,6 +349,10 @@ class StylizeService:
             info = probe(video)
         except VideoError as err:
             raise VideoError(f"This file cannot be used as a video: {_without_path(str(err), video)}") from None
+        try:  # the library's frame-size check, before any network is loaded
+            check_frame_size(Path(video).name, info.width, info.height, self.config.max_side)
+        except VideoError as err:
+            raise VideoError(f"This file cannot be used as a video: {err}") from None
         seconds = video_seconds(info)
         if seconds is not None and seconds > self.config.max_seconds + 0.05:
             raise VideoTooLongError(f"This video is {seconds:.1f} s long; this server stylizes videos of up to "
@@ -558,8 +574,9 @@ class Showcase:
 class BlindCopies:
     """Copies of A/B videos under random names: the served file name (and a download) must not give the variant away.
 
-    One copy per source file and process (``<root>/<random>.mp4``); copies older than ``ttl_seconds`` are deleted
-    whenever a new one is made.
+    One copy per source file and process (``<root>/<random>.mp4``). A copy lives ``ttl_seconds`` (the session TTL)
+    after it was last handed out, then it is deleted: whenever a copy is made, and every ``ttl_seconds / 4`` (at
+    most a minute) by the thread :meth:`start_expiry` starts, so an idle server deletes them too.
     """
 
     def __init__(self, root: Path, ttl_seconds: float) -> None:
@@ -567,14 +584,34 @@ class BlindCopies:
         self.ttl_seconds = ttl_seconds
         self._lock = threading.Lock()
         self._names: dict[Path, Path] = {}
+        self._expiry: threading.Thread | None = None
+
+    def start_expiry(self) -> threading.Thread:
+        """Delete expired copies in a daemon thread, every ``ttl_seconds / 4`` (between 1 s and 60 s)."""
+        interval = min(60.0, max(1.0, self.ttl_seconds / 4))
+
+        def work() -> None:
+            while True:
+                time.sleep(interval)
+                try:
+                    with self._lock:
+                        self._prune()
+                except OSError as err:
+                    log.warning("could not delete expired A/B copies in %s: %s", self.root, err)
+
+        if self._expiry is None:
+            self._expiry = threading.Thread(target=work, name="vst-blind-expiry", daemon=True)
+            self._expiry.start()
+        return self._expiry
 
     def get(self, source: Path) -> Path:
         source = Path(source)
         with self._lock:
+            self._prune()
             copy = self._names.get(source)
             if copy is not None and copy.is_file():
+                os.utime(copy)  # handed out again: it lives another TTL
                 return copy
-            self._prune()
             self.root.mkdir(parents=True, exist_ok=True)
             copy = self.root / f"{uuid.uuid4().hex}{source.suffix}"
             shutil.copyfile(source, copy)
@@ -586,8 +623,10 @@ class BlindCopies:
             return
         cutoff = time.time() - self.ttl_seconds
         for path in self.root.iterdir():
-            if path.is_file() and path.stat().st_mtime < cutoff:
-                path.unlink(missing_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                if path.is_file() and path.stat().st_mtime < cutoff:
+                    forget_served(path)  # Gradio's served copy stops working now, too
+                    path.unlink()
         self._names = {src: dst for src, dst in self._names.items() if dst.is_file()}
 
 
@@ -617,15 +656,16 @@ def should_refresh(state: ABState, own: Pair | None, store: VoteStore) -> bool:
             and not store.has_voted(state.ensure_session(), own.style, own.clip))
 
 
-def cast_vote(state: ABState, choice: str, store: VoteStore) -> str:
-    """Record this visitor's vote on the pair on screen and return the reveal text (Markdown)."""
+def cast_vote(state: ABState, choice: str, store: VoteStore, *, client: str | None = None) -> str:
+    """Record this visitor's vote on the pair on screen and return the reveal text (Markdown). ``client``: the
+    salted hash of the visitor's address (:func:`vst.app.votes.client_of`), which the store rate-limits."""
     shown = state.current
     if shown is None:
         raise VSTError("There is no pair on screen to vote on; press “Next pair”.")
     if choice not in ("left", "right", "tie"):
         raise VSTError(f"Unknown choice '{choice}'.")
     counted = store.record(style=shown.pair.style, clip=shown.pair.clip, left_variant=shown.left_variant,
-                           choice=choice, session=state.ensure_session())
+                           choice=choice, session=state.ensure_session(), client=client)
     state.voted = True
     reveal = reveal_text(shown, choice)
     if not counted:
