@@ -17,7 +17,7 @@ from gradio_client.exceptions import AppError
 from tests.app_harness import IGNORE_GRADIO_PANDAS_WARNINGS, OFFLINE_ENV, make_tiny_styles, patched_env, running_app
 from tests.clips import make_clip
 from vst.app.config import AppConfig
-from vst.app.service import Showcase
+from vst.app.service import Showcase, gallery_styles
 from vst.app.sweep import sweep_cache
 from vst.app.votes import VoteStore, client_hash
 
@@ -28,8 +28,8 @@ VOTES_PER_MINUTE = 4
 
 
 class App:
-    def __init__(self, url: str, config: AppConfig, store: VoteStore) -> None:
-        self.url, self.config, self.store = url.rstrip("/"), config, store
+    def __init__(self, url: str, config: AppConfig, store: VoteStore, styles: Path) -> None:
+        self.url, self.config, self.store, self.styles = url.rstrip("/"), config, store, styles
 
     def get(self, path: str) -> httpx.Response:
         return httpx.get(self.url + path, timeout=30)
@@ -37,17 +37,17 @@ class App:
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory, clips_dir: Path) -> Iterator[App]:
-    root = make_tiny_styles(tmp_path_factory.mktemp("styles"))
+    root = make_tiny_styles(tmp_path_factory.mktemp("styles"), ("starry-night", "great-wave"))
     cache = tmp_path_factory.mktemp("cache")
     with patched_env({**OFFLINE_ENV, "VST_CHECKPOINT_DIR": str(root)}):
         config = AppConfig.from_env({"VST_CACHE_DIR": str(cache), "VST_SHOWCASE": "0",
                                      "VST_CACHE_TTL_MINUTES": str(TTL_SECONDS / 60)})
         showcase = Showcase(config.showcase_dir, {"tiny": make_clip(clips_dir / "faults-showcase.mp4", num_frames=6)},
                             max_side=64, max_seconds=1.0)
-        assert len(showcase.prerender()) == 1
+        assert len(showcase.prerender()) == 2
         store = VoteStore(cache / "votes.sqlite3", votes_per_minute=VOTES_PER_MINUTE)
         with running_app(config, store, showcase) as url:
-            yield App(url, config, store)
+            yield App(url, config, store, root)
         store.close()
 
 
@@ -162,3 +162,26 @@ def test_the_app_sweeps_at_start_up(tmp_path: Path) -> None:
             VoteStore(tmp_path / "votes.sqlite3") as store:
         app_module.build_app(config, store=store, showcase=Showcase(config.showcase_dir, {}))
     assert not killed.exists()
+
+
+def test_damaged_styles_are_left_out_at_start_up(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    root = make_tiny_styles(tmp_path / "styles", ("starry-night", "great-wave", "udnie"))
+    (root / "great-wave" / "temporal" / "config.json").write_text("[1, 2]")
+    (root / "udnie" / "framewise" / "model.safetensors").write_bytes(b"")
+    config = AppConfig.from_env({"VST_CACHE_DIR": str(tmp_path / "cache")})
+    with patched_env({**OFFLINE_ENV, "VST_CHECKPOINT_DIR": str(root)}):
+        styles = {s.slug: s for s in gallery_styles(config)}
+    assert list(styles) == ["starry-night", "udnie"]
+    assert styles["starry-night"].has_framewise and not styles["udnie"].has_framewise
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert any("leaves out 'great-wave' (temporal)" in e and "must hold a JSON object" in e for e in errors)
+    assert any("leaves out 'udnie' (framewise)" in e and "is empty" in e for e in errors)
+
+
+def test_a_style_damaged_after_start_up_gets_one_line_without_server_paths(app: App, clip_mp4: Path) -> None:
+    weights = app.styles / "great-wave" / "temporal" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])  # truncated while the app runs
+    with pytest.raises(AppError) as caught:
+        Client(app.url, verbose=False).predict(handle_file(clip_mp4), "great-wave", False, api_name="/stylize")
+    assert str(caught.value) == ("The style 'great-wave' cannot be used right now: its temporal model is damaged on "
+                                 "this server. Please pick another style.")

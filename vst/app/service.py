@@ -31,7 +31,8 @@ import numpy as np
 import pandas as pd
 
 from ..catalog import FAST_VARIANT, STYLES, VARIANTS
-from ..errors import VideoError, VSTError
+from ..checkpoint_check import check_checkpoint
+from ..errors import CheckpointError, VideoError, VSTError
 from ..files import atomic_output
 from ..hub import WEIGHTS_FILE, InstalledStyle, installed_styles
 from ..model import load_network
@@ -143,10 +144,25 @@ def style_preview(style: InstalledStyle, previews_dir: Path) -> Path:
     return render_preview(style.slug, style.variants["temporal"], previews_dir)
 
 
+def _usable_variants(style: InstalledStyle) -> InstalledStyle:
+    """``style`` without the variants whose checkpoint fails :func:`vst.checkpoint_check.check_checkpoint` (headers
+    only, nothing loaded); each one left out is logged as an error with the reason."""
+    variants = {}
+    for variant, folder in style.variants.items():
+        try:
+            check_checkpoint(folder)
+        except CheckpointError as err:
+            log.error("the app leaves out '%s' (%s): %s", style.slug, variant, err)
+            continue
+        variants[variant] = folder
+    return InstalledStyle(style.slug, style.caption, variants)
+
+
 def gallery_styles(config: AppConfig) -> list[GalleryStyle]:
     """Installed styles that have the temporal model (what the app renders), in catalog order, with previews."""
     found = []
     for style in installed_styles():
+        style = _usable_variants(style)
         if "temporal" not in style.variants:
             log.warning("the app skips '%s': only its %s variant is installed", style.slug, ", ".join(style.variants))
             continue
@@ -232,7 +248,13 @@ class ModelCache:
         key = (slug, variant)
         with self._lock:
             if key not in self._stylizers or self._folders[key] != folder:
-                self._stylizers[key] = Stylizer(load_network(folder), self.device, compile=self.compile)
+                try:
+                    network = load_network(folder)
+                except CheckpointError as err:  # damaged since start-up: the visitor gets no server path
+                    log.error("cannot load '%s' (%s): %s", slug, variant, err)
+                    raise CheckpointError(f"The style '{slug}' cannot be used right now: its {variant} model "
+                                          f"is damaged on this server. Please pick another style.") from None
+                self._stylizers[key] = Stylizer(network, self.device, compile=self.compile)
                 self._folders[key] = folder
             return self._stylizers[key]
 
