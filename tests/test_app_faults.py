@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,9 +15,18 @@ import httpx
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
+from PIL import Image
 
-from tests.app_harness import IGNORE_GRADIO_PANDAS_WARNINGS, OFFLINE_ENV, make_tiny_styles, patched_env, running_app
+from tests.app_harness import (
+    IGNORE_GRADIO_PANDAS_WARNINGS,
+    OFFLINE_ENV,
+    free_port,
+    make_tiny_styles,
+    patched_env,
+    running_app,
+)
 from tests.clips import make_clip
+from tests.test_cli import REPO
 from vst.app.config import AppConfig
 from vst.app.service import Showcase, gallery_styles
 from vst.app.sweep import sweep_cache
@@ -185,3 +196,42 @@ def test_a_style_damaged_after_start_up_gets_one_line_without_server_paths(app: 
         Client(app.url, verbose=False).predict(handle_file(clip_mp4), "great-wave", False, api_name="/stylize")
     assert str(caught.value) == ("The style 'great-wave' cannot be used right now: its temporal model is damaged on "
                                  "this server. Please pick another style.")
+
+
+def test_kill_9_during_a_job_then_restart_leaves_nothing(tmp_path: Path, clips_dir: Path) -> None:
+    """The app killed outright mid-job (``kill -9``) leaves the job's partial files; the next start deletes them."""
+    import app as app_module
+
+    root = make_tiny_styles(tmp_path / "styles")
+    Image.new("RGB", (8, 8)).save(root / "starry-night" / "preview.jpg")  # no preview to render at start-up
+    cache = tmp_path / "cache"
+    port = free_port()
+    env = dict(os.environ, **OFFLINE_ENV, VST_CHECKPOINT_DIR=str(root), VST_CACHE_DIR=str(cache),
+               VST_VOTES_DB=str(tmp_path / "votes.sqlite3"), VST_MAX_SECONDS="120", GRADIO_SERVER_NAME="127.0.0.1",
+               GRADIO_SERVER_PORT=str(port), PYTHONPATH=str(REPO))
+    server = subprocess.Popen([sys.executable, "app.py"], cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(url, timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.3)
+        clip = make_clip(clips_dir / "kill9.mp4", width=64, height=48, num_frames=1000, fps=25)
+        Client(url, verbose=False).submit(handle_file(clip), "starry-night", False, api_name="/stylize")
+        jobs = AppConfig.from_env({"VST_CACHE_DIR": str(cache)}).jobs_dir
+        while time.monotonic() < deadline and not list(jobs.glob("*/.*.partial.mp4")):
+            time.sleep(0.05)
+    finally:
+        server.kill()  # SIGKILL: nothing can be cleaned up
+        server.wait(timeout=30)
+    left = list(jobs.glob("*/.*.partial.mp4"))
+    assert left, "the job never started writing"
+    config = AppConfig.from_env({"VST_CACHE_DIR": str(cache), "VST_SHOWCASE": "0"})
+    with patched_env({**OFFLINE_ENV, "VST_CHECKPOINT_DIR": str(root)}), \
+            VoteStore(tmp_path / "votes2.sqlite3") as store:
+        app_module.build_app(config, store=store, showcase=Showcase(config.showcase_dir, {}))  # the restart
+    assert not any(path.exists() for path in left) and not list(jobs.iterdir())

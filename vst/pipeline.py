@@ -72,7 +72,8 @@ def check_frame_size(source: str | os.PathLike[str], width: int, height: int, ma
         raise VSTError(f"the maximum side must be at least 16 pixels, not {max_side}")
     out_w, out_h = fit_size(width, height, max_side)
     if min(out_w, out_h) < MIN_FRAME_SIDE:
-        scaled = f" (downscaled from {width}×{height} to fit {max_side} px)" if (out_w, out_h) != (width, height) else ""
+        resized = (out_w, out_h) != (width, height)
+        scaled = f" (downscaled from {width}×{height} to fit {max_side} px)" if resized else ""
         raise FrameSizeError(f"{source}: its frames are {out_w}×{out_h} pixels{scaled}; the networks need at least "
                              f"{MIN_FRAME_SIDE}×{MIN_FRAME_SIDE}")
     return out_w, out_h
