@@ -198,6 +198,7 @@ def test_a_style_damaged_after_start_up_gets_one_line_without_server_paths(app: 
                                  "this server. Please pick another style.")
 
 
+@pytest.mark.slow  # starts the app in its own process
 def test_kill_9_during_a_job_then_restart_leaves_nothing(tmp_path: Path, clips_dir: Path) -> None:
     """The app killed outright mid-job (``kill -9``) leaves the job's partial files; the next start deletes them."""
     import app as app_module
