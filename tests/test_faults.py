@@ -364,3 +364,22 @@ def test_output_error_is_raised_by_the_python_api(clip_mp4: Path, tmp_path: Path
     target.mkdir()
     with pytest.raises(OutputError, match="is a folder"):
         stylize_video(clip_mp4, target, style=str(tiny_checkpoint_root / "starry-night" / "temporal"), overwrite=True)
+
+
+def test_damaged_hub_download_is_refused_like_a_folder(empty_checkpoint_dir: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A checkpoint from the Hub (here its local cache, offline) goes through the same check: an incomplete one is
+    refused by name instead of rendering with random weights."""
+    from huggingface_hub import constants
+
+    repo = vst.get_style("udnie").repo_id
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    repo_dir = tmp_path / "hub" / f"models--{repo.replace('/', '--')}"
+    (repo_dir / "refs").mkdir(parents=True)
+    (repo_dir / "refs" / "main").write_text(commit)
+    folder = make_tiny_checkpoint(repo_dir / "snapshots" / commit / "temporal")
+    _partial_weights(0.5)(folder)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    with pytest.raises(CheckpointError, match=r"snapshots/0123456789abcdef0123456789abcdef01234567/temporal/"
+                                              r"model\.safetensors does not match config\.json: missing 15 tensor"):
+        vst.load_model("udnie")
