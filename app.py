@@ -17,6 +17,8 @@ import gradio as gr
 import pandas as pd
 
 from vst.app.config import AppConfig
+from vst.app.media import media_routes
+from vst.app.sweep import sweep_cache
 from vst.app.service import (
     NO_STYLE_MESSAGE,
     RESULT_COLUMNS,
@@ -38,7 +40,7 @@ from vst.app.service import (
 )
 from vst.app.comparison import FAST_LABEL, FRAMEWISE_LABEL, SLIDER_CSS, SLIDER_JS, TEMPORAL_LABEL, placeholder_html
 from vst.errors import VSTError
-from vst.app.votes import VoteStore
+from vst.app.votes import VoteStore, client_of
 
 log = logging.getLogger("vst.app")
 
@@ -86,7 +88,8 @@ def launch_options(config: AppConfig) -> dict[str, Any]:
     for folder in config.served_dirs:
         folder.mkdir(parents=True, exist_ok=True)
     return {"allowed_paths": [str(p) for p in config.served_dirs], "max_file_size": config.max_upload_bytes,
-            "theme": THEME, "css": CSS, "footer_links": ["api", "gradio"]}
+            "theme": THEME, "css": CSS, "footer_links": ["api", "gradio"],
+            "app_kwargs": {"routes": media_routes(config.jobs_dir)}}  # the slider's videos, by job id (no path)
 
 
 def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None,
@@ -96,9 +99,11 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
     config = AppConfig.from_env() if config is None else config
     store = VoteStore.from_env() if store is None else store
     showcase = Showcase(config.showcase_dir) if showcase is None else showcase
+    sweep_cache(config)  # what a killed earlier run left: partial files, expired jobs, blind copies
     styles = gallery_styles(config)
     service = StylizeService(config, styles)
     blind = BlindCopies(config.blind_dir, config.cache_ttl_minutes * 60)
+    blind.start_expiry()
     ttl = max(60, int(config.cache_ttl_minutes * 60))
 
     with gr.Blocks(title=TITLE, delete_cache=(min(ttl, 3600), ttl)) as demo:
@@ -202,10 +207,12 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
         vote_tab.select(open_vote_tab, inputs=[ab_state, own_state], outputs=[*panel, *results],
                         api_visibility="private", concurrency_limit=None)
 
-        def voter(choice: str) -> Callable[[ABState], tuple[Any, ...]]:
-            def vote(state: ABState) -> tuple[Any, ...]:
+        def voter(choice: str) -> Callable[[ABState, gr.Request], tuple[Any, ...]]:
+            def vote(state: ABState, request: gr.Request) -> tuple[Any, ...]:
+                client = client_of(request.client.host if request.client else None,
+                                   request.headers.get("x-forwarded-for"))
                 try:
-                    reveal = cast_vote(state, choice, store)
+                    reveal = cast_vote(state, choice, store, client=client)
                 except VSTError as err:
                     raise _fail(err) from None
                 return (state, reveal, *[gr.update(interactive=False)] * 3, *results_now())

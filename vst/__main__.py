@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 from pathlib import Path
 
 from tqdm import tqdm
@@ -14,12 +15,39 @@ from .catalog import ALL_VARIANTS, DEFAULT_VARIANT, STYLES
 from .errors import VSTError
 from .files import check_output_free
 from .hub import installed_styles, load_model
-from .pipeline import stylize_video
+from .pipeline import DEFAULT_MAX_SIDE, check_frame_size, select_device, stylize_video
+from .signals import Terminated, sigterm_as_exception
 from .video import probe
 
 
+def _positive(text: str) -> int:
+    """argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _max_side(text: str) -> int | None:
+    """argparse type of ``--max-side``: ``0`` means no limit (``None``), else a whole number of at least 16."""
+    value = _positive(text) if text.strip() != "0" else 0
+    if value and value < 16:
+        raise argparse.ArgumentTypeError(f"must be 0 (no limit) or at least 16, not {value}")
+    return value or None
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose usage errors are one line, like every other error of the command (exit code 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m vst", description="Flicker-free video neural style transfer.")
+    parser = OneLineParser(prog="python -m vst", description="Flicker-free video neural style transfer.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens (checkpoint sources, ...)")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -30,9 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"a style slug ({', '.join(STYLES)}) or a checkpoint folder (default: starry-night)")
     run.add_argument("--variant", choices=ALL_VARIANTS, default=DEFAULT_VARIANT,
                      help="temporal: trained to be steady (default); framewise: the flickery baseline")
-    run.add_argument("--max-side", type=int, metavar="N", help="downscale so the long side is at most N pixels")
+    run.add_argument("--max-side", type=_max_side, metavar="N", default=DEFAULT_MAX_SIDE,
+                     help=f"downscale so the long side is at most N pixels (default: {DEFAULT_MAX_SIDE}, which keeps "
+                          f"memory under 1 GB; 0: never downscale, at about 190 MB per megapixel)")
     run.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: CUDA when present, else CPU)")
-    run.add_argument("--batch-size", type=int, default=4, help="frames per forward pass (default: 4)")
+    run.add_argument("--batch-size", type=_positive, default=4, help="frames per forward pass (default: 4)")
     run.add_argument("--flicker", action="store_true", help="also measure and print the warping error (flicker)")
     run.add_argument("--overwrite", action="store_true", help="replace the output if it exists")
     run.add_argument("--compile", action="store_true",
@@ -59,12 +89,16 @@ def cmd_styles() -> int:
 
 
 def cmd_stylize(args: argparse.Namespace) -> int:
-    info = probe(args.input)  # fail fast on a bad input, before loading any network
+    # Fail fast, before loading any network: a bad input, frames too small, an unwritable output, a bad device.
+    info = probe(args.input)
+    width, height = check_frame_size(args.input, info.width, info.height, args.max_side)
+    if (width, height) != (info.width, info.height):
+        print(f"note: downscaling {info.width}×{info.height} to {width}×{height} (--max-side {args.max_side}; "
+              f"--max-side 0 keeps the full size, at about 190 MB of memory per megapixel)", file=sys.stderr)
     output = args.output or Path(f"{args.input.stem}_{Path(args.style).name}.mp4")
-    check_output_free(output, overwrite=args.overwrite)  # fail fast, before loading a network
-    if args.max_side is not None and args.max_side < 16:
-        raise VSTError("--max-side must be at least 16")
-    model = load_model(args.style, args.variant)  # a missing style fails here, before any progress bar
+    check_output_free(output, overwrite=args.overwrite)
+    select_device(args.device)
+    model = load_model(args.style, args.variant)  # a missing or damaged style fails here, before any progress bar
     bar = tqdm(total=info.num_frames, unit="frame", desc=f"{args.style} ({args.variant})", disable=args.quiet)
 
     def progress(done: int, total: int | None) -> None:
@@ -91,13 +125,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        return cmd_styles() if args.command == "styles" else cmd_stylize(args)
+        with sigterm_as_exception():
+            return cmd_styles() if args.command == "styles" else cmd_stylize(args)
     except VSTError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted; no output was written", file=sys.stderr)
         return 130
+    except Terminated:
+        print("terminated (SIGTERM); no output was written", file=sys.stderr)
+        return 143
 
 
 if __name__ == "__main__":
