@@ -6,6 +6,7 @@ from pathlib import Path
 
 from huggingface_hub import HfApi, get_token
 
+from vst.catalog import STYLE_FILE, read_style_file
 from vst.errors import VSTError
 
 
@@ -19,11 +20,18 @@ def push(folder: Path, repo_id: str, *, dry_run: bool = False, private: bool = F
          message: str = "Upload vst style checkpoints") -> str:
     """Create ``repo_id`` if needed and upload ``folder``; returns the commit URL (or the file list on a dry run).
 
+    The folder is an export (``style.json``, thumbnail, preview, model card, one subfolder per variant): the Hub repo
+    gets the same layout, so adding ``repo_id`` to ``VST_HUB_STYLES`` lists the style in the app and the CLI.
+
     The token comes from ``HF_TOKEN`` or the ``huggingface-cli login`` cache; without one, a clear ``VSTError``.
     ``api`` lets tests inject an ``HfApi`` pointed at a local endpoint.
     """
     if not (folder / "temporal" / "model.safetensors").is_file():
         raise VSTError(f"{folder} is not an exported style folder (no temporal/model.safetensors); run export first")
+    if not (folder / STYLE_FILE).is_file():
+        raise VSTError(f"{folder} has no {STYLE_FILE} (the style's title, artist ...): re-export it with "
+                       f"`python -m training export`")
+    read_style_file(folder / STYLE_FILE)  # a broken one fails here, not in the app that lists the repo
     files = files_to_push(folder)
     if dry_run:
         return "\n".join(f"would upload {repo_id}/{f}" for f in files)
