@@ -158,8 +158,9 @@ def read_style_file(path: Path, *, repo_id: str = "") -> Style:
 
 
 def write_style_file(style: Style, folder: Path) -> Path:
-    """Write ``folder/style.json`` (UTF-8, indented) and return its path."""
+    """Write ``folder/style.json`` (UTF-8, indented; the folder is created if needed) and return its path."""
     path = Path(folder) / STYLE_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(style.metadata(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
 
