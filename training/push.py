@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from huggingface_hub import HfApi, get_token
+from huggingface_hub.errors import HTTPError, OfflineModeIsEnabled
 
 from vst.catalog import STYLE_FILE, read_style_file
 from vst.errors import VSTError
@@ -38,7 +39,13 @@ def push(folder: Path, repo_id: str, *, dry_run: bool = False, private: bool = F
     api = api or HfApi()
     if api.token is None and get_token() is None:
         raise VSTError("no Hugging Face token: set HF_TOKEN or run `hf auth login` first (or use --dry-run)")
-    api.create_repo(repo_id, repo_type="model", private=private, exist_ok=True)
-    info = api.upload_folder(repo_id=repo_id, folder_path=folder, repo_type="model", commit_message=message,
-                             allow_patterns=[str(f) for f in files])
+    try:
+        api.create_repo(repo_id, repo_type="model", private=private, exist_ok=True)
+        info = api.upload_folder(repo_id=repo_id, folder_path=folder, repo_type="model", commit_message=message,
+                                 allow_patterns=[str(f) for f in files])
+    except OfflineModeIsEnabled:
+        raise VSTError(f"cannot push to {repo_id}: HF_HUB_OFFLINE is set (unset it to upload)") from None
+    except (HTTPError, ValueError) as err:  # HTTP status, network, or the Hub refusing the card's metadata
+        reason = " ".join(str(err).split()) or type(err).__name__
+        raise VSTError(f"push to {repo_id} at {api.endpoint} failed: {reason}") from None
     return str(info.commit_url)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .catalog import ALL_VARIANTS, DEFAULT_VARIANT, bundled_dir, load_catalog
+from .catalog import ALL_VARIANTS, DEFAULT_VARIANT, bundled_dir, is_bundled, load_catalog
 from .errors import VSTError
 from .files import check_output_free
 from .hub import installed_styles, load_model
@@ -54,7 +54,7 @@ def cmd_styles() -> int:
     for slug, style in catalog.styles.items():
         found = installed.get(slug)
         have = ", ".join(found.variants) if found else "not installed"
-        source = "bundled" if style.folder is not None and style.folder.parent == bundled_dir() else style.repo_id
+        source = "bundled" if is_bundled(style) else style.repo_id
         print(f"{slug:<{width}}  {style.caption}  [{have}]  ({source})")
     for problem in catalog.problems:
         print(f"warning: {problem}")

@@ -165,6 +165,11 @@ def write_style_file(style: Style, folder: Path) -> Path:
     return path
 
 
+def is_bundled(style: Style) -> bool:
+    """Whether ``style`` was read from the bundled folder (rather than from a Hub repo)."""
+    return style.folder is not None and style.folder.parent == bundled_dir()
+
+
 def has_checkpoints(folder: Path) -> bool:
     return any((folder / variant / "config.json").is_file() for variant in ALL_VARIANTS)
 

@@ -31,6 +31,7 @@ from .catalog import (
     bundled_dir,
     check_variant,
     get_style,
+    is_bundled,
     load_catalog,
     read_style_file,
 )
@@ -145,11 +146,27 @@ class InstalledStyle:
     style: Style | None = None  # the catalog entry: title, artist, thumbnail ...
 
 
-def installed_styles() -> list[InstalledStyle]:
-    """Catalog styles with at least one variant bundled (or in the Hub cache), in catalog order. Downloads nothing
-    but the catalog's metadata (see :func:`vst.catalog.load_catalog`)."""
+def download_variants(style: Style) -> None:
+    """Fetch every variant of a style listed from the Hub into the Hub cache (when the Hub is reachable); a failure is
+    logged, and the style then shows only the variants already cached."""
+    if not hub_reachable():
+        return
+    try:
+        snapshot_download(style.repo_id, allow_patterns=[f"{variant}/*" for variant in ALL_VARIANTS])
+    except (LocalEntryNotFoundError, HfHubHTTPError) as err:
+        log.warning("could not download the checkpoints of %s from %s: %s", style.slug, style.repo_id, _first_line(err))
+
+
+def installed_styles(*, download: bool = False) -> list[InstalledStyle]:
+    """Catalog styles with at least one variant bundled (or in the Hub cache), in catalog order.
+
+    Without ``download`` nothing is downloaded but the catalog's metadata (see :func:`vst.catalog.load_catalog`);
+    with it (the app, at start-up), the styles listed from the Hub get their variants first (:func:`download_variants`).
+    """
     found = []
     for slug, entry in load_catalog().styles.items():
+        if download and not is_bundled(entry):
+            download_variants(entry)
         variants: dict[str, Path] = {}
         for variant in ALL_VARIANTS:
             local = bundled_dir() / slug / variant

@@ -141,9 +141,10 @@ def style_preview(style: InstalledStyle, previews_dir: Path) -> Path:
 
 
 def gallery_styles(config: AppConfig) -> list[GalleryStyle]:
-    """Installed styles that have the temporal model (what the app renders), in catalog order, with previews."""
+    """Installed styles that have the temporal model (what the app renders), in catalog order, with previews. The styles
+    listed from the Hub (``VST_HUB_STYLES``) are downloaded first when the Hub is reachable."""
     found = []
-    for style in installed_styles():
+    for style in installed_styles(download=True):
         if "temporal" not in style.variants:
             log.warning("the app skips '%s': only its %s variant is installed", style.slug, ", ".join(style.variants))
             continue
