@@ -241,6 +241,9 @@ def hub_style_repos() -> list[str]:
     return list(dict.fromkeys(ids))
 
 
+_logged_problems: set[str] = set()
+
+
 @dataclass(frozen=True)
 class Catalog:
     """Every style by slug, in display order, and one line per style source that could not be read."""
@@ -272,7 +275,9 @@ def load_catalog() -> Catalog:
             continue
         found[style.slug] = style
     for problem in problems:
-        log.warning("style catalog: %s", problem)
+        if problem not in _logged_problems:  # once per process: the catalog is re-read on every use
+            _logged_problems.add(problem)
+            log.warning("style catalog: %s", problem)
     return Catalog(found, tuple(problems))
 
 
