@@ -19,7 +19,7 @@ from vst.catalog import (
     read_style_file,
     write_style_file,
 )
-from vst.errors import StyleNotFoundError
+from vst.errors import StyleNotFoundError, VSTError
 from vst.hub import installed_styles
 
 MATISSE = Style("woman-with-a-hat", "Woman with a Hat", "Henri Matisse", "1905", "https://example.org/matisse",
@@ -119,3 +119,34 @@ def test_unreadable_hub_styles_are_problems_not_failures(empty_checkpoint_dir: P
     assert list(catalog.styles) == ["woman-with-a-hat"]
     assert catalog.problems == ("me/vst-absent: no style.json in the local Hub cache (the Hub is offline)",
                                 "'not-a-repo-id' in the Hub style list is not a repo id (owner/name)")
+
+
+def test_training_commands_take_any_slug_and_need_a_title_for_a_new_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """``bundle``/``distill``/``export`` validate the slug, and refuse a new one without ``--title`` before training."""
+    from training.__main__ import build_parser, main
+    from training.metadata import resolve_metadata
+
+    monkeypatch.setenv("VST_CHECKPOINT_DIR", str(tmp_path / "bundled"))
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["export", "--slug", "Woman With A Hat", "--temporal", "t", "--framewise", "f",
+                                   "--style-image", "p.jpg", "--out", "o"])
+    assert "invalid style slug 'Woman With A Hat'" in capsys.readouterr().err
+
+    assert main(["bundle", "--slug", "woman-with-a-hat", "--style-image", str(tmp_path / "p.jpg"),
+                 "--runs-dir", str(tmp_path / "runs"), "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err == ("error: 'woman-with-a-hat' is a new style: give its metadata with --title (and "
+                                       "--artist, --year, --source-url, --painting-license)\n")
+    assert not (tmp_path / "runs").exists()  # nothing was trained
+
+    args = build_parser().parse_args(["export", "--slug", "woman-with-a-hat", "--title", "Woman with a Hat",
+                                      "--year", "1905", "--temporal", "t", "--framewise", "f", "--style-image", "p",
+                                      "--out", "o"])
+    assert resolve_metadata("woman-with-a-hat", args) == Style("woman-with-a-hat", "Woman with a Hat", year="1905")
+    # an existing style folder keeps its metadata; flags override single fields
+    write_style_file(MATISSE, tmp_path / "out")
+    args = build_parser().parse_args(["distill", "--slug", "woman-with-a-hat", "--style-image", "p", "--year", "1905–06"])
+    assert resolve_metadata("woman-with-a-hat", args, folder=tmp_path / "out") == Style(
+        **{**MATISSE.metadata(), "year": "1905–06"})  # type: ignore[arg-type]
+    with pytest.raises(VSTError, match="belongs to style 'woman-with-a-hat', not 'udnie'"):
+        resolve_metadata("udnie", args, folder=tmp_path / "out")

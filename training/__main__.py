@@ -103,11 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_bundle(args: argparse.Namespace) -> None:
+    out = args.out or Path("vst/checkpoints") / args.slug
+    style = style_for(args, out)  # a new style without --title fails here, not after the training
     from .export import export_style
     from .train import train
 
-    out = args.out or Path("vst/checkpoints") / args.slug
-    style = style_for(args, out)  # a new style without --title fails here, not after the training
     base = config_from_args(args)
     warm = dataclasses.replace(base, name=f"{args.slug}-warmup", framewise=True, steps=args.warmup_steps)
     warm_model = train(warm)
