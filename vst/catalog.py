@@ -231,12 +231,14 @@ def parse_repo_ids(text: str) -> list[str]:
 
 
 def hub_style_repos() -> list[str]:
-    """The Hub repo ids configured as styles: ``VST_HUB_STYLES``, then the lines of ``VST_HUB_STYLES_FILE``."""
+    """The Hub repo ids configured as styles: ``VST_HUB_STYLES``, then the lines of ``VST_HUB_STYLES_FILE`` (default
+    ``hub_styles.txt`` in the working directory, if it exists; set to an empty value, no file)."""
     ids = parse_repo_ids(os.environ.get("VST_HUB_STYLES", ""))
-    listing = Path(os.environ.get("VST_HUB_STYLES_FILE", DEFAULT_HUB_STYLES_FILE))
-    if listing.is_file():
+    name = os.environ.get("VST_HUB_STYLES_FILE", DEFAULT_HUB_STYLES_FILE)  # set but empty: no file
+    listing = Path(name)
+    if name and listing.is_file():
         ids.extend(parse_repo_ids(listing.read_text(encoding="utf-8")))
-    elif "VST_HUB_STYLES_FILE" in os.environ:
+    elif name and "VST_HUB_STYLES_FILE" in os.environ:
         log.warning("VST_HUB_STYLES_FILE=%s does not exist; no Hub styles are read from it", listing)
     return list(dict.fromkeys(ids))
 
