@@ -97,7 +97,7 @@ class Style:
             object.__setattr__(self, "repo_id", default_repo_id(self.slug))
 
     @property
-    def commons_url(self) -> str:  # the name the model card template and older callers use
+    def commons_url(self) -> str:  # the name callers used before the catalog became data
         return self.source_url
 
     @property
