@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from huggingface_hub import ModelCard
+from PIL import Image
+
 from vst.catalog import ALL_VARIANTS, STYLES
 from vst.model import load_network
 
@@ -22,9 +25,19 @@ def test_every_catalog_style_is_bundled() -> None:
 
 
 @pytest.mark.parametrize("slug", SLUGS)
+def test_a_bundled_style_carries_its_metadata(slug: str) -> None:
+    """style.json is the catalog's entry; the model card's front matter says the same; the thumbnail is small."""
+    style = STYLES[slug]
+    assert style.folder == BUNDLED / slug and style.title and style.artist and style.year and style.source_url
+    assert ModelCard.load(BUNDLED / slug / "README.md").data.to_dict()["vst_style"] == style.metadata()
+    assert style.thumbnail_path is not None and max(Image.open(style.thumbnail_path).size) == 512
+    assert style.preview_path is not None
+
+
+@pytest.mark.parametrize("slug", SLUGS)
 def test_a_bundled_style_has_every_variant_small_and_without_pickles(slug: str) -> None:
     folder = BUNDLED / slug
-    assert {"README.md", "metrics.json", "preview.jpg"} <= {p.name for p in folder.iterdir()}
+    assert {"README.md", "metrics.json", "preview.jpg", "painting.jpg", "style.json"} <= {p.name for p in folder.iterdir()}
     for variant in ALL_VARIANTS:
         files = {p.name: p.stat().st_size for p in (folder / variant).iterdir()}
         assert set(files) == {"model.safetensors", "config.json"}, (variant, files)

@@ -9,10 +9,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from vst.catalog import STYLES
+from vst.catalog import REPO_ID_PATTERN, Style
 from vst.errors import VSTError
 
 from .config import DISTILL_DEFAULTS, add_arguments, config_from_args
+from .metadata import add_metadata_arguments, resolve_metadata, slug_argument
 
 HELD_OUT_CLIPS = ("bikes.mp4", "carphone.mp4")
 
@@ -23,6 +24,29 @@ def held_out_clips(data_dir: Path) -> list[Path]:
     if missing:
         raise VSTError(f"held-out clips missing ({', '.join(missing)}): run `python -m training prepare` first")
     return clips
+
+
+def repo_id_argument(value: str) -> str:
+    if not REPO_ID_PATTERN.fullmatch(value):
+        raise argparse.ArgumentTypeError(f"invalid repo id {value!r}: use owner/name, e.g. your-name/vst-my-style")
+    return value
+
+
+def add_style_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--slug`` (any new slug: lowercase words joined by hyphens), ``--repo-id`` and the metadata flags."""
+    parser.add_argument("--slug", required=True, type=slug_argument,
+                        help="the style's slug, e.g. woman-with-a-hat (lowercase letters, digits, hyphens)")
+    parser.add_argument("--repo-id", type=repo_id_argument,
+                        help="the Hub repo the model card names (default: vst-video/vst-<slug>, the namespace from "
+                             "VST_HUB_NAMESPACE); push to the same one")
+    add_metadata_arguments(parser)
+
+
+def style_for(args: argparse.Namespace, folder: Path | None) -> Style:
+    style = resolve_metadata(args.slug, args, folder=folder)
+    if args.repo_id:
+        style = dataclasses.replace(style, repo_id=args.repo_id)
+    return style
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     bundle = commands.add_parser("bundle", help="shared framewise warm-up, then temporal and framewise branches, "
                                                 "then export into vst/checkpoints/<slug>")
-    bundle.add_argument("--slug", required=True, choices=list(STYLES))
+    add_style_arguments(bundle)
     bundle.add_argument("--warmup-steps", type=int, default=600)
     bundle.add_argument("--out", type=Path, help="export folder (default: vst/checkpoints/<slug>)")
     add_arguments(bundle)
@@ -47,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     distill = commands.add_parser(
         "distill", help="distil a bundled style's temporal model into the real-time network (FastStyleNet), then "
                         "re-export the style folder with the fast/ variant and its metrics")
-    distill.add_argument("--slug", required=True, choices=list(STYLES))
+    add_style_arguments(distill)
     distill.add_argument("--style-dir", type=Path,
                          help="the exported style folder holding temporal/ and framewise/ (default: vst/checkpoints/<slug>)")
     distill.add_argument("--finetune-steps", type=int, default=300,
@@ -62,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_arguments(distill, DISTILL_DEFAULTS)
 
     export = commands.add_parser("export", help="write the Hub-ready folder with model card, preview and metrics")
-    export.add_argument("--slug", required=True, choices=list(STYLES))
+    add_style_arguments(export)
     export.add_argument("--temporal", type=Path, required=True, help="checkpoint folder of the temporal model")
     export.add_argument("--framewise", type=Path, required=True, help="checkpoint folder of the framewise model")
     export.add_argument("--fast", type=Path, help="checkpoint folder of the real-time model (optional)")
@@ -79,6 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_bundle(args: argparse.Namespace) -> None:
+    out = args.out or Path("vst/checkpoints") / args.slug
+    style = style_for(args, out)  # a new style without --title fails here, not after the training
     from .export import export_style
     from .train import train
 
@@ -89,8 +115,7 @@ def run_bundle(args: argparse.Namespace) -> None:
     for variant, framewise in (("temporal", False), ("framewise", True)):
         cfg = dataclasses.replace(base, name=f"{args.slug}-{variant}", framewise=framewise, init_from=warm_model)
         branches[variant] = train(cfg)
-    out = args.out or Path("vst/checkpoints") / args.slug
-    metrics = export_style(args.slug, branches["temporal"], branches["framewise"], base.style_image, out,
+    metrics = export_style(style, branches["temporal"], branches["framewise"], base.style_image, out,
                            held_out_clips(base.data_dir))
     for variant, m in metrics.items():
         print(f"{args.slug} {variant}: {m.as_dict()}")
@@ -107,6 +132,7 @@ def run_distill(args: argparse.Namespace) -> None:
             raise VSTError(f"{style_dir / variant} is not a checkpoint: bundle the style first (python -m training bundle)")
     if not Path(args.style_image).is_file():
         raise VSTError(f"--style-image {args.style_image} not found (the painting is needed for the style distance)")
+    style = style_for(args, style_dir)
     cfg = dataclasses.replace(config_from_args(args), name=f"{args.slug}-fast", teacher=style_dir / "temporal")
     fast = train(cfg)
     if args.finetune_steps > 0:
@@ -115,7 +141,7 @@ def run_distill(args: argparse.Namespace) -> None:
                                   temporal_weight=args.finetune_temporal_weight,
                                   crop=args.finetune_crop, batch_size=args.finetune_batch_size)
         fast = train(cfg)
-    metrics = export_style(args.slug, style_dir / "temporal", style_dir / "framewise", cfg.style_image, style_dir,
+    metrics = export_style(style, style_dir / "temporal", style_dir / "framewise", cfg.style_image, style_dir,
                            held_out_clips(cfg.data_dir), fast=fast)
     for variant, m in metrics.items():
         print(f"{args.slug} {variant}: {m.as_dict()}")
@@ -125,6 +151,7 @@ def run_distill(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx2").setLevel(logging.WARNING)  # huggingface_hub's HTTP client: one line per request
     try:
         if args.command == "prepare":
             from .data import prepare, summary
@@ -147,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "export":
             from .export import export_style
 
-            metrics = export_style(args.slug, args.temporal, args.framewise, args.style_image, args.out,
+            metrics = export_style(style_for(args, args.out), args.temporal, args.framewise, args.style_image, args.out,
                                    held_out_clips(args.data_dir), fast=args.fast)
             for variant, m in metrics.items():
                 print(f"{variant}: {m.as_dict()}")

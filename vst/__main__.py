@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .catalog import ALL_VARIANTS, DEFAULT_VARIANT, STYLES
+from .catalog import ALL_VARIANTS, DEFAULT_VARIANT, bundled_dir, is_bundled, load_catalog
 from .errors import VSTError
 from .files import check_output_free
 from .hub import installed_styles, load_model
@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("input", type=Path, help="any common video: mp4, mov, webm, mkv, avi, animated gif")
     run.add_argument("-o", "--output", type=Path, help="output .mp4 (default: <input>_<style>.mp4 in this folder)")
     run.add_argument("-s", "--style", default="starry-night",
-                     help=f"a style slug ({', '.join(STYLES)}) or a checkpoint folder (default: starry-night)")
+                     help="a style slug (see `python -m vst styles`) or a checkpoint folder (default: starry-night)")
     run.add_argument("--variant", choices=ALL_VARIANTS, default=DEFAULT_VARIANT,
                      help="temporal: trained to be steady (default); framewise: the flickery baseline")
     run.add_argument("--max-side", type=_max_side, metavar="N", default=DEFAULT_MAX_SIDE,
@@ -70,21 +70,27 @@ def build_parser() -> argparse.ArgumentParser:
                           "a minute (worth it for long videos; needs a C++ compiler)")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
-    commands.add_parser("styles", help="list the styles and which variants are installed")
+    commands.add_parser("styles", help="list the styles (bundled folder and VST_HUB_STYLES) and their variants")
     commands.add_parser("prerender", add_help=False,
                         help="pre-render the app's A/B pairs (see `python -m vst prerender --help`)")
     return parser
 
 
 def cmd_styles() -> int:
+    """One line per catalog style: slug, caption, the variants available without network, and where it comes from."""
+    catalog = load_catalog()
     installed = {s.slug: s for s in installed_styles()}
-    width = max(len(slug) for slug in STYLES)
-    for slug, style in STYLES.items():
+    width = max((len(slug) for slug in catalog.styles), default=0)
+    for slug, style in catalog.styles.items():
         found = installed.get(slug)
         have = ", ".join(found.variants) if found else "not installed"
-        print(f"{slug:<{width}}  {style.caption}  [{have}]")
+        source = "bundled" if is_bundled(style) else style.repo_id
+        print(f"{slug:<{width}}  {style.caption}  [{have}]  ({source})")
+    for problem in catalog.problems:
+        print(f"warning: {problem}")
     if not installed:
-        print("\nNo style is installed yet: train one with `python -m training train` (see README).")
+        print(f"\nNo style is installed yet: train one with `python -m training bundle` into {bundled_dir()}, or list "
+              "Hub repos in VST_HUB_STYLES (see README).")
     return 0
 
 

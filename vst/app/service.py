@@ -155,13 +155,14 @@ def _usable_variants(style: InstalledStyle) -> InstalledStyle:
             log.error("the app leaves out '%s' (%s): %s", style.slug, variant, err)
             continue
         variants[variant] = folder
-    return InstalledStyle(style.slug, style.caption, variants)
+    return InstalledStyle(style.slug, style.caption, variants, style.style)
 
 
 def gallery_styles(config: AppConfig) -> list[GalleryStyle]:
-    """Installed styles that have the temporal model (what the app renders), in catalog order, with previews."""
+    """Installed styles that have the temporal model (what the app renders), in catalog order, with previews. The styles
+    listed from the Hub (``VST_HUB_STYLES``) are downloaded first when the Hub is reachable."""
     found = []
-    for style in installed_styles():
+    for style in installed_styles(download=True):
         style = _usable_variants(style)
         if "temporal" not in style.variants:
             log.warning("the app skips '%s': only its %s variant is installed", style.slug, ", ".join(style.variants))
