@@ -5,7 +5,8 @@
     metrics.json         the numbers in the card
     temporal/            model.safetensors + config.json
     framewise/           model.safetensors + config.json
-    fast/                the real-time network distilled from temporal/ (optional)
+    fast/                the real-time network distilled from temporal/ (optional), also as model.onnx for the
+                         browser (see vst.onnx_export)
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ import numpy as np
 from PIL import Image
 from skimage import data as skdata
 
-from vst.catalog import get_style
+from vst.catalog import FAST_VARIANT, get_style
 from vst.model import StyleNet, load_network
+from vst.onnx_export import ONNX_FILE, export_onnx, safetensors_sha256
 from vst.pipeline import Stylizer
 
 from .evaluate import StyleMetrics, evaluate
@@ -71,7 +73,8 @@ def render_card(slug: str, model: StyleNet, metrics: dict[str, StyleMetrics], ev
         content_weight=tc.get("content_weight", "?"), content_layer=tc.get("content_layer", "?"),
         style_weight=tc.get("style_weight", "?"), tv_weight=tc.get("tv_weight", "?"),
         temporal_weight=tc.get("temporal_weight", "?"), fast_section=fast_section(metrics, fast),
-        fast_row="| `fast/` | the real-time network distilled from `temporal/` (use it on a CPU) |\n" if fast else "",
+        fast_row="| `fast/` | the real-time network distilled from `temporal/` (use it on a CPU); also as `model.onnx` "
+                 "(input `image` float32 NCHW RGB in [0, 1], H and W multiples of 4; output `stylized`, same layout) |\n" if fast else "",
         **{k: str(v) for k, v in eval_info.items()},
     )
 
@@ -133,6 +136,8 @@ def export_style(
     for variant, model in models.items():
         model.save_pretrained(tmp / variant)
         (tmp / variant / "README.md").unlink(missing_ok=True)  # the repo-level card describes both variants
+        if variant == FAST_VARIANT:  # the Live tab runs it in the browser (onnxruntime-web)
+            export_onnx(model, tmp / variant / ONNX_FILE, source_sha256=safetensors_sha256(tmp / variant))
     render_preview(models["temporal"]).save(tmp / "preview.jpg", quality=90)
     eval_info = {"eval_clips": ", ".join(c.name for c in clips), "eval_frames": max_frames, "eval_side": max_side}
     (tmp / "metrics.json").write_text(json.dumps({k: m.as_dict() for k, m in metrics.items()} | {"eval": eval_info},
