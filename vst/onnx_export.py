@@ -85,10 +85,14 @@ def export_checkpoint(folder: Path, out: Path | None = None) -> Path:
     return export_onnx(load_network(folder), out or folder / ONNX_FILE, source_sha256=safetensors_sha256(folder))
 
 
+def exported_from(onnx_path: Path, folder: Path) -> bool:
+    """``onnx_path`` exists and was exported from the ``model.safetensors`` now in checkpoint folder ``folder``."""
+    if not Path(onnx_path).is_file():
+        return False
+    props = {p.key: p.value for p in onnx.load(str(onnx_path), load_external_data=False).metadata_props}
+    return props.get("source_sha256") == safetensors_sha256(Path(folder))
+
+
 def is_current(folder: Path) -> bool:
     """``folder/model.onnx`` exists and was exported from the ``model.safetensors`` now in ``folder``."""
-    path = Path(folder) / ONNX_FILE
-    if not path.is_file():
-        return False
-    props = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
-    return props.get("source_sha256") == safetensors_sha256(Path(folder))
+    return exported_from(Path(folder) / ONNX_FILE, folder)
