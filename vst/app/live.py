@@ -32,7 +32,7 @@ PAGE_DIR = Path(__file__).resolve().parent / "live_page"
 PAGE = PAGE_DIR / "live.html"
 #: The resolutions offered (16:9, multiples of 4 where possible); the page picks its default from a measurement.
 SIZES: tuple[tuple[int, int], ...] = ((320, 180), (480, 270), (640, 360))
-FRAME_HEIGHT_PX = 760
+FRAME_HEIGHT_PX = 800
 
 INTRO = (
     "Your camera as a moving painting, **in real time, computed in your own browser** (the image never leaves your "

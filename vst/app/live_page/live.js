@@ -34,6 +34,21 @@ const live = {
 };
 window.vstLive = live;
 let lastPixels = null;
+let capture = null;
+const base64 = (bytes) => {
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(text);
+};
+// The next `count` frames the loop stylizes, as {width, height, frames: [{input, output}]} with RGBA bytes in base64
+// (benchmarks/live.py measures the steadiness of the live output with them).
+live.capture = (count) => new Promise((resolve) => {
+  capture = { count, frames: [], done: () => {
+    const [width, height] = live.size;
+    resolve({ width, height, frames: capture.frames.map((f) => ({ input: base64(f.input), output: base64(f.output) })) });
+    capture = null;
+  } };
+});
 // The last frame fed to the network and the canvas it was drawn to, read together (a test compares them with
 // PyTorch): {width, height, slug, input: RGBA bytes, output: RGBA bytes}.
 live.probe = () => {
@@ -60,7 +75,7 @@ function setStatus() {
     : "not started";
   if (live.size) {
     const [w, h] = live.size;
-    ui.sizeInfo.textContent = `${w}×${h}` + (live.auto ? ` (auto: ${live.auto})` : "");
+    ui.sizeInfo.textContent = `${w}×${h}` + (ui.resolution.value === "auto" && live.auto ? ` (auto: ${live.auto})` : "");
   }
 }
 
@@ -168,7 +183,12 @@ async function step() {
   const slug = wantedSlug;
   const net = await session(slug);
   const result = await net.run({ image: toTensor(pixels, w, h) });
-  outputCtx.putImageData(toImage(result.stylized.data, w, h), 0, 0);
+  const image = toImage(result.stylized.data, w, h);
+  outputCtx.putImageData(image, 0, 0);
+  if (capture && capture.frames.length < capture.count) {
+    capture.frames.push({ input: pixels.slice(), output: image.data.slice() });
+    if (capture.frames.length === capture.count) capture.done();
+  }
   result.stylized.dispose?.();
   lastPixels = pixels;
   live.slug = slug; live.size = [w, h];
