@@ -4,7 +4,9 @@ refused-camera path with its example-clip fallback. Screenshots go to ``test-out
 
 from __future__ import annotations
 
+import base64
 import io
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -82,8 +84,9 @@ def _probe(frame: Any) -> tuple[str, np.ndarray, np.ndarray]:
     """The slug, the frame the network was fed (H, W, 3) and what the canvas shows for it (H, W, 3)."""
     got = frame.evaluate("() => window.vstLive.probe()")
     shape = (got["height"], got["width"], 4)
-    return (got["slug"], np.array(got["input"], np.uint8).reshape(shape)[..., :3],
-            np.array(got["output"], np.uint8).reshape(shape)[..., :3])
+    image, shown = (np.frombuffer(base64.b64decode(got[key]), np.uint8).reshape(shape)[..., :3]
+                    for key in ("input", "output"))
+    return got["slug"], image, shown
 
 
 def _pytorch(styles_root: Path, slug: str, image: np.ndarray) -> np.ndarray:
@@ -123,7 +126,7 @@ def test_live_camera_switch_snapshot_record(app_url: str, camera_clip: Path, sty
             frame.wait_for_function("() => window.vstLive.frames >= 3")
             assert frame.evaluate("() => [vstLive.source, vstLive.backend, vstLive.runtime]") == \
                 ["camera", "wasm", "local"]
-            expect(frame.locator("#fps")).to_have_text(__import__("re").compile(r"\d+\.\d fps"))
+            expect(frame.locator("#fps")).to_have_text(re.compile(r"\d+\.\d fps"))
             expect(frame.locator("#backend")).to_contain_text("WASM")
 
             # The canvas shows the network's output for the camera frame it was fed, as PyTorch computes it.
@@ -137,7 +140,7 @@ def test_live_camera_switch_snapshot_record(app_url: str, camera_clip: Path, sty
             # Switching the style changes the output without stopping the stream or reloading the page.
             frame.evaluate("() => { window.notReloaded = true; }")
             frame.locator("#style").select_option("great-wave")
-            frame.wait_for_function("() => window.vstLive.probe().slug === 'great-wave'")
+            frame.wait_for_function("() => window.vstLive.slug === 'great-wave'")
             slug2, image2, shown2 = _probe(frame)
             assert slug2 == "great-wave"
             _assert_matches_pytorch(styles_root, "great-wave", image2, shown2)

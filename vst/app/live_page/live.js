@@ -49,12 +49,12 @@ live.capture = (count) => new Promise((resolve) => {
     capture = null;
   } };
 });
-// The last frame fed to the network and the canvas it was drawn to, read together (a test compares them with
-// PyTorch): {width, height, slug, input: RGBA bytes, output: RGBA bytes}.
+// The last frame fed to the network and what the canvas shows for it, read together (a test compares them with
+// PyTorch): {width, height, slug, input, output}, RGBA bytes in base64.
 live.probe = () => {
   const [w, h] = live.size;
-  return { width: w, height: h, slug: live.slug, input: Array.from(lastPixels),
-           output: Array.from(outputCtx.getImageData(0, 0, w, h).data) };
+  return { width: w, height: h, slug: live.slug, input: base64(lastPixels),
+           output: base64(outputCtx.getImageData(0, 0, w, h).data) };
 };
 
 let ort = null;
