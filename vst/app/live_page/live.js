@@ -231,6 +231,7 @@ setInterval(() => {
 
 async function startLoop(kind) {
   live.source = kind;
+  live.error = null;
   live.running = true;
   ui.stop.disabled = false; ui.snapshot.disabled = false; ui.record.disabled = false;
   try { await ui.source.play(); } catch (err) { /* autoplay of a muted video is allowed; frames still arrive */ }
