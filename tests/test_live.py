@@ -21,8 +21,9 @@ def test_live_styles_export_missing_onnx_once_and_serve_only_what_the_page_loads
     root = make_tiny_styles(tmp_path / "styles", ("starry-night", "great-wave", "the-scream"),
                             fast=("starry-night", "great-wave"))
     export_checkpoint(root / "great-wave" / "fast")  # bundled with its export; starry-night's has none
-    styles = [GalleryStyle(slug, slug, Path("unused.jpg"),
-                           {v: root / slug / v for v in ("temporal", "framewise", "fast") if (root / slug / v).is_dir()})
+    variants = ("temporal", "framewise", "fast")
+    styles = [GalleryStyle(slug, slug, Path("unused.jpg"), {v: root / slug / v for v in variants
+                                                             if (root / slug / v).is_dir()})
               for slug in ("starry-night", "great-wave", "the-scream")]
     export_dir = tmp_path / "cache" / "live-onnx"
     live = live_styles(styles, export_dir)

@@ -29,6 +29,8 @@ from .evaluate import StyleMetrics, evaluate
 
 CARD_TEMPLATE = Path(__file__).resolve().parent.parent / "model_cards" / "style_model.md"
 PREVIEW_SIZE = 384
+FAST_ROW = ("| `fast/` | the real-time network distilled from `temporal/` (use it on a CPU); also as `model.onnx` (input "
+            "`image` float32 NCHW RGB in [0, 1], H and W multiples of 4; output `stylized`, same layout) |\n")
 
 
 def sample_photo() -> np.ndarray:
@@ -73,8 +75,7 @@ def render_card(slug: str, model: StyleNet, metrics: dict[str, StyleMetrics], ev
         content_weight=tc.get("content_weight", "?"), content_layer=tc.get("content_layer", "?"),
         style_weight=tc.get("style_weight", "?"), tv_weight=tc.get("tv_weight", "?"),
         temporal_weight=tc.get("temporal_weight", "?"), fast_section=fast_section(metrics, fast),
-        fast_row="| `fast/` | the real-time network distilled from `temporal/` (use it on a CPU); also as `model.onnx` "
-                 "(input `image` float32 NCHW RGB in [0, 1], H and W multiples of 4; output `stylized`, same layout) |\n" if fast else "",
+        fast_row=FAST_ROW if fast else "",
         **{k: str(v) for k, v in eval_info.items()},
     )
 

@@ -59,7 +59,8 @@ def export_onnx(model: StyleNet, path: Path, *, source_sha256: str = "") -> Path
         )
     proto = onnx.load_from_string(buffer.getvalue())
     proto.producer_name = "vst"
-    proto.doc_string = f"vst {model.architecture} style network. Input '{INPUT_NAME}', output '{OUTPUT_NAME}': {LAYOUT}."
+    proto.doc_string = (f"vst {model.architecture} style network. Input '{INPUT_NAME}', output '{OUTPUT_NAME}': "
+                        f"{LAYOUT}.")
     meta = {"layout": LAYOUT, "size_multiple": str(multiple), "architecture": model.architecture,
             "config": json.dumps({k: v for k, v in model.config.items() if k != "training_config"}),
             "source_sha256": source_sha256}

@@ -45,7 +45,8 @@ const base64 = (bytes) => {
 live.capture = (count) => new Promise((resolve) => {
   capture = { count, frames: [], done: () => {
     const [width, height] = live.size;
-    resolve({ width, height, frames: capture.frames.map((f) => ({ input: base64(f.input), output: base64(f.output) })) });
+    const frames = capture.frames.map((f) => ({ input: base64(f.input), output: base64(f.output) }));
+    resolve({ width, height, frames });
     capture = null;
   } };
 });
@@ -69,13 +70,15 @@ function showMessage(text) {
 }
 
 function setStatus() {
+  const threads = live.backend === "wasm" ? ` · ${live.threads} thread${live.threads > 1 ? "s" : ""}` : "";
+  const origin = live.runtime === "cdn" ? " from the CDN (no local copy)" : "";
   ui.backend.textContent = live.backend
-    ? `${live.backend.toUpperCase()}${live.backend === "wasm" ? ` · ${live.threads} thread${live.threads > 1 ? "s" : ""}` : ""}` +
-      ` · onnxruntime-web ${config.version}${live.runtime === "cdn" ? " from the CDN (no local copy)" : ""}`
+    ? `${live.backend.toUpperCase()}${threads} · onnxruntime-web ${config.version}${origin}`
     : "not started";
   if (live.size) {
     const [w, h] = live.size;
-    ui.sizeInfo.textContent = `${w}×${h}` + (ui.resolution.value === "auto" && live.auto ? ` (auto: ${live.auto})` : "");
+    const auto = ui.resolution.value === "auto" && live.auto ? ` (auto: ${live.auto})` : "";
+    ui.sizeInfo.textContent = `${w}×${h}${auto}`;
   }
 }
 
