@@ -38,6 +38,8 @@ from vst.app.service import (
     results_table,
     should_refresh,
 )
+from vst.app.live import live_tab
+from vst.app.web_runtime import ensure_web_runtime
 from vst.app.comparison import FAST_LABEL, FRAMEWISE_LABEL, SLIDER_CSS, SLIDER_JS, TEMPORAL_LABEL, placeholder_html
 from vst.errors import VSTError
 from vst.app.votes import VoteStore, client_of
@@ -117,6 +119,8 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
                 stylize_ui = _stylize_tab(config, styles)
             with gr.Tab("Vote (blind A/B)", id="vote") as vote_tab:
                 vote_ui = _vote_tab()
+            with gr.Tab("Live", id="live"):
+                live_tab(styles, config.cache_dir, EXAMPLE_CLIPS)
         gr.Markdown(FOOTER, elem_id="vst-footer")
 
         # ------------------------------------------------------------------ stylize
@@ -335,6 +339,7 @@ def main() -> None:
     """Serve the app: pre-render the A/B showcase in the background (``VST_SHOWCASE``), then launch."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     config = AppConfig.from_env()
+    ensure_web_runtime()  # the Live tab's in-browser runtime, fetched once (set-up of `python app.py`)
     global _demo, _config
     _config = config
     showcase = Showcase(config.showcase_dir)

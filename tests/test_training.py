@@ -25,6 +25,7 @@ from training.vgg import fetch_vgg16_weights
 from vst.catalog import Style, get_style, read_style_file, write_style_file
 from vst.errors import VSTError
 from vst.model import FastStyleNet, StyleNet, load_network
+from vst.onnx_export import is_current
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -171,6 +172,7 @@ def test_export_with_a_fast_variant(tiny_data: Path, painting: Path, tmp_path: P
                            max_frames=4, max_side=64, fast=fast)
     assert set(metrics) == {"temporal", "framewise", "fast"}
     assert isinstance(load_network(out / "fast"), FastStyleNet)
+    assert is_current(out / "fast")  # model.onnx for the browser, exported from these very weights
     card = (out / "README.md").read_text()
     assert "| `fast/` |" in card and "## The real-time variant (`fast/`)" in card and "$" not in card.replace("$ ", "")
     assert f"{metrics['fast'].warping_error:.5f}" in card

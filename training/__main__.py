@@ -56,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     prep = commands.add_parser("prepare", help="fetch footage and build the cached training pairs (resumable)")
     prep.add_argument("--data-dir", type=Path, default=Path("data"))
 
-    commands.add_parser("fetch-vgg", help="fetch the ImageNet VGG16 loss network (once, into the cache)")
+    commands.add_parser("fetch-vgg", help="fetch the ImageNet VGG16 loss network and the Live tab's in-browser "
+                                        "runtime (once each, into the cache)")
 
     train = commands.add_parser("train", help="train one network (torchrun-able for DDP)")
     add_arguments(train)
@@ -162,7 +163,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "fetch-vgg":
             from .vgg import fetch_vgg16_weights
 
+            from vst.app.web_runtime import fetch_web_runtime
+
             print(f"VGG16 weights: {fetch_vgg16_weights()}")
+            # The test command's one fetch step also fetches the Live tab's in-browser runtime (its browser tests use it).
+            print(f"onnxruntime-web (Live tab): {fetch_web_runtime()}")
         elif args.command == "train":
             from .train import train
 

@@ -7,7 +7,8 @@
     metrics.json         the numbers in the card
     temporal/            model.safetensors + config.json
     framewise/           model.safetensors + config.json
-    fast/                the real-time network distilled from temporal/ (optional)
+    fast/                the real-time network distilled from temporal/ (optional), also as model.onnx for the
+                         browser (see vst.onnx_export)
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ import numpy as np
 from PIL import Image
 from skimage import data as skdata
 
-from vst.catalog import Style, write_style_file
+from vst.catalog import FAST_VARIANT, Style, write_style_file
 from vst.model import StyleNet, load_network
+from vst.onnx_export import ONNX_FILE, export_onnx, safetensors_sha256
 from vst.pipeline import Stylizer
 
 from .data import license_table
@@ -31,6 +33,8 @@ from .metadata import write_thumbnail
 
 CARD_TEMPLATE = Path(__file__).resolve().parent.parent / "model_cards" / "style_model.md"
 PREVIEW_SIZE = 384
+FAST_ROW = ("| `fast/` | the real-time network distilled from `temporal/` (use it on a CPU); also as `model.onnx` (input "
+            "`image` float32 NCHW RGB in [0, 1], H and W multiples of 4; output `stylized`, same layout) |\n")
 
 
 def sample_photo() -> np.ndarray:
@@ -92,7 +96,7 @@ def render_card(style: Style, model: StyleNet, metrics: dict[str, StyleMetrics],
         style_weight=tc.get("style_weight", "?"), tv_weight=tc.get("tv_weight", "?"),
         temporal_weight=tc.get("temporal_weight", "?"), fast_section=fast_section(metrics, fast),
         data_table=license_table(),
-        fast_row="| `fast/` | the real-time network distilled from `temporal/` (use it on a CPU) |\n" if fast else "",
+        fast_row=FAST_ROW if fast else "",
         **{k: str(v) for k, v in eval_info.items()},
     )
 
@@ -155,6 +159,8 @@ def export_style(
     for variant, model in models.items():
         model.save_pretrained(tmp / variant)
         (tmp / variant / "README.md").unlink(missing_ok=True)  # the repo-level card describes both variants
+        if variant == FAST_VARIANT:  # the Live tab runs it in the browser (onnxruntime-web)
+            export_onnx(model, tmp / variant / ONNX_FILE, source_sha256=safetensors_sha256(tmp / variant))
     render_preview(models["temporal"]).save(tmp / style.preview, quality=90)
     write_thumbnail(style_image, tmp / style.thumbnail)
     write_style_file(style, tmp)

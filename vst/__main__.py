@@ -1,4 +1,5 @@
-"""Command line: ``python -m vst stylize clip.mp4 --style starry-night -o out.mp4`` and ``python -m vst styles``."""
+"""Command line: ``python -m vst stylize clip.mp4 --style starry-night -o out.mp4``, ``python -m vst styles``,
+``python -m vst export-onnx`` and ``python -m vst fetch-web-runtime``."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .catalog import ALL_VARIANTS, DEFAULT_VARIANT, bundled_dir, is_bundled, load_catalog
+from .catalog import ALL_VARIANTS, DEFAULT_VARIANT, FAST_VARIANT, bundled_dir, is_bundled, load_catalog
 from .errors import VSTError
 from .files import check_output_free
 from .hub import installed_styles, load_model
@@ -71,6 +72,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     commands.add_parser("styles", help="list the styles (bundled folder and VST_HUB_STYLES) and their variants")
+    onnx = commands.add_parser(
+        "export-onnx", help="export real-time networks to ONNX (model.onnx beside model.safetensors) for the Live tab")
+    onnx.add_argument("folders", nargs="*", type=Path,
+                      help="checkpoint folders (default: every bundled style's fast/ network)")
+    onnx.add_argument("--check", action="store_true",
+                      help="write nothing; exit 1 if an export is missing or older than its model.safetensors")
+    commands.add_parser("fetch-web-runtime",
+                        help="fetch the pinned in-browser runtime (onnxruntime-web, from the npm registry) once")
     commands.add_parser("prerender", add_help=False,
                         help="pre-render the app's A/B pairs (see `python -m vst prerender --help`)")
     return parser
@@ -91,6 +100,34 @@ def cmd_styles() -> int:
     if not installed:
         print(f"\nNo style is installed yet: train one with `python -m training bundle` into {bundled_dir()}, or list "
               "Hub repos in VST_HUB_STYLES (see README).")
+    return 0
+
+
+def cmd_export_onnx(args: argparse.Namespace) -> int:
+    from .hub import bundled_dir, is_checkpoint_folder
+    from .onnx_export import ONNX_FILE, export_checkpoint, is_current
+
+    folders = args.folders or sorted(p for p in bundled_dir().glob(f"*/{FAST_VARIANT}") if is_checkpoint_folder(p))
+    if not folders:
+        raise VSTError(f"no checkpoint folder given and no bundled {FAST_VARIANT}/ network under {bundled_dir()}")
+    stale = []
+    for folder in folders:
+        if not is_checkpoint_folder(folder):
+            raise VSTError(f"{folder} is not a checkpoint folder (needs model.safetensors and config.json)")
+        if args.check:
+            current = is_current(folder)
+            stale += [] if current else [folder]
+            print(f"{folder / ONNX_FILE}: {'current' if current else 'missing or stale'}")
+            continue
+        path = export_checkpoint(folder)
+        print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KB)")
+    return 1 if stale else 0
+
+
+def cmd_fetch_web_runtime() -> int:
+    from .app.web_runtime import fetch_web_runtime
+
+    print(f"onnxruntime-web: {fetch_web_runtime()}")
     return 0
 
 
@@ -132,7 +169,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         with sigterm_as_exception():
-            return cmd_styles() if args.command == "styles" else cmd_stylize(args)
+            if args.command == "styles":
+                return cmd_styles()
+            if args.command == "export-onnx":
+                return cmd_export_onnx(args)
+            if args.command == "fetch-web-runtime":
+                return cmd_fetch_web_runtime()
+            return cmd_stylize(args)
     except VSTError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
