@@ -17,7 +17,7 @@ model and our real-time (fast) network. Per clip and as a mean over the clips:
 Prints the figures with their ratios to the classic network (or, without one, the style distance relative to the
 unstylized input's) and the issue's bars; writes benchmarks/results/quality.json, one contact sheet per style
 (docs/contact_sheets/<slug>.jpg: input | classic | framewise | temporal | fast on two held-out clips, frames large
-enough to judge strokes) and the overview docs/contact_sheet.png.
+enough to judge strokes) and the overview docs/contact_sheet.jpg.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from training.classic import classic_networks  # noqa: E402
 from training.evaluate import StyleMetrics, evaluate, load_clip  # noqa: E402
 from vst.catalog import FAST_VARIANT, get_style  # noqa: E402
 from vst.hub import installed_styles, load_model  # noqa: E402
+from vst.model import load_network  # noqa: E402
 from vst.pipeline import Stylizer  # noqa: E402
 
 PAINTING_FILES = {
@@ -81,8 +82,9 @@ def draw_grid(rows: list[tuple[str, list[np.ndarray | None]]], labels: list[str]
               quality: int | None = None) -> None:
     """A grid of frames: one row per name, one column per label (a missing frame leaves its cell blank)."""
     pad, top = 6, 24
-    widths = [max(img.shape[1] for _, imgs in rows for img in imgs[j:j + 1] if img is not None) for j in
-              range(len(labels))]
+    first = max(imgs[0].shape[1] for _, imgs in rows if imgs[0] is not None)
+    widths = [max((img.shape[1] for _, imgs in rows for img in imgs[j:j + 1] if img is not None), default=first)
+              for j in range(len(labels))]  # an empty column (no classic network) keeps the input's width
     heights = [max(img.shape[0] for img in imgs if img is not None) for _, imgs in rows]
     sheet = Image.new("RGB", (left + sum(widths) + pad * len(labels), top + sum(heights) + pad * len(rows)), "white")
     draw = ImageDraw.Draw(sheet)
@@ -115,7 +117,7 @@ def figures_table(results: dict[str, dict[str, StyleMetrics]]) -> str:
              "| ÷ classic |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for slug, metrics in results.items():
         classic, unstyled = metrics.get("classic"), metrics["input"]
-        for name in NETWORKS:
+        for name in dict.fromkeys([*NETWORKS, *metrics]):
             m = metrics.get(name)
             if m is None:
                 continue
@@ -171,11 +173,14 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=ROOT / "data")
     parser.add_argument("--paintings", type=Path, default=ROOT.parent / "shared" / "styles")
     parser.add_argument("--styles", nargs="+", help="default: every style with both variants installed")
+    parser.add_argument("--extra", nargs="+", default=[], metavar="NAME=FOLDER",
+                        help="also score these checkpoint folders (e.g. a training run's model/) beside the style's "
+                             "networks; needs a single --styles")
     parser.add_argument("--frames", type=int, default=60)
     parser.add_argument("--max-side", type=int, default=360)
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "quality.json")
     parser.add_argument("--sheets", type=Path, default=ROOT / "docs" / "contact_sheets")
-    parser.add_argument("--sheet", type=Path, default=ROOT / "docs" / "contact_sheet.png")
+    parser.add_argument("--sheet", type=Path, default=ROOT / "docs" / "contact_sheet.jpg")
     parser.add_argument("--sheet-only", action="store_true",
                         help="draw the contact sheets and print the ratios to the framewise baseline from each style's "
                              "metrics.json (recorded by `python -m training export`/`distill`) instead of measuring")
@@ -186,6 +191,9 @@ def main() -> None:
     styles = args.styles or [s for s, i in installed.items() if {"temporal", "framewise"} <= set(i.variants)]
     if not styles:
         sys.exit("no style with both variants is installed")
+    extras = dict(item.split("=", 1) for item in args.extra)
+    if extras and len(styles) != 1:
+        sys.exit("--extra needs exactly one --styles")
     classics = classic_networks(args.reference) if args.reference else {}
     if args.reference and not classics:
         sys.exit(f"no classic network found under {args.reference}")
@@ -199,12 +207,13 @@ def main() -> None:
             models["classic"] = classics[slug]
         models |= {v: load_model(slug, v) for v in ("framewise", "temporal", FAST_VARIANT)
                    if v in installed[slug].variants}
+        models |= {name: load_network(Path(folder)) for name, folder in extras.items()}
         stylizers = {name: Stylizer(model) for name, model in models.items()}  # type: ignore[arg-type]
-        columns = list(NETWORKS)
+        columns = list(NETWORKS) + list(extras)
         rows = [(clip.stem, [stylizers[n](frame[None])[0] if n in stylizers else None for n in columns])
                 for clip, frame in zip(clips, frames, strict=True)]
-        draw_grid(rows, [LABELS[n] for n in columns], args.sheets / f"{slug}.jpg", left=90, quality=88)
-        overview_rows.append((slug, [stylizers[n](overview[None])[0] if n in stylizers else None for n in columns]))
+        draw_grid(rows, [LABELS.get(n, n) for n in columns], args.sheets / f"{slug}.jpg", left=90, quality=88)
+        overview_rows.append((slug, [stylizers[n](overview[None])[0] if n in stylizers else None for n in NETWORKS]))
         print(f"wrote {args.sheets / f'{slug}.jpg'}")
         if args.sheet_only:
             results[slug] = recorded_metrics(installed[slug].variants["temporal"].parent)
@@ -212,7 +221,7 @@ def main() -> None:
         results[slug] = evaluate(models, clips, args.paintings / PAINTING_FILES[slug], max_side=args.max_side,
                                  max_frames=args.frames, with_speed=False)
         print("\n".join(figures_table({slug: results[slug]}).splitlines()[2:]), flush=True)
-    draw_grid(overview_rows, [LABELS[n] for n in NETWORKS], args.sheet)
+    draw_grid(overview_rows, [LABELS[n] for n in NETWORKS], args.sheet, quality=88)
     print(f"wrote {args.sheet}")
     if args.sheet_only:
         for slug, m in results.items():

@@ -20,7 +20,7 @@ from safetensors.torch import save_file
 
 import vst
 from tests.clips import make_clip
-from tests.model_fixtures import TINY, make_tiny_checkpoint
+from tests.model_fixtures import TINY, add_style_metadata, make_tiny_checkpoint
 from tests.test_cli import REPO, assert_one_line_error, run_vst
 from vst.__main__ import main as cli_main
 from vst.checkpoint_check import MAX_PARAMETERS, check_checkpoint
@@ -372,6 +372,7 @@ def test_damaged_hub_download_is_refused_like_a_folder(empty_checkpoint_dir: Pat
     refused by name instead of rendering with random weights."""
     from huggingface_hub import constants
 
+    add_style_metadata(empty_checkpoint_dir / "udnie", "udnie")  # in the catalog, no variant bundled
     repo = vst.get_style("udnie").repo_id
     commit = "0123456789abcdef0123456789abcdef01234567"
     repo_dir = tmp_path / "hub" / f"models--{repo.replace('/', '--')}"
