@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 #: ``progress(frames_done, frames_total_or_None, frames_per_second, seconds_left_or_None)``.
 JobProgress = Callable[[int, int | None, float, float | None], None]
 PREVIEW_NAME = "preview.jpg"
+PAINTING_NAME = "painting.jpg"
 
 
 class NoStyleSelectedError(VSTError):
@@ -79,7 +80,7 @@ class GalleryStyle:
 
     slug: str
     caption: str
-    preview: Path
+    preview: Path  # the gallery image: the painting beside the style's rendering of a photo (see gallery_card)
     variants: dict[str, Path]  # variant -> checkpoint folder
 
     @property
@@ -145,15 +146,50 @@ def style_preview(style: InstalledStyle, previews_dir: Path) -> Path:
     return render_preview(style.slug, style.variants["temporal"], previews_dir)
 
 
+def style_painting(style: InstalledStyle) -> Path | None:
+    """The style folder's ``painting.jpg`` (a small thumbnail of the painting itself), if it ships one."""
+    for folder in style.variants.values():
+        if (folder.parent / PAINTING_NAME).is_file():
+            return folder.parent / PAINTING_NAME
+    return None
+
+
+def gallery_card(slug: str, painting: Path | None, preview: Path, out_dir: Path, height: int = 240) -> Path:
+    """``<out_dir>/<slug>-card-<key>.jpg``: the painting (left) beside what the style makes of a photo (right), both
+    ``height`` px high with a thin gap; just the preview when the style ships no painting. Made once and cached."""
+    from PIL import Image
+
+    if painting is None:
+        return preview
+    stamp = "|".join(f"{p}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in (painting, preview))
+    out = Path(out_dir) / f"{slug}-card-{hashlib.sha256(stamp.encode()).hexdigest()[:12]}.jpg"
+    if out.is_file():
+        return out
+    images = []
+    for path in (painting, preview):
+        with Image.open(path) as image:
+            image = image.convert("RGB")
+            images.append(image.resize((max(1, round(image.width * height / image.height)), height), Image.LANCZOS))
+    gap = 6
+    card = Image.new("RGB", (images[0].width + gap + images[1].width, height), (255, 255, 255))
+    card.paste(images[0], (0, 0))
+    card.paste(images[1], (images[0].width + gap, 0))
+    with atomic_output(out, overwrite=True) as tmp:
+        card.save(tmp, format="JPEG", quality=88)
+    return out
+
+
 def gallery_styles(config: AppConfig) -> list[GalleryStyle]:
-    """Installed styles that have the temporal model (what the app renders), in catalog order, with previews."""
+    """Installed styles that have the temporal model (what the app renders), in catalog order, each with its gallery
+    image (:func:`gallery_card`: the painting beside the style's rendering of a photo)."""
     found = []
     for style in installed_styles():
         if "temporal" not in style.variants:
             log.warning("the app skips '%s': only its %s variant is installed", style.slug, ", ".join(style.variants))
             continue
-        found.append(GalleryStyle(style.slug, style.caption, style_preview(style, config.previews_dir),
-                                  dict(style.variants)))
+        preview = style_preview(style, config.previews_dir)
+        card = gallery_card(style.slug, style_painting(style), preview, config.previews_dir)
+        found.append(GalleryStyle(style.slug, style.caption, card, dict(style.variants)))
     return found
 
 
@@ -329,10 +365,6 @@ class StylizeOutcome:
         """The comparison video exists (not pending, not failed, a baseline installed)."""
         return self.baseline is not None and not self.pending and self.comparison_error is None
 
-    @property
-    def video_label(self) -> str:
-        return "Stylized video (with sound)" if self.has_sound else "Stylized video"
-
     def comparison_html(self) -> str | None:
         if not self.compared or self.baseline_variant is None:
             return None
@@ -354,7 +386,9 @@ class StylizeOutcome:
         fallback = (" · Real-time was on, but this style has no fast network, so the temporal model was used."
                     if self.fell_back else "")
         frames = self.result.frames
-        return f"Network: **{self.label}** · {speed_text(frames, self.video_seconds, self.clip_fps)}{fallback}"
+        sound = " with its sound" if self.has_sound else ""
+        return (f"Network: **{self.label}** · {speed_text(frames, self.video_seconds, self.clip_fps)}{sound}"
+                f"{fallback}")
 
     def summary(self) -> str:
         """The result text (Markdown): :meth:`network_line`, then the comparison's state or reading."""
@@ -431,8 +465,8 @@ class StylizeService:
                                     f"{self.config.max_seconds:g} s. Please trim it and try again.")
         if info.width * info.height > self.config.max_input_pixels:
             raise FramesTooLargeError(f"This video's frames are {info.width}×{info.height}; this server takes frames "
-                                      f"of up to {self.config.max_input_pixels / 1e6:.1f} megapixels (4K). Please "
-                                      f"export it at a smaller size.")
+                                      f"of up to {self.config.max_input_pixels / 1e6:.1f} megapixels. Please export it "
+                                      f"at a smaller size (720p is plenty).")
         return info
 
     def run(self, video: str | os.PathLike[str] | None, style: str | None, progress: JobProgress | None = None,
@@ -642,17 +676,25 @@ class Showcase:
         pairs = load_pairs(self.cache_dir, clips=self.clips, max_side=self.max_side, max_seconds=self.max_seconds)
         return [Pair.from_showcase(p) for p in pairs]
 
-    def prerender(self, device: str | None = None) -> list[Pair]:
-        """Render the missing pairs now (blocking)."""
+    def prerender(self, device: str | None = None, activity: JobActivity | None = None) -> list[Pair]:
+        """Render the missing pairs now (blocking). With ``activity``, the render pauses between frame batches while
+        a stylize job runs: visitors come first."""
+        def yield_to_jobs(fraction: float, description: str) -> None:
+            if activity is not None and activity.busy:
+                log.info("showcase render paused while a stylize job runs (%s, %.0f%% done)", description,
+                         fraction * 100)
+                activity.wait_idle()
+
         pairs = prerender_pairs(self.cache_dir, clips=self.clips, max_side=self.max_side,
-                                max_seconds=self.max_seconds, device=device)
+                                max_seconds=self.max_seconds, device=device, progress=yield_to_jobs)
         return [Pair.from_showcase(p) for p in pairs]
 
-    def start_prerender(self, device: str | None = None) -> threading.Thread:
-        """Render the missing pairs in a daemon thread; failures are logged (the vote tab shows what is ready)."""
+    def start_prerender(self, device: str | None = None, activity: JobActivity | None = None) -> threading.Thread:
+        """Render the missing pairs in a daemon thread that yields to stylize jobs (see :meth:`prerender`); failures
+        are logged (the vote tab shows what is ready)."""
         def work() -> None:
             try:
-                pairs = self.prerender(device)
+                pairs = self.prerender(device, activity)
             except (VSTError, ValueError, OSError) as err:
                 log.error("could not pre-render the A/B showcase: %s", err)
             else:
