@@ -92,6 +92,7 @@ CSS = """
 #style-gallery .thumbnail-item.selected { box-shadow: 0 0 0 3px var(--color-accent); }
 @media (max-width: 640px) {
   #vst-header h1 { font-size: 1.5em; }
+  #video-in { height: 180px !important; }
 }
 """
 THEME = gr.themes.Soft(
@@ -327,7 +328,7 @@ def _stylize_tab(config: AppConfig, styles: list[GalleryStyle]) -> dict[str, Any
             y_title="warping error (lower = steadier)", color_title="network",
             color_map={TEMPORAL_LABEL: "#ea580c", FAST_LABEL: "#0d9488", FRAMEWISE_LABEL: "#64748b",
                        FAST_FRAMEWISE_LABEL: "#64748b"},
-            elem_id="flicker-plot", label="Flicker per frame pair", height=280,
+            elem_id="flicker-plot", label="Flicker per frame pair", height=340,
         )
     return ui
 
