@@ -222,14 +222,14 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
                   api_visibility="private", queue=False)
 
         def next_pair(state: ABState, own: StylizeOutcome | None) -> tuple[Any, ...]:
-            return (*show(state, choose_next(state, own_pair(own), showcase.load(), store)), *results_now())
+            # The results do not change with the pair on screen: votes and "Refresh results" update them.
+            return show(state, choose_next(state, own_pair(own), showcase.load(), store))
 
-        vote_ui["next"].click(next_pair, inputs=[ab_state, own_state], outputs=[*panel, *results],
-                              api_name="ab_next", queue=False)
+        vote_ui["next"].click(next_pair, inputs=[ab_state, own_state], outputs=panel, api_name="ab_next", queue=False)
 
         def open_vote_tab(state: ABState, own: StylizeOutcome | None) -> tuple[Any, ...]:
             if should_refresh(state, own_pair(own), store):
-                return next_pair(state, own)
+                return (*next_pair(state, own), *results_now())
             return (state, *[gr.update()] * (len(panel) - 1), *results_now())
 
         vote_tab.select(open_vote_tab, inputs=[ab_state, own_state], outputs=[*panel, *results],
