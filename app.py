@@ -82,6 +82,7 @@ CSS = """
 #vst-reading p { font-size: 1.05em; font-weight: 600; }
 #vst-footer { opacity: 0.7; font-size: 0.85em; margin-top: 1.5em; }
 .vst-vote-row button { min-height: 3em; }
+#flicker-plot { overflow: visible !important; padding-bottom: 2.2em !important; }
 #style-gallery .grid-wrap.fixed-height { min-height: 0; max-height: none; }
 #style-gallery .caption-label { white-space: normal; overflow: visible; text-overflow: clip; position: static;
   max-width: none; margin: 4px 0 0; padding: 2px 4px; font-size: 0.85em; line-height: 1.25; text-align: center;

@@ -81,11 +81,13 @@ WHILE_COMPARING = """() => {
   return {summary, width: box.width, height: box.height, paused: video.paused, time: video.currentTime,
           uncovered: !!top && (top === video || !!top.closest('#video-out'))};
 }"""
-#: JS: the flicker plot's drawn lines (one SVG path per series, with a path) and its legend's labels.
+#: JS: the flicker plot's drawn lines (one SVG path per series) and its legend's labels inside the plot's box (not cut).
 PLOT = """() => {
   const plot = document.querySelector('#flicker-plot');
   const lines = [...plot.querySelectorAll('g.mark-line path')].filter(p => (p.getAttribute('d') || '').length > 20);
-  const legend = [...plot.querySelectorAll('g.role-legend text')].map(t => t.textContent);
+  const bottom = plot.getBoundingClientRect().bottom;
+  const texts = [...plot.querySelectorAll('g.role-legend text')];
+  const legend = texts.filter(t => t.getBoundingClientRect().bottom <= bottom + 1).map(t => t.textContent);
   const visible = lines.filter(p => { const r = p.getBoundingClientRect(); return r.width > 50 && r.height > 0; });
   return {lines: lines.length, visible: visible.length, strokes: [...new Set(lines.map(p => p.getAttribute('stroke')))],
           legend};
