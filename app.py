@@ -59,7 +59,8 @@ EXAMPLES = ROOT / "examples"
 EXAMPLE_CLIPS = [EXAMPLES / "cockatoo.mp4", EXAMPLES / "bikes.mp4", EXAMPLES / "carphone.mp4"]
 
 TITLE = "Flicker-free video style transfer"
-INTRO = "Turn a short video into a moving painting, **without the flicker**: pick a painting, add a clip, press Stylize."
+INTRO = ("Turn a short video into a moving painting, **without the flicker**: pick a painting, add a clip, press "
+         "Stylize.")
 HOW_IT_WORKS = (
     "Each style is a small feed-forward network trained with a *temporal loss* (Huang et al., [Real-Time Neural Style "
     "Transfer for Videos](https://openaccess.thecvf.com/content_cvpr_2017/html/Huang_Real-Time_Neural_Style_CVPR_2017_"

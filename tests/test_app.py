@@ -50,7 +50,8 @@ SUMMARY = re.compile(r"^\*\*(?:\d+% (?:less|more) flicker than|as much flicker a
                      r"(?P<frames>\d+) frames · (?P<width>\d+)×(?P<height>\d+)(?P<twin>.*)$")
 #: The result text's first paragraph: which network rendered the video (and why, after a fallback) and one speed.
 NETWORK = re.compile(r"^Network: \*\*(?P<label>[^*]+)\*\* · rendered at (?P<fps>\d+\.\d) fps"
-                     r"(?:, faster than real time| \(the clip plays at \d+ fps\))(?P<sound> with its sound)?(?P<note>.*)$")
+                     r"(?:, faster than real time| \(the clip plays at \d+ fps\))(?P<sound> with its sound)?"
+                     r"(?P<note>.*)$")
 FALLBACK = " · Real-time was on, but this style has no fast network, so the temporal model was used."
 TWIN_MISSING = " · compared with the full-size framewise model: this style has no fast framewise twin yet"
 
@@ -480,3 +481,10 @@ def test_flicker_frame_and_summary_line() -> None:
     cut_only = RenderResult(outputs={}, frames=2, seconds=1.0, width=8, height=8,
                             warping_errors={"temporal": [math.nan], "framewise": [math.nan]})
     assert summary_line(cut_only).startswith("flicker not measurable")
+    # The plot's one-line reading, against whichever baseline the result was compared with.
+    assert flicker_reading(result) == "57% less flicker than framewise"
+    assert flicker_reading(cut_only) == "flicker not measurable (too few frames or only scene cuts)"
+    twin = RenderResult(outputs={}, frames=3, seconds=1.0, width=8, height=8,
+                        warping_errors={"fast": [0.03, 0.03], "fast-framewise": [0.02, 0.02]})
+    assert flicker_reading(twin, "fast", "fast-framewise") == f"50% more flicker than {FAST_FRAMEWISE_LABEL}"
+    assert flicker_reading(twin, "fast", "fast") == f"as much flicker as {FAST_LABEL}"

@@ -152,7 +152,8 @@ def test_default_path_in_chromium(app_url: str, clips_dir: Path, tmp_path: Path)
 
             # The comparison: fast against its framewise twin, one reading, a plot with two lines and a legend.
             expect(page.locator("#vst-summary")).to_contain_text(
-                re.compile(r"\d+% (less|more) flicker than fast, framewise · 144 frames · 256×192"), timeout=TIMEOUT_MS)
+                re.compile(r"\d+% (less|more) flicker than fast, framewise · 144 frames · 256×192"),
+                timeout=TIMEOUT_MS)
             expect(page.locator("#vst-reading")).to_contain_text(re.compile(r"flicker than fast, framewise"))
             page.wait_for_function("() => document.querySelectorAll('#flicker-plot g.mark-line path').length >= 2")
             plot = page.evaluate(PLOT)

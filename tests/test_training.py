@@ -179,7 +179,8 @@ def test_distill_framewise_installs_the_fast_networks_framewise_twin(tiny_data: 
     assert isinstance(twin, FastStyleNet) and twin.channels == (4, 8)
     config = twin.training_config
     assert config["framewise"] is True and config["teacher"] == str(style_dir / "framewise")
-    for phase in (tmp_path / "runs" / "great-wave-fast-framewise", tmp_path / "runs" / "great-wave-fast-framewise-style"):
+    for phase in (tmp_path / "runs" / "great-wave-fast-framewise",
+                  tmp_path / "runs" / "great-wave-fast-framewise-style"):
         log = read_log(phase)
         assert "distill" in log[0] and not any("temporal" in r for r in log)  # no temporal term in any phase
     assert sorted(p.name for p in (style_dir / "fast-framewise").iterdir()) == ["config.json", "model.safetensors"]

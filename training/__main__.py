@@ -113,7 +113,8 @@ def run_distill(args: argparse.Namespace) -> None:
     style_dir = args.style_dir or Path("vst/checkpoints") / args.slug
     for variant in ("temporal", "framewise"):
         if not (style_dir / variant / "config.json").is_file():
-            raise VSTError(f"{style_dir / variant} is not a checkpoint: bundle the style first (python -m training bundle)")
+            raise VSTError(f"{style_dir / variant} is not a checkpoint: bundle the style first "
+                           f"(python -m training bundle)")
     if not Path(args.style_image).is_file():
         raise VSTError(f"--style-image {args.style_image} not found (the painting is needed for the style distance)")
     base = config_from_args(args)

@@ -508,9 +508,9 @@ class StylizeService:
         outputs = {variant: folder / output_name(source, chosen.slug, variant) for variant in stylizers}
 
         def outcome(result: RenderResult, seconds: float, **state: object) -> StylizeOutcome:
-            return StylizeOutcome(job_id, folder, chosen.slug, main, realtime, outputs[main], outputs.get(baseline or ""),
-                                  baseline, result, seconds, clip_fps=info.fps, has_sound=info.has_audio,
-                                  digest=digest, **state)  # type: ignore[arg-type]
+            return StylizeOutcome(job_id, folder, chosen.slug, main, realtime, outputs[main],
+                                  outputs.get(baseline or ""), baseline, result, seconds, clip_fps=info.fps,
+                                  has_sound=info.has_audio, digest=digest, **state)  # type: ignore[arg-type]
 
         one_pass = main != FAST_VARIANT or baseline is None  # the temporal model: video and comparison together
         try:
