@@ -14,6 +14,7 @@ Every user-facing problem is a :class:`~vst.errors.VSTError` whose ``str()`` is 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import logging
 import math
@@ -486,9 +487,10 @@ class StylizeService:
         it is ready.
 
         With the temporal model both networks run from one decode, within ``job_timeout``: one outcome. In real-time
-        mode the fast video is rendered alone first (within ``job_timeout``) and yielded as a ``pending`` outcome;
-        then the comparison pass (the fast network again, for the flicker meter, and its baseline) runs within its own
-        budget, ``comparison_timeout``. If that pass fails, times out or is stopped, the delivered video stays: the
+        mode the fast video is rendered alone first (within ``job_timeout``, its flicker measured on the way) and
+        yielded as a ``pending`` outcome; then the comparison pass renders the baseline alone (same frames, same
+        flicker meter: the fast network's framewise twin costs what the fast network did) within its own budget,
+        ``comparison_timeout``. If that pass fails, times out or is stopped, the delivered video stays: the
         last outcome carries ``comparison_error`` and the failure is logged with the job id.
         """
         chosen = self.check_style(style)
@@ -517,7 +519,7 @@ class StylizeService:
             first = self._render(source, info, {v: (stylizers[v], outputs[v]) for v in (variants if one_pass
                                                                                         else [main])},
                                  budget=self.config.job_timeout, stage="video",
-                                 measure_flicker=one_pass and baseline is not None, progress=progress)
+                                 measure_flicker=baseline is not None, progress=progress)
         except BaseException as err:
             self.jobs.remove(folder)
             if isinstance(err, VideoError) and not isinstance(err, VideoTooLongError):
@@ -530,9 +532,8 @@ class StylizeService:
             return
         yield outcome(first, first.seconds, pending=True)
         # The delivered video is never taken back from here on: the comparison fails on its own.
-        try:
-            result = self._render(source, info, {main: (stylizers[main], None),
-                                                 baseline: (stylizers[baseline], outputs[baseline])},
+        try:  # the baseline alone: the fast video's flicker was measured while it rendered (the meter is cheap)
+            second = self._render(source, info, {baseline: (stylizers[baseline], outputs[baseline])},
                                   budget=self.config.comparison_timeout, stage="comparison",
                                   measure_flicker=True, progress=progress)
         except VSTError as err:
@@ -543,8 +544,10 @@ class StylizeService:
             log.exception("job %s: the comparison failed after the video was delivered", job_id)
             yield outcome(first, first.seconds, comparison_error=f"an internal error ({type(err).__name__})")
             return
-        result.outputs[main] = outputs[main]
-        log.info("job %s: comparison with %s ready in %.1f s", job_id, baseline, result.seconds)
+        result = dataclasses.replace(second, outputs={**first.outputs, **second.outputs},
+                                     warping_errors={**first.warping_errors, **second.warping_errors},
+                                     network_seconds={**first.network_seconds, **second.network_seconds})
+        log.info("job %s: comparison with %s ready in %.1f s", job_id, baseline, second.seconds)
         yield outcome(result, first.seconds)
 
     def _render(self, source: Path, info: VideoInfo, targets: Mapping[str, tuple[Stylizer, Path | None]], *,
