@@ -2,7 +2,8 @@
 
 ``python app.py`` serves it on 0.0.0.0:7860 (``GRADIO_SERVER_NAME`` / ``GRADIO_SERVER_PORT`` override). Limits come
 from environment variables (:mod:`vst.app.config`). This file only lays out the UI and wires events; the logic lives
-in :mod:`vst.app.service`, :mod:`vst.app.comparison`, :mod:`vst.app.showcase` and :mod:`vst.app.votes`.
+in :mod:`vst.app.service`, :mod:`vst.app.comparison`, :mod:`vst.app.showcase`, :mod:`vst.app.votes` and
+:mod:`vst.app.live` (the Live tab).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import gradio as gr
 import pandas as pd
 
 from vst.app.config import AppConfig
+from vst.app.media import media_routes
+from vst.app.sweep import sweep_cache
 from vst.app.service import (
     NO_STYLE_MESSAGE,
     RESULT_COLUMNS,
@@ -37,6 +40,8 @@ from vst.app.service import (
     results_table,
     should_refresh,
 )
+from vst.app.live import live_tab
+from vst.app.web_runtime import ensure_web_runtime
 from vst.app.comparison import (
     FAST_FRAMEWISE_LABEL,
     FAST_LABEL,
@@ -49,7 +54,7 @@ from vst.app.comparison import (
 )
 from vst.app.showcase import checkpoint_digest
 from vst.errors import VSTError
-from vst.app.votes import VoteStore
+from vst.app.votes import VoteStore, client_of
 
 log = logging.getLogger("vst.app")
 
@@ -57,6 +62,8 @@ ROOT = Path(__file__).resolve().parent
 EXAMPLES = ROOT / "examples"
 #: The example clips offered under the upload (gr.Examples shows each as a small video thumbnail).
 EXAMPLE_CLIPS = [EXAMPLES / "cockatoo.mp4", EXAMPLES / "bikes.mp4", EXAMPLES / "carphone.mp4"]
+#: Their names in the Live tab's clip list (it runs them when the camera is refused).
+EXAMPLE_LABELS = {"cockatoo.mp4": "Cockatoo · 5 s", "bikes.mp4": "Bikes · 10 s", "carphone.mp4": "Car phone · 4 s"}
 
 TITLE = "Flicker-free video style transfer"
 INTRO = ("Turn a short video into a moving painting, **without the flicker**: pick a painting, add a clip, press "
@@ -114,7 +121,8 @@ def launch_options(config: AppConfig) -> dict[str, Any]:
     for folder in config.served_dirs:
         folder.mkdir(parents=True, exist_ok=True)
     return {"allowed_paths": [str(p) for p in config.served_dirs], "max_file_size": config.max_upload_bytes,
-            "theme": THEME, "css": CSS, "footer_links": ["api", "gradio"]}
+            "theme": THEME, "css": CSS, "footer_links": ["api", "gradio"],
+            "app_kwargs": {"routes": media_routes(config.jobs_dir)}}  # the slider's videos, by job id (no path)
 
 
 def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None,
@@ -125,9 +133,11 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
     config = AppConfig.from_env() if config is None else config
     store = VoteStore.from_env() if store is None else store
     showcase = Showcase(config.showcase_dir) if showcase is None else showcase
+    sweep_cache(config)  # what a killed earlier run left: partial files, expired jobs, blind copies
     styles = gallery_styles(config)
     service = StylizeService(config, styles, activity)
     blind = BlindCopies(config.blind_dir, config.cache_ttl_minutes * 60)
+    blind.start_expiry()
     ttl = max(60, int(config.cache_ttl_minutes * 60))
     # Votes count for the checkpoints installed now: a retrained style's results start afresh.
     current = {s.slug: checkpoint_digest(s.variants) for s in styles if s.has_framewise}
@@ -143,6 +153,9 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
                 stylize_ui = _stylize_tab(config, styles)
             with gr.Tab("Vote (blind A/B)", id="vote") as vote_tab:
                 vote_ui = _vote_tab()
+            with gr.Tab("Live", id="live"):
+                live_tab(styles, config.cache_dir, [(path, EXAMPLE_LABELS[path.name]) for path in EXAMPLE_CLIPS
+                                                    if path.is_file()])
         with gr.Accordion("How it works", open=False, elem_id="vst-how"):
             gr.Markdown(HOW_IT_WORKS)
         gr.Markdown(FOOTER, elem_id="vst-footer")
@@ -237,10 +250,12 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
         vote_tab.select(open_vote_tab, inputs=[ab_state, own_state], outputs=[*panel, *results],
                         api_visibility="private", queue=False)
 
-        def voter(choice: str) -> Callable[[ABState], tuple[Any, ...]]:
-            def vote(state: ABState) -> tuple[Any, ...]:
+        def voter(choice: str) -> Callable[[ABState, gr.Request], tuple[Any, ...]]:
+            def vote(state: ABState, request: gr.Request) -> tuple[Any, ...]:
+                client = client_of(request.client.host if request.client else None,
+                                   request.headers.get("x-forwarded-for"))
                 try:
-                    reveal = cast_vote(state, choice, store)
+                    reveal = cast_vote(state, choice, store, client=client)
                 except VSTError as err:
                     raise _fail(err) from None
                 return (state, reveal, *[gr.update(interactive=False)] * 3, *results_now())
@@ -384,6 +399,7 @@ def main() -> None:
     then launch."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     config = AppConfig.from_env()
+    ensure_web_runtime()  # the Live tab's in-browser runtime, fetched once (set-up of `python app.py`)
     global _demo, _config
     _config = config
     showcase = Showcase(config.showcase_dir)

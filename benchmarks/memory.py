@@ -1,11 +1,12 @@
 """Peak memory of the streaming pipeline on a long clip (default: 5 minutes of 1280×720 at 25 fps, fast network).
 
     python benchmarks/memory.py [--network fast|full-size|johnson-reference|tiny] [--compile] [--seconds 300]
-                                [--width 1280 --height 720] [--json benchmarks/results/memory.json]
+                                [--width 1280 --height 720] [--max-side N] [--json benchmarks/results/memory.json]
 
 The clip is generated first; then ``python -m vst stylize`` runs in a child process on the chosen network and its
 peak resident memory (ru_maxrss) is reported, next to a run on a clip a quarter as long, to show that memory does not
-grow with length.
+grow with length. ``--max-side`` is passed to the command (by default its own default, 1280, applies: a larger clip
+is downscaled; ``--max-side 0`` keeps the full size).
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ def main() -> None:
                              "network, to measure the streaming pipeline itself")
     parser.add_argument("--compile", action="store_true",
                         help="run the network through torch.compile (whole frames, no strips; see vst.model.frame_strips)")
+    parser.add_argument("--max-side", type=int, help="passed to `python -m vst stylize` (default: its default)")
     parser.add_argument("--json", type=Path, default=Path("benchmarks/results/memory.json"))
     args = parser.parse_args()
     rows = []
@@ -67,11 +69,13 @@ def main() -> None:
                                       frames=frames)
             peak, took = peak_rss_mb([sys.executable, "-m", "vst", "stylize", str(clip), "--style", str(checkpoint),
                                       "-o", str(Path(tmp) / f"out{frames}.mp4"), "--quiet",
-                                      *(["--compile"] if args.compile else [])])
+                                      *(["--compile"] if args.compile else []),
+                                      *(["--max-side", str(args.max_side)] if args.max_side is not None else [])])
             rows.append({"seconds": seconds, "frames": frames, "peak_rss_mb": round(peak, 1), "wall_s": round(took, 1)})
             print(f"{args.network} network{' (compiled)' if args.compile else ''}, {args.width}×{args.height}, {seconds:.0f} s ({frames} frames): peak RSS {peak:.0f} MB, {took:.0f} s")
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"width": args.width, "height": args.height, "network": args.network,
+    args.json.write_text(json.dumps({"width": args.width, "height": args.height, "max_side": args.max_side,
+                                     "network": args.network,
                                      "compile": args.compile, "rows": rows,
                                      "self_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}, indent=2))
     print(f"wrote {args.json}")

@@ -1,13 +1,23 @@
-"""Quality of the bundled styles on held-out clips: flicker and style distance of every variant, plus a contact sheet.
+"""Quality of the bundled styles on held-out clips, beside the classic networks: flicker, style and content distance.
 
-    python benchmarks/quality.py [--data-dir data] [--styles starry-night ...] [--frames 60]
+    python benchmarks/quality.py --reference ../shared/reference [--styles great-wave ...] [--frames 60]
+    python benchmarks/quality.py --sheet-only [--reference ../shared/reference]
 
 Needs `python -m training prepare` (for the held-out clips bikes.mp4 and carphone.mp4, never used in training) and the
-painting files (default: ../shared/styles, not part of the repository). The variants of a style are evaluated in the
-same process on the same frames; the figures to quote are ratios: temporal / framewise (warping error ≤ 0.6, style
-distance ≤ 1.15), and for the real-time network fast / framewise warping error (≤ 0.6) and fast / temporal style
-distance (≤ 1.25). Writes benchmarks/results/quality.json and docs/contact_sheet.png (per style: input, framewise,
-temporal, fast).
+painting files (default: ../shared/styles, not part of the repository). Every network of a style is evaluated in the
+same process on the same frames: the unstylized input, Johnson et al.'s classic framewise network where
+``--reference`` has one (``training.classic``; benchmarks only, never bundled), our framewise baseline, our temporal
+model and our real-time (fast) network. Per clip and as a mean over the clips:
+
+* warping error (Lai et al. 2018; lower is steadier),
+* style distance to the painting file (Gram matrices of VGG16 relu1_2…relu4_3, each relative to the painting's Gram
+  energy; lower is closer to the painting's textures and colours),
+* content distance to the input (VGG16 relu3_3, relative; lower keeps more of the scene).
+
+Prints the figures with their ratios to the classic network (or, without one, the style distance relative to the
+unstylized input's) and the issue's bars; writes benchmarks/results/quality.json, one contact sheet per style
+(docs/contact_sheets/<slug>.jpg: input | classic | framewise | temporal | fast on two held-out clips, frames large
+enough to judge strokes) and the overview docs/contact_sheet.png.
 """
 
 from __future__ import annotations
@@ -18,14 +28,16 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image, ImageDraw
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from training.__main__ import held_out_clips  # noqa: E402
-from training.evaluate import evaluate, load_clip  # noqa: E402
-from vst.catalog import FAST_VARIANT  # noqa: E402
+from training.classic import classic_networks  # noqa: E402
+from training.evaluate import StyleMetrics, evaluate, load_clip  # noqa: E402
+from vst.catalog import FAST_VARIANT, get_style  # noqa: E402
 from vst.hub import installed_styles, load_model  # noqa: E402
 from vst.pipeline import Stylizer  # noqa: E402
 
@@ -34,103 +46,194 @@ PAINTING_FILES = {
     "composition-vii": "composition_vii.jpg", "udnie": "udnie.jpg",
     "shipwreck-of-the-minotaur": "shipwreck_of_the_minotaur.jpg",
 }
+#: Column order of the tables and contact sheets; ``input`` is the unstylized frame, ``classic`` Johnson et al.'s.
+NETWORKS = ("input", "classic", "framewise", "temporal", FAST_VARIANT)
+LABELS = {"input": "input (held-out clip)", "classic": "classic (Johnson et al.)", "framewise": "framewise baseline",
+          "temporal": "temporal (ours)", FAST_VARIANT: "fast (ours, real-time)"}
 
 
-def contact_sheet(rows: list[tuple[str, list[np.ndarray]]], labels: list[str], path: Path) -> None:
-    """A grid of frames: one row per style, one column per label, with captions."""
-    h, w = rows[0][1][0].shape[:2]
-    pad, top, left = 4, 22, 150
-    sheet = Image.new("RGB", (left + len(labels) * (w + pad), top + len(rows) * (h + pad)), "white")
+class Unstylized(torch.nn.Module):
+    """The identity: scores the input itself (its style distance is the yardstick of styles without a classic net)."""
+
+    size_multiple = 1
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+
+# ----------------------------------------------------------------------------------------------- contact sheets
+
+
+def sheet_frames(clips: list[Path]) -> list[np.ndarray]:
+    """One frame per held-out clip: bikes' cyclists at 640×272, carphone's driver (176×144) enlarged 2×."""
+    frames = []
+    for clip in clips:
+        frame = load_clip(clip, max_side=640, max_frames=120)[-1]
+        if frame.shape[0] < 200:
+            scale = -(-288 // frame.shape[0])
+            image = Image.fromarray(frame)
+            frame = np.asarray(image.resize((image.width * scale, image.height * scale), Image.BICUBIC))
+        frames.append(frame)
+    return frames
+
+
+def draw_grid(rows: list[tuple[str, list[np.ndarray | None]]], labels: list[str], path: Path, *, left: int = 150,
+              quality: int | None = None) -> None:
+    """A grid of frames: one row per name, one column per label (a missing frame leaves its cell blank)."""
+    pad, top = 6, 24
+    widths = [max(img.shape[1] for _, imgs in rows for img in imgs[j:j + 1] if img is not None) for j in
+              range(len(labels))]
+    heights = [max(img.shape[0] for img in imgs if img is not None) for _, imgs in rows]
+    sheet = Image.new("RGB", (left + sum(widths) + pad * len(labels), top + sum(heights) + pad * len(rows)), "white")
     draw = ImageDraw.Draw(sheet)
+    xs = np.cumsum([left] + [w + pad for w in widths]).tolist()
+    ys = np.cumsum([top] + [h + pad for h in heights]).tolist()
     for j, label in enumerate(labels):
-        draw.text((left + j * (w + pad) + 4, 4), label, fill="black")
+        draw.text((xs[j] + 4, 6), label, fill="black")
     for i, (name, images) in enumerate(rows):
-        draw.text((4, top + i * (h + pad) + h // 2), name, fill="black")
+        draw.text((4, ys[i] + heights[i] // 2), name, fill="black")
         for j, image in enumerate(images):
-            sheet.paste(Image.fromarray(image), (left + j * (w + pad), top + i * (h + pad)))
+            if image is not None:
+                sheet.paste(Image.fromarray(image), (xs[j], ys[i]))
     path.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(path)
+    if quality is None:
+        sheet.save(path)
+    else:
+        sheet.save(path, quality=quality, optimize=True)
 
 
-def markdown_table(results: dict[str, dict[str, dict[str, float]]]) -> str:
-    """One row per style: the ratios that the quality bar is about, with the raw figures."""
-    from vst.catalog import get_style
+# ----------------------------------------------------------------------------------------------- tables
 
-    lines = ["| style | temporal: warping error ÷ framewise | temporal: style distance ÷ framewise "
-             "| fast: warping error ÷ framewise | fast: style distance ÷ temporal |",
-             "| --- | --- | --- | --- | --- |"]
-    for slug, r in results.items():
-        t, f, q = r["temporal"], r["framewise"], r.get(FAST_VARIANT)
-        cells = [get_style(slug).title,
-                 f"{t['warping_error'] / f['warping_error']:.2f} ({t['warping_error']:.5f} vs {f['warping_error']:.5f})",
-                 f"{t['style_distance'] / f['style_distance']:.2f} ({t['style_distance']:.3f} vs {f['style_distance']:.3f})"]
-        if isinstance(q, dict):
-            cells += [f"{q['warping_error'] / f['warping_error']:.2f}",
-                      f"{q['style_distance'] / t['style_distance']:.2f} ({q['style_distance']:.3f})"]
-        else:
-            cells += ["—", "—"]
-        lines.append("| " + " | ".join(cells) + " |")
+
+def ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}" if b and np.isfinite(a) and np.isfinite(b) else "—"
+
+
+def figures_table(results: dict[str, dict[str, StyleMetrics]]) -> str:
+    """Per style and network: the three means, each with its ratio to the classic network (``÷ classic``)."""
+    lines = ["| style | network | warping error | ÷ classic | style distance | ÷ classic | ÷ input | content distance "
+             "| ÷ classic |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for slug, metrics in results.items():
+        classic, unstyled = metrics.get("classic"), metrics["input"]
+        for name in NETWORKS:
+            m = metrics.get(name)
+            if m is None:
+                continue
+            c = classic or m
+            lines.append(
+                f"| {get_style(slug).title} | {name} | {m.warping_error:.5f} | "
+                f"{ratio(m.warping_error, c.warping_error) if classic else '—'} | {m.style_distance:.3f} | "
+                f"{ratio(m.style_distance, c.style_distance) if classic else '—'} | "
+                f"{ratio(m.style_distance, unstyled.style_distance)} | {m.content_distance:.3f} | "
+                f"{ratio(m.content_distance, c.content_distance) if classic else '—'} |")
     return "\n".join(lines)
+
+
+def bars(results: dict[str, dict[str, StyleMetrics]]) -> list[tuple[str, str, float, float, bool]]:
+    """The quality bars of issue 11: ``(style, what, value, limit, met)`` per check."""
+    checks: list[tuple[str, str, float, float, bool]] = []
+
+    def check(slug: str, what: str, value: float, limit: float) -> None:
+        checks.append((slug, what, value, limit, bool(value <= limit)))
+
+    with_classic = {s: m for s, m in results.items() if "classic" in m}
+    worst_input_ratio = max((m["temporal"].style_distance / m["input"].style_distance for m in with_classic.values()),
+                            default=float("nan"))
+    for slug, m in results.items():
+        t, f, q = m["temporal"], m["framewise"], m.get(FAST_VARIANT)
+        check(slug, "temporal ÷ framewise: warping error", t.warping_error / f.warping_error, 0.6)
+        check(slug, "temporal ÷ framewise: style distance", t.style_distance / f.style_distance, 1.10)
+        if "classic" in m:
+            c = m["classic"]
+            check(slug, "temporal ÷ classic: style distance", t.style_distance / c.style_distance, 1.0)
+            check(slug, "temporal ÷ classic: content distance", t.content_distance / c.content_distance, 1.15)
+            check(slug, "temporal ÷ classic: warping error", t.warping_error / c.warping_error, 0.45)
+            if q is not None:
+                check(slug, "fast ÷ classic: style distance", q.style_distance / c.style_distance, 1.15)
+                check(slug, "fast ÷ classic: warping error", q.warping_error / c.warping_error, 0.6)
+        elif with_classic:
+            check(slug, "temporal ÷ input: style distance (limit: worst of the classic styles)",
+                  t.style_distance / m["input"].style_distance, worst_input_ratio)
+    return checks
+
+
+def recorded_metrics(folder: Path) -> dict[str, StyleMetrics]:
+    """The figures ``python -m training export`` recorded in a style folder's metrics.json."""
+    recorded = json.loads((folder / "metrics.json").read_text())
+    return {name: StyleMetrics(**{k: v for k, v in values.items() if k in StyleMetrics.__dataclass_fields__})
+            for name, values in recorded.items() if isinstance(values, dict) and "warping_error" in values}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--reference", type=Path, help="folder of the classic networks (../shared/reference); without "
+                                                        "it the classic column is left out")
     parser.add_argument("--data-dir", type=Path, default=ROOT / "data")
     parser.add_argument("--paintings", type=Path, default=ROOT.parent / "shared" / "styles")
     parser.add_argument("--styles", nargs="+", help="default: every style with both variants installed")
     parser.add_argument("--frames", type=int, default=60)
     parser.add_argument("--max-side", type=int, default=360)
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "quality.json")
+    parser.add_argument("--sheets", type=Path, default=ROOT / "docs" / "contact_sheets")
     parser.add_argument("--sheet", type=Path, default=ROOT / "docs" / "contact_sheet.png")
     parser.add_argument("--sheet-only", action="store_true",
-                        help="draw the contact sheet and print the table from each style's exported metrics.json "
-                             "(measured by `python -m training export`/`distill` the same way) instead of re-measuring")
+                        help="draw the contact sheets and print the ratios to the framewise baseline from each style's "
+                             "metrics.json (recorded by `python -m training export`/`distill`) instead of measuring")
     args = parser.parse_args()
+    torch.set_grad_enabled(False)
     clips = held_out_clips(args.data_dir)
-    styles = args.styles or [s.slug for s in installed_styles() if {"temporal", "framewise"} <= set(s.variants)]
+    installed = {s.slug: s for s in installed_styles()}
+    styles = args.styles or [s for s, i in installed.items() if {"temporal", "framewise"} <= set(i.variants)]
     if not styles:
         sys.exit("no style with both variants is installed")
-    sample = load_clip(clips[0], max_side=320, max_frames=120)[-1]  # cyclists in the street
-    results, rows = {}, []
-    installed = {s.slug: s for s in installed_styles()}
+    classics = classic_networks(args.reference) if args.reference else {}
+    if args.reference and not classics:
+        sys.exit(f"no classic network found under {args.reference}")
+    frames = sheet_frames(clips)
+    overview = load_clip(clips[0], max_side=320, max_frames=120)[-1]
+    results: dict[str, dict[str, StyleMetrics]] = {}
+    overview_rows: list[tuple[str, list[np.ndarray | None]]] = []
     for slug in styles:
-        variants = ["framewise", "temporal"] + ([FAST_VARIANT] if FAST_VARIANT in installed[slug].variants else [])
-        models = {v: load_model(slug, v) for v in variants}
-        blank = np.full_like(sample, 255)
-        rows.append((slug, [sample] + [Stylizer(models[v])(sample[None])[0] if v in models else blank
-                                       for v in ("framewise", "temporal", FAST_VARIANT)]))
+        models: dict[str, torch.nn.Module] = {"input": Unstylized()}
+        if slug in classics:
+            models["classic"] = classics[slug]
+        models |= {v: load_model(slug, v) for v in ("framewise", "temporal", FAST_VARIANT)
+                   if v in installed[slug].variants}
+        stylizers = {name: Stylizer(model) for name, model in models.items()}  # type: ignore[arg-type]
+        columns = list(NETWORKS)
+        rows = [(clip.stem, [stylizers[n](frame[None])[0] if n in stylizers else None for n in columns])
+                for clip, frame in zip(clips, frames, strict=True)]
+        draw_grid(rows, [LABELS[n] for n in columns], args.sheets / f"{slug}.jpg", left=90, quality=88)
+        overview_rows.append((slug, [stylizers[n](overview[None])[0] if n in stylizers else None for n in columns]))
+        print(f"wrote {args.sheets / f'{slug}.jpg'}")
         if args.sheet_only:
-            exported = installed[slug].variants["temporal"].parent / "metrics.json"
-            if exported.is_file():
-                results[slug] = {k: v for k, v in json.loads(exported.read_text()).items() if k != "eval"}
+            results[slug] = recorded_metrics(installed[slug].variants["temporal"].parent)
             continue
-        metrics = evaluate(models, clips, args.paintings / PAINTING_FILES[slug], max_side=args.max_side,
-                           max_frames=args.frames)
-        t, f = metrics["temporal"], metrics["framewise"]
-        results[slug] = {v: m.as_dict() for v, m in metrics.items()} | {
-            "warping_error_ratio": t.warping_error / f.warping_error,
-            "style_distance_ratio": t.style_distance / f.style_distance,
-        }
-        print(f"{slug:<28} temporal: warping error ×{results[slug]['warping_error_ratio']:.2f} "
-              f"({t.warping_error:.5f} vs framewise {f.warping_error:.5f}), "
-              f"style distance ×{results[slug]['style_distance_ratio']:.2f}, "
-              f"content {t.content_distance:.3f} vs {f.content_distance:.3f}, {t.fps_640x360:.1f} fps at 640×360")
-        if FAST_VARIANT in metrics:
-            q = metrics[FAST_VARIANT]
-            results[slug] |= {"fast_warping_error_ratio": q.warping_error / f.warping_error,
-                              "fast_style_distance_ratio_vs_temporal": q.style_distance / t.style_distance}
-            print(f"{'':<28} fast: warping error ×{results[slug]['fast_warping_error_ratio']:.2f} vs framewise, "
-                  f"style distance ×{results[slug]['fast_style_distance_ratio_vs_temporal']:.2f} vs temporal, "
-                  f"{q.fps_640x360:.1f} fps at 640×360")
-    if not args.sheet_only:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"clips": [c.name for c in clips], "frames": args.frames,
-                                         "max_side": args.max_side, "styles": results}, indent=2))
-        print(f"wrote {args.json}")
-    print(markdown_table(results))
-    contact_sheet(rows, ["input (held-out clip)", "framewise baseline", "temporal (ours)", "fast (real-time)"],
-                  args.sheet)
+        results[slug] = evaluate(models, clips, args.paintings / PAINTING_FILES[slug], max_side=args.max_side,
+                                 max_frames=args.frames, with_speed=False)
+        print("\n".join(figures_table({slug: results[slug]}).splitlines()[2:]), flush=True)
+    draw_grid(overview_rows, [LABELS[n] for n in NETWORKS], args.sheet)
     print(f"wrote {args.sheet}")
+    if args.sheet_only:
+        for slug, m in results.items():
+            t, f = m["temporal"], m["framewise"]
+            print(f"{slug}: temporal ÷ framewise warping {ratio(t.warping_error, f.warping_error)}, style "
+                  f"{ratio(t.style_distance, f.style_distance)} (recorded in metrics.json)")
+        return
+    print(figures_table(results))
+    checks = bars(results)
+    print("\n| style | bar | value | limit | met |\n| --- | --- | --- | --- | --- |")
+    for slug, what, value, limit, met in checks:
+        print(f"| {slug} | {what} | {value:.2f} | {limit:.2f} | {'yes' if met else '**no**'} |")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps({
+        "clips": [c.name for c in clips], "frames": args.frames, "max_side": args.max_side,
+        "reference": str(args.reference) if args.reference else None,
+        "styles": {slug: {name: m.as_dict() | {"per_clip": m.per_clip} for name, m in metrics.items()}
+                   for slug, metrics in results.items()},
+        "bars": [{"style": s, "bar": w, "value": v, "limit": lim, "met": ok} for s, w, v, lim, ok in checks],
+    }, indent=2))
+    print(f"wrote {args.json}")
 
 
 if __name__ == "__main__":

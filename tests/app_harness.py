@@ -8,7 +8,7 @@ import socket
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from tests.model_fixtures import make_tiny_checkpoint, make_tiny_fast_checkpoint
+from tests.model_fixtures import add_style_metadata, make_tiny_checkpoint, make_tiny_fast_checkpoint
 
 #: Gradio 6.31's queue uses pandas options that pandas 3 deprecates; not ours to fix (``pytestmark`` of app tests).
 IGNORE_GRADIO_PANDAS_WARNINGS = "ignore::DeprecationWarning:gradio.queueing"
@@ -20,8 +20,9 @@ def make_tiny_styles(root: Path, slugs: tuple[str, ...] = ("starry-night",), *, 
                      fast_framewise: tuple[str, ...] = ()) -> Path:
     """A checkpoint folder with both variants of each style in ``slugs``, the ``fast`` variant too for those in
     ``fast``, and its framewise twin (``fast-framewise``) for those in ``fast_framewise`` (tiny random networks,
-    tests only)."""
+    tests only), each with the bundled style's ``style.json`` and thumbnail."""
     for i, slug in enumerate(slugs):
+        add_style_metadata(root / slug, slug)
         make_tiny_checkpoint(root / slug / "temporal", seed=2 * i + 1)
         make_tiny_checkpoint(root / slug / "framewise", seed=2 * i + 2)
         if slug in fast:

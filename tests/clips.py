@@ -23,6 +23,7 @@ PATTERNS: tuple[str, ...] = ("moving", "static", "noise")
 _VIDEO_CODECS: dict[str, str] = {
     ".mp4": "libx264", ".m4v": "libx264", ".mov": "libx264", ".mkv": "libx264",
     ".webm": "libvpx-vp9", ".avi": "mpeg4", ".gif": "gif",
+    ".y4m": "rawvideo",  # YUV4MPEG2, 4:2:0: what Chromium's fake camera reads (--use-file-for-fake-video-capture)
 }
 _AUDIO_CODECS: dict[str, str] = {
     ".mp4": "aac", ".m4v": "aac", ".m4a": "aac", ".mov": "aac", ".mkv": "aac", ".webm": "libopus", ".avi": "pcm_s16le",

@@ -11,6 +11,9 @@ import pytest
 # Tests never touch the network: the Hub client works from its cache only (set before huggingface_hub is imported).
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# The style catalog is the test's own: no Hub styles from the developer's environment or ./hub_styles.txt.
+os.environ.setdefault("VST_HUB_STYLES", "")
+os.environ.setdefault("VST_HUB_STYLES_FILE", "")
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `import vst` and `from tests.clips import ...` without installing the package

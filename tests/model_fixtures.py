@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import torch
 
+from vst.catalog import PACKAGE_CHECKPOINT_DIR, STYLE_FILE, Style, write_style_file
 from vst.model import FastStyleNet, StyleNet
 
 TINY = {"channels": (4, 8, 8), "num_residual_blocks": 1, "outer_kernel": 3}
@@ -28,12 +30,27 @@ def make_tiny_fast_checkpoint(folder: Path, seed: int = 0) -> Path:
     return folder
 
 
+def add_style_metadata(folder: Path, slug: str) -> Path:
+    """``folder/style.json`` and ``painting.jpg``: copies of the bundled style's own for a bundled slug, else a made-up
+    ``style.json`` (title: the slug in title case, no thumbnail)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    bundled = PACKAGE_CHECKPOINT_DIR / slug
+    if (bundled / STYLE_FILE).is_file():
+        for name in (STYLE_FILE, "painting.jpg"):
+            if (bundled / name).is_file():
+                shutil.copyfile(bundled / name, folder / name)
+    else:
+        write_style_file(Style(slug, slug.replace("-", " ").title(), "Test Painter", "2000"), folder)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def tiny_checkpoint_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A bundled-checkpoint folder with both variants of 'starry-night' (tiny random networks)."""
     root = tmp_path_factory.mktemp("checkpoints")
     make_tiny_checkpoint(root / "starry-night" / "temporal", seed=1)
     make_tiny_checkpoint(root / "starry-night" / "framewise", seed=2)
+    add_style_metadata(root / "starry-night", "starry-night")
     return root
 
 

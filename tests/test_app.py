@@ -170,11 +170,13 @@ def test_stylize_returns_a_playable_video_the_slider_and_the_flicker_plot(main_a
     # Real-time is on by default; this style has no fast network, and the result says so. The clip has sound.
     assert (network["label"], network["sound"], network["note"]) == (TEMPORAL_LABEL, " with its sound", FALLBACK)
 
-    # The slider's two videos are served by Gradio (allowed_paths), playable, and are the two variants.
+    # The slider's two videos are served by the app's media route (no server path in the page), playable, and are
+    # the two variants.
     sources = re.findall(r'<video class="vst-(under|over)" src="([^"]+)"', slider)
     assert [kind for kind, _ in sources] == ["under", "over"]
+    assert str(main_app.config.cache_dir) not in slider and "/gradio_api/file=" not in slider
     for kind, src in sources:
-        assert src.startswith("/gradio_api/file=")
+        assert re.fullmatch(r"/vst-media/[0-9a-f]{32}/clip_starry-night(_framewise)?\.mp4", src), src
         response = httpx.get(main_app.url.rstrip("/") + src, timeout=30)
         assert response.status_code == 200
         assert response.headers["content-type"] == "video/mp4"

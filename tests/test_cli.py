@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.model_fixtures import add_style_metadata
+from vst.catalog import Style, write_style_file
 from vst.video import is_browser_playable
 
 REPO = Path(__file__).resolve().parent.parent
@@ -31,17 +33,22 @@ def assert_one_line_error(proc: subprocess.CompletedProcess[str], *needles: str)
         assert needle in lines[0]
 
 
-def test_styles_lists_catalog_and_says_none_installed(tmp_path: Path) -> None:
+def test_styles_lists_the_bundled_folder(tmp_path: Path) -> None:
+    """The list is the folder's data: a new painting with its style.json and no checkpoint yet is listed, not
+    installed; an empty folder lists nothing."""
     proc = run_vst("styles", checkpoints=tmp_path)
-    assert proc.returncode == 0
-    assert "starry-night" in proc.stdout and "Vincent van Gogh" in proc.stdout
-    assert proc.stdout.count("not installed") == 6
+    assert proc.returncode == 0 and "No style is installed yet" in proc.stdout
+    write_style_file(Style("woman-with-a-hat", "Woman with a Hat", "Henri Matisse", "1905"), tmp_path / "woman-with-a-hat")
+    proc = run_vst("styles", checkpoints=tmp_path)
+    assert proc.stdout.splitlines()[0].split() == [
+        "woman-with-a-hat", "Woman", "with", "a", "Hat", "—", "Henri", "Matisse,", "1905", "[not", "installed]",
+        "(bundled)"]
     assert "No style is installed yet" in proc.stdout
 
 
 def test_styles_shows_installed_variants(tiny_checkpoint_root: Path) -> None:
     proc = run_vst("styles", checkpoints=tiny_checkpoint_root)
-    assert "[temporal, framewise]" in proc.stdout and proc.stdout.count("not installed") == 5
+    assert proc.stdout.startswith("starry-night  The Starry Night — Vincent van Gogh, 1889  [temporal, framewise]")
 
 
 def test_stylize_with_bundled_style(clip_mp4: Path, tiny_checkpoint_root: Path, tmp_path: Path) -> None:
@@ -55,7 +62,9 @@ def test_stylize_with_bundled_style(clip_mp4: Path, tiny_checkpoint_root: Path, 
 
 
 def test_missing_style_says_not_installed(clip_mp4: Path, tmp_path: Path) -> None:
+    """In the catalog (its style.json is there), but no checkpoint is bundled or cached."""
     out = tmp_path / "x.mp4"
+    add_style_metadata(tmp_path / "none" / "starry-night", "starry-night")
     proc = run_vst("stylize", str(clip_mp4), "--style", "starry-night", "-o", str(out), checkpoints=tmp_path / "none")
     assert_one_line_error(proc, "not installed")
     assert not out.exists()

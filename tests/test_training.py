@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from huggingface_hub import HfApi
+from huggingface_hub import HfApi, ModelCard
 from PIL import Image
 
 from tests.clips import make_clip
@@ -22,8 +22,10 @@ from training.export import export_style
 from training.push import files_to_push, push
 from training.train import CHECKPOINT, FINAL, LOG_FILE, Criterion, train
 from training.vgg import fetch_vgg16_weights
+from vst.catalog import Style, get_style, read_style_file, write_style_file
 from vst.errors import VSTError
 from vst.model import FastStyleNet, StyleNet, load_network
+from vst.onnx_export import is_current
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -118,8 +120,8 @@ def test_export_writes_card_preview_and_both_variants(tiny_data: Path, painting:
     temporal = train(tiny_config(tiny_data, painting, tmp_path, name="t", steps=2), progress=False)
     framewise = train(tiny_config(tiny_data, painting, tmp_path, name="f", steps=2, framewise=True), progress=False)
     out = tmp_path / "export" / "starry-night"
-    metrics = export_style("starry-night", temporal, framewise, painting, out, [tiny_data / "raw" / "carphone.mp4"],
-                           max_frames=6, max_side=64)
+    metrics = export_style(get_style("starry-night"), temporal, framewise, painting, out,
+                           [tiny_data / "raw" / "carphone.mp4"], max_frames=6, max_side=64)
     assert set(metrics) == {"temporal", "framewise"}
     for variant in ("temporal", "framewise"):
         assert (out / variant / "model.safetensors").stat().st_size < 8_000_000
@@ -130,9 +132,12 @@ def test_export_writes_card_preview_and_both_variants(tiny_data: Path, painting:
     assert "commons.wikimedia.org" in card and "$" not in card.replace("$ ", "")
     assert f"{metrics['temporal'].warping_error:.5f}" in card
     assert Image.open(out / "preview.jpg").size[0] > 100
+    assert read_style_file(out / "style.json") == get_style("starry-night")  # the metadata travels with the export
+    assert ModelCard(card).data.to_dict()["vst_style"] == get_style("starry-night").metadata()  # the Hub's parser
+    assert Image.open(out / "painting.jpg").size == (96, 96)  # the stand-in painting, smaller than the thumbnail size
     assert [str(p) for p in files_to_push(out)] == sorted(
-        ["README.md", "metrics.json", "preview.jpg", "framewise/config.json", "framewise/model.safetensors",
-         "temporal/config.json", "temporal/model.safetensors"])
+        ["README.md", "metrics.json", "preview.jpg", "painting.jpg", "style.json", "framewise/config.json",
+         "framewise/model.safetensors", "temporal/config.json", "temporal/model.safetensors"])
 
 
 def test_distillation_trains_the_fast_network_towards_the_teacher(tiny_data: Path, painting: Path,
@@ -195,10 +200,11 @@ def test_export_with_a_fast_variant(tiny_data: Path, painting: Path, tmp_path: P
                              teacher=temporal, distill_weight=1.0, content_weight=0.0, style_weight=0.0),
                  progress=False)
     out = tmp_path / "export" / "great-wave"
-    metrics = export_style("great-wave", temporal, framewise, painting, out, [tiny_data / "raw" / "carphone.mp4"],
+    metrics = export_style(get_style("great-wave"), temporal, framewise, painting, out, [tiny_data / "raw" / "carphone.mp4"],
                            max_frames=4, max_side=64, fast=fast)
     assert set(metrics) == {"temporal", "framewise", "fast"}
     assert isinstance(load_network(out / "fast"), FastStyleNet)
+    assert is_current(out / "fast")  # model.onnx for the browser, exported from these very weights
     card = (out / "README.md").read_text()
     assert "| `fast/` |" in card and "## The real-time variant (`fast/`)" in card and "$" not in card.replace("$ ", "")
     assert f"{metrics['fast'].warping_error:.5f}" in card
@@ -225,6 +231,9 @@ def test_push_dry_run_real_call_and_missing_token(tmp_path: Path, monkeypatch: p
     folder = tmp_path / "style"
     StyleNet(channels=(4, 8, 8), num_residual_blocks=1).save_pretrained(folder / "temporal")
     (folder / "README.md").write_text("card")
+    with pytest.raises(VSTError, match="has no style.json"):
+        push(folder, "me/vst-x", dry_run=True)
+    write_style_file(Style("x", "X"), folder)
     listing = push(folder, "me/vst-x", dry_run=True)
     assert "would upload me/vst-x/temporal/model.safetensors" in listing
 

@@ -11,11 +11,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from vst.catalog import FAST_FRAMEWISE_VARIANT, FAST_VARIANT, STYLES
+from vst.catalog import FAST_FRAMEWISE_VARIANT, FAST_VARIANT, REPO_ID_PATTERN, Style
 from vst.errors import VSTError
 from vst.hub import WEIGHTS_FILE
 
 from .config import DISTILL_DEFAULTS, add_arguments, config_from_args
+from .metadata import add_metadata_arguments, resolve_metadata, slug_argument
 
 HELD_OUT_CLIPS = ("bikes.mp4", "carphone.mp4")
 
@@ -28,6 +29,29 @@ def held_out_clips(data_dir: Path) -> list[Path]:
     return clips
 
 
+def repo_id_argument(value: str) -> str:
+    if not REPO_ID_PATTERN.fullmatch(value):
+        raise argparse.ArgumentTypeError(f"invalid repo id {value!r}: use owner/name, e.g. your-name/vst-my-style")
+    return value
+
+
+def add_style_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--slug`` (any new slug: lowercase words joined by hyphens), ``--repo-id`` and the metadata flags."""
+    parser.add_argument("--slug", required=True, type=slug_argument,
+                        help="the style's slug, e.g. woman-with-a-hat (lowercase letters, digits, hyphens)")
+    parser.add_argument("--repo-id", type=repo_id_argument,
+                        help="the Hub repo the model card names (default: vst-video/vst-<slug>, the namespace from "
+                             "VST_HUB_NAMESPACE); push to the same one")
+    add_metadata_arguments(parser)
+
+
+def style_for(args: argparse.Namespace, folder: Path | None) -> Style:
+    style = resolve_metadata(args.slug, args, folder=folder)
+    if args.repo_id:
+        style = dataclasses.replace(style, repo_id=args.repo_id)
+    return style
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m training", description="Train, export and publish vst styles.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -35,14 +59,15 @@ def build_parser() -> argparse.ArgumentParser:
     prep = commands.add_parser("prepare", help="fetch footage and build the cached training pairs (resumable)")
     prep.add_argument("--data-dir", type=Path, default=Path("data"))
 
-    commands.add_parser("fetch-vgg", help="fetch the ImageNet VGG16 loss network (once, into the cache)")
+    commands.add_parser("fetch-vgg", help="fetch the ImageNet VGG16 loss network and the Live tab's in-browser "
+                                        "runtime (once each, into the cache)")
 
     train = commands.add_parser("train", help="train one network (torchrun-able for DDP)")
     add_arguments(train)
 
     bundle = commands.add_parser("bundle", help="shared framewise warm-up, then temporal and framewise branches, "
                                                 "then export into vst/checkpoints/<slug>")
-    bundle.add_argument("--slug", required=True, choices=list(STYLES))
+    add_style_arguments(bundle)
     bundle.add_argument("--warmup-steps", type=int, default=600)
     bundle.add_argument("--out", type=Path, help="export folder (default: vst/checkpoints/<slug>)")
     add_arguments(bundle)
@@ -52,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "re-export the style folder with the fast/ variant and its metrics; with --framewise, its "
                         "framewise twin (same recipe without the temporal term, from the framewise model) into "
                         "fast-framewise/")
-    distill.add_argument("--slug", required=True, choices=list(STYLES))
+    add_style_arguments(distill)
     distill.add_argument("--style-dir", type=Path,
                          help="the exported style folder holding temporal/ and framewise/ (default: vst/checkpoints/<slug>)")
     distill.add_argument("--finetune-steps", type=int, default=300,
@@ -67,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_arguments(distill, DISTILL_DEFAULTS)
 
     export = commands.add_parser("export", help="write the Hub-ready folder with model card, preview and metrics")
-    export.add_argument("--slug", required=True, choices=list(STYLES))
+    add_style_arguments(export)
     export.add_argument("--temporal", type=Path, required=True, help="checkpoint folder of the temporal model")
     export.add_argument("--framewise", type=Path, required=True, help="checkpoint folder of the framewise model")
     export.add_argument("--fast", type=Path, help="checkpoint folder of the real-time model (optional)")
@@ -84,6 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_bundle(args: argparse.Namespace) -> None:
+    out = args.out or Path("vst/checkpoints") / args.slug
+    style = style_for(args, out)  # a new style without --title fails here, not after the training
     from .export import export_style
     from .train import train
 
@@ -94,8 +121,7 @@ def run_bundle(args: argparse.Namespace) -> None:
     for variant, framewise in (("temporal", False), ("framewise", True)):
         cfg = dataclasses.replace(base, name=f"{args.slug}-{variant}", framewise=framewise, init_from=warm_model)
         branches[variant] = train(cfg)
-    out = args.out or Path("vst/checkpoints") / args.slug
-    metrics = export_style(args.slug, branches["temporal"], branches["framewise"], base.style_image, out,
+    metrics = export_style(style, branches["temporal"], branches["framewise"], base.style_image, out,
                            held_out_clips(base.data_dir))
     for variant, m in metrics.items():
         print(f"{args.slug} {variant}: {m.as_dict()}")
@@ -118,6 +144,8 @@ def run_distill(args: argparse.Namespace) -> None:
     if not Path(args.style_image).is_file():
         raise VSTError(f"--style-image {args.style_image} not found (the painting is needed for the style distance)")
     base = config_from_args(args)
+    # the export's metadata, checked before training (the framewise twin is installed without re-exporting)
+    style = None if base.framewise else style_for(args, style_dir)
     variant = FAST_FRAMEWISE_VARIANT if base.framewise else FAST_VARIANT
     teacher = style_dir / ("framewise" if base.framewise else "temporal")
     cfg = dataclasses.replace(base, name=f"{args.slug}-{variant}", teacher=teacher)
@@ -128,11 +156,11 @@ def run_distill(args: argparse.Namespace) -> None:
                                   temporal_weight=args.finetune_temporal_weight,
                                   crop=args.finetune_crop, batch_size=args.finetune_batch_size)
         fast = train(cfg)  # --framewise carries over: the temporal term stays 0 in this phase too
-    if base.framewise:
+    if style is None:
         out = install_checkpoint(fast, style_dir / FAST_FRAMEWISE_VARIANT)
         print(f"{args.slug}: the fast network's framewise twin is in {out}")
         return
-    metrics = export_style(args.slug, style_dir / "temporal", style_dir / "framewise", cfg.style_image, style_dir,
+    metrics = export_style(style, style_dir / "temporal", style_dir / "framewise", cfg.style_image, style_dir,
                            held_out_clips(cfg.data_dir), fast=fast)
     for name, m in metrics.items():
         print(f"{args.slug} {name}: {m.as_dict()}")
@@ -155,15 +183,22 @@ def install_checkpoint(checkpoint: Path, dest: Path) -> Path:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx2").setLevel(logging.WARNING)  # huggingface_hub's HTTP client: one line per request
     try:
         if args.command == "prepare":
-            from .data import prepare
+            from .data import prepare, summary
 
-            print(f"training pairs ready: {prepare(args.data_dir)}")
+            index_path = prepare(args.data_dir)
+            print(summary(index_path))
+            print(f"training pairs ready: {index_path}")
         elif args.command == "fetch-vgg":
             from .vgg import fetch_vgg16_weights
 
+            from vst.app.web_runtime import fetch_web_runtime
+
             print(f"VGG16 weights: {fetch_vgg16_weights()}")
+            # The test command's one fetch step also fetches the Live tab's in-browser runtime (its browser tests use it).
+            print(f"onnxruntime-web (Live tab): {fetch_web_runtime()}")
         elif args.command == "train":
             from .train import train
 
@@ -175,7 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "export":
             from .export import export_style
 
-            metrics = export_style(args.slug, args.temporal, args.framewise, args.style_image, args.out,
+            metrics = export_style(style_for(args, args.out), args.temporal, args.framewise, args.style_image, args.out,
                                    held_out_clips(args.data_dir), fast=args.fast)
             for variant, m in metrics.items():
                 print(f"{variant}: {m.as_dict()}")

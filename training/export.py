@@ -1,11 +1,14 @@
 """Export a style as a Hub-ready folder (also the layout of the bundled checkpoints in ``vst/checkpoints/<slug>/``):
 
-    README.md            model card rendered from model_cards/style_model.md
+    style.json           the painting's metadata (vst.catalog.Style): what the catalog, app and CLI show
+    painting.jpg         the painting, long side 512 px (the gallery's thumbnail)
+    README.md            model card rendered from model_cards/style_model.md (metadata in its front matter)
     preview.jpg          the temporal model's output on a sample photo
     metrics.json         the numbers in the card
     temporal/            model.safetensors + config.json
     framewise/           model.safetensors + config.json
-    fast/                the real-time network distilled from temporal/ (optional)
+    fast/                the real-time network distilled from temporal/ (optional), also as model.onnx for the
+                         browser (see vst.onnx_export)
 """
 
 from __future__ import annotations
@@ -19,14 +22,19 @@ import numpy as np
 from PIL import Image
 from skimage import data as skdata
 
-from vst.catalog import get_style
+from vst.catalog import FAST_VARIANT, Style, write_style_file
 from vst.model import StyleNet, load_network
+from vst.onnx_export import ONNX_FILE, export_onnx, safetensors_sha256
 from vst.pipeline import Stylizer
 
+from .data import license_table
 from .evaluate import StyleMetrics, evaluate
+from .metadata import write_thumbnail
 
 CARD_TEMPLATE = Path(__file__).resolve().parent.parent / "model_cards" / "style_model.md"
 PREVIEW_SIZE = 384
+FAST_ROW = ("| `fast/` | the real-time network distilled from `temporal/` (use it on a CPU); also as `model.onnx` (input "
+            "`image` float32 NCHW RGB in [0, 1], H and W multiples of 4; output `stylized`, same layout) |\n")
 
 
 def sample_photo() -> np.ndarray:
@@ -49,9 +57,23 @@ def metrics_rows(metrics: dict[str, StyleMetrics]) -> str:
     )
 
 
-def render_card(slug: str, model: StyleNet, metrics: dict[str, StyleMetrics], eval_info: dict[str, object],
+def painting_credit(style: Style) -> str:
+    """E.g. ``**The Starry Night** by **Vincent van Gogh** (1889) ([the painting](url); public domain)``."""
+    credit = f"**{style.title}**"
+    if style.artist:
+        credit += f" by **{style.artist}**"
+    if style.year:
+        credit += f" ({style.year})"
+    notes = [f"[the painting]({style.source_url})" if style.source_url else "",
+             f"painting: {style.painting_license}" if style.painting_license else ""]
+    if any(notes):
+        credit += f" ({'; '.join(n for n in notes if n)})"
+    return credit
+
+
+def render_card(style: Style, model: StyleNet, metrics: dict[str, StyleMetrics], eval_info: dict[str, object],
                 weights_size: int, fast: StyleNet | None = None) -> str:
-    style = get_style(slug)
+    """The model card. Its front matter carries ``style.json``'s content as ``vst_style`` (a JSON object, valid YAML)."""
     tc = model.training_config
     steps = tc.get("step", tc.get("steps", "?"))
     schedule = f"{steps} steps per variant"
@@ -60,8 +82,10 @@ def render_card(slug: str, model: StyleNet, metrics: dict[str, StyleMetrics], ev
         warmup = load_network(init_from).training_config.get("step", "?")
         schedule = f"a shared framewise warm-up of {warmup} steps, then {steps} steps per variant"
     temporal, framewise = metrics["temporal"], metrics["framewise"]
-    return string.Template(CARD_TEMPLATE.read_text()).substitute(
-        title=style.title, artist=style.artist, year=style.year, commons_url=style.commons_url, slug=slug,
+    return string.Template(CARD_TEMPLATE.read_text(encoding="utf-8")).substitute(
+        vst_style=json.dumps(style.metadata(), ensure_ascii=False), title=style.title,
+        painting_credit=painting_credit(style), thumbnail=style.thumbnail, preview=style.preview,
+        slug=style.slug,
         repo_id=style.repo_id, metrics_rows=metrics_rows(metrics),
         flicker_ratio=f"{temporal.warping_error / framewise.warping_error:.2f}",
         style_ratio=f"{temporal.style_distance / framewise.style_distance:.2f}",
@@ -71,7 +95,8 @@ def render_card(slug: str, model: StyleNet, metrics: dict[str, StyleMetrics], ev
         content_weight=tc.get("content_weight", "?"), content_layer=tc.get("content_layer", "?"),
         style_weight=tc.get("style_weight", "?"), tv_weight=tc.get("tv_weight", "?"),
         temporal_weight=tc.get("temporal_weight", "?"), fast_section=fast_section(metrics, fast),
-        fast_row="| `fast/` | the real-time network distilled from `temporal/` (use it on a CPU) |\n" if fast else "",
+        data_table=license_table(),
+        fast_row=FAST_ROW if fast else "",
         **{k: str(v) for k, v in eval_info.items()},
     )
 
@@ -109,7 +134,7 @@ def fast_section(metrics: dict[str, StyleMetrics], fast: StyleNet | None) -> str
 
 
 def export_style(
-    slug: str,
+    style: Style,
     temporal: Path,
     framewise: Path,
     style_image: Path,
@@ -122,8 +147,9 @@ def export_style(
 ) -> dict[str, StyleMetrics]:
     """Write ``out_dir`` (see module doc) from the trained checkpoint folders; returns the measured metrics.
 
-    ``out_dir`` may be the folder the checkpoints are read from (they are loaded before anything is written)."""
-    get_style(slug)
+    ``style`` is the painting's metadata (see :func:`training.metadata.resolve_metadata`); ``style_image`` the
+    painting, also the source of the thumbnail. ``out_dir`` may be the folder the checkpoints are read from (they are
+    loaded before anything is written)."""
     models = {"temporal": load_network(temporal).eval(), "framewise": load_network(framewise).eval()}
     if fast is not None:
         models["fast"] = load_network(fast).eval()
@@ -133,12 +159,17 @@ def export_style(
     for variant, model in models.items():
         model.save_pretrained(tmp / variant)
         (tmp / variant / "README.md").unlink(missing_ok=True)  # the repo-level card describes both variants
-    render_preview(models["temporal"]).save(tmp / "preview.jpg", quality=90)
+        if variant == FAST_VARIANT:  # the Live tab runs it in the browser (onnxruntime-web)
+            export_onnx(model, tmp / variant / ONNX_FILE, source_sha256=safetensors_sha256(tmp / variant))
+    render_preview(models["temporal"]).save(tmp / style.preview, quality=90)
+    write_thumbnail(style_image, tmp / style.thumbnail)
+    write_style_file(style, tmp)
     eval_info = {"eval_clips": ", ".join(c.name for c in clips), "eval_frames": max_frames, "eval_side": max_side}
     (tmp / "metrics.json").write_text(json.dumps({k: m.as_dict() for k, m in metrics.items()} | {"eval": eval_info},
                                                  indent=2))
     size = (tmp / "temporal" / "model.safetensors").stat().st_size
-    (tmp / "README.md").write_text(render_card(slug, models["temporal"], metrics, eval_info, size, models.get("fast")))
+    (tmp / "README.md").write_text(render_card(style, models["temporal"], metrics, eval_info, size, models.get("fast")),
+                                   encoding="utf-8")
     shutil.rmtree(out_dir, ignore_errors=True)
     tmp.rename(out_dir)
     return metrics

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from huggingface_hub import HfApi, get_token
+from huggingface_hub.errors import HTTPError, OfflineModeIsEnabled
 
+from vst.catalog import STYLE_FILE, read_style_file
 from vst.errors import VSTError
 
 
@@ -19,18 +21,31 @@ def push(folder: Path, repo_id: str, *, dry_run: bool = False, private: bool = F
          message: str = "Upload vst style checkpoints") -> str:
     """Create ``repo_id`` if needed and upload ``folder``; returns the commit URL (or the file list on a dry run).
 
+    The folder is an export (``style.json``, thumbnail, preview, model card, one subfolder per variant): the Hub repo
+    gets the same layout, so adding ``repo_id`` to ``VST_HUB_STYLES`` lists the style in the app and the CLI.
+
     The token comes from ``HF_TOKEN`` or the ``huggingface-cli login`` cache; without one, a clear ``VSTError``.
     ``api`` lets tests inject an ``HfApi`` pointed at a local endpoint.
     """
     if not (folder / "temporal" / "model.safetensors").is_file():
         raise VSTError(f"{folder} is not an exported style folder (no temporal/model.safetensors); run export first")
+    if not (folder / STYLE_FILE).is_file():
+        raise VSTError(f"{folder} has no {STYLE_FILE} (the style's title, artist ...): re-export it with "
+                       f"`python -m training export`")
+    read_style_file(folder / STYLE_FILE)  # a broken one fails here, not in the app that lists the repo
     files = files_to_push(folder)
     if dry_run:
         return "\n".join(f"would upload {repo_id}/{f}" for f in files)
     api = api or HfApi()
     if api.token is None and get_token() is None:
         raise VSTError("no Hugging Face token: set HF_TOKEN or run `hf auth login` first (or use --dry-run)")
-    api.create_repo(repo_id, repo_type="model", private=private, exist_ok=True)
-    info = api.upload_folder(repo_id=repo_id, folder_path=folder, repo_type="model", commit_message=message,
-                             allow_patterns=[str(f) for f in files])
+    try:
+        api.create_repo(repo_id, repo_type="model", private=private, exist_ok=True)
+        info = api.upload_folder(repo_id=repo_id, folder_path=folder, repo_type="model", commit_message=message,
+                                 allow_patterns=[str(f) for f in files])
+    except OfflineModeIsEnabled:
+        raise VSTError(f"cannot push to {repo_id}: HF_HUB_OFFLINE is set (unset it to upload)") from None
+    except (HTTPError, ValueError) as err:  # HTTP status, network, or the Hub refusing the card's metadata
+        reason = " ".join(str(err).split()) or type(err).__name__
+        raise VSTError(f"push to {repo_id} at {api.endpoint} failed: {reason}") from None
     return str(info.commit_url)

@@ -1,4 +1,5 @@
-"""Command line: ``python -m vst stylize clip.mp4 --style starry-night -o out.mp4`` and ``python -m vst styles``."""
+"""Command line: ``python -m vst stylize clip.mp4 --style starry-night -o out.mp4``, ``python -m vst styles``,
+``python -m vst export-onnx`` and ``python -m vst fetch-web-runtime``."""
 
 from __future__ import annotations
 
@@ -6,20 +7,48 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 from pathlib import Path
 
 from tqdm import tqdm
 
-from .catalog import ALL_VARIANTS, DEFAULT_VARIANT, STYLES
+from .catalog import ALL_VARIANTS, DEFAULT_VARIANT, FAST_VARIANT, bundled_dir, is_bundled, load_catalog
 from .errors import VSTError
 from .files import check_output_free
 from .hub import installed_styles, load_model
-from .pipeline import stylize_video
+from .pipeline import DEFAULT_MAX_SIDE, check_frame_size, select_device, stylize_video
+from .signals import Terminated, sigterm_as_exception
 from .video import probe
 
 
+def _positive(text: str) -> int:
+    """argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _max_side(text: str) -> int | None:
+    """argparse type of ``--max-side``: ``0`` means no limit (``None``), else a whole number of at least 16."""
+    value = _positive(text) if text.strip() != "0" else 0
+    if value and value < 16:
+        raise argparse.ArgumentTypeError(f"must be 0 (no limit) or at least 16, not {value}")
+    return value or None
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose usage errors are one line, like every other error of the command (exit code 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m vst", description="Flicker-free video neural style transfer.")
+    parser = OneLineParser(prog="python -m vst", description="Flicker-free video neural style transfer.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens (checkpoint sources, ...)")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -27,12 +56,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("input", type=Path, help="any common video: mp4, mov, webm, mkv, avi, animated gif")
     run.add_argument("-o", "--output", type=Path, help="output .mp4 (default: <input>_<style>.mp4 in this folder)")
     run.add_argument("-s", "--style", default="starry-night",
-                     help=f"a style slug ({', '.join(STYLES)}) or a checkpoint folder (default: starry-night)")
+                     help="a style slug (see `python -m vst styles`) or a checkpoint folder (default: starry-night)")
     run.add_argument("--variant", choices=ALL_VARIANTS, default=DEFAULT_VARIANT,
                      help="temporal: trained to be steady (default); framewise: the flickery baseline")
-    run.add_argument("--max-side", type=int, metavar="N", help="downscale so the long side is at most N pixels")
+    run.add_argument("--max-side", type=_max_side, metavar="N", default=DEFAULT_MAX_SIDE,
+                     help=f"downscale so the long side is at most N pixels (default: {DEFAULT_MAX_SIDE}, which keeps "
+                          f"memory under 1 GB; 0: never downscale, at about 190 MB per megapixel)")
     run.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: CUDA when present, else CPU)")
-    run.add_argument("--batch-size", type=int, default=4, help="frames per forward pass (default: 4)")
+    run.add_argument("--batch-size", type=_positive, default=4, help="frames per forward pass (default: 4)")
     run.add_argument("--flicker", action="store_true", help="also measure and print the warping error (flicker)")
     run.add_argument("--overwrite", action="store_true", help="replace the output if it exists")
     run.add_argument("--compile", action="store_true",
@@ -40,31 +71,77 @@ def build_parser() -> argparse.ArgumentParser:
                           "a minute (worth it for long videos; needs a C++ compiler)")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
-    commands.add_parser("styles", help="list the styles and which variants are installed")
+    commands.add_parser("styles", help="list the styles (bundled folder and VST_HUB_STYLES) and their variants")
+    onnx = commands.add_parser(
+        "export-onnx", help="export real-time networks to ONNX (model.onnx beside model.safetensors) for the Live tab")
+    onnx.add_argument("folders", nargs="*", type=Path,
+                      help="checkpoint folders (default: every bundled style's fast/ network)")
+    onnx.add_argument("--check", action="store_true",
+                      help="write nothing; exit 1 if an export is missing or older than its model.safetensors")
+    commands.add_parser("fetch-web-runtime",
+                        help="fetch the pinned in-browser runtime (onnxruntime-web, from the npm registry) once")
     commands.add_parser("prerender", add_help=False,
                         help="pre-render the app's A/B pairs (see `python -m vst prerender --help`)")
     return parser
 
 
 def cmd_styles() -> int:
+    """One line per catalog style: slug, caption, the variants available without network, and where it comes from."""
+    catalog = load_catalog()
     installed = {s.slug: s for s in installed_styles()}
-    width = max(len(slug) for slug in STYLES)
-    for slug, style in STYLES.items():
+    width = max((len(slug) for slug in catalog.styles), default=0)
+    for slug, style in catalog.styles.items():
         found = installed.get(slug)
         have = ", ".join(found.variants) if found else "not installed"
-        print(f"{slug:<{width}}  {style.caption}  [{have}]")
+        source = "bundled" if is_bundled(style) else style.repo_id
+        print(f"{slug:<{width}}  {style.caption}  [{have}]  ({source})")
+    for problem in catalog.problems:
+        print(f"warning: {problem}")
     if not installed:
-        print("\nNo style is installed yet: train one with `python -m training train` (see README).")
+        print(f"\nNo style is installed yet: train one with `python -m training bundle` into {bundled_dir()}, or list "
+              "Hub repos in VST_HUB_STYLES (see README).")
+    return 0
+
+
+def cmd_export_onnx(args: argparse.Namespace) -> int:
+    from .hub import bundled_dir, is_checkpoint_folder
+    from .onnx_export import ONNX_FILE, export_checkpoint, is_current
+
+    folders = args.folders or sorted(p for p in bundled_dir().glob(f"*/{FAST_VARIANT}") if is_checkpoint_folder(p))
+    if not folders:
+        raise VSTError(f"no checkpoint folder given and no bundled {FAST_VARIANT}/ network under {bundled_dir()}")
+    stale = []
+    for folder in folders:
+        if not is_checkpoint_folder(folder):
+            raise VSTError(f"{folder} is not a checkpoint folder (needs model.safetensors and config.json)")
+        if args.check:
+            current = is_current(folder)
+            stale += [] if current else [folder]
+            print(f"{folder / ONNX_FILE}: {'current' if current else 'missing or stale'}")
+            continue
+        path = export_checkpoint(folder)
+        print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KB)")
+    return 1 if stale else 0
+
+
+def cmd_fetch_web_runtime() -> int:
+    from .app.web_runtime import fetch_web_runtime
+
+    print(f"onnxruntime-web: {fetch_web_runtime()}")
     return 0
 
 
 def cmd_stylize(args: argparse.Namespace) -> int:
-    info = probe(args.input)  # fail fast on a bad input, before loading any network
+    # Fail fast, before loading any network: a bad input, frames too small, an unwritable output, a bad device.
+    info = probe(args.input)
+    width, height = check_frame_size(args.input, info.width, info.height, args.max_side)
+    if (width, height) != (info.width, info.height):
+        print(f"note: downscaling {info.width}×{info.height} to {width}×{height} (--max-side {args.max_side}; "
+              f"--max-side 0 keeps the full size, at about 190 MB of memory per megapixel)", file=sys.stderr)
     output = args.output or Path(f"{args.input.stem}_{Path(args.style).name}.mp4")
-    check_output_free(output, overwrite=args.overwrite)  # fail fast, before loading a network
-    if args.max_side is not None and args.max_side < 16:
-        raise VSTError("--max-side must be at least 16")
-    model = load_model(args.style, args.variant)  # a missing style fails here, before any progress bar
+    check_output_free(output, overwrite=args.overwrite)
+    select_device(args.device)
+    model = load_model(args.style, args.variant)  # a missing or damaged style fails here, before any progress bar
     bar = tqdm(total=info.num_frames, unit="frame", desc=f"{args.style} ({args.variant})", disable=args.quiet)
 
     def progress(done: int, total: int | None) -> None:
@@ -91,13 +168,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        return cmd_styles() if args.command == "styles" else cmd_stylize(args)
+        with sigterm_as_exception():
+            if args.command == "styles":
+                return cmd_styles()
+            if args.command == "export-onnx":
+                return cmd_export_onnx(args)
+            if args.command == "fetch-web-runtime":
+                return cmd_fetch_web_runtime()
+            return cmd_stylize(args)
     except VSTError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted; no output was written", file=sys.stderr)
         return 130
+    except Terminated:
+        print("terminated (SIGTERM); no output was written", file=sys.stderr)
+        return 143
 
 
 if __name__ == "__main__":

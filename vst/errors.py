@@ -17,3 +17,15 @@ class StyleNotFoundError(VSTError):
 
 class OutputExistsError(VSTError):
     """The output path exists and overwriting was not asked for."""
+
+
+class OutputError(VSTError):
+    """The output cannot be written: its folder is read-only or missing, its name is a folder, the disk is full."""
+
+
+class FrameSizeError(VideoError):
+    """The video's frames (after any downscaling) are smaller than the networks can take."""
+
+
+class CheckpointError(VSTError):
+    """A checkpoint folder is missing a file, or a file is damaged, malformed, oversized or does not fit its config."""

@@ -1,8 +1,9 @@
 """Finding and loading style checkpoints: the bundled folder first, then the Hugging Face Hub.
 
 A style's Hub repo (``Style.repo_id``) holds one subfolder per variant (``temporal/``, ``framewise/``), each a
-``StyleNet.save_pretrained`` folder (``model.safetensors`` + ``config.json``). The bundled copies use the same layout
-under ``vst/checkpoints/<slug>/<variant>/``, so the app works fully offline.
+``StyleNet.save_pretrained`` folder (``model.safetensors`` + ``config.json``), next to its ``style.json`` (see
+:mod:`vst.catalog`). The bundled copies use the same layout under ``vst/checkpoints/<slug>/<variant>/``, so the app
+works fully offline.
 
 Offline behaviour: with ``HF_HUB_OFFLINE=1`` only the local Hub cache is consulted (no network at all). Without it, a
 one-second TCP probe of the Hub endpoint decides whether to ask the Hub or only the cache, so an unreachable Hub never
@@ -13,29 +14,33 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
 import torch
-from huggingface_hub import constants, snapshot_download
+from huggingface_hub import constants, hf_hub_download, snapshot_download
 from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, OfflineModeIsEnabled
 
-from .catalog import ALL_VARIANTS, STYLES, check_variant, get_style
+from .catalog import (
+    ALL_VARIANTS,
+    PACKAGE_CHECKPOINT_DIR,  # noqa: F401  (re-exported: where the bundled checkpoints live)
+    STYLE_FILE,
+    Style,
+    bundled_dir,
+    check_variant,
+    get_style,
+    is_bundled,
+    load_catalog,
+    read_style_file,
+)
 from .errors import StyleNotFoundError
 from .model import StyleNet, load_network
 
 log = logging.getLogger(__name__)
 
-#: Where the bundled checkpoints live; ``VST_CHECKPOINT_DIR`` points elsewhere (tests, custom deployments).
-PACKAGE_CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
 WEIGHTS_FILE = "model.safetensors"
-
-
-def bundled_dir() -> Path:
-    return Path(os.environ.get("VST_CHECKPOINT_DIR", PACKAGE_CHECKPOINT_DIR))
 
 
 def is_checkpoint_folder(path: Path) -> bool:
@@ -57,6 +62,34 @@ def hub_reachable(timeout: float = 1.0) -> bool:
         return False
 
 
+def _first_line(err: Exception) -> str:
+    return str(err).splitlines()[0] if str(err) else type(err).__name__
+
+
+@functools.lru_cache(maxsize=64)
+def _hub_style(repo_id: str, endpoint: str, cache: str) -> Style:
+    online = hub_reachable()
+    try:
+        meta = Path(hf_hub_download(repo_id, STYLE_FILE, local_files_only=not online))
+    except (LocalEntryNotFoundError, OfflineModeIsEnabled, HfHubHTTPError) as err:
+        where = f"on the Hub ({_first_line(err)})" if online else "in the local Hub cache (the Hub is offline)"
+        raise StyleNotFoundError(f"{repo_id}: no {STYLE_FILE} {where}") from None
+    style = read_style_file(meta, repo_id=repo_id)
+    for name in (style.thumbnail, style.preview):  # the gallery's pictures, into the same snapshot folder
+        try:
+            hf_hub_download(repo_id, name, revision=meta.parent.name, local_files_only=not online)
+        except (LocalEntryNotFoundError, OfflineModeIsEnabled, HfHubHTTPError) as err:
+            log.warning("%s: %s is not available (%s); the style is listed without it", repo_id, name, _first_line(err))
+    return style
+
+
+def hub_style(repo_id: str) -> Style:
+    """The :class:`Style` of a Hub model repo, read from its ``style.json`` (downloaded with its thumbnail and preview
+    into the Hub cache, or read from the cache when the Hub is offline or unreachable). Once per process and repo.
+    ``StyleNotFoundError`` (one line) when the metadata is nowhere to be read."""
+    return _hub_style(repo_id, constants.ENDPOINT, str(constants.HF_HUB_CACHE))
+
+
 def _from_hub(repo_id: str, variant: str) -> Path:
     """Download (or find in the Hub cache) ``repo_id/variant``; raises the huggingface_hub error on failure."""
     online = hub_reachable()
@@ -70,8 +103,9 @@ def _from_hub(repo_id: str, variant: str) -> Path:
 def resolve_checkpoint(style: str, variant: str = "temporal") -> Path:
     """The folder holding ``style``'s ``variant`` checkpoint.
 
-    ``style`` is a catalog slug, or a path to a checkpoint folder (then ``variant`` is ignored). Looks in the bundled
-    folder, then the Hub (or its cache when offline). ``StyleNotFoundError`` names every place that was tried.
+    ``style`` is a catalog slug (:mod:`vst.catalog`), or a path to a checkpoint folder (then ``variant`` is ignored).
+    Looks in the bundled folder, then the style's Hub repo (or the Hub cache when offline). ``StyleNotFoundError``
+    names every place that was tried.
     """
     as_path = Path(style)
     if as_path.is_dir():
@@ -88,8 +122,7 @@ def resolve_checkpoint(style: str, variant: str = "temporal") -> Path:
         return _from_hub(entry.repo_id, variant)
     except (LocalEntryNotFoundError, OfflineModeIsEnabled, HfHubHTTPError) as err:
         if online:
-            reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-            where = f"on the Hub at {entry.repo_id}/{variant} ({reason})"
+            where = f"on the Hub at {entry.repo_id}/{variant} ({_first_line(err)})"
         else:
             where = f"in the local Hub cache for {entry.repo_id}/{variant} (the Hub is offline)"
         raise StyleNotFoundError(
@@ -110,12 +143,30 @@ class InstalledStyle:
     slug: str
     caption: str
     variants: dict[str, Path]  # variant -> checkpoint folder, only those available without network
+    style: Style | None = None  # the catalog entry: title, artist, thumbnail ...
 
 
-def installed_styles() -> list[InstalledStyle]:
-    """Catalog styles with at least one variant bundled (or in the Hub cache), in catalog order. Never uses network."""
+def download_variants(style: Style) -> None:
+    """Fetch every variant of a style listed from the Hub into the Hub cache (when the Hub is reachable); a failure is
+    logged, and the style then shows only the variants already cached."""
+    if not hub_reachable():
+        return
+    try:
+        snapshot_download(style.repo_id, allow_patterns=[f"{variant}/*" for variant in ALL_VARIANTS])
+    except (LocalEntryNotFoundError, HfHubHTTPError) as err:
+        log.warning("could not download the checkpoints of %s from %s: %s", style.slug, style.repo_id, _first_line(err))
+
+
+def installed_styles(*, download: bool = False) -> list[InstalledStyle]:
+    """Catalog styles with at least one variant bundled (or in the Hub cache), in catalog order.
+
+    Without ``download`` nothing is downloaded but the catalog's metadata (see :func:`vst.catalog.load_catalog`);
+    with it (the app, at start-up), the styles listed from the Hub get their variants first (:func:`download_variants`).
+    """
     found = []
-    for slug, entry in STYLES.items():
+    for slug, entry in load_catalog().styles.items():
+        if download and not is_bundled(entry):
+            download_variants(entry)
         variants: dict[str, Path] = {}
         for variant in ALL_VARIANTS:
             local = bundled_dir() / slug / variant
@@ -126,10 +177,10 @@ def installed_styles() -> list[InstalledStyle]:
                 variants[variant] = Path(
                     snapshot_download(entry.repo_id, allow_patterns=[f"{variant}/*"], local_files_only=True)
                 ) / variant
-            except LocalEntryNotFoundError:
+            except LocalEntryNotFoundError:  # IncompleteSnapshotError too: another variant was downloaded, not this one
                 continue
             if not is_checkpoint_folder(variants[variant]):
                 del variants[variant]
         if variants:
-            found.append(InstalledStyle(slug, entry.caption, variants))
+            found.append(InstalledStyle(slug, entry.caption, variants, entry))
     return found

@@ -21,17 +21,25 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .errors import VSTError
+from .errors import FrameSizeError, VSTError
 from .files import atomic_output
 from .hub import load_model
 from .metrics import WarpingErrorMeter
 from .model import StyleNet, frame_strips
-from .video import VideoReader, VideoWriter
+from .video import VideoReader, VideoWriter, fit_size
 
 log = logging.getLogger(__name__)
 
 #: ``progress(frames_done, frames_total_or_None)``; called after every batch.
 ProgressCallback = Callable[[int, int | None], None]
+
+#: Frames are stylized at least this many pixels high and wide (after any downscaling): the networks need 5 (their
+#: instance norms need more than one pixel at quarter resolution), rounded up to a plain limit.
+MIN_FRAME_SIDE = 8
+#: The long side, in pixels, that :func:`stylize_video` (and so ``python -m vst stylize``) downscales frames to unless
+#: told otherwise: a 4K clip then peaks at 1019 MB with the full-size network, against 2571 MB at full size
+#: (``benchmarks/memory.py``); each further megapixel costs about 190 MB.
+DEFAULT_MAX_SIDE = 1280
 
 #: Default pixels per forward pass (see :class:`Stylizer`).
 CPU_MAX_PIXELS = 400_000
@@ -42,12 +50,33 @@ def select_device(name: str | None = None) -> torch.device:
     """``None``/``"auto"``: CUDA when present, else CPU (with one thread per available core)."""
     if name in (None, "auto"):
         name = "cuda" if torch.cuda.is_available() else "cpu"
-    device = torch.device(name)
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError):
+        raise VSTError(f"unknown device '{name}'; use auto, cpu, cuda or cuda:N") from None
+    if device.type not in ("cpu", "cuda"):
+        raise VSTError(f"device '{name}' is not supported; use auto, cpu, cuda or cuda:N")
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise VSTError("--device cuda was asked for, but no CUDA GPU is available")
+        raise VSTError(f"device '{name}' was asked for, but no CUDA GPU is available")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise VSTError(f"device '{name}' was asked for, but this machine has {torch.cuda.device_count()} CUDA GPU(s)")
     if device.type == "cpu":
         torch.set_num_threads(max(1, len(os.sched_getaffinity(0))))
     return device
+
+
+def check_frame_size(source: str | os.PathLike[str], width: int, height: int, max_side: int | None) -> tuple[int, int]:
+    """The size ``(width, height)`` frames of ``source`` are stylized at (downscaled to ``max_side``, see
+    :func:`vst.video.fit_size`); :class:`FrameSizeError` when a side is below :data:`MIN_FRAME_SIDE`."""
+    if max_side is not None and max_side < 16:
+        raise VSTError(f"the maximum side must be at least 16 pixels, not {max_side}")
+    out_w, out_h = fit_size(width, height, max_side)
+    if min(out_w, out_h) < MIN_FRAME_SIDE:
+        resized = (out_w, out_h) != (width, height)
+        scaled = f" (downscaled from {width}×{height} to fit {max_side} px)" if resized else ""
+        raise FrameSizeError(f"{source}: its frames are {out_w}×{out_h} pixels{scaled}; the networks need at least "
+                             f"{MIN_FRAME_SIDE}×{MIN_FRAME_SIDE}")
+    return out_w, out_h
 
 
 class Stylizer:
@@ -148,6 +177,8 @@ def render_video(
     whose output path is ``None`` is stylized and measured but not written (nor listed in ``outputs``). ``meter``: the
     flicker meter to use (e.g. a cheaper optical-flow preset); a default :class:`WarpingErrorMeter` otherwise.
     """
+    if batch_size < 1:
+        raise VSTError(f"the batch size must be at least 1, not {batch_size}")
     files = {name: out for name, (_, out) in targets.items() if out is not None}
     if not files and not measure_flicker:
         raise VSTError("nothing to do: no output path and no flicker measurement")
@@ -164,6 +195,7 @@ def render_video(
     with contextlib.ExitStack() as stack:
         reader = stack.enter_context(VideoReader(source, max_side=max_side))
         total = reader.info.num_frames
+        check_frame_size(source, reader.info.width, reader.info.height, max_side)
         temp_paths = {name: stack.enter_context(atomic_output(out, overwrite=overwrite)) for name, out in files.items()}
         writers = {
             name: stack.enter_context(VideoWriter(temp_paths[name], reader.width, reader.height,
@@ -224,7 +256,7 @@ def stylize_video(
     *,
     style: str | StyleNet = "starry-night",
     variant: str = "temporal",
-    max_side: int | None = None,
+    max_side: int | None = DEFAULT_MAX_SIDE,
     device: str | None = None,
     batch_size: int = 4,
     overwrite: bool = False,
@@ -233,7 +265,7 @@ def stylize_video(
     compile: bool = False,
 ) -> RenderResult:
     """Stylize one video: ``style`` is a catalog slug, a checkpoint folder or a :class:`StyleNet`; ``compile``: see
-    :class:`Stylizer`.
+    :class:`Stylizer`. Frames are downscaled to ``max_side`` (:data:`DEFAULT_MAX_SIDE` unless given; ``None``: never).
 
     >>> stylize_video("clip.mp4", "out.mp4", style="starry-night")  # doctest: +SKIP
     """

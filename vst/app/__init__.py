@@ -1,3 +1,4 @@
 """The web app's logic, standing apart over the library: configuration (``config``), the stylize and vote services
-(``service``), the flicker comparison views (``comparison``), the pre-rendered A/B pairs (``showcase``) and the vote
-store (``votes``). ``app.py`` at the top level is the Gradio layout only."""
+(``service``), the flicker comparison views (``comparison``), the pre-rendered A/B pairs (``showcase``), the vote
+store (``votes``), and the Live tab (``live``: an in-browser page, ``live_page/``, with its runtime, ``web_runtime``).
+``app.py`` at the top level is the Gradio layout only."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 import html
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
@@ -48,16 +49,18 @@ def placeholder_html(message: str = "Stylize a video to compare the steady tempo
 
 def slider_html(temporal: str | os.PathLike[str], framewise: str | os.PathLike[str], *, width: int,
                 height: int, position: float = 50.0, label: str = TEMPORAL_LABEL,
-                baseline_label: str = FRAMEWISE_LABEL) -> str:
+                baseline_label: str = FRAMEWISE_LABEL,
+                url: Callable[[str | os.PathLike[str]], str] = file_url) -> str:
     """Two synchronised videos, framewise under temporal, split at ``position`` percent from the left.
 
     The left part shows the framewise baseline, the right part our temporal model (or whichever network rendered
     ``temporal``: ``label`` names it, e.g. :data:`FAST_LABEL`; ``baseline_label`` names ``framewise``, e.g.
     :data:`FAST_FRAMEWISE_LABEL`). The transparent range input on top moves the divider
-    (see :data:`SLIDER_JS`); ``width``/``height`` fix the aspect ratio before the videos load.
+    (see :data:`SLIDER_JS`); ``width``/``height`` fix the aspect ratio before the videos load. ``url`` turns a path
+    into the URL the page loads it from (:func:`vst.app.media.media_url` for job files: no server path in the page).
     """
     pos = f"{min(max(position, 0.0), 100.0):g}"
-    under, over = html.escape(file_url(framewise)), html.escape(file_url(temporal))
+    under, over = html.escape(url(framewise)), html.escape(url(temporal))
     name, base = html.escape(label), html.escape(baseline_label)
     video = 'muted loop playsinline autoplay preload="auto" disablepictureinpicture'
     return (

@@ -32,15 +32,18 @@ import numpy as np
 import pandas as pd
 
 from ..catalog import FAST_FRAMEWISE_VARIANT, FAST_VARIANT, STYLES, VARIANTS
-from ..errors import VideoError, VSTError
+from ..checkpoint_check import check_checkpoint
+from ..errors import CheckpointError, VideoError, VSTError
 from ..files import atomic_output
 from ..hub import WEIGHTS_FILE, InstalledStyle, installed_styles
 from ..model import load_network
 from ..metrics import WarpingErrorMeter
-from ..pipeline import RenderResult, Stylizer, render_video, select_device
+from ..pipeline import RenderResult, Stylizer, check_frame_size, render_video, select_device
 from ..video import VideoInfo, probe
 from .config import AppConfig
 from .comparison import VARIANT_LABELS, flicker_frame, flicker_reading, slider_html
+from .media import media_url
+from .served import forget_served
 from .showcase import CURATED_CLIPS, ABPair, checkpoint_digest, load_pairs, prerender_pairs
 from .votes import Results, Tally, VoteStore
 
@@ -149,7 +152,10 @@ def style_preview(style: InstalledStyle, previews_dir: Path) -> Path:
 
 
 def style_painting(style: InstalledStyle) -> Path | None:
-    """The style folder's ``painting.jpg`` (a small thumbnail of the painting itself), if it ships one."""
+    """The painting's thumbnail (the catalog entry's ``thumbnail_path``, from its ``style.json``; else the style
+    folder's ``painting.jpg``), if the style ships one."""
+    if style.style is not None and style.style.thumbnail_path is not None:
+        return style.style.thumbnail_path
     for folder in style.variants.values():
         if (folder.parent / PAINTING_NAME).is_file():
             return folder.parent / PAINTING_NAME
@@ -181,11 +187,27 @@ def gallery_card(slug: str, painting: Path | None, preview: Path, out_dir: Path,
     return out
 
 
+def _usable_variants(style: InstalledStyle) -> InstalledStyle:
+    """``style`` without the variants whose checkpoint fails :func:`vst.checkpoint_check.check_checkpoint` (headers
+    only, nothing loaded); each one left out is logged as an error with the reason."""
+    variants = {}
+    for variant, folder in style.variants.items():
+        try:
+            check_checkpoint(folder)
+        except CheckpointError as err:
+            log.error("the app leaves out '%s' (%s): %s", style.slug, variant, err)
+            continue
+        variants[variant] = folder
+    return InstalledStyle(style.slug, style.caption, variants, style.style)
+
+
 def gallery_styles(config: AppConfig) -> list[GalleryStyle]:
     """Installed styles that have the temporal model (what the app renders), in catalog order, each with its gallery
-    image (:func:`gallery_card`: the painting beside the style's rendering of a photo)."""
+    image (:func:`gallery_card`: the painting beside the style's rendering of a photo). The styles listed from the
+    Hub (``VST_HUB_STYLES``) are downloaded first when the Hub is reachable."""
     found = []
-    for style in installed_styles():
+    for style in installed_styles(download=True):
+        style = _usable_variants(style)
         if "temporal" not in style.variants:
             log.warning("the app skips '%s': only its %s variant is installed", style.slug, ", ".join(style.variants))
             continue
@@ -230,6 +252,7 @@ class JobSpace:
         for folder in self.root.iterdir():
             try:
                 if folder.is_dir() and folder.stat().st_mtime < cutoff:
+                    _forget_folder(folder)
                     shutil.rmtree(folder)
                     removed += 1
             except FileNotFoundError:  # another thread pruned it first
@@ -244,9 +267,17 @@ class JobSpace:
         if folder.parent.resolve() != self.root.resolve() or not folder.is_dir():
             return
         try:
+            _forget_folder(folder)
             shutil.rmtree(folder)
         except OSError as err:  # e.g. removed by a concurrent prune; the next prune retries anything left
             log.warning("could not delete the job folder %s: %s", folder, err)
+
+
+def _forget_folder(folder: Path) -> None:
+    """Delete Gradio's served copies of a job folder's files (see :func:`vst.app.served.forget_served`)."""
+    for path in folder.iterdir():
+        if path.is_file():
+            forget_served(path)
 
 
 class ModelCache:
@@ -263,7 +294,13 @@ class ModelCache:
         key = (slug, variant)
         with self._lock:
             if key not in self._stylizers or self._folders[key] != folder:
-                self._stylizers[key] = Stylizer(load_network(folder), self.device, compile=self.compile)
+                try:
+                    network = load_network(folder)
+                except CheckpointError as err:  # damaged since start-up: the visitor gets no server path
+                    log.error("cannot load '%s' (%s): %s", slug, variant, err)
+                    raise CheckpointError(f"The style '{slug}' cannot be used right now: its {variant} model "
+                                          f"is damaged on this server. Please pick another style.") from None
+                self._stylizers[key] = Stylizer(network, self.device, compile=self.compile)
                 self._folders[key] = folder
             return self._stylizers[key]
 
@@ -372,7 +409,7 @@ class StylizeOutcome:
             return None
         assert self.baseline is not None
         return slider_html(self.video, self.baseline, width=self.result.width, height=self.result.height,
-                           label=self.label, baseline_label=VARIANT_LABELS[self.baseline_variant])
+                           label=self.label, baseline_label=VARIANT_LABELS[self.baseline_variant], url=media_url)
 
     def flicker(self) -> pd.DataFrame:
         return flicker_frame(self.result) if self.compared else flicker_frame(RenderResult({}, 0, 0.0, 0, 0))
@@ -461,6 +498,10 @@ class StylizeService:
             info = probe(video)
         except VideoError as err:
             raise VideoError(f"This file cannot be used as a video: {_without_path(str(err), video)}") from None
+        try:  # the library's frame-size check, before any network is loaded
+            check_frame_size(Path(video).name, info.width, info.height, self.config.max_side)
+        except VideoError as err:
+            raise VideoError(f"This file cannot be used as a video: {err}") from None
         seconds = video_seconds(info)
         if seconds is not None and seconds > self.config.max_seconds + 0.05:
             raise VideoTooLongError(f"This video is {seconds:.1f} s long; this server stylizes videos of up to "
@@ -723,8 +764,9 @@ class Showcase:
 class BlindCopies:
     """Copies of A/B videos under random names: the served file name (and a download) must not give the variant away.
 
-    One copy per source file and process (``<root>/<random>.mp4``); copies older than ``ttl_seconds`` are deleted
-    whenever a new one is made.
+    One copy per source file and process (``<root>/<random>.mp4``). A copy lives ``ttl_seconds`` (the session TTL)
+    after it was last handed out, then it is deleted: whenever a copy is made, and every ``ttl_seconds / 4`` (at
+    most a minute) by the thread :meth:`start_expiry` starts, so an idle server deletes them too.
     """
 
     def __init__(self, root: Path, ttl_seconds: float) -> None:
@@ -732,14 +774,34 @@ class BlindCopies:
         self.ttl_seconds = ttl_seconds
         self._lock = threading.Lock()
         self._names: dict[Path, Path] = {}
+        self._expiry: threading.Thread | None = None
+
+    def start_expiry(self) -> threading.Thread:
+        """Delete expired copies in a daemon thread, every ``ttl_seconds / 4`` (between 1 s and 60 s)."""
+        interval = min(60.0, max(1.0, self.ttl_seconds / 4))
+
+        def work() -> None:
+            while True:
+                time.sleep(interval)
+                try:
+                    with self._lock:
+                        self._prune()
+                except OSError as err:
+                    log.warning("could not delete expired A/B copies in %s: %s", self.root, err)
+
+        if self._expiry is None:
+            self._expiry = threading.Thread(target=work, name="vst-blind-expiry", daemon=True)
+            self._expiry.start()
+        return self._expiry
 
     def get(self, source: Path) -> Path:
         source = Path(source)
         with self._lock:
+            self._prune()
             copy = self._names.get(source)
             if copy is not None and copy.is_file():
+                os.utime(copy)  # handed out again: it lives another TTL
                 return copy
-            self._prune()
             self.root.mkdir(parents=True, exist_ok=True)
             copy = self.root / f"{uuid.uuid4().hex}{source.suffix}"
             shutil.copyfile(source, copy)
@@ -751,8 +813,10 @@ class BlindCopies:
             return
         cutoff = time.time() - self.ttl_seconds
         for path in self.root.iterdir():
-            if path.is_file() and path.stat().st_mtime < cutoff:
-                path.unlink(missing_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                if path.is_file() and path.stat().st_mtime < cutoff:
+                    forget_served(path)  # Gradio's served copy stops working now, too
+                    path.unlink()
         self._names = {src: dst for src, dst in self._names.items() if dst.is_file()}
 
 
@@ -782,15 +846,17 @@ def should_refresh(state: ABState, own: Pair | None, store: VoteStore) -> bool:
             and not store.has_voted(state.ensure_session(), own.style, own.clip))
 
 
-def cast_vote(state: ABState, choice: str, store: VoteStore) -> str:
-    """Record this visitor's vote on the pair on screen and return the reveal text (Markdown)."""
+def cast_vote(state: ABState, choice: str, store: VoteStore, *, client: str | None = None) -> str:
+    """Record this visitor's vote on the pair on screen and return the reveal text (Markdown). ``client``: the
+    salted hash of the visitor's address (:func:`vst.app.votes.client_of`), which the store rate-limits."""
     shown = state.current
     if shown is None:
         raise VSTError("There is no pair on screen to vote on; press “Next pair”.")
     if choice not in ("left", "right", "tie"):
         raise VSTError(f"Unknown choice '{choice}'.")
     counted = store.record(style=shown.pair.style, clip=shown.pair.clip, left_variant=shown.left_variant,
-                           choice=choice, session=state.ensure_session(), checkpoints=shown.pair.checkpoints)
+                           choice=choice, session=state.ensure_session(), checkpoints=shown.pair.checkpoints,
+                           client=client)
     state.voted = True
     reveal = reveal_text(shown, choice)
     if not counted:

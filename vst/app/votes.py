@@ -12,15 +12,17 @@ every few minutes, so votes survive a Space restart without persistent storage.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
 import os
+import secrets
 import sqlite3
 import threading
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from collections.abc import Mapping
 from typing import Self
@@ -30,6 +32,7 @@ from huggingface_hub import CommitScheduler, HfApi
 from huggingface_hub.errors import HfHubHTTPError
 
 from ..catalog import STYLES, VARIANTS
+from ..errors import VSTError
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +57,13 @@ CREATE TABLE IF NOT EXISTS votes (
     session      TEXT NOT NULL,
     created_at   TEXT NOT NULL,
     checkpoints  TEXT NOT NULL DEFAULT '',
+    client       TEXT,
     UNIQUE (session, style, clip)
 )
 """
+_CLIENT_INDEX = "CREATE INDEX IF NOT EXISTS votes_by_client ON votes (client, created_at)"
+#: Counted votes one client (salted address hash) may cast per minute; more are refused (see :class:`VoteStore`).
+DEFAULT_VOTES_PER_MINUTE = 10
 #: Errors the Hub sync can run into (HTTP status errors, network failures, offline mode, local I/O).
 _HUB_ERRORS = (HfHubHTTPError, httpx.HTTPError, OSError)
 
@@ -123,6 +130,36 @@ class Results:
         return wilson_interval(self.left_wins, self.left_wins + self.right_wins)
 
 
+class VoteRateLimitError(VSTError):
+    """One client cast more counted votes in the last minute than :attr:`VoteStore.votes_per_minute` allows."""
+
+
+def client_hash(address: str, salt: str) -> str:
+    """A salted hash of a network address (16 hex digits): the same address gives the same hash under one salt, and
+    the address cannot be read back from it without the salt (which is never stored with the votes)."""
+    return hashlib.sha256(f"{salt}\0{address}".encode()).hexdigest()[:16]
+
+
+#: Salt of :func:`client_hash` when ``VST_VOTE_SALT`` is unset: random per process, so hashes link votes within one
+#: run only.
+_PROCESS_SALT = secrets.token_hex(16)
+
+
+def client_of(address: str | None, forwarded_for: str | None = None) -> str | None:
+    """The salted hash (:func:`client_hash`, salt ``VST_VOTE_SALT`` or a per-process secret) of a voter's address.
+
+    ``address`` is the connection's peer. Behind a reverse proxy (a Hugging Face Space, where ``SPACE_ID`` is set, or
+    ``VST_TRUST_PROXY=1``) every visitor arrives from the proxy, so the first address of its ``X-Forwarded-For``
+    header is used instead; elsewhere that header is ignored (a script could forge it). ``None`` without an address.
+    """
+    trust_proxy = bool(os.environ.get("SPACE_ID")) or os.environ.get("VST_TRUST_PROXY", "").strip() == "1"
+    if trust_proxy and forwarded_for and forwarded_for.split(",")[0].strip():
+        address = forwarded_for.split(",")[0].strip()
+    if not address:
+        return None
+    return client_hash(address, os.environ.get("VST_VOTE_SALT") or _PROCESS_SALT)
+
+
 def winner_of(left_variant: str, choice: str) -> str:
     """The variant that won (``temporal``/``framewise``), or ``tie``."""
     if choice == "tie":
@@ -159,10 +196,15 @@ class VoteStore:
     :class:`~huggingface_hub.CommitScheduler` pushes to the dataset repo's ``data/`` folder every
     ``sync_every_minutes``. ``hf_api`` replaces the Hub client (tests). If the dataset repo cannot be created or
     reached at startup, votes stay local and :attr:`sync_status` says why.
+
+    Each vote may carry ``client``, a salted hash of the voter's network address (:func:`client_hash`): a client
+    gets at most ``votes_per_minute`` counted votes per minute (:class:`VoteRateLimitError` beyond), and the hash,
+    stored and synced with the vote, lets an analysis discount bursts from one address.
     """
 
     def __init__(self, path: Path, *, hub_repo: str | None = None, token: str | None = None,
-                 hf_api: HfApi | None = None, sync_every_minutes: float = 5) -> None:
+                 hf_api: HfApi | None = None, sync_every_minutes: float = 5,
+                 votes_per_minute: int = DEFAULT_VOTES_PER_MINUTE) -> None:
         self.path = Path(path)
         self.hub_repo = hub_repo
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -178,6 +220,10 @@ class VoteStore:
         if "checkpoints" not in columns:  # a database from before votes named their checkpoints
             self._conn.execute("ALTER TABLE votes ADD COLUMN checkpoints TEXT NOT NULL DEFAULT ''")
             log.info("%s: added the checkpoints column (older votes have an empty one)", self.path)
+        if "client" not in columns:  # a database from before client hashes were recorded
+            self._conn.execute("ALTER TABLE votes ADD COLUMN client TEXT")
+        self._conn.execute(_CLIENT_INDEX)
+        self.votes_per_minute = votes_per_minute
 
         self.scheduler: CommitScheduler | None = None
         self.jsonl_path: Path | None = None
@@ -208,9 +254,14 @@ class VoteStore:
 
     @classmethod
     def from_env(cls) -> Self:
-        """Database at :func:`default_db_path`, Hub dataset from ``VST_VOTES_REPO``, token from ``HF_TOKEN``."""
+        """Database at :func:`default_db_path`, Hub dataset from ``VST_VOTES_REPO``, token from ``HF_TOKEN``, rate
+        limit from ``VST_VOTES_PER_MINUTE`` (default :data:`DEFAULT_VOTES_PER_MINUTE`)."""
+        raw = os.environ.get("VST_VOTES_PER_MINUTE", "").strip()
+        if raw and (not raw.isdigit() or int(raw) < 1):
+            raise VSTError(f"VST_VOTES_PER_MINUTE must be a whole number of at least 1, not {raw!r}")
         return cls(default_db_path(), hub_repo=os.environ.get("VST_VOTES_REPO") or None,
-                   token=os.environ.get("HF_TOKEN") or None)
+                   token=os.environ.get("HF_TOKEN") or None,
+                   votes_per_minute=int(raw) if raw else DEFAULT_VOTES_PER_MINUTE)
 
     @property
     def sync_status(self) -> str:
@@ -218,8 +269,9 @@ class VoteStore:
         return self._sync_status
 
     def record(self, *, style: str, clip: str, left_variant: str, choice: str, session: str,
-               checkpoints: str = "") -> bool:
+               checkpoints: str = "", client: str | None = None) -> bool:
         """Store one vote; False (nothing stored) if ``session`` already voted on ``(style, clip)``.
+        :class:`VoteRateLimitError` (nothing stored) if ``client`` cast ``votes_per_minute`` votes in the last minute.
 
         ``checkpoints`` identifies the two models that were compared (a digest of their weights, see
         :func:`vst.app.showcase.checkpoint_digest`), so results can leave out votes on older checkpoints.
@@ -236,16 +288,29 @@ class VoteStore:
             raise ValueError(f"left_variant must be one of {', '.join(VARIANTS)}, not {left_variant!r}")
         if choice not in CHOICES:
             raise ValueError(f"choice must be one of {', '.join(CHOICES)}, not {choice!r}")
+        if client is not None:
+            _check_id("client", client)
+        now = datetime.now(UTC)
         vote = {"style": style, "clip": clip, "left_variant": left_variant, "choice": choice,
                 "winner": winner_of(left_variant, choice), "session": session,
-                "created_at": datetime.now(UTC).isoformat(timespec="milliseconds"), "checkpoints": checkpoints}
+                "created_at": now.isoformat(timespec="milliseconds"), "checkpoints": checkpoints, "client": client}
         with self._lock:
             self._check_open()
             self._conn.execute("BEGIN IMMEDIATE")
             try:
+                if client is not None:
+                    since = (now - timedelta(minutes=1)).isoformat(timespec="milliseconds")
+                    recent = self._conn.execute("SELECT COUNT(*) FROM votes WHERE client = ? AND created_at > ?",
+                                                (client, since)).fetchone()[0]
+                    if recent >= self.votes_per_minute:
+                        log.warning("client %s cast %d votes in a minute; vote refused", client, recent)
+                        raise VoteRateLimitError(
+                            f"Too many votes from your network in the last minute (at most {self.votes_per_minute}); "
+                            f"please wait a minute and vote again.")
                 cursor = self._conn.execute(
-                    "INSERT INTO votes (style, clip, left_variant, choice, winner, session, created_at, checkpoints) "
-                    "VALUES (:style, :clip, :left_variant, :choice, :winner, :session, :created_at, :checkpoints) "
+                    "INSERT INTO votes (style, clip, left_variant, choice, winner, session, created_at, checkpoints, "
+                    "client) VALUES (:style, :clip, :left_variant, :choice, :winner, :session, :created_at, "
+                    ":checkpoints, :client) "
                     "ON CONFLICT (session, style, clip) DO NOTHING", vote)
                 if cursor.rowcount == 0:
                     self._conn.execute("ROLLBACK")

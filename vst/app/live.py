@@ -1,0 +1,112 @@
+"""The Live tab: the visitor's camera (or an example clip) stylized in their own browser, frame by frame.
+
+The server only serves files: the page (``vst/app/live_page/``), each real-time style's ``model.onnx`` (the same
+network as ``fast/model.safetensors``, see :mod:`vst.onnx_export`) and the pinned onnxruntime-web
+(:mod:`vst.app.web_runtime`). The page is an ``<iframe>`` served by Gradio's file route, so its scripts run apart from
+Gradio's; its configuration (styles, paths, sizes) travels in the URL fragment as JSON.
+
+Styles come from the one style list (:func:`vst.app.service.gallery_styles`, i.e. the catalog): every installed
+style with a ``fast/`` network. A fast network without ``model.onnx`` (a Hub snapshot from before the export
+existed) is exported once into ``<cache>/live-onnx/<slug>/`` at start, with a log line.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import gradio as gr
+
+from ..catalog import FAST_VARIANT
+from ..onnx_export import ONNX_FILE, export_checkpoint, exported_from, is_current
+from . import web_runtime
+from .service import GalleryStyle
+
+log = logging.getLogger(__name__)
+
+PAGE_DIR = Path(__file__).resolve().parent / "live_page"
+PAGE = PAGE_DIR / "live.html"
+#: The resolutions offered (16:9, multiples of 4 where possible); the page picks its default from a measurement.
+SIZES: tuple[tuple[int, int], ...] = ((320, 180), (480, 270), (640, 360))
+FRAME_HEIGHT_PX = 800
+
+INTRO = (
+    "Your camera as a moving painting, **in real time, computed in your own browser** (the image never leaves your "
+    "computer). Press *Start camera* and allow the camera, or run Live on an example clip. Switch styles while it "
+    "runs, take a snapshot or record a clip. Each style here is its own small network (the real-time variant, "
+    "trained to keep frames steady), so styles switch but do not mix."
+)
+
+
+@dataclass(frozen=True)
+class LiveStyle:
+    """A style the Live page can run: its ``model.onnx``."""
+
+    slug: str
+    caption: str
+    onnx: Path
+
+
+def live_styles(styles: Sequence[GalleryStyle], export_dir: Path) -> list[LiveStyle]:
+    """The styles with a fast network, with their ONNX file (exported into ``export_dir`` when missing or stale)."""
+    found = []
+    for style in styles:
+        folder = style.variants.get(FAST_VARIANT)
+        if folder is None:
+            continue
+        if is_current(folder):
+            onnx = folder / ONNX_FILE
+        else:
+            onnx = export_dir / style.slug / ONNX_FILE
+            if not exported_from(onnx, folder):
+                log.info("exporting %s's fast network to ONNX for the Live tab: %s", style.slug, onnx)
+                export_checkpoint(folder, onnx)
+        found.append(LiveStyle(style.slug, style.caption, onnx.resolve()))
+    return found
+
+
+def page_config(styles: Sequence[LiveStyle], examples: Sequence[tuple[Path, str]],
+                runtime: Path | None) -> dict[str, object]:
+    """What the page reads from its URL fragment."""
+    return {
+        "styles": [{"slug": s.slug, "caption": s.caption, "model": str(s.onnx)} for s in styles],
+        "examples": [{"label": label, "path": str(Path(path).resolve())} for path, label in examples],
+        "sizes": [list(size) for size in SIZES],
+        "runtime": str(runtime) if runtime is not None else None,
+        "cdn": web_runtime.CDN_URL,
+        "version": web_runtime.VERSION,
+    }
+
+
+def page_src(config: dict[str, object], **query: str) -> str:
+    """The page's URL relative to the app's root: Gradio's file route, a query (``backend=wasm``,
+    ``resolution=320x180``) and the configuration as the fragment."""
+    search = "?" + "&".join(f"{k}={quote(v)}" for k, v in query.items()) if query else ""
+    return f"gradio_api/file={quote(str(PAGE))}{search}#{quote(json.dumps(config, separators=(',', ':')))}"
+
+
+def served_paths(styles: Sequence[LiveStyle], examples: Sequence[tuple[Path, str]],
+                 runtime: Path | None) -> list[Path]:
+    """Exactly the files and folders the page loads (``gr.set_static_paths``): nothing else is exposed."""
+    paths = [PAGE_DIR, *(s.onnx for s in styles), *(Path(p).resolve() for p, _ in examples)]
+    return paths + ([runtime] if runtime is not None else [])
+
+
+def live_tab(styles: Sequence[GalleryStyle], cache_dir: Path, examples: Sequence[tuple[Path, str]]) -> None:
+    """The Live tab's content (created inside the current ``gr.Tab``): an intro and the page in an iframe."""
+    runnable = live_styles(styles, cache_dir / "live-onnx")
+    runtime = web_runtime.runtime_dir() if web_runtime.runtime_ready() else None
+    if runtime is None:
+        log.warning("onnxruntime-web %s is not in %s (run `python -m vst fetch-web-runtime`); the Live page loads it "
+                    "from %s", web_runtime.VERSION, web_runtime.runtime_dir(), web_runtime.CDN_URL)
+    gr.set_static_paths(served_paths(runnable, examples, runtime))
+    src = page_src(page_config(runnable, examples, runtime))
+    gr.Markdown(INTRO, elem_id="live-intro")
+    gr.HTML(f'<iframe id="live-frame" src="{src}" allow="camera; fullscreen" title="Live" '
+            f'style="width:100%;height:{FRAME_HEIGHT_PX}px;border:0"></iframe>'
+            f'<p style="font-size:0.85em;opacity:0.7"><a href="{src}" target="_blank" rel="noopener">Open Live in its '
+            f'own window</a></p>', elem_id="live-tab")

@@ -1,0 +1,395 @@
+// vst Live: the camera (or an example clip) stylized in the browser with onnxruntime-web, frame by frame.
+//
+// The page's configuration comes in the URL fragment as JSON (written by vst/app/live.py): the styles and their
+// model.onnx paths, the runtime folder (or null: the CDN fallback), the example clips and the resolutions. Files are
+// served by the Gradio app's file route, next to this page: <base>/file=<absolute path>.
+//
+// The loop never queues: one frame is read, stylized and drawn before the next is taken (requestVideoFrameCallback:
+// the next *new* video frame; frames that arrive meanwhile are dropped). Model contract (vst/onnx_export.py): input
+// "image" float32 NCHW RGB in [0, 1], H and W multiples of 4 (other sizes are reflection-padded at the bottom and
+// right, and the output cropped back, as vst.pipeline.Stylizer does); output "stylized", same layout.
+
+const config = JSON.parse(decodeURIComponent(location.hash.slice(1) || "{}"));
+const params = new URLSearchParams(location.search);
+const apiBase = location.pathname.slice(0, location.pathname.indexOf("/file=") + 1);
+const fileUrl = (path) => apiBase + "file=" + path.split("/").map(encodeURIComponent).join("/");
+const runtimeBase = config.runtime ? fileUrl(config.runtime) + "/" : config.cdn;
+const MULTIPLE = 4;
+const AUTO_TARGET_FPS = 20; // auto resolution: the largest size predicted to reach this
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  style: $("style"), resolution: $("resolution"), view: $("view"), start: $("start"), example: $("example"),
+  useExample: $("use-example"), stop: $("stop"), snapshot: $("snapshot"), record: $("record"), message: $("message"),
+  stage: $("stage"), source: $("source"), stylized: $("stylized"), divider: $("divider"), fps: $("fps"),
+  sizeInfo: $("size-info"), backend: $("backend"), styleTag: $("style-tag"), input: $("input"),
+};
+const inputCtx = ui.input.getContext("2d", { willReadFrequently: true });
+const outputCtx = ui.stylized.getContext("2d");
+
+// State, exposed as window.vstLive for tests and the benchmark.
+const live = {
+  ready: false, running: false, source: null, backend: null, threads: null, slug: null, size: null, auto: null,
+  frames: 0, fps: 0, error: null, runtime: config.runtime ? "local" : "cdn", recordings: 0,
+};
+window.vstLive = live;
+let lastPixels = null;
+let capture = null;
+const base64 = (bytes) => {
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(text);
+};
+// The next `count` frames the loop stylizes, as {width, height, frames: [{input, output}]} with RGBA bytes in base64
+// (benchmarks/live.py measures the steadiness of the live output with them).
+live.capture = (count) => new Promise((resolve) => {
+  capture = { count, frames: [], done: () => {
+    const [width, height] = live.size;
+    const frames = capture.frames.map((f) => ({ input: base64(f.input), output: base64(f.output) }));
+    resolve({ width, height, frames });
+    capture = null;
+  } };
+});
+// The last frame fed to the network and what the canvas shows for it, read together (a test compares them with
+// PyTorch): {width, height, slug, input, output}, RGBA bytes in base64.
+live.probe = () => {
+  const [w, h] = live.size;
+  return { width: w, height: h, slug: live.slug, input: base64(lastPixels),
+           output: base64(outputCtx.getImageData(0, 0, w, h).data) };
+};
+
+let ort = null;
+const sessions = new Map(); // slug -> Promise<InferenceSession>
+let wantedSlug = null;
+let busy = false;
+let recorder = null;
+
+function showMessage(text) {
+  ui.message.textContent = text;
+  ui.message.hidden = !text;
+}
+
+function setStatus() {
+  const threads = live.backend === "wasm" ? ` · ${live.threads} thread${live.threads > 1 ? "s" : ""}` : "";
+  const origin = live.runtime === "cdn" ? " from the CDN (no local copy)" : "";
+  ui.backend.textContent = live.backend
+    ? `${live.backend.toUpperCase()}${threads} · onnxruntime-web ${config.version}${origin}`
+    : "not started";
+  if (live.size) {
+    const [w, h] = live.size;
+    const auto = ui.resolution.value === "auto" && live.auto ? ` (auto: ${live.auto})` : "";
+    ui.sizeInfo.textContent = `${w}×${h}${auto}`;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------- runtime & models
+async function loadRuntime() {
+  if (ort) return ort;
+  let webgpu = false;
+  if (params.get("backend") !== "wasm" && navigator.gpu) {
+    try { webgpu = !!(await navigator.gpu.requestAdapter()); } catch (err) { webgpu = false; }
+  }
+  ort = await import(runtimeBase + (webgpu ? "ort.webgpu.min.mjs" : "ort.wasm.min.mjs"));
+  ort.env.wasm.wasmPaths = runtimeBase;
+  // Threads need a cross-origin-isolated page; otherwise onnxruntime-web runs one thread (and says so in the console).
+  live.threads = self.crossOriginIsolated ? Math.min(4, Math.ceil((navigator.hardwareConcurrency || 2) / 2)) : 1;
+  ort.env.wasm.numThreads = live.threads;
+  live.backend = webgpu ? "webgpu" : "wasm";
+  setStatus();
+  return ort;
+}
+
+function session(slug) {
+  if (!sessions.has(slug)) {
+    const style = config.styles.find((s) => s.slug === slug);
+    sessions.set(slug, ort.InferenceSession.create(fileUrl(style.model), {
+      executionProviders: [live.backend], graphOptimizationLevel: "all",
+    }));
+  }
+  return sessions.get(slug);
+}
+
+// ---------------------------------------------------------------------------------------------- tensors
+function padded(n) { return Math.ceil(n / MULTIPLE) * MULTIPLE; }
+
+// reflect index i into [0, n) (n > pad): what F.pad(mode="reflect") reads for the rows/columns past the edge
+function reflect(i, n) { return i < n ? i : 2 * (n - 1) - i; }
+
+function toTensor(rgba, w, h) {
+  const pw = padded(w), ph = padded(h), plane = pw * ph;
+  const data = new Float32Array(3 * plane);
+  for (let y = 0; y < ph; y++) {
+    const sy = reflect(y, h);
+    for (let x = 0; x < pw; x++) {
+      const s = 4 * (sy * w + reflect(x, w)), d = y * pw + x;
+      data[d] = rgba[s] / 255;
+      data[plane + d] = rgba[s + 1] / 255;
+      data[2 * plane + d] = rgba[s + 2] / 255;
+    }
+  }
+  return new ort.Tensor("float32", data, [1, 3, ph, pw]);
+}
+
+function toImage(data, w, h) {
+  const pw = padded(w), plane = pw * padded(h);
+  const image = outputCtx.createImageData(w, h);
+  const out = image.data; // Uint8ClampedArray: assignment rounds to the nearest integer and clamps
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const s = y * pw + x, d = 4 * (y * w + x);
+      out[d] = data[s] * 255;
+      out[d + 1] = data[plane + s] * 255;
+      out[d + 2] = data[2 * plane + s] * 255;
+      out[d + 3] = 255;
+    }
+  }
+  return image;
+}
+
+// ---------------------------------------------------------------------------------------------- resolution
+function chosenSize() {
+  const value = ui.resolution.value;
+  if (value !== "auto") return value.split("x").map(Number);
+  return live.autoSize;
+}
+
+// Time the network at the smallest size and pick the largest size predicted (time ∝ pixels) to reach the target.
+async function measureAutoSize(slug) {
+  const [w, h] = config.sizes[0];
+  const net = await session(slug);
+  const zeros = new ort.Tensor("float32", new Float32Array(3 * padded(w) * padded(h)), [1, 3, padded(h), padded(w)]);
+  for (let i = 0; i < 2; i++) await net.run({ image: zeros }); // warm-up (WebAssembly compiles its hot code lazily)
+  const t0 = performance.now();
+  const runs = 3;
+  for (let i = 0; i < runs; i++) await net.run({ image: zeros });
+  const fps = (1000 * runs) / (performance.now() - t0);
+  let best = config.sizes[0];
+  for (const size of config.sizes) if (fps * (w * h) / (size[0] * size[1]) >= AUTO_TARGET_FPS) best = size;
+  live.autoSize = best;
+  live.auto = `network measured ${fps.toFixed(0)} fps at ${w}×${h}`;
+}
+
+// ---------------------------------------------------------------------------------------------- the loop
+async function step() {
+  const video = ui.source;
+  if (video.readyState < 2 || !video.videoWidth) return;
+  const [w, h] = chosenSize();
+  if (ui.input.width !== w || ui.input.height !== h) {
+    ui.input.width = w; ui.input.height = h;
+    ui.stylized.width = w; ui.stylized.height = h;
+  }
+  // centre crop to the output's aspect ratio (the camera pane shows the same crop with object-fit: cover)
+  const vw = video.videoWidth, vh = video.videoHeight, scale = Math.min(vw / w, vh / h);
+  const sw = w * scale, sh = h * scale;
+  inputCtx.drawImage(video, (vw - sw) / 2, (vh - sh) / 2, sw, sh, 0, 0, w, h);
+  const pixels = inputCtx.getImageData(0, 0, w, h).data;
+  const slug = wantedSlug;
+  const net = await session(slug);
+  const result = await net.run({ image: toTensor(pixels, w, h) });
+  const image = toImage(result.stylized.data, w, h);
+  outputCtx.putImageData(image, 0, 0);
+  if (capture && capture.frames.length < capture.count) {
+    capture.frames.push({ input: pixels.slice(), output: image.data.slice() });
+    if (capture.frames.length === capture.count) capture.done();
+  }
+  result.stylized.dispose?.();
+  lastPixels = pixels;
+  live.slug = slug; live.size = [w, h];
+  live.frames += 1;
+}
+
+function schedule() {
+  if (!live.running) return;
+  const video = ui.source;
+  if ("requestVideoFrameCallback" in video) video.requestVideoFrameCallback(tick);
+  else requestAnimationFrame(tick);
+}
+
+async function tick() {
+  if (busy || !live.running) return;
+  busy = true;
+  try {
+    await step();
+  } catch (err) {
+    live.error = String(err);
+    showMessage(`Stylizing failed: ${err.message || err}`);
+    stopLoop();
+    return;
+  } finally {
+    busy = false;
+  }
+  schedule();
+}
+
+let fpsFrames = 0, fpsSince = performance.now();
+setInterval(() => {
+  const now = performance.now();
+  if (live.running) {
+    live.fps = ((live.frames - fpsFrames) * 1000) / (now - fpsSince);
+    ui.fps.textContent = `${live.fps.toFixed(1)} fps`;
+  }
+  fpsFrames = live.frames; fpsSince = now;
+  setStatus();
+}, 1000);
+
+async function startLoop(kind) {
+  live.source = kind;
+  live.error = null;
+  live.running = true;
+  ui.stop.disabled = false; ui.snapshot.disabled = false; ui.record.disabled = false;
+  try { await ui.source.play(); } catch (err) { /* autoplay of a muted video is allowed; frames still arrive */ }
+  schedule();
+}
+
+function stopLoop() {
+  live.running = false;
+  if (recorder && recorder.state === "recording") recorder.stop();
+  ui.stop.disabled = true; ui.record.disabled = true;
+}
+
+// ---------------------------------------------------------------------------------------------- sources
+async function prepare() {
+  showMessage("");
+  if (!config.styles || !config.styles.length) throw new Error("no real-time style is installed");
+  ui.backend.textContent = "loading the runtime…";
+  await loadRuntime();
+  ui.backend.textContent = "loading the network…";
+  if (!live.autoSize) await measureAutoSize(wantedSlug);
+  live.ready = true;
+  setStatus();
+}
+
+function releaseCamera() {
+  const stream = ui.source.srcObject;
+  if (stream) stream.getTracks().forEach((t) => t.stop());
+  ui.source.srcObject = null;
+}
+
+async function startCamera() {
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    showMessage("This page cannot use a camera here (it needs https or localhost). Run Live on the example clip " +
+                "instead.");
+    return;
+  }
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 360 } },
+                                                         audio: false });
+  } catch (err) {
+    live.error = err.name;
+    const why = err.name === "NotAllowedError"
+      ? "The camera was refused, so there is nothing to stylize. Allow the camera in the browser's address bar and " +
+        "press Start camera again"
+      : err.name === "NotFoundError" || err.name === "OverconstrainedError"
+        ? "No camera was found"
+        : `The camera could not be opened (${err.name})`;
+    showMessage(`${why} — or run Live on the example clip instead.`);
+    return;
+  }
+  try { await prepare(); } catch (err) { stream.getTracks().forEach((t) => t.stop()); throw err; }
+  stopLoop();
+  ui.source.removeAttribute("src");
+  ui.source.srcObject = stream;
+  await startLoop("camera");
+}
+
+async function startExample() {
+  await prepare();
+  stopLoop();
+  releaseCamera();
+  ui.source.src = fileUrl(ui.example.value);
+  await startLoop("example");
+}
+
+function guarded(action) {
+  return async () => {
+    try { await action(); } catch (err) {
+      live.error = String(err);
+      showMessage(`Live could not start: ${err.message || err}`);
+    }
+  };
+}
+
+// ---------------------------------------------------------------------------------------------- snapshot & record
+function download(blob, name) {
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(blob);
+  a.download = name;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+}
+
+function snapshot() {
+  ui.stylized.toBlob((blob) => download(blob, `vst-live-${live.slug}.png`), "image/png");
+}
+
+function toggleRecording() {
+  if (recorder && recorder.state === "recording") { recorder.stop(); return; }
+  const type = ["video/webm;codecs=vp9", "video/webm;codecs=vp8", "video/webm"].find((t) =>
+    MediaRecorder.isTypeSupported(t));
+  const chunks = [];
+  recorder = new MediaRecorder(ui.stylized.captureStream(30), { mimeType: type, videoBitsPerSecond: 8e6 });
+  recorder.ondataavailable = (e) => { if (e.data.size) chunks.push(e.data); };
+  recorder.onstop = () => {
+    ui.record.textContent = "Record (WebM)";
+    ui.record.classList.remove("recording");
+    live.recordings += 1;
+    download(new Blob(chunks, { type: "video/webm" }), `vst-live-${live.slug}.webm`);
+  };
+  recorder.start(250);
+  ui.record.textContent = "Stop recording";
+  ui.record.classList.add("recording");
+}
+
+// ---------------------------------------------------------------------------------------------- controls
+function fillControls() {
+  for (const s of config.styles || []) ui.style.add(new Option(s.caption, s.slug));
+  for (const [w, h] of config.sizes) ui.resolution.add(new Option(`${w}×${h}`, `${w}x${h}`));
+  for (const e of config.examples || []) ui.example.add(new Option(e.label, e.path));
+  wantedSlug = ui.style.value;
+  ui.styleTag.textContent = ui.style.selectedOptions[0]?.text.split(" — ")[0] || "painting";
+  if (params.get("resolution")) ui.resolution.value = params.get("resolution");
+  if (!config.styles || !config.styles.length) {
+    showMessage("No real-time style is installed, so Live has nothing to run (see the README's Training section).");
+    ui.start.disabled = true; ui.useExample.disabled = true;
+  }
+}
+
+function setDivider(fraction) {
+  const pct = Math.max(0, Math.min(100, fraction * 100));
+  ui.divider.style.left = `${pct}%`;
+  ui.stage.querySelector(".painting-pane").style.clipPath = ui.stage.classList.contains("split")
+    ? `inset(0 0 0 ${pct}%)` : "";
+}
+
+function wire() {
+  ui.style.addEventListener("change", () => {
+    wantedSlug = ui.style.value; // the loop takes it at the next frame; the stream never stops
+    ui.styleTag.textContent = ui.style.selectedOptions[0].text.split(" — ")[0];
+  });
+  ui.view.addEventListener("change", () => {
+    ui.stage.className = ui.view.value;
+    setDivider(ui.view.value === "split" ? parseFloat(ui.divider.style.left || "50") / 100 : 0.5);
+  });
+  ui.start.addEventListener("click", guarded(startCamera));
+  ui.useExample.addEventListener("click", guarded(startExample));
+  ui.stop.addEventListener("click", () => { stopLoop(); releaseCamera(); ui.source.pause(); });
+  ui.snapshot.addEventListener("click", snapshot);
+  ui.record.addEventListener("click", toggleRecording);
+  let dragging = false;
+  const move = (e) => {
+    if (!dragging) return;
+    const box = ui.stage.getBoundingClientRect();
+    setDivider((e.clientX - box.left) / box.width);
+  };
+  ui.divider.addEventListener("pointerdown", (e) => { dragging = true; ui.divider.setPointerCapture(e.pointerId); });
+  ui.divider.addEventListener("pointermove", move);
+  ui.divider.addEventListener("pointerup", () => { dragging = false; });
+}
+
+fillControls();
+wire();
+setDivider(0.5);
+setStatus();
