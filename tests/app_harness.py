@@ -16,15 +16,19 @@ IGNORE_GRADIO_PANDAS_WARNINGS = "ignore::DeprecationWarning:gradio.queueing"
 OFFLINE_ENV: dict[str, str] = {"HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "VST_SHOWCASE": "0"}
 
 
-def make_tiny_styles(root: Path, slugs: tuple[str, ...] = ("starry-night",), *, fast: tuple[str, ...] = ()) -> Path:
-    """A checkpoint folder with both variants of each style in ``slugs``, and the ``fast`` variant too for those in
-    ``fast`` (tiny random networks, tests only), each with the bundled style's ``style.json`` and thumbnail."""
+def make_tiny_styles(root: Path, slugs: tuple[str, ...] = ("starry-night",), *, fast: tuple[str, ...] = (),
+                     fast_framewise: tuple[str, ...] = ()) -> Path:
+    """A checkpoint folder with both variants of each style in ``slugs``, the ``fast`` variant too for those in
+    ``fast``, and its framewise twin (``fast-framewise``) for those in ``fast_framewise`` (tiny random networks,
+    tests only), each with the bundled style's ``style.json`` and thumbnail."""
     for i, slug in enumerate(slugs):
         add_style_metadata(root / slug, slug)
         make_tiny_checkpoint(root / slug / "temporal", seed=2 * i + 1)
         make_tiny_checkpoint(root / slug / "framewise", seed=2 * i + 2)
         if slug in fast:
             make_tiny_fast_checkpoint(root / slug / "fast", seed=100 + i)
+        if slug in fast_framewise:
+            make_tiny_fast_checkpoint(root / slug / "fast-framewise", seed=200 + i)
     return root
 
 

@@ -28,30 +28,40 @@ from tests.app_harness import (
 )
 from tests.clips import make_clip
 from vst.app.config import AppConfig, ConfigError
-from vst.app.service import JobSpace, Showcase
-from vst.app.comparison import FAST_LABEL, FRAMEWISE_LABEL, TEMPORAL_LABEL, flicker_frame, summary_line
+from vst.app.service import FramesTooLargeError, JobSpace, Showcase, StylizeService
+from vst.app.showcase import checkpoint_digest
+from vst.app.comparison import (
+    FAST_FRAMEWISE_LABEL,
+    FAST_LABEL,
+    FRAMEWISE_LABEL,
+    TEMPORAL_LABEL,
+    flicker_frame,
+    flicker_reading,
+    summary_line,
+)
 from vst.pipeline import RenderResult
 from vst.video import is_browser_playable, probe
 from vst.app.votes import VoteStore, wilson_interval
 
 pytestmark = pytest.mark.filterwarnings(IGNORE_GRADIO_PANDAS_WARNINGS)
 
-SUMMARY = re.compile(r"^flicker [−+±]\d+% vs framewise · (\d+\.\d) fps · (\d+) frames · (\d+)×(\d+)$")
-#: The result text's first paragraph: which network rendered the video (and why, after a fallback) and the speeds.
-NETWORK = re.compile(r"^Network: \*\*(?P<label>[^*]+)\*\* · (?P<network>\d+\.\d) fps for the network alone, "
-                     r"(?:(?P<job>\d+\.\d) fps for the whole job|(?P<video>\d+\.\d) fps for your video "
-                     r"\(decode, stylize, encode\)(?:, then (?P<comparison>\d+\.\d) s for the comparison)?)"
+#: The result text's second paragraph once the comparison is rendered: the flicker reading, frames and size.
+SUMMARY = re.compile(r"^\*\*(?:\d+% (?:less|more) flicker than|as much flicker as) (?P<baseline>[^*]+)\*\* · "
+                     r"(?P<frames>\d+) frames · (?P<width>\d+)×(?P<height>\d+)(?P<twin>.*)$")
+#: The result text's first paragraph: which network rendered the video (and why, after a fallback) and one speed.
+NETWORK = re.compile(r"^Network: \*\*(?P<label>[^*]+)\*\* · rendered at (?P<fps>\d+\.\d) fps"
+                     r"(?:, faster than real time| \(the clip plays at \d+ fps\))(?P<sound> with its sound)?"
                      r"(?P<note>.*)$")
-FALLBACK = ". Real-time was on, but this style has no fast network, so the temporal model was used."
+FALLBACK = " · Real-time was on, but this style has no fast network, so the temporal model was used."
+TWIN_MISSING = " · compared with the full-size framewise model: this style has no fast framewise twin yet"
 
 
 def result_text(summary: str) -> tuple[re.Match[str], re.Match[str]]:
-    """The result text's two paragraphs, parsed: :data:`NETWORK` and :data:`SUMMARY` (the same job speed in both)."""
+    """The result text's two paragraphs, parsed: :data:`NETWORK` and :data:`SUMMARY`."""
     network_line, stats_line = summary.split("\n\n")
     network, stats = NETWORK.match(network_line), SUMMARY.match(stats_line)
     assert network and stats, summary
-    if network["job"] is not None:  # one render for both networks; in real-time mode the video comes first
-        assert network["job"] == stats[1]
+    assert "fps for" not in summary  # one speed figure only
     return network, stats
 
 
@@ -69,6 +79,7 @@ class RunningApp:
     url: str
     config: AppConfig
     store: VoteStore
+    checkpoints: Path | None = None
 
     def client(self) -> Client:
         """A new client: a new Gradio session (its own A/B state)."""
@@ -105,14 +116,18 @@ KNOWN_VOTES = [("temporal", "left")] * 5 + [("framewise", "right")] * 2 + [("fra
 @pytest.fixture(scope="module")
 def strict_app(app_env: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
     """Limits set small through the environment variables (2 s per video, a 1 ms job time limit, 1 MB uploads) and
-    a votes database holding :data:`KNOWN_VOTES`."""
+    a votes database holding :data:`KNOWN_VOTES` on the current checkpoints and one vote on older ones."""
     cache = tmp_path_factory.mktemp("strict-cache")
     config = AppConfig.from_env({"VST_CACHE_DIR": str(cache), "VST_MAX_SECONDS": "2", "VST_JOB_TIMEOUT": "0.001",
                                  "VST_MAX_SIDE": "32", "VST_MAX_UPLOAD_MB": "1", "VST_SHOWCASE": "0"})
     store = VoteStore(cache / "votes.sqlite3")
+    digest = checkpoint_digest({v: app_env / "starry-night" / v for v in ("temporal", "framewise")})
     for i, (left, choice) in enumerate(KNOWN_VOTES):
         assert store.record(style="starry-night", clip="carphone", left_variant=left, choice=choice,
-                            session=f"known-{i:04d}")
+                            session=f"known-{i:04d}", checkpoints=digest)
+    # A vote on an earlier training of the style: recorded, but not counted with the current checkpoints' votes.
+    assert store.record(style="starry-night", clip="carphone", left_variant="framewise", choice="left",
+                        session="before-retraining", checkpoints="0123456789abcdef")
     with running_app(config, store, Showcase(config.showcase_dir, {})) as url:
         yield RunningApp(url, config, store)
     store.close()
@@ -120,14 +135,15 @@ def strict_app(app_env: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 @pytest.fixture(scope="module")
 def fast_app(app_env: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
-    """Two styles: The Starry Night with a (tiny) fast network, The Great Wave without one; no showcase pairs."""
-    root = make_tiny_styles(tmp_path_factory.mktemp("fast-styles"), ("starry-night", "great-wave"),
-                            fast=("starry-night",))
+    """Three styles: The Starry Night with a (tiny) fast network and its framewise twin, The Scream with a fast
+    network only, The Great Wave without one; no showcase pairs."""
+    root = make_tiny_styles(tmp_path_factory.mktemp("fast-styles"), ("starry-night", "great-wave", "the-scream"),
+                            fast=("starry-night", "the-scream"), fast_framewise=("starry-night",))
     cache = tmp_path_factory.mktemp("fast-cache")
     config = AppConfig.from_env({"VST_CACHE_DIR": str(cache), "VST_SHOWCASE": "0"})
     store = VoteStore(cache / "votes.sqlite3")
     with running_app(config, store, Showcase(config.showcase_dir, {}), checkpoints=root) as url:
-        yield RunningApp(url, config, store)
+        yield RunningApp(url, config, store, root)
     store.close()
 
 
@@ -136,8 +152,8 @@ def fast_app(app_env: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 def test_stylize_returns_a_playable_video_the_slider_and_the_flicker_plot(main_app: RunningApp,
                                                                           clip_mp4: Path) -> None:
-    video, slider, plot, summary = main_app.client().predict(handle_file(clip_mp4), "starry-night",
-                                                             api_name="/stylize")
+    video, slider, plot, reading, summary = main_app.client().predict(handle_file(clip_mp4), "starry-night",
+                                                                      api_name="/stylize")
     assert is_browser_playable(video)
     info = probe(video)
     assert (info.width, info.height, info.num_frames, info.has_audio) == (64, 48, 24, True)
@@ -149,9 +165,10 @@ def test_stylize_returns_a_playable_video_the_slider_and_the_flicker_plot(main_a
         assert [r["frame"] for r in points] == list(range(1, 24))  # one point per frame pair
         assert all(r["warping_error"] is not None and r["warping_error"] >= 0 for r in points)
     network, stats = result_text(summary)
-    assert stats.groups()[1:] == ("24", "64", "48")
-    # Real-time is on by default; this style has no fast network, and the result says so.
-    assert (network["label"], network["note"]) == (TEMPORAL_LABEL, FALLBACK)
+    assert (stats["frames"], stats["width"], stats["height"], stats["baseline"]) == ("24", "64", "48", "framewise")
+    assert reading.startswith("Flicker per frame pair: **") and reading.endswith(" than framewise**")
+    # Real-time is on by default; this style has no fast network, and the result says so. The clip has sound.
+    assert (network["label"], network["sound"], network["note"]) == (TEMPORAL_LABEL, " with its sound", FALLBACK)
 
     # The slider's two videos are served by the app's media route (no server path in the page), playable, and are
     # the two variants.
@@ -168,33 +185,37 @@ def test_stylize_returns_a_playable_video_the_slider_and_the_flicker_plot(main_a
     assert 'type="range"' in slider and "temporal (ours)" in slider and "framewise" in slider
 
 
-def test_real_time_uses_the_fast_network_when_the_style_has_one(fast_app: RunningApp, clip_mp4: Path) -> None:
+def test_real_time_uses_the_fast_network_and_compares_it_with_its_framewise_twin(fast_app: RunningApp,
+                                                                                 clip_mp4: Path) -> None:
     client = fast_app.client()
     job = client.submit(handle_file(clip_mp4), "starry-night", True, api_name="/stylize")
     first, last = job.result(), job.outputs()
     assert len(last) == 2 and tuple(last[-1]) == tuple(first)  # the video first, then the comparison
-    video, slider, plot, summary = last[-1]
+    video, slider, plot, reading, summary = last[-1]
 
-    # First the fast video alone, at the fast network's speed, with the comparison announced.
-    early_video, early_slider, early_plot, early_summary = last[0]
+    # First the fast video alone, with the comparison announced.
+    early_video, early_slider, early_plot, early_reading, early_summary = last[0]
     assert Path(early_video).name == "clip_starry-night_fast.mp4" and is_browser_playable(early_video)
-    assert "Rendering the framewise baseline" in early_slider and "Rendering the framewise baseline" in early_summary
+    assert "Rendering the fast, framewise baseline" in early_slider
+    assert "Your video is ready. Rendering the fast, framewise baseline" in early_summary
     assert not early_plot or not early_plot.get("data")
-    assert re.search(r"fast \(real-time\)\*\* · \d+\.\d fps for the network alone, \d+\.\d fps for your video",
-                     early_summary)
+    assert NETWORK.match(early_summary.split("\n\n")[0])
 
     network, stats = result_text(summary)
     assert (network["label"], network["note"]) == (FAST_LABEL, "")
-    assert network["video"] is not None and float(network["comparison"]) > 0
-    assert float(network["network"]) > 0 and stats.groups()[1:] == ("24", "64", "48")
+    assert (stats["frames"], stats["baseline"], stats["twin"]) == ("24", FAST_FRAMEWISE_LABEL, "")
     assert Path(video).name == "clip_starry-night_fast.mp4" and is_browser_playable(video)
     assert probe(video).num_frames == 24
+    assert reading.endswith(f" than {FAST_FRAMEWISE_LABEL}**")
 
-    # The comparison is fast vs framewise, labelled so: the plot's series, the slider's videos and labels.
-    assert plot_variants(plot) == {FAST_LABEL, FRAMEWISE_LABEL}
+    # The comparison is fast vs its framewise twin, labelled so: the plot's series, the slider's videos and labels.
+    assert plot_variants(plot) == {FAST_LABEL, FAST_FRAMEWISE_LABEL}
     over = re.search(r'<video class="vst-over" src="([^"]+)"[^>]*aria-label="([^"]+)"', slider)
+    under = re.search(r'<video class="vst-under" src="([^"]+)"', slider)
     assert over and over[1].endswith("_starry-night_fast.mp4") and over[2] == FAST_LABEL
+    assert under and under[1].endswith("_starry-night_fast-framewise.mp4")
     assert f'vst-label-right">{FAST_LABEL}<' in slider and TEMPORAL_LABEL not in slider
+    assert f'vst-label-left">{FAST_FRAMEWISE_LABEL}<' in slider
 
     # The blind vote stays temporal vs framewise, so a fast result is not offered there.
     _, _, prompt, *_ = client.predict(api_name="/ab_next")
@@ -205,9 +226,48 @@ def test_real_time_uses_the_fast_network_when_the_style_has_one(fast_app: Runnin
     assert np.abs(first_frame(video) - first_frame(temporal)).mean() > 1.0
 
 
+def test_real_time_without_a_fast_twin_compares_with_the_full_size_framewise_model_and_says_so(
+        fast_app: RunningApp, clip_mp4: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("WARNING", logger="vst.app.service")
+    video, slider, plot, _, summary = fast_app.client().predict(handle_file(clip_mp4), "the-scream", True,
+                                                                api_name="/stylize")
+    network, stats = result_text(summary)
+    assert (network["label"], stats["baseline"], stats["twin"]) == (FAST_LABEL, FRAMEWISE_LABEL, TWIN_MISSING)
+    assert plot_variants(plot) == {FAST_LABEL, FRAMEWISE_LABEL}
+    assert "the-scream has no fast-framewise network" in caplog.text
+
+
+def test_the_comparison_can_fail_and_the_delivered_video_stays(fast_app: RunningApp, clip_mp4: Path,
+                                                               tmp_path_factory: pytest.TempPathFactory,
+                                                               caplog: pytest.LogCaptureFixture) -> None:
+    """The comparison stage gets a budget it cannot meet: it stops and says so; the fast video was delivered and
+    is still there (playable, served, not turned into an error)."""
+    caplog.set_level("WARNING", logger="vst.app.service")
+    cache = tmp_path_factory.mktemp("failing-cache")
+    config = AppConfig.from_env({"VST_CACHE_DIR": str(cache), "VST_SHOWCASE": "0",
+                                 "VST_COMPARISON_TIMEOUT": "0.001"})
+    with running_app(config, fast_app.store, Showcase(config.showcase_dir, {}),
+                     checkpoints=fast_app.checkpoints) as url:
+        job = Client(url, verbose=False).submit(handle_file(clip_mp4), "starry-night", True, api_name="/stylize")
+        video, slider, plot, reading, summary = job.result()
+        assert len(job.outputs()) == 2
+        assert Path(video).name == "clip_starry-night_fast.mp4" and is_browser_playable(video)
+        served = next(config.jobs_dir.glob("*/clip_starry-night_fast.mp4"))
+        assert is_browser_playable(served) and not list(config.jobs_dir.glob("*/*fast-framewise*"))
+        network, stats_line = summary.split("\n\n")
+        assert NETWORK.match(network)["label"] == FAST_LABEL  # type: ignore[index]
+        assert re.fullmatch(r"Your video is ready; the flicker comparison was not made: it stopped after \d+ s "
+                            r"\(this server allows 0\.001 s for it\)\.", stats_line)
+        assert not plot or not plot.get("data")
+        assert reading == ""
+        job_id = served.parent.name
+        assert f"job {job_id}: the comparison failed after the video was delivered" in caplog.text
+
+
 def test_real_time_off_uses_the_temporal_model(fast_app: RunningApp, clip_mp4: Path) -> None:
     client = fast_app.client()
-    video, slider, plot, summary = client.predict(handle_file(clip_mp4), "starry-night", False, api_name="/stylize")
+    video, slider, plot, _, summary = client.predict(handle_file(clip_mp4), "starry-night", False,
+                                                     api_name="/stylize")
     network, _ = result_text(summary)
     assert (network["label"], network["note"]) == (TEMPORAL_LABEL, "")
     assert Path(video).name == "clip_starry-night.mp4" and is_browser_playable(video)
@@ -219,8 +279,8 @@ def test_real_time_off_uses_the_temporal_model(fast_app: RunningApp, clip_mp4: P
 
 def test_real_time_without_a_fast_network_falls_back_to_the_temporal_model_and_says_so(fast_app: RunningApp,
                                                                                        clip_mp4: Path) -> None:
-    video, _, plot, summary = fast_app.client().predict(handle_file(clip_mp4), "great-wave", True,
-                                                        api_name="/stylize")
+    video, _, plot, _, summary = fast_app.client().predict(handle_file(clip_mp4), "great-wave", True,
+                                                           api_name="/stylize")
     network, _ = result_text(summary)
     assert (network["label"], network["note"]) == (TEMPORAL_LABEL, FALLBACK)
     assert Path(video).name == "clip_great-wave.mp4" and is_browser_playable(video)
@@ -268,6 +328,16 @@ def test_the_job_time_limit_stops_a_job_and_leaves_no_files(strict_app: RunningA
         strict_app.client().predict(handle_file(clip_mp4), "starry-night", api_name="/stylize")
     assert strict_app.config.jobs_dir.is_dir()
     assert list(strict_app.config.jobs_dir.iterdir()) == []
+
+
+def test_frames_over_the_pixel_limit_are_refused_before_decoding(tmp_path: Path, clip_odd: Path) -> None:
+    config = AppConfig.from_env({"VST_CACHE_DIR": str(tmp_path), "VST_MAX_INPUT_PIXELS": "50000"})
+    service = StylizeService(config, [])
+    with pytest.raises(FramesTooLargeError) as caught:
+        service.check_video(clip_odd)  # 321×179 = 57,459 pixels
+    assert str(caught.value) == ("This video's frames are 321×179; this server takes frames of up to 0.1 megapixels. "
+                                 "Please export it at a smaller size (720p is plenty).")
+    assert StylizeService(AppConfig.from_env({"VST_CACHE_DIR": str(tmp_path)}), []).check_video(clip_odd).width == 321
 
 
 def test_uploads_over_the_size_limit_are_refused(strict_app: RunningApp, tmp_path: Path) -> None:
@@ -382,8 +452,11 @@ def test_config_reads_every_variable_and_rejects_bad_values(tmp_path: Path) -> N
     config = AppConfig.from_env({
         "VST_MAX_UPLOAD_MB": "50", "VST_MAX_SECONDS": "12.5", "VST_MAX_SIDE": "480", "VST_CONCURRENCY": "3",
         "VST_QUEUE_SIZE": "7", "VST_JOB_TIMEOUT": "90", "VST_DEVICE": "cpu", "VST_CACHE_DIR": str(tmp_path),
-        "VST_CACHE_TTL_MINUTES": "5", "VST_SHOWCASE": "false", "VST_COMPILE": "1",
+        "VST_CACHE_TTL_MINUTES": "5", "VST_SHOWCASE": "false", "VST_COMPILE": "1", "VST_COMPARISON_TIMEOUT": "45",
+        "VST_MAX_INPUT_PIXELS": "2073600",
     })
+    assert (config.comparison_timeout, config.max_input_pixels) == (45.0, 1920 * 1080)
+    assert (default.comparison_timeout, default.max_input_pixels) == (120.0, 3840 * 2160)
     assert (config.max_upload_bytes, config.max_seconds, config.max_side, config.concurrency, config.queue_size,
             config.job_timeout, config.device, config.cache_ttl_minutes, config.showcase, config.compile) == \
         (50 * 1024 * 1024, 12.5, 480, 3, 7, 90.0, "cpu", 5.0, False, True)
@@ -410,3 +483,10 @@ def test_flicker_frame_and_summary_line() -> None:
     cut_only = RenderResult(outputs={}, frames=2, seconds=1.0, width=8, height=8,
                             warping_errors={"temporal": [math.nan], "framewise": [math.nan]})
     assert summary_line(cut_only).startswith("flicker not measurable")
+    # The plot's one-line reading, against whichever baseline the result was compared with.
+    assert flicker_reading(result) == "57% less flicker than framewise"
+    assert flicker_reading(cut_only) == "flicker not measurable (too few frames or only scene cuts)"
+    twin = RenderResult(outputs={}, frames=3, seconds=1.0, width=8, height=8,
+                        warping_errors={"fast": [0.03, 0.03], "fast-framewise": [0.02, 0.02]})
+    assert flicker_reading(twin, "fast", "fast-framewise") == f"50% more flicker than {FAST_FRAMEWISE_LABEL}"
+    assert flicker_reading(twin, "fast", "fast") == f"as much flicker as {FAST_LABEL}"

@@ -72,8 +72,8 @@ def test_tiny_frames_get_our_message(app: App, tmp_path: Path, width: int, heigh
 
 
 def test_results_are_served_by_job_id_only_and_never_listed(app: App, clip_mp4: Path) -> None:
-    _, slider, _, _ = Client(app.url, verbose=False).predict(handle_file(clip_mp4), "starry-night", False,
-                                                             api_name="/stylize")
+    _, slider, *_ = Client(app.url, verbose=False).predict(handle_file(clip_mp4), "starry-night", False,
+                                                           api_name="/stylize")
     assert str(app.config.cache_dir) not in slider and str(app.config.jobs_dir) not in slider
     src = slider.split('class="vst-over" src="', 1)[1].split('"', 1)[0]
     job = src.split("/")[2]

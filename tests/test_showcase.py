@@ -137,3 +137,30 @@ def test_command_line(own_checkpoints: Path, tmp_path: Path, capsys: pytest.Capt
     assert "(0 rendered now)" in capsys.readouterr().out
     assert main([*args, "--styles", "udnie"]) == 2
     assert "error: style 'udnie'" in capsys.readouterr().err
+
+
+def test_the_background_render_waits_while_a_stylize_job_runs(tiny_checkpoints: Path, tmp_path: Path) -> None:
+    import threading
+    import time
+
+    from vst.app.service import JobActivity, Showcase
+
+    activity = JobActivity()
+    showcase = Showcase(tmp_path / "cache", CLIPS, max_side=64, max_seconds=1.0)
+    job = threading.Event()
+
+    def stylize_job() -> None:  # holds the server busy, as StylizeService does around each render
+        with activity.running():
+            job.wait(timeout=60)
+
+    visitor = threading.Thread(target=stylize_job)
+    visitor.start()
+    while not activity.busy:
+        time.sleep(0.01)
+    thread = showcase.start_prerender("cpu", activity=activity)
+    time.sleep(1.5)
+    assert showcase.rendering and showcase.load() == []  # paused: nothing finished while the job runs
+    job.set()
+    visitor.join()
+    thread.join(timeout=60)
+    assert not showcase.rendering and len(showcase.load()) == 1

@@ -161,6 +161,38 @@ def test_distillation_trains_the_fast_network_towards_the_teacher(tiny_data: Pat
                                   init_from=final), progress=False)
 
 
+def test_distill_framewise_installs_the_fast_networks_framewise_twin(tiny_data: Path, painting: Path,
+                                                                      tmp_path: Path) -> None:
+    """``python -m training distill --framewise``: the fast recipe without the temporal term, taught by the framewise
+    model, lands in ``<style dir>/fast-framewise/``; the style's other variants are left alone."""
+    from training.__main__ import main
+
+    fetch_vgg16_weights(offline=True)
+    style_dir = tmp_path / "great-wave"
+    for variant, seed in (("temporal", 1), ("framewise", 2)):
+        torch.manual_seed(seed)
+        StyleNet(channels=(4, 8, 8), num_residual_blocks=1, outer_kernel=3).save_pretrained(style_dir / variant)
+    before = {p: p.read_bytes() for p in style_dir.rglob("*") if p.is_file()}
+    code = main(["distill", "--slug", "great-wave", "--style-dir", str(style_dir), "--framewise",
+                 "--style-image", str(painting), "--data-dir", str(tiny_data), "--runs-dir", str(tmp_path / "runs"),
+                 "--channels", "4", "8", "--num-residual-blocks", "1", "--crop", "32", "--batch-size", "2",
+                 "--steps", "2", "--finetune-steps", "1", "--finetune-crop", "32", "--style-size", "64",
+                 "--content-layer", "relu2_2", "--style-layers", "relu1_2", "relu2_2", "--log-every", "1",
+                 "--no-amp"])
+    assert code == 0
+    twin = load_network(style_dir / "fast-framewise")
+    assert isinstance(twin, FastStyleNet) and twin.channels == (4, 8)
+    config = twin.training_config
+    assert config["framewise"] is True and config["teacher"] == str(style_dir / "framewise")
+    for phase in (tmp_path / "runs" / "great-wave-fast-framewise",
+                  tmp_path / "runs" / "great-wave-fast-framewise-style"):
+        log = read_log(phase)
+        assert "distill" in log[0] and not any("temporal" in r for r in log)  # no temporal term in any phase
+    assert sorted(p.name for p in (style_dir / "fast-framewise").iterdir()) == ["config.json", "model.safetensors"]
+    assert {p: p.read_bytes() for p in before} == before  # temporal/ and framewise/ untouched, no fast/ written
+    assert not (style_dir / "fast").exists()
+
+
 def test_export_with_a_fast_variant(tiny_data: Path, painting: Path, tmp_path: Path) -> None:
     temporal = train(tiny_config(tiny_data, painting, tmp_path, name="t", steps=1), progress=False)
     framewise = train(tiny_config(tiny_data, painting, tmp_path, name="f", steps=1, framewise=True), progress=False)

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from huggingface_hub import HfApi, RepoUrl
 
-from vst.app.votes import SYNC_FOLDER, Tally, VoteStore, default_db_path, wilson_interval, winner_of
+from vst.app.votes import LOCAL_STATUS, SYNC_FOLDER, Tally, VoteStore, default_db_path, wilson_interval, winner_of
 
 
 def wilson_closed_form(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
@@ -30,10 +30,11 @@ def store(tmp_path: Path) -> Iterator[VoteStore]:
 
 
 def vote(store: VoteStore, winner: str, *, left: str = "temporal", session: str, style: str = "starry-night",
-         clip: str = "carphone") -> bool:
+         clip: str = "carphone", checkpoints: str = "") -> bool:
     """Record a vote for ``winner`` (a variant or ``tie``) with ``left`` shown on the left."""
     choice = "tie" if winner == "tie" else ("left" if winner == left else "right")
-    return store.record(style=style, clip=clip, left_variant=left, choice=choice, session=session)
+    return store.record(style=style, clip=clip, left_variant=left, choice=choice, session=session,
+                        checkpoints=checkpoints)
 
 
 def test_wilson_interval_known_values() -> None:
@@ -161,6 +162,35 @@ def test_concurrent_votes_from_many_threads_are_all_kept(store: VoteStore) -> No
     assert overall.framewise_wins == threads_n * 9  # i % 3 == 0 for 9 of 0..24
 
 
+def test_votes_record_their_checkpoints_and_results_can_keep_only_the_current_ones(store: VoteStore) -> None:
+    vote(store, "framewise", session="s1", checkpoints="old-weights")
+    vote(store, "temporal", session="s2", checkpoints="new-weights")
+    vote(store, "tie", session="s3", checkpoints="new-weights")
+    vote(store, "temporal", session="s4", style="udnie", checkpoints="udnie-weights")
+    with sqlite3.connect(store.path) as conn:
+        assert conn.execute("SELECT session, checkpoints FROM votes ORDER BY id").fetchall() == [
+            ("s1", "old-weights"), ("s2", "new-weights"), ("s3", "new-weights"), ("s4", "udnie-weights")]
+    assert store.results().overall == Tally(2, 1, 1)  # everything
+    current = store.results({"starry-night": "new-weights"})  # a retrained style starts afresh; udnie left out
+    assert current.overall == Tally(1, 0, 1) and list(current.per_style) == ["starry-night"]
+    assert store.results({}).overall == Tally()
+
+
+def test_a_database_from_before_checkpoints_were_recorded_gains_the_column(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE votes (id INTEGER PRIMARY KEY, style TEXT NOT NULL, clip TEXT NOT NULL, "
+                     "left_variant TEXT NOT NULL, choice TEXT NOT NULL, winner TEXT NOT NULL, session TEXT NOT NULL, "
+                     "created_at TEXT NOT NULL, UNIQUE (session, style, clip))")
+        conn.execute("INSERT INTO votes VALUES (1, 'starry-night', 'bikes', 'temporal', 'left', 'temporal', 'old', "
+                     "'2026-01-01T00:00:00')")
+    conn.close()
+    with VoteStore(path) as store:
+        assert vote(store, "temporal", session="new", checkpoints="abc")
+        assert store.results().overall == Tally(2, 0, 0)
+        assert store.results({"starry-night": "abc"}).overall == Tally(1, 0, 0)
+
+
 def test_votes_persist_across_reopening(tmp_path: Path) -> None:
     path = tmp_path / "nested" / "votes.sqlite3"
     with VoteStore(path) as first:
@@ -174,21 +204,24 @@ def test_votes_persist_across_reopening(tmp_path: Path) -> None:
         assert not vote(second, "framewise", session="s1")
 
 
-def test_without_a_token_votes_stay_local(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_a_token_votes_stay_local(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO", logger="vst.app.votes")
     monkeypatch.setenv("VST_VOTES_DB", str(tmp_path / "env" / "v.sqlite3"))
     monkeypatch.setenv("VST_VOTES_REPO", "org/votes")
     monkeypatch.delenv("HF_TOKEN", raising=False)
     with VoteStore.from_env() as store:
         assert store.path == tmp_path / "env" / "v.sqlite3"
         assert store.scheduler is None and store.jsonl_path is None
-        assert "stay on this server" in store.sync_status and "HF_TOKEN" in store.sync_status
-        assert "\n" not in store.sync_status
+        assert store.sync_status == LOCAL_STATUS  # the public page: no operator instructions
+        assert "VST_VOTES_REPO is org/votes but no HF_TOKEN is set" in caplog.text
         vote(store, "temporal", session="s1")
         assert not (store.path.parent / SYNC_FOLDER).exists()
     monkeypatch.delenv("VST_VOTES_REPO")
     with VoteStore.from_env() as store:
         assert store.scheduler is None
-        assert "stay on this server" in store.sync_status and "VST_VOTES_REPO" in store.sync_status
+        assert store.sync_status == LOCAL_STATUS
+        assert "set HF_TOKEN and VST_VOTES_REPO" in caplog.text
 
 
 class RecordingHfApi(HfApi):
@@ -227,7 +260,7 @@ def test_votes_are_appended_to_jsonl_and_pushed_to_the_hub(tmp_path: Path) -> No
         assert store.scheduler is not None and store.scheduler.api is api
         assert api.calls[0] == ("create_repo", {"repo_id": "org/votes", "private": None, "repo_type": "dataset",
                                                 "exist_ok": True})
-        assert store.sync_status == "Votes are synced to the Hub dataset org/votes."
+        assert store.sync_status == "Votes are published to the Hub dataset org/votes."
         vote(store, "temporal", left="framewise", session="s1")
         vote(store, "tie", session="s2", clip="bikes")
         assert not vote(store, "framewise", session="s1")  # refused: not appended either
@@ -256,7 +289,7 @@ def test_unreachable_hub_keeps_votes_local_and_says_so(tmp_path: Path) -> None:
     api = RecordingHfApi(fail_create=True)
     with VoteStore(tmp_path / "votes.sqlite3", hub_repo="org/votes", token="hf_fake", hf_api=api) as store:
         assert store.scheduler is None
-        assert store.sync_status.startswith("Votes stay on this server") and "org/votes" in store.sync_status
+        assert store.sync_status == LOCAL_STATUS
         assert vote(store, "temporal", session="s1")
         assert store.results().overall.total == 1
 

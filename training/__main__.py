@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import os
+import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from vst.catalog import REPO_ID_PATTERN, Style
+from vst.catalog import FAST_FRAMEWISE_VARIANT, FAST_VARIANT, REPO_ID_PATTERN, Style
 from vst.errors import VSTError
+from vst.hub import WEIGHTS_FILE
 
 from .config import DISTILL_DEFAULTS, add_arguments, config_from_args
 from .metadata import add_metadata_arguments, resolve_metadata, slug_argument
@@ -71,7 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     distill = commands.add_parser(
         "distill", help="distil a bundled style's temporal model into the real-time network (FastStyleNet), then "
-                        "re-export the style folder with the fast/ variant and its metrics")
+                        "re-export the style folder with the fast/ variant and its metrics; with --framewise, its "
+                        "framewise twin (same recipe without the temporal term, from the framewise model) into "
+                        "fast-framewise/")
     add_style_arguments(distill)
     distill.add_argument("--style-dir", type=Path,
                          help="the exported style folder holding temporal/ and framewise/ (default: vst/checkpoints/<slug>)")
@@ -124,29 +129,55 @@ def run_bundle(args: argparse.Namespace) -> None:
 
 
 def run_distill(args: argparse.Namespace) -> None:
+    """Distil the real-time network into ``<style dir>/fast/`` (re-exporting the style folder), or with
+    ``--framewise`` its framewise twin into ``<style dir>/fast-framewise/``: the same network and recipe without the
+    temporal term, distilled from the framewise model, so the app compares the fast network with a network of its
+    own size, like with like."""
     from .export import export_style
     from .train import train
 
     style_dir = args.style_dir or Path("vst/checkpoints") / args.slug
     for variant in ("temporal", "framewise"):
         if not (style_dir / variant / "config.json").is_file():
-            raise VSTError(f"{style_dir / variant} is not a checkpoint: bundle the style first (python -m training bundle)")
+            raise VSTError(f"{style_dir / variant} is not a checkpoint: bundle the style first "
+                           f"(python -m training bundle)")
     if not Path(args.style_image).is_file():
         raise VSTError(f"--style-image {args.style_image} not found (the painting is needed for the style distance)")
-    style = style_for(args, style_dir)
-    cfg = dataclasses.replace(config_from_args(args), name=f"{args.slug}-fast", teacher=style_dir / "temporal")
+    base = config_from_args(args)
+    # the export's metadata, checked before training (the framewise twin is installed without re-exporting)
+    style = None if base.framewise else style_for(args, style_dir)
+    variant = FAST_FRAMEWISE_VARIANT if base.framewise else FAST_VARIANT
+    teacher = style_dir / ("framewise" if base.framewise else "temporal")
+    cfg = dataclasses.replace(base, name=f"{args.slug}-{variant}", teacher=teacher)
     fast = train(cfg)
     if args.finetune_steps > 0:
-        cfg = dataclasses.replace(cfg, name=f"{args.slug}-fast-style", init_from=fast, steps=args.finetune_steps,
+        cfg = dataclasses.replace(cfg, name=f"{args.slug}-{variant}-style", init_from=fast, steps=args.finetune_steps,
                                   style_weight=args.finetune_style_weight, lr=args.finetune_lr,
                                   temporal_weight=args.finetune_temporal_weight,
                                   crop=args.finetune_crop, batch_size=args.finetune_batch_size)
-        fast = train(cfg)
+        fast = train(cfg)  # --framewise carries over: the temporal term stays 0 in this phase too
+    if style is None:
+        out = install_checkpoint(fast, style_dir / FAST_FRAMEWISE_VARIANT)
+        print(f"{args.slug}: the fast network's framewise twin is in {out}")
+        return
     metrics = export_style(style, style_dir / "temporal", style_dir / "framewise", cfg.style_image, style_dir,
                            held_out_clips(cfg.data_dir), fast=fast)
-    for variant, m in metrics.items():
-        print(f"{args.slug} {variant}: {m.as_dict()}")
+    for name, m in metrics.items():
+        print(f"{args.slug} {name}: {m.as_dict()}")
     print(f"exported {style_dir}")
+
+
+def install_checkpoint(checkpoint: Path, dest: Path) -> Path:
+    """Copy a checkpoint folder's ``model.safetensors`` and ``config.json`` to ``dest`` (replacing what was there)."""
+    staging = dest.with_name(f".{dest.name}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    for name in (WEIGHTS_FILE, "config.json"):
+        shutil.copy2(checkpoint / name, staging / name)
+    if dest.exists():
+        shutil.rmtree(dest)
+    os.replace(staging, dest)
+    return dest
 
 
 def main(argv: Sequence[str] | None = None) -> int:

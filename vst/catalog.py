@@ -33,7 +33,10 @@ log = logging.getLogger(__name__)
 VARIANTS: tuple[str, ...] = ("temporal", "framewise")
 #: The real-time network distilled from the temporal one (``FastStyleNet``); optional per style.
 FAST_VARIANT = "fast"
-ALL_VARIANTS: tuple[str, ...] = (*VARIANTS, FAST_VARIANT)
+#: The fast network's framewise twin: same size and recipe, trained without the temporal term (``python -m training
+#: distill --framewise``); optional per style. The app compares the fast network with it, like with like.
+FAST_FRAMEWISE_VARIANT = "fast-framewise"
+ALL_VARIANTS: tuple[str, ...] = (*VARIANTS, FAST_VARIANT, FAST_FRAMEWISE_VARIANT)
 DEFAULT_VARIANT = "temporal"
 #: Hub namespace (user or organisation) of a bundled style's repo ``<namespace>/vst-<slug>``; ``VST_HUB_NAMESPACE``.
 DEFAULT_HUB_NAMESPACE = "vst-video"

@@ -168,12 +168,14 @@ def render_video(
     overwrite: bool = False,
     measure_flicker: bool = False,
     progress: ProgressCallback | None = None,
+    meter: WarpingErrorMeter | None = None,
 ) -> RenderResult:
     """Decode ``source`` once and write one stylized H.264 MP4 per target (``name → (stylizer, output path)``).
 
     Every output keeps the source's frame count, timestamps and audio stream; ``max_side`` downscales the long side.
     With ``measure_flicker`` the warping error of each output is computed against the input's optical flow. A target
-    whose output path is ``None`` is stylized and measured but not written (nor listed in ``outputs``).
+    whose output path is ``None`` is stylized and measured but not written (nor listed in ``outputs``). ``meter``: the
+    flicker meter to use (e.g. a cheaper optical-flow preset); a default :class:`WarpingErrorMeter` otherwise.
     """
     if batch_size < 1:
         raise VSTError(f"the batch size must be at least 1, not {batch_size}")
@@ -186,7 +188,10 @@ def render_video(
         if Path(out).resolve() == Path(source).resolve():
             raise VSTError(f"output {out} is the input file; choose another output path")
     start = time.perf_counter()
-    meter = WarpingErrorMeter() if measure_flicker else None
+    if measure_flicker and meter is None:
+        meter = WarpingErrorMeter()
+    elif not measure_flicker:
+        meter = None
     with contextlib.ExitStack() as stack:
         reader = stack.enter_context(VideoReader(source, max_side=max_side))
         total = reader.info.num_frames

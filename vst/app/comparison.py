@@ -29,7 +29,9 @@ from ..pipeline import RenderResult
 TEMPORAL_LABEL = "temporal (ours)"
 FRAMEWISE_LABEL = "framewise"
 FAST_LABEL = "fast (real-time)"
-VARIANT_LABELS: dict[str, str] = {"temporal": TEMPORAL_LABEL, "framewise": FRAMEWISE_LABEL, "fast": FAST_LABEL}
+FAST_FRAMEWISE_LABEL = "fast, framewise"
+VARIANT_LABELS: dict[str, str] = {"temporal": TEMPORAL_LABEL, "framewise": FRAMEWISE_LABEL, "fast": FAST_LABEL,
+                                  "fast-framewise": FAST_FRAMEWISE_LABEL}
 #: Columns of :func:`flicker_frame`.
 FLICKER_COLUMNS: tuple[str, str, str] = ("frame", "warping_error", "variant")
 
@@ -47,28 +49,30 @@ def placeholder_html(message: str = "Stylize a video to compare the steady tempo
 
 def slider_html(temporal: str | os.PathLike[str], framewise: str | os.PathLike[str], *, width: int,
                 height: int, position: float = 50.0, label: str = TEMPORAL_LABEL,
+                baseline_label: str = FRAMEWISE_LABEL,
                 url: Callable[[str | os.PathLike[str]], str] = file_url) -> str:
     """Two synchronised videos, framewise under temporal, split at ``position`` percent from the left.
 
     The left part shows the framewise baseline, the right part our temporal model (or whichever network rendered
-    ``temporal``: ``label`` names it, e.g. :data:`FAST_LABEL`). The transparent range input on top moves the divider
+    ``temporal``: ``label`` names it, e.g. :data:`FAST_LABEL`; ``baseline_label`` names ``framewise``, e.g.
+    :data:`FAST_FRAMEWISE_LABEL`). The transparent range input on top moves the divider
     (see :data:`SLIDER_JS`); ``width``/``height`` fix the aspect ratio before the videos load. ``url`` turns a path
     into the URL the page loads it from (:func:`vst.app.media.media_url` for job files: no server path in the page).
     """
     pos = f"{min(max(position, 0.0), 100.0):g}"
     under, over = html.escape(url(framewise)), html.escape(url(temporal))
-    name = html.escape(label)
+    name, base = html.escape(label), html.escape(baseline_label)
     video = 'muted loop playsinline autoplay preload="auto" disablepictureinpicture'
     return (
         f'<div class="vst-compare" style="aspect-ratio: {int(width)} / {int(height)}" data-position="{pos}">'
-        f'<video class="vst-under" src="{under}" {video} aria-label="{FRAMEWISE_LABEL}"></video>'
+        f'<video class="vst-under" src="{under}" {video} aria-label="{base}"></video>'
         f'<video class="vst-over" src="{over}" {video} aria-label="{name}" '
         f'style="clip-path: inset(0 0 0 {pos}%)"></video>'
         f'<div class="vst-divider" style="left: {pos}%"><span class="vst-handle">&#x2194;</span></div>'
-        f'<span class="vst-label vst-label-left">{FRAMEWISE_LABEL}</span>'
+        f'<span class="vst-label vst-label-left">{base}</span>'
         f'<span class="vst-label vst-label-right">{name}</span>'
         f'<input class="vst-range" type="range" min="0" max="100" step="0.1" value="{pos}" '
-        f'aria-label="Divider position: framewise on the left, {name} on the right">'
+        f'aria-label="Divider position: {base} on the left, {name} on the right">'
         f"</div>"
         f'<div class="vst-compare-bar"><button type="button" class="vst-toggle">Play / pause</button>'
         f'<button type="button" class="vst-restart">Restart</button>'
@@ -159,16 +163,29 @@ def flicker_frame(result: RenderResult) -> pd.DataFrame:
     return frame.astype({"frame": "int64", "warping_error": "float64", "variant": "string"})
 
 
-def flicker_change(result: RenderResult, variant: str = "temporal") -> float | None:
-    """Relative change of the mean warping error, ``variant`` (temporal or fast) vs framewise (−0.58 means 58 % less
-    flicker); ``None`` when either variant is missing or not measurable (too few frames, only scene cuts)."""
+def flicker_change(result: RenderResult, variant: str = "temporal", baseline: str = "framewise") -> float | None:
+    """Relative change of the mean warping error, ``variant`` (temporal or fast) vs ``baseline`` (−0.58 means 58 %
+    less flicker); ``None`` when either variant is missing or not measurable (too few frames, only scene cuts)."""
     means = result.mean_warping_error()
-    temporal, framewise = means.get(variant), means.get("framewise")
+    temporal, framewise = means.get(variant), means.get(baseline)
     if temporal is None or framewise is None or not (math.isfinite(temporal) and math.isfinite(framewise)):
         return None
     if framewise <= 0:
         return None
     return temporal / framewise - 1.0
+
+
+def flicker_reading(result: RenderResult, variant: str = "temporal", baseline: str = "framewise") -> str:
+    """The plot's one-line reading, e.g. ``58% less flicker than framewise`` (or ``12% more …``, ``as much …``,
+    ``flicker not measurable …``)."""
+    change = flicker_change(result, variant, baseline)
+    if change is None:
+        return "flicker not measurable (too few frames or only scene cuts)"
+    percent = round(change * 100)
+    than = VARIANT_LABELS.get(baseline, baseline)
+    if percent == 0:
+        return f"as much flicker as {than}"
+    return f"{abs(percent)}% {'less' if percent < 0 else 'more'} flicker than {than}"
 
 
 def summary_line(result: RenderResult, variant: str = "temporal") -> str:

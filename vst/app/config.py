@@ -12,7 +12,9 @@ variable                    default                    meaning
 ``VST_MAX_SIDE``            720                        the long side is downscaled to this many pixels
 ``VST_CONCURRENCY``         1                          stylize jobs run at the same time (others wait in the queue)
 ``VST_QUEUE_SIZE``          20                         waiting jobs beyond this are turned away ("queue is full")
-``VST_JOB_TIMEOUT``         300                        seconds one stylize job may run before it is stopped
+``VST_JOB_TIMEOUT``         300                        seconds a stylize job may take to deliver its video
+``VST_COMPARISON_TIMEOUT``  120                        seconds the real-time comparison pass may take afterwards
+``VST_MAX_INPUT_PIXELS``    8294400                    uploads with larger frames (3840×2160) are refused early
 ``VST_DEVICE``              auto                       ``cpu``, ``cuda``, ``cuda:1`` …; ``auto``: CUDA when present
 ``VST_COMPILE``             0                          ``torch.compile`` the networks (faster after a compile per size)
 ``VST_CACHE_DIR``           ``~/.cache/vst``           jobs' outputs, previews and the A/B showcase go here
@@ -79,8 +81,14 @@ class AppConfig:
     concurrency: int = 1
     #: ``VST_QUEUE_SIZE``: most jobs waiting in the queue; further visitors are told that the queue is full.
     queue_size: int = 20
-    #: ``VST_JOB_TIMEOUT``: seconds a stylize job may take (decode, both networks, encode) before it is stopped.
+    #: ``VST_JOB_TIMEOUT``: seconds a stylize job may take to deliver its video (decode, network(s), encode) before
+    #: it is stopped. With the temporal model this includes the framewise baseline (one pass renders both).
     job_timeout: float = 300.0
+    #: ``VST_COMPARISON_TIMEOUT``: seconds the real-time mode's comparison pass may take once the video is delivered;
+    #: past it the comparison stops and says so, and the delivered video stays.
+    comparison_timeout: float = 120.0
+    #: ``VST_MAX_INPUT_PIXELS``: uploads whose frames have more pixels are refused before decoding (memory).
+    max_input_pixels: int = 3840 * 2160
     #: ``VST_DEVICE``: torch device for the networks; ``None`` picks CUDA when present, else the CPU.
     device: str | None = None
     #: ``VST_COMPILE``: run the networks through ``torch.compile`` (see :class:`vst.pipeline.Stylizer`): about 1.2×
@@ -107,6 +115,10 @@ class AppConfig:
             concurrency=int(_number(env, "VST_CONCURRENCY", cls.concurrency, integer=True, minimum=1)),
             queue_size=int(_number(env, "VST_QUEUE_SIZE", cls.queue_size, integer=True, minimum=1)),
             job_timeout=_number(env, "VST_JOB_TIMEOUT", cls.job_timeout, integer=False, minimum=0.001),
+            comparison_timeout=_number(env, "VST_COMPARISON_TIMEOUT", cls.comparison_timeout, integer=False,
+                                       minimum=0.001),
+            max_input_pixels=int(_number(env, "VST_MAX_INPUT_PIXELS", cls.max_input_pixels, integer=True,
+                                         minimum=256)),
             device=None if device in ("", "auto") else device,
             compile=_flag(env, "VST_COMPILE", cls.compile),
             cache_dir=Path(cache_dir).expanduser() if cache_dir else default_cache_dir(),

@@ -14,6 +14,7 @@ Every user-facing problem is a :class:`~vst.errors.VSTError` whose ``str()`` is 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import logging
 import math
@@ -30,19 +31,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..catalog import FAST_VARIANT, STYLES, VARIANTS
+from ..catalog import FAST_FRAMEWISE_VARIANT, FAST_VARIANT, STYLES, VARIANTS
 from ..checkpoint_check import check_checkpoint
 from ..errors import CheckpointError, VideoError, VSTError
 from ..files import atomic_output
 from ..hub import WEIGHTS_FILE, InstalledStyle, installed_styles
 from ..model import load_network
+from ..metrics import WarpingErrorMeter
 from ..pipeline import RenderResult, Stylizer, check_frame_size, render_video, select_device
 from ..video import VideoInfo, probe
 from .config import AppConfig
+from .comparison import VARIANT_LABELS, flicker_frame, flicker_reading, slider_html
 from .media import media_url
 from .served import forget_served
-from .comparison import VARIANT_LABELS, flicker_frame, slider_html, summary_line
-from .showcase import CURATED_CLIPS, ABPair, load_pairs, prerender_pairs
+from .showcase import CURATED_CLIPS, ABPair, checkpoint_digest, load_pairs, prerender_pairs
 from .votes import Results, Tally, VoteStore
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,7 @@ log = logging.getLogger(__name__)
 #: ``progress(frames_done, frames_total_or_None, frames_per_second, seconds_left_or_None)``.
 JobProgress = Callable[[int, int | None, float, float | None], None]
 PREVIEW_NAME = "preview.jpg"
+PAINTING_NAME = "painting.jpg"
 
 
 class NoStyleSelectedError(VSTError):
@@ -65,7 +68,11 @@ class VideoTooLongError(VideoError):
 
 
 class JobTimeoutError(VSTError):
-    """A job ran past this server's time limit (``VST_JOB_TIMEOUT``) and was stopped."""
+    """A job stage ran past its time limit (``VST_JOB_TIMEOUT``, ``VST_COMPARISON_TIMEOUT``) and was stopped."""
+
+
+class FramesTooLargeError(VideoError):
+    """The video's frames are larger than this server decodes (``VST_MAX_INPUT_PIXELS``)."""
 
 
 # ------------------------------------------------------------------------------------------------------ styles
@@ -78,7 +85,7 @@ class GalleryStyle:
 
     slug: str
     caption: str
-    preview: Path
+    preview: Path  # the gallery image: the painting beside the style's rendering of a photo (see gallery_card)
     variants: dict[str, Path]  # variant -> checkpoint folder
 
     @property
@@ -144,6 +151,42 @@ def style_preview(style: InstalledStyle, previews_dir: Path) -> Path:
     return render_preview(style.slug, style.variants["temporal"], previews_dir)
 
 
+def style_painting(style: InstalledStyle) -> Path | None:
+    """The painting's thumbnail (the catalog entry's ``thumbnail_path``, from its ``style.json``; else the style
+    folder's ``painting.jpg``), if the style ships one."""
+    if style.style is not None and style.style.thumbnail_path is not None:
+        return style.style.thumbnail_path
+    for folder in style.variants.values():
+        if (folder.parent / PAINTING_NAME).is_file():
+            return folder.parent / PAINTING_NAME
+    return None
+
+
+def gallery_card(slug: str, painting: Path | None, preview: Path, out_dir: Path, height: int = 240) -> Path:
+    """``<out_dir>/<slug>-card-<key>.jpg``: the painting (left) beside what the style makes of a photo (right), both
+    ``height`` px high with a thin gap; just the preview when the style ships no painting. Made once and cached."""
+    from PIL import Image
+
+    if painting is None:
+        return preview
+    stamp = "|".join(f"{p}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in (painting, preview))
+    out = Path(out_dir) / f"{slug}-card-{hashlib.sha256(stamp.encode()).hexdigest()[:12]}.jpg"
+    if out.is_file():
+        return out
+    images = []
+    for path in (painting, preview):
+        with Image.open(path) as image:
+            image = image.convert("RGB")
+            images.append(image.resize((max(1, round(image.width * height / image.height)), height), Image.LANCZOS))
+    gap = 6
+    card = Image.new("RGB", (images[0].width + gap + images[1].width, height), (255, 255, 255))
+    card.paste(images[0], (0, 0))
+    card.paste(images[1], (images[0].width + gap, 0))
+    with atomic_output(out, overwrite=True) as tmp:
+        card.save(tmp, format="JPEG", quality=88)
+    return out
+
+
 def _usable_variants(style: InstalledStyle) -> InstalledStyle:
     """``style`` without the variants whose checkpoint fails :func:`vst.checkpoint_check.check_checkpoint` (headers
     only, nothing loaded); each one left out is logged as an error with the reason."""
@@ -159,16 +202,18 @@ def _usable_variants(style: InstalledStyle) -> InstalledStyle:
 
 
 def gallery_styles(config: AppConfig) -> list[GalleryStyle]:
-    """Installed styles that have the temporal model (what the app renders), in catalog order, with previews. The styles
-    listed from the Hub (``VST_HUB_STYLES``) are downloaded first when the Hub is reachable."""
+    """Installed styles that have the temporal model (what the app renders), in catalog order, each with its gallery
+    image (:func:`gallery_card`: the painting beside the style's rendering of a photo). The styles listed from the
+    Hub (``VST_HUB_STYLES``) are downloaded first when the Hub is reachable."""
     found = []
     for style in installed_styles(download=True):
         style = _usable_variants(style)
         if "temporal" not in style.variants:
             log.warning("the app skips '%s': only its %s variant is installed", style.slug, ", ".join(style.variants))
             continue
-        found.append(GalleryStyle(style.slug, style.caption, style_preview(style, config.previews_dir),
-                                  dict(style.variants)))
+        preview = style_preview(style, config.previews_dir)
+        card = gallery_card(style.slug, style_painting(style), preview, config.previews_dir)
+        found.append(GalleryStyle(style.slug, style.caption, card, dict(style.variants)))
     return found
 
 
@@ -260,20 +305,67 @@ class ModelCache:
             return self._stylizers[key]
 
 
-def _fps(frames: int, seconds: float) -> str:
-    return f"{frames / seconds:.1f} fps" if seconds > 0 and math.isfinite(seconds) else "fps n/a"
+class JobActivity:
+    """How many stylize jobs are running now (thread-safe), so background work (the showcase render) can wait for the
+    server to be idle instead of competing with visitors."""
+
+    def __init__(self) -> None:
+        self._running = 0
+        self._idle = threading.Condition()
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[None]:
+        """Counts the block as one running job."""
+        with self._idle:
+            self._running += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._running -= 1
+                self._idle.notify_all()
+
+    @property
+    def busy(self) -> bool:
+        return self._running > 0
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block while a job runs; False if still busy after ``timeout`` seconds."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._running == 0, timeout)
+
+
+def speed_text(frames: int, seconds: float, clip_fps: float) -> str:
+    """One plain speed figure, e.g. ``rendered at 24.3 fps, faster than real time`` (``clip_fps``: the clip's own
+    frame rate) or ``rendered at 6.1 fps (the clip plays at 25 fps)``."""
+    if not (seconds > 0 and math.isfinite(seconds)):
+        return "rendered (speed not measurable)"
+    fps = frames / seconds
+    if clip_fps > 0 and fps >= clip_fps:
+        return f"rendered at {fps:.1f} fps, faster than real time"
+    return f"rendered at {fps:.1f} fps (the clip plays at {clip_fps:.0f} fps)"
+
+
+def baseline_for(style: GalleryStyle, variant: str) -> str | None:
+    """The variant a result of ``variant`` is compared with, like with like: the fast network's framewise twin for
+    the fast network (the full-size framewise model when the style has no twin), the framewise model for the
+    temporal one; ``None`` when the style has neither."""
+    if variant == FAST_VARIANT and FAST_FRAMEWISE_VARIANT in style.variants:
+        return FAST_FRAMEWISE_VARIANT
+    return "framewise" if style.has_framewise else None
 
 
 @dataclass(frozen=True)
 class StylizeOutcome:
-    """A finished job: the videos (in the job's folder), which network made the main one, what the render measured,
-    and the comparison pair.
+    """A stylize job as the visitor sees it: the delivered video, then (later) the comparison with its baseline.
 
-    ``video`` is the main output, rendered by ``variant`` (``temporal`` or ``fast``); ``realtime`` says whether the
-    visitor asked for the fast network (so a fallback to the temporal model can be told); ``network_seconds`` is the
-    time spent in ``variant``'s forward passes alone. ``video_seconds`` is how long the main video took to be ready
-    (in real-time mode it comes first, before the comparison); ``pending``: the framewise comparison is still being
-    rendered (an intermediate outcome of :meth:`StylizeService.stages`).
+    ``video`` is the main output, rendered by ``variant`` (``temporal`` or ``fast``); ``realtime``: the visitor asked
+    for the fast network (so a fallback to the temporal model can be told). ``baseline`` is the comparison video,
+    rendered by ``baseline_variant`` (:func:`baseline_for`). ``result``: what the render measured (in real-time mode,
+    frames, size and flicker of the comparison pass once it is done). ``video_seconds``: how long the main video took
+    to be ready; ``clip_fps``: the clip's frame rate; ``has_sound``: the upload has an audio track (kept in the
+    output). ``pending``: the comparison is still being rendered; ``comparison_error``: the comparison failed (one
+    line) while the delivered video stays.
     """
 
     job_id: str
@@ -282,11 +374,15 @@ class StylizeOutcome:
     variant: str
     realtime: bool
     video: Path
-    framewise: Path | None
+    baseline: Path | None
+    baseline_variant: str | None
     result: RenderResult
-    network_seconds: float
     video_seconds: float
+    clip_fps: float = 0.0
+    has_sound: bool = False
     pending: bool = False
+    comparison_error: str | None = None
+    digest: str = ""
 
     @property
     def label(self) -> str:
@@ -298,45 +394,71 @@ class StylizeOutcome:
         """Real-time was asked for, but the style has no fast network, so the temporal model rendered it."""
         return self.realtime and self.variant != FAST_VARIANT
 
+    @property
+    def twin_missing(self) -> bool:
+        """The fast network had to be compared with the full-size framewise model: the style has no fast twin."""
+        return self.variant == FAST_VARIANT and self.baseline_variant == "framewise"
+
+    @property
+    def compared(self) -> bool:
+        """The comparison video exists (not pending, not failed, a baseline installed)."""
+        return self.baseline is not None and not self.pending and self.comparison_error is None
+
     def comparison_html(self) -> str | None:
-        if self.framewise is None:
+        if not self.compared or self.baseline_variant is None:
             return None
-        return slider_html(self.video, self.framewise, width=self.result.width, height=self.result.height,
-                           label=self.label, url=media_url)
+        assert self.baseline is not None
+        return slider_html(self.video, self.baseline, width=self.result.width, height=self.result.height,
+                           label=self.label, baseline_label=VARIANT_LABELS[self.baseline_variant], url=media_url)
 
     def flicker(self) -> pd.DataFrame:
-        return flicker_frame(self.result)
+        return flicker_frame(self.result) if self.compared else flicker_frame(RenderResult({}, 0, 0.0, 0, 0))
+
+    def reading(self) -> str:
+        """The flicker plot's one-line reading, e.g. ``58% less flicker than framewise``; empty without a plot."""
+        if not self.compared or self.baseline_variant is None:
+            return ""
+        return flicker_reading(self.result, self.variant, self.baseline_variant)
 
     def network_line(self) -> str:
-        """Which network rendered the video (and why, after a fallback), its own speed and the whole job's."""
-        speed = f"{_fps(self.result.frames, self.network_seconds)} for the network alone, "
-        if self.video_seconds < self.result.seconds or self.pending:  # the video came before the comparison
-            speed += f"{_fps(self.result.frames, self.video_seconds)} for your video (decode, stylize, encode)"
-            if not self.pending:
-                speed += f", then {self.result.seconds - self.video_seconds:.1f} s for the comparison"
-        else:
-            speed += f"{_fps(self.result.frames, self.result.seconds)} for the whole job"
-        fallback = (". Real-time was on, but this style has no fast network, so the temporal model was used."
+        """Which network rendered the video (and why, after a fallback) and one plain speed figure."""
+        fallback = (" · Real-time was on, but this style has no fast network, so the temporal model was used."
                     if self.fell_back else "")
-        return f"Network: **{self.label}** · {speed}{fallback}"
+        frames = self.result.frames
+        sound = " with its sound" if self.has_sound else ""
+        return (f"Network: **{self.label}** · {speed_text(frames, self.video_seconds, self.clip_fps)}{sound}"
+                f"{fallback}")
 
     def summary(self) -> str:
-        """The result text (Markdown): :meth:`network_line`, then flicker vs framewise, speed, frames and size."""
-        if self.pending:
-            stats = "Rendering the framewise baseline for the flicker comparison…"
-        elif self.framewise is None:
-            stats = (f"{self.result.frames} frames at {self.result.fps:.1f} fps · this style's framewise baseline is "
-                     f"not installed, so there is nothing to compare with")
+        """The result text (Markdown): :meth:`network_line`, then the comparison's state or reading."""
+        size = f"{self.result.frames} frames · {self.result.width}×{self.result.height}"
+        baseline = VARIANT_LABELS.get(self.baseline_variant or "framewise", "framewise")
+        if self.baseline is None:
+            stats = f"{size} · this style's framewise baseline is not installed, so there is nothing to compare with"
+        elif self.comparison_error is not None:
+            stats = f"Your video is ready; the flicker comparison was not made: {self.comparison_error}"
+        elif self.pending:
+            stats = f"Your video is ready. Rendering the {baseline} baseline for the flicker comparison…"
         else:
-            stats = summary_line(self.result, self.variant)
+            stats = f"**{self.reading()}** · {size}"
+            if self.twin_missing:
+                stats += (" · compared with the full-size framewise model: this style has no fast framewise twin "
+                          "yet")
         return f"{self.network_line()}\n\n{stats}"
 
     def pair(self) -> Pair | None:
-        """This result as an A/B pair for its visitor only: ``None`` without the framewise baseline, and when the fast
-        network made it (the blind vote compares the temporal model with the framewise baseline, nothing else)."""
-        if self.framewise is None or self.variant != "temporal":
+        """This result as an A/B pair for its visitor only: ``None`` unless the temporal model made it and the
+        framewise baseline was rendered (the blind vote compares those two, nothing else)."""
+        if not self.compared or self.variant != "temporal" or self.baseline_variant != "framewise":
             return None
-        return Pair(self.style, f"upload-{self.job_id}", self.video, self.framewise, own=True)
+        assert self.baseline is not None
+        return Pair(self.style, f"upload-{self.job_id}", self.video, self.baseline, own=True,
+                    checkpoints=self.checkpoints)
+
+    @property
+    def checkpoints(self) -> str:
+        """:func:`checkpoint_digest` of the style's temporal and framewise models (what a vote on this pair judged)."""
+        return self.digest
 
 
 def video_seconds(info: VideoInfo) -> float | None:
@@ -351,11 +473,13 @@ def video_seconds(info: VideoInfo) -> float | None:
 class StylizeService:
     """Runs stylize jobs within the limits of an :class:`AppConfig`."""
 
-    def __init__(self, config: AppConfig, styles: Sequence[GalleryStyle]) -> None:
+    def __init__(self, config: AppConfig, styles: Sequence[GalleryStyle],
+                 activity: JobActivity | None = None) -> None:
         self.config = config
         self.styles = {s.slug: s for s in styles}
         self.models = ModelCache(config.device, compile=config.compile)
         self.jobs = JobSpace(config.jobs_dir, config.cache_ttl_minutes * 60)
+        self.activity = JobActivity() if activity is None else activity
 
     def check_style(self, style: str | None) -> GalleryStyle:
         if not style:
@@ -365,7 +489,9 @@ class StylizeService:
         return self.styles[style]
 
     def check_video(self, video: str | os.PathLike[str] | None) -> VideoInfo:
-        """Probe the upload and apply the duration limit; :class:`VideoError` with a friendly line otherwise."""
+        """Probe the upload and apply the duration and frame-size limits; :class:`VideoError` with a friendly line
+        otherwise. Frames beyond ``max_input_pixels`` are refused before any is decoded (an 8K frame alone is
+        50 MB, and the decoder holds several)."""
         if video is None or not str(video):
             raise NoVideoError("Upload a video (or pick an example clip) first.")
         try:
@@ -380,6 +506,10 @@ class StylizeService:
         if seconds is not None and seconds > self.config.max_seconds + 0.05:
             raise VideoTooLongError(f"This video is {seconds:.1f} s long; this server stylizes videos of up to "
                                     f"{self.config.max_seconds:g} s. Please trim it and try again.")
+        if info.width * info.height > self.config.max_input_pixels:
+            raise FramesTooLargeError(f"This video's frames are {info.width}×{info.height}; this server takes frames "
+                                      f"of up to {self.config.max_input_pixels / 1e6:.1f} megapixels. Please export it "
+                                      f"at a smaller size (720p is plenty).")
         return info
 
     def run(self, video: str | os.PathLike[str] | None, style: str | None, progress: JobProgress | None = None,
@@ -394,78 +524,106 @@ class StylizeService:
     def stages(self, video: str | os.PathLike[str] | None, style: str | None, progress: JobProgress | None = None,
                *, realtime: bool = False) -> Iterator[StylizeOutcome]:
         """Stylize ``video`` with ``style``'s main network (see :func:`choose_network`; ``realtime`` asks for the fast
-        one) and its framewise baseline, within the size, length and time limits; yields each outcome as it is ready.
+        one) and its baseline (:func:`baseline_for`), within the size, length and time limits; yields each outcome as
+        it is ready.
 
-        With the temporal model both networks run from one decode: one outcome. In real-time mode the fast video is
-        rendered alone first, at the fast network's speed, and yielded as a ``pending`` outcome; then the framewise
-        baseline is rendered (the fast network runs again alongside it, for the flicker measurement, which costs more
-        than the fast network itself) and the complete outcome follows.
+        With the temporal model both networks run from one decode, within ``job_timeout``: one outcome. In real-time
+        mode the fast video is rendered alone first (within ``job_timeout``, its flicker measured on the way) and
+        yielded as a ``pending`` outcome; then the comparison pass renders the baseline alone (same frames, same
+        flicker meter: the fast network's framewise twin costs what the fast network did) within its own budget,
+        ``comparison_timeout``. If that pass fails, times out or is stopped, the delivered video stays: the
+        last outcome carries ``comparison_error`` and the failure is logged with the job id.
         """
-        start = time.monotonic()
         chosen = self.check_style(style)
         info = self.check_video(video)
         source = Path(str(video))
         main = choose_network(chosen, realtime)
+        baseline = baseline_for(chosen, main)
+        if main == FAST_VARIANT and baseline == "framewise":
+            log.warning("%s has no %s network: the fast network is compared with the full-size framewise model "
+                        "(slower; train the twin with `python -m training distill --framewise`)", chosen.slug,
+                        FAST_FRAMEWISE_VARIANT)
+        variants = [main] + ([baseline] if baseline is not None else [])
         stylizers = {variant: self.models.stylizer(chosen.slug, variant, chosen.variants[variant])
-                     for variant in (main, "framewise") if variant in chosen.variants}
-        video_first = main == FAST_VARIANT and "framewise" in stylizers
+                     for variant in variants}
+        digest = checkpoint_digest(chosen.variants) if all(v in chosen.variants for v in VARIANTS) else ""
         job_id, folder = self.jobs.new()
         outputs = {variant: folder / output_name(source, chosen.slug, variant) for variant in stylizers}
-        render = self._renderer(source, info, start, progress)
-        shown = False  # once the visitor has the main video, a failure of the comparison keeps it (pruned later)
+
+        def outcome(result: RenderResult, seconds: float, **state: object) -> StylizeOutcome:
+            return StylizeOutcome(job_id, folder, chosen.slug, main, realtime, outputs[main],
+                                  outputs.get(baseline or ""), baseline, result, seconds, clip_fps=info.fps,
+                                  has_sound=info.has_audio, digest=digest, **state)  # type: ignore[arg-type]
+
+        one_pass = main != FAST_VARIANT or baseline is None  # the temporal model: video and comparison together
         try:
-            if video_first:
-                first = render({main: (stylizers[main], outputs[main])}, measure_flicker=False)
-                shown = True
-                yield StylizeOutcome(job_id, folder, chosen.slug, main, realtime, outputs[main], None, first,
-                                     first.network_seconds[main], first.seconds, pending=True)
-                # The fast network runs again on the same frames, for the meter only (nothing is written).
-                result = render({main: (stylizers[main], None), "framewise": (stylizers["framewise"],
-                                                                               outputs["framewise"])})
-                result.outputs[main] = outputs[main]
-                network_seconds, video_seconds = first.network_seconds[main], first.seconds
-                result.seconds += first.seconds
-            else:
-                result = render({variant: (stylizer, outputs[variant]) for variant, stylizer in stylizers.items()})
-                network_seconds, video_seconds = result.network_seconds[main], result.seconds
+            first = self._render(source, info, {v: (stylizers[v], outputs[v]) for v in (variants if one_pass
+                                                                                        else [main])},
+                                 budget=self.config.job_timeout, stage="video",
+                                 measure_flicker=baseline is not None, progress=progress)
         except BaseException as err:
-            if not shown:
-                self.jobs.remove(folder)
+            self.jobs.remove(folder)
             if isinstance(err, VideoError) and not isinstance(err, VideoTooLongError):
                 raise VideoError(f"This video could not be processed: {_without_path(str(err), source)}") from None
             raise
-        log.info("job %s: %s (%s%s), %d frames at %.1f fps", job_id, chosen.slug, main,
-                 ", no fast network" if realtime and main != FAST_VARIANT else "", result.frames, result.fps)
-        yield StylizeOutcome(job_id, folder, chosen.slug, main, realtime, outputs[main], result.outputs.get("framewise"),
-                             result, network_seconds, video_seconds)
+        log.info("job %s: %s (%s%s) delivered, %d frames at %.1f fps", job_id, chosen.slug, main,
+                 ", no fast network" if realtime and main != FAST_VARIANT else "", first.frames, first.fps)
+        if one_pass:
+            yield outcome(first, first.seconds)
+            return
+        yield outcome(first, first.seconds, pending=True)
+        # The delivered video is never taken back from here on: the comparison fails on its own.
+        try:  # the baseline alone: the fast video's flicker was measured while it rendered (the meter is cheap)
+            second = self._render(source, info, {baseline: (stylizers[baseline], outputs[baseline])},
+                                  budget=self.config.comparison_timeout, stage="comparison",
+                                  measure_flicker=True, progress=progress)
+        except VSTError as err:
+            log.warning("job %s: the comparison failed after the video was delivered: %s", job_id, err)
+            yield outcome(first, first.seconds, comparison_error=str(err))
+            return
+        except Exception as err:  # noqa: BLE001 (any failure here must not take the delivered video back)
+            log.exception("job %s: the comparison failed after the video was delivered", job_id)
+            yield outcome(first, first.seconds, comparison_error=f"an internal error ({type(err).__name__})")
+            return
+        result = dataclasses.replace(second, outputs={**first.outputs, **second.outputs},
+                                     warping_errors={**first.warping_errors, **second.warping_errors},
+                                     network_seconds={**first.network_seconds, **second.network_seconds})
+        log.info("job %s: comparison with %s ready in %.1f s", job_id, baseline, second.seconds)
+        yield outcome(result, first.seconds)
 
-    def _renderer(self, source: Path, info: VideoInfo, start: float,
-                  progress: JobProgress | None) -> Callable[..., RenderResult]:
-        """``render(targets, measure_flicker=True)``: :func:`render_video` of ``source`` under this job's time and
-        length limits (counted from ``start``), reporting to ``progress``."""
-        limit = self.config.job_timeout
+    def _render(self, source: Path, info: VideoInfo, targets: Mapping[str, tuple[Stylizer, Path | None]], *,
+                budget: float, stage: str, measure_flicker: bool, progress: JobProgress | None) -> RenderResult:
+        """:func:`render_video` of ``source`` within ``budget`` seconds (counted from now) and this server's length
+        limit, reporting to ``progress``; :class:`JobTimeoutError` naming the ``stage`` past its budget."""
         max_frames = math.ceil(self.config.max_seconds * max(info.fps, 1.0) * 1.1) + 1
+        started = time.monotonic()
 
-        def render(targets: Mapping[str, tuple[Stylizer, Path | None]], *, measure_flicker: bool = True) -> RenderResult:
-            started = time.monotonic()
-
-            def on_frames(done: int, total: int | None) -> None:
-                now = time.monotonic()
-                if now - start > limit:
-                    raise JobTimeoutError(f"Stopped after {now - start:.0f} s: this server allows {limit:g} s per "
+        def on_frames(done: int, total: int | None) -> None:
+            now = time.monotonic()
+            if now - started > budget:
+                if stage == "video":
+                    raise JobTimeoutError(f"Stopped after {now - started:.0f} s: this server allows {budget:g} s per "
                                           f"video. Try a shorter or smaller clip.")
-                if done > max_frames:
-                    raise VideoTooLongError(f"This video is longer than this server's limit of "
-                                            f"{self.config.max_seconds:g} s. Please trim it and try again.")
-                if progress is not None:
-                    fps = done / (now - started) if now > started else 0.0
-                    left = (total - done) / fps if total and fps > 0 else None
-                    progress(done, total, fps, left)
+                raise JobTimeoutError(f"it stopped after {now - started:.0f} s (this server allows {budget:g} s "
+                                      f"for it).")
+            if done > max_frames:
+                raise VideoTooLongError(f"This video is longer than this server's limit of "
+                                        f"{self.config.max_seconds:g} s. Please trim it and try again.")
+            if progress is not None:
+                fps = done / (now - started) if now > started else 0.0
+                left = (total - done) / fps if total and fps > 0 else None
+                progress(done, total, fps, left)
 
+        with self.activity.running():
             return render_video(source, targets, max_side=self.config.max_side, measure_flicker=measure_flicker,
-                                progress=on_frames)
+                                progress=on_frames, meter=comparison_meter())
 
-        return render
+
+def comparison_meter() -> WarpingErrorMeter:
+    """The app's flicker meter: optical flow at most 360 px on the long side with DIS's ``fast`` preset (about 5 ms
+    a pair instead of the ``medium`` preset's 27 ms at 640×360), shared by both videos of the comparison, so the
+    comparison costs about what the video cost. The benchmarks measure with the default, finer meter."""
+    return WarpingErrorMeter(flow_max_side=360, preset="fast")
 
 
 def output_name(source: Path, style: str, variant: str) -> str:
@@ -492,10 +650,11 @@ class Pair:
     temporal: Path
     framewise: Path
     own: bool = False
+    checkpoints: str = ""  # :func:`checkpoint_digest` of the two models (recorded with each vote)
 
     @classmethod
     def from_showcase(cls, pair: ABPair) -> Pair:
-        return cls(pair.style, pair.clip, pair.temporal, pair.framewise)
+        return cls(pair.style, pair.clip, pair.temporal, pair.framewise, checkpoints=pair.checkpoints)
 
     def path(self, variant: str) -> Path:
         return self.temporal if variant == "temporal" else self.framewise
@@ -569,17 +728,25 @@ class Showcase:
         pairs = load_pairs(self.cache_dir, clips=self.clips, max_side=self.max_side, max_seconds=self.max_seconds)
         return [Pair.from_showcase(p) for p in pairs]
 
-    def prerender(self, device: str | None = None) -> list[Pair]:
-        """Render the missing pairs now (blocking)."""
+    def prerender(self, device: str | None = None, activity: JobActivity | None = None) -> list[Pair]:
+        """Render the missing pairs now (blocking). With ``activity``, the render pauses between frame batches while
+        a stylize job runs: visitors come first."""
+        def yield_to_jobs(fraction: float, description: str) -> None:
+            if activity is not None and activity.busy:
+                log.info("showcase render paused while a stylize job runs (%s, %.0f%% done)", description,
+                         fraction * 100)
+                activity.wait_idle()
+
         pairs = prerender_pairs(self.cache_dir, clips=self.clips, max_side=self.max_side,
-                                max_seconds=self.max_seconds, device=device)
+                                max_seconds=self.max_seconds, device=device, progress=yield_to_jobs)
         return [Pair.from_showcase(p) for p in pairs]
 
-    def start_prerender(self, device: str | None = None) -> threading.Thread:
-        """Render the missing pairs in a daemon thread; failures are logged (the vote tab shows what is ready)."""
+    def start_prerender(self, device: str | None = None, activity: JobActivity | None = None) -> threading.Thread:
+        """Render the missing pairs in a daemon thread that yields to stylize jobs (see :meth:`prerender`); failures
+        are logged (the vote tab shows what is ready)."""
         def work() -> None:
             try:
-                pairs = self.prerender(device)
+                pairs = self.prerender(device, activity)
             except (VSTError, ValueError, OSError) as err:
                 log.error("could not pre-render the A/B showcase: %s", err)
             else:
@@ -688,7 +855,8 @@ def cast_vote(state: ABState, choice: str, store: VoteStore, *, client: str | No
     if choice not in ("left", "right", "tie"):
         raise VSTError(f"Unknown choice '{choice}'.")
     counted = store.record(style=shown.pair.style, clip=shown.pair.clip, left_variant=shown.left_variant,
-                           choice=choice, session=state.ensure_session(), client=client)
+                           choice=choice, session=state.ensure_session(), checkpoints=shown.pair.checkpoints,
+                           client=client)
     state.voted = True
     reveal = reveal_text(shown, choice)
     if not counted:

@@ -68,6 +68,7 @@ class ABPair:
     frames: int = 0
     temporal_warping_error: float = math.nan
     framewise_warping_error: float = math.nan
+    checkpoints: str = ""  # checkpoint_digest of the style's temporal and framewise models
 
     def path(self, variant: str) -> Path:
         """The video of ``variant`` (``temporal`` or ``framewise``)."""
@@ -94,6 +95,14 @@ def _sha256(path: Path) -> str:
         with path.open("rb") as f:
             _digests[memo] = hashlib.file_digest(f, "sha256").hexdigest()
     return _digests[memo]
+
+
+def checkpoint_digest(variants: Mapping[str, Path]) -> str:
+    """16 hex digits identifying the temporal and framewise checkpoints (weights and config) of a style: what a vote
+    on one of its pairs judged, so votes after a retraining are told apart from older ones."""
+    parts = {variant: [_sha256(variants[variant] / WEIGHTS_FILE), _sha256(variants[variant] / "config.json")]
+             for variant in VARIANTS}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def pair_key(style: InstalledStyle, clip: Path, *, max_side: int, max_seconds: float | None) -> str:
@@ -172,7 +181,8 @@ def _read_pair(job: _Job) -> ABPair | None:
         pair = ABPair(job.style.slug, job.clip, job.folder / "temporal.mp4", job.folder / "framewise.mp4",
                       frames=int(meta["frames"]),
                       temporal_warping_error=_nan_if_none(errors.get("temporal")),
-                      framewise_warping_error=_nan_if_none(errors.get("framewise")))
+                      framewise_warping_error=_nan_if_none(errors.get("framewise")),
+                      checkpoints=checkpoint_digest(job.style.variants))
     except (OSError, ValueError, KeyError, TypeError) as err:
         log.warning("ignoring the unreadable showcase entry %s (%s); it will be rendered again", job.folder, err)
         return None
@@ -241,7 +251,8 @@ def _render(job: _Job, stylizers: Mapping[str, Stylizer], *, max_side: int, max_
     log.info("rendered %s / %s: %d frames at %.1f fps", job.style.slug, job.clip, result.frames, result.fps)
     return ABPair(job.style.slug, job.clip, result.outputs["temporal"], result.outputs["framewise"],
                   frames=result.frames, temporal_warping_error=errors.get("temporal", math.nan),
-                  framewise_warping_error=errors.get("framewise", math.nan))
+                  framewise_warping_error=errors.get("framewise", math.nan),
+                  checkpoints=checkpoint_digest(job.style.variants))
 
 
 def prerender_pairs(cache_dir: Path | None = None, *, styles: Sequence[str] | None = None,

@@ -24,6 +24,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Self
 
 import httpx
@@ -42,6 +43,9 @@ Z95 = 1.959964
 SYNC_FOLDER = "hub-sync"
 PATH_IN_REPO = "data"
 _MAX_ID_LENGTH = 200
+#: :attr:`VoteStore.sync_status` when votes are not synced (why, and how to sync them, goes to the log: the public page
+#: shows no operator instructions).
+LOCAL_STATUS = "Votes are kept on this server."
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS votes (
     id           INTEGER PRIMARY KEY,
@@ -52,6 +56,7 @@ CREATE TABLE IF NOT EXISTS votes (
     winner       TEXT NOT NULL CHECK (winner IN ('temporal', 'framewise', 'tie')),
     session      TEXT NOT NULL,
     created_at   TEXT NOT NULL,
+    checkpoints  TEXT NOT NULL DEFAULT '',
     client       TEXT,
     UNIQUE (session, style, clip)
 )
@@ -212,6 +217,9 @@ class VoteStore:
         self._conn.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: a crash loses at most the last commits
         self._conn.execute(_SCHEMA)
         columns = {row[1] for row in self._conn.execute("PRAGMA table_info(votes)")}
+        if "checkpoints" not in columns:  # a database from before votes named their checkpoints
+            self._conn.execute("ALTER TABLE votes ADD COLUMN checkpoints TEXT NOT NULL DEFAULT ''")
+            log.info("%s: added the checkpoints column (older votes have an empty one)", self.path)
         if "client" not in columns:  # a database from before client hashes were recorded
             self._conn.execute("ALTER TABLE votes ADD COLUMN client TEXT")
         self._conn.execute(_CLIENT_INDEX)
@@ -230,22 +238,19 @@ class VoteStore:
             except _HUB_ERRORS as err:
                 reason = str(err).splitlines()[0] if str(err) else type(err).__name__
                 log.warning("votes stay local in %s: cannot use the Hub dataset %s (%s)", self.path, hub_repo, reason)
-                self._sync_status = (f"Votes stay on this server: the Hub dataset {hub_repo} could not be used "
-                                     f"({reason}).")
+                self._sync_status = LOCAL_STATUS
             else:
                 self.jsonl_path = folder / f"votes-{stamp}-{uuid.uuid4().hex[:8]}.jsonl"
                 log.info("votes are stored in %s and synced to the Hub dataset %s every %g minutes",
                          self.path, hub_repo, sync_every_minutes)
-                self._sync_status = f"Votes are synced to the Hub dataset {hub_repo}."
+                self._sync_status = f"Votes are published to the Hub dataset {hub_repo}."
         elif hub_repo:
             log.warning("votes stay local in %s: VST_VOTES_REPO is %s but no HF_TOKEN is set", self.path, hub_repo)
-            self._sync_status = (f"Votes stay on this server (HF_TOKEN is not set, so they are not synced to "
-                                 f"{hub_repo}).")
+            self._sync_status = LOCAL_STATUS
         else:
             log.info("votes stay local in %s (set HF_TOKEN and VST_VOTES_REPO to sync them to a Hub dataset)",
                      self.path)
-            self._sync_status = ("Votes stay on this server (set HF_TOKEN and VST_VOTES_REPO to sync them to a Hub "
-                                 "dataset).")
+            self._sync_status = LOCAL_STATUS
 
     @classmethod
     def from_env(cls) -> Self:
@@ -260,13 +265,16 @@ class VoteStore:
 
     @property
     def sync_status(self) -> str:
-        """One sentence for the UI: where the votes go."""
+        """One sentence for the public page: where the votes go (no operator instructions; those are logged)."""
         return self._sync_status
 
     def record(self, *, style: str, clip: str, left_variant: str, choice: str, session: str,
-               client: str | None = None) -> bool:
+               checkpoints: str = "", client: str | None = None) -> bool:
         """Store one vote; False (nothing stored) if ``session`` already voted on ``(style, clip)``.
         :class:`VoteRateLimitError` (nothing stored) if ``client`` cast ``votes_per_minute`` votes in the last minute.
+
+        ``checkpoints`` identifies the two models that were compared (a digest of their weights, see
+        :func:`vst.app.showcase.checkpoint_digest`), so results can leave out votes on older checkpoints.
 
         ``choice`` is ``left``, ``right`` or ``tie``; ``left_variant`` the variant shown on the left. ``session`` is
         an anonymous random id (e.g. Gradio's ``request.session_hash``), never a name or an IP address: it is
@@ -285,7 +293,7 @@ class VoteStore:
         now = datetime.now(UTC)
         vote = {"style": style, "clip": clip, "left_variant": left_variant, "choice": choice,
                 "winner": winner_of(left_variant, choice), "session": session,
-                "created_at": now.isoformat(timespec="milliseconds"), "client": client}
+                "created_at": now.isoformat(timespec="milliseconds"), "checkpoints": checkpoints, "client": client}
         with self._lock:
             self._check_open()
             self._conn.execute("BEGIN IMMEDIATE")
@@ -300,8 +308,9 @@ class VoteStore:
                             f"Too many votes from your network in the last minute (at most {self.votes_per_minute}); "
                             f"please wait a minute and vote again.")
                 cursor = self._conn.execute(
-                    "INSERT INTO votes (style, clip, left_variant, choice, winner, session, created_at, client) "
-                    "VALUES (:style, :clip, :left_variant, :choice, :winner, :session, :created_at, :client) "
+                    "INSERT INTO votes (style, clip, left_variant, choice, winner, session, created_at, checkpoints, "
+                    "client) VALUES (:style, :clip, :left_variant, :choice, :winner, :session, :created_at, "
+                    ":checkpoints, :client) "
                     "ON CONFLICT (session, style, clip) DO NOTHING", vote)
                 if cursor.rowcount == 0:
                     self._conn.execute("ROLLBACK")
@@ -326,12 +335,22 @@ class VoteStore:
                                      (session, style, clip)).fetchone()
         return row is not None
 
-    def results(self) -> Results:
-        """Tallies of every stored vote (this database's; votes synced from other servers are not read back)."""
+    def results(self, current: Mapping[str, str] | None = None) -> Results:
+        """Tallies of the stored votes (this database's; votes synced from other servers are not read back).
+
+        ``current``: style → checkpoint digest; when given, only votes on those checkpoints count (a retrained style
+        starts afresh, and a style not in it is left out)."""
+        where, params = "", []
+        if current is not None:
+            pairs = [(style, digest) for style, digest in current.items()]
+            where = " WHERE " + (" OR ".join("(style = ? AND checkpoints = ?)" for _ in pairs) if pairs else "0")
+            params = [value for pair in pairs for value in pair]
         with self._lock:
             self._check_open()
-            by_style = self._conn.execute("SELECT style, winner, COUNT(*) FROM votes GROUP BY style, winner").fetchall()
-            by_side = dict(self._conn.execute("SELECT choice, COUNT(*) FROM votes GROUP BY choice").fetchall())
+            by_style = self._conn.execute(f"SELECT style, winner, COUNT(*) FROM votes{where} GROUP BY style, winner",
+                                          params).fetchall()
+            by_side = dict(self._conn.execute(f"SELECT choice, COUNT(*) FROM votes{where} GROUP BY choice",
+                                              params).fetchall())
         counts: dict[str, dict[str, int]] = {}
         for style, winner, n in by_style:
             counts.setdefault(style, {})[winner] = n
