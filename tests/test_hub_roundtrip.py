@@ -127,12 +127,16 @@ print("GALLERY", json.dumps([g.slug, g.caption, str(g.preview), sorted(g.variant
     assert checkpoint.parts[-2:] == (commit, "temporal") and tree(checkpoint) == tree(exported / "temporal")
     # styles, before the gallery fetched the other variants: only the downloaded one counts as installed
     assert f"{SLUG}  Woman with a Hat — Henri Matisse, 1905  [temporal]  ({REPO_ID})" in lines
-    # the gallery: caption, the style's own preview from the Hub cache, every variant downloaded
-    slug, caption, preview, variants, has_fast = json.loads(lines[-1].split(" ", 1)[1])
+    # the gallery: caption, a card of the pushed painting beside the style's own preview (both from the Hub cache),
+    # every variant downloaded
+    slug, caption, card, variants, has_fast = json.loads(lines[-1].split(" ", 1)[1])
     assert (slug, caption, variants, has_fast) == (SLUG, "Woman with a Hat — Henri Matisse, 1905",
                                                    ["fast", "framewise", "temporal"], True)
-    assert Path(preview).read_bytes() == (exported / "preview.jpg").read_bytes()
-    assert (Path(preview).parent / "painting.jpg").read_bytes() == (exported / "painting.jpg").read_bytes()
+    from vst.app.service import gallery_card
+
+    (tmp_path / "expected-card").mkdir()
+    expected = gallery_card(SLUG, exported / "painting.jpg", exported / "preview.jpg", tmp_path / "expected-card")
+    assert Path(card).read_bytes() == expected.read_bytes()
 
     # later, with the Hub unreachable: the catalog and the checkpoints come from the cache alone
     offline = run(["-m", "vst", "styles"], {**space, "HF_ENDPOINT": "http://127.0.0.1:9"})
