@@ -22,7 +22,7 @@ from pathlib import Path
 
 from gradio.utils import get_upload_folder
 
-from ..files import PARTIAL_GLOB, sweep_stale_partials
+from ..files import sweep_stale_partials
 from .config import AppConfig
 
 log = logging.getLogger(__name__)
@@ -65,8 +65,7 @@ def sweep_cache(config: AppConfig, *, gradio_temp: Path | None = None, now: floa
         for folder in config.jobs_dir.iterdir():
             if not folder.is_dir():
                 continue
-            for partial in folder.glob(PARTIAL_GLOB):
-                removed["partial files"] += _remove(partial)
+            removed["partial files"] += sweep_stale_partials(folder, 0)  # no job of this app is running yet
             if _older_than(folder, cutoff) or not any(folder.iterdir()):
                 removed["job folders"] += _remove(folder)
     if config.blind_dir.is_dir():
