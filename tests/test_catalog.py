@@ -139,6 +139,14 @@ def test_training_commands_take_any_slug_and_need_a_title_for_a_new_one(
                                        "--artist, --year, --source-url, --painting-license)\n")
     assert not (tmp_path / "runs").exists()  # nothing was trained
 
+    # --warmup-steps 0 branches from --init-from, so it needs one, said before training
+    assert main(["bundle", "--slug", "udnie", "--title", "Udnie", "--style-image", str(tmp_path / "p.jpg"),
+                 "--warmup-steps", "0",
+                 "--runs-dir", str(tmp_path / "runs"), "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err == ("error: --warmup-steps 0 needs --init-from: the checkpoint both branches "
+                                       "start from\n")
+    assert not (tmp_path / "runs").exists()
+
     args = build_parser().parse_args(["export", "--slug", "woman-with-a-hat", "--title", "Woman with a Hat",
                                       "--year", "1905", "--temporal", "t", "--framewise", "f", "--style-image", "p",
                                       "--out", "o"])

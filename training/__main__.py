@@ -68,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     bundle = commands.add_parser("bundle", help="shared framewise warm-up, then temporal and framewise branches, "
                                                 "then export into vst/checkpoints/<slug>")
     add_style_arguments(bundle)
-    bundle.add_argument("--warmup-steps", type=int, default=600)
+    bundle.add_argument("--warmup-steps", type=int, default=600,
+                        help="framewise warm-up steps both branches start from; 0: they start from --init-from")
     bundle.add_argument("--out", type=Path, help="export folder (default: vst/checkpoints/<slug>)")
     add_arguments(bundle)
 
@@ -115,8 +116,13 @@ def run_bundle(args: argparse.Namespace) -> None:
     from .train import train
 
     base = config_from_args(args)
-    warm = dataclasses.replace(base, name=f"{args.slug}-warmup", framewise=True, steps=args.warmup_steps)
-    warm_model = train(warm)
+    if args.warmup_steps > 0:
+        warm = dataclasses.replace(base, name=f"{args.slug}-warmup", framewise=True, steps=args.warmup_steps)
+        warm_model = train(warm)
+    elif base.init_from is not None:  # both branches continue from one trained checkpoint (e.g. a bundled model)
+        warm_model = base.init_from
+    else:
+        raise VSTError("--warmup-steps 0 needs --init-from: the checkpoint both branches start from")
     branches = {}
     for variant, framewise in (("temporal", False), ("framewise", True)):
         cfg = dataclasses.replace(base, name=f"{args.slug}-{variant}", framewise=framewise, init_from=warm_model)
