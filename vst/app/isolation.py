@@ -5,8 +5,8 @@ page: its top-level document is served with ``Cross-Origin-Opener-Policy: same-o
 frame tree (the Gradio page, the Live iframe, the runtime's workers) with a ``Cross-Origin-Embedder-Policy``.
 :class:`CrossOriginIsolation` adds both headers to every HTTP response of the app (a response that sets its own keeps
 it). The embedder policy is ``credentialless``: cross-origin resources without a ``Cross-Origin-Resource-Policy``
-header still load, without cookies (``require-corp`` would block them), and browsers that do not know it (Safari)
-simply leave the page unisolated, where the Live page runs one thread and says so.
+header still load, without cookies (``require-corp`` would block them), and a browser that does not know it leaves
+the page unisolated, where the Live page runs one thread and says so.
 
 Where the app is itself embedded cross-origin (a Hugging Face Space inside huggingface.co's page), the embedding
 page is not isolated, so neither is the app; the headers are harmless there.
