@@ -144,7 +144,6 @@ def main() -> int:
                         help="measuring time per size and round in the browser (a third of it per Python row)")
     parser.add_argument("--rounds", type=int, default=3, help="round-robin rounds; each cell keeps its best")
     parser.add_argument("--threads", default="1,2", help="WASM thread counts, one browser row each")
-    parser.add_argument("--extra", default="", help="extra page query (a=b&c=d) for every browser row")
     parser.add_argument("--capture", type=int, default=30, help="frames captured for the steadiness measure")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "live.json")
     args = parser.parse_args()
@@ -204,8 +203,7 @@ def main() -> int:
                 page = browsers[-1].new_page(viewport={"width": 1280, "height": 900})
                 page.set_default_timeout(120_000)
                 page.goto(demo.local_url + page_src(page_config_, backend="wasm", resolution=f"{w}x{h}",
-                                                    threads=str(threads),
-                                                    **dict(kv.split("=") for kv in args.extra.split("&") if kv)))
+                                                    threads=str(threads)))
                 pages[(w, h, threads)] = page
         try:
             # Round-robin: every cell is measured once per round and keeps its best round, so a burst of load
