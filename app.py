@@ -18,6 +18,7 @@ import gradio as gr
 import pandas as pd
 
 from vst.app.config import AppConfig
+from vst.app.isolation import isolation_middleware
 from vst.app.media import media_routes
 from vst.app.sweep import sweep_cache
 from vst.app.service import (
@@ -117,12 +118,14 @@ def _fail(err: VSTError) -> gr.Error:
 
 
 def launch_options(config: AppConfig) -> dict[str, Any]:
-    """``launch()`` arguments that go with ``config``: served folders, upload limit, theme and CSS."""
+    """``launch()`` arguments that go with ``config``: served folders, upload limit, theme and CSS, and the
+    cross-origin isolation headers (the Live tab's WASM threads)."""
     for folder in config.served_dirs:
         folder.mkdir(parents=True, exist_ok=True)
     return {"allowed_paths": [str(p) for p in config.served_dirs], "max_file_size": config.max_upload_bytes,
             "theme": THEME, "css": CSS, "footer_links": ["api", "gradio"],
-            "app_kwargs": {"routes": media_routes(config.jobs_dir)}}  # the slider's videos, by job id (no path)
+            "app_kwargs": {"routes": media_routes(config.jobs_dir),  # the slider's videos, by job id (no path)
+                           "middleware": isolation_middleware()}}
 
 
 def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None,

@@ -1,14 +1,17 @@
 """Speed and steadiness of the Live tab: the in-browser loop against onnxruntime (Python) and our PyTorch path.
 
-    python benchmarks/live.py [--style starry-night] [--seconds 8] [--rounds 3] [--clip examples/bikes.mp4]
+    python benchmarks/live.py [--style starry-night] [--seconds 8] [--rounds 3] [--threads 1,2]
+                              [--clip examples/bikes.mp4]
 
 One run, same frames for every row: frames of ``--clip`` (centre-cropped to 16:9) at 320×180, 480×270 and 640×360,
 measured round-robin (every cell once per round, best round kept, as the other benchmarks do on this shared CPU).
 
 - **browser**: the Live page in headless Chromium (Debian's ``/usr/bin/chromium``, WASM backend, no GPU) with the
   fake camera playing those frames (a YUV4MPEG2 file at 60 fps, so the camera does not cap the loop); frames per
-  second of the whole loop (camera frame → canvas → tensor → network → canvas) over ``--seconds`` after a warm-up.
-  Inside the Gradio app the page is not cross-origin isolated, so onnxruntime-web runs one thread.
+  second of the whole loop (camera frame → canvas → tensor → network → canvas) over ``--seconds`` after a warm-up,
+  and the milliseconds per frame of each stage. The page is served with the app's cross-origin isolation headers
+  (:mod:`vst.app.isolation`), so onnxruntime-web may use threads: one row per ``--threads`` count (the page's
+  ``?threads=N``; one thread is what a page that is not isolated, such as a Space's, runs).
 - **onnxruntime (Python)**: the same ``model.onnx`` on the CPU, default threads and one thread.
 - **PyTorch**: :class:`vst.pipeline.Stylizer` (our server path) on the same frames, default threads and one thread.
 
@@ -140,6 +143,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=8.0,
                         help="measuring time per size and round in the browser (a third of it per Python row)")
     parser.add_argument("--rounds", type=int, default=3, help="round-robin rounds; each cell keeps its best")
+    parser.add_argument("--threads", default="1,2", help="WASM thread counts, one browser row each")
     parser.add_argument("--capture", type=int, default=30, help="frames captured for the steadiness measure")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "live.json")
     args = parser.parse_args()
@@ -151,6 +155,7 @@ def main() -> int:
 
     from vst.app import web_runtime
     from vst.app.config import AppConfig
+    from vst.app.isolation import isolation_middleware
     from vst.app.live import live_styles, page_config, page_src, served_paths
     from vst.app.service import gallery_styles
     from vst.hub import load_model
@@ -173,14 +178,20 @@ def main() -> int:
     with socket.socket() as free:
         free.bind(("127.0.0.1", 0))
         port = free.getsockname()[1]
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+                app_kwargs={"middleware": isolation_middleware()})
     page_config_ = page_config(styles, [], runtime)
 
     frames = {size: clip_frames(args.clip, size, 60) for size in SIZES}
     fast = load_model(args.style, "fast")
     runners = python_runners(styles[0].onnx, fast)
-    browser_row = "browser (onnxruntime-web WASM, 1 thread, headless Chromium)"
-    rows: dict[str, dict[str, float]] = {browser_row: {}} | {name: {} for name in runners}
+    thread_counts = [int(t) for t in args.threads.split(",")]
+
+    def browser_row(threads: int) -> str:
+        return f"browser (onnxruntime-web WASM, {threads} thread{'s' if threads > 1 else ''}, headless Chromium)"
+
+    rows: dict[str, dict[str, float]] = {browser_row(t): {} for t in thread_counts} | {name: {} for name in runners}
+    stages: dict[str, dict[str, dict[str, float]]] = {browser_row(t): {} for t in thread_counts}
     capture = None
     with sync_playwright() as p:
         pages, browsers = {}, []
@@ -188,33 +199,45 @@ def main() -> int:
             camera = write_y4m(clip, work / f"camera-{w}x{h}.y4m")
             browsers.append(p.chromium.launch(executable_path=CHROMIUM,
                                               args=[*CHROMIUM_ARGS, f"--use-file-for-fake-video-capture={camera}"]))
-            page = browsers[-1].new_page(viewport={"width": 1280, "height": 900})
-            page.set_default_timeout(120_000)
-            page.goto(demo.local_url + page_src(page_config_, backend="wasm", resolution=f"{w}x{h}"))
-            pages[(w, h)] = page
+            for threads in thread_counts:  # one page per thread count, in the same browser
+                page = browsers[-1].new_page(viewport={"width": 1280, "height": 900})
+                page.set_default_timeout(120_000)
+                page.goto(demo.local_url + page_src(page_config_, backend="wasm", resolution=f"{w}x{h}",
+                                                    threads=str(threads)))
+                pages[(w, h, threads)] = page
         try:
             # Round-robin: every cell is measured once per round and keeps its best round, so a burst of load
             # from the other jobs on the machine hits all rows alike instead of one.
             for round_ in range(args.rounds):
-                for (w, h), page in pages.items():
-                    key = f"{w}x{h}"
+                for (w, h, threads), page in pages.items():
+                    key, row = f"{w}x{h}", browser_row(threads)
                     before = page.evaluate("() => window.vstLive.frames")
                     page.locator("#start").click()  # only the page being measured runs its loop
                     page.wait_for_function(f"() => window.vstLive.frames >= {before + 5} || window.vstLive.error")
                     if page.evaluate("() => window.vstLive.error"):
                         raise RuntimeError(page.evaluate("() => window.vstLive.error"))
-                    f0, t0 = page.evaluate("() => [window.vstLive.frames, performance.now()]")
+                    state = "() => [vstLive.frames, performance.now(), {...vstLive.stageMs}, vstLive.threads, " \
+                            "vstLive.isolated]"
+                    f0, t0, ms0, used, isolated = page.evaluate(state)
+                    if used != threads or not isolated:
+                        raise RuntimeError(f"the page runs {used} threads (isolated: {isolated}), not {threads}")
                     page.wait_for_timeout(args.seconds * 1000)
-                    f1, t1 = page.evaluate("() => [window.vstLive.frames, performance.now()]")
+                    f1, t1, ms1, _, _ = page.evaluate(state)
                     fps = (f1 - f0) * 1000 / (t1 - t0)
-                    rows[browser_row][key] = max(fps, rows[browser_row].get(key, 0.0))
+                    if fps > rows[row].get(key, 0.0):
+                        rows[row][key] = fps
+                        stages[row][key] = {stage: (ms1[stage] - ms0[stage]) / (f1 - f0) for stage in ms1}
                     if (w, h) == SIZES[0] and capture is None:
                         capture = page.evaluate(f"() => window.vstLive.capture({args.capture})")
                     page.locator("#stop").click()
                     page.wait_for_function("() => !window.vstLive.running")
+                    print(f"round {round_ + 1} {key}: {row} {fps:.1f} fps; ms per frame "
+                          + ", ".join(f"{k} {v:.1f}" for k, v in stages[row][key].items()), flush=True)
+                    if threads != thread_counts[-1]:
+                        continue
                     for name, run in runners.items():
                         rows[name][key] = max(rate(run, frames[(w, h)], args.seconds / 3), rows[name].get(key, 0.0))
-                    print(f"round {round_ + 1} {key}: browser {fps:.1f} fps; "
+                    print(f"round {round_ + 1} {key}: "
                           + "; ".join(f"{name} {rows[name][key]:.1f}" for name in runners), flush=True)
         finally:
             for browser in browsers:
@@ -234,7 +257,7 @@ def main() -> int:
     }
     result = {
         "style": args.style, "clip": args.clip.name, "sizes": [f"{w}x{h}" for w, h in SIZES], "fps": rows,
-        "steadiness": steadiness, "targets_fps": {"320x180": 25, "640x360": 12},
+        "browser_ms_per_frame": stages, "steadiness": steadiness, "targets_fps": {"320x180": 25, "640x360": 12},
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                     "onnxruntime_web": web_runtime.VERSION,
                     "note": "CPU shared with a training run and other jobs while measured (load average "

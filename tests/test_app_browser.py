@@ -107,8 +107,14 @@ def test_default_path_in_chromium(app_url: str, clips_dir: Path, tmp_path: Path)
             page.set_default_timeout(TIMEOUT_MS)
             errors: list[str] = []
             page.on("pageerror", lambda err: errors.append(str(err)))
+            # The app is served cross-origin isolated (the Live tab's WASM threads): nothing it loads may be blocked
+            # by the embedder policy (thumbnails, videos, fonts, the comparison plot).
+            blocked: list[str] = []
+            page.on("requestfailed", lambda r: blocked.append(f"{r.url} {r.failure}") if "BLOCKED" in
+                    (r.failure or "") else None)
             page.goto(app_url, wait_until="load")
             page.wait_for_selector("#style-gallery button.thumbnail-item")
+            assert page.evaluate("() => self.crossOriginIsolated")
 
             # The gallery: the first style is highlighted from the start; full titles, not cut.
             items = page.locator("#style-gallery button.thumbnail-item")
@@ -207,6 +213,6 @@ def test_default_path_in_chromium(app_url: str, clips_dir: Path, tmp_path: Path)
             assert phone.locator("#style-gallery .caption-label").evaluate_all(
                 "cs => cs.every(c => c.scrollWidth <= c.clientWidth + 1)")
             _save(phone, "phone.png", shots)
-            assert errors == []
+            assert errors == [] and blocked == []
         finally:
             browser.close()

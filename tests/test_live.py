@@ -12,6 +12,7 @@ import pytest
 
 from tests.app_harness import make_tiny_styles
 from vst.app import web_runtime
+from vst.app.isolation import HEADERS, isolation_middleware
 from vst.app.live import PAGE_DIR, live_styles, page_config, page_src, served_paths
 from vst.app.service import GalleryStyle
 from vst.onnx_export import ONNX_FILE, export_checkpoint, exported_from
@@ -58,3 +59,27 @@ def test_runtime_tarball_must_match_the_pinned_integrity(tmp_path: Path) -> None
     with pytest.raises(web_runtime.RuntimeFetchError, match="integrity"):
         web_runtime._check_integrity(tarball)
     assert not web_runtime.runtime_ready(tmp_path)
+
+
+def test_isolation_headers_on_every_response_unless_set() -> None:
+    from fastapi import FastAPI
+    from fastapi.responses import PlainTextResponse
+    from fastapi.testclient import TestClient
+
+    app = FastAPI(middleware=isolation_middleware())
+
+    @app.get("/page")
+    def page() -> PlainTextResponse:
+        return PlainTextResponse("page")
+
+    @app.get("/own")
+    def own() -> PlainTextResponse:
+        return PlainTextResponse("own", headers={"Cross-Origin-Embedder-Policy": "require-corp"})
+
+    with TestClient(app) as client:
+        for path in ("/page", "/missing"):  # a 404 too: every document and file the page may load
+            response = client.get(path)
+            assert [response.headers[name] for name, _ in HEADERS] == ["same-origin", "credentialless"]
+        own_response = client.get("/own")
+        assert own_response.headers["cross-origin-embedder-policy"] == "require-corp"
+        assert own_response.headers.get_list("cross-origin-embedder-policy") == ["require-corp"]

@@ -126,6 +126,12 @@ def test_live_camera_switch_snapshot_record(app_url: str, camera_clip: Path, sty
             frame.wait_for_function("() => window.vstLive.frames >= 3")
             assert frame.evaluate("() => [vstLive.source, vstLive.backend, vstLive.runtime]") == \
                 ["camera", "wasm", "local"]
+            # The app is served cross-origin isolated (COOP/COEP), so the page may use threads: onnxruntime-web's
+            # default, half the cores up to 4.
+            assert page.evaluate("() => self.crossOriginIsolated")
+            assert frame.evaluate("() => [self.crossOriginIsolated, vstLive.threads === "
+                                  "Math.min(4, Math.ceil(navigator.hardwareConcurrency / 2))]") == [True, True]
+            expect(frame.locator("#backend")).not_to_contain_text("not cross-origin isolated")
             expect(frame.locator("#fps")).to_have_text(re.compile(r"\d+\.\d fps"))
             expect(frame.locator("#backend")).to_contain_text("WASM")
 
@@ -216,5 +222,47 @@ def test_refused_camera_then_example_clip(app_url: str, camera_clip: Path, style
             slug, image, shown = _probe(frame)
             assert image.std() > 10  # real footage, not a blank frame
             _assert_matches_pytorch(styles_root, slug, image, shown)
+        finally:
+            browser.close()
+
+
+def test_threads_when_isolated_one_thread_when_embedded_cross_origin(app_url: str, camera_clip: Path,
+                                                                     styles_root: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=BASE_ARGS)
+        try:
+            page, frame = _open_live(browser, app_url)
+            src = frame.url
+            path, fragment = src.split("#", 1)
+
+            # The Live page on its own (its "open in its own window" link), isolated, asked for two threads: they run
+            # (onnxruntime-web reads back one when it cannot), and the output is still PyTorch's.
+            live = browser.new_page()
+            live.set_default_timeout(TIMEOUT_MS)
+            assert "?" not in path  # the app's iframe asks for nothing: the page chooses
+            live.goto(f"{path}?threads=2#{fragment}")
+            live.locator("#resolution").select_option(f"{WIDTH}x{HEIGHT}")
+            live.locator("#use-example").click()
+            live.wait_for_function("() => window.vstLive.frames >= 3")
+            assert live.evaluate("() => [self.crossOriginIsolated, vstLive.threads]") == [True, 2]
+            expect(live.locator("#backend")).to_contain_text("WASM · 2 threads")
+            slug, image, shown = _probe(live)
+            _assert_matches_pytorch(styles_root, slug, image, shown)
+
+            # Embedded by a page of another origin that is not isolated (as huggingface.co embeds a Space): one
+            # thread, it still runs, and the status line says why.
+            embedder = browser.new_page()
+            embedder.set_default_timeout(TIMEOUT_MS)
+            embedder.set_content(f'<iframe id="live" src="{path}?threads=2#{fragment}" width="1200" height="900">'
+                                 "</iframe>")
+            embedded = embedder.locator("#live").element_handle().content_frame()
+            embedded.wait_for_function("() => !!window.vstLive")
+            embedded.locator("#resolution").select_option(f"{WIDTH}x{HEIGHT}")
+            embedded.locator("#use-example").click()
+            embedded.wait_for_function("() => window.vstLive.frames >= 3")
+            assert embedded.evaluate("() => [self.crossOriginIsolated, vstLive.threads]") == [False, 1]
+            expect(embedded.locator("#backend")).to_contain_text("WASM · 1 thread (page not cross-origin isolated)")
         finally:
             browser.close()

@@ -29,8 +29,11 @@ const outputCtx = ui.stylized.getContext("2d");
 
 // State, exposed as window.vstLive for tests and the benchmark.
 const live = {
-  ready: false, running: false, source: null, backend: null, threads: null, slug: null, size: null, auto: null,
-  frames: 0, fps: 0, error: null, runtime: config.runtime ? "local" : "cdn", recordings: 0,
+  ready: false, running: false, source: null, backend: null, threads: null, isolated: self.crossOriginIsolated,
+  slug: null, size: null, auto: null, frames: 0, fps: 0, error: null, runtime: config.runtime ? "local" : "cdn",
+  recordings: 0,
+  // milliseconds spent in each stage of the loop, summed over all frames (benchmarks/live.py reads them)
+  stageMs: { read: 0, tensor: 0, network: 0, draw: 0 },
 };
 window.vstLive = live;
 let lastPixels = null;
@@ -70,7 +73,9 @@ function showMessage(text) {
 }
 
 function setStatus() {
-  const threads = live.backend === "wasm" ? ` · ${live.threads} thread${live.threads > 1 ? "s" : ""}` : "";
+  const threads = live.backend !== "wasm" ? ""
+    : ` · ${live.threads} thread${live.threads > 1 ? "s" : ""}` +
+      (live.isolated ? "" : " (page not cross-origin isolated)");
   const origin = live.runtime === "cdn" ? " from the CDN (no local copy)" : "";
   ui.backend.textContent = live.backend
     ? `${live.backend.toUpperCase()}${threads} · onnxruntime-web ${config.version}${origin}`
@@ -91,9 +96,12 @@ async function loadRuntime() {
   }
   ort = await import(runtimeBase + (webgpu ? "ort.webgpu.min.mjs" : "ort.wasm.min.mjs"));
   ort.env.wasm.wasmPaths = runtimeBase;
-  // Threads need a cross-origin-isolated page; otherwise onnxruntime-web runs one thread (and says so in the console).
-  live.threads = self.crossOriginIsolated ? Math.min(4, Math.ceil((navigator.hardwareConcurrency || 2) / 2)) : 1;
-  ort.env.wasm.numThreads = live.threads;
+  // Threads share memory (SharedArrayBuffer), which only a cross-origin-isolated page has (the app sends COOP/COEP,
+  // vst/app/isolation.py; a page embedded cross-origin, as on a Space, is not). There: onnxruntime-web's own default,
+  // half the cores up to 4 (one on two cores, where two threads measured slower: README, Live), or ?threads=N.
+  // Elsewhere one thread, and the status line says why. onnxruntime-web writes back the count it really runs.
+  const cores = navigator.hardwareConcurrency || 1;
+  ort.env.wasm.numThreads = live.isolated ? Number(params.get("threads")) || Math.min(4, Math.ceil(cores / 2)) : 1;
   live.backend = webgpu ? "webgpu" : "wasm";
   setStatus();
   return ort;
@@ -115,32 +123,45 @@ function padded(n) { return Math.ceil(n / MULTIPLE) * MULTIPLE; }
 // reflect index i into [0, n) (n > pad): what F.pad(mode="reflect") reads for the rows/columns past the edge
 function reflect(i, n) { return i < n ? i : 2 * (n - 1) - i; }
 
-function toTensor(rgba, w, h) {
-  const pw = padded(w), ph = padded(h), plane = pw * ph;
-  const data = new Float32Array(3 * plane);
-  for (let y = 0; y < ph; y++) {
-    const sy = reflect(y, h);
-    for (let x = 0; x < pw; x++) {
-      const s = 4 * (sy * w + reflect(x, w)), d = y * pw + x;
-      data[d] = rgba[s] / 255;
-      data[plane + d] = rgba[s + 1] / 255;
-      data[2 * plane + d] = rgba[s + 2] / 255;
-    }
+// The buffers of one frame size, made once and reused for every frame of that size (no per-frame allocation): the
+// network's input tensor over a Float32Array, and the ImageData the output is drawn from.
+let buffers = null;
+function frameBuffers(w, h) {
+  if (!buffers || buffers.w !== w || buffers.h !== h) {
+    const pw = padded(w), ph = padded(h);
+    const data = new Float32Array(3 * pw * ph);
+    buffers = { w, h, pw, ph, data, tensor: new ort.Tensor("float32", data, [1, 3, ph, pw]),
+                image: outputCtx.createImageData(w, h) };
   }
-  return new ort.Tensor("float32", data, [1, 3, ph, pw]);
+  return buffers;
 }
 
-function toImage(data, w, h) {
-  const pw = padded(w), plane = pw * padded(h);
-  const image = outputCtx.createImageData(w, h);
+const SCALE = 1 / 255;
+function toTensor(rgba, buf) {
+  const { w, h, pw, ph, data } = buf, plane = pw * ph;
+  const r = data.subarray(0, plane), g = data.subarray(plane, 2 * plane), b = data.subarray(2 * plane);
+  for (let y = 0; y < ph; y++) {
+    const sy = reflect(y, h), row = y * pw;
+    let s = 4 * sy * w;
+    for (let x = 0; x < w; x++, s += 4) {
+      r[row + x] = rgba[s] * SCALE; g[row + x] = rgba[s + 1] * SCALE; b[row + x] = rgba[s + 2] * SCALE;
+    }
+    for (let x = w; x < pw; x++) { // the reflected columns at the right edge
+      const t = 4 * (sy * w + reflect(x, w));
+      r[row + x] = rgba[t] * SCALE; g[row + x] = rgba[t + 1] * SCALE; b[row + x] = rgba[t + 2] * SCALE;
+    }
+  }
+  return buf.tensor;
+}
+
+function toImage(data, buf) {
+  const { w, h, pw, ph, image } = buf, plane = pw * ph;
+  const r = data.subarray(0, plane), g = data.subarray(plane, 2 * plane), b = data.subarray(2 * plane);
   const out = image.data; // Uint8ClampedArray: assignment rounds to the nearest integer and clamps
+  let d = 0;
   for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const s = y * pw + x, d = 4 * (y * w + x);
-      out[d] = data[s] * 255;
-      out[d + 1] = data[plane + s] * 255;
-      out[d + 2] = data[2 * plane + s] * 255;
-      out[d + 3] = 255;
+    for (let s = y * pw, end = s + w; s < end; s++, d += 4) {
+      out[d] = r[s] * 255; out[d + 1] = g[s] * 255; out[d + 2] = b[s] * 255; out[d + 3] = 255;
     }
   }
   return image;
@@ -178,21 +199,30 @@ async function step() {
     ui.input.width = w; ui.input.height = h;
     ui.stylized.width = w; ui.stylized.height = h;
   }
+  const slug = wantedSlug;
+  const net = await session(slug); // a style not run before loads here, outside the timed stages
+  const t0 = performance.now();
   // centre crop to the output's aspect ratio (the camera pane shows the same crop with object-fit: cover)
   const vw = video.videoWidth, vh = video.videoHeight, scale = Math.min(vw / w, vh / h);
   const sw = w * scale, sh = h * scale;
   inputCtx.drawImage(video, (vw - sw) / 2, (vh - sh) / 2, sw, sh, 0, 0, w, h);
   const pixels = inputCtx.getImageData(0, 0, w, h).data;
-  const slug = wantedSlug;
-  const net = await session(slug);
-  const result = await net.run({ image: toTensor(pixels, w, h) });
-  const image = toImage(result.stylized.data, w, h);
+  const t1 = performance.now();
+  const buf = frameBuffers(w, h);
+  const input = toTensor(pixels, buf);
+  const t2 = performance.now();
+  const result = await net.run({ image: input });
+  const t3 = performance.now();
+  const image = toImage(result.stylized.data, buf);
   outputCtx.putImageData(image, 0, 0);
+  result.stylized.dispose?.();
+  const t4 = performance.now();
+  const ms = live.stageMs;
+  ms.read += t1 - t0; ms.tensor += t2 - t1; ms.network += t3 - t2; ms.draw += t4 - t3;
   if (capture && capture.frames.length < capture.count) {
     capture.frames.push({ input: pixels.slice(), output: image.data.slice() });
     if (capture.frames.length === capture.count) capture.done();
   }
-  result.stylized.dispose?.();
   lastPixels = pixels;
   live.slug = slug; live.size = [w, h];
   live.frames += 1;
@@ -254,6 +284,8 @@ async function prepare() {
   ui.backend.textContent = "loading the runtime…";
   await loadRuntime();
   ui.backend.textContent = "loading the network…";
+  await session(wantedSlug); // the first session starts the WebAssembly runtime and its threads
+  live.threads = ort.env.wasm.numThreads;
   if (!live.autoSize) await measureAutoSize(wantedSlug);
   live.ready = true;
   setStatus();
