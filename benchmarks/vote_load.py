@@ -3,14 +3,15 @@
     python benchmarks/vote_load.py [--voters 50] [--rounds 3] [--stylize-jobs] [--json out.json]
 
 Launches the real app (``app.build_app``) on 127.0.0.1 with tiny random networks for three bundled styles and the
-showcase pairs rendered from the curated clips at the app's settings (once, kept in ``--work-dir``) (360 px, 4 s: the real files' sizes, so Gradio and
-the blind copies handle what they handle on the Space). Each voter is a session of its own from an address of its own
-(``X-Forwarded-For`` behind a trusted proxy, as on a Space) and calls the queue-free endpoints the browser calls. Its
-session is opened first ("refresh results", unmeasured: in a browser the page's load event does it, and Gradio's
-set-up of a new session costs about as much as the "next pair" itself); then, per round, all voters start "next pair" at once (a barrier), then vote, so the next round brings a pair they have not seen
-(a fresh blind copy for a pair nobody was shown yet). ``--stylize-jobs`` fills the stylize queue first (one job
-running, one waiting), as ``tests/test_vote_load.py`` does. The load average is printed with the figures: on a shared
-machine (a training job) they vary from run to run, so compare runs made one after the other.
+showcase pairs made from the curated clips at the app's settings (360 px, 4 s: the real files' sizes, so Gradio and
+the blind copies handle what they handle on the Space; made once and kept in ``--work-dir``). Each voter is a session
+of its own from an address of its own (``X-Forwarded-For`` behind a trusted proxy, as on a Space) and calls the
+queue-free endpoints the browser calls. Its session is opened first ("refresh results", unmeasured: in a browser the
+page's load event does it, and Gradio's set-up of a new session is a large part of a first request); then, per round,
+all voters start "next pair" at once (a barrier), then vote, so the next round brings a pair they have not seen (a
+fresh blind copy for a pair nobody was shown yet). ``--stylize-jobs`` fills the stylize queue first (one job running,
+one waiting), as ``tests/test_vote_load.py`` does. The load average is printed with the figures: on a shared machine
+(a training job) they vary from run to run, so compare runs made one after the other.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """Load test of the vote tab (bounded: 50 voters, each one "next pair" and one vote, on 127.0.0.1, at most 2 minutes):
 while stylize jobs fill the queue, every voter gets a pair and records a vote (no "queue is full"), and the SQLite file
 holds exactly one row per voter. Each voter comes from its own address (``X-Forwarded-For`` behind a trusted proxy,
-as on a Space), so the per-client vote rate limit lets every one vote. The latencies are printed (``pytest -s``): on an idle 2-core machine every voter has
-their next pair in under 2 s; the bound asserted here is looser, so a busy shared machine does not fail the test."""
+as on a Space), so the per-client vote rate limit lets every one vote. Each voter's session is opened before the
+measured "next pair" (in a browser the page's load event does it). The latencies are printed (``pytest -s``); the
+target is under 2 s for every voter on an idle 2-core machine (``benchmarks/vote_load.py`` measures p50, p95 and max).
+The bound asserted here is looser, so a busy shared machine does not fail the test."""
 
 from __future__ import annotations
 
@@ -75,6 +77,7 @@ def test_fifty_voters_get_their_pair_and_vote_while_stylize_jobs_fill_the_queue(
         session, address = uuid.uuid4().hex, f"203.0.113.{number}"
         with httpx.Client() as client:
             try:
+                call(client, url, "results", session, inputs=0, address=address)  # the page's load opens the session
                 start.wait(timeout=30)
                 began = time.monotonic()
                 _, left, right, prompt, *_ = call(client, url, "ab_next", session, inputs=2, address=address)
