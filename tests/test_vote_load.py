@@ -19,13 +19,16 @@ from pathlib import Path
 import httpx
 import pytest
 from gradio_client import Client, handle_file
+from gradio_client.utils import Status
 
 from tests.app_harness import IGNORE_GRADIO_PANDAS_WARNINGS, OFFLINE_ENV, make_tiny_styles, patched_env, running_app
 from tests.clips import make_clip
 
 VOTERS = 50
 #: Each voter's "next pair" must answer within this, however busy the machine (the target is 2 s; see the docstring).
-NEXT_PAIR_BOUND_SECONDS = 15.0
+#: Measured: 0.9 s median, 1.0 s max on the 2 shared cores; 3.7 s median, 5.9 s max while a browser test and a
+#: training job loaded them (load average 11-13).
+NEXT_PAIR_BOUND_SECONDS = 10.0
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings(IGNORE_GRADIO_PANDAS_WARNINGS)]
 
@@ -65,8 +68,12 @@ def test_fifty_voters_get_their_pair_and_vote_while_stylize_jobs_fill_the_queue(
     url, db = busy_app
     # Stylize jobs fill the queue first: one running, one waiting (VST_QUEUE_SIZE=1).
     clip = make_clip(clips_dir / "load-job.mp4", width=160, height=120, num_frames=120, fps=24)
-    jobs = [Client(url, verbose=False).submit(handle_file(clip), "starry-night", False, api_name="/stylize")
-            for _ in range(2)]
+    jobs = [Client(url, verbose=False, httpx_kwargs={"timeout": 60}).submit(handle_file(clip), "starry-night", False,
+                                                                            api_name="/stylize") for _ in range(2)]
+    deadline = time.monotonic() + 60  # both uploaded and queued before the voters come (a busy machine uploads slowly)
+    while not all(Status.ordering(job.status().code) >= Status.ordering(Status.IN_QUEUE) for job in jobs):
+        assert time.monotonic() < deadline, [job.status().code for job in jobs]
+        time.sleep(0.1)
 
     start = threading.Barrier(VOTERS)
     waits: list[float] = []
