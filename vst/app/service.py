@@ -829,8 +829,9 @@ class BlindCopies:
             copy = self._names.get(source)
             if copy is not None:
                 with contextlib.suppress(FileNotFoundError):  # deleted meanwhile: a new copy below
-                    os.utime(copy)  # handed out again: it lives another TTL
-                    return copy
+                    if copy.stat().st_mtime >= time.time() - self.ttl_seconds:  # not expired (the thread may lag)
+                        os.utime(copy)  # handed out again: it lives another TTL
+                        return copy
             self._prune()
             self.root.mkdir(parents=True, exist_ok=True)
             copy = self.root / f"{uuid.uuid4().hex}{source.suffix}"
