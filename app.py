@@ -100,9 +100,24 @@ CSS = """
   flex-direction: column; }
 #style-gallery .thumbnail-item img { height: auto !important; aspect-ratio: 2 / 1; }
 #style-gallery .thumbnail-item.selected { box-shadow: 0 0 0 3px var(--color-accent); }
+/* A phone: the gallery is one row of cards swiped sideways, the upload and the examples are compact, and the Stylize
+   button stays at the bottom of the screen while the inputs are on it (no scrolling to find it). */
 @media (max-width: 640px) {
-  #vst-header h1 { font-size: 1.5em; }
-  #video-in { height: 180px !important; }
+  #vst-header h1 { font-size: 1.3em; margin-bottom: 0.1em; }
+  #vst-header p { font-size: 0.92em; margin: 0; }
+  #pick-style p { font-size: 0.9em; }
+  #style-gallery .grid-container { grid-auto-flow: column; grid-template-columns: none !important;
+    grid-auto-columns: 40%; overflow-x: auto; scroll-snap-type: x proximity; padding-bottom: 6px; }
+  #style-gallery .gallery-item { scroll-snap-align: start; }
+  #style-gallery .caption-label { font-size: 0.78em; }
+  #selected-style { display: none; }
+  #video-in { height: 140px !important; }
+  #examples .gallery { flex-wrap: nowrap; }
+  #examples .gallery-item { flex: 1 1 0; min-width: 0; }
+  #examples .gallery-item .container { height: 56px; }
+  #examples .gallery-item video { height: 100%; width: 100%; object-fit: cover; }
+  .gradio-container { overflow: clip !important; }  /* "hidden" would stop the button from sticking */
+  #stylize-button { position: sticky; bottom: 10px; z-index: 20; box-shadow: 0 4px 16px rgba(0, 0, 0, 0.25); }
 }
 """
 THEME = gr.themes.Soft(

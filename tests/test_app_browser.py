@@ -93,6 +93,15 @@ PLOT = """() => {
           legend};
 }"""
 
+#: JS: the element matched by the argument lies inside the viewport without scrolling, and nothing covers its centre.
+ON_FIRST_SCREEN = """selector => {
+  const element = document.querySelector(selector);
+  const box = element.getBoundingClientRect();
+  if (window.scrollY !== 0 || box.top < 0 || box.bottom > window.innerHeight || box.height === 0) return false;
+  const top = document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2);
+  return !!top && (top === element || element.contains(top));
+}"""
+
 
 def test_default_path_in_chromium(app_url: str, clips_dir: Path, tmp_path: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
@@ -204,12 +213,17 @@ def test_default_path_in_chromium(app_url: str, clips_dir: Path, tmp_path: Path)
             expect(items.nth(1)).to_have_class(re.compile(r"\bselected\b"))
             _save(voter, "vote.png", shots)
 
-            # A phone: no empty output placeholders between the inputs and the Stylize button.
+            # A phone: no empty output placeholders between the inputs and the Stylize button, which is on the first
+            # screen, uncovered, under a one-row gallery (swiped sideways) and the upload.
             phone = browser.new_page(viewport={"width": 390, "height": 844})
             phone.goto(app_url, wait_until="load")
             phone.wait_for_selector("#style-gallery button.thumbnail-item")
             for box_id in ("#video-box", "#slider-box", "#plot-box"):
                 expect(phone.locator(box_id)).to_be_hidden()
+            tops = phone.locator("#style-gallery button.thumbnail-item").evaluate_all(
+                "bs => bs.map(b => Math.round(b.getBoundingClientRect().top))")
+            assert len(set(tops)) == 1, tops  # one row
+            assert phone.evaluate(ON_FIRST_SCREEN, "#stylize-button"), phone.locator("#stylize-button").bounding_box()
             assert phone.locator("#style-gallery .caption-label").evaluate_all(
                 "cs => cs.every(c => c.scrollWidth <= c.clientWidth + 1)")
             _save(phone, "phone.png", shots)

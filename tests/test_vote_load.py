@@ -1,8 +1,10 @@
 """Load test of the vote tab (bounded: 50 voters, each one "next pair" and one vote, on 127.0.0.1, at most 2 minutes):
 while stylize jobs fill the queue, every voter gets a pair and records a vote (no "queue is full"), and the SQLite file
 holds exactly one row per voter. Each voter comes from its own address (``X-Forwarded-For`` behind a trusted proxy,
-as on a Space), so the per-client vote rate limit lets every one vote. The latencies are printed (``pytest -s``): on an idle 2-core machine every voter has
-their next pair in under 2 s; the bound asserted here is looser, so a busy shared machine does not fail the test."""
+as on a Space), so the per-client vote rate limit lets every one vote. Each voter's session is opened before the
+measured "next pair" (in a browser the page's load event does it). The latencies are printed (``pytest -s``); the
+target is under 2 s for every voter on an idle 2-core machine (``benchmarks/vote_load.py`` measures p50, p95 and max).
+The bound asserted here is looser, so a busy shared machine does not fail the test."""
 
 from __future__ import annotations
 
@@ -17,13 +19,16 @@ from pathlib import Path
 import httpx
 import pytest
 from gradio_client import Client, handle_file
+from gradio_client.utils import Status
 
 from tests.app_harness import IGNORE_GRADIO_PANDAS_WARNINGS, OFFLINE_ENV, make_tiny_styles, patched_env, running_app
 from tests.clips import make_clip
 
 VOTERS = 50
 #: Each voter's "next pair" must answer within this, however busy the machine (the target is 2 s; see the docstring).
-NEXT_PAIR_BOUND_SECONDS = 15.0
+#: Measured: 0.9 s median, 1.0 s max on the 2 shared cores; 3.7 s median, 5.9 s max while a browser test and a
+#: training job loaded them (load average 11-13).
+NEXT_PAIR_BOUND_SECONDS = 10.0
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings(IGNORE_GRADIO_PANDAS_WARNINGS)]
 
@@ -63,8 +68,12 @@ def test_fifty_voters_get_their_pair_and_vote_while_stylize_jobs_fill_the_queue(
     url, db = busy_app
     # Stylize jobs fill the queue first: one running, one waiting (VST_QUEUE_SIZE=1).
     clip = make_clip(clips_dir / "load-job.mp4", width=160, height=120, num_frames=120, fps=24)
-    jobs = [Client(url, verbose=False).submit(handle_file(clip), "starry-night", False, api_name="/stylize")
-            for _ in range(2)]
+    jobs = [Client(url, verbose=False, httpx_kwargs={"timeout": 60}).submit(handle_file(clip), "starry-night", False,
+                                                                            api_name="/stylize") for _ in range(2)]
+    deadline = time.monotonic() + 60  # both uploaded and queued before the voters come (a busy machine uploads slowly)
+    while not all(Status.ordering(job.status().code) >= Status.ordering(Status.IN_QUEUE) for job in jobs):
+        assert time.monotonic() < deadline, [job.status().code for job in jobs]
+        time.sleep(0.1)
 
     start = threading.Barrier(VOTERS)
     waits: list[float] = []
@@ -75,6 +84,7 @@ def test_fifty_voters_get_their_pair_and_vote_while_stylize_jobs_fill_the_queue(
         session, address = uuid.uuid4().hex, f"203.0.113.{number}"
         with httpx.Client() as client:
             try:
+                call(client, url, "results", session, inputs=0, address=address)  # the page's load opens the session
                 start.wait(timeout=30)
                 began = time.monotonic()
                 _, left, right, prompt, *_ = call(client, url, "ab_next", session, inputs=2, address=address)

@@ -713,32 +713,59 @@ _RANDOM = random.SystemRandom()
 
 class Showcase:
     """The pre-rendered A/B pairs (see :mod:`vst.app.showcase`): where they are, how they are rendered, and a background
-    render at start-up."""
+    render at start-up. ``reload_seconds``: how long :meth:`load` reuses the pairs it found."""
 
     def __init__(self, cache_dir: Path, clips: Mapping[str, Path] | None = None, *, max_side: int = 360,
-                 max_seconds: float = 4.0) -> None:
+                 max_seconds: float = 4.0, reload_seconds: float = 15.0) -> None:
         self.cache_dir = Path(cache_dir)
         self.clips = dict(CURATED_CLIPS if clips is None else clips)
         self.max_side = max_side
         self.max_seconds = max_seconds
+        self.reload_seconds = reload_seconds
         self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._pairs: list[Pair] = []
+        self._loaded_at: float | None = None  # time.monotonic() of the last look-up; None: look again
 
     def load(self) -> list[Pair]:
-        """The pairs rendered so far for the installed styles' current checkpoints."""
-        pairs = load_pairs(self.cache_dir, clips=self.clips, max_side=self.max_side, max_seconds=self.max_seconds)
-        return [Pair.from_showcase(p) for p in pairs]
+        """The pairs rendered so far for the installed styles' current checkpoints.
+
+        Looking them up lists the styles, hashes the keys and reads every pair's ``pair.json`` (about 60 ms on a busy
+        2-core machine, most of a "next pair" request), so the vote tab's requests share one look-up for
+        ``reload_seconds`` (a render running elsewhere shows its new pairs that much later); this object's own render
+        makes the next call look again."""
+        with self._lock:
+            now = time.monotonic()
+            if self._loaded_at is None or now - self._loaded_at >= self.reload_seconds:
+                pairs = load_pairs(self.cache_dir, clips=self.clips, max_side=self.max_side,
+                                   max_seconds=self.max_seconds)
+                self._pairs, self._loaded_at = [Pair.from_showcase(p) for p in pairs], now
+            return list(self._pairs)
+
+    def _reload(self) -> None:
+        with self._lock:
+            self._loaded_at = None
 
     def prerender(self, device: str | None = None, activity: JobActivity | None = None) -> list[Pair]:
         """Render the missing pairs now (blocking). With ``activity``, the render pauses between frame batches while
-        a stylize job runs: visitors come first."""
+        a stylize job runs: visitors come first. The vote tab sees each pair as soon as it is rendered."""
+        rendering = ""
+
         def yield_to_jobs(fraction: float, description: str) -> None:
+            nonlocal rendering
+            if description != rendering:  # the previous pair is finished
+                rendering = description
+                self._reload()
             if activity is not None and activity.busy:
                 log.info("showcase render paused while a stylize job runs (%s, %.0f%% done)", description,
                          fraction * 100)
                 activity.wait_idle()
 
-        pairs = prerender_pairs(self.cache_dir, clips=self.clips, max_side=self.max_side,
-                                max_seconds=self.max_seconds, device=device, progress=yield_to_jobs)
+        try:
+            pairs = prerender_pairs(self.cache_dir, clips=self.clips, max_side=self.max_side,
+                                    max_seconds=self.max_seconds, device=device, progress=yield_to_jobs)
+        finally:
+            self._reload()  # the vote tab sees the new pairs at once
         return [Pair.from_showcase(p) for p in pairs]
 
     def start_prerender(self, device: str | None = None, activity: JobActivity | None = None) -> threading.Thread:
@@ -795,13 +822,17 @@ class BlindCopies:
         return self._expiry
 
     def get(self, source: Path) -> Path:
+        """The copy of ``source`` (made now if there is none). Handing out an existing copy touches only that file:
+        listing the folder for expired copies, under the lock, made 50 concurrent voters wait for each other."""
         source = Path(source)
         with self._lock:
-            self._prune()
             copy = self._names.get(source)
-            if copy is not None and copy.is_file():
-                os.utime(copy)  # handed out again: it lives another TTL
-                return copy
+            if copy is not None:
+                with contextlib.suppress(FileNotFoundError):  # deleted meanwhile: a new copy below
+                    if copy.stat().st_mtime >= time.time() - self.ttl_seconds:  # not expired (the thread may lag)
+                        os.utime(copy)  # handed out again: it lives another TTL
+                        return copy
+            self._prune()
             self.root.mkdir(parents=True, exist_ok=True)
             copy = self.root / f"{uuid.uuid4().hex}{source.suffix}"
             shutil.copyfile(source, copy)
