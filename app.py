@@ -138,6 +138,7 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
     service = StylizeService(config, styles, activity)
     blind = BlindCopies(config.blind_dir, config.cache_ttl_minutes * 60)
     blind.start_expiry()
+    service.jobs.start_expiry()  # a visitor's result expires with the TTL, even on an idle server
     ttl = max(60, int(config.cache_ttl_minutes * 60))
     # Votes count for the checkpoints installed now: a retrained style's results start afresh.
     current = {s.slug: checkpoint_digest(s.variants) for s in styles if s.has_framewise}
