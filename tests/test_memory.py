@@ -1,4 +1,4 @@
-"""Memory settings of the command line and the app: glibc's mmap threshold (:mod:`vst.memory`) and the decoder's
+"""Memory settings of the command line and the app: glibc's malloc arenas (:mod:`vst.memory`) and the decoder's
 thread count for large frames (:func:`vst.video.decode_threads`)."""
 
 from __future__ import annotations
@@ -9,36 +9,42 @@ import sys
 import pytest
 
 from tests.test_cli import REPO
+from vst.memory import MALLOC_ARENAS
 from vst.video import DECODE_PIXELS_IN_FLIGHT, decode_threads
 
-#: In a fresh process (the setting is process-wide): free a 20 MB buffer (glibc then serves buffers under 20 MB from
-#: its heaps), allocate 2 MB, print how many more separately mapped blocks there are (glibc's mallinfo2).
-_MAPPED_AFTER_A_LARGE_FREE = """
-import ctypes, sys
+#: In a fresh process (the setting is process-wide): six threads allocate at once; glibc's malloc_stats() then prints
+#: one "Arena N:" block per arena to stderr.
+_ARENAS_OF_SIX_THREADS = """
+import ctypes, sys, threading
 import numpy as np
-libc = ctypes.CDLL("libc.so.6")
-class MallInfo2(ctypes.Structure):
-    _fields_ = [(n, ctypes.c_size_t) for n in
-                "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split()]
-libc.mallinfo2.restype = MallInfo2
 if sys.argv[1] == "tuned":
-    from vst.memory import return_large_buffers
-    assert return_large_buffers()
-large = np.ones(20 << 20, np.uint8)
-del large
-before = libc.mallinfo2().hblks
-small = np.ones(2 << 20, np.uint8)
-print(libc.mallinfo2().hblks - before)
+    from vst.memory import limit_malloc_arenas
+    assert limit_malloc_arenas()
+barrier = threading.Barrier(7)
+def work():
+    buffer = np.ones(100_000, np.uint8)
+    barrier.wait()
+    barrier.wait()
+threads = [threading.Thread(target=work) for _ in range(6)]
+for thread in threads:
+    thread.start()
+barrier.wait()
+ctypes.CDLL("libc.so.6").malloc_stats()
+barrier.wait()
+for thread in threads:
+    thread.join()
 """
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc")
-def test_large_buffers_are_mapped_on_their_own_once_tuned() -> None:
-    """Tuned, a 2 MB buffer is mapped on its own (and so returned to the system when freed) even after a larger
-    buffer was freed; glibc's default serves it from a heap that keeps the memory."""
-    mapped = {mode: subprocess.run([sys.executable, "-c", _MAPPED_AFTER_A_LARGE_FREE, mode], cwd=REPO, check=True,
-                                   capture_output=True, text=True).stdout.strip() for mode in ("default", "tuned")}
-    assert mapped == {"default": "0", "tuned": "1"}
+def test_threads_share_few_malloc_arenas_once_limited() -> None:
+    """Limited, six allocating threads share :data:`MALLOC_ARENAS` heaps; glibc's default gives them more."""
+    arenas = {}
+    for mode in ("default", "tuned"):
+        run = subprocess.run([sys.executable, "-c", _ARENAS_OF_SIX_THREADS, mode], cwd=REPO, check=True,
+                             capture_output=True, text=True)
+        arenas[mode] = sum(line.startswith("Arena ") for line in run.stderr.splitlines())
+    assert arenas["tuned"] == MALLOC_ARENAS < arenas["default"]
 
 
 def test_large_frames_decode_with_fewer_threads() -> None:

@@ -36,8 +36,9 @@ MP4_AUDIO_CODECS: frozenset[str] = frozenset({"aac", "mp3", "opus", "flac"})
 BROWSER_AUDIO_CODECS: frozenset[str] = MP4_AUDIO_CODECS
 _FALLBACK_RATE = Fraction(25)
 #: Frame-threaded decoding holds a frame per thread: large frames get fewer threads (see :func:`decode_threads`), e.g.
-#: one for 1080p and 4K, four for 720p, where two-thirds of the 4K decode's memory went; decoding one 4K frame takes
-#: about 60 ms on one core (16 fps), next to seconds for a 720p frame through the full-size network.
+#: one for 1080p and 4K (a probe and a decode of a 4K clip took 67 MB instead of 140 MB with FFmpeg's own three
+#: threads on two cores), up to four for 720p. One thread decodes 4K at about 16 fps, next to seconds per
+#: 720p frame through the full-size network; the decoded pixels are the same whatever the thread count.
 DECODE_PIXELS_IN_FLIGHT = 4_000_000
 
 
