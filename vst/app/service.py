@@ -230,8 +230,8 @@ NO_STYLE_MESSAGE = (
 
 class JobSpace:
     """Per-job output folders ``<root>/<random id>/``; folders older than ``ttl_seconds`` are deleted by
-    :meth:`prune`, which :meth:`new` runs first and the thread :meth:`start_expiry` starts runs every ``ttl_seconds / 4``
-    (between 1 s and 60 s), so a visitor's result stops being served about a TTL after it was made even on an idle
+    :meth:`prune`, which :meth:`new` runs first and the thread of :meth:`start_expiry` every ``ttl_seconds / 4``
+    (between 1 s and 60 s), so a visitor's result stops being served about a TTL after it was made, even on an idle
     server. The ids are random (UUID4), so nobody can guess another job's files."""
 
     def __init__(self, root: Path, ttl_seconds: float) -> None:
