@@ -7,7 +7,7 @@ working set. :func:`limit_malloc_arenas` caps the arenas at :data:`MALLOC_ARENAS
 glibc otherwise raises up to 32 MB) at :data:`MMAP_THRESHOLD`, so every large buffer is mapped on its own and given back
 when freed. Measured with ``benchmarks/memory.py`` (10 frames, full-size network, back to back on a heavily loaded
 2-core machine): the app's job on a 4K upload peaked at 1014 MB before, 988 MB with the arena cap alone and 872 MB with
-both; the command line on 4K at 1059 MB before, 868 MB with the arena cap alone and 834 MB with the threshold alone.
+both; the command line on 4K at 1059 MB before, 868 MB with the arena cap alone, 833 MB with both (720p: 986, 807).
 The price: large buffers are fresh pages to fault in. Whether that costs speed was not settled on that machine (one run
 of the fast network's 720p forward pass took 9.4 s against 4.4 s, one end-to-end run was no slower).
 """
