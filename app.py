@@ -54,7 +54,7 @@ from vst.app.comparison import (
 )
 from vst.app.showcase import checkpoint_digest
 from vst.errors import VSTError
-from vst.memory import limit_malloc_arenas
+from vst.memory import tune_malloc
 from vst.app.votes import VoteStore, client_of
 
 log = logging.getLogger("vst.app")
@@ -400,7 +400,7 @@ def main() -> None:
     """Serve the app: pre-render the A/B showcase in the background while no visitor's job runs (``VST_SHOWCASE``),
     then launch."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    limit_malloc_arenas()  # memory must not creep up frame after frame (see vst.memory)
+    tune_malloc()  # memory must not creep up frame after frame (see vst.memory)
     config = AppConfig.from_env()
     ensure_web_runtime()  # the Live tab's in-browser runtime, fetched once (set-up of `python app.py`)
     global _demo, _config

@@ -57,8 +57,8 @@ import importlib.util, os, sys
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import app
 if importlib.util.find_spec("vst.memory"):  # as app.main() does (trees before it had no vst.memory)
-    from vst.memory import limit_malloc_arenas
-    limit_malloc_arenas()
+    from vst.memory import tune_malloc
+    tune_malloc()
 from pathlib import Path
 from vst.app.config import AppConfig
 from vst.app.service import StylizeService, gallery_styles

@@ -18,8 +18,8 @@ _ARENAS_OF_SIX_THREADS = """
 import ctypes, sys, threading
 import numpy as np
 if sys.argv[1] == "tuned":
-    from vst.memory import limit_malloc_arenas
-    assert limit_malloc_arenas()
+    from vst.memory import tune_malloc
+    assert tune_malloc()
 barrier = threading.Barrier(7)
 def work():
     buffer = np.ones(100_000, np.uint8)

@@ -3,7 +3,7 @@
 Stylizing allocates and frees buffers of 1–120 MB for every frame (network activations, decoded and converted frames)
 from several threads (decoder, encoder, OpenMP workers). glibc's malloc gives threads arenas of their own (up to eight
 per core), each a heap that keeps what was freed in it, so the resident size crept up frame after frame well past the
-working set. :func:`limit_malloc_arenas` caps the arenas at :data:`MALLOC_ARENAS` and fixes the mmap threshold (which
+working set. :func:`tune_malloc` caps the arenas at :data:`MALLOC_ARENAS` and fixes the mmap threshold (which
 glibc otherwise raises up to 32 MB) at :data:`MMAP_THRESHOLD`, so every large buffer is mapped on its own and given back
 when freed. Measured with ``benchmarks/memory.py`` (10 frames, full-size network, back to back on a heavily loaded
 2-core machine): the app's job on a 4K upload peaked at 1014 MB before, 988 MB with the arena cap alone and 872 MB with
@@ -28,11 +28,11 @@ MMAP_THRESHOLD = 1 << 20
 _M_MMAP_THRESHOLD, _M_ARENA_MAX = -3, -8  # glibc's malloc.h
 
 
-def limit_malloc_arenas() -> bool:
+def tune_malloc() -> bool:
     """Cap glibc's malloc arenas at :data:`MALLOC_ARENAS` (threads that allocate for the first time from now on share
-    them) and fix its mmap threshold at :data:`MMAP_THRESHOLD`, for the rest of the process; True when both are set. Elsewhere than glibc (macOS, musl) it logs one line and returns
-    False: memory then creeps up as described above. Call it first thing in a program's entry point (the command line
-    and the app's ``main`` do)."""
+    them) and fix its mmap threshold at :data:`MMAP_THRESHOLD`, for the rest of the process; True when both are set.
+    Elsewhere than glibc (macOS, musl) it logs one line and returns False: memory then creeps up as described above.
+    Call it first thing in a program's entry point (the command line and the app's ``main`` do)."""
     if not sys.platform.startswith("linux"):
         log.info("not on Linux, malloc is left as it is: memory may creep up frame after frame")
         return False
