@@ -55,6 +55,7 @@ from vst.app.comparison import (
 )
 from vst.app.showcase import checkpoint_digest
 from vst.errors import VSTError
+from vst.memory import tune_malloc
 from vst.app.votes import VoteStore, client_of
 
 log = logging.getLogger("vst.app")
@@ -156,6 +157,7 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
     service = StylizeService(config, styles, activity)
     blind = BlindCopies(config.blind_dir, config.cache_ttl_minutes * 60)
     blind.start_expiry()
+    service.jobs.start_expiry()  # a visitor's result expires with the TTL, even on an idle server
     ttl = max(60, int(config.cache_ttl_minutes * 60))
     # Votes count for the checkpoints installed now: a retrained style's results start afresh.
     current = {s.slug: checkpoint_digest(s.variants) for s in styles if s.has_framewise}
@@ -416,6 +418,7 @@ def main() -> None:
     """Serve the app: pre-render the A/B showcase in the background while no visitor's job runs (``VST_SHOWCASE``),
     then launch."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    tune_malloc()  # memory must not creep up frame after frame (see vst.memory)
     config = AppConfig.from_env()
     ensure_web_runtime()  # the Live tab's in-browser runtime, fetched once (set-up of `python app.py`)
     global _demo, _config

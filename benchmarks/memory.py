@@ -2,11 +2,17 @@
 
     python benchmarks/memory.py [--network fast|full-size|johnson-reference|tiny] [--compile] [--seconds 300]
                                 [--width 1280 --height 720] [--max-side N] [--json benchmarks/results/memory.json]
+    python benchmarks/memory.py --app [--style starry-night] [--seconds 0.4 --width 3840 --height 2160]
 
 The clip is generated first; then ``python -m vst stylize`` runs in a child process on the chosen network and its
 peak resident memory (ru_maxrss) is reported, next to a run on a clip a quarter as long, to show that memory does not
 grow with length. ``--max-side`` is passed to the command (by default its own default, 1280, applies: a larger clip
 is downscaled; ``--max-side 0`` keeps the full size).
+
+``--app`` measures the web app's job instead: a child process imports ``app.py`` (Gradio included), sets up memory as
+``app.main()`` does and runs one stylize job of the bundled ``--style`` with the app's default limits
+(:class:`vst.app.config.AppConfig`: long side 720, the temporal model and the framewise baseline from one decode, the
+flicker meter), as :meth:`vst.app.service.StylizeService.run` does for a visitor; no server is started.
 """
 
 from __future__ import annotations
@@ -45,6 +51,24 @@ def peak_rss_mb(cmd: list[str]) -> tuple[float, float]:
     return int(out.stdout.strip().splitlines()[-1]) / 1024, time.perf_counter() - start
 
 
+#: The ``--app`` child: ``sys.argv[1:]`` = clip, style, cache folder.
+APP_JOB = """
+import importlib.util, os, sys
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+import app
+if importlib.util.find_spec("vst.memory"):  # as app.main() does (trees before it had no vst.memory)
+    from vst.memory import tune_malloc
+    tune_malloc()
+from pathlib import Path
+from vst.app.config import AppConfig
+from vst.app.service import StylizeService, gallery_styles
+config = AppConfig(cache_dir=Path(sys.argv[3]), showcase=False)
+service = StylizeService(config, gallery_styles(config))
+outcome = service.run(sys.argv[1], sys.argv[2])
+assert outcome.result.frames > 0 and not outcome.pending
+"""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=300)
@@ -56,6 +80,9 @@ def main() -> None:
     parser.add_argument("--compile", action="store_true",
                         help="run the network through torch.compile (whole frames, no strips; see vst.model.frame_strips)")
     parser.add_argument("--max-side", type=int, help="passed to `python -m vst stylize` (default: its default)")
+    parser.add_argument("--app", action="store_true",
+                        help="measure the app's stylize job (its limits, both variants) instead of the command line")
+    parser.add_argument("--style", default="starry-night", help="with --app: the bundled style to run")
     parser.add_argument("--json", type=Path, default=Path("benchmarks/results/memory.json"))
     args = parser.parse_args()
     rows = []
@@ -67,15 +94,22 @@ def main() -> None:
             frames = round(seconds * 25)
             clip = write_panning_clip(Path(tmp) / f"clip{frames}.mp4", width=args.width, height=args.height,
                                       frames=frames)
-            peak, took = peak_rss_mb([sys.executable, "-m", "vst", "stylize", str(clip), "--style", str(checkpoint),
-                                      "-o", str(Path(tmp) / f"out{frames}.mp4"), "--quiet",
-                                      *(["--compile"] if args.compile else []),
-                                      *(["--max-side", str(args.max_side)] if args.max_side is not None else [])])
+            if args.app:
+                peak, took = peak_rss_mb([sys.executable, "-c", APP_JOB, str(clip), args.style,
+                                          str(Path(tmp) / f"cache{frames}")])
+            else:
+                peak, took = peak_rss_mb([sys.executable, "-m", "vst", "stylize", str(clip), "--style",
+                                          str(checkpoint), "-o", str(Path(tmp) / f"out{frames}.mp4"), "--quiet",
+                                          *(["--compile"] if args.compile else []),
+                                          *(["--max-side", str(args.max_side)] if args.max_side is not None else [])])
             rows.append({"seconds": seconds, "frames": frames, "peak_rss_mb": round(peak, 1), "wall_s": round(took, 1)})
-            print(f"{args.network} network{' (compiled)' if args.compile else ''}, {args.width}×{args.height}, {seconds:.0f} s ({frames} frames): peak RSS {peak:.0f} MB, {took:.0f} s")
+            what = (f"app job ({args.style}, both variants)" if args.app else
+                    f"{args.network} network{' (compiled)' if args.compile else ''}")
+            print(f"{what}, {args.width}×{args.height}, {seconds:g} s ({frames} frames): peak RSS {peak:.0f} MB, "
+                  f"{took:.0f} s")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"width": args.width, "height": args.height, "max_side": args.max_side,
-                                     "network": args.network,
+                                     "network": f"app:{args.style}" if args.app else args.network,
                                      "compile": args.compile, "rows": rows,
                                      "self_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}, indent=2))
     print(f"wrote {args.json}")

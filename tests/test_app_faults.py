@@ -107,6 +107,22 @@ def test_blind_copies_expire_with_the_ttl_without_traffic(app: App) -> None:
     assert all(httpx.get(u, timeout=30).status_code in (403, 404) for u in urls)  # no longer served
 
 
+def test_a_visitors_own_result_expires_with_the_ttl_without_traffic(app: App, clip_mp4: Path) -> None:
+    """The stylized video (Gradio's served copy) and the comparison files under ``/vst-media/<job>/`` stop being
+    served about a TTL after the job, and the job folder is deleted, with no other request meanwhile."""
+    client = Client(app.url, verbose=False, download_files=False)
+    video, slider, *_ = client.predict(handle_file(clip_mp4), "starry-night", False, api_name="/stylize")
+    media = [part.split('"', 1)[0] for part in slider.split('src="')[1:] if part.startswith("/vst-media/")]
+    urls = _urls(video) + [app.url + path for path in media]
+    assert len(media) == 2 and len(urls) == 3  # the video; the slider's two videos
+    assert all(httpx.get(u, timeout=30).status_code == 200 for u in urls)
+    folder = app.config.jobs_dir / media[0].split("/")[2]
+    assert sorted(p.name for p in folder.iterdir()) == ["clip_starry-night.mp4", "clip_starry-night_framewise.mp4"]
+    time.sleep(TTL_SECONDS + 2.5)  # the TTL and one expiry interval (TTL / 4, at least 1 s)
+    assert not folder.exists()
+    assert all(httpx.get(u, timeout=30).status_code in (403, 404) for u in urls)  # no longer served
+
+
 def test_scripted_votes_are_rate_limited_per_client_and_hashed(app: App) -> None:
     client = Client(app.url, verbose=False)
     counted, refused = 0, []

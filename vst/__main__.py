@@ -16,6 +16,7 @@ from .catalog import ALL_VARIANTS, DEFAULT_VARIANT, FAST_VARIANT, bundled_dir, i
 from .errors import VSTError
 from .files import check_output_free
 from .hub import installed_styles, load_model
+from .memory import tune_malloc
 from .pipeline import DEFAULT_MAX_SIDE, check_frame_size, select_device, stylize_video
 from .signals import Terminated, sigterm_as_exception
 from .video import probe
@@ -166,6 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return prerender_main(argv[1:])
     args = build_parser().parse_args(argv)
+    tune_malloc()  # memory must not creep up frame after frame (see vst.memory)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         with sigterm_as_exception():

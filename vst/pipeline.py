@@ -37,7 +37,8 @@ ProgressCallback = Callable[[int, int | None], None]
 #: instance norms need more than one pixel at quarter resolution), rounded up to a plain limit.
 MIN_FRAME_SIDE = 8
 #: The long side, in pixels, that :func:`stylize_video` (and so ``python -m vst stylize``) downscales frames to unless
-#: told otherwise: a 4K clip then peaks at 1019 MB with the full-size network, against 2571 MB at full size
+#: told otherwise: a 4K clip then peaks at 868 MB with the full-size network (under
+#: :func:`vst.memory.tune_malloc`, as the command line runs), against about 2571 MB at full size
 #: (``benchmarks/memory.py``); each further megapixel costs about 190 MB.
 DEFAULT_MAX_SIDE = 1280
 

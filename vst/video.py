@@ -35,6 +35,11 @@ MP4_AUDIO_CODECS: frozenset[str] = frozenset({"aac", "mp3", "opus", "flac"})
 #: Audio codecs that a browser plays from an MP4 (checked by :func:`is_browser_playable`).
 BROWSER_AUDIO_CODECS: frozenset[str] = MP4_AUDIO_CODECS
 _FALLBACK_RATE = Fraction(25)
+#: Frame-threaded decoding holds a frame per thread: large frames get fewer threads (see :func:`decode_threads`), e.g.
+#: one for 1080p and 4K (a probe and a decode of a 4K clip took 67 MB instead of 140 MB with FFmpeg's own three
+#: threads on two cores), up to four for 720p. One thread decodes 4K at about 16 fps, next to seconds per
+#: 720p frame through the full-size network; the decoded pixels are the same whatever the thread count.
+DECODE_PIXELS_IN_FLIGHT = 4_000_000
 
 
 @dataclass(frozen=True)
@@ -125,7 +130,18 @@ def _video_stream(container: av.container.InputContainer, path: Path) -> av.vide
     if stream.codec_context is None:
         raise VideoError(f"{path} uses an unknown or unsupported video codec that cannot be decoded")
     stream.thread_type = "AUTO"
+    stream.codec_context.thread_count = decode_threads(stream.codec_context.width, stream.codec_context.height)
     return stream
+
+
+def decode_threads(width: int, height: int) -> int:
+    """Decoder threads for frames of ``width`` × ``height``: FFmpeg's own choice (one per core and one more, at most
+    16), fewer for large frames so that the frames in flight (frame threading holds one per thread, besides the
+    reference frames) take at most :data:`DECODE_PIXELS_IN_FLIGHT`; 0 (FFmpeg decides) when the size is unknown."""
+    if width < 1 or height < 1:
+        return 0
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(cores + 1, 16, DECODE_PIXELS_IN_FLIGHT // (width * height)))
 
 
 def _codec_name(stream: av.stream.Stream) -> str | None:

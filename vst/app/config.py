@@ -97,7 +97,8 @@ class AppConfig:
     #: ``VST_CACHE_DIR``: root of the app's files: per-job folders, previews, A/B showcase (``python -m vst.app.showcase``
     #: renders into ``<cache_dir>/showcase`` too). Only the subfolders the browser needs are served.
     cache_dir: Path = field(default_factory=default_cache_dir)
-    #: ``VST_CACHE_TTL_MINUTES``: job folders older than this are deleted (checked whenever a job starts).
+    #: ``VST_CACHE_TTL_MINUTES``: job folders (a visitor's result) and blind A/B copies older than this are deleted
+    #: (checked every quarter of it, between 1 s and a minute, and whenever a job starts); fractions are allowed.
     cache_ttl_minutes: float = 60.0
     #: ``VST_SHOWCASE``: pre-render the A/B showcase pairs in a background thread at start-up.
     showcase: bool = True

@@ -34,7 +34,7 @@ import pandas as pd
 from ..catalog import FAST_FRAMEWISE_VARIANT, FAST_VARIANT, STYLES, VARIANTS
 from ..checkpoint_check import check_checkpoint
 from ..errors import CheckpointError, VideoError, VSTError
-from ..files import atomic_output
+from ..files import PARTIAL_GLOB, atomic_output
 from ..hub import WEIGHTS_FILE, InstalledStyle, installed_styles
 from ..model import load_network
 from ..metrics import WarpingErrorMeter
@@ -230,11 +230,14 @@ NO_STYLE_MESSAGE = (
 
 class JobSpace:
     """Per-job output folders ``<root>/<random id>/``; folders older than ``ttl_seconds`` are deleted by
-    :meth:`prune`, which :meth:`new` runs first. The ids are random (UUID4), so nobody can guess another job's files."""
+    :meth:`prune`, which :meth:`new` runs first and the thread of :meth:`start_expiry` every ``ttl_seconds / 4``
+    (between 1 s and 60 s), so a visitor's result stops being served about a TTL after it was made, even on an idle
+    server. The ids are random (UUID4), so nobody can guess another job's files."""
 
     def __init__(self, root: Path, ttl_seconds: float) -> None:
         self.root = Path(root)
         self.ttl_seconds = ttl_seconds
+        self._expiry: threading.Thread | None = None
 
     def new(self) -> tuple[str, Path]:
         self.prune()
@@ -243,15 +246,23 @@ class JobSpace:
         folder.mkdir(parents=True)
         return job_id, folder
 
+    def start_expiry(self) -> threading.Thread:
+        """Run :meth:`prune` in a daemon thread, every ``ttl_seconds / 4`` (between 1 s and 60 s)."""
+        if self._expiry is None:
+            self._expiry = expiry_thread("vst-job-expiry", self.ttl_seconds, self.prune,
+                                         f"old job folders in {self.root}")
+        return self._expiry
+
     def prune(self, now: float | None = None) -> int:
-        """Delete job folders last modified more than ``ttl_seconds`` ago; returns how many were deleted."""
+        """Delete job folders last modified more than ``ttl_seconds`` ago, except those a running job is writing to
+        (they hold a partial file); returns how many were deleted."""
         if not self.root.is_dir():
             return 0
         cutoff = (time.time() if now is None else now) - self.ttl_seconds
         removed = 0
         for folder in self.root.iterdir():
             try:
-                if folder.is_dir() and folder.stat().st_mtime < cutoff:
+                if folder.is_dir() and folder.stat().st_mtime < cutoff and not any(folder.glob(PARTIAL_GLOB)):
                     _forget_folder(folder)
                     shutil.rmtree(folder)
                     removed += 1
@@ -271,6 +282,24 @@ class JobSpace:
             shutil.rmtree(folder)
         except OSError as err:  # e.g. removed by a concurrent prune; the next prune retries anything left
             log.warning("could not delete the job folder %s: %s", folder, err)
+
+
+def expiry_thread(name: str, ttl_seconds: float, prune: Callable[[], object], what: str) -> threading.Thread:
+    """Start a daemon thread that calls ``prune`` every ``ttl_seconds / 4`` (between 1 s and 60 s), so files expire at
+    most a quarter TTL (a minute at most) late; an ``OSError`` is logged as one line (naming ``what``) and retried."""
+    interval = min(60.0, max(1.0, ttl_seconds / 4))
+
+    def work() -> None:
+        while True:
+            time.sleep(interval)
+            try:
+                prune()
+            except OSError as err:
+                log.warning("could not delete %s: %s", what, err)
+
+    thread = threading.Thread(target=work, name=name, daemon=True)
+    thread.start()
+    return thread
 
 
 def _forget_folder(folder: Path) -> None:
@@ -805,21 +834,14 @@ class BlindCopies:
 
     def start_expiry(self) -> threading.Thread:
         """Delete expired copies in a daemon thread, every ``ttl_seconds / 4`` (between 1 s and 60 s)."""
-        interval = min(60.0, max(1.0, self.ttl_seconds / 4))
-
-        def work() -> None:
-            while True:
-                time.sleep(interval)
-                try:
-                    with self._lock:
-                        self._prune()
-                except OSError as err:
-                    log.warning("could not delete expired A/B copies in %s: %s", self.root, err)
-
         if self._expiry is None:
-            self._expiry = threading.Thread(target=work, name="vst-blind-expiry", daemon=True)
-            self._expiry.start()
+            self._expiry = expiry_thread("vst-blind-expiry", self.ttl_seconds, self._locked_prune,
+                                         f"expired A/B copies in {self.root}")
         return self._expiry
+
+    def _locked_prune(self) -> None:
+        with self._lock:
+            self._prune()
 
     def get(self, source: Path) -> Path:
         """The copy of ``source`` (made now if there is none). Handing out an existing copy touches only that file:
