@@ -147,6 +147,7 @@ def main() -> int:
     parser.add_argument("--capture", type=int, default=30, help="frames captured for the steadiness measure")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "live.json")
     args = parser.parse_args()
+    load_at_start = os.getloadavg()[0]
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -260,8 +261,9 @@ def main() -> int:
         "browser_ms_per_frame": stages, "steadiness": steadiness, "targets_fps": {"320x180": 25, "640x360": 12},
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                     "onnxruntime_web": web_runtime.VERSION,
-                    "note": "CPU shared with a training run and other jobs while measured (load average "
-                            f"{os.getloadavg()[0]:.1f} at the end)"},
+                    "load_average": {"start": load_at_start, "end": os.getloadavg()[0]},
+                    "note": "1-minute load average of the whole machine; the benchmark's own browser and Python "
+                            "add about 2 on their own"},
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
