@@ -98,7 +98,7 @@ def _blown_out_share(model: torch.nn.Module, frames: np.ndarray) -> float:
 
 
 #: Styles whose bundled framewise baseline still has instance-norm blobs (issue 11: retrain it with the temporal model).
-KNOWN_BLOBS = {"great-wave"}
+KNOWN_BLOBS: set[str] = set()  # slugs whose framewise model or twin still has blobs (strict expected failures)
 
 
 def _blob_params(slugs: list[str]) -> list[object]:
