@@ -97,17 +97,7 @@ def _blown_out_share(model: torch.nn.Module, frames: np.ndarray) -> float:
     return 100.0 * float(((out >= 245).all(-1) & ~(frames >= 245).all(-1)).mean())
 
 
-#: Styles whose bundled framewise baseline still has instance-norm blobs (issue 11: retrain it with the temporal model).
-KNOWN_BLOBS: set[str] = set()  # slugs whose framewise model or twin still has blobs (strict expected failures)
-
-
-def _blob_params(slugs: list[str]) -> list[object]:
-    """``slugs`` as test parameters, those in :data:`KNOWN_BLOBS` as strict expected failures."""
-    return [pytest.param(s, marks=pytest.mark.xfail(strict=True, reason="white blobs: retrain"))
-            if s in KNOWN_BLOBS else s for s in slugs]
-
-
-@pytest.mark.parametrize("slug", _blob_params(SLUGS))
+@pytest.mark.parametrize("slug", SLUGS)
 def test_framewise_baseline_has_no_blown_out_blobs_the_temporal_model_lacks(slug: str) -> None:
     """A fair baseline: instance-norm artefacts (white blobs on the subject) would make the blind vote reward the
     temporal model for the wrong reason. The framewise network's share of blown-out pixels stays within 0.5
@@ -120,7 +110,7 @@ def test_framewise_baseline_has_no_blown_out_blobs_the_temporal_model_lacks(slug
 TWINS = [s for s in SLUGS if (BUNDLED / s / FAST_FRAMEWISE_VARIANT).is_dir()]
 
 
-@pytest.mark.parametrize("slug", _blob_params(TWINS))
+@pytest.mark.parametrize("slug", TWINS)
 def test_fast_framewise_twin_has_no_blown_out_blobs_the_fast_network_lacks(slug: str) -> None:
     """The real-time comparison is fair too: the fast network's framewise twin (distilled from the framewise model,
     so it inherits that model's blobs) stays within 0.5 percentage points of the fast network's blown-out share."""
