@@ -1,10 +1,12 @@
 """Speed and steadiness of the Live tab: the in-browser loop against onnxruntime (Python) and our PyTorch path.
 
-    python benchmarks/live.py [--style starry-night] [--seconds 8] [--rounds 3] [--threads 1,2]
-                              [--clip examples/bikes.mp4]
+    python benchmarks/live.py [--style starry-night] [--networks live,fast] [--seconds 8] [--rounds 3]
+                              [--threads 1,2] [--clip examples/bikes.mp4]
 
 One run, same frames for every row: frames of ``--clip`` (centre-cropped to 16:9) at 320×180, 480×270 and 640×360,
-measured round-robin (every cell once per round, best round kept, as the other benchmarks do on this shared CPU).
+measured round-robin (every cell once per round, best round kept, as the other benchmarks do on this shared CPU),
+for each of the style's networks in ``--networks`` (``live``: the Live tab's default, ``fast``: the real-time network
+it is distilled from).
 
 - **browser**: the Live page in headless Chromium (Debian's ``/usr/bin/chromium``, WASM backend, no GPU) with the
   fake camera playing those frames (a YUV4MPEG2 file at 60 fps, so the camera does not cap the loop); frames per
@@ -15,8 +17,9 @@ measured round-robin (every cell once per round, best round kept, as the other b
 - **onnxruntime (Python)**: the same ``model.onnx`` on the CPU, default threads and one thread.
 - **PyTorch**: :class:`vst.pipeline.Stylizer` (our server path) on the same frames, default threads and one thread.
 
-Steadiness: the page captures consecutive frames it stylized at 320×180 (input and output), and their mean warping
-error is compared with the framewise network's on the same input frames (PyTorch), as the quality table does.
+Steadiness: the page captures consecutive frames it stylized at 320×180 with the first of ``--networks`` (input and
+output), and their mean warping error is compared with the framewise network's on the same input frames (PyTorch), as
+the quality table does.
 
 Writes ``benchmarks/results/live.json``. Needs the cached onnxruntime-web (``python -m vst fetch-web-runtime``).
 """
@@ -89,7 +92,7 @@ def rate(run: object, frames: np.ndarray, seconds: float = 4.0) -> float:
     return done / (time.perf_counter() - start)
 
 
-def python_runners(onnx_path: Path, model: object) -> dict[str, object]:
+def python_runners(onnx_path: Path, model: object, network: str) -> dict[str, object]:
     """Row name → ``run(frame)`` for onnxruntime (Python) and our PyTorch path, default threads and one thread."""
     import onnxruntime as ort
     import torch
@@ -121,8 +124,8 @@ def python_runners(onnx_path: Path, model: object) -> dict[str, object]:
             return stylizer(frame[None])
 
         label = f"{threads} thread" if threads else f"default threads ({default_threads})"
-        runners[f"onnxruntime (Python), {label}"] = onnx_run
-        runners[f"PyTorch (vst Stylizer), {label}"] = torch_run
+        runners[f"{network}: onnxruntime (Python), {label}"] = onnx_run
+        runners[f"{network}: PyTorch (vst Stylizer), {label}"] = torch_run
     return runners
 
 
@@ -139,6 +142,8 @@ def decode_capture(capture: dict[str, object]) -> tuple[np.ndarray, np.ndarray]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--style", default="starry-night")
+    parser.add_argument("--networks", default="live,fast",
+                        help="the style's networks to measure, comma-separated (the first one's output is captured)")
     parser.add_argument("--clip", type=Path, default=ROOT / "examples" / "bikes.mp4")
     parser.add_argument("--seconds", type=float, default=8.0,
                         help="measuring time per size and round in the browser (a third of it per Python row)")
@@ -169,8 +174,10 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="vst-live-bench-"))
     config = AppConfig.from_env({"VST_CACHE_DIR": str(work / "cache"), "VST_SHOWCASE": "0"})
     styles = [s for s in live_styles(gallery_styles(config), work / "onnx") if s.slug == args.style]
-    if not styles:
-        print(f"style {args.style} has no fast network installed", file=sys.stderr)
+    networks = args.networks.split(",")
+    missing = [n for n in networks if not styles or n not in styles[0].models]
+    if missing:
+        print(f"style {args.style} has no {' or '.join(missing)} network installed", file=sys.stderr)
         return 2
     runtime = web_runtime.runtime_dir()
     gr.set_static_paths(served_paths(styles, [], runtime))
@@ -184,15 +191,18 @@ def main() -> int:
     page_config_ = page_config(styles, [], runtime)
 
     frames = {size: clip_frames(args.clip, size, 60) for size in SIZES}
-    fast = load_model(args.style, "fast")
-    runners = python_runners(styles[0].onnx, fast)
+    models = {network: load_model(args.style, network) for network in networks}
+    runners = {name: run for network in networks
+               for name, run in python_runners(styles[0].models[network], models[network], network).items()}
     thread_counts = [int(t) for t in args.threads.split(",")]
 
-    def browser_row(threads: int) -> str:
-        return f"browser (onnxruntime-web WASM, {threads} thread{'s' if threads > 1 else ''}, headless Chromium)"
+    def browser_row(network: str, threads: int) -> str:
+        return (f"{network}: browser (onnxruntime-web WASM, {threads} thread{'s' if threads > 1 else ''}, "
+                f"headless Chromium)")
 
-    rows: dict[str, dict[str, float]] = {browser_row(t): {} for t in thread_counts} | {name: {} for name in runners}
-    stages: dict[str, dict[str, dict[str, float]]] = {browser_row(t): {} for t in thread_counts}
+    browser_rows = [browser_row(n, t) for n in networks for t in thread_counts]
+    rows: dict[str, dict[str, float]] = {row: {} for row in browser_rows} | {name: {} for name in runners}
+    stages: dict[str, dict[str, dict[str, float]]] = {row: {} for row in browser_rows}
     capture = None
     with sync_playwright() as p:
         pages, browsers = {}, []
@@ -200,35 +210,38 @@ def main() -> int:
             camera = write_y4m(clip, work / f"camera-{w}x{h}.y4m")
             browsers.append(p.chromium.launch(executable_path=CHROMIUM,
                                               args=[*CHROMIUM_ARGS, f"--use-file-for-fake-video-capture={camera}"]))
-            for threads in thread_counts:  # one page per thread count, in the same browser
-                page = browsers[-1].new_page(viewport={"width": 1280, "height": 900})
-                page.set_default_timeout(120_000)
-                page.goto(demo.local_url + page_src(page_config_, backend="wasm", resolution=f"{w}x{h}",
-                                                    threads=str(threads)))
-                pages[(w, h, threads)] = page
+            for network in networks:  # one page per network and thread count, in the same browser
+                for threads in thread_counts:
+                    page = browsers[-1].new_page(viewport={"width": 1280, "height": 900})
+                    page.set_default_timeout(120_000)
+                    page.goto(demo.local_url + page_src(page_config_, backend="wasm", resolution=f"{w}x{h}",
+                                                        threads=str(threads)))
+                    page.locator("#network").select_option(network)
+                    pages[(w, h, network, threads)] = page
         try:
             # Round-robin: every cell is measured once per round and keeps its best round, so a burst of load
             # from the other jobs on the machine hits all rows alike instead of one.
             for round_ in range(args.rounds):
-                for (w, h, threads), page in pages.items():
-                    key, row = f"{w}x{h}", browser_row(threads)
+                for (w, h, network, threads), page in pages.items():
+                    key, row = f"{w}x{h}", browser_row(network, threads)
                     before = page.evaluate("() => window.vstLive.frames")
                     page.locator("#start").click()  # only the page being measured runs its loop
                     page.wait_for_function(f"() => window.vstLive.frames >= {before + 5} || window.vstLive.error")
                     if page.evaluate("() => window.vstLive.error"):
                         raise RuntimeError(page.evaluate("() => window.vstLive.error"))
                     state = "() => [vstLive.frames, performance.now(), {...vstLive.stageMs}, vstLive.threads, " \
-                            "vstLive.isolated]"
-                    f0, t0, ms0, used, isolated = page.evaluate(state)
-                    if used != threads or not isolated:
-                        raise RuntimeError(f"the page runs {used} threads (isolated: {isolated}), not {threads}")
+                            "vstLive.isolated, vstLive.network]"
+                    f0, t0, ms0, used, isolated, running = page.evaluate(state)
+                    if used != threads or not isolated or running != network:
+                        raise RuntimeError(f"the page runs the {running} network on {used} threads (isolated: "
+                                           f"{isolated}), not the {network} one on {threads}")
                     page.wait_for_timeout(args.seconds * 1000)
-                    f1, t1, ms1, _, _ = page.evaluate(state)
+                    f1, t1, ms1, _, _, _ = page.evaluate(state)
                     fps = (f1 - f0) * 1000 / (t1 - t0)
                     if fps > rows[row].get(key, 0.0):
                         rows[row][key] = fps
                         stages[row][key] = {stage: (ms1[stage] - ms0[stage]) / (f1 - f0) for stage in ms1}
-                    if (w, h) == SIZES[0] and capture is None:
+                    if (w, h) == SIZES[0] and network == networks[0] and capture is None:
                         capture = page.evaluate(f"() => window.vstLive.capture({args.capture})")
                     page.locator("#stop").click()
                     page.wait_for_function("() => !window.vstLive.running")
@@ -236,10 +249,12 @@ def main() -> int:
                           + ", ".join(f"{k} {v:.1f}" for k, v in stages[row][key].items()), flush=True)
                     if threads != thread_counts[-1]:
                         continue
-                    for name, run in runners.items():
+                    ours = [name for name in runners if name.startswith(f"{network}: ")]
+                    for name in ours:
+                        run = runners[name]
                         rows[name][key] = max(rate(run, frames[(w, h)], args.seconds / 3), rows[name].get(key, 0.0))
                     print(f"round {round_ + 1} {key}: "
-                          + "; ".join(f"{name} {rows[name][key]:.1f}" for name in runners), flush=True)
+                          + "; ".join(f"{name} {rows[name][key]:.1f}" for name in ours), flush=True)
         finally:
             for browser in browsers:
                 browser.close()
@@ -249,15 +264,16 @@ def main() -> int:
     framewise = Stylizer(load_model(args.style, "framewise"))(inputs)
     live_error = float(np.nanmean(warping_errors(inputs, outputs)))
     framewise_error = float(np.nanmean(warping_errors(inputs, framewise)))
-    pytorch_fast = Stylizer(fast)(inputs)
+    pytorch_same = Stylizer(models[networks[0]])(inputs)
     steadiness = {
-        "frames": len(inputs), "size": f"{SIZES[0][0]}x{SIZES[0][1]}",
+        "network": networks[0], "frames": len(inputs), "size": f"{SIZES[0][0]}x{SIZES[0][1]}",
         "live_warping_error": live_error, "framewise_warping_error": framewise_error,
         "live_vs_framewise": live_error / framewise_error,
-        "live_vs_pytorch_fast_max_uint8_diff": int(np.abs(outputs.astype(int) - pytorch_fast).max()),
+        "live_vs_pytorch_same_network_max_uint8_diff": int(np.abs(outputs.astype(int) - pytorch_same).max()),
     }
     result = {
-        "style": args.style, "clip": args.clip.name, "sizes": [f"{w}x{h}" for w, h in SIZES], "fps": rows,
+        "style": args.style, "networks": networks, "clip": args.clip.name, "sizes": [f"{w}x{h}" for w, h in SIZES],
+        "fps": rows,
         "browser_ms_per_frame": stages, "steadiness": steadiness, "targets_fps": {"320x180": 25, "640x360": 12},
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                     "onnxruntime_web": web_runtime.VERSION,
@@ -271,7 +287,8 @@ def main() -> int:
     print(f"\n{'':<{width}}  " + "  ".join(f"{w}x{h:<4}" for w, h in SIZES))
     for name, row in rows.items():
         print(f"{name:<{width}}  " + "  ".join(f"{row[f'{w}x{h}']:7.1f}" for w, h in SIZES))
-    print(f"\nsteadiness at 320x180: live warping error {live_error:.5f} vs framewise {framewise_error:.5f} "
+    print(f"\nsteadiness at 320x180 ({networks[0]} network in the browser): warping error {live_error:.5f} vs "
+          f"framewise {framewise_error:.5f} "
           f"(x{live_error / framewise_error:.2f}); wrote {args.out}")
     return 0
 

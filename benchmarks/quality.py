@@ -7,7 +7,7 @@ Needs `python -m training prepare` (for the held-out clips bikes.mp4 and carphon
 painting files (default: ../shared/styles, not part of the repository). Every network of a style is evaluated in the
 same process on the same frames: the unstylized input, Johnson et al.'s classic framewise network where
 ``--reference`` has one (``training.classic``; benchmarks only, never bundled), our framewise baseline, our temporal
-model and our real-time (fast) network. Per clip and as a mean over the clips:
+model, our real-time (fast) network and the Live tab's in-browser network distilled from it (live). Per clip and as a mean over the clips:
 
 * warping error (Lai et al. 2018; lower is steadier),
 * style distance to the painting file (Gram matrices of VGG16 relu1_2…relu4_3, each relative to the painting's Gram
@@ -16,7 +16,7 @@ model and our real-time (fast) network. Per clip and as a mean over the clips:
 
 Prints the figures with their ratios to the classic network (or, without one, the style distance relative to the
 unstylized input's) and the issue's bars; writes benchmarks/results/quality.json, one contact sheet per style
-(docs/contact_sheets/<slug>.jpg: input | classic | framewise | temporal | fast on two held-out clips, frames large
+(docs/contact_sheets/<slug>.jpg: input | classic | framewise | temporal | fast | live on two held-out clips, frames large
 enough to judge strokes) and the overview docs/contact_sheet.jpg.
 """
 
@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 from training.__main__ import held_out_clips  # noqa: E402
 from training.classic import classic_networks  # noqa: E402
 from training.evaluate import StyleMetrics, evaluate, load_clip  # noqa: E402
-from vst.catalog import FAST_VARIANT, get_style  # noqa: E402
+from vst.catalog import FAST_VARIANT, LIVE_VARIANT, get_style  # noqa: E402
 from vst.hub import installed_styles, load_model  # noqa: E402
 from vst.model import load_network  # noqa: E402
 from vst.pipeline import Stylizer  # noqa: E402
@@ -48,9 +48,10 @@ PAINTING_FILES = {
     "shipwreck-of-the-minotaur": "shipwreck_of_the_minotaur.jpg",
 }
 #: Column order of the tables and contact sheets; ``input`` is the unstylized frame, ``classic`` Johnson et al.'s.
-NETWORKS = ("input", "classic", "framewise", "temporal", FAST_VARIANT)
+NETWORKS = ("input", "classic", "framewise", "temporal", FAST_VARIANT, LIVE_VARIANT)
 LABELS = {"input": "input (held-out clip)", "classic": "classic (Johnson et al.)", "framewise": "framewise baseline",
-          "temporal": "temporal (ours)", FAST_VARIANT: "fast (ours, real-time)"}
+          "temporal": "temporal (ours)", FAST_VARIANT: "fast (ours, real-time)",
+          LIVE_VARIANT: "live (ours, in the browser)"}
 
 
 class Unstylized(torch.nn.Module):
@@ -205,7 +206,7 @@ def main() -> None:
         models: dict[str, torch.nn.Module] = {"input": Unstylized()}
         if slug in classics:
             models["classic"] = classics[slug]
-        models |= {v: load_model(slug, v) for v in ("framewise", "temporal", FAST_VARIANT)
+        models |= {v: load_model(slug, v) for v in ("framewise", "temporal", FAST_VARIANT, LIVE_VARIANT)
                    if v in installed[slug].variants}
         models |= {name: load_network(Path(folder)) for name, folder in extras.items()}
         stylizers = {name: Stylizer(model) for name, model in models.items()}  # type: ignore[arg-type]

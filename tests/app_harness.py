@@ -17,10 +17,11 @@ OFFLINE_ENV: dict[str, str] = {"HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED"
 
 
 def make_tiny_styles(root: Path, slugs: tuple[str, ...] = ("starry-night",), *, fast: tuple[str, ...] = (),
-                     fast_framewise: tuple[str, ...] = ()) -> Path:
+                     fast_framewise: tuple[str, ...] = (), live: tuple[str, ...] = ()) -> Path:
     """A checkpoint folder with both variants of each style in ``slugs``, the ``fast`` variant too for those in
-    ``fast``, and its framewise twin (``fast-framewise``) for those in ``fast_framewise`` (tiny random networks,
-    tests only), each with the bundled style's ``style.json`` and thumbnail."""
+    ``fast``, its framewise twin (``fast-framewise``) for those in ``fast_framewise`` and the Live tab's network
+    (``live``) for those in ``live`` (tiny random networks, tests only), each with the bundled style's ``style.json``
+    and thumbnail."""
     for i, slug in enumerate(slugs):
         add_style_metadata(root / slug, slug)
         make_tiny_checkpoint(root / slug / "temporal", seed=2 * i + 1)
@@ -29,6 +30,8 @@ def make_tiny_styles(root: Path, slugs: tuple[str, ...] = ("starry-night",), *, 
             make_tiny_fast_checkpoint(root / slug / "fast", seed=100 + i)
         if slug in fast_framewise:
             make_tiny_fast_checkpoint(root / slug / "fast-framewise", seed=200 + i)
+        if slug in live:
+            make_tiny_fast_checkpoint(root / slug / "live", seed=300 + i)
     return root
 
 

@@ -12,7 +12,7 @@ import torch
 from huggingface_hub import ModelCard
 from PIL import Image
 
-from vst.catalog import ALL_VARIANTS, FAST_FRAMEWISE_VARIANT, STYLES
+from vst.catalog import ALL_VARIANTS, FAST_FRAMEWISE_VARIANT, LIVE_VARIANT, STYLES
 from vst.model import load_network
 from vst.pipeline import Stylizer
 
@@ -45,8 +45,9 @@ def test_a_bundled_style_has_every_variant_small_and_without_pickles(slug: str) 
     present = [v for v in ALL_VARIANTS if v != FAST_FRAMEWISE_VARIANT or (folder / v).is_dir()]
     for variant in present:
         files = {p.name: p.stat().st_size for p in (folder / variant).iterdir()}
-        expected = {"model.safetensors", "config.json"} | ({"model.onnx"} if variant == "fast" else set())
-        assert set(files) == expected, (variant, files)  # the fast network also ships as ONNX for the Live tab
+        in_browser = variant in ("fast", LIVE_VARIANT)  # the networks the Live tab runs also ship as ONNX
+        expected = {"model.safetensors", "config.json"} | ({"model.onnx"} if in_browser else set())
+        assert set(files) == expected, (variant, files)
         assert files["model.safetensors"] < 8_000_000 and files.get("model.onnx", 0) < 2_000_000
         model = load_network(folder / variant).eval()
         with torch.no_grad():
@@ -79,6 +80,19 @@ def test_recorded_quality_meets_the_bar(slug: str) -> None:
     assert temporal["style_distance"] <= 1.15 * framewise["style_distance"]
     assert fast["warping_error"] <= 0.6 * framewise["warping_error"]
     assert fast["style_distance"] <= 1.25 * temporal["style_distance"]
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_live_network_is_a_third_of_the_fast_one_and_as_steady(slug: str) -> None:
+    """The Live tab's network (metrics.json, measured on the same held-out clips by ``distill --live``): at most 40%
+    of the fast network's parameters, flickering at most 0.6× as much as the framewise baseline (as the fast network),
+    with a style distance within 15% of the fast network's it learned from."""
+    live, fast = (load_network(BUNDLED / slug / v) for v in (LIVE_VARIANT, "fast"))
+    assert live.num_parameters() <= 0.4 * fast.num_parameters()
+    assert live.training_config["teacher"].endswith(f"{slug}/fast")
+    metrics = json.loads((BUNDLED / slug / "metrics.json").read_text())
+    assert metrics[LIVE_VARIANT]["warping_error"] <= 0.6 * metrics["framewise"]["warping_error"]
+    assert metrics[LIVE_VARIANT]["style_distance"] <= 1.15 * metrics["fast"]["style_distance"]
 
 
 def _held_out_frames() -> list[np.ndarray]:

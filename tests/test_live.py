@@ -19,21 +19,26 @@ from vst.onnx_export import ONNX_FILE, export_checkpoint, exported_from
 
 
 def test_live_styles_export_missing_onnx_once_and_serve_only_what_the_page_loads(tmp_path: Path) -> None:
-    root = make_tiny_styles(tmp_path / "styles", ("starry-night", "great-wave", "the-scream"),
-                            fast=("starry-night", "great-wave"))
-    export_checkpoint(root / "great-wave" / "fast")  # bundled with its export; starry-night's has none
-    variants = ("temporal", "framewise", "fast")
+    root = make_tiny_styles(tmp_path / "styles", ("starry-night", "great-wave", "the-scream", "udnie"),
+                            fast=("starry-night", "great-wave"), live=("great-wave", "udnie"))
+    export_checkpoint(root / "great-wave" / "fast")  # bundled with its exports; the others have none
+    export_checkpoint(root / "great-wave" / "live")
+    variants = ("temporal", "framewise", "fast", "live")
+    slugs = ("starry-night", "great-wave", "the-scream", "udnie")
     styles = [GalleryStyle(slug, slug, Path("unused.jpg"), {v: root / slug / v for v in variants
-                                                             if (root / slug / v).is_dir()})
-              for slug in ("starry-night", "great-wave", "the-scream")]
+                                                             if (root / slug / v).is_dir()}) for slug in slugs]
     export_dir = tmp_path / "cache" / "live-onnx"
     live = live_styles(styles, export_dir)
-    assert [s.slug for s in live] == ["starry-night", "great-wave"]  # the-scream has no fast network
-    assert live[0].onnx == (export_dir / "starry-night" / ONNX_FILE).resolve()
-    assert exported_from(live[0].onnx, root / "starry-night" / "fast")
-    assert live[1].onnx == (root / "great-wave" / "fast" / ONNX_FILE).resolve()
-    stamp = live[0].onnx.stat().st_mtime_ns
-    assert live_styles(styles, export_dir)[0].onnx.stat().st_mtime_ns == stamp  # exported once, then reused
+    assert [s.slug for s in live] == ["starry-night", "great-wave", "udnie"]  # the-scream has neither network
+    # the live network first (the page's default), then the fast one; each style with the networks it has
+    assert [list(s.models) for s in live] == [["fast"], ["live", "fast"], ["live"]]
+    assert live[0].models["fast"] == (export_dir / "starry-night" / "fast" / ONNX_FILE).resolve()
+    assert exported_from(live[0].models["fast"], root / "starry-night" / "fast")
+    assert live[2].models["live"] == (export_dir / "udnie" / "live" / ONNX_FILE).resolve()
+    assert exported_from(live[2].models["live"], root / "udnie" / "live")
+    assert live[1].models == {v: (root / "great-wave" / v / ONNX_FILE).resolve() for v in ("live", "fast")}
+    stamp = live[0].models["fast"].stat().st_mtime_ns
+    assert live_styles(styles, export_dir)[0].models["fast"].stat().st_mtime_ns == stamp  # exported once, reused
 
     example = tmp_path / "clip.mp4"
     example.write_bytes(b"")
@@ -43,10 +48,12 @@ def test_live_styles_export_missing_onnx_once_and_serve_only_what_the_page_loads
     assert src.startswith(f"gradio_api/file={PAGE_DIR / 'live.html'}?backend=wasm#")
     assert json.loads(unquote(src.split("#", 1)[1])) == config
     assert config["runtime"] == str(runtime) and config["version"] == web_runtime.VERSION
-    assert [s["model"] for s in config["styles"]] == [str(s.onnx) for s in live]
-    assert set(served_paths(live, [(example, "Clip")], runtime)) == {PAGE_DIR, runtime, example.resolve(),
-                                                                     *(s.onnx for s in live)}
-    assert served_paths(live, [], None) == [PAGE_DIR, *(s.onnx for s in live)]  # no runtime: the CDN, nothing local
+    assert [s["models"] for s in config["styles"]] == [{k: str(v) for k, v in s.models.items()} for s in live]
+    assert [n["name"] for n in config["networks"]] == ["live", "fast"]
+    assert [n["name"] for n in page_config(live[:1], [], None)["networks"]] == ["fast"]  # only what some style has
+    models = [m for s in live for m in s.models.values()]
+    assert set(served_paths(live, [(example, "Clip")], runtime)) == {PAGE_DIR, runtime, example.resolve(), *models}
+    assert served_paths(live, [], None) == [PAGE_DIR, *models]  # no runtime: the CDN, nothing local
 
 
 def test_runtime_tarball_must_match_the_pinned_integrity(tmp_path: Path) -> None:

@@ -42,8 +42,10 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def styles_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # Two tiny real-time styles without model.onnx: the app exports them at start, as it does for a Hub snapshot.
+    # starry-night has the light live network and the fast one, great-wave only the fast one (a Hub snapshot from
+    # before the live networks).
     slugs = ("starry-night", "great-wave")
-    return make_tiny_styles(tmp_path_factory.mktemp("live-styles"), slugs, fast=slugs)
+    return make_tiny_styles(tmp_path_factory.mktemp("live-styles"), slugs, fast=slugs, live=("starry-night",))
 
 
 @pytest.fixture(scope="module")
@@ -81,22 +83,24 @@ def _open_live(browser: Any, url: str) -> tuple[Any, Any]:
 
 
 def _probe(frame: Any) -> tuple[str, np.ndarray, np.ndarray]:
-    """The slug, the frame the network was fed (H, W, 3) and what the canvas shows for it (H, W, 3)."""
+    """The style as "slug/network", the frame the network was fed (H, W, 3) and what the canvas shows for it
+    (H, W, 3)."""
     got = frame.evaluate("() => window.vstLive.probe()")
     shape = (got["height"], got["width"], 4)
     image, shown = (np.frombuffer(base64.b64decode(got[key]), np.uint8).reshape(shape)[..., :3]
                     for key in ("input", "output"))
-    return got["slug"], image, shown
+    return f"{got['slug']}/{got['network']}", image, shown
 
 
-def _pytorch(styles_root: Path, slug: str, image: np.ndarray) -> np.ndarray:
-    return Stylizer(load_network(styles_root / slug / "fast"))(image[None])[0]
+def _pytorch(styles_root: Path, network: str, image: np.ndarray) -> np.ndarray:
+    return Stylizer(load_network(styles_root / network))(image[None])[0]
 
 
-def _assert_matches_pytorch(styles_root: Path, slug: str, image: np.ndarray, shown: np.ndarray) -> None:
+def _assert_matches_pytorch(styles_root: Path, network: str, image: np.ndarray, shown: np.ndarray) -> None:
+    """``network`` ("slug/variant") computes ``shown`` from ``image`` as PyTorch does."""
     # onnxruntime-web (WASM, float32) and PyTorch (float32, with the exact inference rewrites) agree to ~1e-6 before
     # the rounding to uint8, so they can only differ where a value sits on a rounding boundary: by one step, rarely.
-    diff = np.abs(_pytorch(styles_root, slug, image).astype(int) - shown)
+    diff = np.abs(_pytorch(styles_root, network, image).astype(int) - shown)
     assert diff.max() <= 1 and diff.mean() < 0.01, (diff.max(), diff.mean())
 
 
@@ -137,20 +141,28 @@ def test_live_camera_switch_snapshot_record(app_url: str, camera_clip: Path, sty
 
             # The canvas shows the network's output for the camera frame it was fed, as PyTorch computes it.
             slug, image, shown = _probe(frame)
-            assert slug == "starry-night" and image.shape == (HEIGHT, WIDTH, 3)
+            assert slug == "starry-night/live" and image.shape == (HEIGHT, WIDTH, 3)  # the light network by default
             with av.open(str(camera_clip)) as container:  # the camera's frame as PyAV decodes it (YUV 4:2:0 → RGB)
                 camera = next(container.decode(video=0)).to_ndarray(format="rgb24")
             assert np.abs(image.astype(int) - camera).mean() < 3  # the page took the camera's frame (1.1 measured)
             _assert_matches_pytorch(styles_root, slug, image, shown)
 
-            # Switching the style changes the output without stopping the stream or reloading the page.
+            # Switching the network or the style changes the output without stopping the stream or reloading the page.
             frame.evaluate("() => { window.notReloaded = true; }")
-            frame.locator("#style").select_option("great-wave")
+            expect(frame.locator("#network-label")).to_be_visible()
+            frame.locator("#network").select_option("fast")
+            frame.wait_for_function("() => window.vstLive.network === 'fast'")
+            network, image_fast, shown_fast = _probe(frame)
+            assert network == "starry-night/fast"
+            _assert_matches_pytorch(styles_root, network, image_fast, shown_fast)
+            assert np.abs(shown_fast.astype(int) - shown).mean() > 1  # a different network, a different picture
+            frame.locator("#network").select_option("live")
+            frame.locator("#style").select_option("great-wave")  # no live network: it runs its fast one
             frame.wait_for_function("() => window.vstLive.slug === 'great-wave'")
             slug2, image2, shown2 = _probe(frame)
-            assert slug2 == "great-wave"
-            _assert_matches_pytorch(styles_root, "great-wave", image2, shown2)
-            assert np.abs(shown2.astype(int) - shown).mean() > 1  # a different network, a different picture
+            assert slug2 == "great-wave/fast"
+            _assert_matches_pytorch(styles_root, slug2, image2, shown2)
+            assert np.abs(shown2.astype(int) - shown_fast).mean() > 1
             assert frame.evaluate("() => window.notReloaded && document.getElementById('source').srcObject.active")
             frames = _frames(frame)
             frame.wait_for_function(f"() => window.vstLive.frames > {frames + 2}")

@@ -19,7 +19,8 @@ from vst.onnx_export import INPUT_NAME, ONNX_FILE, OPSET, OUTPUT_NAME, export_ch
 from vst.pipeline import Stylizer
 
 REPO = Path(__file__).resolve().parents[1]
-BUNDLED_FAST = sorted(PACKAGE_CHECKPOINT_DIR.glob("*/fast"))
+#: The bundled networks the Live tab runs in the browser: each style's fast and live networks.
+BUNDLED_REALTIME = sorted([*PACKAGE_CHECKPOINT_DIR.glob("*/fast"), *PACKAGE_CHECKPOINT_DIR.glob("*/live")])
 
 
 def onnx_stylize(session: ort.InferenceSession, frames: np.ndarray) -> np.ndarray:
@@ -65,8 +66,8 @@ def test_tiny_export_has_dynamic_size_and_matches_pytorch(tmp_path: Path) -> Non
     assert check.returncode == 1 and "missing or stale" in check.stdout
 
 
-@pytest.mark.skipif(not BUNDLED_FAST, reason="no bundled fast network")
-@pytest.mark.parametrize("folder", BUNDLED_FAST, ids=lambda p: p.parent.name)
+@pytest.mark.skipif(not BUNDLED_REALTIME, reason="no bundled real-time network")
+@pytest.mark.parametrize("folder", BUNDLED_REALTIME, ids=lambda p: f"{p.parent.name}-{p.name}")
 def test_bundled_onnx_within_one_step_of_pytorch_on_real_frames(folder: Path) -> None:
     assert is_current(folder), f"{folder / ONNX_FILE} is missing or stale: run `python -m vst export-onnx`"
     frames = example_frames()

@@ -211,6 +211,56 @@ def test_export_with_a_fast_variant(tiny_data: Path, painting: Path, tmp_path: P
     assert "fast" in json.loads((out / "metrics.json").read_text())
 
 
+def test_distill_live_measures_the_live_network_into_card_and_metrics(tiny_data: Path, painting: Path,
+                                                                      tmp_path: Path) -> None:
+    """``python -m training distill --live``: the fast network, as teacher, distilled into ``live/`` with its
+    ``model.onnx``; its figures join the card and metrics.json (once, also when run again) and the other variants are
+    left alone; a later export of the folder keeps it."""
+    from training.__main__ import main
+    from training.export import LIVE_HEADING, LIVE_ROW, add_live_network
+
+    temporal = train(tiny_config(tiny_data, painting, tmp_path, name="t", steps=1), progress=False)
+    framewise = train(tiny_config(tiny_data, painting, tmp_path, name="f", steps=1, framewise=True), progress=False)
+    fast = train(tiny_config(tiny_data, painting, tmp_path, name="q", steps=1, architecture="fast", channels=(4, 8),
+                             teacher=temporal, distill_weight=1.0, content_weight=0.0, style_weight=0.0),
+                 progress=False)
+    held_out = [tiny_data / "raw" / "carphone.mp4", tiny_data / "raw" / "bikes.mp4"]
+    if not held_out[1].exists():  # `distill` measures on both held-out clips; the tiny data set has one
+        held_out[1].write_bytes(held_out[0].read_bytes())
+    out = tmp_path / "great-wave"
+    export_style(get_style("great-wave"), temporal, framewise, painting, out, held_out, max_frames=4, max_side=64,
+                 fast=fast)
+    before = {p: p.read_bytes() for v in ("temporal", "framewise", "fast") for p in (out / v).iterdir()}
+    code = main(["distill", "--live", "--slug", "great-wave", "--style-dir", str(out),
+                 "--style-image", str(painting), "--data-dir", str(tiny_data), "--runs-dir", str(tmp_path / "runs"),
+                 "--channels", "4", "4", "--num-residual-blocks", "1", "--crop", "32", "--batch-size", "2",
+                 "--steps", "2", "--finetune-steps", "1", "--finetune-crop", "32", "--style-size", "64",
+                 "--content-layer", "relu2_2", "--style-layers", "relu1_2", "relu2_2", "--log-every", "1",
+                 "--no-amp"])
+    assert code == 0
+    live = load_network(out / "live")
+    assert isinstance(live, FastStyleNet) and live.channels == (4, 4) and len(live.residuals) == 1
+    assert live.training_config["teacher"] == str(out / "fast") and live.training_config["temporal_weight"] > 0
+    assert is_current(out / "live")  # model.onnx for the browser, exported from these very weights
+    assert {p: p.read_bytes() for p in before} == before
+    recorded = json.loads((out / "metrics.json").read_text())
+    assert {"temporal", "framewise", "fast", "live"} <= set(recorded)
+    card = (out / "README.md").read_text()
+    assert card.count(LIVE_ROW) == 1 and card.count(LIVE_HEADING) == 1
+    assert f"| `live` | {recorded['live']['warping_error']:.5f} |" in card
+    assert card.index("| `fast` |") < card.index("| `live` |") < card.index(LIVE_HEADING) < card.index("## Training")
+
+    add_live_network(out, out / "live", painting, held_out, max_frames=4, max_side=64)  # again: replaced, not added
+    card = (out / "README.md").read_text()
+    assert card.count(LIVE_ROW) == 1 and card.count(LIVE_HEADING) == 1 and card.count("| `live` |") == 1
+    live_bytes = (out / "live" / "model.safetensors").read_bytes()
+    export_style(get_style("great-wave"), temporal, framewise, painting, out, held_out, max_frames=4, max_side=64,
+                 fast=fast)  # exported again (e.g. a new fast network): live/ stays, in the new card too
+    assert (out / "live" / "model.safetensors").read_bytes() == live_bytes and is_current(out / "live")
+    assert (out / "README.md").read_text().count(LIVE_HEADING) == 1
+    assert "live" in json.loads((out / "metrics.json").read_text())
+
+
 class RecordingHfApi(HfApi):
     """A real HfApi whose network calls are replaced by recording (the Hub is not reachable from tests)."""
 

@@ -11,11 +11,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from vst.catalog import FAST_FRAMEWISE_VARIANT, FAST_VARIANT, REPO_ID_PATTERN, Style
+from vst.catalog import FAST_FRAMEWISE_VARIANT, FAST_VARIANT, LIVE_VARIANT, REPO_ID_PATTERN, Style
 from vst.errors import VSTError
 from vst.hub import WEIGHTS_FILE
 
-from .config import DISTILL_DEFAULTS, add_arguments, config_from_args
+from vst.model import LIVE_CONFIG
+
+from .config import DISTILL_DEFAULTS, TrainConfig, add_arguments, config_from_args
 from .metadata import add_metadata_arguments, resolve_metadata, slug_argument
 
 HELD_OUT_CLIPS = ("bikes.mp4", "carphone.mp4")
@@ -77,8 +79,13 @@ def build_parser() -> argparse.ArgumentParser:
         "distill", help="distil a bundled style's temporal model into the real-time network (FastStyleNet), then "
                         "re-export the style folder with the fast/ variant and its metrics; with --framewise, its "
                         "framewise twin (same recipe without the temporal term, from the framewise model) into "
-                        "fast-framewise/")
+                        "fast-framewise/; with --live, the Live tab's smaller network (distilled from fast/) into "
+                        "live/ with its model.onnx")
     add_style_arguments(distill)
+    distill.add_argument("--live", action="store_true",
+                         help="distil the fast network into the Live tab's in-browser network into live/, measure it "
+                              "and add it to the card and metrics.json; its size is vst.model.LIVE_CONFIG unless "
+                              "--channels or --num-residual-blocks differ from the fast network's defaults")
     distill.add_argument("--style-dir", type=Path,
                          help="the exported style folder holding temporal/ and framewise/ (default: vst/checkpoints/<slug>)")
     distill.add_argument("--finetune-steps", type=int, default=300,
@@ -150,6 +157,11 @@ def run_distill(args: argparse.Namespace) -> None:
     if not Path(args.style_image).is_file():
         raise VSTError(f"--style-image {args.style_image} not found (the painting is needed for the style distance)")
     base = config_from_args(args)
+    if args.live:
+        if base.framewise:
+            raise VSTError("--live and --framewise do not go together: the live network learns the fast one")
+        run_distill_live(args, base, style_dir)
+        return
     # the export's metadata, checked before training (the framewise twin is installed without re-exporting)
     style = None if base.framewise else style_for(args, style_dir)
     variant = FAST_FRAMEWISE_VARIANT if base.framewise else FAST_VARIANT
@@ -171,6 +183,36 @@ def run_distill(args: argparse.Namespace) -> None:
     for name, m in metrics.items():
         print(f"{args.slug} {name}: {m.as_dict()}")
     print(f"exported {style_dir}")
+
+
+def run_distill_live(args: argparse.Namespace, base: TrainConfig, style_dir: Path) -> None:
+    """Distil ``<style dir>/fast/`` into the Live tab's network (:data:`vst.model.LIVE_CONFIG`) in
+    ``<style dir>/live/``, with its ``model.onnx``: the same two phases as the fast network (learn the teacher's
+    output with the temporal term, then add the style loss), the teacher's output term kept in the second phase."""
+    from vst.onnx_export import export_checkpoint
+
+    from .export import add_live_network
+    from .train import train
+
+    teacher = style_dir / FAST_VARIANT
+    if not (teacher / "config.json").is_file():
+        raise VSTError(f"{teacher} is not a checkpoint: distil the fast network first (python -m training distill)")
+    cfg = dataclasses.replace(base, name=f"{args.slug}-{LIVE_VARIANT}", teacher=teacher)
+    if (cfg.channels, cfg.num_residual_blocks) == (DISTILL_DEFAULTS.channels, DISTILL_DEFAULTS.num_residual_blocks):
+        cfg = dataclasses.replace(cfg, channels=tuple(LIVE_CONFIG["channels"]),  # type: ignore[arg-type]
+                                  num_residual_blocks=int(LIVE_CONFIG["num_residual_blocks"]))  # type: ignore[call-overload]
+    live = train(cfg)
+    if args.finetune_steps > 0:
+        cfg = dataclasses.replace(cfg, name=f"{args.slug}-{LIVE_VARIANT}-style", init_from=live,
+                                  steps=args.finetune_steps, style_weight=args.finetune_style_weight,
+                                  lr=args.finetune_lr, temporal_weight=args.finetune_temporal_weight,
+                                  crop=args.finetune_crop, batch_size=args.finetune_batch_size)
+        live = train(cfg)
+    out = install_checkpoint(live, style_dir / LIVE_VARIANT)
+    export_checkpoint(out)
+    metrics = add_live_network(style_dir, out, cfg.style_image, held_out_clips(cfg.data_dir))
+    print(f"{args.slug} live: {metrics.as_dict()}")
+    print(f"{args.slug}: the Live tab's network is in {out} (with {out / 'model.onnx'}), in the card and metrics")
 
 
 def install_checkpoint(checkpoint: Path, dest: Path) -> Path:

@@ -9,6 +9,9 @@
     framewise/           model.safetensors + config.json
     fast/                the real-time network distilled from temporal/ (optional), also as model.onnx for the
                          browser (see vst.onnx_export)
+    fast-framewise/      the fast network's framewise twin (optional; kept when the folder is exported again)
+    live/                the Live tab's network distilled from fast/ (optional), with its model.onnx (kept when the
+                         folder is exported again; :func:`add_live_network` adds it to the card and metrics)
 """
 
 from __future__ import annotations
@@ -22,19 +25,23 @@ import numpy as np
 from PIL import Image
 from skimage import data as skdata
 
-from vst.catalog import FAST_VARIANT, Style, write_style_file
+from vst.catalog import FAST_FRAMEWISE_VARIANT, FAST_VARIANT, LIVE_VARIANT, Style, write_style_file
 from vst.model import StyleNet, load_network
 from vst.onnx_export import ONNX_FILE, export_onnx, safetensors_sha256
 from vst.pipeline import Stylizer
 
 from .data import license_table
-from .evaluate import StyleMetrics, evaluate
+from .evaluate import StyleMetrics, evaluate, measure_fps
 from .metadata import write_thumbnail
 
 CARD_TEMPLATE = Path(__file__).resolve().parent.parent / "model_cards" / "style_model.md"
 PREVIEW_SIZE = 384
 FAST_ROW = ("| `fast/` | the real-time network distilled from `temporal/` (use it on a CPU); also as `model.onnx` (input "
             "`image` float32 NCHW RGB in [0, 1], H and W multiples of 4; output `stylized`, same layout) |\n")
+LIVE_ROW = ("| `live/` | the Live tab's in-browser network, distilled from `fast/` at a third of its arithmetic; also as "
+            "`model.onnx` (same contract) |\n")
+#: The model card's heading of the live network's section (:func:`live_section`).
+LIVE_HEADING = "## The Live tab's network (`live/`)"
 
 
 def sample_photo() -> np.ndarray:
@@ -133,6 +140,62 @@ def fast_section(metrics: dict[str, StyleMetrics], fast: StyleNet | None) -> str
     )
 
 
+def live_section(metrics: dict[str, StyleMetrics], live: StyleNet, speed_vs_fast: float) -> str:
+    """The model card's paragraph on the Live tab's network; ``speed_vs_fast``: its frames per second ÷ the fast
+    network's, measured one after the other."""
+    m, fast, framewise = metrics[LIVE_VARIANT], metrics[FAST_VARIANT], metrics["framewise"]
+    tc = live.training_config
+    phases = [_fast_phase(tc)]
+    earlier = tc.get("init_from")
+    while earlier and Path(earlier, "config.json").is_file():
+        earlier_tc = load_network(earlier).training_config
+        phases.insert(0, _fast_phase(earlier_tc))
+        earlier = earlier_tc.get("init_from")
+    return (
+        f"{LIVE_HEADING}\n\n"
+        f"What the Live tab runs in the visitor's browser (onnxruntime-web): the same kind of network as `fast/`, "
+        f"smaller ({'/'.join(map(str, live.channels))} channels, {len(live.residuals)} residual blocks, "
+        f"{live.num_parameters():,} parameters), distilled from `fast/` with the temporal term: "
+        f"{'; then '.join(phases)}.\n\n"
+        f"Against `framewise/`: warping error ×{m.warping_error / framewise.warping_error:.2f}. Against `fast/`: "
+        f"style distance ×{m.style_distance / fast.style_distance:.2f}, content distance "
+        f"×{m.content_distance / fast.content_distance:.2f}, network speed ×{speed_vs_fast:.1f} (PyTorch, CPU).\n"
+    )
+
+
+def add_live_network(style_dir: Path, live_dir: Path, style_image: Path, clips: list[Path], *,
+                     max_frames: int = 60, max_side: int = 360) -> StyleMetrics:
+    """Measure the live network in ``live_dir`` on the held-out clips (as :func:`export_style` measures the others)
+    and add it to ``style_dir``'s ``metrics.json`` and model card (its row in the folder and metrics tables and its
+    section, each replacing an earlier one), leaving the rest of the card as it is."""
+    live = load_network(live_dir).eval()
+    metrics_path, card_path = style_dir / "metrics.json", style_dir / "README.md"
+    recorded = json.loads(metrics_path.read_text())
+    card = card_path.read_text(encoding="utf-8")
+    if FAST_VARIANT not in recorded or "\n| `fast/` |" not in card:
+        raise ValueError(f"{style_dir} has no fast network in its card and metrics: the live network is measured "
+                         f"against it (python -m training distill first)")
+    measured = evaluate({LIVE_VARIANT: live}, clips, style_image, max_side=max_side, max_frames=max_frames)
+    recorded[LIVE_VARIANT] = measured[LIVE_VARIANT].as_dict()
+    metrics = {name: StyleMetrics(**recorded[name]) for name in ("framewise", FAST_VARIANT, LIVE_VARIANT)}
+    lines = [line for line in card.split("\n") if not line.startswith(("| `live/` |", "| `live` |"))]
+    card = "\n".join(lines)
+    if LIVE_HEADING in card:  # an earlier live section, up to the next heading
+        start = card.index(LIVE_HEADING)
+        card = card[:start] + card[card.index("\n## ", start + 1) + 1:]
+    lines = card.split("\n")
+    folder_row = next(i for i, line in enumerate(lines) if line.startswith("| `fast/` |"))
+    lines.insert(folder_row + 1, LIVE_ROW.rstrip("\n"))
+    metrics_row = next(i for i, line in enumerate(lines) if line.startswith("| `fast` |"))
+    lines.insert(metrics_row + 1, metrics_rows({LIVE_VARIANT: metrics[LIVE_VARIANT]}))
+    card = "\n".join(lines)
+    speed_vs_fast = metrics[LIVE_VARIANT].fps_640x360 / measure_fps(load_network(style_dir / FAST_VARIANT).eval())
+    card = card.replace("\n## Training\n", "\n" + live_section(metrics, live, speed_vs_fast) + "\n## Training\n", 1)
+    metrics_path.write_text(json.dumps(recorded, indent=2))
+    card_path.write_text(card, encoding="utf-8")
+    return metrics[LIVE_VARIANT]
+
+
 def export_style(
     style: Style,
     temporal: Path,
@@ -149,13 +212,17 @@ def export_style(
 
     ``style`` is the painting's metadata (see :func:`training.metadata.resolve_metadata`); ``style_image`` the
     painting, also the source of the thumbnail. ``out_dir`` may be the folder the checkpoints are read from (they are
-    loaded before anything is written)."""
+    loaded before anything is written). The optional ``fast-framewise/`` and ``live/`` folders already in ``out_dir``
+    are kept; the live network is measured again and added to the new card (:func:`add_live_network`)."""
     models = {"temporal": load_network(temporal).eval(), "framewise": load_network(framewise).eval()}
     if fast is not None:
         models["fast"] = load_network(fast).eval()
     metrics = evaluate(models, clips, style_image, max_side=max_side, max_frames=max_frames)
     tmp = out_dir.with_name(out_dir.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
+    for variant in (FAST_FRAMEWISE_VARIANT, LIVE_VARIANT):  # trained apart from this export: carried over
+        if (out_dir / variant / "config.json").is_file():
+            shutil.copytree(out_dir / variant, tmp / variant)
     for variant, model in models.items():
         model.save_pretrained(tmp / variant)
         (tmp / variant / "README.md").unlink(missing_ok=True)  # the repo-level card describes both variants
@@ -172,4 +239,7 @@ def export_style(
                                    encoding="utf-8")
     shutil.rmtree(out_dir, ignore_errors=True)
     tmp.rename(out_dir)
+    if (out_dir / LIVE_VARIANT / "config.json").is_file() and fast is not None:
+        metrics[LIVE_VARIANT] = add_live_network(out_dir, out_dir / LIVE_VARIANT, style_image, clips,
+                                                 max_frames=max_frames, max_side=max_side)
     return metrics

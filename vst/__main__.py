@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .catalog import ALL_VARIANTS, DEFAULT_VARIANT, FAST_VARIANT, bundled_dir, is_bundled, load_catalog
+from .catalog import ALL_VARIANTS, DEFAULT_VARIANT, FAST_VARIANT, LIVE_VARIANT, bundled_dir, is_bundled, load_catalog
 from .errors import VSTError
 from .files import check_output_free
 from .hub import installed_styles, load_model
@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     onnx = commands.add_parser(
         "export-onnx", help="export real-time networks to ONNX (model.onnx beside model.safetensors) for the Live tab")
     onnx.add_argument("folders", nargs="*", type=Path,
-                      help="checkpoint folders (default: every bundled style's fast/ network)")
+                      help="checkpoint folders (default: every bundled style's fast/ and live/ networks)")
     onnx.add_argument("--check", action="store_true",
                       help="write nothing; exit 1 if an export is missing or older than its model.safetensors")
     commands.add_parser("fetch-web-runtime",
@@ -108,9 +108,11 @@ def cmd_export_onnx(args: argparse.Namespace) -> int:
     from .hub import bundled_dir, is_checkpoint_folder
     from .onnx_export import ONNX_FILE, export_checkpoint, is_current
 
-    folders = args.folders or sorted(p for p in bundled_dir().glob(f"*/{FAST_VARIANT}") if is_checkpoint_folder(p))
+    folders = args.folders or sorted(p for variant in (FAST_VARIANT, LIVE_VARIANT)
+                                     for p in bundled_dir().glob(f"*/{variant}") if is_checkpoint_folder(p))
     if not folders:
-        raise VSTError(f"no checkpoint folder given and no bundled {FAST_VARIANT}/ network under {bundled_dir()}")
+        raise VSTError(f"no checkpoint folder given and no bundled {FAST_VARIANT}/ or {LIVE_VARIANT}/ network under "
+                       f"{bundled_dir()}")
     stale = []
     for folder in folders:
         if not is_checkpoint_folder(folder):

@@ -36,7 +36,10 @@ FAST_VARIANT = "fast"
 #: The fast network's framewise twin: same size and recipe, trained without the temporal term (``python -m training
 #: distill --framewise``); optional per style. The app compares the fast network with it, like with like.
 FAST_FRAMEWISE_VARIANT = "fast-framewise"
-ALL_VARIANTS: tuple[str, ...] = (*VARIANTS, FAST_VARIANT, FAST_FRAMEWISE_VARIANT)
+#: The Live tab's in-browser network: the fast network distilled into a third of its arithmetic (``python -m training
+#: distill --live``), with its ``model.onnx``; optional per style (the Live tab runs the fast network without it).
+LIVE_VARIANT = "live"
+ALL_VARIANTS: tuple[str, ...] = (*VARIANTS, FAST_VARIANT, FAST_FRAMEWISE_VARIANT, LIVE_VARIANT)
 DEFAULT_VARIANT = "temporal"
 #: Hub namespace (user or organisation) of a bundled style's repo ``<namespace>/vst-<slug>``; ``VST_HUB_NAMESPACE``.
 DEFAULT_HUB_NAMESPACE = "vst-video"

@@ -1,13 +1,15 @@
 """The Live tab: the visitor's camera (or an example clip) stylized in their own browser, frame by frame.
 
-The server only serves files: the page (``vst/app/live_page/``), each real-time style's ``model.onnx`` (the same
-network as ``fast/model.safetensors``, see :mod:`vst.onnx_export`) and the pinned onnxruntime-web
+The server only serves files: the page (``vst/app/live_page/``), each real-time style's ``model.onnx`` files (the same
+networks as ``live/`` and ``fast/model.safetensors``, see :mod:`vst.onnx_export`) and the pinned onnxruntime-web
 (:mod:`vst.app.web_runtime`). The page is an ``<iframe>`` served by Gradio's file route, so its scripts run apart from
 Gradio's; its configuration (styles, paths, sizes) travels in the URL fragment as JSON.
 
 Styles come from the one style list (:func:`vst.app.service.gallery_styles`, i.e. the catalog): every installed
-style with a ``fast/`` network. A fast network without ``model.onnx`` (a Hub snapshot from before the export
-existed) is exported once into ``<cache>/live-onnx/<slug>/`` at start, with a log line.
+style with a ``live/`` or ``fast/`` network. The page runs the live network (a third of the fast one's arithmetic,
+distilled from it: what reaches real time in a browser's WebAssembly) and offers the fast one, sharper, for faster
+machines. A network without a current ``model.onnx`` (a Hub snapshot from before the export existed) is exported once
+into ``<cache>/live-onnx/<slug>/<variant>/`` at start, with a log line.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from urllib.parse import quote
 
 import gradio as gr
 
-from ..catalog import FAST_VARIANT
+from ..catalog import FAST_VARIANT, LIVE_VARIANT
 from ..onnx_export import ONNX_FILE, export_checkpoint, exported_from, is_current
 from . import web_runtime
 from .service import GalleryStyle
@@ -33,47 +35,60 @@ PAGE = PAGE_DIR / "live.html"
 #: The resolutions offered (16:9, multiples of 4 where possible); the page picks its default from a measurement.
 SIZES: tuple[tuple[int, int], ...] = ((320, 180), (480, 270), (640, 360))
 FRAME_HEIGHT_PX = 800
+#: The networks the page can run, in the order it prefers them, with the labels of its "Network" menu.
+NETWORKS: dict[str, str] = {LIVE_VARIANT: "light (fastest)", FAST_VARIANT: "fast (more detail)"}
 
 INTRO = (
     "Your camera as a moving painting, **in real time, computed in your own browser** (the image never leaves your "
     "computer). Press *Start camera* and allow the camera, or run Live on an example clip. Switch styles while it "
-    "runs, take a snapshot or record a clip. Each style here is its own small network (the real-time variant, "
-    "trained to keep frames steady), so styles switch but do not mix."
+    "runs, take a snapshot or record a clip. Each style here is its own small network trained to keep frames steady "
+    "(the light one by default; the fast one shows more detail where the computer keeps up), so styles switch but do "
+    "not mix."
 )
 
 
 @dataclass(frozen=True)
 class LiveStyle:
-    """A style the Live page can run: its ``model.onnx``."""
+    """A style the Live page can run: the ``model.onnx`` of each of its networks (keys of :data:`NETWORKS`, in
+    that order)."""
 
     slug: str
     caption: str
-    onnx: Path
+    models: dict[str, Path]
+
+
+def current_onnx(folder: Path, fallback: Path, what: str) -> Path:
+    """``folder/model.onnx`` when it was exported from the checkpoint now in ``folder``; otherwise ``fallback``,
+    exported there once (with a log line) unless an export of this checkpoint is already there."""
+    if is_current(folder):
+        return folder / ONNX_FILE
+    if not exported_from(fallback, folder):
+        log.info("exporting %s to ONNX for the Live tab: %s", what, fallback)
+        export_checkpoint(folder, fallback)
+    return fallback
 
 
 def live_styles(styles: Sequence[GalleryStyle], export_dir: Path) -> list[LiveStyle]:
-    """The styles with a fast network, with their ONNX file (exported into ``export_dir`` when missing or stale)."""
+    """The styles with a live or fast network, with their ONNX files (exported into ``export_dir`` when missing or
+    stale)."""
     found = []
     for style in styles:
-        folder = style.variants.get(FAST_VARIANT)
-        if folder is None:
-            continue
-        if is_current(folder):
-            onnx = folder / ONNX_FILE
-        else:
-            onnx = export_dir / style.slug / ONNX_FILE
-            if not exported_from(onnx, folder):
-                log.info("exporting %s's fast network to ONNX for the Live tab: %s", style.slug, onnx)
-                export_checkpoint(folder, onnx)
-        found.append(LiveStyle(style.slug, style.caption, onnx.resolve()))
+        models = {variant: current_onnx(folder, export_dir / style.slug / variant / ONNX_FILE,
+                                        f"{style.slug}'s {variant} network").resolve()
+                  for variant in NETWORKS if (folder := style.variants.get(variant)) is not None}
+        if models:
+            found.append(LiveStyle(style.slug, style.caption, models))
     return found
 
 
 def page_config(styles: Sequence[LiveStyle], examples: Sequence[tuple[Path, str]],
                 runtime: Path | None) -> dict[str, object]:
     """What the page reads from its URL fragment."""
+    offered = [name for name in NETWORKS if any(name in s.models for s in styles)]
     return {
-        "styles": [{"slug": s.slug, "caption": s.caption, "model": str(s.onnx)} for s in styles],
+        "styles": [{"slug": s.slug, "caption": s.caption, "models": {k: str(v) for k, v in s.models.items()}}
+                   for s in styles],
+        "networks": [{"name": name, "label": NETWORKS[name]} for name in offered],
         "examples": [{"label": label, "path": str(Path(path).resolve())} for path, label in examples],
         "sizes": [list(size) for size in SIZES],
         "runtime": str(runtime) if runtime is not None else None,
@@ -92,7 +107,7 @@ def page_src(config: dict[str, object], **query: str) -> str:
 def served_paths(styles: Sequence[LiveStyle], examples: Sequence[tuple[Path, str]],
                  runtime: Path | None) -> list[Path]:
     """Exactly the files and folders the page loads (``gr.set_static_paths``): nothing else is exposed."""
-    paths = [PAGE_DIR, *(s.onnx for s in styles), *(Path(p).resolve() for p, _ in examples)]
+    paths = [PAGE_DIR, *(m for s in styles for m in s.models.values()), *(Path(p).resolve() for p, _ in examples)]
     return paths + ([runtime] if runtime is not None else [])
 
 

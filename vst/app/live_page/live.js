@@ -1,11 +1,13 @@
 // vst Live: the camera (or an example clip) stylized in the browser with onnxruntime-web, frame by frame.
 //
-// The page's configuration comes in the URL fragment as JSON (written by vst/app/live.py): the styles and their
-// model.onnx paths, the runtime folder (or null: the CDN fallback), the example clips and the resolutions. Files are
+// The page's configuration comes in the URL fragment as JSON (written by vst/app/live.py): the styles and the
+// model.onnx path of each of their networks ("live": light, the default; "fast": more detail), the networks offered,
+// the runtime folder (or null: the CDN fallback), the example clips and the resolutions. Files are
 // served by the Gradio app's file route, next to this page: <base>/file=<absolute path>.
 //
-// The loop never queues: one frame is read, stylized and drawn before the next is taken (requestVideoFrameCallback:
-// the next *new* video frame; frames that arrive meanwhile are dropped). Model contract (vst/onnx_export.py): input
+// The loop never queues: one frame is read, stylized and drawn before the next is taken. It takes the newest video
+// frame as soon as the previous one is drawn, or waits for the next one when it has already stylized the newest
+// (requestVideoFrameCallback counts the frames presented); frames that arrive meanwhile are dropped. Model contract (vst/onnx_export.py): input
 // "image" float32 NCHW RGB in [0, 1], H and W multiples of 4 (other sizes are reflection-padded at the bottom and
 // right, and the output cropped back, as vst.pipeline.Stylizer does); output "stylized", same layout.
 
@@ -19,7 +21,7 @@ const AUTO_TARGET_FPS = 20; // auto resolution: the largest size predicted to re
 
 const $ = (id) => document.getElementById(id);
 const ui = {
-  style: $("style"), resolution: $("resolution"), view: $("view"), start: $("start"), example: $("example"),
+  style: $("style"), network: $("network"), networkLabel: $("network-label"), resolution: $("resolution"), view: $("view"), start: $("start"), example: $("example"),
   useExample: $("use-example"), stop: $("stop"), snapshot: $("snapshot"), record: $("record"), message: $("message"),
   stage: $("stage"), source: $("source"), stylized: $("stylized"), divider: $("divider"), fps: $("fps"),
   sizeInfo: $("size-info"), backend: $("backend"), styleTag: $("style-tag"), input: $("input"),
@@ -30,7 +32,7 @@ const outputCtx = ui.stylized.getContext("2d");
 // State, exposed as window.vstLive for tests and the benchmark.
 const live = {
   ready: false, running: false, source: null, backend: null, threads: null, isolated: self.crossOriginIsolated,
-  slug: null, size: null, auto: null, frames: 0, fps: 0, error: null, runtime: config.runtime ? "local" : "cdn",
+  slug: null, network: null, size: null, auto: null, frames: 0, fps: 0, error: null, runtime: config.runtime ? "local" : "cdn",
   recordings: 0,
   // milliseconds spent in each stage of the loop, summed over all frames (benchmarks/live.py reads them)
   stageMs: { read: 0, tensor: 0, network: 0, draw: 0 },
@@ -54,16 +56,18 @@ live.capture = (count) => new Promise((resolve) => {
   } };
 });
 // The last frame fed to the network and what the canvas shows for it, read together (a test compares them with
-// PyTorch): {width, height, slug, input, output}, RGBA bytes in base64.
+// PyTorch): {width, height, slug, network, input, output}, RGBA bytes in base64.
 live.probe = () => {
   const [w, h] = live.size;
-  return { width: w, height: h, slug: live.slug, input: base64(lastPixels),
+  return { width: w, height: h, slug: live.slug, network: live.network, input: base64(lastPixels),
            output: base64(outputCtx.getImageData(0, 0, w, h).data) };
 };
 
 let ort = null;
-const sessions = new Map(); // slug -> Promise<InferenceSession>
+const sessions = new Map(); // "slug/network" -> Promise<InferenceSession>
+const autoSizes = new Map(); // network -> [w, h] chosen for it by measureAutoSize
 let wantedSlug = null;
+let wantedNetwork = null;
 let busy = false;
 let recorder = null;
 
@@ -83,7 +87,8 @@ function setStatus() {
   if (live.size) {
     const [w, h] = live.size;
     const auto = ui.resolution.value === "auto" && live.auto ? ` (auto: ${live.auto})` : "";
-    ui.sizeInfo.textContent = `${w}×${h}${auto}`;
+    const network = (config.networks || []).find((n) => n.name === live.network);
+    ui.sizeInfo.textContent = `${w}×${h}${auto}` + (network ? ` · ${network.label.split(" ")[0]} network` : "");
   }
 }
 
@@ -107,14 +112,22 @@ async function loadRuntime() {
   return ort;
 }
 
-function session(slug) {
-  if (!sessions.has(slug)) {
+// The network a style runs: the one chosen in the menu, or the first it has (in the order offered) when it lacks it.
+function networkOf(slug) {
+  const models = config.styles.find((s) => s.slug === slug).models;
+  if (models[wantedNetwork]) return wantedNetwork;
+  return config.networks.map((n) => n.name).find((name) => models[name]);
+}
+
+function session(slug, network) {
+  const key = `${slug}/${network}`;
+  if (!sessions.has(key)) {
     const style = config.styles.find((s) => s.slug === slug);
-    sessions.set(slug, ort.InferenceSession.create(fileUrl(style.model), {
+    sessions.set(key, ort.InferenceSession.create(fileUrl(style.models[network]), {
       executionProviders: [live.backend], graphOptimizationLevel: "all",
     }));
   }
-  return sessions.get(slug);
+  return sessions.get(key);
 }
 
 // ---------------------------------------------------------------------------------------------- tensors
@@ -168,16 +181,16 @@ function toImage(data, buf) {
 }
 
 // ---------------------------------------------------------------------------------------------- resolution
-function chosenSize() {
+function chosenSize(network) {
   const value = ui.resolution.value;
   if (value !== "auto") return value.split("x").map(Number);
-  return live.autoSize;
+  return autoSizes.get(network);
 }
 
 // Time the network at the smallest size and pick the largest size predicted (time ∝ pixels) to reach the target.
-async function measureAutoSize(slug) {
+async function measureAutoSize(slug, network) {
   const [w, h] = config.sizes[0];
-  const net = await session(slug);
+  const net = await session(slug, network);
   const zeros = new ort.Tensor("float32", new Float32Array(3 * padded(w) * padded(h)), [1, 3, padded(h), padded(w)]);
   for (let i = 0; i < 2; i++) await net.run({ image: zeros }); // warm-up (WebAssembly compiles its hot code lazily)
   const t0 = performance.now();
@@ -186,21 +199,24 @@ async function measureAutoSize(slug) {
   const fps = (1000 * runs) / (performance.now() - t0);
   let best = config.sizes[0];
   for (const size of config.sizes) if (fps * (w * h) / (size[0] * size[1]) >= AUTO_TARGET_FPS) best = size;
-  live.autoSize = best;
-  live.auto = `network measured ${fps.toFixed(0)} fps at ${w}×${h}`;
+  autoSizes.set(network, best);
+  live.auto = `${network} network measured ${fps.toFixed(0)} fps at ${w}×${h}`;
 }
 
 // ---------------------------------------------------------------------------------------------- the loop
 async function step() {
   const video = ui.source;
+  taken = presented; // the newest frame: drawn below, or not ready yet (then the loop waits for the next one)
   if (video.readyState < 2 || !video.videoWidth) return;
-  const [w, h] = chosenSize();
+  const slug = wantedSlug, network = networkOf(slug);
+  // a network not run before loads (and is timed for the auto size) here, outside the timed stages
+  const net = await session(slug, network);
+  if (!autoSizes.has(network)) await measureAutoSize(slug, network);
+  const [w, h] = chosenSize(network);
   if (ui.input.width !== w || ui.input.height !== h) {
     ui.input.width = w; ui.input.height = h;
     ui.stylized.width = w; ui.stylized.height = h;
   }
-  const slug = wantedSlug;
-  const net = await session(slug); // a style not run before loads here, outside the timed stages
   const t0 = performance.now();
   // centre crop to the output's aspect ratio (the camera pane shows the same crop with object-fit: cover)
   const vw = video.videoWidth, vh = video.videoHeight, scale = Math.min(vw / w, vh / h);
@@ -224,15 +240,29 @@ async function step() {
     if (capture.frames.length === capture.count) capture.done();
   }
   lastPixels = pixels;
-  live.slug = slug; live.size = [w, h];
+  live.slug = slug; live.network = network; live.size = [w, h];
   live.frames += 1;
+}
+
+// Frames the video element has presented (requestVideoFrameCallback's count) and the count when the loop last took
+// one: the loop runs again at once when a newer frame is there, else when the next one is presented. A camera at
+// 30 fps and a loop of 40 ms then run at 25 fps, where waiting for the next frame after each would give 15.
+let presented = 0, taken = -1, waiting = false, watching = false;
+const frameCounting = "requestVideoFrameCallback" in HTMLVideoElement.prototype;
+
+function onVideoFrame(now, meta) {
+  presented = meta.presentedFrames;
+  if (!live.running) { watching = false; return; }
+  ui.source.requestVideoFrameCallback(onVideoFrame);
+  if (waiting) { waiting = false; tick(); }
 }
 
 function schedule() {
   if (!live.running) return;
-  const video = ui.source;
-  if ("requestVideoFrameCallback" in video) video.requestVideoFrameCallback(tick);
-  else requestAnimationFrame(tick);
+  if (!frameCounting) { requestAnimationFrame(tick); return; }
+  if (!watching) { watching = true; ui.source.requestVideoFrameCallback(onVideoFrame); }
+  if (presented !== taken) setTimeout(tick, 0);
+  else waiting = true;
 }
 
 async function tick() {
@@ -273,6 +303,7 @@ async function startLoop(kind) {
 
 function stopLoop() {
   live.running = false;
+  waiting = false;
   if (recorder && recorder.state === "recording") recorder.stop();
   ui.stop.disabled = true; ui.record.disabled = true;
 }
@@ -284,9 +315,10 @@ async function prepare() {
   ui.backend.textContent = "loading the runtime…";
   await loadRuntime();
   ui.backend.textContent = "loading the network…";
-  await session(wantedSlug); // the first session starts the WebAssembly runtime and its threads
+  const network = networkOf(wantedSlug);
+  await session(wantedSlug, network); // the first session starts the WebAssembly runtime and its threads
   live.threads = ort.env.wasm.numThreads;
-  if (!live.autoSize) await measureAutoSize(wantedSlug);
+  if (!autoSizes.has(network)) await measureAutoSize(wantedSlug, network);
   live.ready = true;
   setStatus();
 }
@@ -378,6 +410,9 @@ function toggleRecording() {
 // ---------------------------------------------------------------------------------------------- controls
 function fillControls() {
   for (const s of config.styles || []) ui.style.add(new Option(s.caption, s.slug));
+  for (const n of config.networks || []) ui.network.add(new Option(n.label, n.name));
+  ui.networkLabel.hidden = (config.networks || []).length < 2; // a choice only where there is one
+  wantedNetwork = ui.network.value;
   for (const [w, h] of config.sizes) ui.resolution.add(new Option(`${w}×${h}`, `${w}x${h}`));
   for (const e of config.examples || []) ui.example.add(new Option(e.label, e.path));
   wantedSlug = ui.style.value;
@@ -397,6 +432,7 @@ function setDivider(fraction) {
 }
 
 function wire() {
+  ui.network.addEventListener("change", () => { wantedNetwork = ui.network.value; }); // taken at the next frame
   ui.style.addEventListener("change", () => {
     wantedSlug = ui.style.value; // the loop takes it at the next frame; the stream never stops
     ui.styleTag.textContent = ui.style.selectedOptions[0].text.split(" — ")[0];
