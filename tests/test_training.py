@@ -61,6 +61,14 @@ def tiny_config(data: Path, painting: Path, runs: Path, **overrides: object) -> 
     return dataclasses.replace(base, **overrides)
 
 
+def tiny_distill_args(data: Path, painting: Path, runs: Path, channels: tuple[int, int]) -> list[str]:
+    """``python -m training distill`` flags for a tiny two-phase run (two steps, then one with the style loss)."""
+    return ["--style-image", str(painting), "--data-dir", str(data), "--runs-dir", str(runs),
+            "--channels", *map(str, channels), "--num-residual-blocks", "1", "--crop", "32", "--batch-size", "2",
+            "--steps", "2", "--finetune-steps", "1", "--finetune-crop", "32", "--style-size", "64",
+            "--content-layer", "relu2_2", "--style-layers", "relu1_2", "relu2_2", "--log-every", "1", "--no-amp"]
+
+
 def read_log(run: Path) -> list[dict[str, float]]:
     return [json.loads(line) for line in (run / LOG_FILE).read_text().splitlines()]
 
@@ -174,11 +182,7 @@ def test_distill_framewise_installs_the_fast_networks_framewise_twin(tiny_data: 
         StyleNet(channels=(4, 8, 8), num_residual_blocks=1, outer_kernel=3).save_pretrained(style_dir / variant)
     before = {p: p.read_bytes() for p in style_dir.rglob("*") if p.is_file()}
     code = main(["distill", "--slug", "great-wave", "--style-dir", str(style_dir), "--framewise",
-                 "--style-image", str(painting), "--data-dir", str(tiny_data), "--runs-dir", str(tmp_path / "runs"),
-                 "--channels", "4", "8", "--num-residual-blocks", "1", "--crop", "32", "--batch-size", "2",
-                 "--steps", "2", "--finetune-steps", "1", "--finetune-crop", "32", "--style-size", "64",
-                 "--content-layer", "relu2_2", "--style-layers", "relu1_2", "relu2_2", "--log-every", "1",
-                 "--no-amp"])
+                 *tiny_distill_args(tiny_data, painting, tmp_path / "runs", channels=(4, 8))])
     assert code == 0
     twin = load_network(style_dir / "fast-framewise")
     assert isinstance(twin, FastStyleNet) and twin.channels == (4, 8)
@@ -232,11 +236,7 @@ def test_distill_live_measures_the_live_network_into_card_and_metrics(tiny_data:
                  fast=fast)
     before = {p: p.read_bytes() for v in ("temporal", "framewise", "fast") for p in (out / v).iterdir()}
     code = main(["distill", "--live", "--slug", "great-wave", "--style-dir", str(out),
-                 "--style-image", str(painting), "--data-dir", str(tiny_data), "--runs-dir", str(tmp_path / "runs"),
-                 "--channels", "4", "4", "--num-residual-blocks", "1", "--crop", "32", "--batch-size", "2",
-                 "--steps", "2", "--finetune-steps", "1", "--finetune-crop", "32", "--style-size", "64",
-                 "--content-layer", "relu2_2", "--style-layers", "relu1_2", "relu2_2", "--log-every", "1",
-                 "--no-amp"])
+                 *tiny_distill_args(tiny_data, painting, tmp_path / "runs", channels=(4, 4))])
     assert code == 0
     live = load_network(out / "live")
     assert isinstance(live, FastStyleNet) and live.channels == (4, 4) and len(live.residuals) == 1

@@ -117,18 +117,25 @@ def _fast_phase(tc: dict[str, object]) -> str:
             f"step, loss {' + '.join(terms)}")
 
 
+def distillation_phases(model: StyleNet) -> list[str]:
+    """One line per training phase of a distilled network, first to last: its own, preceded by those of the
+    checkpoints it was finetuned from (``init_from``, as far as they are on this machine)."""
+    tc = model.training_config
+    phases = [_fast_phase(tc)]
+    earlier = tc.get("init_from")
+    while earlier and Path(earlier, "config.json").is_file():
+        earlier_tc = load_network(earlier).training_config
+        phases.insert(0, _fast_phase(earlier_tc))
+        earlier = earlier_tc.get("init_from")
+    return phases
+
+
 def fast_section(metrics: dict[str, StyleMetrics], fast: StyleNet | None) -> str:
     """The model card's paragraph on the real-time variant (empty without one)."""
     if fast is None:
         return ""
     m, temporal, framewise = metrics["fast"], metrics["temporal"], metrics["framewise"]
-    tc = fast.training_config
-    phases = [_fast_phase(tc)]
-    earlier = tc.get("init_from")
-    while earlier and Path(earlier, "config.json").is_file():  # the phases it was finetuned from, back to the first
-        earlier_tc = load_network(earlier).training_config
-        phases.insert(0, _fast_phase(earlier_tc))
-        earlier = earlier_tc.get("init_from")
+    phases = distillation_phases(fast)
     return (
         f"## The real-time variant (`fast/`)\n\n"
         f"A {fast.architecture} network ({'/'.join(map(str, fast.channels))} channels at half and quarter resolution, "
@@ -144,13 +151,7 @@ def live_section(metrics: dict[str, StyleMetrics], live: StyleNet, speed_vs_fast
     """The model card's paragraph on the Live tab's network; ``speed_vs_fast``: its frames per second ÷ the fast
     network's, measured one after the other."""
     m, fast, framewise = metrics[LIVE_VARIANT], metrics[FAST_VARIANT], metrics["framewise"]
-    tc = live.training_config
-    phases = [_fast_phase(tc)]
-    earlier = tc.get("init_from")
-    while earlier and Path(earlier, "config.json").is_file():
-        earlier_tc = load_network(earlier).training_config
-        phases.insert(0, _fast_phase(earlier_tc))
-        earlier = earlier_tc.get("init_from")
+    phases = distillation_phases(live)
     return (
         f"{LIVE_HEADING}\n\n"
         f"What the Live tab runs in the visitor's browser (onnxruntime-web): the same kind of network as `fast/`, "
