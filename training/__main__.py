@@ -1,4 +1,4 @@
-"""``python -m training {prepare,fetch-vgg,train,bundle,export,push}`` — see README's "Train a style"."""
+"""``python -m training {prepare,fetch-vgg,train,bundle,distill,export,push}`` — see the README's "Training"."""
 
 from __future__ import annotations
 
