@@ -14,7 +14,6 @@ from pathlib import Path
 from vst.catalog import FAST_FRAMEWISE_VARIANT, FAST_VARIANT, LIVE_VARIANT, REPO_ID_PATTERN, Style
 from vst.errors import VSTError
 from vst.hub import WEIGHTS_FILE
-
 from vst.model import LIVE_CONFIG
 
 from .config import DISTILL_DEFAULTS, TrainConfig, add_arguments, config_from_args

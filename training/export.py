@@ -179,12 +179,10 @@ def add_live_network(style_dir: Path, live_dir: Path, style_image: Path, clips: 
     measured = evaluate({LIVE_VARIANT: live}, clips, style_image, max_side=max_side, max_frames=max_frames)
     recorded[LIVE_VARIANT] = measured[LIVE_VARIANT].as_dict()
     metrics = {name: StyleMetrics(**recorded[name]) for name in ("framewise", FAST_VARIANT, LIVE_VARIANT)}
-    lines = [line for line in card.split("\n") if not line.startswith(("| `live/` |", "| `live` |"))]
-    card = "\n".join(lines)
     if LIVE_HEADING in card:  # an earlier live section, up to the next heading
         start = card.index(LIVE_HEADING)
         card = card[:start] + card[card.index("\n## ", start + 1) + 1:]
-    lines = card.split("\n")
+    lines = [line for line in card.split("\n") if not line.startswith(("| `live/` |", "| `live` |"))]
     folder_row = next(i for i, line in enumerate(lines) if line.startswith("| `fast/` |"))
     lines.insert(folder_row + 1, LIVE_ROW.rstrip("\n"))
     metrics_row = next(i for i, line in enumerate(lines) if line.startswith("| `fast` |"))

@@ -7,9 +7,10 @@
 //
 // The loop never queues: one frame is read, stylized and drawn before the next is taken. It takes the newest video
 // frame as soon as the previous one is drawn, or waits for the next one when it has already stylized the newest
-// (requestVideoFrameCallback counts the frames presented); frames that arrive meanwhile are dropped. Model contract (vst/onnx_export.py): input
-// "image" float32 NCHW RGB in [0, 1], H and W multiples of 4 (other sizes are reflection-padded at the bottom and
-// right, and the output cropped back, as vst.pipeline.Stylizer does); output "stylized", same layout.
+// (requestVideoFrameCallback counts the frames presented); frames that arrive meanwhile are dropped.
+// Model contract (vst/onnx_export.py): input "image" float32 NCHW RGB in [0, 1], H and W multiples of 4 (other
+// sizes are reflection-padded at the bottom and right, and the output cropped back, as vst.pipeline.Stylizer does);
+// output "stylized", same layout.
 
 const config = JSON.parse(decodeURIComponent(location.hash.slice(1) || "{}"));
 const params = new URLSearchParams(location.search);
@@ -21,8 +22,8 @@ const AUTO_TARGET_FPS = 20; // auto resolution: the largest size predicted to re
 
 const $ = (id) => document.getElementById(id);
 const ui = {
-  style: $("style"), network: $("network"), networkLabel: $("network-label"), resolution: $("resolution"), view: $("view"), start: $("start"), example: $("example"),
-  useExample: $("use-example"), stop: $("stop"), snapshot: $("snapshot"), record: $("record"), message: $("message"),
+  style: $("style"), network: $("network"), networkLabel: $("network-label"), resolution: $("resolution"),
+  view: $("view"), start: $("start"), example: $("example"), useExample: $("use-example"), stop: $("stop"), snapshot: $("snapshot"), record: $("record"), message: $("message"),
   stage: $("stage"), source: $("source"), stylized: $("stylized"), divider: $("divider"), fps: $("fps"),
   sizeInfo: $("size-info"), backend: $("backend"), styleTag: $("style-tag"), input: $("input"),
 };
@@ -32,8 +33,8 @@ const outputCtx = ui.stylized.getContext("2d");
 // State, exposed as window.vstLive for tests and the benchmark.
 const live = {
   ready: false, running: false, source: null, backend: null, threads: null, isolated: self.crossOriginIsolated,
-  slug: null, network: null, size: null, auto: null, frames: 0, fps: 0, error: null, runtime: config.runtime ? "local" : "cdn",
-  recordings: 0,
+  slug: null, network: null, size: null, auto: null, frames: 0, fps: 0, error: null,
+  runtime: config.runtime ? "local" : "cdn", recordings: 0,
   // milliseconds spent in each stage of the loop, summed over all frames (benchmarks/live.py reads them)
   stageMs: { read: 0, tensor: 0, network: 0, draw: 0 },
 };
