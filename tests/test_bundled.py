@@ -58,13 +58,18 @@ def test_a_bundled_style_has_every_variant_small_and_without_pickles(slug: str) 
 
 @pytest.mark.parametrize("slug", SLUGS)
 def test_temporal_and_framewise_differ_only_in_the_temporal_term(slug: str) -> None:
-    """Both branches start from the same warm-up and train with identical settings but the temporal weight."""
+    """Both branches start from the same warm-up (or each continues from its own checkpoint of one earlier run) and
+    train with identical settings but the temporal weight."""
     configs = {v: json.loads((BUNDLED / slug / v / "config.json").read_text()) for v in ("temporal", "framewise")}
     # Checkpoints trained before a setting existed do not record it: they trained with its default.
     defaults = {"architecture": "johnson", "teacher": None, "distill_weight": 0.0}
     temporal, framewise = ({**defaults, **configs[v].pop("training_config")} for v in ("temporal", "framewise"))
     assert configs["temporal"] == configs["framewise"]  # same architecture
     assert temporal["framewise"] is False and framewise["framewise"] is True and temporal["temporal_weight"] > 0
+    # A branch continued from its own earlier checkpoint names it: the same path but for the branch.
+    init_from = {"temporal": temporal.pop("init_from", None), "framewise": framewise.pop("init_from", None)}
+    assert init_from["temporal"] == init_from["framewise"] or \
+        str(init_from["temporal"]).replace("temporal", "framewise") == init_from["framewise"]
     assert {k: v for k, v in temporal.items() if k not in BRANCH_KEYS} == \
         {k: v for k, v in framewise.items() if k not in BRANCH_KEYS}
 
