@@ -23,7 +23,8 @@ const AUTO_TARGET_FPS = 20; // auto resolution: the largest size predicted to re
 const $ = (id) => document.getElementById(id);
 const ui = {
   style: $("style"), network: $("network"), networkLabel: $("network-label"), resolution: $("resolution"),
-  view: $("view"), start: $("start"), example: $("example"), useExample: $("use-example"), stop: $("stop"), snapshot: $("snapshot"), record: $("record"), message: $("message"),
+  view: $("view"), start: $("start"), example: $("example"), useExample: $("use-example"), stop: $("stop"),
+  snapshot: $("snapshot"), record: $("record"), message: $("message"),
   stage: $("stage"), source: $("source"), stylized: $("stylized"), divider: $("divider"), fps: $("fps"),
   sizeInfo: $("size-info"), backend: $("backend"), styleTag: $("style-tag"), input: $("input"),
 };
