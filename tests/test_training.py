@@ -18,7 +18,7 @@ from PIL import Image
 from tests.clips import make_clip
 from training.config import TrainConfig
 from training.data import Clip, FramePairDataset, prepare
-from training.export import export_style
+from training.export import distillation_phases, export_style
 from training.push import files_to_push, push
 from training.train import CHECKPOINT, FINAL, LOG_FILE, Criterion, train
 from training.vgg import fetch_vgg16_weights
@@ -213,6 +213,21 @@ def test_export_with_a_fast_variant(tiny_data: Path, painting: Path, tmp_path: P
     assert "| `fast/` |" in card and "## The real-time variant (`fast/`)" in card and "$" not in card.replace("$ ", "")
     assert f"{metrics['fast'].warping_error:.5f}" in card
     assert "fast" in json.loads((out / "metrics.json").read_text())
+
+
+def test_distillation_history_of_a_network_finetuned_in_place_ends(tmp_path: Path) -> None:
+    """A fast network finetuned in its own folder names that folder as ``init_from``: the card's history walk lists
+    each phase once and stops (it looped forever on the bundled Great Wave network)."""
+    first, bundled = tmp_path / "runs" / "q", tmp_path / "bundled" / "fast"
+    phase = {"step": 300, "crop": 192, "batch_size": 2, "distill_weight": 10.0, "temporal_weight": 600.0}
+    FastStyleNet(channels=(4, 8), num_residual_blocks=1, training_config=phase).save_pretrained(first)
+    finetuned = {**phase, "step": 200, "style_weight": 4.0, "init_from": str(bundled)}
+    FastStyleNet(channels=(4, 8), num_residual_blocks=1, training_config=finetuned).save_pretrained(bundled)
+    assert distillation_phases(load_network(bundled)) == [
+        "200 steps on 192 px crops, 2 pairs per step, loss mean absolute error to the teacher's output ×10.0 + "
+        "style ×4.0 + temporal ×600.0"]
+    (bundled / "config.json").write_text((bundled / "config.json").read_text().replace(str(bundled), str(first)))
+    assert [p.split(" steps")[0] for p in distillation_phases(load_network(bundled))] == ["300", "200"]
 
 
 def test_distill_live_measures_the_live_network_into_card_and_metrics(tiny_data: Path, painting: Path,

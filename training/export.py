@@ -119,12 +119,16 @@ def _fast_phase(tc: dict[str, object]) -> str:
 
 def distillation_phases(model: StyleNet) -> list[str]:
     """One line per training phase of a distilled network, first to last: its own, preceded by those of the
-    checkpoints it was finetuned from (``init_from``, as far as they are on this machine)."""
+    checkpoints it was finetuned from (``init_from``, as far as they are on this machine). The walk ends at a
+    checkpoint already listed: a network finetuned in place names its own folder as ``init_from``."""
     tc = model.training_config
-    phases = [_fast_phase(tc)]
+    phases, listed = [_fast_phase(tc)], [tc]
     earlier = tc.get("init_from")
     while earlier and Path(earlier, "config.json").is_file():
         earlier_tc = load_network(earlier).training_config
+        if earlier_tc in listed:
+            break
+        listed.append(earlier_tc)
         phases.insert(0, _fast_phase(earlier_tc))
         earlier = earlier_tc.get("init_from")
     return phases
