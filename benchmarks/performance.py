@@ -4,7 +4,8 @@
                                      [--json benchmarks/results/performance.json] [--plot docs/performance.png]
 
 Rows: ``fast`` (the real-time FastStyleNet), ``full-size`` (the default StyleNet of the bundled temporal and
-framewise checkpoints), each also through ``torch.compile``, ``johnson-size`` (Johnson et al.'s 32/64/128-channel,
+framewise checkpoints), each also through ``torch.compile``, ``full-size antialiased`` (the same with
+``antialias=True``: blurred downsampling, bilinear upsampling), ``johnson-size`` (Johnson et al.'s 32/64/128-channel,
 5-block network on our inference path) and ``johnson-reference`` (the same network run the textbook eager way:
 resize-then-convolve upsampling and the RGB convolution at full resolution, i.e. with
 :func:`vst.model.inference_rewrites` off). All run in the same process on the same synthetic clip (a photo panning
@@ -45,6 +46,7 @@ NETWORKS: dict[str, tuple[dict[str, object], bool, bool]] = {
     "fast (compiled)": (NAMED_CONFIGS["fast"], True, True),
     "full-size": (NAMED_CONFIGS["full-size"], True, False),
     "full-size (compiled)": (NAMED_CONFIGS["full-size"], True, True),
+    "full-size antialiased": (NAMED_CONFIGS["full-size-antialias"], True, False),
     SAME_PATH_REFERENCE: (NAMED_CONFIGS["johnson-reference"], True, False),
     REFERENCE: (NAMED_CONFIGS["johnson-reference"], False, False),
 }

@@ -93,6 +93,7 @@ DAMAGED: dict[str, tuple[Callable[[Path], None], tuple[str, ...]]] = {
     "huge-channels": (_set("channels", [4, 8, 12_000_000]), ("config.json", "channels[2]", "outside")),
     "huge-block-count": (_set("num_residual_blocks", 100_000_000), ("config.json", "num_residual_blocks")),
     "negative-block-count": (_set("num_residual_blocks", -1), ("config.json", "num_residual_blocks")),
+    "antialias-not-a-bool": (_set("antialias", "yes"), ("config.json", "antialias", "true or false")),
     "too-many-parameters": (lambda f: _write_config(f, {"channels": [1024, 1024, 1024], "num_residual_blocks": 64}),
                             ("config.json", "parameters", f"{MAX_PARAMETERS:,}")),
     "no-tensors": (_partial_weights(0.0), ("model.safetensors", "missing 30 tensor(s)", "unexpected 1 tensor(s)")),

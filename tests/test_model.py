@@ -50,14 +50,17 @@ def test_default_checkpoint_is_small(tmp_path: Path) -> None:
     assert (tmp_path / "model.safetensors").stat().st_size < 2_000_000
 
 
-@pytest.mark.parametrize("architecture", ["johnson", "fast"])
+@pytest.mark.parametrize("architecture", ["johnson", "johnson-antialias", "fast"])
 def test_strip_wise_inference_matches_the_plain_forward(monkeypatch: pytest.MonkeyPatch, architecture: str) -> None:
     """At inference, large inputs run strip by strip with in-place norms; it must compute the same function."""
     import vst.model as model_module
 
     torch.manual_seed(0)
-    channels = [4, 8, 8] if architecture == "johnson" else [4, 8]
-    net = build_network({"architecture": architecture, "channels": channels, "num_residual_blocks": 1}).eval()
+    channels = [4, 8] if architecture == "fast" else [4, 8, 8]
+    config = {"architecture": architecture.split("-")[0], "channels": channels, "num_residual_blocks": 1}
+    if architecture.endswith("antialias"):
+        config["antialias"] = True  # 5×5 phase kernels (blur folded in) and blurred strided convolutions
+    net = build_network(config).eval()
     for block in [*net.encoder, *net.decoder]:  # non-trivial norms
         for p in block.parameters():
             p.data.add_(0.1 * torch.randn_like(p))
@@ -93,6 +96,60 @@ def test_phase_weights_of_a_box_kernel() -> None:
     for a in range(2):
         for b in range(2):
             torch.testing.assert_close(phases[a, b], torch.outer(row[a], row[b]))
+
+
+def test_phase_weights_of_a_5x5_kernel_match_the_upsampled_convolution() -> None:
+    """A 5×5 kernel on the replicate-padded nearest-upsampled image equals the four-phase 3×3 low-res convolution."""
+    import torch.nn.functional as F
+
+    from vst.model import phase_weights
+
+    torch.manual_seed(0)
+    weight, x = torch.randn(3, 2, 5, 5), torch.randn(1, 2, 7, 9)
+    up = F.interpolate(x, scale_factor=2.0, mode="nearest")
+    direct = F.conv2d(F.pad(up, (2, 2, 2, 2), mode="replicate"), weight)
+    phases = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), phase_weights(weight))
+    torch.testing.assert_close(F.pixel_shuffle(phases, 2), direct, atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match="3×3 or 5×5"):
+        phase_weights(torch.randn(1, 1, 7, 7))
+
+
+def _shift_error(net: StyleNet, image: torch.Tensor, shift: int) -> float:
+    """Mean squared difference between the output for ``image`` and the output for ``image`` shifted left by
+    ``shift`` pixels, shifted back (a 16-pixel margin left out: padding differs at the border)."""
+    width = image.shape[-1] - 8
+    with torch.no_grad():
+        base = net(image[..., :width])
+        moved = net(image[..., shift:shift + width])
+    return float((base[..., 16:-16, 16 + shift:-16] - moved[..., 16:-16, 16:-16 - shift]).square().mean())
+
+
+def test_antialias_makes_the_network_nearly_shift_equivariant() -> None:
+    """Without antialiasing the network is equivariant to 4-pixel shifts only: 1–3 pixels change its output. With
+    the same weights, blurred downsampling and bilinear upsampling cut that change by more than half. 4 pixels change
+    it little either way (only the instance norms' statistics, over a window of slightly different content)."""
+    torch.manual_seed(0)
+    nearest = build_network({"channels": [8, 16, 16], "num_residual_blocks": 1}).eval()
+    for p in nearest.parameters():  # non-trivial norms
+        p.data.add_(0.2 * torch.randn_like(p))
+    smooth = build_network(nearest.config | {"antialias": True}).eval()
+    smooth.load_state_dict(nearest.state_dict())
+    assert smooth.config["antialias"] is True and "antialias" not in nearest.config
+    image = torch.nn.functional.interpolate(torch.rand(1, 3, 24, 32), size=(96, 136), mode="bilinear")
+    for shift in (1, 2, 3):
+        assert _shift_error(smooth, image, shift) < 0.5 * _shift_error(nearest, image, shift)
+    one_pixel = _shift_error(nearest, image, 1)
+    assert _shift_error(nearest, image, 4) < 0.05 * one_pixel and _shift_error(smooth, image, 4) < 0.05 * one_pixel
+
+
+def test_antialias_round_trips_through_a_checkpoint(tmp_path: Path) -> None:
+    net = StyleNet(channels=(4, 8, 8), num_residual_blocks=1, antialias=True).eval()
+    net.save_pretrained(tmp_path)
+    loaded = load_network(tmp_path)
+    assert loaded.antialias and loaded.config["antialias"] is True
+    x = torch.rand(1, 3, 24, 28)
+    with torch.no_grad():
+        assert torch.equal(net(x), loaded(x))
 
 
 def test_space_to_depth_weights_place_every_tap_once() -> None:

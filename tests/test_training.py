@@ -169,6 +169,21 @@ def test_distillation_trains_the_fast_network_towards_the_teacher(tiny_data: Pat
                                   init_from=final), progress=False)
 
 
+def test_antialias_run_starts_from_a_checkpoint_without_it(tiny_data: Path, painting: Path, tmp_path: Path) -> None:
+    """``--antialias --init-from`` a network trained without it: the same weights, now blurred and bilinear, and the
+    exported checkpoint says so."""
+    start = train(tiny_config(tiny_data, painting, tmp_path, name="start", steps=1), progress=False)
+    cfg = tiny_config(tiny_data, painting, tmp_path, name="smooth", steps=1, antialias=True, init_from=start, lr=0.0)
+    final = train(cfg, progress=False)
+    before, after = load_network(start), load_network(final)
+    assert not before.antialias and after.antialias and after.config["antialias"] is True
+    for name, tensor in before.state_dict().items():
+        torch.testing.assert_close(after.state_dict()[name], tensor)  # learning rate 0: the weights carried over
+    with pytest.raises(ValueError, match="johnson architecture only"):
+        train(dataclasses.replace(cfg, name="fast-aa", architecture="fast", channels=(4, 8), init_from=None),
+              progress=False)
+
+
 def test_distill_framewise_installs_the_fast_networks_framewise_twin(tiny_data: Path, painting: Path,
                                                                       tmp_path: Path) -> None:
     """``python -m training distill --framewise``: the fast recipe without the temporal term, taught by the framewise

@@ -28,6 +28,9 @@ class TrainConfig:
     channels: tuple[int, ...] = (16, 32, 64)
     num_residual_blocks: int = 3
     outer_kernel: int = 9
+    # "johnson" only: blur before the stride-2 convolutions and upsample bilinearly (vst.model's ``antialias``); a
+    # checkpoint without it may start a run with it (same parameters)
+    antialias: bool = False
     # distillation: the student also matches this trained network's output (mean absolute error, both frames)
     teacher: Path | None = None
     distill_weight: float = 0.0

@@ -97,6 +97,8 @@ def render_card(style: Style, model: StyleNet, metrics: dict[str, StyleMetrics],
         flicker_ratio=f"{temporal.warping_error / framewise.warping_error:.2f}",
         style_ratio=f"{temporal.style_distance / framewise.style_distance:.2f}",
         channels="/".join(map(str, model.channels)), num_residual_blocks=len(model.residuals),
+        antialias="; antialiased (Zhang 2019): a binomial blur before each stride-2 convolution, bilinear upsampling"
+        if model.antialias else "",
         parameters=f"{model.num_parameters():,}", size_mb=f"{weights_size / 1e6:.1f}",
         crop=tc.get("crop", "?"), batch_size=tc.get("batch_size", "?"), schedule=schedule,
         content_weight=tc.get("content_weight", "?"), content_layer=tc.get("content_layer", "?"),

@@ -60,11 +60,22 @@ def build_model(cfg: TrainConfig) -> StyleNet:
         if model.architecture != cfg.architecture or model.channels != tuple(cfg.channels):
             raise ValueError(f"--init-from {cfg.init_from} is a {model.architecture} network with channels "
                              f"{model.channels}; the config says {cfg.architecture} with {cfg.channels}")
+        if model.antialias != cfg.antialias:
+            if cfg.architecture != "johnson":
+                raise ValueError("--antialias applies to the johnson architecture only")
+            print(f"--init-from {cfg.init_from}: its weights, now {'with' if cfg.antialias else 'without'} "
+                  f"antialiasing (--antialias)", flush=True)
+            converted = build_network(model.config | {"antialias": cfg.antialias})
+            converted.load_state_dict(model.state_dict())
+            model = converted
         return model
     config: dict[str, object] = {"architecture": cfg.architecture, "channels": cfg.channels,
                                  "num_residual_blocks": cfg.num_residual_blocks}
     if cfg.architecture == "johnson":
         config["outer_kernel"] = cfg.outer_kernel
+        config["antialias"] = cfg.antialias
+    elif cfg.antialias:
+        raise ValueError("--antialias applies to the johnson architecture only")
     return build_network(config)
 
 

@@ -39,7 +39,7 @@ BOUNDS: dict[str, tuple[int, int]] = {"channels": (1, 1024), "num_residual_block
 MAX_PARAMETERS = 50_000_000
 #: safetensors dtypes a weight may be stored in (converted to float32 on loading).
 FLOAT_DTYPES = ("F16", "BF16", "F32", "F64")
-_KEYS = {"johnson": {"architecture", "channels", "num_residual_blocks", "outer_kernel", "training_config"},
+_KEYS = {"johnson": {"architecture", "channels", "num_residual_blocks", "outer_kernel", "antialias", "training_config"},
          "fast": {"architecture", "channels", "num_residual_blocks", "training_config"}}
 _STAGES = {"johnson": 3, "fast": 2}
 
@@ -95,6 +95,11 @@ def read_config(folder: str | Path) -> dict[str, Any]:
         if kernel % 2 == 0:
             raise CheckpointError(f"{path}: 'outer_kernel' must be odd, not {kernel}")
         checked["outer_kernel"] = kernel
+        antialias = config.get("antialias", False)
+        if not isinstance(antialias, bool):
+            raise CheckpointError(f"{path}: 'antialias' must be true or false, not {json.dumps(antialias)[:40]}")
+        if antialias:
+            checked["antialias"] = True
     training = config.get("training_config")
     if training is not None and not isinstance(training, dict):
         raise CheckpointError(f"{path}: 'training_config' must be an object or null")

@@ -7,6 +7,12 @@ is nearest-neighbour resize followed by a convolution (Odena et al. 2016), which
 transposed convolutions. Width (``channels``) and depth (``num_residual_blocks``) come from the config, so a small fast
 network and the Johnson-size reference (32/64/128 channels, 5 residual blocks) share this code.
 
+``antialias=True`` makes the network nearly shift-equivariant (Zhang 2019, "Making convolutional networks shift-invariant
+again"): a fixed [1, 2, 1] binomial blur before each stride-2 convolution, and the upsampling convolutions see a
+blurred (bilinear) rather than a blocky (nearest) ×2 image. Without it the network is equivariant only to shifts by
+multiples of 4 pixels: shifting the input by 1–3 pixels changed a trained model's output about as much as one video
+frame to the next does (the flicker the temporal loss has to fight); the nearest-neighbour upsampling caused most of it.
+
 Training runs these layers as written. Inference (no autograd) runs exactly equivalent rewrites that need less
 arithmetic and memory on a CPU — upsampling convolutions as four-phase low-resolution convolutions, the final RGB
 convolution space-to-depth, large frames in strips — see :func:`inference_rewrites`; tests hold them to the textbook
@@ -50,6 +56,7 @@ NAMED_CONFIGS: dict[str, dict[str, object]] = {
     "fast": {"architecture": "fast", **FAST_CONFIG},
     "live": {"architecture": "fast", **LIVE_CONFIG},
     "full-size": DEFAULT_CONFIG,
+    "full-size-antialias": {**DEFAULT_CONFIG, "antialias": True},
     "johnson-reference": JOHNSON_CONFIG,
 }
 
@@ -112,21 +119,50 @@ def _rewriting() -> bool:
 
 
 def phase_weights(weight: torch.Tensor) -> torch.Tensor:
-    """Weights of ``conv3x3(reflect_pad(upsample2x(x)))`` as a low-resolution convolution with four output phases.
+    """Weights of ``convKxK(pad(upsample2x(x), K // 2))`` (nearest ×2; K = 3 with reflection or K = 5 with replicate
+    padding) as a low-resolution 3×3 convolution with four output phases.
 
     Args:
-        weight: ``(C_out, C_in, 3, 3)``.
+        weight: ``(C_out, C_in, K, K)``, K 3 or 5.
 
     Returns:
         ``(4·C_out, C_in, 3, 3)``, channel ``4c + 2a + b`` giving output pixels ``(2i + a, 2j + b)`` of channel ``c``
         when convolved (no padding) with ``replicate_pad(x, 1)``; ``pixel_shuffle(·, 2)`` interleaves the phases.
-        Output row ``2i + a`` reads upsampled rows ``2i + a + r`` (r = 0, 1, 2), which are low-resolution padded rows
-        ``i + (a + r + 1) // 2``: phase 0 sums taps (0 | 1, 2), phase 1 taps (0, 1 | 2).
+        Output row ``2i + a`` reads upsampled rows ``2i + a + r − K // 2`` (r = 0 … K − 1), which are low-resolution
+        padded rows ``i + 1 + (a + r − K // 2) // 2``: for K = 3 phase 0 sums taps (0 | 1, 2), phase 1 taps (0, 1 | 2).
+        (Padding the upsampled image by one pixel, reflected or replicated, or by two, replicated, equals upsampling
+        the replicate-padded low-resolution image.)
     """
-    taps = weight.new_tensor([[[1, 0, 0], [0, 1, 1], [0, 0, 0]],   # phase 0: low-res row k ← taps r
-                              [[0, 0, 0], [1, 1, 0], [0, 0, 1]]])  # phase 1
-    cout, cin = weight.shape[:2]
+    cout, cin, k = weight.shape[:3]
+    if k not in (3, 5):
+        raise ValueError(f"phase_weights takes 3×3 or 5×5 kernels, not {k}×{k}")
+    phase, row, tap = torch.meshgrid(torch.arange(2), torch.arange(3), torch.arange(k), indexing="ij")
+    taps = (row == torch.div(phase + tap - k // 2, 2, rounding_mode="floor") + 1).to(weight)  # (2, 3, K): phase a, row k ← tap r
     return torch.einsum("akr,oirs,bls->oabikl", taps, weight, taps).reshape(4 * cout, cin, 3, 3)
+
+
+#: The binomial [1, 2, 1] / 4 filter (per axis) of ``antialias=True``.
+BINOMIAL = (0.25, 0.5, 0.25)
+
+
+def binomial_kernel(channels: int) -> torch.Tensor:
+    """``(channels, 1, 3, 3)`` depthwise [1, 2, 1] ⊗ [1, 2, 1] / 16 blur (sums to 1)."""
+    taps = torch.tensor(BINOMIAL)
+    return (taps[:, None] * taps[None, :]).expand(channels, 1, 3, 3).contiguous()
+
+
+def blur(x: torch.Tensor) -> torch.Tensor:
+    """``(B, C, H, W)`` → the same shape, each channel blurred by :func:`binomial_kernel` (reflection padding)."""
+    return F.conv2d(F.pad(x, (1, 1, 1, 1), mode="reflect"), binomial_kernel(x.shape[1]).to(x), groups=x.shape[1])
+
+
+def smoothed_weights(weight: torch.Tensor) -> torch.Tensor:
+    """A ``(C_out, C_in, 3, 3)`` kernel composed with the binomial blur: ``(C_out, C_in, 5, 5)``, so that convolving
+    a nearest-upsampled image with it equals blurring that image (nearest + [1, 2, 1] blur is bilinear ×2 upsampling)
+    and then convolving with ``weight``, away from the border."""
+    cout, cin = weight.shape[:2]
+    blurred = F.conv2d(F.pad(weight.reshape(cout * cin, 1, 3, 3), (2, 2, 2, 2)), binomial_kernel(1).to(weight))
+    return blurred.reshape(cout, cin, 5, 5)
 
 
 def space_to_depth_weights(weight: torch.Tensor) -> torch.Tensor:
@@ -174,13 +210,18 @@ def _large_inference(x: torch.Tensor, scale: int = 1) -> bool:
 class ConvLayer(nn.Sequential):
     """Reflection-padded convolution, optionally followed by instance norm and ReLU. Keeps H, W unless ``stride`` > 1."""
 
-    def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1, *, norm_act: bool = True) -> None:
+    def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1, *, norm_act: bool = True,
+                 antialias: bool = False) -> None:  # fmt: skip
         layers: list[nn.Module] = [nn.ReflectionPad2d(kernel // 2), nn.Conv2d(cin, cout, kernel, stride)]
         if norm_act:
             layers += [nn.InstanceNorm2d(cout, affine=True), nn.ReLU(inplace=True)]
         super().__init__(*layers)
+        #: blur the input (:func:`blur`) before a strided convolution, so it samples a low-passed image
+        self.antialias = antialias and stride > 1
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.antialias:
+            x = blur(x)
         conv = self[1]
         if _rewriting() and conv.stride[0] == 1 and conv.out_channels <= S2D_MAX_OUT_CHANNELS and x.shape[-2] % 2 == 0 \
                 and x.shape[-1] % 2 == 0:
@@ -242,6 +283,10 @@ class ResidualBlock(nn.Module):
 class UpsampleConv(nn.Module):
     """Nearest-neighbour ×2 upsampling followed by a :class:`ConvLayer` (3×3).
 
+    ``smooth=True`` (the network's ``antialias``): the upsampled image is blurred by the binomial filter first, which
+    makes it a bilinear ×2 upsampling; the blur is folded into the convolution (:func:`smoothed_weights`: one 5×5
+    kernel on the nearest-upsampled image, replicate-padded), so the parameters are the same 3×3 ones.
+
     At inference (see :func:`inference_rewrites`) the upsampled tensor — the largest of the whole network, ``cin``
     channels at full resolution — is never built: reflecting a nearest-upsampled image by one pixel equals upsampling
     the low-resolution image replicated by one pixel, so the 3×3 convolution becomes a 3×3 convolution of the small
@@ -249,16 +294,22 @@ class UpsampleConv(nn.Module):
     of rows for large frames). Same result up to float rounding.
     """
 
-    def __init__(self, cin: int, cout: int) -> None:
+    def __init__(self, cin: int, cout: int, *, smooth: bool = False) -> None:
         super().__init__()
         self.conv = ConvLayer(cin, cout, 3)
+        self.smooth = smooth
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, C_in, h, w)`` → ``(B, C_out, 2h, 2w)``."""
-        if not _rewriting():
-            return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))
         conv = self.conv[1]
-        weight, bias = phase_weights(conv.weight), conv.bias.repeat_interleave(4)
+        if not _rewriting():
+            up = F.interpolate(x, scale_factor=2.0, mode="nearest")
+            if not self.smooth:
+                return self.conv(up)
+            y = F.conv2d(F.pad(up, (2, 2, 2, 2), mode="replicate"), smoothed_weights(conv.weight), conv.bias)
+            return self.conv.norm_act_(y, in_place=False)
+        weight = smoothed_weights(conv.weight) if self.smooth else conv.weight
+        weight, bias = phase_weights(weight), conv.bias.repeat_interleave(4)
         height = x.shape[-2]
         padded = F.pad(x, (1, 1, 1, 1), mode="replicate")  # low resolution: cheap
         out = x.new_empty(x.shape[0], conv.out_channels, 2 * height, 2 * x.shape[-1])
@@ -284,6 +335,8 @@ class StyleNet(
         channels: widths of the full-, half- and quarter-resolution stages, e.g. ``(32, 64, 128)``.
         num_residual_blocks: residual blocks at quarter resolution.
         outer_kernel: kernel size of the first and the last convolution (9 in Johnson et al.).
+        antialias: blur before each stride-2 convolution and upsample bilinearly (see the module docstring); the
+            parameters are the same either way, so a checkpoint trained without it can start a run with it.
         training_config: free-form record of how the checkpoint was trained (kept in ``config.json``; unused here).
 
     Input ``(B, 3, H, W)`` RGB in [0, 1] with H and W multiples of :attr:`size_multiple`; output the same shape,
@@ -298,22 +351,24 @@ class StyleNet(
         channels: tuple[int, ...] | list[int] = (16, 32, 64),
         num_residual_blocks: int = 3,
         outer_kernel: int = 9,
+        antialias: bool = False,
         training_config: dict[str, object] | None = None,
     ) -> None:
         super().__init__()
         c1, c2, c3 = (int(c) for c in channels)
         self.channels: tuple[int, ...] = (c1, c2, c3)
         self.outer_kernel = outer_kernel
+        self.antialias = bool(antialias)
         self.training_config = dict(training_config or {})
         self.encoder = nn.Sequential(
             ConvLayer(3, c1, outer_kernel),
-            ConvLayer(c1, c2, 3, stride=2),
-            ConvLayer(c2, c3, 3, stride=2),
+            ConvLayer(c1, c2, 3, stride=2, antialias=antialias),
+            ConvLayer(c2, c3, 3, stride=2, antialias=antialias),
         )
         self.residuals = nn.Sequential(*(ResidualBlock(c3) for _ in range(num_residual_blocks)))
         self.decoder = nn.Sequential(
-            UpsampleConv(c3, c2),
-            UpsampleConv(c2, c1),
+            UpsampleConv(c3, c2, smooth=antialias),
+            UpsampleConv(c2, c1, smooth=antialias),
             ConvLayer(c1, 3, outer_kernel, norm_act=False),
         )
 
@@ -327,9 +382,11 @@ class StyleNet(
     @property
     def config(self) -> dict[str, object]:
         """What ``config.json`` holds: the architecture and the current ``training_config``."""
-        return {"architecture": self.architecture, "channels": list(self.channels),
-                "num_residual_blocks": len(self.residuals), "outer_kernel": self.outer_kernel,
-                "training_config": self.training_config or None}
+        config: dict[str, object] = {"architecture": self.architecture, "channels": list(self.channels),
+                                     "num_residual_blocks": len(self.residuals), "outer_kernel": self.outer_kernel}
+        if self.antialias:  # written only when set: checkpoints from before the option stay byte-identical
+            config["antialias"] = True
+        return config | {"training_config": self.training_config or None}
 
     def save_pretrained(self, save_directory: str | Path, **kwargs: Any) -> str | None:  # type: ignore[override]
         """``PyTorchModelHubMixin.save_pretrained`` with :attr:`config` as it is now (not as it was at construction)."""
@@ -362,6 +419,7 @@ class FastStyleNet(StyleNet):
         c1, c2 = (int(c) for c in channels)
         self.channels = (c1, c2)
         self.outer_kernel = 3
+        self.antialias = False
         self.training_config = dict(training_config or {})
         self.encoder = nn.Sequential(ConvLayer(3, c1, 3, stride=2), ConvLayer(c1, c2, 3, stride=2))
         self.residuals = nn.Sequential(*(ResidualBlock(c2) for _ in range(num_residual_blocks)))
