@@ -211,16 +211,20 @@ class ConvLayer(nn.Sequential):
     """Reflection-padded convolution, optionally followed by instance norm and ReLU. Keeps H, W unless ``stride`` > 1."""
 
     def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1, *, norm_act: bool = True,
-                 antialias: bool = False) -> None:  # fmt: skip
+                 antialias: bool = False, scale: int = 1) -> None:  # fmt: skip
         layers: list[nn.Module] = [nn.ReflectionPad2d(kernel // 2), nn.Conv2d(cin, cout, kernel, stride)]
         if norm_act:
             layers += [nn.InstanceNorm2d(cout, affine=True), nn.ReLU(inplace=True)]
         super().__init__(*layers)
         #: blur the input (:func:`blur`) before a strided convolution, so it samples a low-passed image
         self.antialias = antialias and stride > 1
+        #: the network's input is this many times the layer's input per side (large frames run in strips by it)
+        self.scale = scale
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.antialias:
+            if _large_inference(x, self.scale):
+                return self._blurred_strips(x)
             x = blur(x)
         conv = self[1]
         if _rewriting() and conv.stride[0] == 1 and conv.out_channels <= S2D_MAX_OUT_CHANNELS and x.shape[-2] % 2 == 0 \
@@ -239,6 +243,29 @@ class ConvLayer(nn.Sequential):
         for top in range(0, out_h, STRIP_ROWS):
             bottom = min(top + STRIP_ROWS, out_h)
             out[..., top:bottom, :] = conv(padded[..., top * stride:(bottom - 1) * stride + kernel, :])
+        return self.norm_act_(out)
+
+    def _blurred_strips(self, x: torch.Tensor) -> torch.Tensor:
+        """``self(x)`` with ``antialias`` on a large frame at inference, strip by strip: each strip's rows are blurred
+        and padded on their own, so neither the blurred nor the padded frame is ever held whole (at 720p that is two
+        full-resolution copies of the first layer's output). ``(B, C_in, H, W)`` → ``(B, C_out, H', W')``."""
+        conv = self[1]
+        kernel, stride, pad = conv.kernel_size[0], conv.stride[0], self[0].padding[0]
+        height, width = x.shape[-2:]
+        out_h = (height + 2 * pad - kernel) // stride + 1
+        out_w = (width + 2 * pad - kernel) // stride + 1
+        out = x.new_empty(x.shape[0], conv.out_channels, out_h, out_w)
+        binomial = binomial_kernel(x.shape[1]).to(x)
+        for top in range(0, out_h, STRIP_ROWS):
+            bottom = min(top + STRIP_ROWS, out_h)
+            first, last = top * stride - pad, (bottom - 1) * stride + kernel - pad  # blurred rows read, may overhang
+            lo, hi = max(first, 0), min(last, height)
+            # blurred rows [lo, hi) need frame rows [lo − 1, hi + 1), reflected at the frame's edges
+            rows = F.pad(x[..., max(lo - 1, 0):min(hi + 1, height), :], (1, 1, int(lo == 0), int(hi == height)),
+                         mode="reflect")
+            blurred = F.conv2d(rows, binomial, groups=x.shape[1])
+            strip = F.pad(blurred, (pad, pad, lo - first, last - hi), mode="reflect")  # the convolution's padding
+            out[..., top:bottom, :] = conv(strip)
         return self.norm_act_(out)
 
     def _space_to_depth_conv(self, x: torch.Tensor) -> torch.Tensor:
@@ -363,7 +390,7 @@ class StyleNet(
         self.encoder = nn.Sequential(
             ConvLayer(3, c1, outer_kernel),
             ConvLayer(c1, c2, 3, stride=2, antialias=antialias),
-            ConvLayer(c2, c3, 3, stride=2, antialias=antialias),
+            ConvLayer(c2, c3, 3, stride=2, antialias=antialias, scale=2),
         )
         self.residuals = nn.Sequential(*(ResidualBlock(c3) for _ in range(num_residual_blocks)))
         self.decoder = nn.Sequential(
