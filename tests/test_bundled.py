@@ -18,8 +18,10 @@ from vst.pipeline import Stylizer
 
 BUNDLED = Path(__file__).resolve().parent.parent / "vst" / "checkpoints"
 SLUGS = sorted(p.name for p in BUNDLED.iterdir() if p.is_dir())
-#: Training-config keys allowed to differ between a style's temporal and framewise checkpoints.
-BRANCH_KEYS = {"name", "framewise", "temporal_weight"}
+#: Training-config keys allowed to differ between a style's temporal and framewise checkpoints: the branch itself and
+#: where its run was written (a framewise branch is deterministic, so one trained with the same start, steps and
+#: weights serves temporal branches of several temporal weights, from another run's folder).
+BRANCH_KEYS = {"name", "framewise", "temporal_weight", "runs_dir"}
 
 
 def test_every_catalog_style_is_bundled() -> None:
