@@ -124,8 +124,8 @@ def main() -> None:
     for name in args.networks:
         torch.manual_seed(0)
         models[name] = build_network(dict(NETWORKS[name][0]))
-    relative_cost = {"fast": 1, "fast (compiled)": 1, "full-size": 4, "full-size (compiled)": 3, "full-size antialiased": 4,
-                     SAME_PATH_REFERENCE: 14, REFERENCE: 16}  # rough, only to size the clips
+    relative_cost = {"fast": 1, "fast (compiled)": 1, "full-size": 4, "full-size (compiled)": 3,
+                     "full-size antialiased": 4, SAME_PATH_REFERENCE: 14, REFERENCE: 16}  # rough, only to size the clips
     best: dict[tuple[str, int, int], dict[str, object]] = {}  # (network, width, height) → its best round
     with tempfile.TemporaryDirectory() as tmp:
         stylizers: dict[tuple[str, str], Stylizer] = {}

@@ -79,8 +79,8 @@ def test_temporal_and_framewise_differ_only_in_the_temporal_term(slug: str) -> N
 @pytest.mark.parametrize("slug", SLUGS)
 def test_recorded_quality_meets_the_bar(slug: str) -> None:
     """metrics.json (held-out clips, all variants measured in one process at export): the temporal model flickers at
-    most 0.6× as much as the framewise baseline with a style distance at most 10% above it (the issue's bar); the fast network flickers
-    at most 0.6× the framewise baseline with a style distance within 25% of the temporal model's."""
+    most 0.6× as much as the framewise baseline with a style distance at most 10% above it (the issue's bar); the fast
+    network flickers at most 0.6× the framewise baseline with a style distance within 25% of the temporal model's."""
     metrics = json.loads((BUNDLED / slug / "metrics.json").read_text())
     temporal, framewise, fast = metrics["temporal"], metrics["framewise"], metrics["fast"]
     assert temporal["warping_error"] <= 0.6 * framewise["warping_error"]

@@ -55,14 +55,14 @@ def load_style_image(path: Path, size: int) -> torch.Tensor:
 
 def build_model(cfg: TrainConfig) -> StyleNet:
     """The network to train: loaded from ``init_from``, else freshly initialised from the config."""
+    if cfg.antialias and cfg.architecture != "johnson":
+        raise ValueError("--antialias applies to the johnson architecture only")
     if cfg.init_from is not None:
         model = load_network(cfg.init_from)
         if model.architecture != cfg.architecture or model.channels != tuple(cfg.channels):
             raise ValueError(f"--init-from {cfg.init_from} is a {model.architecture} network with channels "
                              f"{model.channels}; the config says {cfg.architecture} with {cfg.channels}")
         if model.antialias != cfg.antialias:
-            if cfg.architecture != "johnson":
-                raise ValueError("--antialias applies to the johnson architecture only")
             print(f"--init-from {cfg.init_from}: its weights, now {'with' if cfg.antialias else 'without'} "
                   f"antialiasing (--antialias)", flush=True)
             converted = build_network(model.config | {"antialias": cfg.antialias})
@@ -74,8 +74,6 @@ def build_model(cfg: TrainConfig) -> StyleNet:
     if cfg.architecture == "johnson":
         config["outer_kernel"] = cfg.outer_kernel
         config["antialias"] = cfg.antialias
-    elif cfg.antialias:
-        raise ValueError("--antialias applies to the johnson architecture only")
     return build_network(config)
 
 

@@ -139,7 +139,8 @@ def phase_weights(weight: torch.Tensor) -> torch.Tensor:
     if k not in (3, 5):
         raise ValueError(f"phase_weights takes 3×3 or 5×5 kernels, not {k}×{k}")
     phase, row, tap = torch.meshgrid(torch.arange(2), torch.arange(3), torch.arange(k), indexing="ij")
-    taps = (row == torch.div(phase + tap - k // 2, 2, rounding_mode="floor") + 1).to(weight)  # (2, 3, K): phase a, row k ← tap r
+    # (2, 3, K): phase a, low-resolution row k ← tap r
+    taps = (row == torch.div(phase + tap - k // 2, 2, rounding_mode="floor") + 1).to(weight)
     return torch.einsum("akr,oirs,bls->oabikl", taps, weight, taps).reshape(4 * cout, cin, 3, 3)
 
 
