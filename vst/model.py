@@ -42,7 +42,7 @@ from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
 #: ``config.json``'s ``architecture`` names the class; checkpoints without the key are :class:`StyleNet`.
-ARCHITECTURES = ("johnson", "fast")
+ARCHITECTURES = ("johnson", "fast", "magenta")
 #: Johnson et al.'s network: the reference that the benchmarks compare against.
 JOHNSON_CONFIG: dict[str, object] = {"channels": [32, 64, 128], "num_residual_blocks": 5, "outer_kernel": 9}
 #: The default network of the bundled styles: a quarter of the reference's width squared, three residual blocks.
@@ -53,6 +53,10 @@ FAST_CONFIG: dict[str, object] = {"channels": [16, 32], "num_residual_blocks": 4
 #: 1.52 GMAC a 640×360 frame), distilled from it (``python -m training distill --live``). In the browser's
 #: WebAssembly runtime, where convolutions run about a quarter as fast as natively, it is what reaches 12 fps at 640×360.
 LIVE_CONFIG: dict[str, object] = {"channels": [8, 24], "num_residual_blocks": 2}
+#: The teacher's transform network (:class:`MagentaStyleNet`, Magenta's arbitrary-style model at width 0.25): the
+#: full-size network of styles distilled from the teacher. 2.9 GMAC a 640×360 frame.
+MAGENTA_CONFIG: dict[str, object] = {"architecture": "magenta", "channels": [8, 16, 32], "num_residual_blocks": 5,
+                                     "outer_kernel": 9}
 #: The three networks the benchmarks compare, as :func:`build_network` configs.
 NAMED_CONFIGS: dict[str, dict[str, object]] = {
     "fast": {"architecture": "fast", **FAST_CONFIG},
@@ -60,6 +64,7 @@ NAMED_CONFIGS: dict[str, dict[str, object]] = {
     "full-size": DEFAULT_CONFIG,
     "full-size-antialias": {**DEFAULT_CONFIG, "antialias": True},
     "johnson-reference": JOHNSON_CONFIG,
+    "magenta": MAGENTA_CONFIG,
 }
 
 
@@ -214,10 +219,13 @@ class ConvLayer(nn.Sequential):
     """Reflection-padded convolution, optionally followed by instance norm and ReLU. Keeps H, W unless ``stride`` > 1."""
 
     def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1, *, norm_act: bool = True,
-                 antialias: bool = False, scale: int = 1) -> None:  # fmt: skip
+                 antialias: bool = False, scale: int = 1, norm: bool | None = None,
+                 act: bool | None = None) -> None:  # fmt: skip
         layers: list[nn.Module] = [nn.ReflectionPad2d(kernel // 2), nn.Conv2d(cin, cout, kernel, stride)]
-        if norm_act:
-            layers += [nn.InstanceNorm2d(cout, affine=True), nn.ReLU(inplace=True)]
+        if norm_act if norm is None else norm:  # ``norm``/``act`` choose the two apart (the Magenta network)
+            layers.append(nn.InstanceNorm2d(cout, affine=True))
+        if norm_act if act is None else act:
+            layers.append(nn.ReLU(inplace=True))
         super().__init__(*layers)
         #: blur the input (:func:`blur`) before a strided convolution, so it samples a low-passed image
         self.antialias = antialias and stride > 1
@@ -375,6 +383,10 @@ class StyleNet(
 
     size_multiple: int = 4
     architecture: str = "johnson"
+    #: instance norm after the encoder's convolutions (Johnson et al.); the Magenta network has none there
+    encoder_norm: bool = True
+    #: instance norm on the last convolution's output, before the sigmoid (the Magenta network)
+    output_norm: bool = False
 
     def __init__(
         self,
@@ -390,16 +402,17 @@ class StyleNet(
         self.outer_kernel = outer_kernel
         self.antialias = bool(antialias)
         self.training_config = dict(training_config or {})
+        norm = self.encoder_norm
         self.encoder = nn.Sequential(
-            ConvLayer(3, c1, outer_kernel),
-            ConvLayer(c1, c2, 3, stride=2, antialias=antialias),
-            ConvLayer(c2, c3, 3, stride=2, antialias=antialias, scale=2),
+            ConvLayer(3, c1, outer_kernel, norm=norm),
+            ConvLayer(c1, c2, 3, stride=2, antialias=antialias, norm=norm),
+            ConvLayer(c2, c3, 3, stride=2, antialias=antialias, scale=2, norm=norm),
         )
         self.residuals = nn.Sequential(*(ResidualBlock(c3) for _ in range(num_residual_blocks)))
         self.decoder = nn.Sequential(
             UpsampleConv(c3, c2, smooth=antialias),
             UpsampleConv(c2, c1, smooth=antialias),
-            ConvLayer(c1, 3, outer_kernel, norm_act=False),
+            ConvLayer(c1, 3, outer_kernel, norm=self.output_norm, act=False),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -466,9 +479,36 @@ class FastStyleNet(StyleNet):
                 "num_residual_blocks": len(self.residuals), "training_config": self.training_config or None}
 
 
+class MagentaStyleNet(StyleNet):
+    """The transform network of Magenta's arbitrary-style model (Ghiasi et al. 2017) with one painting's style folded
+    into its instance norms: the student that starts as the teacher (:mod:`vst.teacher`) and is fine-tuned with the
+    temporal term.
+
+        image ─ conv 9×9 ─ conv 3×3 /2 ─ conv 3×3 /2 ─ 5 residual blocks ─ up ×2 + conv ─ up ×2 + conv ─ conv 9×9 + norm
+
+    The same layers as :class:`StyleNet` (so the same inference rewrites), except that the encoder's convolutions have
+    a bias and no norm (Magenta's folded batch norm) and the last convolution is instance-normalised before the
+    sigmoid. Magenta's conditional norms become ordinary affine ones. Defaults: :data:`MAGENTA_CONFIG`.
+    """
+
+    architecture = "magenta"
+    encoder_norm = False
+    output_norm = True
+
+    def __init__(
+        self,
+        channels: tuple[int, ...] | list[int] = (8, 16, 32),
+        num_residual_blocks: int = 5,
+        outer_kernel: int = 9,
+        antialias: bool = False,
+        training_config: dict[str, object] | None = None,
+    ) -> None:
+        super().__init__(channels, num_residual_blocks, outer_kernel, antialias, training_config)
+
+
 def network_class(architecture: str) -> type[StyleNet]:
     """The class for a ``config.json`` ``architecture`` value (see :data:`ARCHITECTURES`)."""
-    classes: dict[str, type[StyleNet]] = {"johnson": StyleNet, "fast": FastStyleNet}
+    classes: dict[str, type[StyleNet]] = {"johnson": StyleNet, "fast": FastStyleNet, "magenta": MagentaStyleNet}
     if architecture not in classes:
         raise ValueError(f"unknown architecture '{architecture}'; known: {', '.join(classes)}")
     return classes[architecture]
