@@ -179,7 +179,7 @@ def test_antialias_run_starts_from_a_checkpoint_without_it(tiny_data: Path, pain
     assert not before.antialias and after.antialias and after.config["antialias"] is True
     for name, tensor in before.state_dict().items():
         torch.testing.assert_close(after.state_dict()[name], tensor)  # learning rate 0: the weights carried over
-    with pytest.raises(ValueError, match="johnson architecture only"):
+    with pytest.raises(ValueError, match="johnson and magenta architectures only"):
         train(dataclasses.replace(cfg, name="fast-aa", architecture="fast", channels=(4, 8), init_from=None),
               progress=False)
 
@@ -289,6 +289,46 @@ def test_distill_live_measures_the_live_network_into_card_and_metrics(tiny_data:
     assert (out / "live" / "model.safetensors").read_bytes() == live_bytes and is_current(out / "live")
     assert (out / "README.md").read_text().count(LIVE_HEADING) == 1
     assert "live" in json.loads((out / "metrics.json").read_text())
+
+
+def test_bundle_from_the_teacher_trains_and_exports_all_five_networks(tiny_data: Path, painting: Path,
+                                                                      tmp_path: Path) -> None:
+    """``python -m training bundle --teacher magenta``: the teacher (Magenta's network with the painting's style
+    vector), the temporal model fine-tuned from it, the framewise baseline that is the teacher, and the fast, twin and
+    live networks distilled in two phases, exported with a card that names the teacher and its license."""
+    from training.__main__ import main
+    from vst.teacher import TEACHER_LICENSE
+
+    fetch_vgg16_weights(offline=True)
+    bikes = tiny_data / "raw" / "bikes.mp4"
+    if not bikes.exists():  # the bundle measures on both held-out clips; the tiny data set has one
+        bikes.write_bytes((tiny_data / "raw" / "carphone.mp4").read_bytes())
+    out, runs = tmp_path / "my-style", tmp_path / "runs"
+    code = main(["bundle", "--slug", "my-style", "--title", "My Style", "--teacher", "magenta",
+                 "--style-image", str(painting), "--data-dir", str(tiny_data), "--runs-dir", str(runs),
+                 "--out", str(out), "--crop", "32", "--steps", "2", "--fast-steps", "1", "1", "--log-every", "1"])
+    assert code == 0
+    teacher, temporal, framewise = (load_network(p) for p in (runs / "my-style-teacher", out / "temporal",
+                                                              out / "framewise"))
+    assert temporal.architecture == framewise.architecture == "magenta"
+    assert temporal.training_config["teacher"] == str(runs / "my-style-teacher")
+    assert temporal.training_config["step"] == 2 and framewise.training_config["step"] == 0
+    for name, tensor in teacher.state_dict().items():  # the framewise baseline is the teacher itself
+        assert torch.equal(framewise.state_dict()[name], tensor)
+    assert any(not torch.equal(temporal.state_dict()[n], t) for n, t in teacher.state_dict().items())
+    log = read_log(runs / "my-style-temporal")
+    assert {"distill", "distill_feature", "temporal"} <= set(log[0]) and "style" not in log[0]
+    for variant in ("fast", "fast-framewise", "live"):
+        net = load_network(out / variant)
+        assert isinstance(net, FastStyleNet) and net.training_config["distill_feature_weight"] > 0  # second phase
+    assert load_network(out / "fast").training_config["teacher"] == str(runs / "my-style-temporal" / "model")
+    assert load_network(out / "fast-framewise").training_config["framewise"] is True
+    assert is_current(out / "fast") and is_current(out / "live")
+    assert {"temporal", "framewise", "fast", "live"} <= set(json.loads((out / "metrics.json").read_text()))
+    card = (out / "README.md").read_text()
+    assert "## The teacher" in card and TEACHER_LICENSE in card and "$" not in card.replace("$ ", "")
+    times = json.loads((runs / "my-style-times.json").read_text())
+    assert set(times) == {"teacher", "temporal", "framewise", "fast", "fast-framewise", "live", "export", "total"}
 
 
 class RecordingHfApi(HfApi):

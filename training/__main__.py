@@ -77,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     bundle.add_argument("--warmup-steps", type=int, default=600,
                         help="framewise warm-up steps both branches start from; 0: they start from --init-from")
     bundle.add_argument("--out", type=Path, help="export folder (default: vst/checkpoints/<slug>)")
+    bundle.add_argument("--fast-steps", type=int, nargs=2, default=[400, 200], metavar=("PIXELS", "FEATURES"),
+                        help="--teacher magenta: steps of the fast, twin and live networks' two phases (the teacher's "
+                             "pixels, then its VGG features too) (default: 400 200)")
     add_arguments(bundle)
 
     distill = commands.add_parser(
@@ -132,7 +135,8 @@ def run_bundle(args: argparse.Namespace) -> None:
 
         if not Path(base.style_image).is_file():
             raise VSTError(f"--style-image {base.style_image} not found")
-        times = bundle_from_teacher(base, args.slug, style, out, held_out_clips(base.data_dir))
+        times = bundle_from_teacher(base, args.slug, style, out, held_out_clips(base.data_dir),
+                                    fast_steps=tuple(args.fast_steps))
         print("\n".join(f"{args.slug} {what}: {seconds / 60:.1f} min" for what, seconds in times.items()))
         print(f"exported {out}")
         return

@@ -124,9 +124,7 @@ def teacher_section(model: StyleNet) -> str:
         return ""
     layers = ", ".join(map(str, tc.get("distill_layers", ()) or ()))  # type: ignore[call-overload]
     return (
-        f"## The teacher
-
-"
+        f"## The teacher\n\n"
         f"The look is learnt from a pretrained arbitrary-style network: {TEACHER_NAME} (license: {TEACHER_LICENSE}). "
         f"Its style network turns the painting into a 100-number style vector; its transform network, ported to "
         f"PyTorch (`vst/teacher.py`) with that vector folded into its instance norms, is the teacher. `temporal/` is "

@@ -37,12 +37,13 @@ from .train import FINAL, train
 
 #: The value of ``--teacher`` that names Magenta's network rather than a checkpoint folder.
 MAGENTA = "magenta"
-#: The distilled networks' two phases: (steps, overrides of :data:`training.config.DISTILL_DEFAULTS`).
-FAST_PHASES: tuple[tuple[int, dict[str, object]], ...] = (
-    (400, {"distill_weight": 10.0, "temporal_weight": 300.0, "crop": 192, "batch_size": 4, "lr": 2e-3}),
-    (200, {"distill_weight": 10.0, "distill_feature_weight": 2.0, "temporal_weight": 300.0, "crop": 192,
-           "batch_size": 2, "lr": 5e-4}),
+#: The distilled networks' two phases: overrides of :data:`training.config.DISTILL_DEFAULTS` (crops as ``--crop``).
+FAST_PHASES: tuple[dict[str, object], ...] = (
+    {"distill_weight": 10.0, "temporal_weight": 300.0, "batch_size": 4, "lr": 2e-3},
+    {"distill_weight": 10.0, "distill_feature_weight": 2.0, "temporal_weight": 300.0, "batch_size": 2, "lr": 5e-4},
 )
+#: Steps of each phase (``--fast-steps``).
+FAST_STEPS = (400, 200)
 
 
 def with_recipe(cfg: TrainConfig, recipe: TrainConfig) -> TrainConfig:
@@ -73,24 +74,27 @@ def framewise_from_teacher(teacher: Path, student: TrainConfig, out: Path) -> Pa
     return out
 
 
-def distil(base: TrainConfig, name: str, teacher: Path, *, framewise: bool, live: bool = False) -> Path:
+def distil(base: TrainConfig, name: str, teacher: Path, *, framewise: bool, live: bool = False,
+           steps: tuple[int, ...] = FAST_STEPS) -> Path:
     """A real-time network (:class:`vst.model.FastStyleNet`; with ``live`` the Live tab's size) distilled from
     ``teacher`` in :data:`FAST_PHASES`; returns the last phase's checkpoint folder."""
     cfg = dataclasses.replace(DISTILL_DEFAULTS, data_dir=base.data_dir, runs_dir=base.runs_dir,
                               style_image=base.style_image, device=base.device, seed=base.seed, teacher=teacher,
-                              framewise=framewise)
+                              framewise=framewise, crop=base.crop, log_every=base.log_every)
     if live:
         cfg = dataclasses.replace(cfg, channels=tuple(LIVE_CONFIG["channels"]),  # type: ignore[arg-type]
                                   num_residual_blocks=int(LIVE_CONFIG["num_residual_blocks"]))  # type: ignore[call-overload]
     model: Path | None = None
-    for phase, (steps, overrides) in enumerate(FAST_PHASES, start=1):
-        cfg = dataclasses.replace(cfg, name=f"{name}-{phase}", steps=steps, init_from=model, **overrides)
+    for phase, (phase_steps, overrides) in enumerate(zip(steps, FAST_PHASES, strict=True), start=1):
+        cfg = dataclasses.replace(cfg, name=f"{name}-{phase}", steps=phase_steps, init_from=model,
+                                  **overrides)  # type: ignore[arg-type]
         model = train(cfg)
     assert model is not None
     return model
 
 
-def bundle_from_teacher(base: TrainConfig, slug: str, style: Style, out: Path, clips: list[Path]) -> dict[str, float]:
+def bundle_from_teacher(base: TrainConfig, slug: str, style: Style, out: Path, clips: list[Path], *,
+                        fast_steps: tuple[int, ...] = FAST_STEPS) -> dict[str, float]:
     """Train and export the five networks of ``base.style_image`` into ``out`` (see the module docstring); returns
     the wall time of each step in seconds."""
     times: dict[str, float] = {}
@@ -111,11 +115,11 @@ def bundle_from_teacher(base: TrainConfig, slug: str, style: Style, out: Path, c
     lap("temporal")
     framewise = framewise_from_teacher(teacher, student, base.runs_dir / f"{slug}-framewise" / FINAL)
     lap("framewise")
-    fast = distil(base, f"{slug}-{FAST_VARIANT}", temporal, framewise=False)
+    fast = distil(base, f"{slug}-{FAST_VARIANT}", temporal, framewise=False, steps=fast_steps)
     lap(FAST_VARIANT)
-    twin = distil(base, f"{slug}-{FAST_FRAMEWISE_VARIANT}", framewise, framewise=True)
+    twin = distil(base, f"{slug}-{FAST_FRAMEWISE_VARIANT}", framewise, framewise=True, steps=fast_steps)
     lap(FAST_FRAMEWISE_VARIANT)
-    live = distil(base, f"{slug}-{LIVE_VARIANT}", fast, framewise=False, live=True)
+    live = distil(base, f"{slug}-{LIVE_VARIANT}", fast, framewise=False, live=True, steps=fast_steps)
     lap(LIVE_VARIANT)
     export_style(style, temporal, framewise, base.style_image, out, clips, fast=fast)
     install_checkpoint(twin, out / FAST_FRAMEWISE_VARIANT)
