@@ -8,7 +8,7 @@
 
 ``make`` picks ``--trials`` frames spread in time over the clips (seeded), renders each with both systems through
 :class:`vst.pipeline.Stylizer` on the CPU (the app's path) and writes one sheet per trial,
-``SHEETS_DIR/trial_XX.jpg``: ``painting | photo | A | B`` at the frame's size, the two renderings on sides drawn at
+``SHEETS_DIR/trial_XX.png``: ``painting | photo`` over ``A | B`` at the frame's size, the two renderings on sides drawn at
 random (balanced: each system is A in half the trials). ``SHEETS_DIR/QUESTIONS.md`` tells the judge what to answer and
 how. Which system is A is written only to ``KEY_DIR/key.json``, a folder apart (refused inside ``SHEETS_DIR``): give the
 judge the sheets folder alone. A SPEC is a checkpoint folder (:func:`vst.model.load_network`), ``teacher`` (Magenta's
@@ -48,11 +48,12 @@ from vst.video import VideoReader  # noqa: E402
 KEY_FILE = "key.json"
 QUESTIONS_FILE = "QUESTIONS.md"
 KEY_VERSION = 1
-JPEG_QUALITY = 92
 #: Sheet layout in pixels: margin around and between the panels, and the caption band above them.
 PAD = 8
 CAPTION_HEIGHT = 20
 CAPTIONS = ("painting", "photo", "A", "B")
+#: The panels' grid: painting | photo on the first row, A | B on the second.
+COLUMNS, ROWS = 2, 2
 SIDES = ("A", "B")
 BACKGROUND = (255, 255, 255)
 LETTERBOX = (232, 232, 232)
@@ -205,8 +206,18 @@ def assign_sides(trials: int, seed: int) -> list[bool]:
     return [first_is_a[int(j)] for j in rng.permutation(trials)]
 
 
-def read_frames(clips: Sequence[Path], trials: int, seed: int, max_side: int) -> list[PickedFrame]:
-    """The trials' photos, in trial order (see :func:`pick_frames`)."""
+def enlarged(image: np.ndarray, min_side: int) -> np.ndarray:
+    """``image`` ``(H, W, 3)`` uint8 enlarged (bicubic, by a whole factor) until its short side is at least
+    ``min_side``, as the contact sheets do with the 176×144 carphone clip: a judge cannot see strokes at that size."""
+    factor = -(-min_side // min(image.shape[:2]))
+    if factor <= 1:
+        return image
+    picture = Image.fromarray(image)
+    return np.asarray(picture.resize((picture.width * factor, picture.height * factor), Image.BICUBIC))
+
+
+def read_frames(clips: Sequence[Path], trials: int, seed: int, max_side: int, min_side: int = 0) -> list[PickedFrame]:
+    """The trials' photos, in trial order (see :func:`pick_frames`); small ones enlarged (:func:`enlarged`)."""
     counts = [count_frames(clip, max_side) for clip in clips]
     picked = pick_frames(counts, trials, seed)
     found: dict[tuple[int, int], PickedFrame] = {}
@@ -215,7 +226,7 @@ def read_frames(clips: Sequence[Path], trials: int, seed: int, max_side: int) ->
         with VideoReader(clip, max_side=max_side) as reader:
             for index, (image, _, time) in enumerate(reader.frames()):
                 if index in wanted:
-                    found[(c, index)] = PickedFrame(clip, index, time, image)
+                    found[(c, index)] = PickedFrame(clip, index, time, enlarged(image, min_side))
     missing = [f"{clips[c]} frame {i}" for c, i in picked if (c, i) not in found]
     if missing:
         raise UserError(f"could not decode {', '.join(missing)} a second time")
@@ -226,14 +237,18 @@ def read_frames(clips: Sequence[Path], trials: int, seed: int, max_side: int) ->
 
 
 def sheet_size(width: int, height: int) -> tuple[int, int]:
-    """``(width, height)`` of a sheet for frames of ``width``×``height``: four panels, margins, captions."""
-    return PAD + len(CAPTIONS) * (width + PAD), CAPTION_HEIGHT + height + PAD
+    """``(width, height)`` of a sheet for frames of ``width``×``height``: four panels in two rows (painting | photo
+    over A | B, so a judge's viewer shows them large), margins, captions."""
+    return PAD + COLUMNS * (width + PAD), ROWS * (CAPTION_HEIGHT + height) + PAD
 
 
-def panel_box(column: int, width: int, height: int) -> tuple[int, int, int, int]:
-    """``(left, top, right, bottom)`` of panel ``column`` (0: painting … 3: B) on a sheet for ``width``×``height``."""
+def panel_box(panel: int, width: int, height: int) -> tuple[int, int, int, int]:
+    """``(left, top, right, bottom)`` of panel ``panel`` (0: painting, 1: photo, 2: A, 3: B; reading order) on a
+    sheet for ``width``×``height``."""
+    row, column = divmod(panel, COLUMNS)
     left = PAD + column * (width + PAD)
-    return left, CAPTION_HEIGHT, left + width, CAPTION_HEIGHT + height
+    top = CAPTION_HEIGHT + row * (CAPTION_HEIGHT + height)
+    return left, top, left + width, top + height
 
 
 def load_painting(path: Path) -> Image.Image:
@@ -254,7 +269,8 @@ def fitted_painting(painting: Image.Image, width: int, height: int) -> Image.Ima
 
 
 def compose_sheet(painting: Image.Image, photo: np.ndarray, a: np.ndarray, b: np.ndarray) -> Image.Image:
-    """``painting | photo | A | B``: ``photo``, ``a``, ``b`` ``(H, W, 3)`` uint8; captions only, nothing else."""
+    """``painting | photo`` over ``A | B``: ``photo``, ``a``, ``b`` ``(H, W, 3)`` uint8; captions only, nothing
+    else."""
     height, width = photo.shape[:2]
     sheet = Image.new("RGB", sheet_size(width, height), BACKGROUND)
     draw = ImageDraw.Draw(sheet)
@@ -263,14 +279,14 @@ def compose_sheet(painting: Image.Image, photo: np.ndarray, a: np.ndarray, b: np
         left, top, right, _ = panel_box(column, width, height)
         text_left, _, text_right, text_bottom = draw.textbbox((0, 0), caption)
         x = left + max(0, (right - left - (text_right - text_left)) // 2)
-        draw.text((x, max(0, (top - text_bottom) // 2)), caption, fill="black")
+        draw.text((x, top - CAPTION_HEIGHT + max(0, (CAPTION_HEIGHT - text_bottom) // 2)), caption, fill="black")
         sheet.paste(panel, (left, top))
     return sheet
 
 
 def save_sheet(sheet: Image.Image, path: Path) -> str:
-    """Write ``sheet`` as a plain JPEG (no EXIF, no comment, full-resolution colour); returns the file's SHA-256."""
-    sheet.save(path, "JPEG", quality=JPEG_QUALITY, subsampling=0)  # 4:4:4: colours of fine strokes kept
+    """Write ``sheet`` as a plain PNG (lossless: the strokes as rendered; no metadata); returns the file's SHA-256."""
+    sheet.save(path, "PNG")
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
@@ -280,7 +296,7 @@ def questions_text(title: str, trial_ids: Sequence[str]) -> str:
     more = ", ..." if len(trial_ids) > 2 else ""
     return f"""# Look test: {title}
 
-Each sheet `trial_XX.jpg` shows, left to right: **painting** ({title}), **photo** (a frame of a video), and two
+Each sheet `trial_XX.png` shows, on the top row, **painting** ({title}) and **photo** (a frame of a video); on the bottom row, two
 renderings of that photo in the painting's style, **A** and **B**.
 
 **For each trial, which would a visitor prefer as this photo painted in this style: A or B?**
@@ -316,7 +332,7 @@ def check_folders(out: Path, key: Path) -> None:
         raise UserError(f"--key {key} is inside --out {out}: the key must be in a folder apart from the sheets")
     if (key / KEY_FILE).exists():
         raise UserError(f"--key {key} already holds a {KEY_FILE}: choose an empty folder")
-    if out.is_dir() and (any(out.glob("trial_*.jpg")) or (out / QUESTIONS_FILE).exists()):
+    if out.is_dir() and (any(out.glob("trial_*.png")) or (out / QUESTIONS_FILE).exists()):
         raise UserError(f"--out {out} already holds trial sheets: choose an empty folder")
 
 
@@ -342,7 +358,7 @@ def run_make(args: argparse.Namespace) -> int:
     """Render the trials and write the sheets, ``QUESTIONS.md`` and the key."""
     first, second = check_make_args(args)
     painting = load_painting(args.style_image)
-    frames = read_frames(args.clips, args.trials, args.seed, args.max_side)
+    frames = read_frames(args.clips, args.trials, args.seed, args.max_side, args.min_side)
     images = [f.image for f in frames]
     renders = {s.name: render(s, args.style_image, images) for s in (first, second)}
     sides = assign_sides(len(frames), args.seed)
@@ -353,7 +369,7 @@ def run_make(args: argparse.Namespace) -> int:
         a, b = (first, second) if first_is_a else (second, first)
         i = number - 1
         sheet = compose_sheet(painting, frame.image, renders[a.name][i], renders[b.name][i])
-        name = f"{trial_id(number)}.jpg"
+        name = f"{trial_id(number)}.png"
         digest = save_sheet(sheet, args.out / name)
         trials.append({"id": trial_id(number), "A": a.name, "B": b.name, "clip": str(frame.clip.resolve()),
                        "frame": frame.index, "time": round(frame.time, 4), "sheet": name, "sheet_sha256": digest})
@@ -361,7 +377,7 @@ def run_make(args: argparse.Namespace) -> int:
     (args.out / QUESTIONS_FILE).write_text(questions_text(args.title, ids))
     key = {"version": KEY_VERSION, "title": args.title, "style_image": str(args.style_image.resolve()),
            "systems": [{"name": s.name, "spec": s.spec} for s in (first, second)],
-           "seed": args.seed, "max_side": args.max_side, "clips": [str(c.resolve()) for c in args.clips],
+           "seed": args.seed, "max_side": args.max_side, "min_side": args.min_side, "clips": [str(c.resolve()) for c in args.clips],
            "sheets_dir": str(args.out.resolve()), "trials": trials}
     (args.key / KEY_FILE).write_text(json.dumps(key, indent=2) + "\n")
     print(f"wrote {len(trials)} trial sheets and {QUESTIONS_FILE} to {args.out}; the key to {args.key / KEY_FILE} "
@@ -548,6 +564,9 @@ def build_parser() -> Parser:
     make.add_argument("--trials", type=int, default=6)
     make.add_argument("--seed", type=int, default=0)
     make.add_argument("--max-side", type=int, default=360, help="frames' long side in pixels (never upscaled)")
+    make.add_argument("--min-side", type=int, default=0,
+                      help="enlarge smaller frames by a whole factor until their short side is at least this "
+                           "(e.g. 288 for the 176×144 carphone clip); the networks see the enlarged frame")
     make.add_argument("--out", type=Path, required=True, help="folder for the sheets (what the judge gets)")
     make.add_argument("--key", type=Path, required=True, help="folder for key.json (apart from --out)")
     score = commands.add_parser("score", help="score a judge's answers against the keys", allow_abbrev=False)

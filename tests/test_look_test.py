@@ -80,7 +80,7 @@ def eight(inputs: dict[str, Path]) -> tuple[Path, Path]:
 def test_make_writes_blind_sheets_and_a_key_apart(inputs: dict[str, Path]) -> None:
     code, out, key_dir = _make(inputs, "three", 3)
     assert code == 0
-    assert sorted(p.name for p in out.iterdir()) == ["QUESTIONS.md", "trial_01.jpg", "trial_02.jpg", "trial_03.jpg"]
+    assert sorted(p.name for p in out.iterdir()) == ["QUESTIONS.md", "trial_01.png", "trial_02.png", "trial_03.png"]
     assert [p.name for p in key_dir.iterdir()] == ["key.json"]
     key = json.loads((key_dir / "key.json").read_text())
     assert key["title"] == "Test Painting"
@@ -96,13 +96,13 @@ def test_make_writes_blind_sheets_and_a_key_apart(inputs: dict[str, Path]) -> No
         data = sheet_path.read_bytes()
         assert not any(name.encode() in data for name in SYSTEMS)
         with Image.open(sheet_path) as sheet:
-            assert sheet.format == "JPEG" and not sheet.getexif() and "comment" not in sheet.info
-            assert sheet.size == lt.sheet_size(w, h) == (lt.PAD + 4 * (w + lt.PAD), lt.CAPTION_HEIGHT + h + lt.PAD)
+            assert sheet.format == "PNG" and not sheet.getexif() and not sheet.info.get("comment")
+            assert sheet.size == lt.sheet_size(w, h) == (lt.PAD + 2 * (w + lt.PAD), 2 * (lt.CAPTION_HEIGHT + h) + lt.PAD)
             panels = [np.asarray(sheet.crop(lt.panel_box(j, w, h))) for j in range(4)]
         assert trial["sheet_sha256"] == hashlib.sha256(data).hexdigest()
         frames = _frames(trial["clip"])
         photo = frames[trial["frame"]]
-        errors = [_mae(panels[1], f) for f in frames]  # the photo panel is the keyed frame (JPEG-compressed)
+        errors = [_mae(panels[1], f) for f in frames]  # the photo panel is the keyed frame (lossless)
         assert errors[trial["frame"]] < 4 and int(np.argmin(errors)) == trial["frame"]
         renders = {name: s(photo[None])[0] for name, s in stylizers.items()}
         for side, panel in zip("AB", panels[2:], strict=True):
@@ -117,7 +117,7 @@ def test_make_writes_blind_sheets_and_a_key_apart(inputs: dict[str, Path]) -> No
 def test_frames_are_spread_and_sides_balanced(inputs: dict[str, Path], eight: tuple[Path, Path]) -> None:
     out, key_dir = eight
     trials = json.loads((key_dir / "key.json").read_text())["trials"]
-    assert len(trials) == 8 and len(list(out.glob("trial_*.jpg"))) == 8
+    assert len(trials) == 8 and len(list(out.glob("trial_*.png"))) == 8
     assert sum(t["A"] == SYSTEMS[0] for t in trials) == 4  # not all on one side: each system is A half the time
     by_clip: dict[str, list[int]] = {}
     for t in trials:
@@ -174,7 +174,7 @@ def test_classic_spec_runs_through_the_stylizer(inputs: dict[str, Path]) -> None
 
     folder = write_random_network(inputs["root"] / "classic-net")
     code, out, key_dir = _make(inputs, "classic", 2, b=f"classic=classic:{folder}")
-    assert code == 0 and len(list(out.glob("trial_*.jpg"))) == 2
+    assert code == 0 and len(list(out.glob("trial_*.png"))) == 2
     assert json.loads((key_dir / "key.json").read_text())["systems"][1]["spec"] == f"classic:{folder}"
 
 

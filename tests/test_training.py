@@ -169,6 +169,25 @@ def test_distillation_trains_the_fast_network_towards_the_teacher(tiny_data: Pat
                                   init_from=final), progress=False)
 
 
+def test_teacher_feature_and_gram_terms_vanish_at_the_teacher(tiny_data: Path, painting: Path, tmp_path: Path) -> None:
+    """The distillation terms are distances to the teacher's frame: zero for the teacher itself, positive for
+    another network; a Gram term needs no painting and no content target."""
+    teacher = train(tiny_config(tiny_data, painting, tmp_path, name="teacher", steps=1), progress=False)
+    cfg = tiny_config(tiny_data, painting, tmp_path, teacher=teacher, distill_weight=1.0, distill_feature_weight=1.0,
+                      distill_gram_weight=1.0, distill_layers=("relu1_2", "relu2_2"), content_weight=0.0,
+                      style_weight=0.0)
+    criterion = Criterion(cfg)
+    assert criterion.uses_vgg and not criterion.uses_painting
+    batch = {k: v[None] for k, v in FramePairDataset(tiny_data, crop=32)[0].items()}
+    same = criterion(load_network(teacher).eval(), batch)
+    torch.manual_seed(5)
+    other = criterion(StyleNet(channels=(8, 16, 16), num_residual_blocks=1, outer_kernel=3).eval(), batch)
+    for term in ("distill", "distill_feature", "distill_gram"):
+        assert same[term].item() < 1e-6 < other[term].item()
+    with pytest.raises(ValueError, match="need --teacher"):
+        Criterion(dataclasses.replace(cfg, teacher=None, distill_weight=0.0))
+
+
 def test_antialias_run_starts_from_a_checkpoint_without_it(tiny_data: Path, painting: Path, tmp_path: Path) -> None:
     """``--antialias --init-from`` a network trained without it: the same weights, now blurred and bilinear, and the
     exported checkpoint says so."""

@@ -39,6 +39,9 @@ class TrainConfig:
     teacher: Path | None = None
     distill_weight: float = 0.0
     distill_feature_weight: float = 0.0
+    # ... and the Gram matrices of those features (texture statistics, wherever the strokes lie: room for the temporal
+    # term to move them, and the teacher's contrast kept), each relative to the teacher's Gram energy
+    distill_gram_weight: float = 0.0
     distill_layers: tuple[str, ...] = ("relu1_2", "relu2_2", "relu3_3")
     # data
     crop: int = 192  # training crop (pixels, square)

@@ -107,15 +107,16 @@ class Criterion:
         if cfg.teacher is not None and cfg.distill_weight <= 0:
             raise ValueError("--teacher needs a positive --distill-weight")
         self.teacher = load_network(cfg.teacher).eval().requires_grad_(False).to(device) if cfg.teacher else None
-        if cfg.distill_feature_weight > 0 and self.teacher is None:
-            raise ValueError("--distill-feature-weight needs --teacher")
+        self.uses_teacher_features = cfg.distill_feature_weight > 0 or cfg.distill_gram_weight > 0
+        if self.uses_teacher_features and self.teacher is None:
+            raise ValueError("--distill-feature-weight and --distill-gram-weight need --teacher")
         self.uses_painting = cfg.content_weight > 0 or cfg.style_weight > 0
-        self.uses_vgg = self.uses_painting or cfg.distill_feature_weight > 0
+        self.uses_vgg = self.uses_painting or self.uses_teacher_features
         if not self.uses_vgg:
             return
         weights = fetch_vgg16_weights(offline=True)
         layers = (*((*cfg.style_layers, cfg.content_layer) if self.uses_painting else ()),
-                  *(cfg.distill_layers if cfg.distill_feature_weight > 0 else ()))
+                  *(cfg.distill_layers if self.uses_teacher_features else ()))
         self.vgg = VGG16Features(weights, layers=tuple(dict.fromkeys(layers)))
         self.vgg.to(device)
         if not self.uses_painting:  # distilling the teacher's features only: no painting, no content target
@@ -149,13 +150,18 @@ class Criterion:
             with torch.no_grad():
                 teacher_out = self.teacher(frames).float()
             losses["distill"] = cfg.distill_weight * (stylized - teacher_out).abs().mean()
-            if cfg.distill_feature_weight > 0:
+            if self.uses_teacher_features:
                 with torch.no_grad():
-                    teacher_features = self.vgg(teacher_out)
+                    teacher_features = {k: v.float() for k, v in self.vgg(teacher_out).items()}
+                ours = {k: out_features[k].float() for k in cfg.distill_layers}
+            if cfg.distill_feature_weight > 0:
                 losses["distill_feature"] = cfg.distill_feature_weight * sum(
-                    content_loss(out_features[k].float(), teacher_features[k].float())
-                    / teacher_features[k].float().pow(2).mean().clamp_min(1e-8) for k in cfg.distill_layers
-                ) / len(cfg.distill_layers)
+                    content_loss(ours[k], teacher_features[k]) / teacher_features[k].pow(2).mean().clamp_min(1e-8)
+                    for k in cfg.distill_layers) / len(cfg.distill_layers)
+            if cfg.distill_gram_weight > 0:
+                grams = {k: gram_matrix(teacher_features[k]) for k in cfg.distill_layers}
+                weights = {k: 1.0 / float(g.pow(2).mean().clamp_min(1e-12)) for k, g in grams.items()}
+                losses["distill_gram"] = cfg.distill_gram_weight * style_loss(ours, grams, weights) / len(grams)
         prev, nxt = stylized.chunk(2)
         temporal_weight = cfg.effective_temporal_weight
         if temporal_weight > 0:
