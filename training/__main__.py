@@ -77,9 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     bundle.add_argument("--warmup-steps", type=int, default=600,
                         help="framewise warm-up steps both branches start from; 0: they start from --init-from")
     bundle.add_argument("--out", type=Path, help="export folder (default: vst/checkpoints/<slug>)")
-    bundle.add_argument("--fast-steps", type=int, nargs=2, default=[400, 200], metavar=("PIXELS", "FEATURES"),
+    bundle.add_argument("--fast-steps", type=int, nargs=2, default=[300, 150], metavar=("PIXELS", "FEATURES"),
                         help="--teacher magenta: steps of the fast, twin and live networks' two phases (the teacher's "
-                             "pixels, then its VGG features too) (default: 400 200)")
+                             "pixels, then its VGG features too) (default: 300 150)")
     add_arguments(bundle)
 
     distill = commands.add_parser(

@@ -142,6 +142,6 @@ DISTILL_DEFAULTS = TrainConfig(
 #: from scratch: at 5e-4 the student left the teacher's look within ten steps.
 TEACHER_STUDENT_DEFAULTS = TrainConfig(
     architecture="magenta", channels=(8, 16, 32), num_residual_blocks=5, content_weight=0.0, style_weight=0.0,
-    tv_weight=0.0, distill_weight=10.0, distill_feature_weight=2.0, temporal_weight=300.0, crop=192, batch_size=2,
+    tv_weight=0.0, distill_weight=10.0, distill_feature_weight=2.0, temporal_weight=350.0, crop=192, batch_size=2,
     lr=3e-5, steps=200,
 )

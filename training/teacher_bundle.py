@@ -43,7 +43,7 @@ FAST_PHASES: tuple[dict[str, object], ...] = (
     {"distill_weight": 10.0, "distill_feature_weight": 2.0, "temporal_weight": 300.0, "batch_size": 2, "lr": 5e-4},
 )
 #: Steps of each phase (``--fast-steps``).
-FAST_STEPS = (400, 200)
+FAST_STEPS = (300, 150)
 
 
 def with_recipe(cfg: TrainConfig, recipe: TrainConfig) -> TrainConfig:
