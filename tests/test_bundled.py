@@ -22,6 +22,14 @@ SLUGS = sorted(p.name for p in BUNDLED.iterdir() if p.is_dir())
 #: where its run was written (a framewise branch is deterministic, so one trained with the same start, steps and
 #: weights serves temporal branches of several temporal weights, from another run's folder).
 BRANCH_KEYS = {"name", "framewise", "temporal_weight", "runs_dir"}
+#: ... and for a style learnt from the teacher (``bundle --teacher magenta``), whose framewise baseline is the teacher
+#: itself: its 0 steps, the teacher's own record and the note saying why.
+TEACHER_BRANCH_KEYS = BRANCH_KEYS | {"steps", "step", "teacher_record", "note"}
+
+
+def from_teacher(slug: str) -> bool:
+    """Whether the style was learnt from the teacher (its temporal model is the teacher's network)."""
+    return json.loads((BUNDLED / slug / "temporal" / "config.json").read_text())["architecture"] == "magenta"
 
 
 def test_every_catalog_style_is_bundled() -> None:
@@ -72,8 +80,13 @@ def test_temporal_and_framewise_differ_only_in_the_temporal_term(slug: str) -> N
     init_from = {"temporal": temporal.pop("init_from", None), "framewise": framewise.pop("init_from", None)}
     assert init_from["temporal"] == init_from["framewise"] or \
         str(init_from["temporal"]).replace("temporal", "framewise") == init_from["framewise"]
-    assert {k: v for k, v in temporal.items() if k not in BRANCH_KEYS} == \
-        {k: v for k, v in framewise.items() if k not in BRANCH_KEYS}
+    branch_keys = BRANCH_KEYS
+    if from_teacher(slug):  # the same recipe without the temporal term is at its minimum at the teacher: 0 steps
+        branch_keys = TEACHER_BRANCH_KEYS
+        assert framewise["step"] == 0 and temporal["step"] > 0 and "0 steps" in framewise["note"]
+        assert init_from["temporal"] == temporal["teacher"]  # started from the teacher it distils
+    assert {k: v for k, v in temporal.items() if k not in branch_keys} == \
+        {k: v for k, v in framewise.items() if k not in branch_keys}
 
 
 @pytest.mark.parametrize("slug", SLUGS)
@@ -83,6 +96,11 @@ def test_recorded_quality_meets_the_bar(slug: str) -> None:
     network flickers at most 0.6× the framewise baseline with a style distance within 25% of the temporal model's."""
     metrics = json.loads((BUNDLED / slug / "metrics.json").read_text())
     temporal, framewise, fast = metrics["temporal"], metrics["framewise"], metrics["fast"]
+    if from_teacher(slug):  # issue 25's bars; the framewise baseline is the teacher; Gram distance is not a target
+        assert temporal["warping_error"] <= 0.35 * framewise["warping_error"]
+        assert fast["warping_error"] <= 0.45 * framewise["warping_error"]
+        assert metrics[LIVE_VARIANT]["warping_error"] <= 0.55 * framewise["warping_error"]
+        return
     assert temporal["warping_error"] <= 0.6 * framewise["warping_error"]
     assert temporal["style_distance"] <= 1.10 * framewise["style_distance"]
     assert fast["warping_error"] <= 0.6 * framewise["warping_error"]
@@ -97,8 +115,11 @@ def test_live_network_is_a_third_of_the_fast_one_and_steady(slug: str) -> None:
     arithmetic paints a softer picture, see README, Quality)."""
     live, fast = (load_network(BUNDLED / slug / v) for v in (LIVE_VARIANT, "fast"))
     assert live.num_parameters() <= 0.4 * fast.num_parameters()
-    assert live.training_config["teacher"].endswith(f"{slug}/fast")
+    # distilled from the style's fast network: its folder, or (bundle --teacher) the run that became it
+    assert live.training_config["teacher"].endswith((f"{slug}/fast", f"{slug}-fast-2/model"))
     metrics = json.loads((BUNDLED / slug / "metrics.json").read_text())
+    if from_teacher(slug):  # its bar is against the teacher (test_recorded_quality_meets_the_bar)
+        return
     assert metrics[LIVE_VARIANT]["warping_error"] <= 0.65 * metrics["framewise"]["warping_error"]
     assert metrics[LIVE_VARIANT]["style_distance"] <= 1.35 * metrics["fast"]["style_distance"]
 

@@ -325,7 +325,7 @@ def test_bundle_from_the_teacher_trains_and_exports_all_five_networks(tiny_data:
     out, runs = tmp_path / "my-style", tmp_path / "runs"
     code = main(["bundle", "--slug", "my-style", "--title", "My Style", "--teacher", "magenta",
                  "--style-image", str(painting), "--data-dir", str(tiny_data), "--runs-dir", str(runs),
-                 "--out", str(out), "--crop", "32", "--steps", "2", "--fast-steps", "1", "1", "--log-every", "1"])
+                 "--out", str(out), "--crop", "32", "--steps", "2", "--fast-steps", "1", "--log-every", "1"])
     assert code == 0
     teacher, temporal, framewise = (load_network(p) for p in (runs / "my-style-teacher", out / "temporal",
                                                               out / "framewise"))
@@ -337,11 +337,18 @@ def test_bundle_from_the_teacher_trains_and_exports_all_five_networks(tiny_data:
     assert any(not torch.equal(temporal.state_dict()[n], t) for n, t in teacher.state_dict().items())
     log = read_log(runs / "my-style-temporal")
     assert {"distill", "distill_feature", "temporal"} <= set(log[0]) and "style" not in log[0]
-    for variant in ("fast", "fast-framewise", "live"):
+    for variant, blocks in (("fast", 2), ("fast-framewise", 2), ("live", 1)):  # the student's network, shortened
         net = load_network(out / variant)
-        assert isinstance(net, FastStyleNet) and net.training_config["distill_feature_weight"] > 0  # second phase
-    assert load_network(out / "fast").training_config["teacher"] == str(runs / "my-style-temporal" / "model")
-    assert load_network(out / "fast-framewise").training_config["framewise"] is True
+        assert net.architecture == "magenta" and len(net.residuals) == blocks
+        assert net.training_config["distill_feature_weight"] > 0 and net.training_config["step"] == 1
+    fast = load_network(out / "fast")
+    assert fast.training_config["teacher"] == fast.training_config["init_from"] == str(runs / "my-style-temporal"
+                                                                                        / "model")
+    for name, tensor in fast.state_dict().items():  # started from the temporal model's first blocks: one step away
+        assert name in temporal.state_dict() and tensor.shape == temporal.state_dict()[name].shape
+    twin = load_network(out / "fast-framewise")
+    assert twin.training_config["framewise"] is True and twin.training_config["teacher"].endswith("framewise/model")
+    assert not any("temporal" in r for r in read_log(runs / "my-style-fast-framewise"))
     assert is_current(out / "fast") and is_current(out / "live")
     assert {"temporal", "framewise", "fast", "live"} <= set(json.loads((out / "metrics.json").read_text()))
     card = (out / "README.md").read_text()

@@ -77,9 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     bundle.add_argument("--warmup-steps", type=int, default=600,
                         help="framewise warm-up steps both branches start from; 0: they start from --init-from")
     bundle.add_argument("--out", type=Path, help="export folder (default: vst/checkpoints/<slug>)")
-    bundle.add_argument("--fast-steps", type=int, nargs=2, default=[300, 150], metavar=("PIXELS", "FEATURES"),
-                        help="--teacher magenta: steps of the fast, twin and live networks' two phases (the teacher's "
-                             "pixels, then its VGG features too) (default: 300 150)")
+    bundle.add_argument("--fast-steps", type=int, default=150,
+                        help="--teacher magenta: fine-tuning steps of each lighter network (fast, its framewise twin, "
+                             "live) (default: 150)")
     add_arguments(bundle)
 
     distill = commands.add_parser(
@@ -136,7 +136,7 @@ def run_bundle(args: argparse.Namespace) -> None:
         if not Path(base.style_image).is_file():
             raise VSTError(f"--style-image {base.style_image} not found")
         times = bundle_from_teacher(base, args.slug, style, out, held_out_clips(base.data_dir),
-                                    fast_steps=tuple(args.fast_steps))
+                                    fast_steps=args.fast_steps)
         print("\n".join(f"{args.slug} {what}: {seconds / 60:.1f} min" for what, seconds in times.items()))
         print(f"exported {out}")
         return

@@ -22,6 +22,7 @@ class TrainConfig:
     data_dir: Path = Path("data")  # built by `python -m training prepare`
     runs_dir: Path = Path("runs")
     init_from: Path | None = None  # start from this checkpoint folder (e.g. a shared framewise warm-up)
+    keep_residual_blocks: int = 0  # > 0: keep only the first N residual blocks of init_from (a lighter network)
     # network: "johnson" (StyleNet: channels of the full-, half-, quarter-resolution stages), "magenta" (the teacher's
     # transform network, vst.model.MagentaStyleNet: channels 8 16 32, 5 residual blocks) or "fast" (FastStyleNet: two
     # channel counts, half and quarter resolution; outer_kernel unused)

@@ -169,6 +169,15 @@ def fast_section(metrics: dict[str, StyleMetrics], fast: StyleNet | None) -> str
     if fast is None:
         return ""
     m, temporal, framewise = metrics["fast"], metrics["temporal"], metrics["framewise"]
+    if fast.architecture == "magenta":  # bundle --teacher: the temporal model, shortened
+        return (
+            f"## The real-time variant (`fast/`)\n\n"
+            f"`temporal/`'s own network with only its first {len(fast.residuals)} residual blocks "
+            f"({fast.num_parameters():,} parameters), fine-tuned to render like it: {_fast_phase(fast.training_config)}."
+            f"\n\nAgainst `framewise/`: warping error ×{m.warping_error / framewise.warping_error:.2f}. Against "
+            f"`temporal/`: style distance ×{m.style_distance / temporal.style_distance:.2f}, network speed "
+            f"×{m.fps_640x360 / temporal.fps_640x360:.1f}.\n"
+        )
     phases = distillation_phases(fast)
     return (
         f"## The real-time variant (`fast/`)\n\n"
@@ -185,7 +194,7 @@ def live_section(metrics: dict[str, StyleMetrics], live: StyleNet, speed_vs_fast
     """The model card's paragraph on the Live tab's network; ``speed_vs_fast``: its frames per second ÷ the fast
     network's, measured one after the other."""
     m, fast, framewise = metrics[LIVE_VARIANT], metrics[FAST_VARIANT], metrics["framewise"]
-    phases = distillation_phases(live)
+    phases = [_fast_phase(live.training_config)] if live.architecture == "magenta" else distillation_phases(live)
     return (
         f"{LIVE_HEADING}\n\n"
         f"What the Live tab runs in the visitor's browser (onnxruntime-web): the same kind of network as `fast/`, "

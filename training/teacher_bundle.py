@@ -9,11 +9,10 @@ vector — and the steadiness from our temporal term:
 3. **framewise**, the fair baseline: the same recipe without the temporal term. Every term left is a distance to the
    teacher it starts from, so it starts at its minimum (zero loss, zero gradient) and training would not move it: it
    is the teacher, saved with its 0 steps on record;
-4. **fast**: the real-time network distilled from the temporal model — its pixels with the temporal term
-   (:data:`FAST_PHASES`' first phase), then its VGG features too (second phase), which bring back the texture that a
-   pixel loss alone blurs;
-5. **fast-framewise**: the fast network's twin, the same two phases from the framewise model without the temporal term;
-6. **live**: the Live tab's in-browser network, the same two phases from the fast network.
+4. **fast**: the real-time network — the temporal model with only its first two residual blocks
+   (:data:`LIGHT_BLOCKS`), fine-tuned to render like it with the same recipe;
+5. **fast-framewise**: the fast network's twin, the same from the framewise model without the temporal term;
+6. **live**: the Live tab's in-browser network, the same from the fast network with one residual block.
 
 Then the style folder is exported (metrics on the held-out clips, card, preview) and each network's wall time is
 printed and written to ``runs/<slug>-times.json``.
@@ -27,23 +26,25 @@ import time
 from pathlib import Path
 
 from vst.catalog import FAST_FRAMEWISE_VARIANT, FAST_VARIANT, LIVE_VARIANT, Style
-from vst.model import LIVE_CONFIG, load_network
+from vst.model import load_network
 from vst.onnx_export import export_checkpoint
 from vst.teacher import teacher_for_painting
 
-from .config import DISTILL_DEFAULTS, TEACHER_STUDENT_DEFAULTS, TrainConfig
+from .config import TEACHER_STUDENT_DEFAULTS, TrainConfig
 from .export import add_live_network, export_style, install_checkpoint
 from .train import FINAL, train
 
 #: The value of ``--teacher`` that names Magenta's network rather than a checkpoint folder.
 MAGENTA = "magenta"
-#: The distilled networks' two phases: overrides of :data:`training.config.DISTILL_DEFAULTS` (crops as ``--crop``).
-FAST_PHASES: tuple[dict[str, object], ...] = (
-    {"distill_weight": 10.0, "temporal_weight": 300.0, "batch_size": 4, "lr": 2e-3},
-    {"distill_weight": 10.0, "distill_feature_weight": 2.0, "temporal_weight": 300.0, "batch_size": 2, "lr": 5e-4},
-)
-#: Steps of each phase (``--fast-steps``).
-FAST_STEPS = (300, 150)
+#: Residual blocks of the lighter networks: the student's own architecture, shortened. A network started from the
+#: one it learns, with only its first blocks kept, still renders the teacher's strokes and needs only a short
+#: fine-tuning; a :class:`vst.model.FastStyleNet` distilled from scratch in the same time learnt a blurred photo in
+#: the teacher's palette (its stride-2 first layer and pixel-shuffle output never picked up the strokes).
+LIGHT_BLOCKS = {FAST_VARIANT: 2, FAST_FRAMEWISE_VARIANT: 2, LIVE_VARIANT: 1}
+#: Their recipe (the student's, but a higher learning rate: the shortened network has more to recover).
+LIGHT_RECIPE: dict[str, object] = {"lr": 1e-4}
+#: Steps of each lighter network (``--fast-steps``).
+FAST_STEPS = 150
 
 
 def with_recipe(cfg: TrainConfig, recipe: TrainConfig) -> TrainConfig:
@@ -74,27 +75,19 @@ def framewise_from_teacher(teacher: Path, student: TrainConfig, out: Path) -> Pa
     return out
 
 
-def distil(base: TrainConfig, name: str, teacher: Path, *, framewise: bool, live: bool = False,
-           steps: tuple[int, ...] = FAST_STEPS) -> Path:
-    """A real-time network (:class:`vst.model.FastStyleNet`; with ``live`` the Live tab's size) distilled from
-    ``teacher`` in :data:`FAST_PHASES`; returns the last phase's checkpoint folder."""
-    cfg = dataclasses.replace(DISTILL_DEFAULTS, data_dir=base.data_dir, runs_dir=base.runs_dir,
-                              style_image=base.style_image, device=base.device, seed=base.seed, teacher=teacher,
-                              framewise=framewise, crop=base.crop, log_every=base.log_every)
-    if live:
-        cfg = dataclasses.replace(cfg, channels=tuple(LIVE_CONFIG["channels"]),  # type: ignore[arg-type]
-                                  num_residual_blocks=int(LIVE_CONFIG["num_residual_blocks"]))  # type: ignore[call-overload]
-    model: Path | None = None
-    for phase, (phase_steps, overrides) in enumerate(zip(steps, FAST_PHASES, strict=True), start=1):
-        cfg = dataclasses.replace(cfg, name=f"{name}-{phase}", steps=phase_steps, init_from=model,
-                                  **overrides)  # type: ignore[arg-type]
-        model = train(cfg)
-    assert model is not None
-    return model
+def distil(student: TrainConfig, name: str, teacher: Path, blocks: int, *, framewise: bool,
+           steps: int = FAST_STEPS) -> Path:
+    """A lighter network: ``teacher`` (a trained checkpoint of the student's architecture) with only its first
+    ``blocks`` residual blocks, fine-tuned to render like it with ``student``'s recipe (without the temporal term when
+    ``framewise``); returns the run's checkpoint folder."""
+    cfg = dataclasses.replace(student, name=name, teacher=teacher, init_from=teacher, num_residual_blocks=blocks,
+                              keep_residual_blocks=blocks, framewise=framewise, steps=steps,
+                              **LIGHT_RECIPE)  # type: ignore[arg-type]
+    return train(cfg)
 
 
 def bundle_from_teacher(base: TrainConfig, slug: str, style: Style, out: Path, clips: list[Path], *,
-                        fast_steps: tuple[int, ...] = FAST_STEPS) -> dict[str, float]:
+                        fast_steps: int = FAST_STEPS) -> dict[str, float]:
     """Train and export the five networks of ``base.style_image`` into ``out`` (see the module docstring); returns
     the wall time of each step in seconds."""
     times: dict[str, float] = {}
@@ -115,11 +108,14 @@ def bundle_from_teacher(base: TrainConfig, slug: str, style: Style, out: Path, c
     lap("temporal")
     framewise = framewise_from_teacher(teacher, student, base.runs_dir / f"{slug}-framewise" / FINAL)
     lap("framewise")
-    fast = distil(base, f"{slug}-{FAST_VARIANT}", temporal, framewise=False, steps=fast_steps)
+    fast = distil(student, f"{slug}-{FAST_VARIANT}", temporal, LIGHT_BLOCKS[FAST_VARIANT], framewise=False,
+                  steps=fast_steps)
     lap(FAST_VARIANT)
-    twin = distil(base, f"{slug}-{FAST_FRAMEWISE_VARIANT}", framewise, framewise=True, steps=fast_steps)
+    twin = distil(student, f"{slug}-{FAST_FRAMEWISE_VARIANT}", framewise, LIGHT_BLOCKS[FAST_FRAMEWISE_VARIANT],
+                  framewise=True, steps=fast_steps)
     lap(FAST_FRAMEWISE_VARIANT)
-    live = distil(base, f"{slug}-{LIVE_VARIANT}", fast, framewise=False, live=True, steps=fast_steps)
+    live = distil(student, f"{slug}-{LIVE_VARIANT}", fast, LIGHT_BLOCKS[LIVE_VARIANT], framewise=False,
+                  steps=fast_steps)
     lap(LIVE_VARIANT)
     export_style(style, temporal, framewise, base.style_image, out, clips, fast=fast)
     install_checkpoint(twin, out / FAST_FRAMEWISE_VARIANT)

@@ -68,6 +68,10 @@ def build_model(cfg: TrainConfig) -> StyleNet:
             converted = build_network(model.config | {"antialias": cfg.antialias})
             converted.load_state_dict(model.state_dict())
             model = converted
+        if cfg.keep_residual_blocks:
+            model = keep_residual_blocks(model, cfg.keep_residual_blocks)
+            print(f"--init-from {cfg.init_from}: its first {cfg.keep_residual_blocks} residual blocks kept "
+                  f"(--keep-residual-blocks)", flush=True)
         return model
     config: dict[str, object] = {"architecture": cfg.architecture, "channels": cfg.channels,
                                  "num_residual_blocks": cfg.num_residual_blocks}
@@ -75,6 +79,19 @@ def build_model(cfg: TrainConfig) -> StyleNet:
         config["outer_kernel"] = cfg.outer_kernel
         config["antialias"] = cfg.antialias
     return build_network(config)
+
+
+def keep_residual_blocks(model: StyleNet, count: int) -> StyleNet:
+    """A copy of ``model`` with only its first ``count`` residual blocks (the rest of its weights as they are): a
+    lighter network that starts close to ``model``'s rendering."""
+    if not 0 < count <= len(model.residuals):
+        raise ValueError(f"--keep-residual-blocks {count}: the network has {len(model.residuals)} residual blocks")
+    lighter = build_network(model.config | {"num_residual_blocks": count})
+    state = {k: v for k, v in model.state_dict().items()
+             if not k.startswith("residuals.") or int(k.split(".")[1]) < count}
+    lighter.load_state_dict(state)
+    lighter.training_config = dict(model.training_config)
+    return lighter
 
 
 def lr_factor(step: int, cfg: TrainConfig) -> float:
