@@ -41,8 +41,10 @@ MAGENTA = "magenta"
 #: fine-tuning; a :class:`vst.model.FastStyleNet` distilled from scratch in the same time learnt a blurred photo in
 #: the teacher's palette (its stride-2 first layer and pixel-shuffle output never picked up the strokes).
 LIGHT_BLOCKS = {FAST_VARIANT: 2, FAST_FRAMEWISE_VARIANT: 2, LIVE_VARIANT: 1}
-#: Their recipe (the student's, but a higher learning rate: the shortened network has more to recover).
-LIGHT_RECIPE: dict[str, object] = {"lr": 1e-4}
+#: Their recipe: the student's, but a higher learning rate (the shortened network has more to recover) and a lighter
+#: temporal term (at the student's 350 a 2-block network lost the strokes and the contrast while flickering a tenth as
+#: much as the teacher, far under its bar).
+LIGHT_RECIPE: dict[str, object] = {"lr": 1e-4, "temporal_weight": 100.0}
 #: Steps of each lighter network (``--fast-steps``).
 FAST_STEPS = 150
 
