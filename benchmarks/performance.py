@@ -47,6 +47,9 @@ NETWORKS: dict[str, tuple[dict[str, object], bool, bool]] = {
     "full-size": (NAMED_CONFIGS["full-size"], True, False),
     "full-size (compiled)": (NAMED_CONFIGS["full-size"], True, True),
     "full-size antialiased": (NAMED_CONFIGS["full-size-antialias"], True, False),
+    "magenta (teacher's network)": (NAMED_CONFIGS["magenta"], True, False),
+    "magenta fast (2 blocks)": (NAMED_CONFIGS["magenta-fast"], True, False),
+    "magenta live (1 block)": (NAMED_CONFIGS["magenta-live"], True, False),
     SAME_PATH_REFERENCE: (NAMED_CONFIGS["johnson-reference"], True, False),
     REFERENCE: (NAMED_CONFIGS["johnson-reference"], False, False),
 }

@@ -57,7 +57,8 @@ LIVE_CONFIG: dict[str, object] = {"channels": [8, 24], "num_residual_blocks": 2}
 #: full-size network of styles distilled from the teacher. 2.9 GMAC a 640×360 frame.
 MAGENTA_CONFIG: dict[str, object] = {"architecture": "magenta", "channels": [8, 16, 32], "num_residual_blocks": 5,
                                      "outer_kernel": 9}
-#: The three networks the benchmarks compare, as :func:`build_network` configs.
+#: The networks the benchmarks compare, as :func:`build_network` configs (``magenta-fast``/``-live``: the teacher
+#: recipe's lighter networks, the student with 2 and 1 residual blocks).
 NAMED_CONFIGS: dict[str, dict[str, object]] = {
     "fast": {"architecture": "fast", **FAST_CONFIG},
     "live": {"architecture": "fast", **LIVE_CONFIG},
@@ -65,6 +66,8 @@ NAMED_CONFIGS: dict[str, dict[str, object]] = {
     "full-size-antialias": {**DEFAULT_CONFIG, "antialias": True},
     "johnson-reference": JOHNSON_CONFIG,
     "magenta": MAGENTA_CONFIG,
+    "magenta-fast": {**MAGENTA_CONFIG, "num_residual_blocks": 2},
+    "magenta-live": {**MAGENTA_CONFIG, "num_residual_blocks": 1},
 }
 
 
