@@ -42,6 +42,7 @@ from vst.app.service import (
     should_refresh,
 )
 from vst.app.live import live_tab
+from vst.app.progress import STATUS_CSS, STATUS_JS, JobStatus, status_html
 from vst.app.web_runtime import ensure_web_runtime
 from vst.app.comparison import (
     FAST_FRAMEWISE_LABEL,
@@ -87,8 +88,12 @@ FOOTER = (
 CSS = """
 #vst-header h1 { margin-bottom: 0.2em; }
 #vst-header p { max-width: 70em; opacity: 0.9; }
-#vst-summary { min-height: 3.5em; }
 #vst-summary p { font-size: 1.05em; }
+/* tall enough to come to the top of the window when a job starts; its outputs fill it as they arrive */
+#vst-results { scroll-margin-top: 8px; min-height: calc(100vh - 16px); align-content: flex-start; }
+#input-note { padding: 8px 12px; border-radius: 8px; background: rgba(220, 38, 38, 0.08);
+  border: 1px solid rgba(220, 38, 38, 0.5); }
+#input-note p { margin: 0; }
 #vst-reading p { font-size: 1.05em; font-weight: 600; }
 #vst-footer { opacity: 0.7; font-size: 0.85em; margin-top: 1.5em; }
 .vst-vote-row button { min-height: 3em; }
@@ -121,6 +126,7 @@ CSS = """
   #stylize-button { position: sticky; bottom: 10px; z-index: 20; box-shadow: 0 4px 16px rgba(0, 0, 0, 0.25); }
 }
 """
+CSS += STATUS_CSS
 THEME = gr.themes.Soft(
     primary_hue="orange", secondary_hue="slate", neutral_hue="slate",
     font=["ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "sans-serif"],  # no web-font downloads
@@ -190,36 +196,46 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
                                                                 stylize_ui["realtime"]],
                                          api_visibility="private", queue=False)
 
-        def stylize(video: str | None, style: str | None, realtime: bool, previous: StylizeOutcome | None,
-                    progress: gr.Progress = gr.Progress()) -> Iterator[tuple[Any, ...]]:  # noqa: B008 (Gradio's idiom)
-            progress(0, desc="Loading the style…")
-            stage = "Stylizing"
+        view = _StylizeView(stylize_ui, own_state)
 
-            def report(done: int, total: int | None, fps: float, left: float | None) -> None:
-                eta = f" · {left:.0f} s left" if left is not None else ""
-                progress((done, total), desc=f"{stage} · {fps:.1f} fps{eta}", unit="frames")
-
+        def stylize_in_page(video: str | None, style: str | None, realtime: bool, previous: StylizeOutcome | None
+                            ) -> Iterator[dict[Any, Any]]:
+            """The page's Stylize: a refusal is one message under the upload (no job starts); the job's place in
+            line and progress show in the status line above the results, and a failure stays there."""
+            job = ""
             try:
-                for outcome in service.stages(video, style, progress=report, realtime=bool(realtime)):
-                    if previous is not None and previous.folder != outcome.folder:
-                        service.jobs.remove(previous.folder)  # a visitor keeps only their latest result
-                        previous = None
-                    if outcome.pending:  # real time: the video now, the comparison when it is rendered
-                        stage = "Your video is ready · rendering the comparison"
-                    yield _shown(outcome)
+                for event in service.watch(video, style, realtime=bool(realtime)):
+                    if isinstance(event, JobStatus):
+                        yield view.status(event, first=not job)
+                        job = event.job
+                        continue
+                    previous = _keep_latest(service, previous, event)
+                    yield view.outcome(event)
+            except VSTError as err:
+                log.info("stylize %s: %s", "job failed" if job else "refused", err)
+                yield view.failed(job, str(err)) if job else view.refused(str(err))
+
+        def stylize(video: str | None, style: str | None, realtime: bool, previous: StylizeOutcome | None
+                        ) -> Iterator[tuple[Any, ...]]:
+            """The API's Stylize: each outcome (the video, then the comparison); a refusal or failure is an error."""
+            try:
+                for event in service.watch(video, style, realtime=bool(realtime)):
+                    if isinstance(event, StylizeOutcome):
+                        previous = _keep_latest(service, previous, event)
+                        yield _api_outputs(event)
             except VSTError as err:
                 raise _fail(err) from None
 
-        outputs = [stylize_ui["output"], stylize_ui["slider"], stylize_ui["plot"], stylize_ui["reading"],
-                   stylize_ui["summary"], own_state, stylize_ui["video_box"], stylize_ui["slider_box"],
-                   stylize_ui["plot_box"]]
-        # Progress shows on the result text only: a delivered video stays visible and playing while the comparison
-        # renders (Gradio would otherwise lay its progress overlay over every output).
-        stylize_ui["button"].click(
-            stylize, inputs=[stylize_ui["video"], stylize_ui["style"], stylize_ui["realtime"], own_state],
-            outputs=outputs, api_name="stylize", concurrency_limit=config.concurrency, concurrency_id="stylize",
-            show_progress_on=[stylize_ui["summary"]],
-        )
+        inputs = [stylize_ui["video"], stylize_ui["style"], stylize_ui["realtime"], own_state]
+        # Every job accepted into the line runs its handler, which shows its place in line; the line itself
+        # (service.line) lets config.concurrency jobs render at once and config.queue_size wait.
+        admitted = config.concurrency + config.queue_size
+        # No Gradio progress overlay: it would lie over the outputs' text; the status line reports instead.
+        stylize_ui["button"].click(stylize_in_page, inputs=inputs, outputs=view.outputs, api_visibility="private",
+                                   concurrency_limit=admitted, concurrency_id="stylize", show_progress="hidden")
+        stylize_ui["api"].click(stylize, inputs=inputs, outputs=_api_components(stylize_ui, own_state),
+                                api_name="stylize", concurrency_limit=admitted, concurrency_id="stylize",
+                                show_progress="hidden")
 
         # ------------------------------------------------------------------ vote
         # Every vote-tab event skips the queue (queue=False): it answers at once, never behind stylize jobs, and a
@@ -292,18 +308,75 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
     return demo
 
 
-def _shown(outcome: StylizeOutcome) -> tuple[Any, ...]:
-    """The stylize outputs for ``outcome``: each box appears once its output exists (the delivered video first; the
-    slider, the plot and its reading once the comparison is rendered)."""
-    slider = outcome.comparison_html()
-    if slider is None:
-        baseline = VARIANT_LABELS.get(outcome.baseline_variant or "framewise", "framewise")
-        slider = placeholder_html(f"Rendering the {baseline} baseline for the comparison…" if outcome.pending else
-                                  "No comparison for this video (see the text above).")
-    reading = outcome.reading()
-    return (outcome.video, slider, outcome.flicker(), f"Flicker per frame pair: **{reading}**" if reading else "",
-            outcome.summary(), outcome, gr.update(visible=True), gr.update(visible=outcome.pending or outcome.compared),
-            gr.update(visible=outcome.compared))
+class _StylizeView:
+    """What the Stylize tab's outputs show at each step of a job (each method returns Gradio updates by component)."""
+
+    def __init__(self, ui: dict[str, Any], own_state: gr.State) -> None:
+        self.ui = ui
+        self.own_state = own_state
+        self.outputs = [ui["results"], ui["status"], ui["summary"], ui["video_box"], ui["output"], ui["slider_box"],
+                        ui["slider"], ui["plot_box"], ui["reading"], ui["plot"], ui["note"], own_state]
+
+    def status(self, status: JobStatus, *, first: bool = False) -> dict[Any, Any]:
+        """The job's place in line or progress; ``first``: a new job, so the previous result goes."""
+        shown: dict[Any, Any] = {self.ui["status"]: status_html(status)}
+        if first:
+            hidden = gr.update(visible=False)
+            shown.update({self.ui["results"]: gr.update(visible=True), self.ui["summary"]: "",
+                          self.ui["video_box"]: hidden, self.ui["slider_box"]: hidden, self.ui["plot_box"]: hidden,
+                          self.ui["note"]: gr.update(value="", visible=False)})
+        return shown
+
+    def outcome(self, outcome: StylizeOutcome) -> dict[Any, Any]:
+        """Each box appears once its output exists (the delivered video first; the slider, the plot and its caption
+        once the comparison is rendered); the status line empties when nothing is left to wait for."""
+        slider = outcome.comparison_html()
+        if slider is None:
+            baseline = VARIANT_LABELS.get(outcome.baseline_variant or "framewise", "framewise")
+            slider = placeholder_html(f"Rendering the {baseline} baseline for the comparison…" if outcome.pending else
+                                      "No comparison for this video (see the text above).")
+        shown: dict[Any, Any] = {
+            self.ui["summary"]: outcome.summary(), self.ui["video_box"]: gr.update(visible=True),
+            self.ui["output"]: outcome.video,
+            self.ui["slider_box"]: gr.update(visible=outcome.pending or outcome.compared),
+            self.ui["slider"]: slider, self.ui["plot_box"]: gr.update(visible=outcome.compared),
+            self.own_state: outcome}
+        if outcome.compared:
+            shown.update({self.ui["reading"]: outcome.plot_caption(), self.ui["plot"]: outcome.flicker()})
+        if not outcome.pending:
+            shown[self.ui["status"]] = ""
+        return shown
+
+    def failed(self, job: str, message: str) -> dict[Any, Any]:
+        """The job failed after it started: the message stays in the status line."""
+        return {self.ui["status"]: status_html(JobStatus(job, "failed", message=message))}
+
+    def refused(self, message: str) -> dict[Any, Any]:
+        """Nothing started (no video, a video this server does not take, a full line): one message under the
+        upload."""
+        return {self.ui["note"]: gr.update(value=message, visible=True)}
+
+
+def _api_components(ui: dict[str, Any], own_state: gr.State) -> list[Any]:
+    """The API's Stylize outputs (the video, the slider, the plot, its caption, the result text; the session's
+    result)."""
+    return [ui["output"], ui["slider"], ui["plot"], ui["reading"], ui["summary"], own_state]
+
+
+def _api_outputs(outcome: StylizeOutcome) -> tuple[Any, ...]:
+    slider = outcome.comparison_html() or placeholder_html(
+        "Rendering the baseline for the comparison…" if outcome.pending else "No comparison for this video.")
+    return (outcome.video, slider, outcome.flicker(), outcome.plot_caption() if outcome.compared else "",
+            outcome.summary(), outcome)
+
+
+def _keep_latest(service: StylizeService, previous: StylizeOutcome | None,
+                 outcome: StylizeOutcome) -> StylizeOutcome | None:
+    """A visitor keeps only their latest result: the previous job's folder goes once a new one exists."""
+    if previous is not None and previous.folder != outcome.folder:
+        service.jobs.remove(previous.folder)
+        return None
+    return previous
 
 
 def _forget(service: StylizeService, outcome: StylizeOutcome | None) -> None:
@@ -338,6 +411,8 @@ def _stylize_tab(config: AppConfig, styles: list[GalleryStyle]) -> dict[str, Any
             ui["style"] = gr.Textbox(styles[0].slug if styles else "", visible=False, label="style")
         with gr.Column(scale=4):
             ui["video"] = gr.Video(label="2 · Your video", sources=["upload"], height=300, elem_id="video-in")
+            # Why a video was refused (at upload, or when Stylize was pressed without one), right under it.
+            ui["note"] = gr.Markdown("", visible=False, elem_id="input-note")
             gr.Examples([[str(path)] for path in EXAMPLE_CLIPS if path.is_file()], inputs=[ui["video"]],
                         label="…or try an example clip", elem_id="examples")
             # On by default: a Space visitor gets two CPU cores. A style without a fast network falls back to the
@@ -348,25 +423,30 @@ def _stylize_tab(config: AppConfig, styles: list[GalleryStyle]) -> dict[str, Any
             ui["button"] = gr.Button("3 · Stylize", variant="primary", size="lg", interactive=bool(styles),
                                      elem_id="stylize-button")
             gr.Markdown(limits, elem_id="limits")
-    ui["summary"] = gr.Markdown("", label="summary", elem_id="vst-summary")
-    # Each output sits in a box that stays hidden until the output exists (the boxes are layout, not API outputs).
-    with gr.Row(equal_height=False):
-        with gr.Column(visible=False, elem_id="video-box") as ui["video_box"]:
-            ui["output"] = gr.Video(label="Stylized video", interactive=False, buttons=["download"], height=360,
-                                    autoplay=True, loop=True, elem_id="video-out")
-        with gr.Column(visible=False, elem_id="slider-box") as ui["slider_box"]:
-            ui["slider"] = gr.HTML(placeholder_html(), label="Flicker comparison", show_label=True,
-                                   js_on_load=SLIDER_JS, css_template=SLIDER_CSS, elem_id="flicker-slider",
-                                   container=True, padding=True)
-    with gr.Column(visible=False, elem_id="plot-box") as ui["plot_box"]:
-        ui["reading"] = gr.Markdown("", elem_id="vst-reading")
-        ui["plot"] = gr.LinePlot(
-            None, x="frame", y="warping_error", color="variant", x_title="frame pair",
-            y_title="warping error (lower = steadier)", color_title="network",
-            color_map={TEMPORAL_LABEL: "#ea580c", FAST_LABEL: "#0d9488", FRAMEWISE_LABEL: "#64748b",
-                       FAST_FRAMEWISE_LABEL: "#64748b"},
-            elem_id="flicker-plot", label="Flicker per frame pair", height=340,
-        )
+    # The results area stays out of the page until a job starts; then it comes to the top of the window (the status
+    # line's STATUS_JS), with the status line first, the result text, and each output's box once the output exists.
+    with gr.Column(visible=False, elem_id="vst-results") as ui["results"]:
+        ui["status"] = gr.HTML("", elem_id="vst-status", js_on_load=STATUS_JS, container=False, padding=False)
+        ui["summary"] = gr.Markdown("", label="summary", elem_id="vst-summary")
+        with gr.Row(equal_height=False):
+            with gr.Column(visible=False, elem_id="video-box") as ui["video_box"]:
+                ui["output"] = gr.Video(label="Stylized video", interactive=False, buttons=["download"], height=360,
+                                        autoplay=True, loop=True, elem_id="video-out")
+            with gr.Column(visible=False, elem_id="slider-box") as ui["slider_box"]:
+                ui["slider"] = gr.HTML(placeholder_html(), label="Flicker comparison", show_label=True,
+                                       js_on_load=SLIDER_JS, css_template=SLIDER_CSS, elem_id="flicker-slider",
+                                       container=True, padding=True)
+        with gr.Column(visible=False, elem_id="plot-box") as ui["plot_box"]:
+            ui["reading"] = gr.Markdown("", elem_id="vst-reading")
+            ui["plot"] = gr.LinePlot(
+                None, x="frame", y="warping_error", color="variant", x_title="frame pair",
+                y_title="warping error (lower = steadier)", color_title="network",
+                color_map={TEMPORAL_LABEL: "#ea580c", FAST_LABEL: "#0d9488", FRAMEWISE_LABEL: "#64748b",
+                           FAST_FRAMEWISE_LABEL: "#64748b"},
+                elem_id="flicker-plot", label="Flicker per frame pair", height=340,
+            )
+    # The API's Stylize (api_name="stylize"): the same job, with errors raised to the caller instead of shown.
+    ui["api"] = gr.Button("stylize (API)", visible=False, elem_id="stylize-api")
     return ui
 
 

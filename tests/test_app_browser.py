@@ -1,7 +1,12 @@
-"""The app in a real browser (Playwright driving Debian's Chromium) on the default path: the first style, which has a
-fast network and its framewise twin, with real-time on. The delivered video stays visible and playing while the
-comparison renders, the flicker plot shows two lines with a legend, the slider drags, and the vote tab answers while a
-stylize job runs. Screenshots (desktop and phone) go to the test's folder and to ``test-output/screenshots/``."""
+"""The app in a real browser (Playwright driving Debian's Chromium), at a desktop's size (1366×900) and a phone's
+(390×844), on the default path: the first style, which has a fast network and its framewise twin.
+
+What a visitor needs, asserted: after *Stylize* the job's status line and then its results come into the window by
+themselves; nothing is drawn over text (no Gradio progress overlay: our status line has its bar above its text); the
+delivered video stays visible and playing while the comparison renders; the flicker plot shows two lines with a
+legend; the slider drags; the vote tab answers while a stylize job runs; on a busy server a second visitor is told
+their place in line and an estimated wait, then gets their video on screen. Screenshots (desktop and phone) go to the
+test's folder and to ``test-output/screenshots/``."""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,6 +33,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 REPO = Path(__file__).resolve().parents[1]
 TIMEOUT_MS = 60_000
+DESKTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
 
 pytestmark = [
     pytest.mark.slow,
@@ -56,9 +64,16 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, clips_dir: Path) -> Iterat
         store.close()
 
 
-def _save(page: object, name: str, folder: Path) -> None:
+@pytest.fixture(scope="module")
+def long_clip(clips_dir: Path) -> Path:
+    """15 s of motion with sound, so a job lasts long enough (several seconds on an idle machine, where the tiny test
+    networks run at about 55 fps) to be watched while it runs."""
+    return make_clip(clips_dir / "browser.mp4", width=256, height=192, num_frames=360, fps=24, audio=True)
+
+
+def _save(page: Any, name: str, folder: Path, *, full_page: bool = False) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(folder / name), full_page=True)  # type: ignore[attr-defined]
+    page.screenshot(path=str(folder / name), full_page=full_page)
     shared = REPO / "test-output" / "screenshots"
     shared.mkdir(parents=True, exist_ok=True)
     shutil.copy(folder / name, shared / name)
@@ -69,16 +84,44 @@ def _ready(selector: str) -> str:
     return f"() => {{ const v = document.querySelector({selector!r}); return !!v && v.readyState >= 2; }}"
 
 
-#: JS: the state of the stylize tab while the comparison renders (``null`` before the video is delivered, and after
-#: the comparison is done): whether the delivered video is visible, uncovered, loaded and playing.
+#: JS (argument: a selector): the element is wholly inside the window as it is scrolled now (the test never scrolls
+#: it there) and something is drawn; ``null`` when it is not on the page.
+IN_VIEW = """selector => {
+  const element = document.querySelector(selector);
+  if (!element) return null;
+  const box = element.getBoundingClientRect();
+  return box.height > 0 && box.width > 0 && box.top >= -1 && box.bottom <= window.innerHeight + 1;
+}"""
+#: JS (argument: a selector): the text lines inside the element, each with whether anything else is drawn over its
+#: middle (another element on top, as Gradio's progress overlay was), and whether Gradio's progress bar or text is
+#: shown anywhere in the results.
+TEXT_CLEAR = """selector => {
+  const root = document.querySelector(selector);
+  // (the slider's two labels lie on its videos, under its transparent range input, by design)
+  const texts = [...root.querySelectorAll('p, span, strong, li')].filter(e => e.childElementCount === 0 &&
+    e.textContent.trim() && e.getBoundingClientRect().height > 0 && !e.closest('.vst-compare'));
+  const covered = texts.filter(e => {
+    const box = e.getBoundingClientRect();
+    if (box.bottom < 0 || box.top > window.innerHeight) return false;  // off screen: nothing to check
+    const top = document.elementFromPoint(box.left + Math.min(box.width / 2, 20), box.top + box.height / 2);
+    return !top || !(top === e || e.contains(top));
+  }).map(e => e.textContent.trim());
+  const gradio = [...document.querySelectorAll('#vst-results .progress-text, #vst-results .eta-bar, ' +
+    '#vst-results .progress-level, #vst-results .progress-bar')].filter(e => e.getBoundingClientRect().height > 0);
+  return {texts: texts.length, covered, gradioProgress: gradio.length};
+}"""
+#: JS: the status line's text ('' without one).
+STATUS = "() => document.querySelector('#vst-status')?.innerText.trim() || ''"
+#: JS: the state of the stylize tab while the comparison renders (``null`` before the video is delivered and after
+#: the comparison is done): the status line, whether the delivered video is in the window, uncovered, loaded, playing.
 WHILE_COMPARING = """() => {
-  const summary = document.querySelector('#vst-summary')?.innerText || '';
+  const status = document.querySelector('#vst-status')?.innerText || '';
   const video = document.querySelector('#video-out video');
-  if (!summary.includes('Rendering the') || !video || video.readyState < 2) return null;
-  video.scrollIntoView({block: 'center'});
+  if (!status.includes('Rendering the') || !video || video.readyState < 2) return null;
   const box = video.getBoundingClientRect();
   const top = document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2);
-  return {summary, width: box.width, height: box.height, paused: video.paused, time: video.currentTime,
+  return {status, summary: document.querySelector('#vst-summary').innerText, width: box.width, height: box.height,
+          inView: box.top >= -1 && box.bottom <= window.innerHeight + 1, paused: video.paused,
           uncovered: !!top && (top === video || !!top.closest('#video-out'))};
 }"""
 #: JS: the flicker plot's drawn lines (one SVG path per series) and its legend's labels inside the plot's box (not cut).
@@ -92,8 +135,7 @@ PLOT = """() => {
   return {lines: lines.length, visible: visible.length, strokes: [...new Set(lines.map(p => p.getAttribute('stroke')))],
           legend};
 }"""
-
-#: JS: the element matched by the argument lies inside the viewport without scrolling, and nothing covers its centre.
+#: JS (argument: a selector): the element lies inside the viewport without scrolling, and nothing covers its centre.
 ON_FIRST_SCREEN = """selector => {
   const element = document.querySelector(selector);
   const box = element.getBoundingClientRect();
@@ -103,17 +145,32 @@ ON_FIRST_SCREEN = """selector => {
 }"""
 
 
-def test_default_path_in_chromium(app_url: str, clips_dir: Path, tmp_path: Path) -> None:
+def _open(browser: Any, url: str, viewport: dict[str, int]) -> Any:
+    page = browser.new_page(viewport=viewport)
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(url, wait_until="load")
+    page.wait_for_selector("#style-gallery button.thumbnail-item")
+    return page
+
+
+def _upload(page: Any, clip: Path) -> None:
+    page.locator("#video-in input[type=file]").set_input_files(str(clip))
+    page.wait_for_function(_ready("#video-in video"))
+
+
+def _assert_text_clear(page: Any) -> None:
+    clear = page.evaluate(TEXT_CLEAR, "#vst-results")
+    assert clear["texts"] > 0 and clear["covered"] == [] and clear["gradioProgress"] == 0, clear
+
+
+def test_default_path_on_a_desktop(app_url: str, long_clip: Path, tmp_path: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    # 15 s of motion, so the comparison takes long enough (several seconds on an idle machine, where the tiny test
-    # networks run at about 55 fps) for the delivered video to load and be watched while it renders.
-    clip = make_clip(clips_dir / "browser.mp4", width=256, height=192, num_frames=360, fps=24, audio=True)
     shots = tmp_path / "screenshots"
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page = browser.new_page(viewport=DESKTOP)
             page.set_default_timeout(TIMEOUT_MS)
             errors: list[str] = []
             page.on("pageerror", lambda err: errors.append(str(err)))
@@ -135,20 +192,21 @@ def test_default_path_in_chromium(app_url: str, clips_dir: Path, tmp_path: Path)
             assert captions.all_inner_texts()[1] == "The Great Wave off Kanagawa — Katsushika Hokusai, c. 1831"
             assert captions.evaluate_all("cs => cs.every(c => c.scrollWidth <= c.clientWidth + 1)")
             expect(page.locator("#realtime input")).to_be_checked()
-            for box in ("#video-box", "#slider-box", "#plot-box"):  # no empty output placeholders before a job
-                expect(page.locator(box)).to_be_hidden()
+            expect(page.locator("#vst-results")).to_be_hidden()  # no empty results area before a job
 
             # A second visitor on the vote tab, before the first one starts a job.
-            voter = browser.new_page(viewport={"width": 1280, "height": 800})
-            voter.set_default_timeout(TIMEOUT_MS)
-            voter.goto(app_url, wait_until="load")
+            voter = _open(browser, app_url, DESKTOP)
             voter.get_by_role("tab", name="Vote (blind A/B)").click()
             expect(voter.locator("#ab-prompt")).to_contain_text("on the clip “street”")
 
-            # Upload and stylize with the defaults (fast network, real-time on).
-            page.locator("#video-in input[type=file]").set_input_files(str(clip))
-            page.wait_for_function(_ready("#video-in video"))
+            # Upload and stylize with the defaults (fast network, real-time on): the status line comes to the top of
+            # the window by itself, its text clear of anything else.
+            _upload(page, long_clip)
             page.locator("#stylize-button").click()
+            page.wait_for_function(f"() => ({IN_VIEW})('#vst-status .vst-status')")
+            assert page.evaluate("() => window.scrollY") > 0  # brought into view: it starts below the fold
+            _assert_text_clear(page)
+            _save(page, "desktop-running.png", shots)
 
             # The vote tab answers at once while the stylize job runs (its events skip the queue).
             started = time.monotonic()
@@ -158,19 +216,23 @@ def test_default_path_in_chromium(app_url: str, clips_dir: Path, tmp_path: Path)
             assert time.monotonic() - started < 5
             assert not re.search(r"flicker than", page.locator("#vst-summary").inner_text())  # still running
 
-            # While the comparison renders, the delivered video is on screen, uncovered, and playing.
+            # While the comparison renders, the delivered video is in the window, uncovered and playing, below the
+            # status line that says what is being rendered; no text is covered.
             state = page.wait_for_function(WHILE_COMPARING).json_value()
-            assert state["uncovered"] and state["width"] > 100 and state["height"] > 50, state
+            assert state["uncovered"] and state["inView"] and state["width"] > 100 and state["height"] > 50, state
+            assert page.evaluate(IN_VIEW, "#vst-status .vst-status")
             page.wait_for_function("() => { const v = document.querySelector('#video-out video'); "
                                    "return !v.paused && v.currentTime > 0; }")
-            assert "fast (real-time)" in state["summary"] and "fast, framewise" in state["summary"]
-            _save(page, "stylize-comparing.png", shots)
+            assert "fast, framewise baseline" in state["status"] and "fast" in state["summary"]
+            _assert_text_clear(page)
+            _save(page, "desktop-comparing.png", shots)
 
-            # The comparison: fast against its framewise twin, one reading, a plot with two lines and a legend.
+            # The comparison: fast against its framewise twin, one reading, a plot with two lines and a legend; the
+            # status line is gone.
             expect(page.locator("#vst-summary")).to_contain_text(
                 re.compile(r"\d+% (less|more) flicker than fast, framewise · 360 frames · 256×192"),
                 timeout=TIMEOUT_MS)
-            expect(page.locator("#vst-reading")).to_contain_text(re.compile(r"flicker than fast, framewise"))
+            expect(page.locator("#vst-status")).to_have_text("")
             page.wait_for_function("() => document.querySelectorAll('#flicker-plot g.mark-line path').length >= 2")
             plot = page.evaluate(PLOT)
             assert plot["lines"] == 2 and plot["visible"] == 2 and len(plot["strokes"]) == 2, plot
@@ -205,22 +267,35 @@ def test_default_path_in_chromium(app_url: str, clips_dir: Path, tmp_path: Path)
                                    ".every(v => v.paused)")
             times = page.locator("#flicker-slider video").evaluate_all("vs => vs.map(v => v.currentTime)")
             assert abs(times[0] - times[1]) < 0.1
-            page.evaluate("window.scrollTo(0, 0)")
-            _save(page, "stylize.png", shots)
+            _assert_text_clear(page)
+            _save(page, "desktop-done.png", shots, full_page=True)
 
             # Another style from the gallery: its selection moves.
+            page.evaluate("window.scrollTo(0, 0)")
             items.nth(1).click()
             expect(page.locator("#selected-style")).to_contain_text("The Great Wave off Kanagawa")
             expect(items.nth(1)).to_have_class(re.compile(r"\bselected\b"))
             _save(voter, "vote.png", shots)
+            assert errors == [] and blocked == []
+        finally:
+            browser.close()
 
-            # A phone: no empty output placeholders between the inputs and the Stylize button, which is on the first
+
+def test_a_phone_waits_its_turn_then_sees_its_video(app_url: str, long_clip: Path, clips_dir: Path,
+                                                    tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    short = make_clip(clips_dir / "phone.mp4", width=240, height=136, num_frames=48, fps=24)
+    shots = tmp_path / "screenshots"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            phone = _open(browser, app_url, PHONE)
+            errors: list[str] = []
+            phone.on("pageerror", lambda err: errors.append(str(err)))
+            # A phone: no empty results area between the inputs and the Stylize button, which is on the first
             # screen, uncovered, under a one-row gallery (swiped sideways) and the upload.
-            phone = browser.new_page(viewport={"width": 390, "height": 844})
-            phone.goto(app_url, wait_until="load")
-            phone.wait_for_selector("#style-gallery button.thumbnail-item")
-            for box_id in ("#video-box", "#slider-box", "#plot-box"):
-                expect(phone.locator(box_id)).to_be_hidden()
+            expect(phone.locator("#vst-results")).to_be_hidden()
             tops = phone.locator("#style-gallery button.thumbnail-item").evaluate_all(
                 "bs => bs.map(b => Math.round(b.getBoundingClientRect().top))")
             assert len(set(tops)) == 1, tops  # one row
@@ -228,6 +303,37 @@ def test_default_path_in_chromium(app_url: str, clips_dir: Path, tmp_path: Path)
             assert phone.locator("#style-gallery .caption-label").evaluate_all(
                 "cs => cs.every(c => c.scrollWidth <= c.clientWidth + 1)")
             _save(phone, "phone.png", shots)
-            assert errors == [] and blocked == []
+
+            # Another visitor's long job runs (one job at a time on this server); the phone's job waits its turn.
+            desktop = _open(browser, app_url, DESKTOP)
+            _upload(desktop, long_clip)
+            desktop.locator("#stylize-button").click()
+            desktop.wait_for_function(f"() => ({STATUS})().startsWith('Stylizing your video')")
+            _upload(phone, short)
+            phone.locator("#stylize-button").click()
+
+            # The phone is told its place and an estimated wait (from the running job's measured speed), on its
+            # screen, with nothing over the text; the estimate counts down rather than stalling.
+            waiting = re.compile(r"^You are next in line \(1 video being stylized\): about (\d+) s to wait\.$")
+            phone.wait_for_function(f"() => /about \\d+ s to wait/.test(({STATUS})())")
+            first = waiting.match(phone.evaluate(STATUS))
+            assert first, phone.evaluate(STATUS)
+            assert phone.evaluate(IN_VIEW, "#vst-status .vst-status")
+            _assert_text_clear(phone)
+            _save(phone, "phone-waiting.png", shots)
+            phone.wait_for_function(f"""() => {{
+              const m = ({STATUS})().match(/about (\\d+) s to wait/);
+              return !m || Number(m[1]) < {int(first[1])};
+            }}""")
+
+            # Its turn: it renders, and the delivered video is on the phone's screen without the visitor scrolling.
+            phone.wait_for_function(f"() => ({STATUS})().startsWith('Stylizing your video')")
+            phone.wait_for_function(_ready("#video-out video"))
+            phone.wait_for_function(f"() => ({IN_VIEW})('#video-out video')")
+            _assert_text_clear(phone)
+            _save(phone, "phone-video.png", shots)
+            expect(phone.locator("#vst-summary")).to_contain_text(re.compile(r"flicker than fast, framewise"),
+                                                                  timeout=TIMEOUT_MS)
+            assert errors == []
         finally:
             browser.close()

@@ -19,6 +19,7 @@ import hashlib
 import logging
 import math
 import os
+import queue
 import random
 import shutil
 import threading
@@ -42,7 +43,9 @@ from ..pipeline import RenderResult, Stylizer, check_frame_size, render_video, s
 from ..video import VideoInfo, probe
 from .config import AppConfig
 from .comparison import VARIANT_LABELS, flicker_frame, flicker_reading, slider_html
+from .line import JobLine, Stage
 from .media import media_url
+from .progress import JobStatus
 from .served import forget_served
 from .showcase import CURATED_CLIPS, ABPair, checkpoint_digest, load_pairs, prerender_pairs
 from .votes import Results, Tally, VoteStore
@@ -69,6 +72,10 @@ class VideoTooLongError(VideoError):
 
 class JobTimeoutError(VSTError):
     """A job stage ran past its time limit (``VST_JOB_TIMEOUT``, ``VST_COMPARISON_TIMEOUT``) and was stopped."""
+
+
+class JobCancelledError(VSTError):
+    """The visitor left (their page was closed) while their job ran; it stops and leaves nothing behind."""
 
 
 class FramesTooLargeError(VideoError):
@@ -375,6 +382,11 @@ def speed_text(frames: int, seconds: float, clip_fps: float) -> str:
     return f"rendered at {fps:.1f} fps (the clip plays at {clip_fps:.0f} fps)"
 
 
+#: (network, baseline) pairs the blind vote can show: the same architecture trained with and without the temporal
+#: loss.
+FAIR_PAIRS: tuple[tuple[str, str], ...] = (("temporal", "framewise"), (FAST_VARIANT, FAST_FRAMEWISE_VARIANT))
+
+
 def baseline_for(style: GalleryStyle, variant: str) -> str | None:
     """The variant a result of ``variant`` is compared with, like with like: the fast network's framewise twin for
     the fast network (the full-size framewise model when the style has no twin), the framewise model for the
@@ -449,6 +461,17 @@ class StylizeOutcome:
             return ""
         return flicker_reading(self.result, self.variant, self.baseline_variant)
 
+    def plot_caption(self) -> str:
+        """The flicker plot's caption (Markdown): how to read it and, where a line has gaps, what they are."""
+        errors = self.result.warping_errors.get(self.variant, [])
+        gaps = int(np.isnan(np.asarray(errors, dtype=float)).sum()) if errors else 0
+        caption = "**Flicker per frame pair**: the lower a line, the steadier that network's video."
+        if gaps:
+            pairs = "1 frame pair" if gaps == 1 else f"{gaps} frame pairs"
+            caption += (f" The gaps are {pairs} whose motion could not be followed (a cut or very fast motion): "
+                        f"they are left out of the figures above.")
+        return caption
+
     def network_line(self) -> str:
         """Which network rendered the video (and why, after a fallback) and one plain speed figure."""
         fallback = (" · Real-time was on, but this style has no fast network, so the temporal model was used."
@@ -466,8 +489,8 @@ class StylizeOutcome:
             stats = f"{size} · this style's framewise baseline is not installed, so there is nothing to compare with"
         elif self.comparison_error is not None:
             stats = f"Your video is ready; the flicker comparison was not made: {self.comparison_error}"
-        elif self.pending:
-            stats = f"Your video is ready. Rendering the {baseline} baseline for the flicker comparison…"
+        elif self.pending:  # the status line above says what is being rendered now
+            stats = f"{size} · the flicker comparison with the {baseline} baseline follows"
         else:
             stats = f"**{self.reading()}** · {size}"
             if self.twin_missing:
@@ -490,6 +513,14 @@ class StylizeOutcome:
         return self.digest
 
 
+def pair_digest(style: GalleryStyle, main: str, baseline: str | None) -> str:
+    """:func:`checkpoint_digest` of the two checkpoints a result compares, when they make a fair blind pair (the
+    temporal model and the framewise baseline, or the fast network and its framewise twin); ``""`` otherwise."""
+    if (main, baseline) in FAIR_PAIRS and all(v in style.variants for v in (main, baseline)):
+        return checkpoint_digest(style.variants, (main, baseline))  # type: ignore[arg-type]
+    return ""
+
+
 def video_seconds(info: VideoInfo) -> float | None:
     """The video's duration in seconds: the container's, else frames / fps; ``None`` if unknown."""
     if info.duration is not None:
@@ -509,6 +540,8 @@ class StylizeService:
         self.models = ModelCache(config.device, compile=config.compile)
         self.jobs = JobSpace(config.jobs_dir, config.cache_ttl_minutes * 60)
         self.activity = JobActivity() if activity is None else activity
+        #: The jobs running and waiting, with their estimated waits (:meth:`watch`).
+        self.line = JobLine(config.concurrency, config.queue_size)
 
     def check_style(self, style: str | None) -> GalleryStyle:
         if not style:
@@ -541,6 +574,22 @@ class StylizeService:
                                       f"at a smaller size (720p is plenty).")
         return info
 
+    def plan(self, style: GalleryStyle, info: VideoInfo, realtime: bool) -> tuple[str, str | None, list[Stage]]:
+        """The main variant (:func:`choose_network`), its baseline (:func:`baseline_for`) and the render stages a job
+        on ``info`` will run (for the wait estimates): one pass of both with the temporal model; the fast video, then
+        the baseline alone, in real-time mode."""
+        main = choose_network(style, realtime)
+        baseline = baseline_for(style, main)
+        seconds = min(video_seconds(info) or self.config.max_seconds, self.config.max_seconds)
+        frames = info.num_frames if info.num_frames else max(1, round(seconds * max(info.fps, 1.0)))
+        scale = min(1.0, self.config.max_side / max(info.width, info.height))
+        pixels = round(info.width * scale) * round(info.height * scale)
+        if main == FAST_VARIANT and baseline is not None:
+            stages = [Stage((main,), frames, pixels), Stage((baseline,), frames, pixels)]
+        else:
+            stages = [Stage(tuple([main] + ([baseline] if baseline else [])), frames, pixels)]
+        return main, baseline, stages
+
     def run(self, video: str | os.PathLike[str] | None, style: str | None, progress: JobProgress | None = None,
             *, realtime: bool = False) -> StylizeOutcome:
         """The finished job of :meth:`stages` (its last outcome)."""
@@ -549,6 +598,79 @@ class StylizeService:
             pass
         assert outcome is not None  # stages() always yields
         return outcome
+
+    def watch(self, video: str | os.PathLike[str] | None, style: str | None, *, realtime: bool = False,
+              interval: float = 1.0) -> Iterator[JobStatus | StylizeOutcome]:
+        """One visitor's job as it goes: checked at once (a :class:`VSTError` before anything else), then its place in
+        this server's line (:class:`JobStatus` ``waiting``, every ``interval`` seconds, with the estimated wait),
+        then :meth:`stages` in a worker thread: ``starting``, the render's progress (``video``, ``comparison``: at
+        most one status per ``interval / 2``) and each :class:`StylizeOutcome` as soon as it exists. A failure of the
+        job is raised here. Closing the iterator early (the visitor left) stops the job at its next frames."""
+        chosen = self.check_style(style)
+        info = self.check_video(video)
+        main, baseline, planned = self.plan(chosen, info, realtime)
+        ticket = self.line.join(planned)  # QueueFullError when the line is full
+        cancel = threading.Event()
+        worker: threading.Thread | None = None
+        try:
+            while not self.line.wait(ticket, interval):
+                yield JobStatus(ticket.id, "waiting", place=self.line.place(ticket))
+            yield JobStatus(ticket.id, "starting")
+            events: queue.Queue[object] = queue.Queue()
+            baseline_label = VARIANT_LABELS.get(baseline or "", "")
+            stage = "video"
+
+            def report(done: int, total: int | None, fps: float, left: float | None) -> None:
+                rest = planned[1:] if stage == "video" else []
+                later = self.line.speed.estimate(rest) if rest else 0.0
+                if later is None and left is not None and fps > 0 and rest and rest[0].variants == (
+                        FAST_FRAMEWISE_VARIANT,):  # the fast twin costs what the fast network did
+                    later = (done / fps + left) if rest[0].frames else None
+                self.line.report(ticket, None if left is None or later is None else left + later)
+                events.put(JobStatus(ticket.id, stage, done, total, fps, left,  # type: ignore[arg-type]
+                                     baseline=baseline_label))
+
+            def work() -> None:
+                nonlocal stage
+                try:
+                    for outcome in self._stages(chosen, info, Path(str(video)), realtime, report, cancel):
+                        if outcome.pending:
+                            stage = "comparison"
+                        events.put(outcome)
+                except BaseException as err:  # noqa: BLE001 (handed to the visitor's iterator, raised there)
+                    events.put(err)
+                finally:
+                    self.line.leave(ticket)
+                    events.put(_DONE)
+
+            worker = threading.Thread(target=work, name=f"vst-job-{ticket.id[:8]}", daemon=True)
+            worker.start()
+            shown = 0.0
+            latest: JobStatus | None = None
+            while True:
+                try:
+                    item = events.get(timeout=interval / 2)
+                except queue.Empty:
+                    item = None
+                if isinstance(item, JobStatus):
+                    latest = item
+                if latest is not None and time.monotonic() - shown >= interval / 2:
+                    yield latest
+                    latest, shown = None, time.monotonic()
+                if item is _DONE:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                if isinstance(item, StylizeOutcome):
+                    latest = None
+                    yield item
+                    if item.pending:  # the status line moves on to the comparison at once
+                        yield JobStatus(ticket.id, "comparison", 0, item.result.frames, baseline=baseline_label)
+                        shown = time.monotonic()
+        finally:
+            cancel.set()  # the visitor left early: the worker stops at its next frames
+            if worker is None:
+                self.line.leave(ticket)
 
     def stages(self, video: str | os.PathLike[str] | None, style: str | None, progress: JobProgress | None = None,
                *, realtime: bool = False) -> Iterator[StylizeOutcome]:
@@ -561,13 +683,17 @@ class StylizeService:
         yielded as a ``pending`` outcome; then the comparison pass renders the baseline alone (same frames, same
         flicker meter: the fast network's framewise twin costs what the fast network did) within its own budget,
         ``comparison_timeout``. If that pass fails, times out or is stopped, the delivered video stays: the
-        last outcome carries ``comparison_error`` and the failure is logged with the job id.
+        last outcome carries ``comparison_error`` and the failure is logged with the job id. This runs now, in this
+        thread, outside the line (:meth:`watch` waits for a place first).
         """
         chosen = self.check_style(style)
         info = self.check_video(video)
-        source = Path(str(video))
-        main = choose_network(chosen, realtime)
-        baseline = baseline_for(chosen, main)
+        yield from self._stages(chosen, info, Path(str(video)), realtime, progress, None)
+
+    def _stages(self, chosen: GalleryStyle, info: VideoInfo, source: Path, realtime: bool,
+                progress: JobProgress | None, cancel: threading.Event | None) -> Iterator[StylizeOutcome]:
+        """:meth:`stages` of a checked style and video; ``cancel`` stops the render at its next frames."""
+        main, baseline, _ = self.plan(chosen, info, realtime)
         if main == FAST_VARIANT and baseline == "framewise":
             log.warning("%s has no %s network: the fast network is compared with the full-size framewise model "
                         "(slower; train the twin with `python -m training distill --framewise`)", chosen.slug,
@@ -575,7 +701,7 @@ class StylizeService:
         variants = [main] + ([baseline] if baseline is not None else [])
         stylizers = {variant: self.models.stylizer(chosen.slug, variant, chosen.variants[variant])
                      for variant in variants}
-        digest = checkpoint_digest(chosen.variants) if all(v in chosen.variants for v in VARIANTS) else ""
+        digest = pair_digest(chosen, main, baseline)
         job_id, folder = self.jobs.new()
         outputs = {variant: folder / output_name(source, chosen.slug, variant) for variant in stylizers}
 
@@ -589,7 +715,7 @@ class StylizeService:
             first = self._render(source, info, {v: (stylizers[v], outputs[v]) for v in (variants if one_pass
                                                                                         else [main])},
                                  budget=self.config.job_timeout, stage="video",
-                                 measure_flicker=baseline is not None, progress=progress)
+                                 measure_flicker=baseline is not None, progress=progress, cancel=cancel)
         except BaseException as err:
             self.jobs.remove(folder)
             if isinstance(err, VideoError) and not isinstance(err, VideoTooLongError):
@@ -605,7 +731,7 @@ class StylizeService:
         try:  # the baseline alone: the fast video's flicker was measured while it rendered (the meter is cheap)
             second = self._render(source, info, {baseline: (stylizers[baseline], outputs[baseline])},
                                   budget=self.config.comparison_timeout, stage="comparison",
-                                  measure_flicker=True, progress=progress)
+                                  measure_flicker=True, progress=progress, cancel=cancel)
         except VSTError as err:
             log.warning("job %s: the comparison failed after the video was delivered: %s", job_id, err)
             yield outcome(first, first.seconds, comparison_error=str(err))
@@ -621,14 +747,18 @@ class StylizeService:
         yield outcome(result, first.seconds)
 
     def _render(self, source: Path, info: VideoInfo, targets: Mapping[str, tuple[Stylizer, Path | None]], *,
-                budget: float, stage: str, measure_flicker: bool, progress: JobProgress | None) -> RenderResult:
+                budget: float, stage: str, measure_flicker: bool, progress: JobProgress | None,
+                cancel: threading.Event | None = None) -> RenderResult:
         """:func:`render_video` of ``source`` within ``budget`` seconds (counted from now) and this server's length
-        limit, reporting to ``progress``; :class:`JobTimeoutError` naming the ``stage`` past its budget."""
+        limit, reporting to ``progress``; :class:`JobTimeoutError` naming the ``stage`` past its budget,
+        :class:`JobCancelledError` once ``cancel`` is set. The time it took goes into the line's speed log."""
         max_frames = math.ceil(self.config.max_seconds * max(info.fps, 1.0) * 1.1) + 1
         started = time.monotonic()
 
         def on_frames(done: int, total: int | None) -> None:
             now = time.monotonic()
+            if cancel is not None and cancel.is_set():
+                raise JobCancelledError("The job was stopped: its page was closed.")
             if now - started > budget:
                 if stage == "video":
                     raise JobTimeoutError(f"Stopped after {now - started:.0f} s: this server allows {budget:g} s per "
@@ -644,8 +774,14 @@ class StylizeService:
                 progress(done, total, fps, left)
 
         with self.activity.running():
-            return render_video(source, targets, max_side=self.config.max_side, measure_flicker=measure_flicker,
-                                progress=on_frames, meter=comparison_meter())
+            result = render_video(source, targets, max_side=self.config.max_side, measure_flicker=measure_flicker,
+                                  progress=on_frames, meter=comparison_meter())
+        self.line.speed.record(Stage(tuple(targets), result.frames, result.width * result.height), result.seconds)
+        return result
+
+
+#: The end of a job's events (:meth:`StylizeService.watch`).
+_DONE = object()
 
 
 def comparison_meter() -> WarpingErrorMeter:

@@ -97,11 +97,12 @@ def _sha256(path: Path) -> str:
     return _digests[memo]
 
 
-def checkpoint_digest(variants: Mapping[str, Path]) -> str:
-    """16 hex digits identifying the temporal and framewise checkpoints (weights and config) of a style: what a vote
-    on one of its pairs judged, so votes after a retraining are told apart from older ones."""
+def checkpoint_digest(variants: Mapping[str, Path], compared: Sequence[str] = VARIANTS) -> str:
+    """16 hex digits identifying two checkpoints (weights and config) of a style, the temporal and framewise ones by
+    default (``compared``: e.g. ``("fast", "fast-framewise")``): what a vote on one of its pairs judged, so votes
+    after a retraining are told apart from older ones."""
     parts = {variant: [_sha256(variants[variant] / WEIGHTS_FILE), _sha256(variants[variant] / "config.json")]
-             for variant in VARIANTS}
+             for variant in compared}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
