@@ -89,6 +89,7 @@ CSS = """
 #vst-header h1 { margin-bottom: 0.2em; }
 #vst-header p { max-width: 70em; opacity: 0.9; }
 #vst-summary p { font-size: 1.05em; }
+.vst-off { display: none !important; }
 /* tall enough to come to the top of the window when a job starts; its outputs fill it as they arrive */
 #vst-results { scroll-margin-top: 8px; min-height: calc(100vh - 16px); align-content: flex-start; }
 #input-note { padding: 8px 12px; border-radius: 8px; background: rgba(220, 38, 38, 0.08);
@@ -127,6 +128,14 @@ CSS = """
 }
 """
 CSS += STATUS_CSS
+#: A file the browser cannot play must not raise the upload player's own "Video not playable" toast (titled "Error",
+#: on top of ours): the server checks every upload and says in one message under it what is wrong (check_input).
+HEAD = """<script>
+window.addEventListener('error', (event) => {
+  const target = event.target;
+  if (target instanceof HTMLVideoElement && target.closest('#video-in')) event.stopImmediatePropagation();
+}, true);
+</script>"""
 THEME = gr.themes.Soft(
     primary_hue="orange", secondary_hue="slate", neutral_hue="slate",
     font=["ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "sans-serif"],  # no web-font downloads
@@ -145,7 +154,7 @@ def launch_options(config: AppConfig) -> dict[str, Any]:
     for folder in config.served_dirs:
         folder.mkdir(parents=True, exist_ok=True)
     return {"allowed_paths": [str(p) for p in config.served_dirs], "max_file_size": config.max_upload_bytes,
-            "theme": THEME, "css": CSS, "footer_links": ["api", "gradio"],
+            "theme": THEME, "css": CSS, "head": HEAD, "footer_links": ["api", "gradio"],
             "app_kwargs": {"routes": media_routes(config.jobs_dir),  # the slider's videos, by job id (no path)
                            "middleware": isolation_middleware()}}
 
@@ -197,6 +206,23 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
                                          api_visibility="private", queue=False)
 
         view = _StylizeView(stylize_ui, own_state)
+
+        def check_input(video: str | None) -> tuple[Any, ...]:
+            """A new input (an upload, an example, a cleared player) takes the previous results off the page; a file
+            this server cannot use is refused at once: the player is emptied and one message under it says why."""
+            hidden = _shown(False)
+            if not video:
+                return gr.update(), gr.update(), hidden  # a refusal's message stays until the next input
+            try:
+                service.check_video(video)
+            except VSTError as err:
+                log.info("upload refused: %s", err)
+                return None, gr.update(value=str(err), visible=True), hidden
+            return gr.update(), gr.update(value="", visible=False), hidden
+
+        stylize_ui["video"].change(check_input, inputs=stylize_ui["video"],
+                                   outputs=[stylize_ui["video"], stylize_ui["note"], stylize_ui["results"]],
+                                   api_visibility="private", queue=False, show_progress="hidden")
 
         def stylize_in_page(video: str | None, style: str | None, realtime: bool, previous: StylizeOutcome | None
                             ) -> Iterator[dict[Any, Any]]:
@@ -308,6 +334,16 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
     return demo
 
 
+#: The results' boxes are hidden and shown with a class (CSS ``display: none``), not ``visible``: a box made invisible
+#: is unmounted, and the flicker plot's resize observer then throws on its missing element (Gradio 6.31).
+OFF = "vst-off"
+
+
+def _shown(on: bool) -> dict[str, Any]:
+    """The update that shows (``on``) or hides a results box."""
+    return gr.update(elem_classes=[] if on else [OFF])
+
+
 class _StylizeView:
     """What the Stylize tab's outputs show at each step of a job (each method returns Gradio updates by component)."""
 
@@ -321,8 +357,8 @@ class _StylizeView:
         """The job's place in line or progress; ``first``: a new job, so the previous result goes."""
         shown: dict[Any, Any] = {self.ui["status"]: status_html(status)}
         if first:
-            hidden = gr.update(visible=False)
-            shown.update({self.ui["results"]: gr.update(visible=True), self.ui["summary"]: "",
+            hidden = _shown(False)
+            shown.update({self.ui["results"]: _shown(True), self.ui["summary"]: "",
                           self.ui["video_box"]: hidden, self.ui["slider_box"]: hidden, self.ui["plot_box"]: hidden,
                           self.ui["note"]: gr.update(value="", visible=False)})
         return shown
@@ -336,10 +372,10 @@ class _StylizeView:
             slider = placeholder_html(f"Rendering the {baseline} baseline for the comparison…" if outcome.pending else
                                       "No comparison for this video (see the text above).")
         shown: dict[Any, Any] = {
-            self.ui["summary"]: outcome.summary(), self.ui["video_box"]: gr.update(visible=True),
+            self.ui["summary"]: outcome.summary(), self.ui["video_box"]: _shown(True),
             self.ui["output"]: outcome.video,
-            self.ui["slider_box"]: gr.update(visible=outcome.pending or outcome.compared),
-            self.ui["slider"]: slider, self.ui["plot_box"]: gr.update(visible=outcome.compared),
+            self.ui["slider_box"]: _shown(outcome.pending or outcome.compared),
+            self.ui["slider"]: slider, self.ui["plot_box"]: _shown(outcome.compared),
             self.own_state: outcome}
         if outcome.compared:
             shown.update({self.ui["reading"]: outcome.plot_caption(), self.ui["plot"]: outcome.flicker()})
@@ -425,18 +461,18 @@ def _stylize_tab(config: AppConfig, styles: list[GalleryStyle]) -> dict[str, Any
             gr.Markdown(limits, elem_id="limits")
     # The results area stays out of the page until a job starts; then it comes to the top of the window (the status
     # line's STATUS_JS), with the status line first, the result text, and each output's box once the output exists.
-    with gr.Column(visible=False, elem_id="vst-results") as ui["results"]:
+    with gr.Column(elem_id="vst-results", elem_classes=[OFF]) as ui["results"]:
         ui["status"] = gr.HTML("", elem_id="vst-status", js_on_load=STATUS_JS, container=False, padding=False)
         ui["summary"] = gr.Markdown("", label="summary", elem_id="vst-summary")
         with gr.Row(equal_height=False):
-            with gr.Column(visible=False, elem_id="video-box") as ui["video_box"]:
+            with gr.Column(elem_id="video-box", elem_classes=[OFF]) as ui["video_box"]:
                 ui["output"] = gr.Video(label="Stylized video", interactive=False, buttons=["download"], height=360,
                                         autoplay=True, loop=True, elem_id="video-out")
-            with gr.Column(visible=False, elem_id="slider-box") as ui["slider_box"]:
+            with gr.Column(elem_id="slider-box", elem_classes=[OFF]) as ui["slider_box"]:
                 ui["slider"] = gr.HTML(placeholder_html(), label="Flicker comparison", show_label=True,
                                        js_on_load=SLIDER_JS, css_template=SLIDER_CSS, elem_id="flicker-slider",
                                        container=True, padding=True)
-        with gr.Column(visible=False, elem_id="plot-box") as ui["plot_box"]:
+        with gr.Column(elem_id="plot-box", elem_classes=[OFF]) as ui["plot_box"]:
             ui["reading"] = gr.Markdown("", elem_id="vst-reading")
             ui["plot"] = gr.LinePlot(
                 None, x="frame", y="warping_error", color="variant", x_title="frame pair",

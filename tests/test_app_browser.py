@@ -135,6 +135,9 @@ PLOT = """() => {
   return {lines: lines.length, visible: visible.length, strokes: [...new Set(lines.map(p => p.getAttribute('stroke')))],
           legend};
 }"""
+#: JS: Gradio's toasts and the red "Error" badges it puts on components, on screen now.
+NO_ALARMS = """() => ({toasts: [...document.querySelectorAll('.toast-body')].map(t => t.innerText),
+  badges: [...document.querySelectorAll('span.error')].filter(e => e.getBoundingClientRect().height > 0).length})"""
 #: JS (argument: a selector): the element lies inside the viewport without scrolling, and nothing covers its centre.
 ON_FIRST_SCREEN = """selector => {
   const element = document.querySelector(selector);
@@ -173,7 +176,7 @@ def test_default_path_on_a_desktop(app_url: str, long_clip: Path, tmp_path: Path
             page = browser.new_page(viewport=DESKTOP)
             page.set_default_timeout(TIMEOUT_MS)
             errors: list[str] = []
-            page.on("pageerror", lambda err: errors.append(str(err)))
+            page.on("pageerror", lambda err: errors.append(f"{err} {err.stack}"))
             # The app is served cross-origin isolated (the Live tab's WASM threads): nothing it loads may be blocked
             # by the embedder policy (thumbnails, videos, fonts, the comparison plot).
             blocked: list[str] = []
@@ -270,8 +273,31 @@ def test_default_path_on_a_desktop(app_url: str, long_clip: Path, tmp_path: Path
             _assert_text_clear(page)
             _save(page, "desktop-done.png", shots, full_page=True)
 
-            # Another style from the gallery: its selection moves.
+            # A new input (here: the player cleared for a new upload) takes the old results off the page. A file
+            # that is no video is refused as it is uploaded:
+            # the player is emptied, one plain message under it says why, and nothing else (no toast, no error
+            # badge, no results of the previous clip).
             page.evaluate("window.scrollTo(0, 0)")
+            fake = tmp_path / "holiday.mp4"
+            fake.write_text("this is a text file, not a video\n")
+            page.locator("#video-in button[aria-label=Clear]").click()
+            expect(page.locator("#vst-results")).to_be_hidden()
+            page.locator("#video-in input[type=file]").set_input_files(str(fake))
+            expect(page.locator("#input-note")).to_have_text(re.compile(
+                r"^\s*This file cannot be used as a video: holiday\.mp4 is not a readable video file"))
+            expect(page.locator("#vst-results")).to_be_hidden()
+            expect(page.locator("#video-in video")).to_have_count(0)
+            assert page.evaluate(IN_VIEW, "#input-note")
+            _save(page, "desktop-refused.png", shots)
+            page.locator("#stylize-button").click()  # with no video: the message says what to do, nothing starts
+            expect(page.locator("#input-note")).to_have_text("Upload a video (or pick an example clip) first.")
+            page.wait_for_timeout(1000)
+            assert page.evaluate(NO_ALARMS) == {"toasts": [], "badges": 0}, page.evaluate(NO_ALARMS)
+            expect(page.locator("#vst-results")).to_be_hidden()
+            _upload(page, long_clip)  # a good one: the message goes
+            expect(page.locator("#input-note")).to_be_hidden()
+
+            # Another style from the gallery: its selection moves.
             items.nth(1).click()
             expect(page.locator("#selected-style")).to_contain_text("The Great Wave off Kanagawa")
             expect(items.nth(1)).to_have_class(re.compile(r"\bselected\b"))
