@@ -28,7 +28,7 @@ from tests.app_harness import (
 )
 from tests.clips import make_clip
 from vst.app.config import AppConfig, ConfigError
-from vst.app.service import FramesTooLargeError, JobSpace, Showcase, StylizeService
+from vst.app.service import FramesTooLargeError, JobSpace, Showcase, StylizeService, speed_text
 from vst.app.showcase import checkpoint_digest
 from vst.app.comparison import (
     FAST_FRAMEWISE_LABEL,
@@ -49,10 +49,11 @@ pytestmark = pytest.mark.filterwarnings(IGNORE_GRADIO_PANDAS_WARNINGS)
 SUMMARY = re.compile(r"^\*\*(?:\d+% (?:less|more) flicker than|as much flicker as) (?P<baseline>[^*]+)\*\* · "
                      r"(?P<frames>\d+) frames · (?P<width>\d+)×(?P<height>\d+)(?P<twin>.*)$")
 #: The result text's first paragraph: which network rendered the video (and why, after a fallback) and one speed.
-NETWORK = re.compile(r"^Network: \*\*(?P<label>[^*]+)\*\* · rendered at (?P<fps>\d+\.\d) fps"
-                     r"(?:, faster than real time| \(the clip plays at \d+ fps\))(?P<sound> with its sound)?"
+NETWORK = re.compile(r"^Network: \*\*(?P<label>[^*]+)\*\* · rendered at (?P<fps>\d+\.\d) fps, "
+                     r"(?P<pace>faster than|as fast as|slower than) the clip's (?P<clip>\d+) fps(?P<rt>: real time)?"
+                     r"(?P<together> \(together with the framewise baseline\))?(?P<sound> with its sound)?"
                      r"(?P<note>.*)$")
-FALLBACK = " · Real-time was on, but this style has no fast network, so the temporal model was used."
+FALLBACK = " · The fast network was asked for, but this style has none, so the temporal model was used."
 TWIN_MISSING = " · compared with the full-size framewise model: this style has no fast framewise twin yet"
 
 
@@ -62,6 +63,10 @@ def result_text(summary: str) -> tuple[re.Match[str], re.Match[str]]:
     network, stats = NETWORK.match(network_line), SUMMARY.match(stats_line)
     assert network and stats, summary
     assert "fps for" not in summary  # one speed figure only
+    # "real time" is said only when the render kept up with the clip, as measured; the figure is given either way.
+    assert (network["rt"] is not None) == (network["pace"] != "slower than") == \
+        (float(network["fps"]) >= float(network["clip"])), summary
+    assert summary.count("real time") == (network["rt"] is not None)
     return network, stats
 
 
@@ -167,8 +172,9 @@ def test_stylize_returns_a_playable_video_the_slider_and_the_flicker_plot(main_a
     network, stats = result_text(summary)
     assert (stats["frames"], stats["width"], stats["height"], stats["baseline"]) == ("24", "64", "48", "framewise")
     assert reading.startswith("**Flicker per frame pair**: the lower a line, the steadier")  # the plot's caption
-    # Real-time is on by default; this style has no fast network, and the result says so. The clip has sound.
+    # The fast network is asked for by default; this style has none, and the result says so. The clip has sound.
     assert (network["label"], network["sound"], network["note"]) == (TEMPORAL_LABEL, " with its sound", FALLBACK)
+    assert network["together"]  # one pass rendered the video and its baseline: the speed is of both
 
     # The slider's two videos are served by the app's media route (no server path in the page), playable, and are
     # the two variants.
@@ -222,7 +228,7 @@ def test_real_time_uses_the_fast_network_and_compares_it_with_its_framewise_twin
     _, _, prompt, *_ = client.predict(api_name="/ab_next")
     assert "your own video" not in prompt
 
-    # The same clip with the temporal model (real-time off) is a different rendering.
+    # The same clip with the temporal model (fast network off) is a different rendering.
     temporal, *_ = client.predict(handle_file(clip_mp4), "starry-night", False, api_name="/stylize")
     assert np.abs(first_frame(video) - first_frame(temporal)).mean() > 1.0
 
@@ -291,8 +297,9 @@ def test_real_time_without_a_fast_network_falls_back_to_the_temporal_model_and_s
 def test_the_real_time_checkbox_is_on_and_names_what_the_first_style_has(fast_app: RunningApp) -> None:
     config = httpx.get(fast_app.url + "config", timeout=30).json()
     box = next(c["props"] for c in config["components"] if c["props"].get("elem_id") == "realtime")
-    assert (box["value"], box["label"], box["interactive"]) == (True, "Real-time (fast network)", True)
-    assert box["info"].startswith("This style has a fast network")  # The Starry Night, selected first
+    assert (box["value"], box["label"], box["interactive"]) == (True, "Fast network", True)
+    assert box["info"].startswith("The fast network: a much smaller model")  # The Starry Night, selected first
+    assert "real time" not in box["info"].lower() and "real-time" not in box["info"].lower()
 
 
 def test_bad_input_gets_a_one_line_message_and_the_app_keeps_working(main_app: RunningApp, tmp_path: Path,
@@ -471,6 +478,17 @@ def test_config_reads_every_variable_and_rejects_bad_values(tmp_path: Path) -> N
         with pytest.raises(ConfigError) as caught:
             AppConfig.from_env({name: bad})
         assert str(caught.value) == message
+
+
+def test_the_speed_says_real_time_only_when_the_render_kept_up_with_the_clip() -> None:
+    assert speed_text(400, 10.0, 20.0) == "rendered at 40.0 fps, faster than the clip's 20 fps: real time"
+    assert speed_text(200, 10.0, 20.0) == "rendered at 20.0 fps, as fast as the clip's 20 fps: real time"
+    assert speed_text(101, 10.0, 20.0) == "rendered at 10.1 fps, slower than the clip's 20 fps"
+    assert speed_text(199, 10.0, 20.0) == "rendered at 19.9 fps, slower than the clip's 20 fps"
+    assert speed_text(23996, 1000.0, 24.0) == "rendered at 23.9 fps, slower than the clip's 24 fps"  # 23.996
+    assert speed_text(3000, 100.0, 30000 / 1001) == "rendered at 30.0 fps, faster than the clip's 29.97 fps: real time"
+    assert speed_text(100, 10.0, 0.0) == "rendered at 10.0 fps"
+    assert speed_text(100, 0.0, 20.0) == "rendered (speed not measurable)"
 
 
 def test_flicker_frame_and_summary_line() -> None:

@@ -28,7 +28,7 @@ from ..pipeline import RenderResult
 #: Series names of the flicker plot and labels of the slider.
 TEMPORAL_LABEL = "temporal (ours)"
 FRAMEWISE_LABEL = "framewise"
-FAST_LABEL = "fast (real-time)"
+FAST_LABEL = "fast"
 FAST_FRAMEWISE_LABEL = "fast, framewise"
 VARIANT_LABELS: dict[str, str] = {"temporal": TEMPORAL_LABEL, "framewise": FRAMEWISE_LABEL, "fast": FAST_LABEL,
                                   "fast-framewise": FAST_FRAMEWISE_LABEL}

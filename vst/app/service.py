@@ -109,13 +109,18 @@ def choose_network(style: GalleryStyle, realtime: bool) -> str:
     return FAST_VARIANT if realtime and style.has_fast else "temporal"
 
 
-def realtime_note(style: GalleryStyle | None) -> str:
-    """The real-time checkbox's hint for the selected style: what ticking it will do."""
+def realtime_note(style: GalleryStyle | None, fast: bool = True) -> str:
+    """The hint under the *Fast network* checkbox: what renders the selected style with the box as it is now
+    (``fast``: ticked), and what the other setting does. It promises no speed: the result says what was measured."""
     if style is None:
         return "Uses a style's fast network where it has one."
-    if style.has_fast:
-        return "This style has a fast network (a much smaller model). Untick to use the temporal model."
-    return "This style has no fast network, so the temporal model renders it either way."
+    if not style.has_fast:
+        return "This style has no fast network, so its full-size temporal model renders it either way."
+    if fast:
+        return ("The fast network: a much smaller model, compared with its own framewise twin. Untick for the "
+                "full-size temporal model (finer, slower).")
+    return ("The full-size temporal model, compared with the framewise baseline (finer, slower). Tick for the fast "
+            "network.")
 
 
 def sample_photo() -> np.ndarray:
@@ -372,14 +377,22 @@ class JobActivity:
 
 
 def speed_text(frames: int, seconds: float, clip_fps: float) -> str:
-    """One plain speed figure, e.g. ``rendered at 24.3 fps, faster than real time`` (``clip_fps``: the clip's own
-    frame rate) or ``rendered at 6.1 fps (the clip plays at 25 fps)``."""
+    """The measured speed against the clip's own frame rate, e.g. ``rendered at 24.3 fps, faster than the clip's 20
+    fps: real time`` or ``rendered at 6.1 fps, slower than the clip's 25 fps``: "real time" is said only when the
+    render kept up with the clip."""
     if not (seconds > 0 and math.isfinite(seconds)):
         return "rendered (speed not measurable)"
     fps = frames / seconds
-    if clip_fps > 0 and fps >= clip_fps:
-        return f"rendered at {fps:.1f} fps, faster than real time"
-    return f"rendered at {fps:.1f} fps (the clip plays at {clip_fps:.0f} fps)"
+    shown = f"{math.floor(fps * 10 + 1e-9) / 10:.1f}"  # rounded down: a render just short of the clip's rate reads short
+    if not clip_fps > 0:
+        return f"rendered at {shown} fps"
+    clip = f"the clip's {round(clip_fps):d} fps" if abs(clip_fps - round(clip_fps)) < 0.005 else \
+        f"the clip's {clip_fps:.2f} fps"
+    if fps < clip_fps:
+        return f"rendered at {shown} fps, slower than {clip}"
+    if float(shown) > clip_fps:
+        return f"rendered at {shown} fps, faster than {clip}: real time"
+    return f"rendered at {shown} fps, as fast as {clip}: real time"
 
 
 #: (network, baseline) pairs the blind vote can show: the same architecture trained with and without the temporal
@@ -427,7 +440,7 @@ class StylizeOutcome:
 
     @property
     def label(self) -> str:
-        """The main network's name in the UI, e.g. ``fast (real-time)``."""
+        """The main network's name in the UI, e.g. ``fast``."""
         return VARIANT_LABELS[self.variant]
 
     @property
@@ -474,12 +487,14 @@ class StylizeOutcome:
 
     def network_line(self) -> str:
         """Which network rendered the video (and why, after a fallback) and one plain speed figure."""
-        fallback = (" · Real-time was on, but this style has no fast network, so the temporal model was used."
+        fallback = (" · The fast network was asked for, but this style has none, so the temporal model was used."
                     if self.fell_back else "")
         frames = self.result.frames
         sound = " with its sound" if self.has_sound else ""
-        return (f"Network: **{self.label}** · {speed_text(frames, self.video_seconds, self.clip_fps)}{sound}"
-                f"{fallback}")
+        together = (" (together with the framewise baseline)" if self.variant != FAST_VARIANT and self.baseline
+                    else "")
+        return (f"Network: **{self.label}** · {speed_text(frames, self.video_seconds, self.clip_fps)}{together}"
+                f"{sound}{fallback}")
 
     def summary(self) -> str:
         """The result text (Markdown): :meth:`network_line`, then the comparison's state or reading."""
