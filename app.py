@@ -35,6 +35,7 @@ from vst.app.service import (
     StylizeService,
     cast_vote,
     choose_next,
+    current_digests,
     gallery_styles,
     realtime_note,
     results_markdown,
@@ -54,7 +55,6 @@ from vst.app.comparison import (
     VARIANT_LABELS,
     placeholder_html,
 )
-from vst.app.showcase import checkpoint_digest
 from vst.errors import VSTError
 from vst.memory import tune_malloc
 from vst.app.votes import VoteStore, client_of
@@ -176,7 +176,7 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
     service.jobs.start_expiry()  # a visitor's result expires with the TTL, even on an idle server
     ttl = max(60, int(config.cache_ttl_minutes * 60))
     # Votes count for the checkpoints installed now: a retrained style's results start afresh.
-    current = {s.slug: checkpoint_digest(s.variants) for s in styles if s.has_framewise}
+    current = current_digests(styles)
 
     with gr.Blocks(title=TITLE, delete_cache=(min(ttl, 3600), ttl)) as demo:
         gr.Markdown(f"# {TITLE}\n\n{INTRO}", elem_id="vst-header")
@@ -497,9 +497,10 @@ def _stylize_tab(config: AppConfig, styles: list[GalleryStyle]) -> dict[str, Any
 def _vote_tab() -> dict[str, Any]:
     """The Vote tab's components (created inside the current Blocks context)."""
     ui: dict[str, Any] = {}
-    gr.Markdown("Two renderings of the same clip by the same style: one by our temporal model, one by the framewise "
-                "baseline, in random order. Watch both (they loop) and pick the steadier, better-looking one. "
-                "Which is which is revealed after you vote.")
+    gr.Markdown("Two renderings of the same clip by the same style, in random order: one by a network trained to keep "
+                "frames steady (temporal), one by the same network trained frame by frame (framewise). Watch both "
+                "(they loop) and pick the steadier, better-looking one. Which is which is revealed after you vote. "
+                "Your own stylized video comes here too, in either mode.")
     ui["prompt"] = gr.Markdown("", label="prompt", elem_id="ab-prompt")
     with gr.Row():
         ui["left"] = gr.Video(label="Left", autoplay=True, loop=True, interactive=False, buttons=[],

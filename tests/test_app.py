@@ -224,9 +224,25 @@ def test_real_time_uses_the_fast_network_and_compares_it_with_its_framewise_twin
     assert f'vst-label-right">{FAST_LABEL}<' in slider and TEMPORAL_LABEL not in slider
     assert f'vst-label-left">{FAST_FRAMEWISE_LABEL}<' in slider
 
-    # The blind vote stays temporal vs framewise, so a fast result is not offered there.
-    _, _, prompt, *_ = client.predict(api_name="/ab_next")
-    assert "your own video" not in prompt
+    # The visitor's own fast result is a blind pair too: the fast network against its framewise twin (the same small
+    # network trained with and without the temporal loss), and the vote is counted with those two checkpoints.
+    left, right, prompt, *_ = client.predict(api_name="/ab_next")
+    assert prompt == ("**The Starry Night** (Vincent van Gogh) on your own video (the fast network and its framewise "
+                      "twin). Which one flickers less and looks better?")
+    job = next(fast_app.config.jobs_dir.glob("*/clip_starry-night_fast.mp4")).parent
+    shown = {Path(left).read_bytes(), Path(right).read_bytes()}
+    assert shown == {(job / f"clip_starry-night_{v}.mp4").read_bytes() for v in ("fast", "fast-framewise")}
+    reveal, results, _ = client.predict(api_name="/vote_left")
+    assert re.fullmatch(r"Left was \*\*(fast|fast, framewise)\*\*, right was \*\*(fast, framewise|fast)\*\*\. You "
+                        r"preferred \*\*\1\*\*\. Thanks for voting!", reveal), reveal
+    with sqlite3.connect(fast_app.store.path) as conn:
+        network, checkpoints, clip = conn.execute("SELECT network, checkpoints, clip FROM votes ORDER BY id DESC"
+                                                  ).fetchone()
+    twin = checkpoint_digest({v: fast_app.checkpoints / "starry-night" / v for v in ("fast", "fast-framewise")},
+                             ("fast", "fast-framewise"))
+    assert (network, checkpoints, clip) == ("fast", twin, f"upload-{job.name}")
+    assert "By network: fast network vs its framewise twin: temporal preferred in" in results
+    assert "(1 vote)" in results  # counted: the checkpoints compared are the ones installed now
 
     # The same clip with the temporal model (fast network off) is a different rendering.
     temporal, *_ = client.predict(handle_file(clip_mp4), "starry-night", False, api_name="/stylize")

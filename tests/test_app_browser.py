@@ -314,6 +314,13 @@ def test_default_path_on_a_desktop(app_url: str, long_clip: Path, tmp_path: Path
             expect(page.locator("#selected-style")).to_contain_text("The Great Wave off Kanagawa")
             expect(items.nth(1)).to_have_class(re.compile(r"\bselected\b"))
             _save(voter, "vote.png", shots)
+
+            # The visitor's own result (fast network, the default mode) waits for them in the vote tab, as a blind
+            # pair against its framewise twin.
+            page.get_by_role("tab", name="Vote (blind A/B)").click()
+            expect(page.locator("#ab-prompt")).to_contain_text(
+                "on your own video (the fast network and its framewise twin)")
+            page.wait_for_function(_ready("#ab-left video"))
             assert errors == [] and blocked == []
         finally:
             browser.close()

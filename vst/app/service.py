@@ -514,17 +514,18 @@ class StylizeOutcome:
         return f"{self.network_line()}\n\n{stats}"
 
     def pair(self) -> Pair | None:
-        """This result as an A/B pair for its visitor only: ``None`` unless the temporal model made it and the
-        framewise baseline was rendered (the blind vote compares those two, nothing else)."""
-        if not self.compared or self.variant != "temporal" or self.baseline_variant != "framewise":
+        """This result as an A/B pair for its visitor only, once its comparison is rendered and fair (see
+        :data:`FAIR_PAIRS`): the temporal model against the framewise baseline, or the fast network against its
+        framewise twin; ``None`` otherwise (e.g. the fast network against the full-size framewise model)."""
+        if not self.compared or (self.variant, self.baseline_variant) not in FAIR_PAIRS or not self.digest:
             return None
         assert self.baseline is not None
         return Pair(self.style, f"upload-{self.job_id}", self.video, self.baseline, own=True,
-                    checkpoints=self.checkpoints)
+                    checkpoints=self.checkpoints, network="fast" if self.variant == FAST_VARIANT else "full-size")
 
     @property
     def checkpoints(self) -> str:
-        """:func:`checkpoint_digest` of the style's temporal and framewise models (what a vote on this pair judged)."""
+        """:func:`pair_digest` of the two models compared (what a vote on this result's pair judges)."""
         return self.digest
 
 
@@ -534,6 +535,16 @@ def pair_digest(style: GalleryStyle, main: str, baseline: str | None) -> str:
     if (main, baseline) in FAIR_PAIRS and all(v in style.variants for v in (main, baseline)):
         return checkpoint_digest(style.variants, (main, baseline))  # type: ignore[arg-type]
     return ""
+
+
+def current_digests(styles: Sequence[GalleryStyle]) -> dict[str, list[str]]:
+    """Per style, the :func:`pair_digest` of each fair pair it has installed now (what the vote results count)."""
+    digests = {}
+    for style in styles:
+        found = [digest for main, baseline in FAIR_PAIRS if (digest := pair_digest(style, main, baseline))]
+        if found:
+            digests[style.slug] = found
+    return digests
 
 
 def video_seconds(info: VideoInfo) -> float | None:
@@ -823,7 +834,10 @@ def _without_path(message: str, path: str | os.PathLike[str]) -> str:
 
 @dataclass(frozen=True)
 class Pair:
-    """One style on one clip, rendered by both variants. ``own``: the visitor's own upload (shown only to them)."""
+    """One style on one clip, rendered by one network trained with the temporal loss (``temporal``) and the same
+    network trained frame by frame (``framewise``). ``network``: which ones (:data:`vst.app.votes.NETWORKS`), the
+    full-size models or the fast network and its framewise twin. ``own``: the visitor's own upload (shown only to
+    them)."""
 
     style: str
     clip: str
@@ -831,6 +845,13 @@ class Pair:
     framewise: Path
     own: bool = False
     checkpoints: str = ""  # :func:`checkpoint_digest` of the two models (recorded with each vote)
+    network: str = "full-size"
+
+    def label(self, variant: str) -> str:
+        """The name of the network that rendered ``variant`` (``temporal`` or ``framewise``), e.g. ``fast``."""
+        if self.network == "fast":
+            return VARIANT_LABELS[FAST_VARIANT if variant == "temporal" else FAST_FRAMEWISE_VARIANT]
+        return VARIANT_LABELS[variant]
 
     @classmethod
     def from_showcase(cls, pair: ABPair) -> Pair:
@@ -865,7 +886,8 @@ class Presentation:
     def caption(self) -> str:
         style = STYLES[self.pair.style]
         what = "your own video" if self.pair.own else f"the clip “{self.pair.clip}”"
-        return f"**{style.title}** ({style.artist}) on {what}. Which one flickers less and looks better?"
+        networks = " (the fast network and its framewise twin)" if self.pair.network == "fast" else ""
+        return f"**{style.title}** ({style.artist}) on {what}{networks}. Which one flickers less and looks better?"
 
 
 @dataclass
@@ -1060,7 +1082,7 @@ def cast_vote(state: ABState, choice: str, store: VoteStore, *, client: str | No
         raise VSTError(f"Unknown choice '{choice}'.")
     counted = store.record(style=shown.pair.style, clip=shown.pair.clip, left_variant=shown.left_variant,
                            choice=choice, session=state.ensure_session(), checkpoints=shown.pair.checkpoints,
-                           client=client)
+                           client=client, network=shown.pair.network)
     state.voted = True
     reveal = reveal_text(shown, choice)
     if not counted:
@@ -1070,12 +1092,12 @@ def cast_vote(state: ABState, choice: str, store: VoteStore, *, client: str | No
 
 def reveal_text(shown: Presentation, choice: str) -> str:
     """After a vote: which variant was where, and what the visitor's choice means."""
-    left, right = VARIANT_LABELS[shown.left_variant], VARIANT_LABELS[shown.right_variant]
+    left, right = shown.pair.label(shown.left_variant), shown.pair.label(shown.right_variant)
     if choice == "tie":
         verdict = "You couldn't tell them apart."
     else:
         winner = shown.left_variant if choice == "left" else shown.right_variant
-        verdict = f"You preferred **{VARIANT_LABELS[winner]}**."
+        verdict = f"You preferred **{shown.pair.label(winner)}**."
     return f"Left was **{left}**, right was **{right}**. {verdict} Thanks for voting!"
 
 
@@ -1102,7 +1124,13 @@ def results_markdown(results: Results, sync_status: str) -> str:
                   f"{overall.framewise_wins} for framewise, {overall.ties} can't tell ({_votes(overall.total)}).")
     position = (f"Position-bias check: the left video won {_percent(results.left_win_rate)} of decisive votes "
                 f"(95% CI {_interval(results.left_ci95, side_n)}; near 50% means the side does not matter).")
-    return f"{preference}\n\n{position}\n\n{sync_status}"
+    by_network = ""
+    if "fast" in results.per_network:  # the fast network against its framewise twin, apart from the full-size ones
+        by_network = "By network: " + "; ".join(
+            f"{'fast network vs its framewise twin' if name == 'fast' else 'full-size models'}: temporal preferred "
+            f"in {_percent(tally.win_rate)} of {_votes(tally.decisive).replace('vote', 'decisive vote')}"
+            for name, tally in results.per_network.items()) + ".\n\n"
+    return f"{preference}\n\n{by_network}{position}\n\n{sync_status}"
 
 
 RESULT_COLUMNS = ["style", "temporal wins", "framewise wins", "can't tell", "temporal win rate", "95% CI"]
