@@ -385,8 +385,10 @@ class _StylizeView:
             self.ui["slider_box"]: _shown(outcome.pending or outcome.compared),
             self.ui["slider"]: slider, self.ui["plot_box"]: _shown(outcome.compared),
             self.own_state: outcome}
-        if outcome.compared:
-            shown.update({self.ui["reading"]: outcome.plot_caption(), self.ui["plot"]: outcome.flicker()})
+        if outcome.compared:  # the axes: the frame pairs there are, and the error from 0
+            shown.update({self.ui["reading"]: outcome.plot_caption(),
+                          self.ui["plot"]: gr.update(value=outcome.flicker(), x_lim=outcome.pair_range(),
+                                                     y_lim=[0, None])})
         if not outcome.pending:
             shown[self.ui["status"]] = ""
         return shown
@@ -487,7 +489,7 @@ def _stylize_tab(config: AppConfig, styles: list[GalleryStyle]) -> dict[str, Any
                 y_title="warping error (lower = steadier)", color_title="network",
                 color_map={TEMPORAL_LABEL: "#ea580c", FAST_LABEL: "#0d9488", FRAMEWISE_LABEL: "#64748b",
                            FAST_FRAMEWISE_LABEL: "#64748b"},
-                elem_id="flicker-plot", label="Flicker per frame pair", height=340,
+                elem_id="flicker-plot", label="Flicker per frame pair", show_label=False, height=340, y_lim=[0, None],
             )
     # The API's Stylize (api_name="stylize"): the same job, with errors raised to the caller instead of shown.
     ui["api"] = gr.Button("stylize (API)", visible=False, elem_id="stylize-api")

@@ -507,6 +507,25 @@ def test_the_speed_says_real_time_only_when_the_render_kept_up_with_the_clip() -
     assert speed_text(100, 0.0, 20.0) == "rendered (speed not measurable)"
 
 
+def test_the_plot_caption_explains_the_gaps_and_the_axes_cover_the_pairs(tmp_path: Path) -> None:
+    from vst.app.service import StylizeOutcome
+
+    def outcome(errors: list[float]) -> StylizeOutcome:
+        result = RenderResult(outputs={}, frames=len(errors) + 1, seconds=1.0, width=8, height=8,
+                              warping_errors={"temporal": errors, "framewise": errors})
+        return StylizeOutcome("0" * 32, tmp_path, "starry-night", "temporal", False, tmp_path / "a.mp4",
+                              tmp_path / "b.mp4", "framewise", result, 1.0)
+
+    steady = outcome([0.01, 0.02, 0.01])
+    assert steady.plot_caption() == ("**Flicker per frame pair**: the lower a line, the steadier that network's "
+                                     "video.")
+    assert steady.pair_range() == [1, 3]
+    cuts = outcome([0.01, math.nan, 0.02, math.nan, 0.01])
+    assert cuts.plot_caption().endswith(" The gaps are 2 frame pairs whose motion could not be followed (a cut or "
+                                        "very fast motion): they are left out of the figures above.")
+    assert "flicker than" not in cuts.plot_caption()  # the reading is in the result text only
+
+
 def test_flicker_frame_and_summary_line() -> None:
     result = RenderResult(outputs={}, frames=4, seconds=0.5, width=64, height=48,
                           warping_errors={"temporal": [0.01, math.nan, 0.02], "framewise": [0.04, math.nan, 0.03]})

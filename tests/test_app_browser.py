@@ -97,9 +97,11 @@ IN_VIEW = """selector => {
 #: shown anywhere in the results.
 TEXT_CLEAR = """selector => {
   const root = document.querySelector(selector);
-  // (the slider's two labels lie on its videos, under its transparent range input, by design)
+  // (the slider's two labels lie on its videos, under its transparent range input, by design; a 1-pixel label is
+  // for screen readers only)
   const texts = [...root.querySelectorAll('p, span, strong, li')].filter(e => e.childElementCount === 0 &&
-    e.textContent.trim() && e.getBoundingClientRect().height > 0 && !e.closest('.vst-compare'));
+    e.textContent.trim() && e.getBoundingClientRect().height > 2 && e.getBoundingClientRect().width > 2 &&
+    !e.closest('.vst-compare'));
   const covered = texts.filter(e => {
     const box = e.getBoundingClientRect();
     if (box.bottom < 0 || box.top > window.innerHeight) return false;  // off screen: nothing to check
@@ -125,15 +127,22 @@ WHILE_COMPARING = """() => {
           uncovered: !!top && (top === video || !!top.closest('#video-out'))};
 }"""
 #: JS: the flicker plot's drawn lines (one SVG path per series) and its legend's labels inside the plot's box (not cut).
-PLOT = """() => {
+PLOT = r"""() => {
   const plot = document.querySelector('#flicker-plot');
   const lines = [...plot.querySelectorAll('g.mark-line path')].filter(p => (p.getAttribute('d') || '').length > 20);
   const bottom = plot.getBoundingClientRect().bottom;
   const texts = [...plot.querySelectorAll('g.role-legend text')];
   const legend = texts.filter(t => t.getBoundingClientRect().bottom <= bottom + 1).map(t => t.textContent);
   const visible = lines.filter(p => { const r = p.getBoundingClientRect(); return r.width > 50 && r.height > 0; });
+  // each axis as "title: from[ to to]", from its description ("X-axis titled 't' for a linear scale with values
+  // from a to b"); the y-axis's top is Vega's rounding, so only its start is kept
+  const axes = [...plot.querySelectorAll('g.role-axis[aria-label]')].map(a => {
+    const m = a.getAttribute('aria-label').match(/titled '(.+)' for a linear scale with values from ([\d.]+) to ([\d.]+)/);
+    return !m ? a.getAttribute('aria-label') : m[1].startsWith('frame') ? `${m[1]}: ${m[2]} to ${m[3]}`
+      : `${m[1]}: ${Number(m[2])}`;
+  });
   return {lines: lines.length, visible: visible.length, strokes: [...new Set(lines.map(p => p.getAttribute('stroke')))],
-          legend};
+          legend, axes};
 }"""
 #: JS: Gradio's toasts and the red "Error" badges it puts on components, on screen now.
 NO_ALARMS = """() => ({toasts: [...document.querySelectorAll('.toast-body')].map(t => t.innerText),
@@ -248,6 +257,11 @@ def test_default_path_on_a_desktop(app_url: str, long_clip: Path, tmp_path: Path
             plot = page.evaluate(PLOT)
             assert plot["lines"] == 2 and plot["visible"] == 2 and len(plot["strokes"]) == 2, plot
             assert {"fast", "fast, framewise"} <= set(plot["legend"]), plot
+            # The axes: exactly the frame pairs there are (1 … 359), the error from 0; the reading is said once, in
+            # the result text, and the plot's caption says how to read it.
+            assert plot["axes"] == ["frame pair: 1 to 359", "warping error (lower = steadier): 0"], plot
+            caption = page.locator("#vst-reading").inner_text()
+            assert caption.startswith("Flicker per frame pair: the lower a line") and "flicker than" not in caption
             # The speed as measured, against the clip's rate; "real time" only where the render kept up.
             speed = re.search(r"rendered at ([\d.]+) fps, (faster than|as fast as|slower than) the clip's 24 fps"
                               r"(: real time)?", page.locator("#vst-summary").inner_text())

@@ -474,6 +474,10 @@ class StylizeOutcome:
             return ""
         return flicker_reading(self.result, self.variant, self.baseline_variant)
 
+    def pair_range(self) -> list[float]:
+        """The flicker plot's x-axis: from the first frame pair to the last (1 … frames − 1)."""
+        return [1, max(2, self.result.frames - 1)]
+
     def plot_caption(self) -> str:
         """The flicker plot's caption (Markdown): how to read it and, where a line has gaps, what they are."""
         errors = self.result.warping_errors.get(self.variant, [])
