@@ -42,7 +42,7 @@ from vst.app.service import (
     results_table,
     should_refresh,
 )
-from vst.app.live import live_tab
+from vst.app.live import live_routes, live_tab
 from vst.app.progress import STATUS_CSS, STATUS_JS, JobStatus, status_html
 from vst.app.web_runtime import ensure_web_runtime
 from vst.app.comparison import (
@@ -156,7 +156,8 @@ def launch_options(config: AppConfig) -> dict[str, Any]:
         folder.mkdir(parents=True, exist_ok=True)
     return {"allowed_paths": [str(p) for p in config.served_dirs], "max_file_size": config.max_upload_bytes,
             "theme": THEME, "css": CSS, "head": HEAD, "footer_links": ["api", "gradio"],
-            "app_kwargs": {"routes": media_routes(config.jobs_dir),  # the slider's videos, by job id (no path)
+            # the slider's videos, by job id, and the Live page's files, by name: no server path in the page
+            "app_kwargs": {"routes": media_routes(config.jobs_dir) + live_routes(),
                            "middleware": isolation_middleware()}}
 
 

@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 
@@ -44,6 +45,11 @@ pytestmark = [
 ]
 
 
+#: Folders of this server that no URL of the page may name: the install folder and the user's home (the styles and
+#: the app's cache folder are added by the fixture).
+SERVER_FOLDERS = [REPO, Path.home()]
+
+
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory, clips_dir: Path) -> Iterator[str]:
     from vst.app.config import AppConfig
@@ -60,6 +66,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, clips_dir: Path) -> Iterat
         showcase.prerender()
         store = VoteStore(cache / "votes.sqlite3")
         with running_app(config, store, showcase) as url:
+            SERVER_FOLDERS.extend([root, cache])
             yield url
         store.close()
 
@@ -170,6 +177,19 @@ def _upload(page: Any, clip: Path) -> None:
     page.wait_for_function(_ready("#video-in video"))
 
 
+#: JS: every URL the page's elements name (``src``, ``href``, ``poster``), in the page and its same-origin frames.
+PAGE_URLS = """() => {
+  const docs = [document, ...[...document.querySelectorAll('iframe')].map(f => f.contentDocument).filter(d => d)];
+  return docs.flatMap(d => [...d.querySelectorAll('[src], [href], [poster]')].flatMap(e =>
+    ['src', 'href', 'poster'].map(a => e.getAttribute(a)).filter(v => v)));
+}"""
+
+
+def server_paths_in(urls: list[str]) -> list[str]:
+    """The URLs (decoded) that name one of this server's folders (:data:`SERVER_FOLDERS`)."""
+    return [url for url in map(unquote, urls) if any(str(folder) in url for folder in SERVER_FOLDERS)]
+
+
 def _assert_text_clear(page: Any) -> None:
     clear = page.evaluate(TEXT_CLEAR, "#vst-results")
     assert clear["texts"] > 0 and clear["covered"] == [] and clear["gradioProgress"] == 0, clear
@@ -191,6 +211,8 @@ def test_default_path_on_a_desktop(app_url: str, long_clip: Path, tmp_path: Path
             blocked: list[str] = []
             page.on("requestfailed", lambda r: blocked.append(f"{r.url} {r.failure}") if "BLOCKED" in
                     (r.failure or "") else None)
+            requested: list[str] = []
+            page.on("request", lambda r: requested.append(r.url))
             page.goto(app_url, wait_until="load")
             page.wait_for_selector("#style-gallery button.thumbnail-item")
             assert page.evaluate("() => self.crossOriginIsolated")
@@ -335,6 +357,15 @@ def test_default_path_on_a_desktop(app_url: str, long_clip: Path, tmp_path: Path
             expect(page.locator("#ab-prompt")).to_contain_text(
                 "on your own video (the fast network and its framewise twin)")
             page.wait_for_function(_ready("#ab-left video"))
+
+            # No URL the page used names a folder of this server (the install folder, the styles, the cache): the
+            # slider's videos and the Live tab's files have routes of their own (Gradio's own uploads and copies are
+            # under its content-addressed cache).
+            page.get_by_role("tab", name="Live").click()
+            page.frame_locator("#live-frame").locator("#start").wait_for()
+            urls = requested + page.evaluate(PAGE_URLS)
+            assert any("/vst-media/" in u for u in urls) and any("/vst-live/" in u for u in urls)
+            assert server_paths_in(urls) == [], server_paths_in(urls)
             assert errors == [] and blocked == []
         finally:
             browser.close()

@@ -1,9 +1,9 @@
 // vst Live: the camera (or an example clip) stylized in the browser with onnxruntime-web, frame by frame.
 //
 // The page's configuration comes in the URL fragment as JSON (written by vst/app/live.py): the styles and the
-// model.onnx path of each of their networks ("live": light, the default; "fast": more detail), the networks offered,
-// the runtime folder (or null: the CDN fallback), the example clips and the resolutions. Files are
-// served by the Gradio app's file route, next to this page: <base>/file=<absolute path>.
+// model.onnx of each of their networks ("live": light, the default; "fast": more detail), the networks offered,
+// the runtime folder (or null: the CDN fallback), the example clips and the resolutions. Every file is named relative
+// to this page (the app serves them at /vst-live/<name>, with no server path in any URL).
 //
 // The loop never queues: one frame is read, stylized and drawn before the next is taken. It takes the newest video
 // frame as soon as the previous one is drawn, or waits for the next one when it has already stylized the newest
@@ -14,9 +14,8 @@
 
 const config = JSON.parse(decodeURIComponent(location.hash.slice(1) || "{}"));
 const params = new URLSearchParams(location.search);
-const apiBase = location.pathname.slice(0, location.pathname.indexOf("/file=") + 1);
-const fileUrl = (path) => apiBase + "file=" + path.split("/").map(encodeURIComponent).join("/");
-const runtimeBase = config.runtime ? fileUrl(config.runtime) + "/" : config.cdn;
+const fileUrl = (name) => new URL(name, location.href).href;
+const runtimeBase = config.runtime ? fileUrl(config.runtime + "/") : config.cdn;
 const MULTIPLE = 4;
 const AUTO_TARGET_FPS = 20; // auto resolution: the largest size predicted to reach this
 
@@ -416,7 +415,7 @@ function fillControls() {
   ui.networkLabel.hidden = (config.networks || []).length < 2; // a choice only where there is one
   wantedNetwork = ui.network.value;
   for (const [w, h] of config.sizes) ui.resolution.add(new Option(`${w}×${h}`, `${w}x${h}`));
-  for (const e of config.examples || []) ui.example.add(new Option(e.label, e.path));
+  for (const e of config.examples || []) ui.example.add(new Option(e.label, e.url));
   wantedSlug = ui.style.value;
   ui.styleTag.textContent = ui.style.selectedOptions[0]?.text.split(" — ")[0] || "painting";
   if (params.get("resolution")) ui.resolution.value = params.get("resolution");
