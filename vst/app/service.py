@@ -47,7 +47,7 @@ from .line import JobLine, Stage
 from .media import media_url
 from .progress import JobStatus
 from .served import forget_served
-from .showcase import CURATED_CLIPS, ABPair, checkpoint_digest, load_pairs, prerender_pairs
+from .showcase import CURATED_CLIPS, MIN_LONG_SIDE, ABPair, checkpoint_digest, load_pairs, prerender_pairs
 from .votes import Results, Tally, VoteStore
 
 log = logging.getLogger(__name__)
@@ -921,7 +921,7 @@ class Showcase:
     """The pre-rendered A/B pairs (see :mod:`vst.app.showcase`): where they are, how they are rendered, and a background
     render at start-up. ``reload_seconds``: how long :meth:`load` reuses the pairs it found."""
 
-    def __init__(self, cache_dir: Path, clips: Mapping[str, Path] | None = None, *, max_side: int = 360,
+    def __init__(self, cache_dir: Path, clips: Mapping[str, Path] | None = None, *, max_side: int = MIN_LONG_SIDE,
                  max_seconds: float = 4.0, reload_seconds: float = 15.0) -> None:
         self.cache_dir = Path(cache_dir)
         self.clips = dict(CURATED_CLIPS if clips is None else clips)
