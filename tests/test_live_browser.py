@@ -216,6 +216,47 @@ def test_live_camera_switch_snapshot_record(app_url: str, camera_clip: Path, sty
             browser.close()
 
 
+def test_live_on_a_phone_fits_the_screen_with_the_picture_on_it(app_url: str, camera_clip: Path) -> None:
+    """390 px wide: nothing wider than the screen (the style menu fits its frame), and after *Start camera* the
+    picture is on the first screen, shown at most twice its own size."""
+    from playwright.sync_api import sync_playwright
+
+    args = [*BASE_ARGS, "--use-fake-ui-for-media-stream", f"--use-file-for-fake-video-capture={camera_clip}"]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=args)
+        try:
+            page = browser.new_page(viewport={"width": 390, "height": 844})
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(app_url, wait_until="load")
+            page.get_by_role("tab", name="Live").click()
+            frame = page.locator("#live-frame").element_handle().content_frame()
+            frame.wait_for_function("() => !!window.vstLive")
+            widths = frame.evaluate("""() => ({page: document.documentElement.scrollWidth,
+              frame: document.documentElement.clientWidth,
+              widest: Math.max(...[...document.querySelectorAll('select, button, label')].map(e =>
+                e.getBoundingClientRect().right))})""")
+            assert widths["page"] <= widths["frame"] and widths["widest"] <= widths["frame"] + 0.5, widths
+            assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+            frame.locator("#resolution").select_option(f"{WIDTH}x{HEIGHT}")
+            frame.locator("#start").click()
+            frame.wait_for_function("() => window.vstLive.frames >= 3")
+            # The stage in the app page's window: the frame's place plus the stage's place in the frame.
+            box = page.evaluate("""() => {
+              const frame = document.querySelector('#live-frame').getBoundingClientRect();
+              const stage = document.querySelector('#live-frame').contentDocument.querySelector('#stage')
+                .getBoundingClientRect();
+              return {top: frame.top + stage.top, bottom: frame.top + stage.bottom, width: stage.width,
+                      inner: window.innerHeight};
+            }""")
+            assert 0 <= box["top"] and box["bottom"] <= box["inner"], box
+            assert box["width"] <= 2 * WIDTH + 1, box
+            # The frame is as tall as its page: nothing scrolls inside it.
+            assert frame.evaluate("() => document.documentElement.scrollHeight <= window.innerHeight + 1")
+            _save(page, "live-phone.png")
+        finally:
+            browser.close()
+
+
 def test_refused_camera_then_example_clip(app_url: str, camera_clip: Path, styles_root: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 

@@ -41,17 +41,24 @@ PAGE_DIR = Path(__file__).resolve().parent / "live_page"
 PAGE = PAGE_DIR / "live.html"
 #: The resolutions offered (16:9, multiples of 4 where possible); the page picks its default from a measurement.
 SIZES: tuple[tuple[int, int], ...] = ((320, 180), (480, 270), (640, 360))
-FRAME_HEIGHT_PX = 800
+FRAME_HEIGHT_PX = 800  # the frame's height until its page reports its own (FRAME_JS)
 #: The networks the page can run, in the order it prefers them, with the labels of its "Network" menu.
 NETWORKS: dict[str, str] = {LIVE_VARIANT: "light (fastest)", FAST_VARIANT: "fast (more detail)"}
 
 INTRO = (
-    "Your camera as a moving painting, **in real time, computed in your own browser** (the image never leaves your "
-    "computer). Press *Start camera* and allow the camera, or run Live on an example clip. Switch styles while it "
-    "runs, take a snapshot or record a clip. Each style here is its own small network trained to keep frames steady "
-    "(the light one by default; the fast one shows more detail where the computer keeps up), so styles switch but do "
-    "not mix."
+    "Your camera as a moving painting, computed **in your own browser** (the image never leaves your device), at the "
+    "frame rate your device reaches (shown under the picture). Press *Start camera*, or run an example clip."
 )
+#: ``js_on_load`` of the Live tab's ``gr.HTML``: the frame takes the height its page reports (live.js), so the page
+#: never scrolls inside its frame and the picture is where the app's page scrolls.
+FRAME_JS = r"""
+const frame = element.querySelector('iframe');
+window.addEventListener('message', (event) => {
+  if (event.origin !== location.origin || event.source !== frame.contentWindow) return;
+  const height = event.data && event.data.vstLiveHeight;
+  if (typeof height === 'number' && height > 100) frame.style.height = `${Math.ceil(height)}px`;
+});
+"""
 
 
 @dataclass(frozen=True)
@@ -200,6 +207,6 @@ def live_tab(styles: Sequence[GalleryStyle], cache_dir: Path, examples: Sequence
     src = page_src(page_config(runnable, examples, runtime))
     gr.Markdown(INTRO, elem_id="live-intro")
     gr.HTML(f'<iframe id="live-frame" src="{src}" allow="camera; fullscreen" title="Live" '
-            f'style="width:100%;height:{FRAME_HEIGHT_PX}px;border:0"></iframe>'
+            f'style="width:100%;height:{FRAME_HEIGHT_PX}px;border:0;display:block"></iframe>'
             f'<p style="font-size:0.85em;opacity:0.7"><a href="{src}" target="_blank" rel="noopener">Open Live in its '
-            f'own window</a></p>', elem_id="live-tab")
+            f'own window</a></p>', elem_id="live-tab", js_on_load=FRAME_JS, container=False, padding=False)

@@ -217,6 +217,7 @@ async function step() {
   if (ui.input.width !== w || ui.input.height !== h) {
     ui.input.width = w; ui.input.height = h;
     ui.stylized.width = w; ui.stylized.height = h;
+    ui.stage.style.setProperty("--picture-width", `${w}px`); // shown at most twice its size (live.css)
   }
   const t0 = performance.now();
   // centre crop to the output's aspect ratio (the camera pane shows the same crop with object-fit: cover)
@@ -298,6 +299,7 @@ async function startLoop(kind) {
   live.error = null;
   live.running = true;
   ui.stop.disabled = false; ui.snapshot.disabled = false; ui.record.disabled = false;
+  ui.stage.scrollIntoView({ block: "nearest" }); // the picture on screen (the app's page scrolls too where needed)
   try { await ui.source.play(); } catch (err) { /* autoplay of a muted video is allowed; frames still arrive */ }
   schedule();
 }
@@ -458,7 +460,15 @@ function wire() {
   ui.divider.addEventListener("pointerup", () => { dragging = false; });
 }
 
+// Embedded in the app (same origin), the page tells it its height, so the frame fits it: no scrolling inside it.
+function postHeight() {
+  if (window.parent === window) return;
+  window.parent.postMessage({ vstLiveHeight: Math.ceil(document.body.getBoundingClientRect().height) },
+                            location.origin);
+}
+
 fillControls();
 wire();
 setDivider(0.5);
 setStatus();
+new ResizeObserver(postHeight).observe(document.getElementById("live"));
