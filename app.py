@@ -8,9 +8,11 @@ in :mod:`vst.app.service`, :mod:`vst.app.comparison`, :mod:`vst.app.showcase`, :
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,7 @@ from vst.app.service import (
     Showcase,
     StylizeOutcome,
     StylizeService,
+    CARD_RATIO,
     cast_vote,
     choose_next,
     current_digests,
@@ -41,6 +44,7 @@ from vst.app.service import (
     results_markdown,
     results_table,
     should_refresh,
+    video_seconds,
 )
 from vst.app.live import live_routes, live_tab
 from vst.app.progress import STATUS_CSS, STATUS_JS, JobStatus, status_html
@@ -56,6 +60,7 @@ from vst.app.comparison import (
     placeholder_html,
 )
 from vst.errors import VSTError
+from vst.video import probe
 from vst.memory import tune_malloc
 from vst.app.votes import VoteStore, client_of
 
@@ -65,8 +70,27 @@ ROOT = Path(__file__).resolve().parent
 EXAMPLES = ROOT / "examples"
 #: The example clips offered under the upload (gr.Examples shows each as a small video thumbnail).
 EXAMPLE_CLIPS = [EXAMPLES / "cockatoo.mp4", EXAMPLES / "bikes.mp4", EXAMPLES / "carphone.mp4"]
-#: Their names in the Live tab's clip list (it runs them when the camera is refused).
-EXAMPLE_LABELS = {"cockatoo.mp4": "Cockatoo · 5 s", "bikes.mp4": "Bikes · 10 s", "carphone.mp4": "Car phone · 4 s"}
+#: Their names, with their lengths (:func:`example_label`), under their thumbnails and in the Live tab's clip list.
+EXAMPLE_NAMES = {"cockatoo.mp4": "Cockatoo", "bikes.mp4": "Bikes", "carphone.mp4": "Car phone"}
+
+
+def example_label(path: Path) -> str:
+    """``Cockatoo · 5 s``: an example clip's name and its length, as probed."""
+    seconds = video_seconds(probe(path))
+    return EXAMPLE_NAMES.get(path.name, path.stem) + (f" · {seconds:.0f} s" if seconds else "")
+
+
+@functools.cache
+def example_clips() -> tuple[tuple[Path, str], ...]:
+    """The bundled example clips there are, each with its label (probed once)."""
+    return tuple((path, example_label(path)) for path in EXAMPLE_CLIPS if path.is_file())
+
+
+def example_css(labels: Sequence[str]) -> str:
+    """CSS writing each example clip's label under its thumbnail in the Stylize tab (gr.Examples shows none)."""
+    return "".join(f"#examples .gallery-item:nth-of-type({i})::after "
+                   f"{{ content: {json.dumps(label, ensure_ascii=False)}; }}\n"
+                   for i, label in enumerate(labels, start=1))
 
 TITLE = "Flicker-free video style transfer"
 INTRO = ("Turn a short video into a moving painting, **without the flicker**: pick a painting, add a clip, press "
@@ -100,13 +124,21 @@ CSS = """
 #vst-footer { opacity: 0.7; font-size: 0.85em; margin-top: 1.5em; }
 .vst-vote-row button { min-height: 3em; }
 #flicker-plot { overflow: visible !important; padding-bottom: 2.2em !important; }
+/* The stylized video at its own shape (a fixed-height box left blank bands above and below it). */
+#video-out { height: auto !important; }
+#video-out .wrap, #video-out .mirror-wrap { height: auto !important; }
+#video-out video { height: auto !important; max-height: min(420px, 70vh); }
+/* Each example clip's name and length under its thumbnail (EXAMPLE_CSS). */
+#examples .gallery-item::after { display: block; padding: 2px 0; font-size: 0.8em; text-align: center; }
+/* Gradio's footer ends with a divider before a link it does not show. */
+footer > .divider:last-child { display: none; }
 #style-gallery .grid-wrap.fixed-height { min-height: 0; max-height: none; }
 #style-gallery .caption-label { white-space: normal; overflow: visible; text-overflow: clip; position: static;
   max-width: none; margin: 4px 0 0; padding: 2px 4px; font-size: 0.85em; line-height: 1.25; text-align: center;
   background: none; color: inherit; box-shadow: none; }
 #style-gallery .thumbnail-item { height: auto !important; aspect-ratio: auto !important; display: flex;
   flex-direction: column; }
-#style-gallery .thumbnail-item img { height: auto !important; aspect-ratio: 2 / 1; }
+#style-gallery .thumbnail-item img { height: auto !important; aspect-ratio: CARD_RATIO / 1; object-fit: cover; }
 #style-gallery .thumbnail-item.selected { box-shadow: 0 0 0 3px var(--color-accent); }
 /* A phone: the gallery is one row of cards swiped sideways, the upload and the examples are compact, and the Stylize
    button stays at the bottom of the screen while the inputs are on it (no scrolling to find it). */
@@ -128,7 +160,7 @@ CSS = """
   #stylize-button { position: sticky; bottom: 10px; z-index: 20; box-shadow: 0 4px 16px rgba(0, 0, 0, 0.25); }
 }
 """
-CSS += STATUS_CSS
+CSS = CSS.replace("CARD_RATIO", f"{CARD_RATIO:g}") + STATUS_CSS
 #: A file the browser cannot play must not raise the upload player's own "Video not playable" toast (titled "Error",
 #: on top of ours): the server checks every upload and says in one message under it what is wrong (check_input).
 HEAD = """<script>
@@ -146,7 +178,7 @@ THEME = gr.themes.Soft(
 
 def _fail(err: VSTError) -> gr.Error:
     """The one-line message of a library error, as a Gradio error (shown in the UI; no traceback)."""
-    return gr.Error(str(err), title="Sorry", print_exception=False)
+    return gr.Error(str(err), print_exception=False)
 
 
 def launch_options(config: AppConfig) -> dict[str, Any]:
@@ -155,7 +187,8 @@ def launch_options(config: AppConfig) -> dict[str, Any]:
     for folder in config.served_dirs:
         folder.mkdir(parents=True, exist_ok=True)
     return {"allowed_paths": [str(p) for p in config.served_dirs], "max_file_size": config.max_upload_bytes,
-            "theme": THEME, "css": CSS, "head": HEAD, "footer_links": ["api", "gradio"],
+            "theme": THEME, "css": CSS + example_css([label for _, label in example_clips()]), "head": HEAD,
+            "footer_links": ["api", "gradio"],
             # the slider's videos, by job id, and the Live page's files, by name: no server path in the page
             "app_kwargs": {"routes": media_routes(config.jobs_dir) + live_routes(),
                            "middleware": isolation_middleware()}}
@@ -191,8 +224,7 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
             with gr.Tab("Vote (blind A/B)", id="vote") as vote_tab:
                 vote_ui = _vote_tab()
             with gr.Tab("Live", id="live"):
-                live_tab(styles, config.cache_dir, [(path, EXAMPLE_LABELS[path.name]) for path in EXAMPLE_CLIPS
-                                                    if path.is_file()])
+                live_tab(styles, config.cache_dir, list(example_clips()))
         with gr.Accordion("How it works", open=False, elem_id="vst-how"):
             gr.Markdown(HOW_IT_WORKS)
         gr.Markdown(FOOTER, elem_id="vst-footer")
@@ -460,7 +492,7 @@ def _stylize_tab(config: AppConfig, styles: list[GalleryStyle]) -> dict[str, Any
             ui["video"] = gr.Video(label="2 · Your video", sources=["upload"], height=300, elem_id="video-in")
             # Why a video was refused (at upload, or when Stylize was pressed without one), right under it.
             ui["note"] = gr.Markdown("", visible=False, elem_id="input-note")
-            gr.Examples([[str(path)] for path in EXAMPLE_CLIPS if path.is_file()], inputs=[ui["video"]],
+            gr.Examples([[str(path)] for path, _ in example_clips()], inputs=[ui["video"]],
                         label="…or try an example clip", elem_id="examples")
             # On by default: a Space visitor gets two CPU cores. A style without a fast network falls back to the
             # temporal model, and the hint below and the result text both say so. No promise of real time here: the

@@ -51,7 +51,7 @@ SUMMARY = re.compile(r"^\*\*(?:\d+% (?:less|more) flicker than|as much flicker a
 #: The result text's first paragraph: which network rendered the video (and why, after a fallback) and one speed.
 NETWORK = re.compile(r"^Network: \*\*(?P<label>[^*]+)\*\* · rendered at (?P<fps>\d+\.\d) fps, "
                      r"(?P<pace>faster than|as fast as|slower than) the clip's (?P<clip>\d+) fps(?P<rt>: real time)?"
-                     r"(?P<together> \(together with the framewise baseline\))?(?P<sound> with its sound)?"
+                     r"(?P<together> \(together with the framewise baseline\))?(?P<sound> · its sound kept)?"
                      r"(?P<note>.*)$")
 FALLBACK = " · The fast network was asked for, but this style has none, so the temporal model was used."
 TWIN_MISSING = " · compared with the full-size framewise model: this style has no fast framewise twin yet"
@@ -173,7 +173,7 @@ def test_stylize_returns_a_playable_video_the_slider_and_the_flicker_plot(main_a
     assert (stats["frames"], stats["width"], stats["height"], stats["baseline"]) == ("24", "64", "48", "framewise")
     assert reading.startswith("**Flicker per frame pair**: the lower a line, the steadier")  # the plot's caption
     # The fast network is asked for by default; this style has none, and the result says so. The clip has sound.
-    assert (network["label"], network["sound"], network["note"]) == (TEMPORAL_LABEL, " with its sound", FALLBACK)
+    assert (network["label"], network["sound"], network["note"]) == (TEMPORAL_LABEL, " · its sound kept", FALLBACK)
     assert network["together"]  # one pass rendered the video and its baseline: the speed is of both
 
     # The slider's two videos are served by the app's media route (no server path in the page), playable, and are
@@ -524,6 +524,33 @@ def test_the_plot_caption_explains_the_gaps_and_the_axes_cover_the_pairs(tmp_pat
     assert cuts.plot_caption().endswith(" The gaps are 2 frame pairs whose motion could not be followed (a cut or "
                                         "very fast motion): they are left out of the figures above.")
     assert "flicker than" not in cuts.plot_caption()  # the reading is in the result text only
+
+
+@pytest.mark.parametrize("painting_size", [(100, 125), (300, 100), None])
+def test_gallery_cards_all_have_one_shape_and_show_the_whole_painting(tmp_path: Path,
+                                                                     painting_size: tuple[int, int] | None) -> None:
+    from PIL import Image
+
+    from vst.app.service import CARD_RATIO, gallery_card
+
+    photo = tmp_path / "preview.jpg"
+    Image.new("RGB", (451, 300), (0, 0, 255)).save(photo)
+    painting = None
+    if painting_size is not None:
+        painting = tmp_path / "painting.png"
+        Image.new("RGB", painting_size, (255, 0, 0)).save(painting)
+    card = Image.open(gallery_card("starry-night", painting, photo, tmp_path / "cards")).convert("RGB")
+    assert card.size == (round(240 * CARD_RATIO), 240)
+    pixels = np.asarray(card).astype(int)
+    red = (pixels[..., 0] > 200) & (pixels[..., 2] < 60)
+    blue = (pixels[..., 2] > 200) & (pixels[..., 0] < 60)
+    if painting_size is None:
+        assert blue.mean() > 0.99  # the photo fills the card
+        return
+    columns = np.flatnonzero(red.all(axis=0))  # the painting: full height, from the left edge
+    expected = min(round(painting_size[0] * 240 / painting_size[1]), round(240 * CARD_RATIO * 0.6))
+    assert columns[0] == 0 and abs(len(columns) - expected) <= 2
+    assert blue[:, expected + 10:].mean() > 0.99  # the photo fills the rest: no blank band anywhere
 
 
 def test_flicker_frame_and_summary_line() -> None:

@@ -151,6 +151,32 @@ PLOT = r"""() => {
   return {lines: lines.length, visible: visible.length, strokes: [...new Set(lines.map(p => p.getAttribute('stroke')))],
           legend, axes};
 }"""
+#: JS: what a visitor sees before a job: the example clips' labels, the gallery cards whose picture does not fill its
+#: frame (blank bands), whether the page goes on right after the inputs, and the footer's last visible item.
+FIRST_LOOK = """() => {
+  const examples = [...document.querySelectorAll('#examples .gallery-item')].map(b =>
+    getComputedStyle(b, '::after').content.replace(/^"|"$/g, ''));
+  const bandedCards = [...document.querySelectorAll('#style-gallery .thumbnail-item img')].filter(img => {
+    const box = img.getBoundingClientRect();
+    return Math.abs(img.naturalWidth / img.naturalHeight - box.width / box.height) > 0.03 * box.width / box.height;
+  }).map(img => img.alt || img.src);
+  const inputs = document.querySelector('#stylize-button').closest('.row').getBoundingClientRect();
+  const next = document.querySelector('#vst-how').getBoundingClientRect();
+  const footer = [...document.querySelector('footer').children].filter(e => e.getBoundingClientRect().width > 0);
+  return {examples, bandedCards, gapBeforeFooter: next.top - inputs.bottom < 80,
+          footerEndsWith: footer[footer.length - 1].innerText.trim()};
+}"""
+#: JS: the stylized video's picture against its box (a box of another shape leaves blank bands), and whether the
+#: slider's labels and buttons each hold on one line.
+RESULT_SHAPES = """() => {
+  const video = document.querySelector('#video-out video');
+  const box = video.getBoundingClientRect();
+  const oneLine = e => { const text = document.createRange(); text.selectNodeContents(e);
+                         return new Set([...text.getClientRects()].map(r => Math.round(r.top))).size === 1; };
+  return {videoBands: Math.round(box.height - box.width * video.videoHeight / video.videoWidth),
+          labelsOnOneLine: [...document.querySelectorAll('#flicker-slider .vst-label, #flicker-slider button')]
+            .every(oneLine)};
+}"""
 #: JS: Gradio's toasts and the red "Error" badges it puts on components, on screen now.
 NO_ALARMS = """() => ({toasts: [...document.querySelectorAll('.toast-body')].map(t => t.innerText),
   badges: [...document.querySelectorAll('span.error')].filter(e => e.getBoundingClientRect().height > 0).length})"""
@@ -226,6 +252,11 @@ def test_default_path_on_a_desktop(app_url: str, long_clip: Path, tmp_path: Path
             assert captions.all_inner_texts()[1] == "The Great Wave off Kanagawa — Katsushika Hokusai, c. 1831"
             assert captions.evaluate_all("cs => cs.every(c => c.scrollWidth <= c.clientWidth + 1)")
             expect(page.locator("#vst-results")).to_be_hidden()  # no empty results area before a job
+            assert page.evaluate(FIRST_LOOK) == {
+                "examples": ["Cockatoo · 5 s", "Bikes · 10 s", "Car phone · 4 s"],  # each example's name and length
+                "bandedCards": [],  # every card's picture fills its frame
+                "gapBeforeFooter": True,  # no blank space where the results will be
+                "footerEndsWith": "Built with Gradio"}, page.evaluate(FIRST_LOOK)
             # The fast network is on by default; its hint says what renders with the box as it is (no promise of
             # real time: the result says what was measured), and changes with it.
             expect(page.locator("#realtime input")).to_be_checked()
@@ -424,6 +455,11 @@ def test_a_phone_waits_its_turn_then_sees_its_video(app_url: str, long_clip: Pat
             _save(phone, "phone-video.png", shots)
             expect(phone.locator("#vst-summary")).to_contain_text(re.compile(r"flicker than fast, framewise"),
                                                                   timeout=TIMEOUT_MS)
+            # The video at its own shape (no blank bands above and below it); the slider's labels on one line.
+            phone.wait_for_function(_ready("#flicker-slider video.vst-over"))
+            shapes = phone.evaluate(RESULT_SHAPES)
+            assert abs(shapes["videoBands"]) <= 2 and shapes["labelsOnOneLine"], shapes
+            _save(phone, "phone-done.png", shots)
             assert errors == []
         finally:
             browser.close()

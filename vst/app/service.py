@@ -28,6 +28,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -174,26 +175,47 @@ def style_painting(style: InstalledStyle) -> Path | None:
     return None
 
 
-def gallery_card(slug: str, painting: Path | None, preview: Path, out_dir: Path, height: int = 240) -> Path:
-    """``<out_dir>/<slug>-card-<key>.jpg``: the painting (left) beside what the style makes of a photo (right), both
-    ``height`` px high with a thin gap; just the preview when the style ships no painting. Made once and cached."""
+#: Width / height of every gallery card, so the cards fill their frames alike (no blank bands above or below).
+CARD_RATIO = 2.6
+#: Bumped when the cards are drawn differently, so that cached ones are drawn again.
+CARD_VERSION = 2
+
+
+def _cover(image: Any, width: int, height: int) -> Any:
+    """``image`` scaled to cover ``width`` × ``height`` and cropped to it around its centre (a PIL image)."""
     from PIL import Image
 
-    if painting is None:
-        return preview
-    stamp = "|".join(f"{p}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in (painting, preview))
+    scale = max(width / image.width, height / image.height)
+    size = (max(width, round(image.width * scale)), max(height, round(image.height * scale)))
+    scaled = image.resize(size, Image.LANCZOS)
+    left, top = (size[0] - width) // 2, (size[1] - height) // 2
+    return scaled.crop((left, top, left + width, top + height))
+
+
+def gallery_card(slug: str, painting: Path | None, preview: Path, out_dir: Path, height: int = 240) -> Path:
+    """``<out_dir>/<slug>-card-<key>.jpg``: the painting (left, whole, ``height`` px high; at most 60% of the card)
+    beside what the style makes of a photo (right, cropped around its centre to fill the rest), with a thin gap; the
+    photo alone when the style ships no painting. Every card is :data:`CARD_RATIO` wide. Made once and cached."""
+    from PIL import Image
+
+    sources = [p for p in (painting, preview) if p is not None]
+    stamp = "|".join([f"v{CARD_VERSION}"] + [f"{p}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in sources])
     out = Path(out_dir) / f"{slug}-card-{hashlib.sha256(stamp.encode()).hexdigest()[:12]}.jpg"
     if out.is_file():
         return out
-    images = []
-    for path in (painting, preview):
-        with Image.open(path) as image:
-            image = image.convert("RGB")
-            images.append(image.resize((max(1, round(image.width * height / image.height)), height), Image.LANCZOS))
-    gap = 6
-    card = Image.new("RGB", (images[0].width + gap + images[1].width, height), (255, 255, 255))
-    card.paste(images[0], (0, 0))
-    card.paste(images[1], (images[0].width + gap, 0))
+    width, gap = round(height * CARD_RATIO), 6
+    card = Image.new("RGB", (width, height), (255, 255, 255))
+    with Image.open(preview) as photo:
+        photo = photo.convert("RGB")
+        if painting is None:
+            card.paste(_cover(photo, width, height), (0, 0))
+        else:
+            with Image.open(painting) as art:
+                art = art.convert("RGB")
+                art_width = min(round(art.width * height / art.height), round(width * 0.6))
+                card.paste(_cover(art, art_width, height), (0, 0))
+                card.paste(_cover(photo, width - art_width - gap, height), (art_width + gap, 0))
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
     with atomic_output(out, overwrite=True) as tmp:
         card.save(tmp, format="JPEG", quality=88)
     return out
@@ -494,7 +516,7 @@ class StylizeOutcome:
         fallback = (" · The fast network was asked for, but this style has none, so the temporal model was used."
                     if self.fell_back else "")
         frames = self.result.frames
-        sound = " with its sound" if self.has_sound else ""
+        sound = " · its sound kept" if self.has_sound else ""
         together = (" (together with the framewise baseline)" if self.variant != FAST_VARIANT and self.baseline
                     else "")
         return (f"Network: **{self.label}** · {speed_text(frames, self.video_seconds, self.clip_fps)}{together}"
