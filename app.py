@@ -8,9 +8,11 @@ in :mod:`vst.app.service`, :mod:`vst.app.comparison`, :mod:`vst.app.showcase`, :
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,15 +35,19 @@ from vst.app.service import (
     Showcase,
     StylizeOutcome,
     StylizeService,
+    CARD_RATIO,
     cast_vote,
     choose_next,
+    current_digests,
     gallery_styles,
     realtime_note,
     results_markdown,
     results_table,
     should_refresh,
+    video_seconds,
 )
-from vst.app.live import live_tab
+from vst.app.live import live_routes, live_tab
+from vst.app.progress import STATUS_CSS, STATUS_JS, JobStatus, status_html
 from vst.app.web_runtime import ensure_web_runtime
 from vst.app.comparison import (
     FAST_FRAMEWISE_LABEL,
@@ -53,8 +59,8 @@ from vst.app.comparison import (
     VARIANT_LABELS,
     placeholder_html,
 )
-from vst.app.showcase import checkpoint_digest
 from vst.errors import VSTError
+from vst.video import probe
 from vst.memory import tune_malloc
 from vst.app.votes import VoteStore, client_of
 
@@ -64,8 +70,27 @@ ROOT = Path(__file__).resolve().parent
 EXAMPLES = ROOT / "examples"
 #: The example clips offered under the upload (gr.Examples shows each as a small video thumbnail).
 EXAMPLE_CLIPS = [EXAMPLES / "cockatoo.mp4", EXAMPLES / "bikes.mp4", EXAMPLES / "carphone.mp4"]
-#: Their names in the Live tab's clip list (it runs them when the camera is refused).
-EXAMPLE_LABELS = {"cockatoo.mp4": "Cockatoo · 5 s", "bikes.mp4": "Bikes · 10 s", "carphone.mp4": "Car phone · 4 s"}
+#: Their names, with their lengths (:func:`example_label`), under their thumbnails and in the Live tab's clip list.
+EXAMPLE_NAMES = {"cockatoo.mp4": "Cockatoo", "bikes.mp4": "Bikes", "carphone.mp4": "Car phone"}
+
+
+def example_label(path: Path) -> str:
+    """``Cockatoo · 5 s``: an example clip's name and its length, as probed."""
+    seconds = video_seconds(probe(path))
+    return EXAMPLE_NAMES.get(path.name, path.stem) + (f" · {seconds:.0f} s" if seconds else "")
+
+
+@functools.cache
+def example_clips() -> tuple[tuple[Path, str], ...]:
+    """The bundled example clips there are, each with its label (probed once)."""
+    return tuple((path, example_label(path)) for path in EXAMPLE_CLIPS if path.is_file())
+
+
+def example_css(labels: Sequence[str]) -> str:
+    """CSS writing each example clip's label under its thumbnail in the Stylize tab (gr.Examples shows none)."""
+    return "".join(f"#examples .gallery-item:nth-of-type({i})::after "
+                   f"{{ content: {json.dumps(label, ensure_ascii=False)}; }}\n"
+                   for i, label in enumerate(labels, start=1))
 
 TITLE = "Flicker-free video style transfer"
 INTRO = ("Turn a short video into a moving painting, **without the flicker**: pick a painting, add a clip, press "
@@ -75,8 +100,9 @@ HOW_IT_WORKS = (
     "Transfer for Videos](https://openaccess.thecvf.com/content_cvpr_2017/html/Huang_Real-Time_Neural_Style_CVPR_2017_"
     "paper.html), CVPR 2017): a stylized frame, warped by optical flow onto the next one, must match it. The result "
     f"shows our steady network beside the same network trained frame by frame (**{FRAMEWISE_LABEL}**), with the "
-    "flicker measured frame by frame; the second tab lets you vote blind on which looks better. **Real-time** uses a "
-    "much smaller network, compared with its own framewise twin."
+    "flicker measured frame by frame; the second tab lets you vote blind on which looks better. The **fast network** "
+    "is a much smaller one, compared with its own framewise twin; whether a render kept up with the clip (real time) "
+    "depends on this server's load, and the result says what was measured."
 )
 FOOTER = (
     "Example clips: *cockatoo* from [imageio](https://github.com/imageio/imageio-binaries) (BSD-2-Clause), *bikes* "
@@ -87,19 +113,32 @@ FOOTER = (
 CSS = """
 #vst-header h1 { margin-bottom: 0.2em; }
 #vst-header p { max-width: 70em; opacity: 0.9; }
-#vst-summary { min-height: 3.5em; }
 #vst-summary p { font-size: 1.05em; }
+.vst-off { display: none !important; }
+/* tall enough to come to the top of the window when a job starts; its outputs fill it as they arrive */
+#vst-results { scroll-margin-top: 8px; min-height: calc(100vh - 16px); align-content: flex-start; }
+#input-note { padding: 8px 12px; border-radius: 8px; background: rgba(220, 38, 38, 0.08);
+  border: 1px solid rgba(220, 38, 38, 0.5); }
+#input-note p { margin: 0; }
 #vst-reading p { font-size: 1.05em; font-weight: 600; }
 #vst-footer { opacity: 0.7; font-size: 0.85em; margin-top: 1.5em; }
 .vst-vote-row button { min-height: 3em; }
 #flicker-plot { overflow: visible !important; padding-bottom: 2.2em !important; }
+/* The stylized video at its own shape (a fixed-height box left blank bands above and below it). */
+#video-out { height: auto !important; }
+#video-out .wrap, #video-out .mirror-wrap { height: auto !important; }
+#video-out video { height: auto !important; max-height: min(420px, 70vh); }
+/* Each example clip's name and length under its thumbnail (EXAMPLE_CSS). */
+#examples .gallery-item::after { display: block; padding: 2px 0; font-size: 0.8em; text-align: center; }
+/* Gradio's footer ends with a divider before a link it does not show. */
+footer > .divider:last-child { display: none; }
 #style-gallery .grid-wrap.fixed-height { min-height: 0; max-height: none; }
 #style-gallery .caption-label { white-space: normal; overflow: visible; text-overflow: clip; position: static;
   max-width: none; margin: 4px 0 0; padding: 2px 4px; font-size: 0.85em; line-height: 1.25; text-align: center;
   background: none; color: inherit; box-shadow: none; }
 #style-gallery .thumbnail-item { height: auto !important; aspect-ratio: auto !important; display: flex;
   flex-direction: column; }
-#style-gallery .thumbnail-item img { height: auto !important; aspect-ratio: 2 / 1; }
+#style-gallery .thumbnail-item img { height: auto !important; aspect-ratio: CARD_RATIO / 1; object-fit: cover; }
 #style-gallery .thumbnail-item.selected { box-shadow: 0 0 0 3px var(--color-accent); }
 /* A phone: the gallery is one row of cards swiped sideways, the upload and the examples are compact, and the Stylize
    button stays at the bottom of the screen while the inputs are on it (no scrolling to find it). */
@@ -121,6 +160,15 @@ CSS = """
   #stylize-button { position: sticky; bottom: 10px; z-index: 20; box-shadow: 0 4px 16px rgba(0, 0, 0, 0.25); }
 }
 """
+CSS = CSS.replace("CARD_RATIO", f"{CARD_RATIO:g}") + STATUS_CSS
+#: A file the browser cannot play must not raise the upload player's own "Video not playable" toast (titled "Error",
+#: on top of ours): the server checks every upload and says in one message under it what is wrong (check_input).
+HEAD = """<script>
+window.addEventListener('error', (event) => {
+  const target = event.target;
+  if (target instanceof HTMLVideoElement && target.closest('#video-in')) event.stopImmediatePropagation();
+}, true);
+</script>"""
 THEME = gr.themes.Soft(
     primary_hue="orange", secondary_hue="slate", neutral_hue="slate",
     font=["ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "sans-serif"],  # no web-font downloads
@@ -130,7 +178,7 @@ THEME = gr.themes.Soft(
 
 def _fail(err: VSTError) -> gr.Error:
     """The one-line message of a library error, as a Gradio error (shown in the UI; no traceback)."""
-    return gr.Error(str(err), title="Sorry", print_exception=False)
+    return gr.Error(str(err), print_exception=False)
 
 
 def launch_options(config: AppConfig) -> dict[str, Any]:
@@ -139,8 +187,10 @@ def launch_options(config: AppConfig) -> dict[str, Any]:
     for folder in config.served_dirs:
         folder.mkdir(parents=True, exist_ok=True)
     return {"allowed_paths": [str(p) for p in config.served_dirs], "max_file_size": config.max_upload_bytes,
-            "theme": THEME, "css": CSS, "footer_links": ["api", "gradio"],
-            "app_kwargs": {"routes": media_routes(config.jobs_dir),  # the slider's videos, by job id (no path)
+            "theme": THEME, "css": CSS + example_css([label for _, label in example_clips()]), "head": HEAD,
+            "footer_links": ["api", "gradio"],
+            # the slider's videos, by job id, and the Live page's files, by name: no server path in the page
+            "app_kwargs": {"routes": media_routes(config.jobs_dir) + live_routes(),
                            "middleware": isolation_middleware()}}
 
 
@@ -160,7 +210,7 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
     service.jobs.start_expiry()  # a visitor's result expires with the TTL, even on an idle server
     ttl = max(60, int(config.cache_ttl_minutes * 60))
     # Votes count for the checkpoints installed now: a retrained style's results start afresh.
-    current = {s.slug: checkpoint_digest(s.variants) for s in styles if s.has_framewise}
+    current = current_digests(styles)
 
     with gr.Blocks(title=TITLE, delete_cache=(min(ttl, 3600), ttl)) as demo:
         gr.Markdown(f"# {TITLE}\n\n{INTRO}", elem_id="vst-header")
@@ -174,52 +224,85 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
             with gr.Tab("Vote (blind A/B)", id="vote") as vote_tab:
                 vote_ui = _vote_tab()
             with gr.Tab("Live", id="live"):
-                live_tab(styles, config.cache_dir, [(path, EXAMPLE_LABELS[path.name]) for path in EXAMPLE_CLIPS
-                                                    if path.is_file()])
+                live_tab(styles, config.cache_dir, list(example_clips()))
         with gr.Accordion("How it works", open=False, elem_id="vst-how"):
             gr.Markdown(HOW_IT_WORKS)
         gr.Markdown(FOOTER, elem_id="vst-footer")
 
         # ------------------------------------------------------------------ stylize
-        def select_style(evt: gr.SelectData) -> tuple[Any, ...]:
+        def select_style(fast: bool, evt: gr.SelectData) -> tuple[Any, ...]:
             chosen = styles[evt.index]
-            return chosen.slug, _selected_text(chosen), gr.update(info=realtime_note(chosen))
+            return chosen.slug, _selected_text(chosen), gr.update(info=realtime_note(chosen, bool(fast)))
+
+        def toggle_fast(slug: str, fast: bool) -> dict[str, Any]:
+            chosen = next((s for s in styles if s.slug == slug), None)
+            return gr.update(info=realtime_note(chosen, bool(fast)))
 
         if styles:
-            stylize_ui["gallery"].select(select_style, outputs=[stylize_ui["style"], stylize_ui["selected"],
-                                                                stylize_ui["realtime"]],
+            stylize_ui["gallery"].select(select_style, inputs=stylize_ui["realtime"],
+                                         outputs=[stylize_ui["style"], stylize_ui["selected"], stylize_ui["realtime"]],
                                          api_visibility="private", queue=False)
+            stylize_ui["realtime"].input(toggle_fast, inputs=[stylize_ui["style"], stylize_ui["realtime"]],
+                                         outputs=stylize_ui["realtime"], api_visibility="private", queue=False,
+                                         show_progress="hidden")
 
-        def stylize(video: str | None, style: str | None, realtime: bool, previous: StylizeOutcome | None,
-                    progress: gr.Progress = gr.Progress()) -> Iterator[tuple[Any, ...]]:  # noqa: B008 (Gradio's idiom)
-            progress(0, desc="Loading the style…")
-            stage = "Stylizing"
+        view = _StylizeView(stylize_ui, own_state)
 
-            def report(done: int, total: int | None, fps: float, left: float | None) -> None:
-                eta = f" · {left:.0f} s left" if left is not None else ""
-                progress((done, total), desc=f"{stage} · {fps:.1f} fps{eta}", unit="frames")
-
+        def check_input(video: str | None) -> tuple[Any, ...]:
+            """A new input (an upload, an example, a cleared player) takes the previous results off the page; a file
+            this server cannot use is refused at once: the player is emptied and one message under it says why."""
+            hidden = _shown(False)
+            if not video:
+                return gr.update(), gr.update(), hidden  # a refusal's message stays until the next input
             try:
-                for outcome in service.stages(video, style, progress=report, realtime=bool(realtime)):
-                    if previous is not None and previous.folder != outcome.folder:
-                        service.jobs.remove(previous.folder)  # a visitor keeps only their latest result
-                        previous = None
-                    if outcome.pending:  # real time: the video now, the comparison when it is rendered
-                        stage = "Your video is ready · rendering the comparison"
-                    yield _shown(outcome)
+                service.check_video(video)
+            except VSTError as err:
+                log.info("upload refused: %s", err)
+                return None, gr.update(value=str(err), visible=True), hidden
+            return gr.update(), gr.update(value="", visible=False), hidden
+
+        stylize_ui["video"].change(check_input, inputs=stylize_ui["video"],
+                                   outputs=[stylize_ui["video"], stylize_ui["note"], stylize_ui["results"]],
+                                   api_visibility="private", queue=False, show_progress="hidden")
+
+        def stylize_in_page(video: str | None, style: str | None, realtime: bool, previous: StylizeOutcome | None
+                            ) -> Iterator[dict[Any, Any]]:
+            """The page's Stylize: a refusal is one message under the upload (no job starts); the job's place in
+            line and progress show in the status line above the results, and a failure stays there."""
+            job = ""
+            try:
+                for event in service.watch(video, style, realtime=bool(realtime)):
+                    if isinstance(event, JobStatus):
+                        yield view.status(event, first=not job)
+                        job = event.job
+                        continue
+                    previous = _keep_latest(service, previous, event)
+                    yield view.outcome(event)
+            except VSTError as err:
+                log.info("stylize %s: %s", "job failed" if job else "refused", err)
+                yield view.failed(job, str(err)) if job else view.refused(str(err))
+
+        def stylize(video: str | None, style: str | None, realtime: bool, previous: StylizeOutcome | None
+                        ) -> Iterator[tuple[Any, ...]]:
+            """The API's Stylize: each outcome (the video, then the comparison); a refusal or failure is an error."""
+            try:
+                for event in service.watch(video, style, realtime=bool(realtime)):
+                    if isinstance(event, StylizeOutcome):
+                        previous = _keep_latest(service, previous, event)
+                        yield _api_outputs(event)
             except VSTError as err:
                 raise _fail(err) from None
 
-        outputs = [stylize_ui["output"], stylize_ui["slider"], stylize_ui["plot"], stylize_ui["reading"],
-                   stylize_ui["summary"], own_state, stylize_ui["video_box"], stylize_ui["slider_box"],
-                   stylize_ui["plot_box"]]
-        # Progress shows on the result text only: a delivered video stays visible and playing while the comparison
-        # renders (Gradio would otherwise lay its progress overlay over every output).
-        stylize_ui["button"].click(
-            stylize, inputs=[stylize_ui["video"], stylize_ui["style"], stylize_ui["realtime"], own_state],
-            outputs=outputs, api_name="stylize", concurrency_limit=config.concurrency, concurrency_id="stylize",
-            show_progress_on=[stylize_ui["summary"]],
-        )
+        inputs = [stylize_ui["video"], stylize_ui["style"], stylize_ui["realtime"], own_state]
+        # Every job accepted into the line runs its handler, which shows its place in line; the line itself
+        # (service.line) lets config.concurrency jobs render at once and config.queue_size wait.
+        admitted = config.concurrency + config.queue_size
+        # No Gradio progress overlay: it would lie over the outputs' text; the status line reports instead.
+        stylize_ui["button"].click(stylize_in_page, inputs=inputs, outputs=view.outputs, api_visibility="private",
+                                   concurrency_limit=admitted, concurrency_id="stylize", show_progress="hidden")
+        stylize_ui["api"].click(stylize, inputs=inputs, outputs=_api_components(stylize_ui, own_state),
+                                api_name="stylize", concurrency_limit=admitted, concurrency_id="stylize",
+                                show_progress="hidden")
 
         # ------------------------------------------------------------------ vote
         # Every vote-tab event skips the queue (queue=False): it answers at once, never behind stylize jobs, and a
@@ -292,18 +375,87 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
     return demo
 
 
-def _shown(outcome: StylizeOutcome) -> tuple[Any, ...]:
-    """The stylize outputs for ``outcome``: each box appears once its output exists (the delivered video first; the
-    slider, the plot and its reading once the comparison is rendered)."""
-    slider = outcome.comparison_html()
-    if slider is None:
-        baseline = VARIANT_LABELS.get(outcome.baseline_variant or "framewise", "framewise")
-        slider = placeholder_html(f"Rendering the {baseline} baseline for the comparison…" if outcome.pending else
-                                  "No comparison for this video (see the text above).")
-    reading = outcome.reading()
-    return (outcome.video, slider, outcome.flicker(), f"Flicker per frame pair: **{reading}**" if reading else "",
-            outcome.summary(), outcome, gr.update(visible=True), gr.update(visible=outcome.pending or outcome.compared),
-            gr.update(visible=outcome.compared))
+#: The results' boxes are hidden and shown with a class (CSS ``display: none``), not ``visible``: a box made invisible
+#: is unmounted, and the flicker plot's resize observer then throws on its missing element (Gradio 6.31).
+OFF = "vst-off"
+
+
+def _shown(on: bool) -> dict[str, Any]:
+    """The update that shows (``on``) or hides a results box."""
+    return gr.update(elem_classes=[] if on else [OFF])
+
+
+class _StylizeView:
+    """What the Stylize tab's outputs show at each step of a job (each method returns Gradio updates by component)."""
+
+    def __init__(self, ui: dict[str, Any], own_state: gr.State) -> None:
+        self.ui = ui
+        self.own_state = own_state
+        self.outputs = [ui["results"], ui["status"], ui["summary"], ui["video_box"], ui["output"], ui["slider_box"],
+                        ui["slider"], ui["plot_box"], ui["reading"], ui["plot"], ui["note"], own_state]
+
+    def status(self, status: JobStatus, *, first: bool = False) -> dict[Any, Any]:
+        """The job's place in line or progress; ``first``: a new job, so the previous result goes."""
+        shown: dict[Any, Any] = {self.ui["status"]: status_html(status)}
+        if first:
+            hidden = _shown(False)
+            shown.update({self.ui["results"]: _shown(True), self.ui["summary"]: "",
+                          self.ui["video_box"]: hidden, self.ui["slider_box"]: hidden, self.ui["plot_box"]: hidden,
+                          self.ui["note"]: gr.update(value="", visible=False)})
+        return shown
+
+    def outcome(self, outcome: StylizeOutcome) -> dict[Any, Any]:
+        """Each box appears once its output exists (the delivered video first; the slider, the plot and its caption
+        once the comparison is rendered); the status line empties when nothing is left to wait for."""
+        slider = outcome.comparison_html()
+        if slider is None:
+            baseline = VARIANT_LABELS.get(outcome.baseline_variant or "framewise", "framewise")
+            slider = placeholder_html(f"Rendering the {baseline} baseline for the comparison…" if outcome.pending else
+                                      "No comparison for this video (see the text above).")
+        shown: dict[Any, Any] = {
+            self.ui["summary"]: outcome.summary(), self.ui["video_box"]: _shown(True),
+            self.ui["output"]: outcome.video,
+            self.ui["slider_box"]: _shown(outcome.pending or outcome.compared),
+            self.ui["slider"]: slider, self.ui["plot_box"]: _shown(outcome.compared),
+            self.own_state: outcome}
+        if outcome.compared:  # the axes: the frame pairs there are, and the error from 0
+            shown.update({self.ui["reading"]: outcome.plot_caption(),
+                          self.ui["plot"]: gr.update(value=outcome.flicker(), x_lim=outcome.pair_range(),
+                                                     y_lim=[0, None])})
+        if not outcome.pending:
+            shown[self.ui["status"]] = ""
+        return shown
+
+    def failed(self, job: str, message: str) -> dict[Any, Any]:
+        """The job failed after it started: the message stays in the status line."""
+        return {self.ui["status"]: status_html(JobStatus(job, "failed", message=message))}
+
+    def refused(self, message: str) -> dict[Any, Any]:
+        """Nothing started (no video, a video this server does not take, a full line): one message under the
+        upload."""
+        return {self.ui["note"]: gr.update(value=message, visible=True)}
+
+
+def _api_components(ui: dict[str, Any], own_state: gr.State) -> list[Any]:
+    """The API's Stylize outputs (the video, the slider, the plot, its caption, the result text; the session's
+    result)."""
+    return [ui["output"], ui["slider"], ui["plot"], ui["reading"], ui["summary"], own_state]
+
+
+def _api_outputs(outcome: StylizeOutcome) -> tuple[Any, ...]:
+    slider = outcome.comparison_html() or placeholder_html(
+        "Rendering the baseline for the comparison…" if outcome.pending else "No comparison for this video.")
+    return (outcome.video, slider, outcome.flicker(), outcome.plot_caption() if outcome.compared else "",
+            outcome.summary(), outcome)
+
+
+def _keep_latest(service: StylizeService, previous: StylizeOutcome | None,
+                 outcome: StylizeOutcome) -> StylizeOutcome | None:
+    """A visitor keeps only their latest result: the previous job's folder goes once a new one exists."""
+    if previous is not None and previous.folder != outcome.folder:
+        service.jobs.remove(previous.folder)
+        return None
+    return previous
 
 
 def _forget(service: StylizeService, outcome: StylizeOutcome | None) -> None:
@@ -338,44 +490,52 @@ def _stylize_tab(config: AppConfig, styles: list[GalleryStyle]) -> dict[str, Any
             ui["style"] = gr.Textbox(styles[0].slug if styles else "", visible=False, label="style")
         with gr.Column(scale=4):
             ui["video"] = gr.Video(label="2 · Your video", sources=["upload"], height=300, elem_id="video-in")
-            gr.Examples([[str(path)] for path in EXAMPLE_CLIPS if path.is_file()], inputs=[ui["video"]],
+            # Why a video was refused (at upload, or when Stylize was pressed without one), right under it.
+            ui["note"] = gr.Markdown("", visible=False, elem_id="input-note")
+            gr.Examples([[str(path)] for path, _ in example_clips()], inputs=[ui["video"]],
                         label="…or try an example clip", elem_id="examples")
             # On by default: a Space visitor gets two CPU cores. A style without a fast network falls back to the
-            # temporal model, and the hint below and the result text both say so.
-            ui["realtime"] = gr.Checkbox(True, label="Real-time (fast network)",
-                                         info=realtime_note(styles[0] if styles else None), interactive=bool(styles),
-                                         elem_id="realtime")
+            # temporal model, and the hint below and the result text both say so. No promise of real time here: the
+            # result text says whether the render kept up with the clip, as measured.
+            ui["realtime"] = gr.Checkbox(True, label="Fast network", info=realtime_note(styles[0] if styles else None),
+                                         interactive=bool(styles), elem_id="realtime")
             ui["button"] = gr.Button("3 · Stylize", variant="primary", size="lg", interactive=bool(styles),
                                      elem_id="stylize-button")
             gr.Markdown(limits, elem_id="limits")
-    ui["summary"] = gr.Markdown("", label="summary", elem_id="vst-summary")
-    # Each output sits in a box that stays hidden until the output exists (the boxes are layout, not API outputs).
-    with gr.Row(equal_height=False):
-        with gr.Column(visible=False, elem_id="video-box") as ui["video_box"]:
-            ui["output"] = gr.Video(label="Stylized video", interactive=False, buttons=["download"], height=360,
-                                    autoplay=True, loop=True, elem_id="video-out")
-        with gr.Column(visible=False, elem_id="slider-box") as ui["slider_box"]:
-            ui["slider"] = gr.HTML(placeholder_html(), label="Flicker comparison", show_label=True,
-                                   js_on_load=SLIDER_JS, css_template=SLIDER_CSS, elem_id="flicker-slider",
-                                   container=True, padding=True)
-    with gr.Column(visible=False, elem_id="plot-box") as ui["plot_box"]:
-        ui["reading"] = gr.Markdown("", elem_id="vst-reading")
-        ui["plot"] = gr.LinePlot(
-            None, x="frame", y="warping_error", color="variant", x_title="frame pair",
-            y_title="warping error (lower = steadier)", color_title="network",
-            color_map={TEMPORAL_LABEL: "#ea580c", FAST_LABEL: "#0d9488", FRAMEWISE_LABEL: "#64748b",
-                       FAST_FRAMEWISE_LABEL: "#64748b"},
-            elem_id="flicker-plot", label="Flicker per frame pair", height=340,
-        )
+    # The results area stays out of the page until a job starts; then it comes to the top of the window (the status
+    # line's STATUS_JS), with the status line first, the result text, and each output's box once the output exists.
+    with gr.Column(elem_id="vst-results", elem_classes=[OFF]) as ui["results"]:
+        ui["status"] = gr.HTML("", elem_id="vst-status", js_on_load=STATUS_JS, container=False, padding=False)
+        ui["summary"] = gr.Markdown("", label="summary", elem_id="vst-summary")
+        with gr.Row(equal_height=False):
+            with gr.Column(elem_id="video-box", elem_classes=[OFF]) as ui["video_box"]:
+                ui["output"] = gr.Video(label="Stylized video", interactive=False, buttons=["download"], height=360,
+                                        autoplay=True, loop=True, elem_id="video-out")
+            with gr.Column(elem_id="slider-box", elem_classes=[OFF]) as ui["slider_box"]:
+                ui["slider"] = gr.HTML(placeholder_html(), label="Flicker comparison", show_label=True,
+                                       js_on_load=SLIDER_JS, css_template=SLIDER_CSS, elem_id="flicker-slider",
+                                       container=True, padding=True)
+        with gr.Column(elem_id="plot-box", elem_classes=[OFF]) as ui["plot_box"]:
+            ui["reading"] = gr.Markdown("", elem_id="vst-reading")
+            ui["plot"] = gr.LinePlot(
+                None, x="frame", y="warping_error", color="variant", x_title="frame pair",
+                y_title="warping error (lower = steadier)", color_title="network",
+                color_map={TEMPORAL_LABEL: "#ea580c", FAST_LABEL: "#0d9488", FRAMEWISE_LABEL: "#64748b",
+                           FAST_FRAMEWISE_LABEL: "#64748b"},
+                elem_id="flicker-plot", label="Flicker per frame pair", show_label=False, height=340, y_lim=[0, None],
+            )
+    # The API's Stylize (api_name="stylize"): the same job, with errors raised to the caller instead of shown.
+    ui["api"] = gr.Button("stylize (API)", visible=False, elem_id="stylize-api")
     return ui
 
 
 def _vote_tab() -> dict[str, Any]:
     """The Vote tab's components (created inside the current Blocks context)."""
     ui: dict[str, Any] = {}
-    gr.Markdown("Two renderings of the same clip by the same style: one by our temporal model, one by the framewise "
-                "baseline, in random order. Watch both (they loop) and pick the steadier, better-looking one. "
-                "Which is which is revealed after you vote.")
+    gr.Markdown("Two renderings of the same clip by the same style, in random order: one by a network trained to keep "
+                "frames steady (temporal), one by the same network trained frame by frame (framewise). Watch both "
+                "(they loop) and pick the steadier, better-looking one. Which is which is revealed after you vote. "
+                "Your own stylized video comes here too, in either mode.")
     ui["prompt"] = gr.Markdown("", label="prompt", elem_id="ab-prompt")
     with gr.Row():
         ui["left"] = gr.Video(label="Left", autoplay=True, loop=True, interactive=False, buttons=[],

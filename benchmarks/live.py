@@ -162,7 +162,7 @@ def main() -> int:
     from vst.app import web_runtime
     from vst.app.config import AppConfig
     from vst.app.isolation import isolation_middleware
-    from vst.app.live import live_styles, page_config, page_src, served_paths
+    from vst.app.live import LIVE_FILES, PAGE_DIR, live_routes, live_styles, page_config, page_src
     from vst.app.service import gallery_styles
     from vst.hub import load_model
     from vst.metrics import warping_errors
@@ -180,14 +180,14 @@ def main() -> int:
         print(f"style {args.style} has no {' or '.join(missing)} network installed", file=sys.stderr)
         return 2
     runtime = web_runtime.runtime_dir()
-    gr.set_static_paths(served_paths(styles, [], runtime))
+    LIVE_FILES.add_page(PAGE_DIR)
     with gr.Blocks() as demo:
         gr.Markdown("vst Live benchmark")
     with socket.socket() as free:
         free.bind(("127.0.0.1", 0))
         port = free.getsockname()[1]
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
-                app_kwargs={"middleware": isolation_middleware()})
+                app_kwargs={"middleware": isolation_middleware(), "routes": live_routes()})
     page_config_ = page_config(styles, [], runtime)
 
     frames = {size: clip_frames(args.clip, size, 60) for size in SIZES}

@@ -11,6 +11,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import av
 import numpy as np
@@ -70,10 +71,13 @@ def camera_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
                      fps=30, pattern="static")
 
 
-def _open_live(browser: Any, url: str) -> tuple[Any, Any]:
-    """The app's page with the Live tab open, and the Live iframe's frame."""
+def _open_live(browser: Any, url: str, requested: list[str] | None = None) -> tuple[Any, Any]:
+    """The app's page with the Live tab open, and the Live iframe's frame; ``requested`` collects every URL the page
+    and its frames request."""
     page = browser.new_page(viewport={"width": 1280, "height": 1100}, accept_downloads=True)
     page.set_default_timeout(TIMEOUT_MS)
+    if requested is not None:
+        page.on("request", lambda r: requested.append(r.url))
     page.goto(url, wait_until="load")
     page.get_by_role("tab", name="Live").click()
     frame = page.locator("#live-frame").element_handle().content_frame()
@@ -212,6 +216,47 @@ def test_live_camera_switch_snapshot_record(app_url: str, camera_clip: Path, sty
             browser.close()
 
 
+def test_live_on_a_phone_fits_the_screen_with_the_picture_on_it(app_url: str, camera_clip: Path) -> None:
+    """390 px wide: nothing wider than the screen (the style menu fits its frame), and after *Start camera* the
+    picture is on the first screen, shown at most twice its own size."""
+    from playwright.sync_api import sync_playwright
+
+    args = [*BASE_ARGS, "--use-fake-ui-for-media-stream", f"--use-file-for-fake-video-capture={camera_clip}"]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=args)
+        try:
+            page = browser.new_page(viewport={"width": 390, "height": 844})
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(app_url, wait_until="load")
+            page.get_by_role("tab", name="Live").click()
+            frame = page.locator("#live-frame").element_handle().content_frame()
+            frame.wait_for_function("() => !!window.vstLive")
+            widths = frame.evaluate("""() => ({page: document.documentElement.scrollWidth,
+              frame: document.documentElement.clientWidth,
+              widest: Math.max(...[...document.querySelectorAll('select, button, label')].map(e =>
+                e.getBoundingClientRect().right))})""")
+            assert widths["page"] <= widths["frame"] and widths["widest"] <= widths["frame"] + 0.5, widths
+            assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+            frame.locator("#resolution").select_option(f"{WIDTH}x{HEIGHT}")
+            frame.locator("#start").click()
+            frame.wait_for_function("() => window.vstLive.frames >= 3")
+            # The stage in the app page's window: the frame's place plus the stage's place in the frame.
+            box = page.evaluate("""() => {
+              const frame = document.querySelector('#live-frame').getBoundingClientRect();
+              const stage = document.querySelector('#live-frame').contentDocument.querySelector('#stage')
+                .getBoundingClientRect();
+              return {top: frame.top + stage.top, bottom: frame.top + stage.bottom, width: stage.width,
+                      inner: window.innerHeight};
+            }""")
+            assert 0 <= box["top"] and box["bottom"] <= box["inner"], box
+            assert box["width"] <= 2 * WIDTH + 1, box
+            # The frame is as tall as its page: nothing scrolls inside it.
+            assert frame.evaluate("() => document.documentElement.scrollHeight <= window.innerHeight + 1")
+            _save(page, "live-phone.png")
+        finally:
+            browser.close()
+
+
 def test_refused_camera_then_example_clip(app_url: str, camera_clip: Path, styles_root: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
@@ -220,7 +265,8 @@ def test_refused_camera_then_example_clip(app_url: str, camera_clip: Path, style
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=args)
         try:
-            page, frame = _open_live(browser, app_url)
+            requested: list[str] = []
+            page, frame = _open_live(browser, app_url, requested)
             frame.locator("#start").click()
             expect(frame.locator("#message")).to_contain_text("The camera was refused")
             expect(frame.locator("#message")).to_contain_text("example clip")
@@ -234,6 +280,14 @@ def test_refused_camera_then_example_clip(app_url: str, camera_clip: Path, style
             slug, image, shown = _probe(frame)
             assert image.std() > 10  # real footage, not a blank frame
             _assert_matches_pytorch(styles_root, slug, image, shown)
+            # The page, the network, the runtime and the clip all come by name, from the app's Live route: no URL
+            # names a folder of this server (the install folder, the home folder, the styles).
+            urls = [unquote(u) for u in requested + [frame.url]]
+            assert any(re.search(r"/vst-live/examples/[a-z]+-[0-9a-f]{12}\.mp4$", u) for u in urls), urls
+            assert any(re.search(r"/vst-live/models/starry-night/live-[0-9a-f]{12}\.onnx$", u) for u in urls), urls
+            assert any("/vst-live/runtime/" in u for u in urls), urls
+            folders = [str(REPO), str(Path.home()), str(styles_root)]
+            assert [u for u in urls if any(f in u for f in folders)] == []
         finally:
             browser.close()
 

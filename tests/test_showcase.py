@@ -10,10 +10,21 @@ import pytest
 import vst.app.showcase
 from tests.model_fixtures import make_tiny_checkpoint, tiny_checkpoint_root, tiny_checkpoints  # noqa: F401
 from vst.errors import StyleNotFoundError, VideoError
-from vst.app.showcase import CURATED_CLIPS, PAIR_FILE, ABPair, default_cache_dir, load_pairs, main, prerender_pairs
-from vst.video import is_browser_playable
+from vst.app.service import Showcase
+from vst.app.showcase import (
+    CURATED_CLIPS,
+    EXAMPLES_DIR,
+    MIN_LONG_SIDE,
+    PAIR_FILE,
+    ABPair,
+    default_cache_dir,
+    load_pairs,
+    main,
+    prerender_pairs,
+)
+from vst.video import is_browser_playable, probe
 
-CLIPS = {"carphone": CURATED_CLIPS["carphone"]}  # 176×144, 29.97 fps
+CLIPS = {"carphone": EXAMPLES_DIR / "carphone.mp4"}  # 176×144, 29.97 fps: a quick real clip (not a curated one)
 FAST = {"styles": ["starry-night"], "clips": CLIPS, "max_side": 64, "max_seconds": 1.0}
 
 
@@ -39,9 +50,14 @@ def own_checkpoints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
-def test_curated_clips_are_bundled() -> None:
-    assert set(CURATED_CLIPS) == {"carphone", "bikes"}
-    assert all(path.is_file() for path in CURATED_CLIPS.values())
+def test_curated_clips_are_bundled_large_enough_and_rendered_at_their_size(tmp_path: Path) -> None:
+    """A vote is a fair view of both networks: every curated clip has at least 640 px on its long side (no small
+    clip stretched up), and the app renders its pairs at that size."""
+    assert set(CURATED_CLIPS) == {"cockatoo", "bikes"}
+    for path in CURATED_CLIPS.values():
+        info = probe(path)
+        assert max(info.width, info.height) >= MIN_LONG_SIDE == 640, (path, info.width, info.height)
+    assert Showcase(tmp_path).max_side == MIN_LONG_SIDE
 
 
 def test_pairs_are_rendered_once_and_playable(tiny_checkpoints: Path, tmp_path: Path,
@@ -117,7 +133,7 @@ def test_bad_inputs(own_checkpoints: Path, tmp_path: Path) -> None:
     with pytest.raises(VideoError, match="missing.mp4"):
         prerender_pairs(tmp_path / "cache", **{**FAST, "clips": {"gone": tmp_path / "missing.mp4"}})
     with pytest.raises(ValueError, match="clip name"):
-        load_pairs(tmp_path / "cache", **{**FAST, "clips": {"../up": CURATED_CLIPS["carphone"]}})
+        load_pairs(tmp_path / "cache", **{**FAST, "clips": {"../up": CLIPS["carphone"]}})
 
 
 def test_default_cache_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -83,7 +83,8 @@ def test_second_vote_of_a_session_on_the_same_pair_is_refused(store: VoteStore) 
 
 
 @pytest.mark.parametrize("field, value", [("style", "mona-lisa"), ("clip", ""), ("left_variant", "both"),
-                                          ("choice", "neither"), ("session", " "), ("clip", "x" * 201)])
+                                          ("choice", "neither"), ("session", " "), ("clip", "x" * 201),
+                                          ("network", "huge")])
 def test_invalid_votes_raise_and_store_nothing(store: VoteStore, field: str, value: str) -> None:
     kwargs = {"style": "starry-night", "clip": "carphone", "left_variant": "temporal", "choice": "left",
               "session": "s1", field: value}
@@ -189,6 +190,24 @@ def test_a_database_from_before_checkpoints_were_recorded_gains_the_column(tmp_p
         assert vote(store, "temporal", session="new", checkpoints="abc")
         assert store.results().overall == Tally(2, 0, 0)
         assert store.results({"starry-night": "abc"}).overall == Tally(1, 0, 0)
+        assert store.results().per_network == {"full-size": Tally(2, 0, 0)}  # older votes: the full-size models
+
+
+def test_fast_pairs_are_counted_with_their_own_checkpoints_and_apart_by_network(store: VoteStore) -> None:
+    """A vote on the fast network against its framewise twin names those checkpoints; the results count a style's
+    votes on every pair it has installed now, and tell the networks apart."""
+    vote(store, "temporal", session="s1", checkpoints="full-weights")
+    assert store.record(style="starry-night", clip="upload-1", left_variant="framewise", choice="right",
+                        session="s1", checkpoints="fast-weights", network="fast")
+    assert store.record(style="starry-night", clip="upload-2", left_variant="temporal", choice="right",
+                        session="s1", checkpoints="old-fast-weights", network="fast")
+    with sqlite3.connect(store.path) as conn:
+        assert conn.execute("SELECT network, winner FROM votes ORDER BY id").fetchall() == [
+            ("full-size", "temporal"), ("fast", "temporal"), ("fast", "framewise")]
+    current = store.results({"starry-night": ["full-weights", "fast-weights"]})
+    assert current.overall == Tally(2, 0, 0) and current.per_style == {"starry-night": Tally(2, 0, 0)}
+    assert current.per_network == {"full-size": Tally(1, 0, 0), "fast": Tally(1, 0, 0)}
+    assert store.results({"starry-night": "full-weights"}).per_network == {"full-size": Tally(1, 0, 0)}
 
 
 def test_votes_persist_across_reopening(tmp_path: Path) -> None:

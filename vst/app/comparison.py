@@ -28,7 +28,7 @@ from ..pipeline import RenderResult
 #: Series names of the flicker plot and labels of the slider.
 TEMPORAL_LABEL = "temporal (ours)"
 FRAMEWISE_LABEL = "framewise"
-FAST_LABEL = "fast (real-time)"
+FAST_LABEL = "fast"
 FAST_FRAMEWISE_LABEL = "fast, framewise"
 VARIANT_LABELS: dict[str, str] = {"temporal": TEMPORAL_LABEL, "framewise": FRAMEWISE_LABEL, "fast": FAST_LABEL,
                                   "fast-framewise": FAST_FRAMEWISE_LABEL}
@@ -139,14 +139,16 @@ SLIDER_CSS = """
   border-radius: 50%; background: rgba(255, 255, 255, 0.95); color: #222; font-size: 18px; line-height: 32px;
   text-align: center; box-shadow: 0 1px 6px rgba(0, 0, 0, 0.5); }
 .vst-label { position: absolute; top: 10px; padding: 2px 10px; border-radius: 999px; font-size: 13px;
-  background: rgba(0, 0, 0, 0.6); color: #fff; pointer-events: none; }
+  background: rgba(0, 0, 0, 0.6); color: #fff; pointer-events: none; white-space: nowrap; max-width: 46%;
+  overflow: hidden; text-overflow: ellipsis; }
 .vst-label-left { left: 10px; }
 .vst-label-right { right: 10px; background: rgba(234, 88, 12, 0.85); }
 .vst-range { position: absolute; inset: 0; width: 100%; height: 100%; margin: 0; opacity: 0; cursor: ew-resize;
   -webkit-appearance: none; appearance: none; }
-.vst-compare-bar { display: flex; gap: 8px; align-items: center; margin-top: 8px; font-size: 13px; opacity: 0.85; }
+.vst-compare-bar { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; margin-top: 8px; font-size: 13px;
+  opacity: 0.85; }
 .vst-compare-bar button { padding: 4px 12px; border-radius: 8px; border: 1px solid rgba(128, 128, 128, 0.5);
-  background: transparent; color: inherit; cursor: pointer; }
+  background: transparent; color: inherit; cursor: pointer; white-space: nowrap; }
 .vst-compare-empty { padding: 48px 16px; text-align: center; border: 1px dashed rgba(128, 128, 128, 0.5);
   border-radius: 12px; opacity: 0.8; }
 """

@@ -1,9 +1,10 @@
 """The Live tab: the visitor's camera (or an example clip) stylized in their own browser, frame by frame.
 
 The server only serves files: the page (``vst/app/live_page/``), each real-time style's ``model.onnx`` files (the same
-networks as ``live/`` and ``fast/model.safetensors``, see :mod:`vst.onnx_export`) and the pinned onnxruntime-web
-(:mod:`vst.app.web_runtime`). The page is an ``<iframe>`` served by Gradio's file route, so its scripts run apart from
-Gradio's; its configuration (styles, paths, sizes) travels in the URL fragment as JSON.
+networks as ``live/`` and ``fast/model.safetensors``, see :mod:`vst.onnx_export`), the example clips and the pinned
+onnxruntime-web (:mod:`vst.app.web_runtime`), each under a name of its own at ``/vst-live/<name>`` (:class:`LiveFiles`,
+:func:`live_routes`): no server path is in any URL. The page is an ``<iframe>``, so its scripts run apart from
+Gradio's; its configuration (styles, file names, sizes) travels in the URL fragment as JSON.
 
 Styles come from the one style list (:func:`vst.app.service.gallery_styles`, i.e. the catalog): every installed
 style with a ``live/`` or ``fast/`` network. The page runs the live network (a third of the fast one's arithmetic,
@@ -14,14 +15,20 @@ into ``<cache>/live-onnx/<slug>/<variant>/`` at start, with a log line.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
 import gradio as gr
+from fastapi import HTTPException
+from fastapi.responses import FileResponse
+from fastapi.routing import APIRoute
 
 from ..catalog import FAST_VARIANT, LIVE_VARIANT
 from ..onnx_export import ONNX_FILE, export_checkpoint, exported_from, is_current
@@ -34,17 +41,24 @@ PAGE_DIR = Path(__file__).resolve().parent / "live_page"
 PAGE = PAGE_DIR / "live.html"
 #: The resolutions offered (16:9, multiples of 4 where possible); the page picks its default from a measurement.
 SIZES: tuple[tuple[int, int], ...] = ((320, 180), (480, 270), (640, 360))
-FRAME_HEIGHT_PX = 800
+FRAME_HEIGHT_PX = 800  # the frame's height until its page reports its own (FRAME_JS)
 #: The networks the page can run, in the order it prefers them, with the labels of its "Network" menu.
 NETWORKS: dict[str, str] = {LIVE_VARIANT: "light (fastest)", FAST_VARIANT: "fast (more detail)"}
 
 INTRO = (
-    "Your camera as a moving painting, **in real time, computed in your own browser** (the image never leaves your "
-    "computer). Press *Start camera* and allow the camera, or run Live on an example clip. Switch styles while it "
-    "runs, take a snapshot or record a clip. Each style here is its own small network trained to keep frames steady "
-    "(the light one by default; the fast one shows more detail where the computer keeps up), so styles switch but do "
-    "not mix."
+    "Your camera as a moving painting, computed **in your own browser** (the image never leaves your device), at the "
+    "frame rate your device reaches (shown under the picture). Press *Start camera*, or run an example clip."
 )
+#: ``js_on_load`` of the Live tab's ``gr.HTML``: the frame takes the height its page reports (live.js), so the page
+#: never scrolls inside its frame and the picture is where the app's page scrolls.
+FRAME_JS = r"""
+const frame = element.querySelector('iframe');
+window.addEventListener('message', (event) => {
+  if (event.origin !== location.origin || event.source !== frame.contentWindow) return;
+  const height = event.data && event.data.vstLiveHeight;
+  if (typeof height === 'number' && height > 100) frame.style.height = `${Math.ceil(height)}px`;
+});
+"""
 
 
 @dataclass(frozen=True)
@@ -81,34 +95,105 @@ def live_styles(styles: Sequence[GalleryStyle], export_dir: Path) -> list[LiveSt
     return found
 
 
-def page_config(styles: Sequence[LiveStyle], examples: Sequence[tuple[Path, str]],
-                runtime: Path | None) -> dict[str, object]:
-    """What the page reads from its URL fragment."""
+class LiveFiles:
+    """The files the Live page loads, each under a name of its own (no server path), served by :func:`live_routes` at
+    ``/vst-live/<name>``. Names carry a digest of the file (or the runtime's version), so every app in a process can
+    share one registry (:data:`LIVE_FILES`) and a name never changes its content (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._files: dict[str, Path] = {}
+        self._folders: dict[str, Path] = {}
+        self._digests: dict[tuple[str, int, int], str] = {}
+
+    def add(self, kind: str, path: Path, stem: str | None = None) -> str:
+        """Serve ``path`` as ``<kind>/<stem or its name's stem>-<digest><suffix>``; returns that name."""
+        path = Path(path).resolve()
+        name = f"{kind}/{stem or path.stem}-{self._digest(path)}{path.suffix}"
+        with self._lock:
+            self._files[name] = path
+        return name
+
+    def add_page(self, folder: Path) -> None:
+        """Serve the page's own files (``live.html``, ``live.js``, ``live.css``) under their names."""
+        with self._lock:
+            for path in Path(folder).iterdir():
+                if path.is_file():
+                    self._files[path.name] = path.resolve()
+
+    def add_folder(self, name: str, folder: Path) -> str:
+        """Serve the plain files directly inside ``folder`` as ``<name>/<file name>``; returns ``name``."""
+        with self._lock:
+            self._folders[name] = Path(folder).resolve()
+        return name
+
+    def get(self, name: str) -> Path | None:
+        """The file served as ``name``, or ``None`` (unknown, a sub-folder, a link, or gone)."""
+        with self._lock:
+            path = self._files.get(name)
+            if path is None and "/" in name:
+                folder, _, file = name.rpartition("/")
+                root = self._folders.get(folder)
+                if root is not None and _FILE_NAME.fullmatch(file):
+                    path = root / file
+        return path if path is not None and path.is_file() and not path.is_symlink() else None
+
+    def _digest(self, path: Path) -> str:
+        stat = path.stat()
+        key = (str(path), stat.st_size, stat.st_mtime_ns)
+        if key not in self._digests:
+            with path.open("rb") as f:
+                self._digests[key] = hashlib.file_digest(f, "sha256").hexdigest()[:12]
+        return self._digests[key]
+
+
+#: The process's registry of Live files (every app built in this process adds to it).
+LIVE_FILES = LiveFiles()
+LIVE_PREFIX = "/vst-live"
+_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+#: Content types the page's files need (a module script must not come as ``application/octet-stream``).
+_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript", ".mjs": "text/javascript",
+          ".css": "text/css", ".wasm": "application/wasm", ".onnx": "application/octet-stream", ".mp4": "video/mp4"}
+
+
+def live_routes(files: LiveFiles | None = None) -> list[APIRoute]:
+    """The route serving the Live page's files from ``files`` (default :data:`LIVE_FILES`) at
+    ``/vst-live/<name>``: only registered files, never a listing; anything else answers 404."""
+    registry = LIVE_FILES if files is None else files
+
+    def serve(name: str) -> FileResponse:
+        path = registry.get(name)
+        if path is None:
+            raise HTTPException(status_code=404, detail="not found")
+        return FileResponse(path, media_type=_TYPES.get(path.suffix.lower()))
+
+    return [APIRoute(LIVE_PREFIX + "/{name:path}", serve, methods=["GET"], include_in_schema=False)]
+
+
+def page_config(styles: Sequence[LiveStyle], examples: Sequence[tuple[Path, str]], runtime: Path | None,
+                files: LiveFiles | None = None) -> dict[str, object]:
+    """What the page reads from its URL fragment: every file as a name relative to the page (registered in
+    ``files``, default :data:`LIVE_FILES`), never a server path."""
+    registry = LIVE_FILES if files is None else files
     offered = [name for name in NETWORKS if any(name in s.models for s in styles)]
     return {
-        "styles": [{"slug": s.slug, "caption": s.caption, "models": {k: str(v) for k, v in s.models.items()}}
+        "styles": [{"slug": s.slug, "caption": s.caption,
+                    "models": {k: registry.add(f"models/{s.slug}", v, k) for k, v in s.models.items()}}
                    for s in styles],
         "networks": [{"name": name, "label": NETWORKS[name]} for name in offered],
-        "examples": [{"label": label, "path": str(Path(path).resolve())} for path, label in examples],
+        "examples": [{"label": label, "url": registry.add("examples", Path(path))} for path, label in examples],
         "sizes": [list(size) for size in SIZES],
-        "runtime": str(runtime) if runtime is not None else None,
+        "runtime": registry.add_folder(f"runtime/{web_runtime.VERSION}", runtime) if runtime is not None else None,
         "cdn": web_runtime.CDN_URL,
         "version": web_runtime.VERSION,
     }
 
 
 def page_src(config: dict[str, object], **query: str) -> str:
-    """The page's URL relative to the app's root: Gradio's file route, a query (``backend=wasm``,
+    """The page's URL relative to the app's root (``vst-live/live.html``), a query (``backend=wasm``,
     ``resolution=320x180``) and the configuration as the fragment."""
     search = "?" + "&".join(f"{k}={quote(v)}" for k, v in query.items()) if query else ""
-    return f"gradio_api/file={quote(str(PAGE))}{search}#{quote(json.dumps(config, separators=(',', ':')))}"
-
-
-def served_paths(styles: Sequence[LiveStyle], examples: Sequence[tuple[Path, str]],
-                 runtime: Path | None) -> list[Path]:
-    """Exactly the files and folders the page loads (``gr.set_static_paths``): nothing else is exposed."""
-    paths = [PAGE_DIR, *(m for s in styles for m in s.models.values()), *(Path(p).resolve() for p, _ in examples)]
-    return paths + ([runtime] if runtime is not None else [])
+    return f"{LIVE_PREFIX.lstrip('/')}/live.html{search}#{quote(json.dumps(config, separators=(',', ':')))}"
 
 
 def live_tab(styles: Sequence[GalleryStyle], cache_dir: Path, examples: Sequence[tuple[Path, str]]) -> None:
@@ -118,10 +203,10 @@ def live_tab(styles: Sequence[GalleryStyle], cache_dir: Path, examples: Sequence
     if runtime is None:
         log.warning("onnxruntime-web %s is not in %s (run `python -m vst fetch-web-runtime`); the Live page loads it "
                     "from %s", web_runtime.VERSION, web_runtime.runtime_dir(), web_runtime.CDN_URL)
-    gr.set_static_paths(served_paths(runnable, examples, runtime))
+    LIVE_FILES.add_page(PAGE_DIR)
     src = page_src(page_config(runnable, examples, runtime))
     gr.Markdown(INTRO, elem_id="live-intro")
     gr.HTML(f'<iframe id="live-frame" src="{src}" allow="camera; fullscreen" title="Live" '
-            f'style="width:100%;height:{FRAME_HEIGHT_PX}px;border:0"></iframe>'
+            f'style="width:100%;height:{FRAME_HEIGHT_PX}px;border:0;display:block"></iframe>'
             f'<p style="font-size:0.85em;opacity:0.7"><a href="{src}" target="_blank" rel="noopener">Open Live in its '
-            f'own window</a></p>', elem_id="live-tab")
+            f'own window</a></p>', elem_id="live-tab", js_on_load=FRAME_JS, container=False, padding=False)

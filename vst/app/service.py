@@ -19,6 +19,7 @@ import hashlib
 import logging
 import math
 import os
+import queue
 import random
 import shutil
 import threading
@@ -27,6 +28,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -42,9 +44,11 @@ from ..pipeline import RenderResult, Stylizer, check_frame_size, render_video, s
 from ..video import VideoInfo, probe
 from .config import AppConfig
 from .comparison import VARIANT_LABELS, flicker_frame, flicker_reading, slider_html
+from .line import JobLine, Stage
 from .media import media_url
+from .progress import JobStatus
 from .served import forget_served
-from .showcase import CURATED_CLIPS, ABPair, checkpoint_digest, load_pairs, prerender_pairs
+from .showcase import CURATED_CLIPS, MIN_LONG_SIDE, ABPair, checkpoint_digest, load_pairs, prerender_pairs
 from .votes import Results, Tally, VoteStore
 
 log = logging.getLogger(__name__)
@@ -69,6 +73,10 @@ class VideoTooLongError(VideoError):
 
 class JobTimeoutError(VSTError):
     """A job stage ran past its time limit (``VST_JOB_TIMEOUT``, ``VST_COMPARISON_TIMEOUT``) and was stopped."""
+
+
+class JobCancelledError(VSTError):
+    """The visitor left (their page was closed) while their job ran; it stops and leaves nothing behind."""
 
 
 class FramesTooLargeError(VideoError):
@@ -102,13 +110,18 @@ def choose_network(style: GalleryStyle, realtime: bool) -> str:
     return FAST_VARIANT if realtime and style.has_fast else "temporal"
 
 
-def realtime_note(style: GalleryStyle | None) -> str:
-    """The real-time checkbox's hint for the selected style: what ticking it will do."""
+def realtime_note(style: GalleryStyle | None, fast: bool = True) -> str:
+    """The hint under the *Fast network* checkbox: what renders the selected style with the box as it is now
+    (``fast``: ticked), and what the other setting does. It promises no speed: the result says what was measured."""
     if style is None:
         return "Uses a style's fast network where it has one."
-    if style.has_fast:
-        return "This style has a fast network (a much smaller model). Untick to use the temporal model."
-    return "This style has no fast network, so the temporal model renders it either way."
+    if not style.has_fast:
+        return "This style has no fast network, so its full-size temporal model renders it either way."
+    if fast:
+        return ("The fast network: a much smaller model, compared with its own framewise twin. Untick for the "
+                "full-size temporal model (finer, slower).")
+    return ("The full-size temporal model, compared with the framewise baseline (finer, slower). Tick for the fast "
+            "network.")
 
 
 def sample_photo() -> np.ndarray:
@@ -162,26 +175,47 @@ def style_painting(style: InstalledStyle) -> Path | None:
     return None
 
 
-def gallery_card(slug: str, painting: Path | None, preview: Path, out_dir: Path, height: int = 240) -> Path:
-    """``<out_dir>/<slug>-card-<key>.jpg``: the painting (left) beside what the style makes of a photo (right), both
-    ``height`` px high with a thin gap; just the preview when the style ships no painting. Made once and cached."""
+#: Width / height of every gallery card, so the cards fill their frames alike (no blank bands above or below).
+CARD_RATIO = 2.6
+#: Bumped when the cards are drawn differently, so that cached ones are drawn again.
+CARD_VERSION = 2
+
+
+def _cover(image: Any, width: int, height: int) -> Any:
+    """``image`` scaled to cover ``width`` × ``height`` and cropped to it around its centre (a PIL image)."""
     from PIL import Image
 
-    if painting is None:
-        return preview
-    stamp = "|".join(f"{p}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in (painting, preview))
+    scale = max(width / image.width, height / image.height)
+    size = (max(width, round(image.width * scale)), max(height, round(image.height * scale)))
+    scaled = image.resize(size, Image.LANCZOS)
+    left, top = (size[0] - width) // 2, (size[1] - height) // 2
+    return scaled.crop((left, top, left + width, top + height))
+
+
+def gallery_card(slug: str, painting: Path | None, preview: Path, out_dir: Path, height: int = 240) -> Path:
+    """``<out_dir>/<slug>-card-<key>.jpg``: the painting (left, whole, ``height`` px high; at most 60% of the card)
+    beside what the style makes of a photo (right, cropped around its centre to fill the rest), with a thin gap; the
+    photo alone when the style ships no painting. Every card is :data:`CARD_RATIO` wide. Made once and cached."""
+    from PIL import Image
+
+    sources = [p for p in (painting, preview) if p is not None]
+    stamp = "|".join([f"v{CARD_VERSION}"] + [f"{p}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in sources])
     out = Path(out_dir) / f"{slug}-card-{hashlib.sha256(stamp.encode()).hexdigest()[:12]}.jpg"
     if out.is_file():
         return out
-    images = []
-    for path in (painting, preview):
-        with Image.open(path) as image:
-            image = image.convert("RGB")
-            images.append(image.resize((max(1, round(image.width * height / image.height)), height), Image.LANCZOS))
-    gap = 6
-    card = Image.new("RGB", (images[0].width + gap + images[1].width, height), (255, 255, 255))
-    card.paste(images[0], (0, 0))
-    card.paste(images[1], (images[0].width + gap, 0))
+    width, gap = round(height * CARD_RATIO), 6
+    card = Image.new("RGB", (width, height), (255, 255, 255))
+    with Image.open(preview) as photo:
+        photo = photo.convert("RGB")
+        if painting is None:
+            card.paste(_cover(photo, width, height), (0, 0))
+        else:
+            with Image.open(painting) as art:
+                art = art.convert("RGB")
+                art_width = min(round(art.width * height / art.height), round(width * 0.6))
+                card.paste(_cover(art, art_width, height), (0, 0))
+                card.paste(_cover(photo, width - art_width - gap, height), (art_width + gap, 0))
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
     with atomic_output(out, overwrite=True) as tmp:
         card.save(tmp, format="JPEG", quality=88)
     return out
@@ -365,14 +399,27 @@ class JobActivity:
 
 
 def speed_text(frames: int, seconds: float, clip_fps: float) -> str:
-    """One plain speed figure, e.g. ``rendered at 24.3 fps, faster than real time`` (``clip_fps``: the clip's own
-    frame rate) or ``rendered at 6.1 fps (the clip plays at 25 fps)``."""
+    """The measured speed against the clip's own frame rate, e.g. ``rendered at 24.3 fps, faster than the clip's 20
+    fps: real time`` or ``rendered at 6.1 fps, slower than the clip's 25 fps``: "real time" is said only when the
+    render kept up with the clip."""
     if not (seconds > 0 and math.isfinite(seconds)):
         return "rendered (speed not measurable)"
     fps = frames / seconds
-    if clip_fps > 0 and fps >= clip_fps:
-        return f"rendered at {fps:.1f} fps, faster than real time"
-    return f"rendered at {fps:.1f} fps (the clip plays at {clip_fps:.0f} fps)"
+    shown = f"{math.floor(fps * 10 + 1e-9) / 10:.1f}"  # rounded down: a render just short of the clip's rate reads short
+    if not clip_fps > 0:
+        return f"rendered at {shown} fps"
+    clip = f"the clip's {round(clip_fps):d} fps" if abs(clip_fps - round(clip_fps)) < 0.005 else \
+        f"the clip's {clip_fps:.2f} fps"
+    if fps < clip_fps:
+        return f"rendered at {shown} fps, slower than {clip}"
+    if float(shown) > clip_fps:
+        return f"rendered at {shown} fps, faster than {clip}: real time"
+    return f"rendered at {shown} fps, as fast as {clip}: real time"
+
+
+#: (network, baseline) pairs the blind vote can show: the same architecture trained with and without the temporal
+#: loss.
+FAIR_PAIRS: tuple[tuple[str, str], ...] = (("temporal", "framewise"), (FAST_VARIANT, FAST_FRAMEWISE_VARIANT))
 
 
 def baseline_for(style: GalleryStyle, variant: str) -> str | None:
@@ -415,7 +462,7 @@ class StylizeOutcome:
 
     @property
     def label(self) -> str:
-        """The main network's name in the UI, e.g. ``fast (real-time)``."""
+        """The main network's name in the UI, e.g. ``fast``."""
         return VARIANT_LABELS[self.variant]
 
     @property
@@ -449,14 +496,31 @@ class StylizeOutcome:
             return ""
         return flicker_reading(self.result, self.variant, self.baseline_variant)
 
+    def pair_range(self) -> list[float]:
+        """The flicker plot's x-axis: from the first frame pair to the last (1 … frames − 1)."""
+        return [1, max(2, self.result.frames - 1)]
+
+    def plot_caption(self) -> str:
+        """The flicker plot's caption (Markdown): how to read it and, where a line has gaps, what they are."""
+        errors = self.result.warping_errors.get(self.variant, [])
+        gaps = int(np.isnan(np.asarray(errors, dtype=float)).sum()) if errors else 0
+        caption = "**Flicker per frame pair**: the lower a line, the steadier that network's video."
+        if gaps:
+            pairs = "1 frame pair" if gaps == 1 else f"{gaps} frame pairs"
+            caption += (f" The gaps are {pairs} whose motion could not be followed (a cut or very fast motion): "
+                        f"they are left out of the figures above.")
+        return caption
+
     def network_line(self) -> str:
         """Which network rendered the video (and why, after a fallback) and one plain speed figure."""
-        fallback = (" · Real-time was on, but this style has no fast network, so the temporal model was used."
+        fallback = (" · The fast network was asked for, but this style has none, so the temporal model was used."
                     if self.fell_back else "")
         frames = self.result.frames
-        sound = " with its sound" if self.has_sound else ""
-        return (f"Network: **{self.label}** · {speed_text(frames, self.video_seconds, self.clip_fps)}{sound}"
-                f"{fallback}")
+        sound = " · its sound kept" if self.has_sound else ""
+        together = (" (together with the framewise baseline)" if self.variant != FAST_VARIANT and self.baseline
+                    else "")
+        return (f"Network: **{self.label}** · {speed_text(frames, self.video_seconds, self.clip_fps)}{together}"
+                f"{sound}{fallback}")
 
     def summary(self) -> str:
         """The result text (Markdown): :meth:`network_line`, then the comparison's state or reading."""
@@ -466,8 +530,8 @@ class StylizeOutcome:
             stats = f"{size} · this style's framewise baseline is not installed, so there is nothing to compare with"
         elif self.comparison_error is not None:
             stats = f"Your video is ready; the flicker comparison was not made: {self.comparison_error}"
-        elif self.pending:
-            stats = f"Your video is ready. Rendering the {baseline} baseline for the flicker comparison…"
+        elif self.pending:  # the status line above says what is being rendered now
+            stats = f"{size} · the flicker comparison with the {baseline} baseline follows"
         else:
             stats = f"**{self.reading()}** · {size}"
             if self.twin_missing:
@@ -476,18 +540,37 @@ class StylizeOutcome:
         return f"{self.network_line()}\n\n{stats}"
 
     def pair(self) -> Pair | None:
-        """This result as an A/B pair for its visitor only: ``None`` unless the temporal model made it and the
-        framewise baseline was rendered (the blind vote compares those two, nothing else)."""
-        if not self.compared or self.variant != "temporal" or self.baseline_variant != "framewise":
+        """This result as an A/B pair for its visitor only, once its comparison is rendered and fair (see
+        :data:`FAIR_PAIRS`): the temporal model against the framewise baseline, or the fast network against its
+        framewise twin; ``None`` otherwise (e.g. the fast network against the full-size framewise model)."""
+        if not self.compared or (self.variant, self.baseline_variant) not in FAIR_PAIRS or not self.digest:
             return None
         assert self.baseline is not None
         return Pair(self.style, f"upload-{self.job_id}", self.video, self.baseline, own=True,
-                    checkpoints=self.checkpoints)
+                    checkpoints=self.checkpoints, network="fast" if self.variant == FAST_VARIANT else "full-size")
 
     @property
     def checkpoints(self) -> str:
-        """:func:`checkpoint_digest` of the style's temporal and framewise models (what a vote on this pair judged)."""
+        """:func:`pair_digest` of the two models compared (what a vote on this result's pair judges)."""
         return self.digest
+
+
+def pair_digest(style: GalleryStyle, main: str, baseline: str | None) -> str:
+    """:func:`checkpoint_digest` of the two checkpoints a result compares, when they make a fair blind pair (the
+    temporal model and the framewise baseline, or the fast network and its framewise twin); ``""`` otherwise."""
+    if (main, baseline) in FAIR_PAIRS and all(v in style.variants for v in (main, baseline)):
+        return checkpoint_digest(style.variants, (main, baseline))  # type: ignore[arg-type]
+    return ""
+
+
+def current_digests(styles: Sequence[GalleryStyle]) -> dict[str, list[str]]:
+    """Per style, the :func:`pair_digest` of each fair pair it has installed now (what the vote results count)."""
+    digests = {}
+    for style in styles:
+        found = [digest for main, baseline in FAIR_PAIRS if (digest := pair_digest(style, main, baseline))]
+        if found:
+            digests[style.slug] = found
+    return digests
 
 
 def video_seconds(info: VideoInfo) -> float | None:
@@ -509,6 +592,8 @@ class StylizeService:
         self.models = ModelCache(config.device, compile=config.compile)
         self.jobs = JobSpace(config.jobs_dir, config.cache_ttl_minutes * 60)
         self.activity = JobActivity() if activity is None else activity
+        #: The jobs running and waiting, with their estimated waits (:meth:`watch`).
+        self.line = JobLine(config.concurrency, config.queue_size)
 
     def check_style(self, style: str | None) -> GalleryStyle:
         if not style:
@@ -541,6 +626,22 @@ class StylizeService:
                                       f"at a smaller size (720p is plenty).")
         return info
 
+    def plan(self, style: GalleryStyle, info: VideoInfo, realtime: bool) -> tuple[str, str | None, list[Stage]]:
+        """The main variant (:func:`choose_network`), its baseline (:func:`baseline_for`) and the render stages a job
+        on ``info`` will run (for the wait estimates): one pass of both with the temporal model; the fast video, then
+        the baseline alone, in real-time mode."""
+        main = choose_network(style, realtime)
+        baseline = baseline_for(style, main)
+        seconds = min(video_seconds(info) or self.config.max_seconds, self.config.max_seconds)
+        frames = info.num_frames if info.num_frames else max(1, round(seconds * max(info.fps, 1.0)))
+        scale = min(1.0, self.config.max_side / max(info.width, info.height))
+        pixels = round(info.width * scale) * round(info.height * scale)
+        if main == FAST_VARIANT and baseline is not None:
+            stages = [Stage((main,), frames, pixels), Stage((baseline,), frames, pixels)]
+        else:
+            stages = [Stage(tuple([main] + ([baseline] if baseline else [])), frames, pixels)]
+        return main, baseline, stages
+
     def run(self, video: str | os.PathLike[str] | None, style: str | None, progress: JobProgress | None = None,
             *, realtime: bool = False) -> StylizeOutcome:
         """The finished job of :meth:`stages` (its last outcome)."""
@@ -549,6 +650,79 @@ class StylizeService:
             pass
         assert outcome is not None  # stages() always yields
         return outcome
+
+    def watch(self, video: str | os.PathLike[str] | None, style: str | None, *, realtime: bool = False,
+              interval: float = 1.0) -> Iterator[JobStatus | StylizeOutcome]:
+        """One visitor's job as it goes: checked at once (a :class:`VSTError` before anything else), then its place in
+        this server's line (:class:`JobStatus` ``waiting``, every ``interval`` seconds, with the estimated wait),
+        then :meth:`stages` in a worker thread: ``starting``, the render's progress (``video``, ``comparison``: at
+        most one status per ``interval / 2``) and each :class:`StylizeOutcome` as soon as it exists. A failure of the
+        job is raised here. Closing the iterator early (the visitor left) stops the job at its next frames."""
+        chosen = self.check_style(style)
+        info = self.check_video(video)
+        main, baseline, planned = self.plan(chosen, info, realtime)
+        ticket = self.line.join(planned)  # QueueFullError when the line is full
+        cancel = threading.Event()
+        worker: threading.Thread | None = None
+        try:
+            while not self.line.wait(ticket, interval):
+                yield JobStatus(ticket.id, "waiting", place=self.line.place(ticket))
+            yield JobStatus(ticket.id, "starting")
+            events: queue.Queue[object] = queue.Queue()
+            baseline_label = VARIANT_LABELS.get(baseline or "", "")
+            stage = "video"
+
+            def report(done: int, total: int | None, fps: float, left: float | None) -> None:
+                rest = planned[1:] if stage == "video" else []
+                later = self.line.speed.estimate(rest) if rest else 0.0
+                if later is None and left is not None and fps > 0 and rest and rest[0].variants == (
+                        FAST_FRAMEWISE_VARIANT,):  # the fast twin costs what the fast network did
+                    later = (done / fps + left) if rest[0].frames else None
+                self.line.report(ticket, None if left is None or later is None else left + later)
+                events.put(JobStatus(ticket.id, stage, done, total, fps, left,  # type: ignore[arg-type]
+                                     baseline=baseline_label))
+
+            def work() -> None:
+                nonlocal stage
+                try:
+                    for outcome in self._stages(chosen, info, Path(str(video)), realtime, report, cancel):
+                        if outcome.pending:
+                            stage = "comparison"
+                        events.put(outcome)
+                except BaseException as err:  # noqa: BLE001 (handed to the visitor's iterator, raised there)
+                    events.put(err)
+                finally:
+                    self.line.leave(ticket)
+                    events.put(_DONE)
+
+            worker = threading.Thread(target=work, name=f"vst-job-{ticket.id[:8]}", daemon=True)
+            worker.start()
+            shown = 0.0
+            latest: JobStatus | None = None
+            while True:
+                try:
+                    item = events.get(timeout=interval / 2)
+                except queue.Empty:
+                    item = None
+                if isinstance(item, JobStatus):
+                    latest = item
+                if latest is not None and time.monotonic() - shown >= interval / 2:
+                    yield latest
+                    latest, shown = None, time.monotonic()
+                if item is _DONE:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                if isinstance(item, StylizeOutcome):
+                    latest = None
+                    yield item
+                    if item.pending:  # the status line moves on to the comparison at once
+                        yield JobStatus(ticket.id, "comparison", 0, item.result.frames, baseline=baseline_label)
+                        shown = time.monotonic()
+        finally:
+            cancel.set()  # the visitor left early: the worker stops at its next frames
+            if worker is None:
+                self.line.leave(ticket)
 
     def stages(self, video: str | os.PathLike[str] | None, style: str | None, progress: JobProgress | None = None,
                *, realtime: bool = False) -> Iterator[StylizeOutcome]:
@@ -561,13 +735,17 @@ class StylizeService:
         yielded as a ``pending`` outcome; then the comparison pass renders the baseline alone (same frames, same
         flicker meter: the fast network's framewise twin costs what the fast network did) within its own budget,
         ``comparison_timeout``. If that pass fails, times out or is stopped, the delivered video stays: the
-        last outcome carries ``comparison_error`` and the failure is logged with the job id.
+        last outcome carries ``comparison_error`` and the failure is logged with the job id. This runs now, in this
+        thread, outside the line (:meth:`watch` waits for a place first).
         """
         chosen = self.check_style(style)
         info = self.check_video(video)
-        source = Path(str(video))
-        main = choose_network(chosen, realtime)
-        baseline = baseline_for(chosen, main)
+        yield from self._stages(chosen, info, Path(str(video)), realtime, progress, None)
+
+    def _stages(self, chosen: GalleryStyle, info: VideoInfo, source: Path, realtime: bool,
+                progress: JobProgress | None, cancel: threading.Event | None) -> Iterator[StylizeOutcome]:
+        """:meth:`stages` of a checked style and video; ``cancel`` stops the render at its next frames."""
+        main, baseline, _ = self.plan(chosen, info, realtime)
         if main == FAST_VARIANT and baseline == "framewise":
             log.warning("%s has no %s network: the fast network is compared with the full-size framewise model "
                         "(slower; train the twin with `python -m training distill --framewise`)", chosen.slug,
@@ -575,7 +753,7 @@ class StylizeService:
         variants = [main] + ([baseline] if baseline is not None else [])
         stylizers = {variant: self.models.stylizer(chosen.slug, variant, chosen.variants[variant])
                      for variant in variants}
-        digest = checkpoint_digest(chosen.variants) if all(v in chosen.variants for v in VARIANTS) else ""
+        digest = pair_digest(chosen, main, baseline)
         job_id, folder = self.jobs.new()
         outputs = {variant: folder / output_name(source, chosen.slug, variant) for variant in stylizers}
 
@@ -589,7 +767,7 @@ class StylizeService:
             first = self._render(source, info, {v: (stylizers[v], outputs[v]) for v in (variants if one_pass
                                                                                         else [main])},
                                  budget=self.config.job_timeout, stage="video",
-                                 measure_flicker=baseline is not None, progress=progress)
+                                 measure_flicker=baseline is not None, progress=progress, cancel=cancel)
         except BaseException as err:
             self.jobs.remove(folder)
             if isinstance(err, VideoError) and not isinstance(err, VideoTooLongError):
@@ -605,7 +783,7 @@ class StylizeService:
         try:  # the baseline alone: the fast video's flicker was measured while it rendered (the meter is cheap)
             second = self._render(source, info, {baseline: (stylizers[baseline], outputs[baseline])},
                                   budget=self.config.comparison_timeout, stage="comparison",
-                                  measure_flicker=True, progress=progress)
+                                  measure_flicker=True, progress=progress, cancel=cancel)
         except VSTError as err:
             log.warning("job %s: the comparison failed after the video was delivered: %s", job_id, err)
             yield outcome(first, first.seconds, comparison_error=str(err))
@@ -621,14 +799,18 @@ class StylizeService:
         yield outcome(result, first.seconds)
 
     def _render(self, source: Path, info: VideoInfo, targets: Mapping[str, tuple[Stylizer, Path | None]], *,
-                budget: float, stage: str, measure_flicker: bool, progress: JobProgress | None) -> RenderResult:
+                budget: float, stage: str, measure_flicker: bool, progress: JobProgress | None,
+                cancel: threading.Event | None = None) -> RenderResult:
         """:func:`render_video` of ``source`` within ``budget`` seconds (counted from now) and this server's length
-        limit, reporting to ``progress``; :class:`JobTimeoutError` naming the ``stage`` past its budget."""
+        limit, reporting to ``progress``; :class:`JobTimeoutError` naming the ``stage`` past its budget,
+        :class:`JobCancelledError` once ``cancel`` is set. The time it took goes into the line's speed log."""
         max_frames = math.ceil(self.config.max_seconds * max(info.fps, 1.0) * 1.1) + 1
         started = time.monotonic()
 
         def on_frames(done: int, total: int | None) -> None:
             now = time.monotonic()
+            if cancel is not None and cancel.is_set():
+                raise JobCancelledError("The job was stopped: its page was closed.")
             if now - started > budget:
                 if stage == "video":
                     raise JobTimeoutError(f"Stopped after {now - started:.0f} s: this server allows {budget:g} s per "
@@ -644,8 +826,14 @@ class StylizeService:
                 progress(done, total, fps, left)
 
         with self.activity.running():
-            return render_video(source, targets, max_side=self.config.max_side, measure_flicker=measure_flicker,
-                                progress=on_frames, meter=comparison_meter())
+            result = render_video(source, targets, max_side=self.config.max_side, measure_flicker=measure_flicker,
+                                  progress=on_frames, meter=comparison_meter())
+        self.line.speed.record(Stage(tuple(targets), result.frames, result.width * result.height), result.seconds)
+        return result
+
+
+#: The end of a job's events (:meth:`StylizeService.watch`).
+_DONE = object()
 
 
 def comparison_meter() -> WarpingErrorMeter:
@@ -672,7 +860,10 @@ def _without_path(message: str, path: str | os.PathLike[str]) -> str:
 
 @dataclass(frozen=True)
 class Pair:
-    """One style on one clip, rendered by both variants. ``own``: the visitor's own upload (shown only to them)."""
+    """One style on one clip, rendered by one network trained with the temporal loss (``temporal``) and the same
+    network trained frame by frame (``framewise``). ``network``: which ones (:data:`vst.app.votes.NETWORKS`), the
+    full-size models or the fast network and its framewise twin. ``own``: the visitor's own upload (shown only to
+    them)."""
 
     style: str
     clip: str
@@ -680,6 +871,13 @@ class Pair:
     framewise: Path
     own: bool = False
     checkpoints: str = ""  # :func:`checkpoint_digest` of the two models (recorded with each vote)
+    network: str = "full-size"
+
+    def label(self, variant: str) -> str:
+        """The name of the network that rendered ``variant`` (``temporal`` or ``framewise``), e.g. ``fast``."""
+        if self.network == "fast":
+            return VARIANT_LABELS[FAST_VARIANT if variant == "temporal" else FAST_FRAMEWISE_VARIANT]
+        return VARIANT_LABELS[variant]
 
     @classmethod
     def from_showcase(cls, pair: ABPair) -> Pair:
@@ -714,7 +912,8 @@ class Presentation:
     def caption(self) -> str:
         style = STYLES[self.pair.style]
         what = "your own video" if self.pair.own else f"the clip “{self.pair.clip}”"
-        return f"**{style.title}** ({style.artist}) on {what}. Which one flickers less and looks better?"
+        networks = " (the fast network and its framewise twin)" if self.pair.network == "fast" else ""
+        return f"**{style.title}** ({style.artist}) on {what}{networks}. Which one flickers less and looks better?"
 
 
 @dataclass
@@ -744,7 +943,7 @@ class Showcase:
     """The pre-rendered A/B pairs (see :mod:`vst.app.showcase`): where they are, how they are rendered, and a background
     render at start-up. ``reload_seconds``: how long :meth:`load` reuses the pairs it found."""
 
-    def __init__(self, cache_dir: Path, clips: Mapping[str, Path] | None = None, *, max_side: int = 360,
+    def __init__(self, cache_dir: Path, clips: Mapping[str, Path] | None = None, *, max_side: int = MIN_LONG_SIDE,
                  max_seconds: float = 4.0, reload_seconds: float = 15.0) -> None:
         self.cache_dir = Path(cache_dir)
         self.clips = dict(CURATED_CLIPS if clips is None else clips)
@@ -909,7 +1108,7 @@ def cast_vote(state: ABState, choice: str, store: VoteStore, *, client: str | No
         raise VSTError(f"Unknown choice '{choice}'.")
     counted = store.record(style=shown.pair.style, clip=shown.pair.clip, left_variant=shown.left_variant,
                            choice=choice, session=state.ensure_session(), checkpoints=shown.pair.checkpoints,
-                           client=client)
+                           client=client, network=shown.pair.network)
     state.voted = True
     reveal = reveal_text(shown, choice)
     if not counted:
@@ -919,12 +1118,12 @@ def cast_vote(state: ABState, choice: str, store: VoteStore, *, client: str | No
 
 def reveal_text(shown: Presentation, choice: str) -> str:
     """After a vote: which variant was where, and what the visitor's choice means."""
-    left, right = VARIANT_LABELS[shown.left_variant], VARIANT_LABELS[shown.right_variant]
+    left, right = shown.pair.label(shown.left_variant), shown.pair.label(shown.right_variant)
     if choice == "tie":
         verdict = "You couldn't tell them apart."
     else:
         winner = shown.left_variant if choice == "left" else shown.right_variant
-        verdict = f"You preferred **{VARIANT_LABELS[winner]}**."
+        verdict = f"You preferred **{shown.pair.label(winner)}**."
     return f"Left was **{left}**, right was **{right}**. {verdict} Thanks for voting!"
 
 
@@ -951,7 +1150,13 @@ def results_markdown(results: Results, sync_status: str) -> str:
                   f"{overall.framewise_wins} for framewise, {overall.ties} can't tell ({_votes(overall.total)}).")
     position = (f"Position-bias check: the left video won {_percent(results.left_win_rate)} of decisive votes "
                 f"(95% CI {_interval(results.left_ci95, side_n)}; near 50% means the side does not matter).")
-    return f"{preference}\n\n{position}\n\n{sync_status}"
+    by_network = ""
+    if "fast" in results.per_network:  # the fast network against its framewise twin, apart from the full-size ones
+        by_network = "By network: " + "; ".join(
+            f"{'fast network vs its framewise twin' if name == 'fast' else 'full-size models'}: temporal preferred "
+            f"in {_percent(tally.win_rate)} of {_votes(tally.decisive).replace('vote', 'decisive vote')}"
+            for name, tally in results.per_network.items()) + ".\n\n"
+    return f"{preference}\n\n{by_network}{position}\n\n{sync_status}"
 
 
 RESULT_COLUMNS = ["style", "temporal wins", "framewise wins", "can't tell", "temporal win rate", "95% CI"]

@@ -40,11 +40,15 @@ from ..video import VideoReader, VideoWriter
 log = logging.getLogger(__name__)
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
-#: Clip name → bundled example; names become folder names (letters, digits, ``-`` and ``_``).
+#: Clip name → bundled example; names become folder names (letters, digits, ``-`` and ``_``). Only clips of at least
+#: :data:`MIN_LONG_SIDE` pixels on the long side, rendered at that size: a voter judges both networks at a fair
+#: resolution, not a small clip stretched up (the 176×144 car-phone clip is no pair).
 CURATED_CLIPS: dict[str, Path] = {
-    "carphone": EXAMPLES_DIR / "carphone.mp4",
+    "cockatoo": EXAMPLES_DIR / "cockatoo.mp4",
     "bikes": EXAMPLES_DIR / "bikes.mp4",
 }
+#: The smallest long side of a curated clip, and the size the pairs are rendered at (their ``max_side``).
+MIN_LONG_SIDE = 640
 #: Bumped when the way pairs are rendered changes, so that old caches are not reused.
 CACHE_VERSION = 1
 PAIR_FILE = "pair.json"
@@ -97,11 +101,12 @@ def _sha256(path: Path) -> str:
     return _digests[memo]
 
 
-def checkpoint_digest(variants: Mapping[str, Path]) -> str:
-    """16 hex digits identifying the temporal and framewise checkpoints (weights and config) of a style: what a vote
-    on one of its pairs judged, so votes after a retraining are told apart from older ones."""
+def checkpoint_digest(variants: Mapping[str, Path], compared: Sequence[str] = VARIANTS) -> str:
+    """16 hex digits identifying two checkpoints (weights and config) of a style, the temporal and framewise ones by
+    default (``compared``: e.g. ``("fast", "fast-framewise")``): what a vote on one of its pairs judged, so votes
+    after a retraining are told apart from older ones."""
     parts = {variant: [_sha256(variants[variant] / WEIGHTS_FILE), _sha256(variants[variant] / "config.json")]
-             for variant in VARIANTS}
+             for variant in compared}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -197,7 +202,7 @@ def _nan_if_none(value: float | None) -> float:
 
 
 def load_pairs(cache_dir: Path | None = None, *, styles: Sequence[str] | None = None,
-               clips: Mapping[str, Path] | None = None, max_side: int = 360,
+               clips: Mapping[str, Path] | None = None, max_side: int = MIN_LONG_SIDE,
                max_seconds: float | None = 4.0) -> list[ABPair]:
     """The pairs already rendered for the installed styles' CURRENT checkpoints and these settings (no rendering).
 
@@ -256,8 +261,9 @@ def _render(job: _Job, stylizers: Mapping[str, Stylizer], *, max_side: int, max_
 
 
 def prerender_pairs(cache_dir: Path | None = None, *, styles: Sequence[str] | None = None,
-                    clips: Mapping[str, Path] | None = None, max_side: int = 360, max_seconds: float | None = 4.0,
-                    device: str | None = None, progress: ShowcaseProgress | None = None) -> list[ABPair]:
+                    clips: Mapping[str, Path] | None = None, max_side: int = MIN_LONG_SIDE,
+                    max_seconds: float | None = 4.0, device: str | None = None,
+                    progress: ShowcaseProgress | None = None) -> list[ABPair]:
     """Render every missing A/B pair (installed styles with both variants × ``clips``) and return all of them.
 
     ``styles``: slugs (default: every installed style with both variants; a requested style missing a variant raises
@@ -305,7 +311,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                                  "style on the bundled clips) into the cache.")
     parser.add_argument("--styles", nargs="+", metavar="SLUG", help="only these styles (default: every installed one)")
     parser.add_argument("--cache-dir", type=Path, help=f"where the pairs go (default: {default_cache_dir()})")
-    parser.add_argument("--max-side", type=int, default=360, help="long side of the videos in pixels (default: 360)")
+    parser.add_argument("--max-side", type=int, default=MIN_LONG_SIDE,
+                        help=f"long side of the videos in pixels at most (default: {MIN_LONG_SIDE})")
     parser.add_argument("--max-seconds", type=float, default=4.0, help="length of the clips (default: 4 seconds)")
     parser.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: CUDA when present, else CPU)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")

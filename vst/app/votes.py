@@ -21,10 +21,10 @@ import secrets
 import sqlite3
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Self
 
 import httpx
@@ -58,9 +58,13 @@ CREATE TABLE IF NOT EXISTS votes (
     created_at   TEXT NOT NULL,
     checkpoints  TEXT NOT NULL DEFAULT '',
     client       TEXT,
+    network      TEXT NOT NULL DEFAULT 'full-size',
     UNIQUE (session, style, clip)
 )
 """
+#: The networks a pair can compare, each trained with the temporal loss (``left_variant`` ``temporal``) and without it
+#: (``framewise``): the full-size models, or the fast network and its framewise twin.
+NETWORKS: tuple[str, ...] = ("full-size", "fast")
 _CLIENT_INDEX = "CREATE INDEX IF NOT EXISTS votes_by_client ON votes (client, created_at)"
 #: Counted votes one client (salted address hash) may cast per minute; more are refused (see :class:`VoteStore`).
 DEFAULT_VOTES_PER_MINUTE = 10
@@ -118,6 +122,8 @@ class Results:
     per_style: dict[str, Tally]
     left_wins: int
     right_wins: int
+    #: The same votes by the networks compared (:data:`NETWORKS`), those with votes only.
+    per_network: dict[str, Tally] = field(default_factory=dict)
 
     @property
     def left_win_rate(self) -> float:
@@ -222,6 +228,8 @@ class VoteStore:
             log.info("%s: added the checkpoints column (older votes have an empty one)", self.path)
         if "client" not in columns:  # a database from before client hashes were recorded
             self._conn.execute("ALTER TABLE votes ADD COLUMN client TEXT")
+        if "network" not in columns:  # a database from before fast pairs: every vote was on the full-size models
+            self._conn.execute("ALTER TABLE votes ADD COLUMN network TEXT NOT NULL DEFAULT 'full-size'")
         self._conn.execute(_CLIENT_INDEX)
         self.votes_per_minute = votes_per_minute
 
@@ -269,13 +277,15 @@ class VoteStore:
         return self._sync_status
 
     def record(self, *, style: str, clip: str, left_variant: str, choice: str, session: str,
-               checkpoints: str = "", client: str | None = None) -> bool:
+               checkpoints: str = "", client: str | None = None, network: str = "full-size") -> bool:
         """Store one vote; False (nothing stored) if ``session`` already voted on ``(style, clip)``.
         :class:`VoteRateLimitError` (nothing stored) if ``client`` cast ``votes_per_minute`` votes in the last minute.
 
         ``checkpoints`` identifies the two models that were compared (a digest of their weights, see
         :func:`vst.app.showcase.checkpoint_digest`), so results can leave out votes on older checkpoints.
 
+        ``network`` (:data:`NETWORKS`): which networks were compared, the full-size ones or the fast network and its
+        framewise twin; ``left_variant`` is then ``temporal`` for the one trained with the temporal loss.
         ``choice`` is ``left``, ``right`` or ``tie``; ``left_variant`` the variant shown on the left. ``session`` is
         an anonymous random id (e.g. Gradio's ``request.session_hash``), never a name or an IP address: it is
         published with the votes when they are synced. ``ValueError`` on an invalid value.
@@ -288,12 +298,15 @@ class VoteStore:
             raise ValueError(f"left_variant must be one of {', '.join(VARIANTS)}, not {left_variant!r}")
         if choice not in CHOICES:
             raise ValueError(f"choice must be one of {', '.join(CHOICES)}, not {choice!r}")
+        if network not in NETWORKS:
+            raise ValueError(f"network must be one of {', '.join(NETWORKS)}, not {network!r}")
         if client is not None:
             _check_id("client", client)
         now = datetime.now(UTC)
         vote = {"style": style, "clip": clip, "left_variant": left_variant, "choice": choice,
                 "winner": winner_of(left_variant, choice), "session": session,
-                "created_at": now.isoformat(timespec="milliseconds"), "checkpoints": checkpoints, "client": client}
+                "created_at": now.isoformat(timespec="milliseconds"), "checkpoints": checkpoints, "client": client,
+                "network": network}
         with self._lock:
             self._check_open()
             self._conn.execute("BEGIN IMMEDIATE")
@@ -309,8 +322,8 @@ class VoteStore:
                             f"please wait a minute and vote again.")
                 cursor = self._conn.execute(
                     "INSERT INTO votes (style, clip, left_variant, choice, winner, session, created_at, checkpoints, "
-                    "client) VALUES (:style, :clip, :left_variant, :choice, :winner, :session, :created_at, "
-                    ":checkpoints, :client) "
+                    "client, network) VALUES (:style, :clip, :left_variant, :choice, :winner, :session, :created_at, "
+                    ":checkpoints, :client, :network) "
                     "ON CONFLICT (session, style, clip) DO NOTHING", vote)
                 if cursor.rowcount == 0:
                     self._conn.execute("ROLLBACK")
@@ -335,14 +348,16 @@ class VoteStore:
                                      (session, style, clip)).fetchone()
         return row is not None
 
-    def results(self, current: Mapping[str, str] | None = None) -> Results:
+    def results(self, current: Mapping[str, str | Collection[str]] | None = None) -> Results:
         """Tallies of the stored votes (this database's; votes synced from other servers are not read back).
 
-        ``current``: style → checkpoint digest; when given, only votes on those checkpoints count (a retrained style
-        starts afresh, and a style not in it is left out)."""
+        ``current``: style → checkpoint digest, or the digests of each pair of networks the style has (full-size,
+        fast); when given, only votes on those checkpoints count (a retrained style starts afresh, and a style not in
+        it is left out)."""
         where, params = "", []
         if current is not None:
-            pairs = [(style, digest) for style, digest in current.items()]
+            pairs = [(style, digest) for style, digests in current.items()
+                     for digest in ([digests] if isinstance(digests, str) else digests)]
             where = " WHERE " + (" OR ".join("(style = ? AND checkpoints = ?)" for _ in pairs) if pairs else "0")
             params = [value for pair in pairs for value in pair]
         with self._lock:
@@ -351,6 +366,13 @@ class VoteStore:
                                           params).fetchall()
             by_side = dict(self._conn.execute(f"SELECT choice, COUNT(*) FROM votes{where} GROUP BY choice",
                                               params).fetchall())
+            by_network = self._conn.execute(f"SELECT network, winner, COUNT(*) FROM votes{where} "
+                                            f"GROUP BY network, winner", params).fetchall()
+        networks: dict[str, dict[str, int]] = {}
+        for network, winner, n in by_network:
+            networks.setdefault(network, {})[winner] = n
+        per_network = {network: Tally(c.get("temporal", 0), c.get("framewise", 0), c.get("tie", 0))
+                       for network in NETWORKS if (c := networks.get(network))}
         counts: dict[str, dict[str, int]] = {}
         for style, winner, n in by_style:
             counts.setdefault(style, {})[winner] = n
@@ -362,7 +384,7 @@ class VoteStore:
         overall = Tally(sum(t.temporal_wins for t in per_style.values()),
                         sum(t.framewise_wins for t in per_style.values()),
                         sum(t.ties for t in per_style.values()))
-        return Results(overall, per_style, by_side.get("left", 0), by_side.get("right", 0))
+        return Results(overall, per_style, by_side.get("left", 0), by_side.get("right", 0), per_network)
 
     def sync_now(self, timeout: float | None = 60) -> bool:
         """Push pending votes to the Hub now and wait for it; False (logged) if not synced or the push failed."""

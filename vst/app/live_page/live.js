@@ -1,9 +1,9 @@
 // vst Live: the camera (or an example clip) stylized in the browser with onnxruntime-web, frame by frame.
 //
 // The page's configuration comes in the URL fragment as JSON (written by vst/app/live.py): the styles and the
-// model.onnx path of each of their networks ("live": light, the default; "fast": more detail), the networks offered,
-// the runtime folder (or null: the CDN fallback), the example clips and the resolutions. Files are
-// served by the Gradio app's file route, next to this page: <base>/file=<absolute path>.
+// model.onnx of each of their networks ("live": light, the default; "fast": more detail), the networks offered,
+// the runtime folder (or null: the CDN fallback), the example clips and the resolutions. Every file is named relative
+// to this page (the app serves them at /vst-live/<name>, with no server path in any URL).
 //
 // The loop never queues: one frame is read, stylized and drawn before the next is taken. It takes the newest video
 // frame as soon as the previous one is drawn, or waits for the next one when it has already stylized the newest
@@ -14,9 +14,8 @@
 
 const config = JSON.parse(decodeURIComponent(location.hash.slice(1) || "{}"));
 const params = new URLSearchParams(location.search);
-const apiBase = location.pathname.slice(0, location.pathname.indexOf("/file=") + 1);
-const fileUrl = (path) => apiBase + "file=" + path.split("/").map(encodeURIComponent).join("/");
-const runtimeBase = config.runtime ? fileUrl(config.runtime) + "/" : config.cdn;
+const fileUrl = (name) => new URL(name, location.href).href;
+const runtimeBase = config.runtime ? fileUrl(config.runtime + "/") : config.cdn;
 const MULTIPLE = 4;
 const AUTO_TARGET_FPS = 20; // auto resolution: the largest size predicted to reach this
 
@@ -218,6 +217,7 @@ async function step() {
   if (ui.input.width !== w || ui.input.height !== h) {
     ui.input.width = w; ui.input.height = h;
     ui.stylized.width = w; ui.stylized.height = h;
+    ui.stage.style.setProperty("--picture-width", `${w}px`); // shown at most twice its size (live.css)
   }
   const t0 = performance.now();
   // centre crop to the output's aspect ratio (the camera pane shows the same crop with object-fit: cover)
@@ -299,6 +299,7 @@ async function startLoop(kind) {
   live.error = null;
   live.running = true;
   ui.stop.disabled = false; ui.snapshot.disabled = false; ui.record.disabled = false;
+  ui.stage.scrollIntoView({ block: "nearest" }); // the picture on screen (the app's page scrolls too where needed)
   try { await ui.source.play(); } catch (err) { /* autoplay of a muted video is allowed; frames still arrive */ }
   schedule();
 }
@@ -416,7 +417,7 @@ function fillControls() {
   ui.networkLabel.hidden = (config.networks || []).length < 2; // a choice only where there is one
   wantedNetwork = ui.network.value;
   for (const [w, h] of config.sizes) ui.resolution.add(new Option(`${w}×${h}`, `${w}x${h}`));
-  for (const e of config.examples || []) ui.example.add(new Option(e.label, e.path));
+  for (const e of config.examples || []) ui.example.add(new Option(e.label, e.url));
   wantedSlug = ui.style.value;
   ui.styleTag.textContent = ui.style.selectedOptions[0]?.text.split(" — ")[0] || "painting";
   if (params.get("resolution")) ui.resolution.value = params.get("resolution");
@@ -459,7 +460,15 @@ function wire() {
   ui.divider.addEventListener("pointerup", () => { dragging = false; });
 }
 
+// Embedded in the app (same origin), the page tells it its height, so the frame fits it: no scrolling inside it.
+function postHeight() {
+  if (window.parent === window) return;
+  window.parent.postMessage({ vstLiveHeight: Math.ceil(document.body.getBoundingClientRect().height) },
+                            location.origin);
+}
+
 fillControls();
 wire();
 setDivider(0.5);
 setStatus();
+new ResizeObserver(postHeight).observe(document.getElementById("live"));

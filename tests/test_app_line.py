@@ -1,0 +1,77 @@
+"""The line of stylize jobs (:mod:`vst.app.line`) and the status line a visitor reads (:mod:`vst.app.progress`):
+places, honest waits (unknown until this server has measured something), a full line refused, and the texts."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from vst.app.line import JobLine, Place, QueueFullError, SpeedLog, Stage
+from vst.app.progress import JobStatus, duration_text, ordinal, status_html
+
+
+def test_the_line_admits_in_order_estimates_waits_and_refuses_when_full() -> None:
+    line = JobLine(slots=1, size=2)
+    job = [Stage(("fast",), frames=100, pixels=640 * 360), Stage(("fast-framewise",), frames=100, pixels=640 * 360)]
+    first, second, third = line.join(job), line.join(job), line.join(job)
+    assert line.running(first) and not line.running(second) and line.counts == (1, 2)
+    with pytest.raises(QueueFullError, match=r"^This server is busy: 2 videos are waiting already\."):
+        line.join(job)
+    # Nothing measured yet: the wait is unknown, not guessed.
+    assert line.place(second) == Place(position=1, running=1, waiting=0, seconds=None)
+    # The running job reports its time left; the next one waits that long. The one after it also waits for the job
+    # ahead, which is unknown until a job like it has been measured.
+    line.report(first, 12.0)
+    assert line.place(second) == Place(1, 1, 0, 12.0)
+    assert line.place(third) == Place(2, 1, 1, None)
+    for stage in job:
+        line.speed.record(stage, 23.04)  # 100 frames of 0.2304 megapixels: 1 s per megapixel-frame
+    assert line.speed.estimate(job) == pytest.approx(46.08)
+    assert line.place(third).seconds == pytest.approx(12.0 + 46.08)
+    assert line.place(first) is None  # running: no place in line
+
+    admitted = threading.Event()
+    waiter = threading.Thread(target=lambda: line.wait(second, 5) and admitted.set())
+    waiter.start()
+    assert not line.wait(second, 0.05)
+    line.leave(first)
+    waiter.join(5)
+    assert admitted.is_set() and line.running(second) and line.place(third) == Place(1, 1, 0, pytest.approx(46.08,
+                                                                                                              abs=0.5))
+    line.leave(third)  # gave up while waiting
+    line.leave(second)
+    assert line.counts == (0, 0)
+
+
+def test_speeds_follow_the_newest_measurements() -> None:
+    speed = SpeedLog()
+    stage = Stage(("temporal", "framewise"), frames=10, pixels=1_000_000)
+    assert speed.estimate([stage]) is None
+    speed.record(stage, 10.0)
+    speed.record(Stage(("framewise", "temporal"), frames=10, pixels=1_000_000), 30.0)  # the same kind of stage
+    assert speed.estimate([stage]) == pytest.approx(20.0)
+    speed.record(Stage(("fast",), frames=0, pixels=100), 5.0)  # nothing rendered: ignored
+    assert speed.rate(("fast",)) is None
+
+
+def test_status_texts() -> None:
+    assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 101)] == \
+        ["1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st"]
+    assert [duration_text(s) for s in (0.2, 8.1, 59.5, 65, 600, 3601)] == \
+        ["1 s", "9 s", "1 min 00 s", "1 min 05 s", "10 min", "61 min"]
+    waiting = JobStatus("a" * 32, "waiting", place=Place(3, 1, 2, 95.0))
+    assert waiting.text() == ("You are 3rd in line (1 video being stylized and 2 videos waiting ahead of yours): "
+                              "about 1 min 35 s to wait.")
+    unknown = JobStatus("a" * 32, "waiting", place=Place(1, 2, 0, None))
+    assert unknown.text() == ("You are next in line (2 videos being stylized): the wait is estimated once this "
+                              "server has timed a video like these.")
+    video = JobStatus("a" * 32, "video", 30, 100, 2.64, 26.6)
+    assert video.text() == "Stylizing your video: frame 30 of 100 · 2.6 fps · about 27 s left"
+    assert 'aria-valuenow="30.0"' in status_html(video) and 'data-job="' + "a" * 32 in status_html(video)
+    comparison = JobStatus("a" * 32, "comparison", 0, 100, baseline="fast, framewise")
+    assert comparison.text() == ("Your video is ready (below). Rendering the fast, framewise baseline for the flicker "
+                                 "comparison: frame 0 of 100")
+    failed = status_html(JobStatus("a" * 32, "failed", message="Stopped after 301 s: <too long>"))
+    assert 'role="alert"' in failed and "&lt;too long&gt;" in failed and "vst-bar" not in failed
+    assert status_html(None) == ""
