@@ -128,7 +128,8 @@ def main() -> None:
         torch.manual_seed(0)
         models[name] = build_network(dict(NETWORKS[name][0]))
     relative_cost = {"fast": 1, "fast (compiled)": 1, "full-size": 4, "full-size (compiled)": 3,
-                     "full-size antialiased": 4, SAME_PATH_REFERENCE: 14, REFERENCE: 16}  # rough, only to size the clips
+                     "full-size antialiased": 4, "magenta (teacher's network)": 2, "magenta fast (2 blocks)": 1.5,
+                     "magenta live (1 block)": 1.3, SAME_PATH_REFERENCE: 14, REFERENCE: 16}  # rough: sizes the clips
     best: dict[tuple[str, int, int], dict[str, object]] = {}  # (network, width, height) → its best round
     with tempfile.TemporaryDirectory() as tmp:
         stylizers: dict[tuple[str, str], Stylizer] = {}
