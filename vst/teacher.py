@@ -119,15 +119,11 @@ def _dequantized(model: object) -> dict[str, np.ndarray]:
     return out
 
 
-def _conv_inputs(model: object) -> dict[str, tuple[str, str | None]]:
-    """Each Conv node's weight tensor name → (weight, bias) names, without ``_dequant``."""
-    pairs = {}
-    for node in model.graph.node:  # type: ignore[attr-defined]
-        if node.op_type == "Conv":
-            weight = node.input[1].removesuffix("_dequant")
-            bias = node.input[2].removesuffix("_dequant") if len(node.input) > 2 else None
-            pairs[weight] = (weight, bias)
-    return pairs
+def _conv_biases(model: object) -> dict[str, str | None]:
+    """Each Conv node's weight tensor name → its bias tensor's name (None without one), both without ``_dequant``."""
+    return {node.input[1].removesuffix("_dequant"):
+            node.input[2].removesuffix("_dequant") if len(node.input) > 2 else None
+            for node in model.graph.node if node.op_type == "Conv"}  # type: ignore[attr-defined]
 
 
 def load_teacher(path: str | Path | None = None) -> MagentaTransform:
@@ -136,11 +132,12 @@ def load_teacher(path: str | Path | None = None) -> MagentaTransform:
     import onnx
 
     model = onnx.load(str(path or teacher_file(TRANSFORM_FILE)))
-    tensors, convs = _dequantized(model), _conv_inputs(model)
+    tensors, biases = _dequantized(model), _conv_biases(model)
     net = MagentaTransform()
 
     def conv(layer: nn.Conv2d, scope: str) -> None:
-        weight, bias = convs[f"{_PREFIX}/{scope}/weights"]
+        weight = f"{_PREFIX}/{scope}/weights"
+        bias = biases[weight]
         layer.weight.copy_(torch.from_numpy(tensors[weight]))
         layer.bias.copy_(torch.from_numpy(tensors[bias]) if bias in tensors else torch.zeros_like(layer.bias))
 
