@@ -21,7 +21,7 @@ if str(ROOT) not in sys.path:  # `import vst` and `from tests.clips import ...` 
 
 from tests.clips import CONTAINER_CLIPS, make_audio_only, make_clip  # noqa: E402
 
-pytest_plugins = ["tests.model_fixtures"]
+pytest_plugins = ["tests.model_fixtures", "tests.training_fixtures"]
 
 
 @pytest.fixture(scope="session")

@@ -15,9 +15,8 @@ import torch
 from huggingface_hub import HfApi, ModelCard
 from PIL import Image
 
-from tests.clips import make_clip
 from training.config import TrainConfig
-from training.data import Clip, FramePairDataset, prepare
+from training.data import FramePairDataset
 from training.export import distillation_phases, export_style
 from training.push import files_to_push, push
 from training.train import CHECKPOINT, FINAL, LOG_FILE, Criterion, train
@@ -28,28 +27,6 @@ from vst.model import FastStyleNet, StyleNet, load_network
 from vst.onnx_export import is_current
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("data")
-    clip = make_clip(root / "moving.mp4", width=96, height=64, num_frames=8)
-    (root / "raw").mkdir()
-    heldout = make_clip(root / "raw" / "carphone.mp4", width=96, height=64, num_frames=6, seed=3)
-    prepare(root, short_side=48, stride=1, synthetic_pairs=6, shard_size=4,
-            clips=[Clip("moving", clip), Clip("carphone", heldout, "heldout")])
-    return root
-
-
-@pytest.fixture(scope="module")
-def painting(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A stand-in painting: bold diagonal colour stripes (not one of the real paintings)."""
-    y, x = np.mgrid[0:96, 0:96]
-    stripes = ((x + y) // 8) % 3
-    image = np.stack([stripes == 0, stripes == 1, stripes == 2], axis=-1).astype(np.uint8) * 200 + 30
-    path = tmp_path_factory.mktemp("style") / "stripes.png"
-    Image.fromarray(image).save(path)
-    return path
 
 
 def tiny_config(data: Path, painting: Path, runs: Path, **overrides: object) -> TrainConfig:

@@ -18,7 +18,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -115,17 +115,19 @@ class Criterion:
     ``luminance``, ``distill``]).
 
     Holds the frozen VGG16 and the painting's Gram matrices (not loaded when the content and style weights are both
-    0, as in pure distillation) and the frozen teacher network when distilling. ``batch``: ``frame_t``, ``frame_t1`` ``(B, 3, H, W)``
+    0, as in pure distillation) and the frozen teacher network when distilling — or, with ``teacher_per_step``, takes
+    the teacher with each call (:mod:`training.any_painting`: a new painting for every pair). ``batch``: ``frame_t``, ``frame_t1`` ``(B, 3, H, W)``
     in [0, 1], ``flow_back`` ``(B, 2, H, W)`` (t+1 → t, pixels), ``weights`` ``(B, 1, H, W)`` in {0, 1}.
     """
 
-    def __init__(self, cfg: TrainConfig, device: torch.device | str = "cpu") -> None:
+    def __init__(self, cfg: TrainConfig, device: torch.device | str = "cpu", *, teacher_per_step: bool = False) -> None:
         self.cfg = cfg
-        if cfg.teacher is not None and cfg.distill_weight <= 0:
+        if (cfg.teacher is not None or teacher_per_step) and cfg.distill_weight <= 0:
             raise ValueError("--teacher needs a positive --distill-weight")
         self.teacher = load_network(cfg.teacher).eval().requires_grad_(False).to(device) if cfg.teacher else None
+        self.teacher_per_step = teacher_per_step
         self.uses_teacher_features = cfg.distill_feature_weight > 0 or cfg.distill_gram_weight > 0
-        if self.uses_teacher_features and self.teacher is None:
+        if self.uses_teacher_features and self.teacher is None and not teacher_per_step:
             raise ValueError("--distill-feature-weight and --distill-gram-weight need --teacher")
         self.uses_painting = cfg.content_weight > 0 or cfg.style_weight > 0
         self.uses_vgg = self.uses_painting or self.uses_teacher_features
@@ -145,7 +147,13 @@ class Criterion:
         # Each layer's Gram error is taken relative to the painting's Gram energy, so every layer counts alike.
         self.style_layer_weights = {name: 1.0 / float(g.pow(2).mean()) for name, g in self.style_grams.items()}
 
-    def __call__(self, net: torch.nn.Module, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    def __call__(self, net: Callable[[torch.Tensor], torch.Tensor], batch: dict[str, torch.Tensor], *,
+                 teacher: Callable[[torch.Tensor], torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+        """``net`` (and ``teacher``, given with ``teacher_per_step``): ``(2B, 3, H, W)`` → ``(2B, 3, H, W)`` in [0, 1]."""
+        if (teacher is not None) != self.teacher_per_step:
+            raise ValueError("a teacher is given with each call exactly when the criterion was built teacher_per_step")
+        if teacher is None:
+            teacher = self.teacher
         cfg = self.cfg
         frames = torch.cat([batch["frame_t"], batch["frame_t1"]])
         stylized = net(frames)
@@ -163,9 +171,9 @@ class Criterion:
                                                             self.style_grams, self.style_layer_weights)
         stylized = stylized.float()
         losses["tv"] = cfg.tv_weight * total_variation(stylized)
-        if self.teacher is not None:
+        if teacher is not None:
             with torch.no_grad():
-                teacher_out = self.teacher(frames).float()
+                teacher_out = teacher(frames).float()
             losses["distill"] = cfg.distill_weight * (stylized - teacher_out).abs().mean()
             if self.uses_teacher_features:
                 with torch.no_grad():
@@ -198,11 +206,8 @@ def save_checkpoint(folder: Path, model: StyleNet, optimizer: torch.optim.Optimi
     tmp.mkdir(parents=True, exist_ok=True)
     model.training_config = cfg.to_json() | {"step": step}
     model.save_pretrained(tmp)
-    state = optimizer.state_dict()
-    tensors = {f"{idx}.{key}": value.detach().cpu().contiguous()
-               for idx, slot in state["state"].items() for key, value in slot.items()}
-    save_file(tensors, tmp / "optimizer.safetensors")
-    (tmp / "state.json").write_text(json.dumps({"step": step, "param_groups": state["param_groups"]}))
+    save_file(optimizer_tensors(optimizer), tmp / "optimizer.safetensors")
+    (tmp / "state.json").write_text(json.dumps({"step": step, "param_groups": optimizer.state_dict()["param_groups"]}))
     if folder.exists():
         old = folder.with_name(folder.name + ".old")
         folder.rename(old)
@@ -216,8 +221,18 @@ def save_checkpoint(folder: Path, model: StyleNet, optimizer: torch.optim.Optimi
 
 def load_checkpoint(folder: Path, model: StyleNet, optimizer: torch.optim.Optimizer) -> int:
     """Restore model and optimizer from :func:`save_checkpoint`'s folder; returns the step to continue from."""
-    weights = load_file(folder / "model.safetensors")
-    model.load_state_dict(weights)
+    model.load_state_dict(load_file(folder / "model.safetensors"))
+    return load_optimizer_state(folder, optimizer)
+
+
+def optimizer_tensors(optimizer: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
+    """The optimizer's per-parameter state as flat safetensors-ready tensors, ``"<param index>.<slot>"``."""
+    return {f"{idx}.{key}": value.detach().cpu().contiguous()
+            for idx, slot in optimizer.state_dict()["state"].items() for key, value in slot.items()}
+
+
+def load_optimizer_state(folder: Path, optimizer: torch.optim.Optimizer) -> int:
+    """Restore the optimizer from ``folder``'s ``optimizer.safetensors`` and ``state.json``; returns the step saved."""
     meta = json.loads((folder / "state.json").read_text())
     flat = load_file(folder / "optimizer.safetensors")
     slots: dict[int, dict[str, torch.Tensor]] = {}

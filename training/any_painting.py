@@ -1,0 +1,284 @@
+"""``python -m training any-painting``: one network for any painting, steady on video.
+
+The teacher's transform network (:class:`vst.teacher.MagentaTransform`: a trunk whose 13 instance norms take their
+scale and offset from a 100-number style vector) is fine-tuned as a whole — trunk and style heads — on our frame
+pairs, over many style vectors at once:
+
+    distill · |S(x, v) − T(x, v)|₁  +  feature · Σ_l ‖φ_l(S(x, v)) − φ_l(T(x, v))‖² / ‖φ_l(T(x, v))‖²
+    + temporal · Σ c · (S(x_{t+1}, v) − warp(S(x_t, v), flow))² / Σ c
+
+with ``T`` the frozen teacher, ``φ`` VGG16 features and ``c`` Ruder et al.'s consistency weights — the per-painting
+recipe of :mod:`training.teacher_bundle`, with the painting drawn afresh for every pair: the style vector of a
+picture from the bank (registry photos and wallpapers, and the paintings named in ``--paintings``) or, with
+probability ``mix``, a random blend of two of them, so the network meets vectors it will see only as visitors'
+paintings. The paintings of ``--holdout`` never enter the bank: the benchmark judges the network on them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from safetensors.torch import load_file, save_file
+from torch import nn
+from torch.utils.data import DataLoader, RandomSampler
+from tqdm import tqdm
+
+from vst.model import inference_rewrites
+from vst.teacher import STYLE_DIM, MagentaTransform, StylePredictor, load_teacher, norm_layers
+
+from .config import TrainConfig
+from .data import FramePairDataset
+from .plots import plot_losses
+from .train import Criterion, infinite_batches, load_optimizer_state, optimizer_tensors, truncate_log
+
+log = logging.getLogger(__name__)
+
+PICTURE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
+
+
+@dataclass
+class AnyPaintingConfig:
+    name: str = "any-painting"  # run name: runs/<name>/
+    data_dir: Path = Path("data")  # built by `python -m training prepare` (pairs, and the photos in raw/photos)
+    runs_dir: Path = Path("runs")
+    paintings: tuple[Path, ...] = ()  # paintings in the style bank, beside the photos
+    holdout: tuple[str, ...] = ()  # file stems kept out of the bank even when listed (the benchmark's paintings)
+    mix: float = 0.5  # probability that a pair's style is a blend of two bank vectors
+    # the per-painting student's recipe (training.config.TEACHER_STUDENT_DEFAULTS)
+    distill_weight: float = 10.0
+    distill_feature_weight: float = 2.0
+    temporal_weight: float = 350.0
+    crop: int = 192
+    batch_size: int = 2
+    steps: int = 600
+    lr: float = 3e-5
+    lr_min_ratio: float = 0.1
+    seed: int = 0
+    log_every: int = 10
+    checkpoint_every: int = 50
+
+    @property
+    def run_dir(self) -> Path:
+        return self.runs_dir / self.name
+
+    def criterion_config(self) -> TrainConfig:
+        """The loss weights as the per-painting :class:`~training.train.Criterion` takes them."""
+        return TrainConfig(content_weight=0.0, style_weight=0.0, tv_weight=0.0, distill_weight=self.distill_weight,
+                           distill_feature_weight=self.distill_feature_weight, temporal_weight=self.temporal_weight)
+
+    def to_json(self) -> dict[str, object]:
+        return {k: [str(p) for p in v] if isinstance(v, tuple) else str(v) if isinstance(v, Path) else v
+                for k, v in asdict(self).items()}
+
+
+# ----------------------------------------------------------------------------------------------- the style bank
+
+
+def bank_pictures(cfg: AnyPaintingConfig) -> list[Path]:
+    """Every picture of the bank: the registry photos under ``data_dir/raw/photos`` and ``cfg.paintings``, less the
+    held-out stems; sorted, so the bank is the same on every machine."""
+    photos = sorted(p for p in (cfg.data_dir / "raw" / "photos").rglob("*") if p.suffix.lower() in PICTURE_SUFFIXES)
+    pictures = [*photos, *cfg.paintings]
+    kept = [p for p in pictures if p.stem not in cfg.holdout]
+    if not kept:
+        raise ValueError(f"the style bank is empty: no pictures under {cfg.data_dir / 'raw' / 'photos'} (run "
+                         "`python -m training prepare`) and no --paintings")
+    return kept
+
+
+def style_bank(pictures: Sequence[Path], cache: Path) -> torch.Tensor:
+    """The style vectors of ``pictures``, ``(N, 100)`` float32, computed once (the style predictor, a few ms each)
+    and cached in ``cache`` (safetensors, keyed by path)."""
+    known = load_file(cache) if cache.is_file() else {}
+    missing = [p for p in pictures if str(p) not in known]
+    if missing:
+        predictor = StylePredictor()
+        for path in tqdm(missing, desc="style vectors", unit="picture"):
+            with Image.open(path) as image:
+                known[str(path)] = predictor(image)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        save_file({k: v.contiguous() for k, v in known.items()}, cache)
+    return torch.stack([known[str(p)] for p in pictures])
+
+
+def sample_styles(bank: torch.Tensor, count: int, mix: float, generator: torch.Generator) -> torch.Tensor:
+    """``count`` style vectors ``(count, 100)``: bank rows, each replaced with probability ``mix`` by a blend
+    ``a + t·(b − a)`` of two rows with ``t`` uniform in [0, 1]."""
+    a = bank[torch.randint(len(bank), (count,), generator=generator)]
+    b = bank[torch.randint(len(bank), (count,), generator=generator)]
+    t = torch.rand(count, 1, generator=generator) * (torch.rand(count, 1, generator=generator) < mix)
+    return a + t * (b - a)
+
+
+# ----------------------------------------------------------------------------------------------- the network
+
+
+class _StyledNorm(nn.Module):
+    """An instance norm whose per-sample scale and offset ``(B, C)`` are set by :class:`ConditionalNetwork` before
+    each forward pass."""
+
+    def __init__(self, eps: float) -> None:
+        super().__init__()
+        self.eps = eps
+        self.params: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        assert self.params is not None, "ConditionalNetwork sets the norm's style before the pass"
+        scale, offset = self.params
+        return F.instance_norm(x, eps=self.eps) * scale[:, :, None, None] + offset[:, :, None, None]
+
+
+class ConditionalNetwork(nn.Module):
+    """:class:`MagentaTransform` with a differentiable, per-sample style: ``forward(x, styles)``.
+
+    Shares its parameters with ``transform`` (the trunk's norms are swapped for :class:`_StyledNorm`, which hold
+    none), so training this module trains ``transform``; :meth:`MagentaTransform.fixed` then folds any vector in.
+    """
+
+    def __init__(self, transform: MagentaTransform) -> None:
+        super().__init__()
+        self.transform = transform
+        norms = norm_layers(transform.trunk)
+        self.styled = [_StyledNorm(n.eps) for n in norms]
+        position = {id(n): k for k, n in enumerate(norms)}
+        self._originals: list[tuple[nn.Module, str, nn.Module]] = []
+        for parent in list(transform.trunk.modules()):
+            for name, child in list(parent.named_children()):
+                if id(child) in position:
+                    self._originals.append((parent, name, child))
+                    setattr(parent, name, self.styled[position[id(child)]])
+
+    def restore(self) -> MagentaTransform:
+        """Put the trunk's own norms back and return the transform (for :meth:`MagentaTransform.fixed`)."""
+        for parent, name, child in self._originals:
+            setattr(parent, name, child)
+        return self.transform
+
+    def forward(self, x: torch.Tensor, styles: torch.Tensor) -> torch.Tensor:
+        """``x`` ``(B, 3, H, W)`` in [0, 1] (H, W multiples of 4), ``styles`` ``(B, 100)`` → ``(B, 3, H, W)`` in
+        [0, 1]."""
+        t = self.transform
+        for norm, scale, offset in zip(self.styled, t.scale_heads, t.offset_heads, strict=True):
+            norm.params = (scale(styles), offset(styles))
+        try:
+            return t.trunk(x)  # type: ignore[no-any-return]
+        finally:
+            for norm in self.styled:
+                norm.params = None
+
+
+# ----------------------------------------------------------------------------------------------- checkpoints
+
+
+def save_run_checkpoint(folder: Path, transform: MagentaTransform, optimizer: torch.optim.Optimizer, step: int) -> None:
+    """The transform's weights (as wrapped by :class:`ConditionalNetwork`: without the trunk's own norm affines, which
+    the style heads replace), the Adam state and the step, written atomically as a folder."""
+    tmp = folder.with_name(folder.name + ".tmp")
+    tmp.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.detach().contiguous() for k, v in transform.state_dict().items()}, tmp / "model.safetensors")
+    save_file(optimizer_tensors(optimizer), tmp / "optimizer.safetensors")
+    (tmp / "state.json").write_text(json.dumps({"step": step, "param_groups": optimizer.state_dict()["param_groups"]}))
+    old = folder.with_name(folder.name + ".old")
+    if folder.exists():
+        folder.rename(old)
+    tmp.rename(folder)
+    if old.exists():
+        for f in old.iterdir():
+            f.unlink()
+        old.rmdir()
+
+
+def load_run_checkpoint(folder: Path, transform: MagentaTransform, optimizer: torch.optim.Optimizer) -> int:
+    """Restore :func:`save_run_checkpoint`'s folder; the step to continue from."""
+    transform.load_state_dict(load_file(folder / "model.safetensors"))
+    return load_optimizer_state(folder, optimizer)
+
+
+# ----------------------------------------------------------------------------------------------- the loop
+
+
+def lr_factor(step: int, cfg: AnyPaintingConfig) -> float:
+    """Cosine decay from 1 to ``lr_min_ratio`` over ``steps``."""
+    progress = min(step / max(cfg.steps, 1), 1.0)
+    return cfg.lr_min_ratio + (1 - cfg.lr_min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def _batches(cfg: AnyPaintingConfig, step: int) -> Iterator[dict[str, torch.Tensor]]:
+    dataset = FramePairDataset(cfg.data_dir, crop=cfg.crop, flip=True)
+    generator = torch.Generator().manual_seed(cfg.seed + step)
+    loader = DataLoader(dataset, batch_size=cfg.batch_size, drop_last=True,
+                        sampler=RandomSampler(dataset, generator=generator))
+    return infinite_batches(loader, None)
+
+
+def train_any_painting(cfg: AnyPaintingConfig, *, progress: bool = True,
+                       on_checkpoint: Callable[[int], None] | None = None) -> MagentaTransform:
+    """Fine-tune the teacher's transform network over the style bank; returns it (eval mode, CPU, its own norms).
+
+    Resumes from ``runs/<name>/checkpoint`` when one is there; writes ``log.jsonl`` and ``losses.png`` beside it."""
+    torch.manual_seed(cfg.seed)
+    run_dir = cfg.run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.json").write_text(json.dumps(cfg.to_json(), indent=2))
+    bank = style_bank(bank_pictures(cfg), run_dir / "style_bank.safetensors")
+    log.info("style bank: %d pictures", len(bank))
+
+    teacher = ConditionalNetwork(load_teacher().requires_grad_(False))
+    student = ConditionalNetwork(load_teacher().train())  # its state: the trunk less its norms' unused affines
+    transform = student.transform
+    optimizer = torch.optim.Adam(student.parameters(), lr=cfg.lr)
+    checkpoint = run_dir / "checkpoint"
+    step = load_run_checkpoint(checkpoint, transform, optimizer) if (checkpoint / "state.json").is_file() else 0
+    if step:
+        log.info("resuming %s from step %d", cfg.name, step)
+        truncate_log(run_dir / "log.jsonl", step)
+    criterion = Criterion(cfg.criterion_config(), teacher_per_step=True)
+    batches = _batches(cfg, step)
+    generator = torch.Generator().manual_seed(cfg.seed + 1 + step)
+
+    bar = tqdm(total=cfg.steps, initial=step, unit="step", desc=cfg.name, disable=not progress)
+    started = time.perf_counter()
+    with (run_dir / "log.jsonl").open("a") as log_file:
+        while step < cfg.steps:
+            batch = next(batches)
+            styles = sample_styles(bank, cfg.batch_size, cfg.mix, generator).repeat(2, 1)  # frame t's, then t+1's
+
+            def teacher_of(frames: torch.Tensor, styles: torch.Tensor = styles) -> torch.Tensor:
+                with inference_rewrites(False):
+                    return teacher(frames, styles)  # type: ignore[no-any-return]
+
+            for group in optimizer.param_groups:
+                group["lr"] = cfg.lr * lr_factor(step, cfg)
+            losses = criterion(lambda frames: student(frames, styles), batch, teacher=teacher_of)
+            total = sum(losses.values())
+            optimizer.zero_grad(set_to_none=True)
+            total.backward()  # type: ignore[union-attr]
+            optimizer.step()
+            step += 1
+            bar.update(1)
+            if step % cfg.log_every == 0 or step == cfg.steps:
+                record = {"step": step, "loss": float(total.detach()), **{k: v.item() for k, v in losses.items()},
+                          "lr": optimizer.param_groups[0]["lr"], "seconds": round(time.perf_counter() - started, 2)}
+                log_file.write(json.dumps(record) + "\n")
+                log_file.flush()
+                bar.set_postfix(loss=f"{record['loss']:.3g}")
+            if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+                save_run_checkpoint(checkpoint, transform, optimizer, step)
+                plot_losses(run_dir / "log.jsonl", run_dir / "losses.png", title=cfg.name)
+                if on_checkpoint is not None:
+                    on_checkpoint(step)
+    bar.close()
+    return student.restore().eval()
+
+
+__all__ = ["AnyPaintingConfig", "ConditionalNetwork", "bank_pictures", "sample_styles", "style_bank",
+           "train_any_painting"]
