@@ -115,6 +115,7 @@ CSS = """
 #vst-header p { max-width: 70em; opacity: 0.9; }
 #vst-summary p { font-size: 1.05em; }
 .vst-off { display: none !important; }
+#vst-status:not(:has(.vst-status)) { display: none; }  /* nothing to report: no blank line above the results */
 /* tall enough to come to the top of the window when a job starts; its outputs fill it as they arrive */
 #vst-results { scroll-margin-top: 8px; min-height: calc(100vh - 16px); align-content: flex-start; }
 #input-note { padding: 8px 12px; border-radius: 8px; background: rgba(220, 38, 38, 0.08);
@@ -294,9 +295,10 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
                 raise _fail(err) from None
 
         inputs = [stylize_ui["video"], stylize_ui["style"], stylize_ui["realtime"], own_state]
-        # Every job accepted into the line runs its handler, which shows its place in line; the line itself
-        # (service.line) lets config.concurrency jobs render at once and config.queue_size wait.
-        admitted = config.concurrency + config.queue_size
+        # Every job the line may hold runs its handler, which shows its place in line, and one more, which the line
+        # refuses with its own message: the line (service.line) lets config.concurrency jobs render at once and
+        # config.queue_size wait. Gradio's own queue (max_size) only holds a burst beyond that.
+        admitted = config.concurrency + config.queue_size + 1
         # No Gradio progress overlay: it would lie over the outputs' text; the status line reports instead.
         stylize_ui["button"].click(stylize_in_page, inputs=inputs, outputs=view.outputs, api_visibility="private",
                                    concurrency_limit=admitted, concurrency_id="stylize", show_progress="hidden")

@@ -49,7 +49,7 @@ pytestmark = pytest.mark.filterwarnings(IGNORE_GRADIO_PANDAS_WARNINGS)
 SUMMARY = re.compile(r"^\*\*(?:\d+% (?:less|more) flicker than|as much flicker as) (?P<baseline>[^*]+)\*\* · "
                      r"(?P<frames>\d+) frames · (?P<width>\d+)×(?P<height>\d+)(?P<twin>.*)$")
 #: The result text's first paragraph: which network rendered the video (and why, after a fallback) and one speed.
-NETWORK = re.compile(r"^Network: \*\*(?P<label>[^*]+)\*\* · rendered at (?P<fps>\d+\.\d) fps, "
+NETWORK = re.compile(r"^Network: \*\*(?P<label>[^*]+)\*\* · rendered at (?P<fps>\d+\.\d\d?) fps, "
                      r"(?P<pace>faster than|as fast as|slower than) the clip's (?P<clip>\d+) fps(?P<rt>: real time)?"
                      r"(?P<together> \(together with the framewise baseline\))?(?P<sound> · its sound kept)?"
                      r"(?P<note>.*)$")
@@ -502,8 +502,11 @@ def test_the_speed_says_real_time_only_when_the_render_kept_up_with_the_clip() -
     assert speed_text(101, 10.0, 20.0) == "rendered at 10.1 fps, slower than the clip's 20 fps"
     assert speed_text(199, 10.0, 20.0) == "rendered at 19.9 fps, slower than the clip's 20 fps"
     assert speed_text(23996, 1000.0, 24.0) == "rendered at 23.9 fps, slower than the clip's 24 fps"  # 23.996
+    assert speed_text(1017, 100.0, 24.0) == "rendered at 10.2 fps, slower than the clip's 24 fps"  # rounded
     assert speed_text(3000, 100.0, 30000 / 1001) == "rendered at 30.0 fps, faster than the clip's 29.97 fps: real time"
     assert speed_text(100, 10.0, 0.0) == "rendered at 10.0 fps"
+    assert speed_text(100, 600.0, 20.0) == "rendered at 0.17 fps, slower than the clip's 20 fps"
+    assert speed_text(2399, 100.0, 24.0) == "rendered at 23.9 fps, slower than the clip's 24 fps"  # not "24.0"
     assert speed_text(100, 0.0, 20.0) == "rendered (speed not measurable)"
 
 

@@ -4,6 +4,8 @@ places, honest waits (unknown until this server has measured something), a full 
 from __future__ import annotations
 
 import threading
+import time
+from pathlib import Path
 
 import pytest
 
@@ -75,3 +77,34 @@ def test_status_texts() -> None:
     failed = status_html(JobStatus("a" * 32, "failed", message="Stopped after 301 s: <too long>"))
     assert 'role="alert"' in failed and "&lt;too long&gt;" in failed and "vst-bar" not in failed
     assert status_html(None) == ""
+
+
+def test_a_job_whose_visitor_left_stops_and_frees_its_place(tmp_path: Path, clips_dir: Path) -> None:
+    """:meth:`StylizeService.watch` closed early (Gradio closes it when the visitor's page goes): the render stops at
+    its next frames, its folder is deleted and the next job in line runs."""
+    from tests.app_harness import make_tiny_styles, patched_env
+    from tests.clips import make_clip
+    from vst.app.config import AppConfig
+    from vst.app.service import StylizeService, gallery_styles
+
+    root = make_tiny_styles(tmp_path / "styles")
+    clip = make_clip(clips_dir / "leaving.mp4", width=160, height=120, num_frames=240, fps=24)
+    config = AppConfig.from_env({"VST_CACHE_DIR": str(tmp_path / "cache"), "VST_QUEUE_SIZE": "1"})
+    with patched_env({"VST_CHECKPOINT_DIR": str(root), "HF_HUB_OFFLINE": "1"}):
+        service = StylizeService(config, gallery_styles(config))
+    first = service.watch(clip, "starry-night", interval=0.2)
+    second = service.watch(clip, "starry-night", interval=0.2)
+    assert next(first).stage == "starting"
+    waiting = next(second)
+    assert waiting.stage == "waiting" and waiting.place.position == 1
+    rendering = next(status for status in first if status.stage == "video" and status.done > 0)
+    assert rendering.total == 240 and rendering.done < 240
+    first.close()  # the visitor left
+    began = time.monotonic()
+    turn = next(status for status in second if status.stage != "waiting")
+    assert turn.stage == "starting" and time.monotonic() - began < 20  # its turn came: the first job stopped
+    second.close()
+    deadline = time.monotonic() + 30
+    while service.line.counts != (0, 0) or any(config.jobs_dir.iterdir()):
+        assert time.monotonic() < deadline, (service.line.counts, list(config.jobs_dir.iterdir()))
+        time.sleep(0.1)

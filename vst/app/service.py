@@ -3,10 +3,12 @@
 - :func:`gallery_styles`: the installed styles with a preview each (the style folder's ``preview.jpg``, else one
   rendered here from the temporal model on a sample photo and cached).
 - :class:`StylizeService`: one stylize job: input checks and limits, the main network (the temporal model, or the
-  fast real-time network when asked for and installed: :func:`choose_network`) and the framewise baseline from one
-  shared decode, a time limit, a per-job output folder that old jobs' folders are pruned from.
-- The blind A/B vote: :class:`Pair` (one style on one clip, both variants), :class:`Presentation` (a pair with a random
-  left/right order), :func:`choose_next`, :func:`reveal_text`, and the results as text and a table.
+  fast network when asked for and installed: :func:`choose_network`) and its baseline, a time limit, a per-job output
+  folder that old jobs' folders are pruned from; :meth:`StylizeService.watch` runs a job in this server's line
+  (:mod:`vst.app.line`), reporting its place, its progress and each outcome as it goes.
+- The blind A/B vote: :class:`Pair` (one style on one clip, one network trained with and without the temporal loss),
+  :class:`Presentation` (a pair with a random left/right order), :func:`choose_next`, :func:`reveal_text`, and the
+  results as text and a table.
 
 Every user-facing problem is a :class:`~vst.errors.VSTError` whose ``str()`` is one line.
 """
@@ -405,7 +407,9 @@ def speed_text(frames: int, seconds: float, clip_fps: float) -> str:
     if not (seconds > 0 and math.isfinite(seconds)):
         return "rendered (speed not measurable)"
     fps = frames / seconds
-    shown = f"{math.floor(fps * 10 + 1e-9) / 10:.1f}"  # rounded down: a render just short of the clip's rate reads short
+    shown = f"{fps:.2f}" if fps < 1 else f"{fps:.1f}"
+    if 0 < clip_fps and fps < clip_fps <= float(shown):  # rounded up to the clip's rate: rounded down, it reads short
+        shown = f"{math.floor(fps * 10 + 1e-9) / 10:.1f}"
     if not clip_fps > 0:
         return f"rendered at {shown} fps"
     clip = f"the clip's {round(clip_fps):d} fps" if abs(clip_fps - round(clip_fps)) < 0.005 else \
