@@ -112,7 +112,7 @@ _OPENCV_HTML = "usr/share/doc/opencv-doc/opencv4/html"
 _MECAVIDEO = "usr/share/pymecavideo/data/video"
 _MECAVIDEO_WHAT = "lab clip, static camera, real object motion"
 
-#: The real footage: what it is, where it comes from, its license (the README cites this table), split and stride.
+#: The real footage: what it is, where it comes from, its license (docs/data.md cites this table), split and stride.
 SOURCES: tuple[FootageSource, ...] = (
     FootageSource(
         "vtest.avi", "static camera, pedestrians; 768×576, 10 fps, 795 frames", _OPENCV_SAMPLES_LICENSE,
@@ -193,7 +193,7 @@ SKIMAGE_PHOTOS: tuple[str, ...] = (
 
 
 def license_rows() -> list[tuple[str, str, str, str]]:
-    """``(source, what, count, license)`` for every package the training data comes from: the README's and the
+    """``(source, what, count, license)`` for every package the training data comes from: docs/data.md's and the
     model cards' table (:func:`license_table`)."""
     rows: list[tuple[str, str, str, str]] = []
     groups: dict[tuple[str, str, str], list[FootageSource]] = {}
