@@ -112,7 +112,7 @@ def test_live_network_is_a_third_of_the_fast_one_and_steady(slug: str) -> None:
     """The Live tab's network (metrics.json, measured on the same held-out clips by ``distill --live``): at most 40%
     of the fast network's parameters (a style learnt from the teacher: one residual block fewer), flickering at most 0.65× as much as the framewise baseline (measured 0.38–0.63),
     with a style distance within 35% of the fast network's it learned from (measured 1.14–1.31×: a third of the
-    arithmetic paints a softer picture, see README, Quality)."""
+    arithmetic paints a softer picture, see docs/quality.md)."""
     live, fast = (load_network(BUNDLED / slug / v) for v in (LIVE_VARIANT, "fast"))
     if from_teacher(slug):  # the student's network with one residual block against the fast network's two
         assert live.architecture == fast.architecture == "magenta" and len(live.residuals) < len(fast.residuals)

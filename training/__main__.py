@@ -1,4 +1,4 @@
-"""``python -m training {prepare,fetch-vgg,train,bundle,distill,export,push}`` — see the README's "Training"."""
+"""``python -m training {prepare,fetch-vgg,train,bundle,distill,export,push}`` — see docs/training.md."""
 
 from __future__ import annotations
 

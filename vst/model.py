@@ -12,8 +12,8 @@ before each stride-2 convolution, and the upsampling convolutions see a blurred 
 (nearest) ×2 image. Without it the network is equivariant only to shifts by multiples of 4 pixels: shifting the input
 by 1–3 pixels changed a trained model's output about as much as one video frame to the next does (the flicker the
 temporal loss has to fight), the nearest-neighbour upsampling most of it. With the same weights the option cuts that
-5–7×; training then re-learns part of it (the learned convolutions after each blur can sharpen again), see the
-README's *Antialiasing* and ``benchmarks/shift.py``.
+5–7×; training then re-learns part of it (the learned convolutions after each blur can sharpen again), see
+docs/quality.md, *Antialiasing*, and ``benchmarks/shift.py``.
 
 Training runs these layers as written. Inference (no autograd) runs exactly equivalent rewrites that need less
 arithmetic and memory on a CPU — upsampling convolutions as four-phase low-resolution convolutions, the final RGB

@@ -104,7 +104,7 @@ async function loadRuntime() {
   ort.env.wasm.wasmPaths = runtimeBase;
   // Threads share memory (SharedArrayBuffer), which only a cross-origin-isolated page has (the app sends COOP/COEP,
   // vst/app/isolation.py; a page embedded cross-origin, as on a Space, is not). There: onnxruntime-web's own default,
-  // half the cores up to 4 (one on two cores, where two threads measured slower: README, Live), or ?threads=N.
+  // half the cores up to 4 (one on two cores, where two threads measured slower: docs/live.md), or ?threads=N.
   // Elsewhere one thread, and the status line says why. onnxruntime-web writes back the count it really runs.
   const cores = navigator.hardwareConcurrency || 1;
   ort.env.wasm.numThreads = live.isolated ? Number(params.get("threads")) || Math.min(4, Math.ceil(cores / 2)) : 1;
