@@ -19,6 +19,7 @@ from training.config import TrainConfig
 from training.data import FramePairDataset
 from training.export import distillation_phases, export_style
 from training.push import files_to_push, push
+from training.flicker_target import adapted_weight
 from training.train import CHECKPOINT, FINAL, LOG_FILE, Criterion, train
 from training.vgg import fetch_vgg16_weights
 from vst.catalog import Style, get_style, read_style_file, write_style_file
@@ -392,3 +393,35 @@ def test_torchrun_data_parallel_on_cpu(tiny_data: Path, painting: Path, tmp_path
     assert [r["step"] for r in read_log(tmp_path / "ddp")] == [1, 2, 3]
     torch.testing.assert_close(  # DDP keeps the replicas identical: the saved model is finite and trained
         torch.isfinite(next(StyleNet.from_pretrained(tmp_path / "ddp" / FINAL).parameters())).all(), torch.tensor(True))
+
+
+def test_adapted_weight_follows_the_ratio_within_a_factor_of_two() -> None:
+    assert adapted_weight(100.0, 0.6, 0.3) == 200.0  # twice the target: twice the weight
+    assert adapted_weight(100.0, 0.9, 0.3) == 200.0  # clamped
+    assert adapted_weight(100.0, 0.24, 0.3) == pytest.approx(80.0)
+    assert adapted_weight(100.0, 0.01, 0.3) == 50.0
+
+
+def test_temporal_target_adapts_the_weight_against_the_teachers_flicker(tiny_data: Path, painting: Path,
+                                                                       tmp_path: Path) -> None:
+    """With --temporal-target the weight moves every few steps by the probe's flicker ratio, is logged, kept in the
+    checkpoint for a resumed run, and recorded in the final network's config; without --teacher it is refused."""
+    teacher = train(tiny_config(tiny_data, painting, tmp_path, name="teacher", steps=2), progress=False)
+    cfg = tiny_config(tiny_data, painting, tmp_path, name="targeted", teacher=teacher, init_from=teacher,
+                      distill_weight=1.0, temporal_weight=300.0, temporal_target=0.5, temporal_adapt_every=2, steps=4)
+    final = train(cfg, progress=False)
+    log = read_log(tmp_path / "targeted")
+    assert "flicker_ratio" not in log[0]  # measured at steps 2 and 4, then logged with each step
+    ratio, weight = log[1]["flicker_ratio"], log[1]["temporal_weight"]
+    assert ratio > 0 and weight == pytest.approx(adapted_weight(300.0, ratio, 0.5)) and weight != 300.0
+    assert log[3]["flicker_ratio"] != ratio and log[3]["temporal_weight"] == weight  # the last step keeps the weight
+    config = load_network(final).training_config
+    assert config["temporal_target"] == 0.5 and config["flicker_ratio"] == log[3]["flicker_ratio"]
+    assert config["temporal_weight"] == weight
+    resumed = train(dataclasses.replace(cfg, steps=5), progress=False)
+    log = read_log(tmp_path / "targeted")
+    assert [r["step"] for r in log] == [1, 2, 3, 4, 5] and "flicker_ratio" in log[4]
+    assert load_network(resumed).training_config["step"] == 5
+    with pytest.raises(ValueError, match="needs --teacher"):
+        train(dataclasses.replace(cfg, name="no-teacher", teacher=None, init_from=None, distill_weight=0.0),
+              progress=False)

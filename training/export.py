@@ -123,6 +123,12 @@ def teacher_section(model: StyleNet) -> str:
     if model.architecture != "magenta":
         return ""
     layers = ", ".join(map(str, tc.get("distill_layers", ()) or ()))  # type: ignore[call-overload]
+    temporal = f"×{tc.get('temporal_weight', '?')}"
+    if float(tc.get("temporal_target", 0) or 0) > 0:  # type: ignore[arg-type]
+        temporal = (f"with its weight adapted during training to hold the flicker at {tc['temporal_target']}× the "
+                    f"teacher's on a probe of training pairs (`training/flicker_target.py`; it ended at "
+                    f"×{float(tc.get('temporal_weight', 0)):.0f}, the probe at "  # type: ignore[arg-type]
+                    f"{float(tc.get('flicker_ratio', float('nan'))):.2f}×)")  # type: ignore[arg-type]
     return (
         f"## The teacher\n\n"
         f"The look is learnt from a pretrained arbitrary-style network: {TEACHER_NAME} (license: {TEACHER_LICENSE}). "
@@ -130,7 +136,7 @@ def teacher_section(model: StyleNet) -> str:
         f"PyTorch (`vst/teacher.py`) with that vector folded into its instance norms, is the teacher. `temporal/` is "
         f"that network, started from the teacher and fine-tuned on frame pairs with the teacher's output as the "
         f"target — mean absolute error ×{tc.get('distill_weight', '?')} and VGG16 feature distance ({layers}) "
-        f"×{tc.get('distill_feature_weight', '?')} — and the temporal term ×{tc.get('temporal_weight', '?')}. "
+        f"×{tc.get('distill_feature_weight', '?')} — and the temporal term {temporal}. "
         f"`framewise/` is the same recipe without the temporal term: every term left is a distance to the teacher it "
         f"starts from, so it is the teacher itself (0 steps).\n\n"
     )

@@ -10,7 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-NOT_TERMS = {"step", "lr", "seconds"}
+NOT_TERMS = {"step", "lr", "seconds", "temporal_weight", "flicker_ratio"}  # not loss terms
 
 
 def read_log(path: Path) -> list[dict[str, float]]:

@@ -34,6 +34,7 @@ from vst.model import StyleNet, build_network, load_network
 
 from .config import TrainConfig
 from .data import FramePairDataset
+from .flicker_target import FlickerTarget
 from .losses import content_loss, gram_matrix, luminance_temporal_loss, style_loss, temporal_loss, total_variation
 from .plots import plot_losses
 from .vgg import VGG16Features, fetch_vgg16_weights
@@ -126,6 +127,7 @@ class Criterion:
             raise ValueError("--teacher needs a positive --distill-weight")
         self.teacher = load_network(cfg.teacher).eval().requires_grad_(False).to(device) if cfg.teacher else None
         self.teacher_per_step = teacher_per_step
+        self.temporal_weight = cfg.effective_temporal_weight  # what the temporal term is multiplied by (adaptable)
         self.uses_teacher_features = cfg.distill_feature_weight > 0 or cfg.distill_gram_weight > 0
         if self.uses_teacher_features and self.teacher is None and not teacher_per_step:
             raise ValueError("--distill-feature-weight and --distill-gram-weight need --teacher")
@@ -188,7 +190,7 @@ class Criterion:
                 weights = {k: 1.0 / float(g.pow(2).mean().clamp_min(1e-12)) for k, g in grams.items()}
                 losses["distill_gram"] = cfg.distill_gram_weight * style_loss(ours, grams, weights) / len(grams)
         prev, nxt = stylized.chunk(2)
-        temporal_weight = cfg.effective_temporal_weight
+        temporal_weight = self.temporal_weight
         if temporal_weight > 0:
             losses["temporal"] = temporal_weight * temporal_loss(prev, nxt, batch["flow_back"], batch["weights"])
             if cfg.luminance_weight > 0:
@@ -200,14 +202,17 @@ class Criterion:
 # ----------------------------------------------------------------------------------------------- checkpoints
 
 
-def save_checkpoint(folder: Path, model: StyleNet, optimizer: torch.optim.Optimizer, step: int, cfg: TrainConfig) -> None:
-    """Model (safetensors + config.json), Adam state (safetensors) and the step, written atomically as a folder."""
+def save_checkpoint(folder: Path, model: StyleNet, optimizer: torch.optim.Optimizer, step: int, cfg: TrainConfig,
+                    record: dict[str, float] | None = None) -> None:
+    """Model (safetensors + config.json), Adam state (safetensors), the step and ``record`` (e.g. the adapted
+    temporal weight; :func:`checkpoint_record` reads it back), written atomically as a folder."""
     tmp = folder.with_name(folder.name + ".tmp")
     tmp.mkdir(parents=True, exist_ok=True)
-    model.training_config = cfg.to_json() | {"step": step}
+    model.training_config = cfg.to_json() | {"step": step} | (record or {})
     model.save_pretrained(tmp)
     save_file(optimizer_tensors(optimizer), tmp / "optimizer.safetensors")
-    (tmp / "state.json").write_text(json.dumps({"step": step, "param_groups": optimizer.state_dict()["param_groups"]}))
+    (tmp / "state.json").write_text(json.dumps({"step": step, "param_groups": optimizer.state_dict()["param_groups"],
+                                                "record": record or {}}))
     if folder.exists():
         old = folder.with_name(folder.name + ".old")
         folder.rename(old)
@@ -223,6 +228,11 @@ def load_checkpoint(folder: Path, model: StyleNet, optimizer: torch.optim.Optimi
     """Restore model and optimizer from :func:`save_checkpoint`'s folder; returns the step to continue from."""
     model.load_state_dict(load_file(folder / "model.safetensors"))
     return load_optimizer_state(folder, optimizer)
+
+
+def checkpoint_record(folder: Path) -> dict[str, float]:
+    """The ``record`` :func:`save_checkpoint` wrote (empty for older checkpoints)."""
+    return dict(json.loads((folder / "state.json").read_text()).get("record", {}))
 
 
 def optimizer_tensors(optimizer: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
@@ -287,15 +297,23 @@ def train(cfg: TrainConfig, *, progress: bool = True) -> Path:
     model = build_model(cfg).to(device).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     step = 0
+    record: dict[str, float] = {}
     checkpoint = run_dir / CHECKPOINT
     if (checkpoint / "state.json").is_file():
         step = load_checkpoint(checkpoint, model, optimizer)
+        record = checkpoint_record(checkpoint)
         if is_main:
             log.info("resuming %s from step %d", cfg.name, step)
             truncate_log(run_dir / LOG_FILE, step)
     net: torch.nn.Module = DistributedDataParallel(model) if world > 1 else model
 
     dataset = FramePairDataset(cfg.data_dir, crop=cfg.crop, flip=True)
+    flicker = None
+    if cfg.temporal_target > 0 and not cfg.framewise:
+        if criterion.teacher is None:
+            raise ValueError("--temporal-target needs --teacher: the flicker it targets is relative to the teacher's")
+        flicker = FlickerTarget(criterion.teacher, dataset, cfg.temporal_target, cfg.seed + 7919, device)
+        criterion.temporal_weight = record.get("temporal_weight", cfg.temporal_weight)
     sampler = DistributedSampler(dataset, seed=cfg.seed) if world > 1 else None
     generator = torch.Generator().manual_seed(cfg.seed + step)
     loader = DataLoader(dataset, batch_size=cfg.batch_size, drop_last=True, num_workers=cfg.num_workers,
@@ -318,22 +336,27 @@ def train(cfg: TrainConfig, *, progress: bool = True) -> Path:
         optimizer.step()
         step += 1
         bar.update(1)
+        if flicker is not None and (step % cfg.temporal_adapt_every == 0 or step == cfg.steps):
+            weight, ratio = flicker.update(model, criterion.temporal_weight)
+            record = {"temporal_weight": weight if step < cfg.steps else criterion.temporal_weight,
+                      "flicker_ratio": ratio}
+            criterion.temporal_weight = record["temporal_weight"]
         if is_main and (step % cfg.log_every == 0 or step == cfg.steps):
-            record = {"step": step, "loss": total.item(), **{k: v.item() for k, v in losses.items()},
-                      "lr": optimizer.param_groups[0]["lr"], "seconds": round(time.perf_counter() - started, 2)}
+            entry = {"step": step, "loss": total.item(), **{k: v.item() for k, v in losses.items()},
+                     "lr": optimizer.param_groups[0]["lr"], "seconds": round(time.perf_counter() - started, 2), **record}
             assert log_file is not None
-            log_file.write(json.dumps(record) + "\n")
+            log_file.write(json.dumps(entry) + "\n")
             log_file.flush()
-            bar.set_postfix(loss=f"{record['loss']:.3g}")
+            bar.set_postfix(loss=f"{entry['loss']:.3g}")
         if is_main and (step % cfg.checkpoint_every == 0 or step == cfg.steps):
-            save_checkpoint(checkpoint, model, optimizer, step, cfg)
+            save_checkpoint(checkpoint, model, optimizer, step, cfg, record)
             plot_losses(run_dir / LOG_FILE, run_dir / "losses.png", title=cfg.name)
     bar.close()
     final = run_dir / FINAL
     if is_main:
         if log_file is not None:
             log_file.close()
-        model.training_config = cfg.to_json() | {"step": step}
+        model.training_config = cfg.to_json() | {"step": step} | record
         model.eval().cpu().save_pretrained(final)
         plot_losses(run_dir / LOG_FILE, run_dir / "losses.png", title=cfg.name)
     if world > 1:
