@@ -7,7 +7,10 @@ benchmark clips. So ``--temporal-target`` sets the ratio instead, and the weight
 benchmark clips) is divided by the teacher's on the same pairs, and the weight is multiplied by that ratio over the
 target (clamped to [0.5, 2] per update) — up when the student flickers too much, down when it is steadier than needed
 and could keep more of the teacher's texture. On those three students the probe's ratio was 0.33, 0.55 and 0.52:
-close to (and above) the benchmark's.
+close to (and above) the benchmark's. A target buys steadiness with the teacher's texture, though: at 0.3 The
+Scream's student flickered 0.25× its teacher on the benchmark clips (0.51× at the fixed weight) and lost every blind
+look trial to both the teacher and the fixed-weight student, so the teacher recipe keeps a fixed weight
+(:data:`training.config.TEACHER_STUDENT_DEFAULTS`).
 """
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ LIGHT_BLOCKS = {FAST_VARIANT: 2, FAST_FRAMEWISE_VARIANT: 2, LIVE_VARIANT: 1}
 #: Their recipe: the student's, but a higher learning rate (the shortened network has more to recover) and a lighter
 #: temporal term (at the student's 350 a 2-block network lost the strokes and the contrast while flickering a tenth as
 #: much as the teacher, far under its bar).
-LIGHT_RECIPE: dict[str, object] = {"lr": 1e-4, "temporal_weight": 100.0, "temporal_target": 0.0}
+LIGHT_RECIPE: dict[str, object] = {"lr": 1e-4, "temporal_weight": 100.0, "temporal_target": 0.0}  # a fixed weight
 #: Steps of each lighter network (``--fast-steps``).
 FAST_STEPS = 150
 
