@@ -7,12 +7,12 @@ import json
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from PIL import Image
 from safetensors.torch import load_file, save_file
 
+from tests.clips import make_painting
 from vst.any_painting import (
     RECORD_KEY,
     any_painting_folder,
@@ -31,14 +31,6 @@ from vst.video import is_browser_playable
 
 pytest.importorskip("onnxruntime")
 BUNDLED_FRAMEWISE = PACKAGE_CHECKPOINT_DIR / ANY_PAINTING / "framewise"
-
-
-def make_painting(path: Path, seed: int = 0, size: tuple[int, int] = (96, 72)) -> Path:
-    """A small colourful picture: blocks of random colours, saved as ``path``'s format."""
-    rng = np.random.default_rng(seed)
-    blocks = rng.integers(0, 256, (size[1] // 8, size[0] // 8, 3), dtype=np.uint8)
-    Image.fromarray(blocks).resize(size, Image.NEAREST).save(path)
-    return path
 
 
 def one_line_error(kind: type[VSTError], call: object, *needles: str) -> str:
@@ -64,7 +56,8 @@ def saved(tmp_path: Path) -> Path:
 def test_save_and_load_round_trip(saved: Path) -> None:
     assert sorted(p.name for p in saved.iterdir()) == ["config.json", "model.safetensors"]
     config = json.loads((saved / "config.json").read_text())
-    assert config == {"architecture": "magenta-conditional", "style_dim": STYLE_DIM, "training_config": {"note": "test"}}
+    assert config == {"architecture": "magenta-conditional", "style_dim": STYLE_DIM,
+                      "training_config": {"note": "test"}}
     torch.manual_seed(0)
     original = MagentaTransform().eval()
     loaded = load_conditional(saved)

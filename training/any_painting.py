@@ -60,8 +60,9 @@ def write_any_painting_teacher(out: Path = DEFAULT_OUT) -> Path:
                      license=TEACHER_LICENSE, variant="framewise", steps=0,
                      note="the teacher's transform network itself, not fine-tuned: the framewise baseline")
     parameters = sum(p.numel() for p in net.parameters())
+    size_mb = (out / "model.safetensors").stat().st_size / 1e6
     (out / "README.md").write_text(CARD.format(
         teacher=TEACHER_NAME, style_dim=STYLE_DIM, predict=PREDICT_FILE, transform=TRANSFORM_FILE,
-        requirement=TEACHER_REQUIREMENT, parameters=parameters, size_mb=(out / "model.safetensors").stat().st_size / 1e6,
-        license=TEACHER_LICENSE), encoding="utf-8")
+        requirement=TEACHER_REQUIREMENT, parameters=parameters, size_mb=size_mb, license=TEACHER_LICENSE),
+        encoding="utf-8")
     return out

@@ -153,7 +153,7 @@ def open_style_picture(path: str | Path) -> StylePicture:
         if frames > 1 else None
     if image.format in ("JPEG", "MPO"):
         scale = max(1.0, min(width, height) / MAX_STYLE_SIDE)
-        image.draft("RGB", (int(width / scale), int(height / scale)))  # decode at ½, ¼ or ⅛ scale when that suffices
+        image.draft("RGB", (int(width / scale), int(height / scale)))  # ½, ¼ or ⅛ scale where that suffices
     try:
         image.load()  # the first frame
         upright = ImageOps.exif_transpose(image)
