@@ -253,3 +253,13 @@ def top_level_boxes(path: str | os.PathLike[str]) -> list[str]:
     from vst.video import mp4_top_level_boxes
 
     return mp4_top_level_boxes(path)
+
+
+def make_painting(path: str | os.PathLike[str], *, seed: int = 0, size: tuple[int, int] = (96, 72)) -> Path:
+    """A small colourful picture (8×8-pixel blocks of random colours) saved in ``path``'s format: a style picture."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    blocks = rng.integers(0, 256, (size[1] // 8, size[0] // 8, 3), dtype=np.uint8)
+    Image.fromarray(blocks).resize(size, Image.NEAREST).save(path)
+    return Path(path)

@@ -1,100 +1,197 @@
-"""The any-painting network's training: the conditional forward pass, the style bank, and a tiny real run."""
+"""The any-painting network: its checkpoint format, the bundled framewise variant, variant resolution and a picture's
+network, with real forward passes of the teacher's network."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 import torch
+from PIL import Image
+from safetensors.torch import load_file, save_file
 
-from training.any_painting import (
-    AnyPaintingConfig,
-    ConditionalNetwork,
-    bank_pictures,
-    sample_styles,
-    style_bank,
-    train_any_painting,
+from tests.clips import make_painting
+from vst.any_painting import (
+    RECORD_KEY,
+    any_painting_folder,
+    network_for_picture,
+    output_metadata,
+    read_picture_record,
 )
-from training.train import Criterion
-from training.vgg import fetch_vgg16_weights
-from vst.teacher import load_teacher
+from vst.catalog import ANY_PAINTING, PACKAGE_CHECKPOINT_DIR, bundled_styles
+from vst.conditional import load_conditional, save_conditional
+from vst.errors import CheckpointError, StyleNotFoundError, VSTError
+from vst.model import MagentaStyleNet, load_network
+from vst.pipeline import stylize_video
+from vst.style_picture import open_style_picture
+from vst.teacher import STYLE_DIM, MagentaTransform, load_teacher, style_predictor, teacher_for_painting
+from vst.video import is_browser_playable
+
+pytest.importorskip("onnxruntime")
+BUNDLED_FRAMEWISE = PACKAGE_CHECKPOINT_DIR / ANY_PAINTING / "framewise"
 
 
-@pytest.fixture(scope="module")
-def teacher() -> torch.nn.Module:
-    return load_teacher()
+def one_line_error(kind: type[VSTError], call: object, *needles: str) -> str:
+    with pytest.raises(kind) as info:
+        call()  # type: ignore[operator]
+    message = str(info.value)
+    assert message and "\n" not in message, message
+    for needle in needles:
+        assert needle in message, message
+    return message
 
 
-def test_conditional_pass_renders_each_frame_with_its_own_painting(teacher: torch.nn.Module) -> None:
-    """A batch with one style vector per frame gives, frame by frame, what the teacher fixed to that vector gives."""
+@pytest.fixture
+def saved(tmp_path: Path) -> Path:
+    """A randomly initialised any-painting network saved in ``tmp_path/net``."""
     torch.manual_seed(0)
-    frames, styles = torch.rand(3, 3, 32, 48), torch.randn(3, 100)
-    conditional = ConditionalNetwork(load_teacher())
+    return save_conditional(MagentaTransform(), tmp_path / "net", note="test")
+
+
+# -- the format ------------------------------------------------------------------------------------------------------
+
+
+def test_save_and_load_round_trip(saved: Path) -> None:
+    assert sorted(p.name for p in saved.iterdir()) == ["config.json", "model.safetensors"]
+    config = json.loads((saved / "config.json").read_text())
+    assert config == {"architecture": "magenta-conditional", "style_dim": STYLE_DIM,
+                      "training_config": {"note": "test"}}
+    torch.manual_seed(0)
+    original = MagentaTransform().eval()
+    loaded = load_conditional(saved)
+    assert isinstance(loaded, MagentaTransform) and not loaded.training
+    assert loaded.training_config == {"note": "test"}
+    for (name, a), (other, b) in zip(original.state_dict().items(), loaded.state_dict().items(), strict=True):
+        assert name == other and torch.equal(a, b), name
+    x, style = torch.rand(1, 3, 24, 32), torch.randn(STYLE_DIM)
     with torch.no_grad():
-        batched = conditional(frames, styles)
-        one_by_one = torch.cat([teacher.fixed(styles[i])(frames[i:i + 1]) for i in range(3)])
-    assert batched.shape == (3, 3, 32, 48)
-    assert torch.allclose(batched, one_by_one, atol=1e-4)
-    assert not torch.allclose(batched[0], conditional(frames[:1], styles[1:2])[0].detach(), atol=1e-3)
-    restored = conditional.restore()
+        assert torch.equal(original(x, style), loaded(x, style))
+
+
+@pytest.mark.parametrize("config, needle", [
+    ("{not json", "not valid JSON"),
+    ("[1, 2]", "must hold a JSON object"),
+    ('{"architecture": "magenta", "style_dim": 100}', "not the any-painting network's"),
+    ('{"architecture": "magenta-conditional", "style_dim": 50}', "'style_dim' must be 100"),
+    ('{"architecture": "magenta-conditional", "style_dim": true}', "'style_dim' must be 100"),
+    ('{"architecture": "magenta-conditional", "style_dim": 100, "channels": [8]}', "unknown key(s) channels"),
+    ('{"architecture": "magenta-conditional", "style_dim": 100, "training_config": "x"}', "'training_config'"),
+])
+def test_a_damaged_config_is_one_line(saved: Path, config: str, needle: str) -> None:
+    (saved / "config.json").write_text(config)
+    one_line_error(CheckpointError, lambda: load_conditional(saved), str(saved / "config.json"), needle)
+
+
+def test_missing_files_and_damaged_weights_are_one_line(saved: Path) -> None:
+    weights = saved / "model.safetensors"
+    tensors = load_file(str(weights))
+    name = "scale_heads.0.weight"
+    save_file({k: v for k, v in tensors.items() if k != name}, str(weights))
+    one_line_error(CheckpointError, lambda: load_conditional(saved), "missing 1 tensor(s): scale_heads.0.weight")
+    save_file(tensors | {name: torch.zeros(3, 3)}, str(weights))
+    one_line_error(CheckpointError, lambda: load_conditional(saved), "scale_heads.0.weight has shape [3, 3]")
+    torch.save(tensors, weights)  # a pickle is never loaded
+    one_line_error(CheckpointError, lambda: load_conditional(saved), "not a valid safetensors file")
+    weights.unlink()
+    one_line_error(CheckpointError, lambda: load_conditional(saved), "model.safetensors is missing")
+    (saved / "config.json").unlink()
+    one_line_error(CheckpointError, lambda: load_conditional(saved), "config.json is missing")
+
+
+def test_a_style_loader_refuses_the_any_painting_folder_by_name() -> None:
+    one_line_error(CheckpointError, lambda: load_network(BUNDLED_FRAMEWISE), "any-painting network", "--style-image")
+
+
+# -- the bundled framewise variant -------------------------------------------------------------------------------
+
+
+def test_bundled_framewise_is_the_teacher_small_and_without_pickles() -> None:
+    files = {p.name: p.stat().st_size for p in BUNDLED_FRAMEWISE.iterdir()}
+    assert set(files) == {"config.json", "model.safetensors", "README.md"}
+    assert files["model.safetensors"] < 2_000_000
+    loaded, teacher = load_conditional(BUNDLED_FRAMEWISE), load_teacher()
+    assert loaded.training_config["variant"] == "framewise" and loaded.training_config["steps"] == 0
+    for (name, a), b in zip(loaded.state_dict().items(), teacher.state_dict().values(), strict=True):
+        assert torch.equal(a, b), name
+
+
+def test_the_any_painting_folder_is_not_a_style(tmp_path: Path) -> None:
+    shutil.copytree(BUNDLED_FRAMEWISE, tmp_path / ANY_PAINTING / "framewise")
+    styles, problems = bundled_styles(tmp_path)
+    assert styles == [] and problems == []
+
+
+# -- resolving a variant ---------------------------------------------------------------------------------------------
+
+
+def test_a_missing_temporal_variant_names_its_folder_and_suggests_framewise(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shutil.copytree(BUNDLED_FRAMEWISE, tmp_path / ANY_PAINTING / "framewise")
+    monkeypatch.setenv("VST_CHECKPOINT_DIR", str(tmp_path))
+    assert any_painting_folder("framewise") == tmp_path / ANY_PAINTING / "framewise"
+    one_line_error(StyleNotFoundError, lambda: any_painting_folder("temporal"),
+                   str(tmp_path / ANY_PAINTING / "temporal"), "not installed", "--variant framewise")
+    one_line_error(StyleNotFoundError, lambda: network_for_picture(tmp_path / "unread.png", variant="temporal"),
+                   "--variant framewise")  # before the picture is even opened
+
+
+def test_no_variant_installed_says_how_to_write_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VST_CHECKPOINT_DIR", str(tmp_path))
+    one_line_error(StyleNotFoundError, lambda: any_painting_folder("framewise"), "any-painting-teacher")
+
+
+def test_other_variants_are_refused() -> None:
+    one_line_error(StyleNotFoundError, lambda: any_painting_folder("fast"), "temporal and framewise, not 'fast'")
+
+
+# -- a picture's network --------------------------------------------------------------------------------------------
+
+
+def test_framewise_network_for_a_picture_is_the_teacher_for_it(tmp_path: Path) -> None:
+    path = make_painting(tmp_path / "painting.png")
+    picture = open_style_picture(path)
+    net = network_for_picture(picture, variant="framewise")
+    assert isinstance(net, MagentaStyleNet) and not net.training
+    x = torch.rand(1, 3, 32, 48)
     with torch.no_grad():
-        assert torch.allclose(restored.fixed(styles[0])(frames[:1]), one_by_one[:1], atol=1e-5)
+        assert torch.allclose(net(x), teacher_for_painting(picture.image)(x), atol=1e-6)
+    record = net.training_config[RECORD_KEY]
+    assert record["sha256"] == picture.sha256 and record["variant"] == "framewise" and record["strength"] == 1.0
+    assert "content_vector" not in record
+    vector = style_predictor()(picture.image)
+    assert torch.equal(torch.tensor(record["style_vector"], dtype=torch.float32), vector)  # exact float32 values
+    comment = json.loads(output_metadata(net)["comment"])
+    assert comment == {RECORD_KEY: record}
 
 
-def test_gradients_reach_the_trunk_and_the_style_heads() -> None:
-    conditional = ConditionalNetwork(load_teacher())
-    conditional(torch.rand(2, 3, 16, 16), torch.randn(2, 100)).mean().backward()
-    t = conditional.transform
-    assert t.scale_heads[0].weight.grad is not None and t.scale_heads[0].weight.grad.abs().sum() > 0
-    assert t.trunk.encoder[0][1].weight.grad is not None
+def test_strength_mixes_in_the_content_vector(tmp_path: Path) -> None:
+    picture = open_style_picture(make_painting(tmp_path / "painting.png"))
+    content = Image.open(make_painting(tmp_path / "photo.png", seed=5))
+    one_line_error(VSTError, lambda: network_for_picture(picture, strength=0.5, variant="framewise"),
+                   "content picture")
+    one_line_error(VSTError, lambda: network_for_picture(picture, strength=1.5, variant="framewise"),
+                   "between 0 and 1")
+    net = network_for_picture(picture, strength=0.25, variant="framewise", content=content)
+    record = net.training_config[RECORD_KEY]
+    painting, mixed_in = (torch.tensor(record[k]) for k in ("style_vector", "content_vector"))
+    expected = load_teacher().fixed(0.25 * painting + 0.75 * mixed_in)
+    x = torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.allclose(net(x), expected(x), atol=1e-5)
+    assert record["strength"] == 0.25
 
 
-def test_sampled_styles_are_bank_vectors_or_blends_of_two() -> None:
-    bank = torch.tensor([[0.0, 0.0], [1.0, 2.0], [3.0, -1.0]])
-    plain = sample_styles(bank, 50, 0.0, torch.Generator().manual_seed(0))
-    assert all(any(torch.equal(row, b) for b in bank) for row in plain)
-    mixed = sample_styles(bank, 200, 1.0, torch.Generator().manual_seed(0))
-    assert (mixed >= bank.min(0).values - 1e-6).all() and (mixed <= bank.max(0).values + 1e-6).all()
-    assert sum(not any(torch.equal(row, b) for b in bank) for row in mixed) > 100
-
-
-def test_style_bank_keeps_holdout_paintings_out_and_caches_vectors(tiny_data: Path, painting: Path,
-                                                                   tmp_path: Path) -> None:
-    cfg = AnyPaintingConfig(data_dir=tiny_data, paintings=(painting,), holdout=(painting.stem,))
-    with pytest.raises(ValueError, match="style bank is empty"):
-        bank_pictures(cfg)
-    pictures = bank_pictures(AnyPaintingConfig(data_dir=tiny_data, paintings=(painting,)))
-    assert pictures == [painting]
-    cache = tmp_path / "bank.safetensors"
-    first = style_bank(pictures, cache)
-    assert first.shape == (1, 100) and cache.is_file()
-    assert torch.equal(style_bank(pictures, cache), first)
-
-
-def test_per_step_teacher_is_given_exactly_when_asked_for() -> None:
-    criterion = Criterion(AnyPaintingConfig().criterion_config(), teacher_per_step=True)
-    batch = {"frame_t": torch.rand(1, 3, 16, 16), "frame_t1": torch.rand(1, 3, 16, 16),
-             "flow_back": torch.zeros(1, 2, 16, 16), "weights": torch.ones(1, 1, 16, 16)}
-    with pytest.raises(ValueError, match="teacher is given with each call"):
-        criterion(lambda x: x, batch)
-
-
-def test_tiny_run_starts_at_the_teacher_trains_and_resumes(tiny_data: Path, painting: Path, tmp_path: Path) -> None:
-    """Step 1 starts at the teacher (the distillation terms are zero); the run moves the weights, logs, checkpoints,
-    and a longer rerun resumes where it stopped."""
-    fetch_vgg16_weights(offline=True)
-    cfg = AnyPaintingConfig(data_dir=tiny_data, runs_dir=tmp_path, paintings=(painting,), crop=32, steps=2,
-                            log_every=1, checkpoint_every=1, lr=1e-3)
-    trained = train_any_painting(cfg, progress=False)
-    log = [json.loads(line) for line in (cfg.run_dir / "log.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in log] == [1, 2]
-    assert log[0]["distill"] < 1e-5 and log[0]["distill_feature"] < 1e-5 and log[0]["temporal"] > 0
-    assert log[1]["distill"] > 0
-    start = load_teacher().state_dict()
-    assert any(not torch.equal(v, start[k]) for k, v in trained.state_dict().items())
-    assert (cfg.run_dir / "losses.png").is_file()
-    longer = train_any_painting(AnyPaintingConfig(**{**cfg.__dict__, "steps": 3}), progress=False)
-    log = [json.loads(line) for line in (cfg.run_dir / "log.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in log] == [1, 2, 3]
-    assert any(not torch.equal(v, trained.state_dict()[k]) for k, v in longer.state_dict().items())
+def test_stylize_video_takes_a_picture_and_records_it(clip_mp4: Path, tmp_path: Path) -> None:
+    path = make_painting(tmp_path / "painting.webp")
+    out = tmp_path / "out.mp4"
+    picture = open_style_picture(path)
+    result = stylize_video(clip_mp4, out, style=picture, variant="framewise", strength=0.8, max_side=32, device="cpu")
+    assert result.frames == 24 and (result.width, result.height) == (32, 24) and is_browser_playable(out)
+    record = read_picture_record(out)
+    assert record is not None and record["sha256"] == picture.sha256 and record["strength"] == 0.8
+    assert len(record["style_vector"]) == len(record["content_vector"]) == STYLE_DIM
+    one_line_error(VSTError, lambda: stylize_video(clip_mp4, tmp_path / "x.mp4", style="starry-night", strength=0.5),
+                   "style picture only")
+    assert read_picture_record(clip_mp4) is None

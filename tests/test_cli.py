@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
+from tests.clips import make_painting
 from tests.model_fixtures import add_style_metadata
 from vst.catalog import Style, write_style_file
 from vst.video import is_browser_playable
@@ -94,3 +98,68 @@ def test_refuses_to_overwrite(clip_mp4: Path, tiny_checkpoint_root: Path, tmp_pa
 def test_unknown_style_exit_2(clip_mp4: Path, tmp_path: Path) -> None:
     proc = run_vst("stylize", str(clip_mp4), "--style", "mona-lisa", "-o", str(tmp_path / "o.mp4"))
     assert_one_line_error(proc, "unknown style 'mona-lisa'")
+
+
+# -- any picture as the style (--style-image) ------------------------------------------------------------------------
+
+
+def test_stylize_with_a_style_image(clip_mp4: Path, tmp_path: Path) -> None:
+    """A generated picture through the bundled any-painting network's framewise variant (real forward passes): the
+    output plays and records the picture's sha256 and style vector, and the strength."""
+    from vst.any_painting import read_picture_record
+
+    painting = make_painting(tmp_path / "painting.jpg")
+    out = tmp_path / "styled.mp4"
+    proc = run_vst("stylize", str(clip_mp4), "--style-image", str(painting), "--strength", "0.8", "--variant",
+                   "framewise", "--max-side", "32", "-o", str(out), "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert is_browser_playable(out) and f"wrote {out} (24 frames, 32×24" in proc.stdout
+    record = read_picture_record(out)
+    assert record is not None and record["sha256"] == hashlib.sha256(painting.read_bytes()).hexdigest()
+    assert record["variant"] == "framewise" and record["strength"] == 0.8
+    assert len(record["style_vector"]) == len(record["content_vector"]) == 100
+
+
+def test_a_missing_any_painting_variant_is_one_line(clip_mp4: Path, tmp_path: Path) -> None:
+    """The temporal variant (the default) where only the framewise one is installed: named, no fallback, no output."""
+    from vst.catalog import ANY_PAINTING, PACKAGE_CHECKPOINT_DIR
+
+    root = tmp_path / "checkpoints"
+    shutil.copytree(PACKAGE_CHECKPOINT_DIR / ANY_PAINTING / "framewise", root / ANY_PAINTING / "framewise")
+    painting = tmp_path / "painting.png"
+    Image.new("RGB", (64, 64), (200, 30, 30)).save(painting)
+    out = tmp_path / "out.mp4"
+    proc = run_vst("stylize", str(clip_mp4), "--style-image", str(painting), "-o", str(out), checkpoints=root)
+    assert_one_line_error(proc, str(root / ANY_PAINTING / "temporal"), "--variant framewise")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--style-image", "p.png", "--strength", "1.5"], "--strength: must be between 0 and 1, not 1.5"),
+    (["--style-image", "p.png", "--strength", "-0.1"], "--strength: must be between 0 and 1"),
+    (["--style-image", "p.png", "--strength", "lots"], "--strength: must be a number between 0 and 1"),
+    (["--strength", "0.5"], "--strength: goes with --style-image"),
+    (["--style", "udnie", "--style-image", "p.png"], "not allowed with argument"),
+])
+def test_style_image_arguments_are_checked_in_one_line(args: list[str], needle: str,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    from vst.__main__ import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["stylize", "clip.mp4", *args])
+    assert info.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0], lines
+
+
+def test_a_bad_style_image_is_one_line_before_any_work(clip_mp4: Path, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    from vst.__main__ import main
+
+    notes = tmp_path / "notes.jpg"
+    notes.write_text("not a picture at all\n" * 20)
+    out = tmp_path / "out.mp4"
+    assert main(["stylize", str(clip_mp4), "--style-image", str(notes), "-o", str(out)]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines == ["error: notes.jpg is not a picture; a style picture must be a JPEG, PNG or WebP file"]
+    assert not out.exists()

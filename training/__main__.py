@@ -1,4 +1,5 @@
-"""``python -m training {prepare,fetch-vgg,train,bundle,distill,export,push}`` — see docs/training.md."""
+"""``python -m training {prepare,fetch-vgg,teacher,any-painting-teacher,train,bundle,distill,export,push}`` — see
+docs/training.md."""
 
 from __future__ import annotations
 
@@ -65,6 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
                                                   "and start from (--init-from)")
     teacher.add_argument("--style-image", type=Path, required=True, help="the painting")
     teacher.add_argument("--out", type=Path, required=True, help="the checkpoint folder to write")
+
+    any_painting = commands.add_parser(
+        "any-painting-teacher", help="write the teacher's transform network (Magenta's arbitrary-style network, "
+                                     "ported) as the any-painting network's framewise variant, with a model card")
+    any_painting.add_argument("--out", type=Path, help="the folder to write (default: "
+                                                        "vst/checkpoints/any-painting/framewise)")
 
     train = commands.add_parser("train", help="train one network (torchrun-able for DDP)")
     add_arguments(train)
@@ -259,6 +266,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not Path(args.style_image).is_file():
                 raise VSTError(f"--style-image {args.style_image} not found")
             print(f"teacher: {write_teacher(args.style_image, args.out)}")
+        elif args.command == "any-painting-teacher":
+            from .any_painting_teacher import DEFAULT_OUT, write_any_painting_teacher
+
+            out = write_any_painting_teacher(args.out or DEFAULT_OUT)
+            size = (out / "model.safetensors").stat().st_size
+            print(f"any-painting framewise (the teacher): {out} ({size / 1e6:.1f} MB)")
         elif args.command == "train":
             from .train import train
 

@@ -7,16 +7,19 @@ from .errors import (
     OutputError,
     OutputExistsError,
     StyleNotFoundError,
+    StylePictureError,
     VideoError,
     VSTError,
 )
 from .hub import load_model, resolve_checkpoint
 from .model import StyleNet
 from .pipeline import RenderResult, Stylizer, render_video, stylize_video
+from .style_picture import StylePicture, open_style_picture
 
 __all__ = [
     "STYLES", "VARIANTS", "Style", "get_style", "CheckpointError", "FrameSizeError", "OutputError", "OutputExistsError",
-    "StyleNotFoundError", "VideoError", "VSTError",
+    "StyleNotFoundError", "StylePictureError", "VideoError", "VSTError",
     "load_model", "resolve_checkpoint", "StyleNet", "RenderResult", "Stylizer", "render_video", "stylize_video",
+    "StylePicture", "open_style_picture",
 ]
 __version__ = "0.1.0"

@@ -1,5 +1,6 @@
-"""Command line: ``python -m vst stylize clip.mp4 --style starry-night -o out.mp4``, ``python -m vst styles``,
-``python -m vst export-onnx`` and ``python -m vst fetch-web-runtime``."""
+"""Command line: ``python -m vst stylize clip.mp4 --style starry-night -o out.mp4`` (or ``--style-image
+painting.jpg [--strength 0.8]``), ``python -m vst styles``, ``python -m vst export-onnx`` and
+``python -m vst fetch-web-runtime``."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from .any_painting import content_frame, network_for_picture
 from .catalog import ALL_VARIANTS, DEFAULT_VARIANT, FAST_VARIANT, LIVE_VARIANT, bundled_dir, is_bundled, load_catalog
 from .errors import VSTError
 from .files import check_output_free
@@ -19,6 +21,7 @@ from .hub import installed_styles, load_model
 from .memory import tune_malloc
 from .pipeline import DEFAULT_MAX_SIDE, check_frame_size, select_device, stylize_video
 from .signals import Terminated, sigterm_as_exception
+from .style_picture import open_style_picture
 from .video import probe
 
 
@@ -30,6 +33,17 @@ def _positive(text: str) -> int:
         raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _strength(text: str) -> float:
+    """argparse type of ``--strength``: a number in [0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number between 0 and 1, not {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, not {text}")
     return value
 
 
@@ -56,8 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("stylize", help="stylize a video into a browser-ready H.264 MP4 (audio kept)")
     run.add_argument("input", type=Path, help="any common video: mp4, mov, webm, mkv, avi, animated gif")
     run.add_argument("-o", "--output", type=Path, help="output .mp4 (default: <input>_<style>.mp4 in this folder)")
-    run.add_argument("-s", "--style", default="starry-night",
-                     help="a style slug (see `python -m vst styles`) or a checkpoint folder (default: starry-night)")
+    style = run.add_mutually_exclusive_group()
+    style.add_argument("-s", "--style", default="starry-night",
+                       help="a style slug (see `python -m vst styles`) or a checkpoint folder (default: starry-night)")
+    style.add_argument("--style-image", type=Path, metavar="PICTURE",
+                       help="any picture (JPEG, PNG or WebP) as the style, rendered by the any-painting network")
+    run.add_argument("--strength", type=_strength, metavar="S",
+                     help="with --style-image: how much of the picture's style, 0 to 1 (default: 1; below 1 the "
+                          "video's own look is mixed in)")
     run.add_argument("--variant", choices=ALL_VARIANTS, default=DEFAULT_VARIANT,
                      help="temporal: trained to be steady (default); framewise: the flickery baseline")
     run.add_argument("--max-side", type=_max_side, metavar="N", default=DEFAULT_MAX_SIDE,
@@ -141,11 +161,21 @@ def cmd_stylize(args: argparse.Namespace) -> int:
     if (width, height) != (info.width, info.height):
         print(f"note: downscaling {info.width}×{info.height} to {width}×{height} (--max-side {args.max_side}; "
               f"--max-side 0 keeps the full size, at about 190 MB of memory per megapixel)", file=sys.stderr)
-    output = args.output or Path(f"{args.input.stem}_{Path(args.style).name}.mp4")
+    picture = open_style_picture(args.style_image) if args.style_image is not None else None
+    if picture is not None and picture.note:
+        print(f"note: {picture.note}", file=sys.stderr)
+    name = args.style_image.stem if args.style_image is not None else Path(args.style).name
+    output = args.output or Path(f"{args.input.stem}_{name}.mp4")
     check_output_free(output, overwrite=args.overwrite)
     select_device(args.device)
-    model = load_model(args.style, args.variant)  # a missing or damaged style fails here, before any progress bar
-    bar = tqdm(total=info.num_frames, unit="frame", desc=f"{args.style} ({args.variant})", disable=args.quiet)
+    # a missing or damaged style (or any-painting network) fails here, before any progress bar
+    if picture is not None:
+        strength = 1.0 if args.strength is None else args.strength
+        content = content_frame(args.input) if strength < 1.0 else None
+        model = network_for_picture(picture, strength=strength, variant=args.variant, content=content)
+    else:
+        model = load_model(args.style, args.variant)
+    bar = tqdm(total=info.num_frames, unit="frame", desc=f"{name} ({args.variant})", disable=args.quiet)
 
     def progress(done: int, total: int | None) -> None:
         bar.total = total
@@ -168,7 +198,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .app.showcase import main as prerender_main
 
         return prerender_main(argv[1:])
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "stylize" and args.strength is not None and args.style_image is None:
+        parser.error("argument --strength: goes with --style-image (a style's network has no strength)")
     tune_malloc()  # memory must not creep up frame after frame (see vst.memory)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:

@@ -43,6 +43,8 @@ ALL_VARIANTS: tuple[str, ...] = (*VARIANTS, FAST_VARIANT, FAST_FRAMEWISE_VARIANT
 DEFAULT_VARIANT = "temporal"
 #: Hub namespace (user or organisation) of a bundled style's repo ``<namespace>/vst-<slug>``; ``VST_HUB_NAMESPACE``.
 DEFAULT_HUB_NAMESPACE = "vst-video"
+#: The folder of the any-painting network (:mod:`vst.any_painting`) beside the style folders: not a style, never listed.
+ANY_PAINTING = "any-painting"
 #: The metadata file of a style folder.
 STYLE_FILE = "style.json"
 #: Where the bundled styles live; ``VST_CHECKPOINT_DIR`` points elsewhere (tests, custom deployments).
@@ -185,7 +187,8 @@ def _folder_signature(root: Path) -> tuple[tuple[str, int], ...]:
     if not root.is_dir():
         return ()
     signature = []
-    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+    for folder in sorted(p for p in root.iterdir()
+                         if p.is_dir() and not p.name.startswith(".") and p.name != ANY_PAINTING):
         meta = folder / STYLE_FILE
         signature.append((folder.name, meta.stat().st_mtime_ns if meta.is_file() else -1))
     return tuple(signature)
@@ -195,7 +198,8 @@ _bundled_cache: dict[tuple[str, tuple[tuple[str, int], ...]], tuple[list[Style],
 
 
 def bundled_styles(root: Path | None = None) -> tuple[list[Style], list[str]]:
-    """The styles of the bundled folder (each subfolder with a ``style.json``) and the problems found reading it.
+    """The styles of the bundled folder (each subfolder with a ``style.json``, but :data:`ANY_PAINTING`) and the
+    problems found reading it.
 
     A subfolder with checkpoints but no ``style.json`` (an export older than the metadata files) is listed under its
     slug as its title, and the problem says so; one whose ``style.json`` is invalid or names another slug is left out.

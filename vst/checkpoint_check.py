@@ -27,7 +27,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file
 
 from .errors import CheckpointError
-from .model import ARCHITECTURES, StyleNet, network_class
+from .model import ARCHITECTURES, CONDITIONAL_ARCHITECTURE, StyleNet, network_class
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
@@ -45,7 +45,7 @@ _KEYS = {"johnson": {"architecture", "channels", "num_residual_blocks", "outer_k
 _STAGES = {"johnson": 3, "fast": 2, "magenta": 3}
 
 
-def _names(names: set[str] | list[str], limit: int = 4) -> str:
+def list_names(names: set[str] | list[str], limit: int = 4) -> str:
     ordered = sorted(names)
     shown = ", ".join(ordered[:limit])
     return shown + (f" and {len(ordered) - limit} more" if len(ordered) > limit else "")
@@ -60,10 +60,9 @@ def _int_in_bounds(path: Path, key: str, value: object) -> int:
     return value
 
 
-def read_config(folder: str | Path) -> dict[str, Any]:
-    """``config.json`` of ``folder`` checked against :data:`BOUNDS`: the keyword arguments of
-    :func:`vst.model.build_network` (``architecture`` always set). :class:`CheckpointError` otherwise."""
-    path = Path(folder) / CONFIG_FILE
+def read_json_object(path: Path) -> dict[str, Any]:
+    """A checkpoint's ``config.json`` as a dict: present, at most :data:`MAX_CONFIG_BYTES`, valid JSON, an object.
+    :class:`CheckpointError` otherwise."""
     if not path.is_file():
         raise CheckpointError(f"{path} is missing (a checkpoint folder needs {CONFIG_FILE} and {WEIGHTS_FILE})")
     if path.stat().st_size > MAX_CONFIG_BYTES:
@@ -74,13 +73,24 @@ def read_config(folder: str | Path) -> dict[str, Any]:
         raise CheckpointError(f"{path} is not valid JSON ({str(err).splitlines()[0]})") from None
     if not isinstance(config, dict):
         raise CheckpointError(f"{path} must hold a JSON object, not a {type(config).__name__}")
+    return config
+
+
+def read_config(folder: str | Path) -> dict[str, Any]:
+    """``config.json`` of ``folder`` checked against :data:`BOUNDS`: the keyword arguments of
+    :func:`vst.model.build_network` (``architecture`` always set). :class:`CheckpointError` otherwise."""
+    path = Path(folder) / CONFIG_FILE
+    config = read_json_object(path)
     architecture = config.get("architecture", "johnson")
+    if architecture == CONDITIONAL_ARCHITECTURE:
+        raise CheckpointError(f"{path} is the any-painting network, not a style's: it renders a picture given with "
+                              f"--style-image (vst.any_painting)")
     if architecture not in ARCHITECTURES:
         raise CheckpointError(f"{path}: unknown architecture {json.dumps(architecture)[:40]}; "
                               f"known: {', '.join(ARCHITECTURES)}")
     unknown = set(config) - _KEYS[architecture]
     if unknown:
-        raise CheckpointError(f"{path}: unknown key(s) {_names(unknown)} for the '{architecture}' architecture")
+        raise CheckpointError(f"{path}: unknown key(s) {list_names(unknown)} for the '{architecture}' architecture")
     channels = config.get("channels")
     stages = _STAGES[architecture]
     if not isinstance(channels, list) or len(channels) != stages:
@@ -125,8 +135,13 @@ def check_checkpoint(folder: str | Path) -> dict[str, Any]:
     if parameters > MAX_PARAMETERS:
         raise CheckpointError(f"{folder / CONFIG_FILE} describes a network of {parameters:,} parameters; "
                               f"at most {MAX_PARAMETERS:,} are accepted")
-    expected = {name: tuple(t.shape) for name, t in skeleton.state_dict().items()}
-    path = folder / WEIGHTS_FILE
+    check_tensors(folder / WEIGHTS_FILE, {name: tuple(t.shape) for name, t in skeleton.state_dict().items()})
+    return config
+
+
+def check_tensors(path: Path, expected: dict[str, tuple[int, ...]]) -> None:
+    """Check that ``path`` is a safetensors file holding exactly the tensors ``expected`` (name → shape), each of a
+    floating-point dtype, reading its header only. :class:`CheckpointError` naming what is wrong otherwise."""
     if not path.is_file():
         raise CheckpointError(f"{path} is missing (a checkpoint folder needs {CONFIG_FILE} and {WEIGHTS_FILE})")
     if path.stat().st_size == 0:
@@ -138,8 +153,8 @@ def check_checkpoint(folder: str | Path) -> dict[str, Any]:
         raise CheckpointError(f"{path} is not a valid safetensors file ({str(err).splitlines()[0]})") from None
     missing, unexpected = set(expected) - set(stored), set(stored) - set(expected)
     if missing or unexpected:
-        parts = [f"missing {len(missing)} tensor(s): {_names(missing)}"] if missing else []
-        parts += [f"unexpected {len(unexpected)} tensor(s): {_names(unexpected)}"] if unexpected else []
+        parts = [f"missing {len(missing)} tensor(s): {list_names(missing)}"] if missing else []
+        parts += [f"unexpected {len(unexpected)} tensor(s): {list_names(unexpected)}"] if unexpected else []
         raise CheckpointError(f"{path} does not match {CONFIG_FILE}: {'; '.join(parts)}")
     for name, shape in expected.items():
         got, dtype = stored[name]
@@ -147,7 +162,6 @@ def check_checkpoint(folder: str | Path) -> dict[str, Any]:
             raise CheckpointError(f"{path}: tensor {name} has shape {list(got)}, but {CONFIG_FILE} needs {list(shape)}")
         if dtype not in FLOAT_DTYPES:
             raise CheckpointError(f"{path}: tensor {name} is {dtype}, not a floating-point type")
-    return config
 
 
 def load_checkpoint(folder: str | Path) -> StyleNet:
@@ -157,9 +171,14 @@ def load_checkpoint(folder: str | Path) -> StyleNet:
     config = check_checkpoint(folder)
     kwargs = dict(config)
     model = network_class(kwargs.pop("architecture"))(**kwargs)
-    try:
-        tensors = load_file(str(folder / WEIGHTS_FILE), device="cpu")
-    except (SafetensorError, OSError) as err:
-        raise CheckpointError(f"{folder / WEIGHTS_FILE} cannot be read ({str(err).splitlines()[0]})") from None
-    model.load_state_dict({name: t.float() for name, t in tensors.items()}, strict=True)
+    model.load_state_dict(read_tensors(folder / WEIGHTS_FILE), strict=True)
     return model
+
+
+def read_tensors(path: Path) -> dict[str, torch.Tensor]:
+    """Every tensor of a checked safetensors file (:func:`check_tensors`), on the CPU, float32."""
+    try:
+        tensors = load_file(str(path), device="cpu")
+    except (SafetensorError, OSError) as err:
+        raise CheckpointError(f"{path} cannot be read ({str(err).splitlines()[0]})") from None
+    return {name: t.float() for name, t in tensors.items()}

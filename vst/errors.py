@@ -29,3 +29,7 @@ class FrameSizeError(VideoError):
 
 class CheckpointError(VSTError):
     """A checkpoint folder is missing a file, or a file is damaged, malformed, oversized or does not fit its config."""
+
+
+class StylePictureError(VSTError):
+    """A style picture cannot be used: missing, not a JPEG/PNG/WebP, damaged, too large or too small."""

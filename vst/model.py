@@ -43,6 +43,8 @@ from torch import nn
 
 #: ``config.json``'s ``architecture`` names the class; checkpoints without the key are :class:`StyleNet`.
 ARCHITECTURES = ("johnson", "fast", "magenta")
+#: ``config.json``'s ``architecture`` of the any-painting network (:mod:`vst.conditional`): not a style's network.
+CONDITIONAL_ARCHITECTURE = "magenta-conditional"
 #: Johnson et al.'s network: the reference that the benchmarks compare against.
 JOHNSON_CONFIG: dict[str, object] = {"channels": [32, 64, 128], "num_residual_blocks": 5, "outer_kernel": 9}
 #: The default network of the bundled styles: a quarter of the reference's width squared, three residual blocks.

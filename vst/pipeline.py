@@ -21,11 +21,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .any_painting import content_frame, network_for_picture, output_metadata
 from .errors import FrameSizeError, VSTError
 from .files import atomic_output
 from .hub import load_model
 from .metrics import WarpingErrorMeter
 from .model import StyleNet, frame_strips
+from .style_picture import StylePicture
+from .teacher import check_strength
 from .video import VideoReader, VideoWriter, fit_size
 
 log = logging.getLogger(__name__)
@@ -170,6 +173,7 @@ def render_video(
     measure_flicker: bool = False,
     progress: ProgressCallback | None = None,
     meter: WarpingErrorMeter | None = None,
+    metadata: Mapping[str, str] | None = None,
 ) -> RenderResult:
     """Decode ``source`` once and write one stylized H.264 MP4 per target (``name → (stylizer, output path)``).
 
@@ -177,6 +181,7 @@ def render_video(
     With ``measure_flicker`` the warping error of each output is computed against the input's optical flow. A target
     whose output path is ``None`` is stylized and measured but not written (nor listed in ``outputs``). ``meter``: the
     flicker meter to use (e.g. a cheaper optical-flow preset); a default :class:`WarpingErrorMeter` otherwise.
+    ``metadata``: container tags written into every output (e.g. :func:`vst.any_painting.output_metadata`).
     """
     if batch_size < 1:
         raise VSTError(f"the batch size must be at least 1, not {batch_size}")
@@ -201,7 +206,7 @@ def render_video(
         writers = {
             name: stack.enter_context(VideoWriter(temp_paths[name], reader.width, reader.height,
                                                   time_base=reader.time_base, frame_rate=reader.frame_rate,
-                                                  audio_from=source))
+                                                  audio_from=source, metadata=metadata))
             for name in files
         }
         # Entered after the writers, so it is shut down (its last batch written or dropped) before they close.
@@ -255,8 +260,9 @@ def stylize_video(
     source: str | os.PathLike[str],
     output: str | os.PathLike[str],
     *,
-    style: str | StyleNet = "starry-night",
+    style: str | StyleNet | StylePicture = "starry-night",
     variant: str = "temporal",
+    strength: float = 1.0,
     max_side: int | None = DEFAULT_MAX_SIDE,
     device: str | None = None,
     batch_size: int = 4,
@@ -265,13 +271,24 @@ def stylize_video(
     progress: ProgressCallback | None = None,
     compile: bool = False,
 ) -> RenderResult:
-    """Stylize one video: ``style`` is a catalog slug, a checkpoint folder or a :class:`StyleNet`; ``compile``: see
-    :class:`Stylizer`. Frames are downscaled to ``max_side`` (:data:`DEFAULT_MAX_SIDE` unless given; ``None``: never).
+    """Stylize one video: ``style`` is a catalog slug, a checkpoint folder, a :class:`StyleNet` or a style picture
+    (:func:`vst.style_picture.open_style_picture`, rendered by :func:`vst.any_painting.network_for_picture` at
+    ``strength`` in [0, 1]); ``compile``: see :class:`Stylizer`. Frames are downscaled to ``max_side``
+    (:data:`DEFAULT_MAX_SIDE` unless given; ``None``: never). The output of a picture's network records the picture
+    in its metadata (:func:`vst.any_painting.output_metadata`).
 
     >>> stylize_video("clip.mp4", "out.mp4", style="starry-night")  # doctest: +SKIP
+    >>> picture = open_style_picture("painting.jpg")  # doctest: +SKIP
+    >>> stylize_video("clip.mp4", "out.mp4", style=picture, variant="framewise", strength=0.8)  # doctest: +SKIP
     """
     torch_device = select_device(device)
-    model = style if isinstance(style, StyleNet) else load_model(style, variant)
+    if isinstance(style, StylePicture):
+        content = content_frame(source) if check_strength(strength) < 1.0 else None
+        model: StyleNet = network_for_picture(style, strength=strength, variant=variant, content=content)
+    elif strength != 1.0:
+        raise VSTError("a strength applies to a style picture only, not to a style's network")
+    else:
+        model = style if isinstance(style, StyleNet) else load_model(style, variant)
     return render_video(
         source,
         {variant: (Stylizer(model, torch_device, compile=compile), output)},
@@ -280,4 +297,5 @@ def stylize_video(
         overwrite=overwrite,
         measure_flicker=measure_flicker,
         progress=progress,
+        metadata=output_metadata(model),
     )

@@ -22,6 +22,8 @@ about 0.94 (the encoder's activations alone: 0.999; the quantization error grows
 from __future__ import annotations
 
 import copy
+import functools
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -81,6 +83,8 @@ class MagentaTransform(nn.Module):
         widths = [n.num_features for n in norm_layers(self.trunk)]  # type: ignore[arg-type]
         self.scale_heads = nn.ModuleList(nn.Linear(STYLE_DIM, c) for c in widths)
         self.offset_heads = nn.ModuleList(nn.Linear(STYLE_DIM, c) for c in widths)
+        #: free-form record of how the network was made (``config.json``'s, see :mod:`vst.conditional`)
+        self.training_config: dict[str, object] = {}
 
     @torch.no_grad()
     def fixed(self, style: torch.Tensor) -> MagentaStyleNet:
@@ -190,21 +194,58 @@ class StylePredictor:
         return torch.from_numpy(np.asarray(vector, dtype=np.float32).reshape(STYLE_DIM))
 
 
+@functools.lru_cache(maxsize=1)
+def style_predictor() -> StylePredictor:
+    """The process's :class:`StylePredictor` (its ONNX session is made once; running it is thread-safe)."""
+    return StylePredictor()
+
+
+@dataclass(frozen=True)
+class StyleVectors:
+    """A painting's style vector ``(100,)``, the strength it is applied at in [0, 1], and below 1 the style vector
+    ``(100,)`` of the content picture it is mixed with."""
+
+    painting: torch.Tensor
+    strength: float = 1.0
+    content: torch.Tensor | None = None
+
+    @property
+    def mixed(self) -> torch.Tensor:
+        """The vector to render with: ``strength · painting + (1 − strength) · content`` (Ghiasi et al.'s style
+        strength control), ``(100,)``."""
+        if self.content is None:
+            return self.painting
+        return self.strength * self.painting + (1.0 - self.strength) * self.content
+
+
+def check_strength(strength: float) -> float:
+    """``strength`` if it is in [0, 1]; :class:`VSTError` otherwise."""
+    if not 0.0 <= strength <= 1.0:
+        raise VSTError(f"strength must be between 0 and 1, not {strength}")
+    return strength
+
+
+def style_vectors(painting: Image.Image, *, strength: float = 1.0, content: Image.Image | None = None) -> StyleVectors:
+    """The style vectors of ``painting`` at ``strength`` in [0, 1]; below 1 the vector of ``content`` (the picture
+    being stylized, whose own style is mixed in) is needed too. :class:`VSTError` otherwise."""
+    check_strength(strength)
+    if strength < 1.0 and content is None:
+        raise VSTError("a strength below 1 needs the content picture whose own style it mixes in")
+    predictor = style_predictor()
+    vector = predictor(painting)
+    mixed_with = predictor(content) if strength < 1.0 and content is not None else None
+    return StyleVectors(vector, float(strength), mixed_with)
+
+
 def teacher_for_painting(painting: str | Path | Image.Image, *, strength: float = 1.0,
                          content: Image.Image | None = None) -> MagentaStyleNet:
     """The teacher for one painting: its style vector folded into the ported transform network.
 
-    ``strength`` in [0, 1] interpolates the painting's vector with the vector of ``content`` (Ghiasi et al.'s
-    style-strength control; needed when ``strength`` < 1)."""
-    if not 0.0 <= strength <= 1.0:
-        raise VSTError(f"strength must be between 0 and 1, not {strength}")
+    ``strength`` in [0, 1] interpolates the painting's vector with the vector of ``content`` (see
+    :func:`style_vectors`; needed when ``strength`` < 1)."""
+    check_strength(strength)
     image = painting if isinstance(painting, Image.Image) else Image.open(painting)
-    predictor = StylePredictor()
-    vector = predictor(image)
-    if strength < 1.0:
-        if content is None:
-            raise VSTError("a strength below 1 needs the content picture whose own style it mixes in")
-        vector = strength * vector + (1.0 - strength) * predictor(content)
-    net = load_teacher().fixed(vector)
+    vectors = style_vectors(image, strength=strength, content=content)
+    net = load_teacher().fixed(vectors.mixed)
     net.training_config = {"teacher": TEACHER_NAME, "style_vector_strength": strength}
     return net.eval()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -396,7 +396,8 @@ class VideoWriter:
 
     yuv420p needs even dimensions: an odd ``width`` / ``height`` is padded to the next even number by repeating the
     last column / row (logged once at INFO), so the output is ``width + width % 2`` × ``height + height % 2``.
-    Call :meth:`close` (or use ``with``) to finish the file; it is safe to call twice.
+    ``metadata``: container tags (e.g. ``{"comment": ...}``). Call :meth:`close` (or use ``with``) to finish the file;
+    it is safe to call twice.
     """
 
     def __init__(
@@ -410,6 +411,7 @@ class VideoWriter:
         audio_from: str | os.PathLike[str] | None = None,
         crf: int = 20,
         preset: str = "veryfast",
+        metadata: Mapping[str, str] | None = None,
     ) -> None:
         if width < 1 or height < 1:
             raise ValueError(f"invalid frame size {width}x{height}")
@@ -443,6 +445,7 @@ class VideoWriter:
             self._video = stream
             if audio_from is not None:
                 self._setup_audio(Path(audio_from))
+            self._out.metadata.update(metadata or {})  # container tags, e.g. "comment"; written with the header
             self._out.start_encoding()  # opens the encoders and writes the header
         except BaseException:
             self._abort()

@@ -1,0 +1,79 @@
+"""The any-painting network's checkpoint format: a :class:`vst.teacher.MagentaTransform` as ``model.safetensors`` +
+``config.json``, never a pickle.
+
+``config.json``::
+
+    {"architecture": "magenta-conditional", "style_dim": 100, "training_config": {...}}
+
+``training_config`` is free-form metadata (how the network was made, as in the style checkpoints' ``config.json``).
+:func:`load_conditional` checks, before allocating anything, that the config is a small JSON object with exactly these
+keys and values (see :mod:`vst.checkpoint_check`) and that the tensor file holds exactly
+``MagentaTransform().state_dict()``'s names and shapes; every problem is a one-line
+:class:`~vst.errors.CheckpointError` naming the file.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import save_file
+
+from .checkpoint_check import CONFIG_FILE, WEIGHTS_FILE, check_tensors, list_names, read_json_object, read_tensors
+from .errors import CheckpointError
+from .model import CONDITIONAL_ARCHITECTURE
+from .teacher import STYLE_DIM, MagentaTransform
+
+_KEYS = {"architecture", "style_dim", "training_config"}
+
+
+def save_conditional(net: MagentaTransform, folder: str | Path, **metadata: Any) -> Path:
+    """Write ``net`` into ``folder`` (created if needed): ``model.safetensors`` (float32) and ``config.json`` with
+    ``metadata`` (JSON-serialisable) as its ``training_config``. Returns ``folder``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    config = {"architecture": CONDITIONAL_ARCHITECTURE, "style_dim": STYLE_DIM, "training_config": metadata or None}
+    text = json.dumps(config, indent=2, sort_keys=True) + "\n"  # fails here, before any file, if not serialisable
+    tensors = {name: t.detach().to("cpu", torch.float32).contiguous() for name, t in net.state_dict().items()}
+    save_file(tensors, str(folder / WEIGHTS_FILE), metadata={"format": "pt"})
+    (folder / CONFIG_FILE).write_text(text, encoding="utf-8")
+    return folder
+
+
+def read_conditional_config(folder: str | Path) -> dict[str, Any]:
+    """``folder``'s ``config.json``, checked to describe the any-painting network; :class:`CheckpointError`
+    otherwise."""
+    path = Path(folder) / CONFIG_FILE
+    config = read_json_object(path)
+    architecture = config.get("architecture")
+    if architecture != CONDITIONAL_ARCHITECTURE:
+        raise CheckpointError(f"{path}: architecture {json.dumps(architecture)[:40]} is not the any-painting "
+                              f"network's \"{CONDITIONAL_ARCHITECTURE}\"")
+    unknown = set(config) - _KEYS
+    if unknown:
+        raise CheckpointError(f"{path}: unknown key(s) {list_names(unknown)} for the '{CONDITIONAL_ARCHITECTURE}' "
+                              f"architecture")
+    style_dim = config.get("style_dim")
+    if style_dim != STYLE_DIM or isinstance(style_dim, bool):
+        raise CheckpointError(f"{path}: 'style_dim' must be {STYLE_DIM} (the style predictor's vector), "
+                              f"not {json.dumps(style_dim)[:40]}")
+    training = config.get("training_config")
+    if training is not None and not isinstance(training, dict):
+        raise CheckpointError(f"{path}: 'training_config' must be an object or null")
+    return config
+
+
+def load_conditional(folder: str | Path) -> MagentaTransform:
+    """The checked any-painting network of ``folder``, eval mode, CPU, float32, every tensor loaded strictly; its
+    ``training_config`` as the attribute of that name. :class:`CheckpointError` on any problem."""
+    folder = Path(folder)
+    config = read_conditional_config(folder)
+    with torch.device("meta"):
+        expected = {name: tuple(t.shape) for name, t in MagentaTransform().state_dict().items()}
+    check_tensors(folder / WEIGHTS_FILE, expected)
+    net = MagentaTransform()
+    net.load_state_dict(read_tensors(folder / WEIGHTS_FILE), strict=True)
+    net.training_config = dict(config.get("training_config") or {})
+    return net.eval()
