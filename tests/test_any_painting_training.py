@@ -9,13 +9,13 @@ import pytest
 import torch
 
 from training.any_painting import (
-    AnyPaintingConfig,
     ConditionalNetwork,
     bank_pictures,
     sample_styles,
     style_bank,
     train_any_painting,
 )
+from training.config import AnyPaintingConfig
 from training.train import Criterion
 from training.vgg import fetch_vgg16_weights
 from vst.teacher import load_teacher
@@ -98,3 +98,21 @@ def test_tiny_run_starts_at_the_teacher_trains_and_resumes(tiny_data: Path, pain
     log = [json.loads(line) for line in (cfg.run_dir / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log] == [1, 2, 3]
     assert any(not torch.equal(v, trained.state_dict()[k]) for k, v in longer.state_dict().items())
+
+
+def test_command_trains_and_writes_the_temporal_variant_with_its_card(tiny_data: Path, painting: Path,
+                                                                      tmp_path: Path) -> None:
+    """``python -m training any-painting``: the network in vst.conditional's format, loadable, with its recipe and
+    a model card; a missing painting is one line before any work."""
+    from training.__main__ import main
+    from vst.conditional import load_conditional
+
+    fetch_vgg16_weights(offline=True)
+    out = tmp_path / "temporal"
+    assert main(["any-painting", "--data-dir", str(tiny_data), "--runs-dir", str(tmp_path / "runs"), "--paintings",
+                 str(painting), "--steps", "1", "--crop", "32", "--out", str(out)]) == 0
+    net = load_conditional(out)
+    assert net.training_config["variant"] == "temporal" and net.training_config["steps"] == 1
+    assert net.training_config["bank_size"] == 1
+    assert "Any painting — temporal" in (out / "README.md").read_text()
+    assert main(["any-painting", "--data-dir", str(tiny_data), "--paintings", str(tmp_path / "none.jpg")]) == 2

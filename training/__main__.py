@@ -14,7 +14,7 @@ from vst.catalog import FAST_FRAMEWISE_VARIANT, FAST_VARIANT, LIVE_VARIANT, REPO
 from vst.errors import VSTError
 from vst.model import LIVE_CONFIG
 
-from .config import DISTILL_DEFAULTS, TrainConfig, add_arguments, config_from_args
+from .config import DISTILL_DEFAULTS, AnyPaintingConfig, TrainConfig, add_arguments, config_from_args
 from .metadata import add_metadata_arguments, resolve_metadata, slug_argument
 
 HELD_OUT_CLIPS = ("bikes.mp4", "carphone.mp4")
@@ -72,6 +72,22 @@ def build_parser() -> argparse.ArgumentParser:
                                      "ported) as the any-painting network's framewise variant, with a model card")
     any_painting.add_argument("--out", type=Path, help="the folder to write (default: "
                                                         "vst/checkpoints/any-painting/framewise)")
+
+    conditional = commands.add_parser(
+        "any-painting", help="fine-tune the teacher's transform network with the temporal term over many style "
+                             "vectors (registry photos, --paintings, blends) into the any-painting network's "
+                             "temporal variant (training/any_painting.py)")
+    conditional.add_argument("--paintings", type=Path, nargs="*", default=[], help="paintings for the style bank")
+    conditional.add_argument("--holdout", nargs="*", default=[],
+                             help="file stems kept out of the bank (the paintings the benchmark judges it on)")
+    conditional.add_argument("--steps", type=int, default=AnyPaintingConfig.steps)
+    conditional.add_argument("--crop", type=int, default=AnyPaintingConfig.crop)
+    conditional.add_argument("--temporal-weight", type=float, default=AnyPaintingConfig.temporal_weight)
+    conditional.add_argument("--name", default=AnyPaintingConfig.name, help="run name: runs/<name>/ (resumable)")
+    conditional.add_argument("--data-dir", type=Path, default=Path("data"))
+    conditional.add_argument("--runs-dir", type=Path, default=Path("runs"))
+    conditional.add_argument("--out", type=Path, help="the folder to write (default: "
+                                                      "vst/checkpoints/any-painting/temporal)")
 
     train = commands.add_parser("train", help="train one network (torchrun-able for DDP)")
     add_arguments(train)
@@ -272,6 +288,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             out = write_any_painting_teacher(args.out or DEFAULT_OUT)
             size = (out / "model.safetensors").stat().st_size
             print(f"any-painting framewise (the teacher): {out} ({size / 1e6:.1f} MB)")
+        elif args.command == "any-painting":
+            from .any_painting import export_any_painting, train_any_painting
+
+            missing = [str(p) for p in args.paintings if not p.is_file()]
+            if missing:
+                raise VSTError(f"--paintings: no such file: {', '.join(missing)}")
+            cfg = AnyPaintingConfig(name=args.name, data_dir=args.data_dir, runs_dir=args.runs_dir,
+                                    paintings=tuple(args.paintings),
+                                    holdout=tuple(args.holdout), steps=args.steps, crop=args.crop,
+                                    temporal_weight=args.temporal_weight)
+            out = export_any_painting(train_any_painting(cfg), cfg, args.out)
+            print(f"any-painting temporal: {out}")
         elif args.command == "train":
             from .train import train
 

@@ -21,7 +21,6 @@ import logging
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -35,7 +34,7 @@ from tqdm import tqdm
 from vst.model import inference_rewrites
 from vst.teacher import STYLE_DIM, MagentaTransform, StylePredictor, load_teacher, norm_layers
 
-from .config import TrainConfig
+from .config import AnyPaintingConfig
 from .data import FramePairDataset
 from .plots import plot_losses
 from .train import Criterion, infinite_batches, load_optimizer_state, optimizer_tensors, truncate_log
@@ -43,41 +42,6 @@ from .train import Criterion, infinite_batches, load_optimizer_state, optimizer_
 log = logging.getLogger(__name__)
 
 PICTURE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
-
-
-@dataclass
-class AnyPaintingConfig:
-    name: str = "any-painting"  # run name: runs/<name>/
-    data_dir: Path = Path("data")  # built by `python -m training prepare` (pairs, and the photos in raw/photos)
-    runs_dir: Path = Path("runs")
-    paintings: tuple[Path, ...] = ()  # paintings in the style bank, beside the photos
-    holdout: tuple[str, ...] = ()  # file stems kept out of the bank even when listed (the benchmark's paintings)
-    mix: float = 0.5  # probability that a pair's style is a blend of two bank vectors
-    # the per-painting student's recipe (training.config.TEACHER_STUDENT_DEFAULTS)
-    distill_weight: float = 10.0
-    distill_feature_weight: float = 2.0
-    temporal_weight: float = 350.0
-    crop: int = 192
-    batch_size: int = 2
-    steps: int = 600
-    lr: float = 3e-5
-    lr_min_ratio: float = 0.1
-    seed: int = 0
-    log_every: int = 10
-    checkpoint_every: int = 50
-
-    @property
-    def run_dir(self) -> Path:
-        return self.runs_dir / self.name
-
-    def criterion_config(self) -> TrainConfig:
-        """The loss weights as the per-painting :class:`~training.train.Criterion` takes them."""
-        return TrainConfig(content_weight=0.0, style_weight=0.0, tv_weight=0.0, distill_weight=self.distill_weight,
-                           distill_feature_weight=self.distill_feature_weight, temporal_weight=self.temporal_weight)
-
-    def to_json(self) -> dict[str, object]:
-        return {k: [str(p) for p in v] if isinstance(v, tuple) else str(v) if isinstance(v, Path) else v
-                for k, v in asdict(self).items()}
 
 
 # ----------------------------------------------------------------------------------------------- the style bank
@@ -280,5 +244,56 @@ def train_any_painting(cfg: AnyPaintingConfig, *, progress: bool = True,
     return student.restore().eval()
 
 
-__all__ = ["AnyPaintingConfig", "ConditionalNetwork", "bank_pictures", "sample_styles", "style_bank",
+CARD = """\
+---
+library_name: vst
+license: apache-2.0
+pipeline_tag: image-to-image
+tags:
+- style-transfer
+- arbitrary-style-transfer
+- video
+- temporal-consistency
+- vst
+---
+
+# Any painting — temporal
+
+{teacher}, ported to PyTorch and fine-tuned with the temporal loss of Huang et al. (CVPR 2017) over many style vectors,
+so that any picture renders steadily on video. `../framewise/` is the teacher itself, its baseline.
+
+```bash
+python -m vst stylize clip.mp4 --style-image painting.jpg [--strength 0.8]
+```
+
+| | |
+| --- | --- |
+| recipe | {steps} steps on {crop} px crops of our frame pairs, {batch} pairs per step, Adam {lr:g}; loss: mean absolute error to the teacher's frame ×{distill:g} + VGG16 features ×{feature:g} + temporal ×{temporal:g} |
+| style bank | {bank} pictures (registry photos and wallpapers{paintings}), each pair's style a bank vector or, with probability {mix:g}, a blend of two |
+| kept out | {holdout} |
+| format | `model.safetensors` (state dict of `vst.teacher.MagentaTransform`) + `config.json` (`vst.conditional`) |
+| license | {license} |
+"""
+
+
+def export_any_painting(transform: MagentaTransform, cfg: AnyPaintingConfig, out: Path | None = None) -> Path:
+    """Write the trained network as the any-painting network's ``temporal`` variant (``vst.conditional``'s format,
+    with its recipe as ``training_config`` and a model card); returns the folder."""
+    from vst.catalog import ANY_PAINTING, PACKAGE_CHECKPOINT_DIR
+    from vst.conditional import save_conditional
+    from vst.teacher import TEACHER_LICENSE, TEACHER_NAME
+
+    out = out or PACKAGE_CHECKPOINT_DIR / ANY_PAINTING / "temporal"
+    bank = len(bank_pictures(cfg))
+    save_conditional(transform, out, **cfg.to_json(), variant="temporal", teacher=TEACHER_NAME, bank_size=bank)
+    paintings = f", and {', '.join(p.stem for p in cfg.paintings)}" if cfg.paintings else ""
+    (out / "README.md").write_text(CARD.format(
+        teacher=TEACHER_NAME, steps=cfg.steps, crop=cfg.crop, batch=cfg.batch_size, lr=cfg.lr,
+        distill=cfg.distill_weight, feature=cfg.distill_feature_weight, temporal=cfg.temporal_weight, bank=bank,
+        paintings=paintings, mix=cfg.mix, holdout=", ".join(cfg.holdout) or "nothing", license=TEACHER_LICENSE),
+        encoding="utf-8")
+    return out
+
+
+__all__ = ["ConditionalNetwork", "export_any_painting", "bank_pictures", "sample_styles", "style_bank",
            "train_any_painting"]

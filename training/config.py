@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -153,3 +153,40 @@ TEACHER_STUDENT_DEFAULTS = TrainConfig(
     tv_weight=0.0, distill_weight=10.0, distill_feature_weight=2.0, temporal_weight=350.0, crop=192, batch_size=2,
     lr=3e-5, steps=200,
 )
+
+
+@dataclass
+class AnyPaintingConfig:
+    """``python -m training any-painting``: the any-painting network's run (:mod:`training.any_painting`)."""
+
+    name: str = "any-painting"  # run name: runs/<name>/
+    data_dir: Path = Path("data")  # built by `python -m training prepare` (pairs, and the photos in raw/photos)
+    runs_dir: Path = Path("runs")
+    paintings: tuple[Path, ...] = ()  # paintings in the style bank, beside the photos
+    holdout: tuple[str, ...] = ()  # file stems kept out of the bank even when listed (the benchmark's paintings)
+    mix: float = 0.5  # probability that a pair's style is a blend of two bank vectors
+    # the per-painting student's recipe (training.config.TEACHER_STUDENT_DEFAULTS)
+    distill_weight: float = 10.0
+    distill_feature_weight: float = 2.0
+    temporal_weight: float = 350.0
+    crop: int = 192
+    batch_size: int = 2
+    steps: int = 600
+    lr: float = 3e-5
+    lr_min_ratio: float = 0.1
+    seed: int = 0
+    log_every: int = 10
+    checkpoint_every: int = 50
+
+    @property
+    def run_dir(self) -> Path:
+        return self.runs_dir / self.name
+
+    def criterion_config(self) -> TrainConfig:
+        """The loss weights as the per-painting :class:`~training.train.Criterion` takes them."""
+        return TrainConfig(content_weight=0.0, style_weight=0.0, tv_weight=0.0, distill_weight=self.distill_weight,
+                           distill_feature_weight=self.distill_feature_weight, temporal_weight=self.temporal_weight)
+
+    def to_json(self) -> dict[str, object]:
+        return {k: [str(p) for p in v] if isinstance(v, tuple) else str(v) if isinstance(v, Path) else v
+                for k, v in asdict(self).items()}
