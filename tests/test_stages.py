@@ -113,3 +113,19 @@ def test_a_channel_cancelled_while_the_writer_waits_wakes_it() -> None:
     assert list(channel) == []  # cancelled: nothing more to read
     with pytest.raises(ValueError):
         Channel(0)
+
+
+def test_a_thread_that_cannot_start_leaves_none_running(monkeypatch: pytest.MonkeyPatch) -> None:
+    start = threading.Thread.start
+
+    def start_but_the_consumer(self: threading.Thread) -> None:
+        if self.name == "test-consume":
+            raise RuntimeError("can't start new thread")
+        start(self)
+
+    monkeypatch.setattr(threading.Thread, "start", start_but_the_consumer)
+    closed: list[bool] = []
+    with pytest.raises(RuntimeError, match="can't start new thread"), \
+            Stages(counting(1000, [], closed), print, names=("test-produce", "test-consume")):
+        pass
+    assert vst_threads() == [] and closed == [True]

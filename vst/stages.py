@@ -155,19 +155,28 @@ class Stages(Generic[T, U]):
         return self._consume_clock.seconds
 
     def __enter__(self) -> Self:
-        for thread in self._threads:
-            thread.start()
+        try:
+            for thread in self._threads:
+                thread.start()
+        except BaseException:  # e.g. "can't start new thread": stop the one that did start, then raise
+            self._stop(cancel=True)
+            raise
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        if exc_type is not None or any(t.is_alive() for t in self._threads):
+        self._stop(cancel=exc_type is not None or any(t.is_alive() for t in self._threads))
+        if not self.overlap:
+            _close(self._source)
+
+    def _stop(self, *, cancel: bool) -> None:
+        """Join the threads that were started, after cancelling both channels (dropping what waits) if asked."""
+        if cancel:
             self._produced.cancel()
             self._results.cancel()
         for thread in self._threads:
-            thread.join()
-        if not self.overlap:
-            _close(self._source)
+            if thread.ident is not None:
+                thread.join()
 
     def items(self) -> Iterator[T]:
         """The source's items in order; the source's exception is raised after the items produced before it."""
