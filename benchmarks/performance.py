@@ -13,12 +13,19 @@ resize-then-convolve upsampling and the RGB convolution at full resolution, i.e.
 round-robin rounds whose best counts per row. Weights are random: speed does not depend on them. The figures to quote
 are the ratios to the reference in the same run; ``× johnson-size`` separates the architecture's share from the
 rewrites'. Prints a table, writes JSON and a plot of fps against resolution.
+
+End to end runs twice per row: overlapped (``end_to_end_fps``: decoding, the network and encoding side by side, as
+the app and the command line run) and sequential (``sequential_fps``: one stage after the other, ``overlap=False``).
+``end_to_end_over_network`` / ``sequential_over_network`` are those rates over the network alone (1.0: decoding and
+encoding cost nothing). ``decode_s_per_frame``, ``network_s_per_frame`` and ``encode_s_per_frame`` are the sequential
+run's stage times (each stage alone on the cores); ``overlapped_stage_s_per_frame`` the same while they overlap.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import sys
@@ -36,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from synthetic_clip import write_panning_clip  # noqa: E402
 
 from vst.model import NAMED_CONFIGS, StyleNet, build_network, inference_rewrites  # noqa: E402
-from vst.pipeline import Stylizer, render_video, select_device  # noqa: E402
+from vst.pipeline import RenderResult, Stylizer, render_video, select_device  # noqa: E402
 
 REFERENCE = "johnson-reference"
 SAME_PATH_REFERENCE = "johnson-size"
@@ -54,6 +61,8 @@ NETWORKS: dict[str, tuple[dict[str, object], bool, bool]] = {
     REFERENCE: (NAMED_CONFIGS["johnson-reference"], False, False),
 }
 REAL_TIME_FPS = 25.0
+#: The stages whose seconds per frame each row reports (keys of :attr:`vst.pipeline.RenderResult.stage_seconds`).
+STAGES = ("decode", "network", "encode")
 
 
 def network_fps(stylizer: Stylizer, width: int, height: int, min_seconds: float) -> float:
@@ -67,13 +76,37 @@ def network_fps(stylizer: Stylizer, width: int, height: int, min_seconds: float)
     return frames / (time.perf_counter() - start)
 
 
-def end_to_end_fps(stylizer: Stylizer, clip: Path, out: Path, width: int, height: int) -> float:
-    """Frames per second of decode + stylize + encode over the whole clip, after three warm-up passes at the clip's
-    size (the first passes at a new size pay for allocation, kernel set-up and compilation)."""
+def end_to_end(stylizer: Stylizer, clip: Path, out: Path, width: int, height: int) -> dict[bool, RenderResult]:
+    """Decode + stylize + encode over the whole clip, overlapped (``True``) and sequential (``False``), after three
+    warm-up passes at the clip's size (the first passes at a new size pay for allocation, kernel set-up and
+    compilation)."""
     frame = np.zeros((1, height, width, 3), dtype=np.uint8)
     for _ in range(3):
         stylizer(frame)
-    return render_video(clip, {"out": (stylizer, out)}, overwrite=True).fps
+    return {overlap: render_video(clip, {"out": (stylizer, out)}, overwrite=True, overlap=overlap)
+            for overlap in (True, False)}
+
+
+def per_frame(result: RenderResult) -> dict[str, float]:
+    """Seconds per frame in each of :data:`STAGES`."""
+    return {stage: result.stage_seconds[stage] / result.frames for stage in STAGES}
+
+
+def keep_best(row: dict[str, object], runs: dict[bool, RenderResult], net: float) -> None:
+    """Fold one round into ``row``: the highest rates, the lowest stage times, and the rates over the network's."""
+    rates = {"end_to_end_fps": runs[True].fps, "sequential_fps": runs[False].fps, "network_fps": net}
+    best = {key: max(float(row.get(key, 0.0)), round(value, 2))  # type: ignore[arg-type]
+            for key, value in rates.items()}
+    row.update(best)
+    sequential, overlapped = per_frame(runs[False]), per_frame(runs[True])
+    earlier: dict[str, float] = row.get("overlapped_stage_s_per_frame", {})  # type: ignore[assignment]
+    for stage in STAGES:
+        key = f"{stage}_s_per_frame"
+        row[key] = round(min(float(row.get(key, math.inf)), sequential[stage]), 5)  # type: ignore[arg-type]
+        overlapped[stage] = round(min(earlier.get(stage, math.inf), overlapped[stage]), 5)
+    row["overlapped_stage_s_per_frame"] = overlapped
+    row["end_to_end_over_network"] = round(best["end_to_end_fps"] / best["network_fps"], 3)
+    row["sequential_over_network"] = round(best["sequential_fps"] / best["network_fps"], 3)
 
 
 def parse_resolution(text: str) -> tuple[int, int]:
@@ -145,15 +178,16 @@ def main() -> None:
                     if key not in stylizers:
                         stylizers[key] = Stylizer(model, device, half=args.half or None, compile=NETWORKS[name][2])
                     with inference_rewrites(NETWORKS[name][1]):
-                        e2e = end_to_end_fps(stylizers[key], clip, Path(tmp) / "out.mp4", width, height)
+                        runs = end_to_end(stylizers[key], clip, Path(tmp) / "out.mp4", width, height)
                         net = network_fps(stylizers[key], width, height, min_seconds=1.0)
-                    print(f"  round {round_ + 1}: {name:<20} {width}×{height}: {e2e:6.2f} fps end to end, "
-                          f"{net:6.2f} fps network", flush=True)
+                    stages = "  ".join(f"{stage} {1000 * s:.1f}" for stage, s in per_frame(runs[False]).items())
+                    print(f"  round {round_ + 1}: {name:<20} {width}×{height}: {runs[True].fps:6.2f} fps end to end "
+                          f"({runs[False].fps:6.2f} sequential), {net:6.2f} fps network; ms per frame: {stages}",
+                          flush=True)
                     row = best.setdefault((name, width, height), {
                         "network": name, "width": width, "height": height, "frames": frames,
-                        "end_to_end_fps": 0.0, "network_fps": 0.0, "parameters": model.num_parameters()})
-                    row["end_to_end_fps"] = max(float(row["end_to_end_fps"]), round(e2e, 2))  # type: ignore[arg-type]
-                    row["network_fps"] = max(float(row["network_fps"]), round(net, 2))  # type: ignore[arg-type]
+                        "parameters": model.num_parameters()})
+                    keep_best(row, runs, net)
     rows = list(best.values())
     for row in rows:
         for key, reference in (("speedup_vs_reference", REFERENCE), ("speedup_vs_johnson_size", SAME_PATH_REFERENCE)):
@@ -163,12 +197,18 @@ def main() -> None:
     print(f"\ndevice {device}, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}, "
           f"torch {torch.__version__}")
     print(f"{'network':<20}{'params':>9}{'resolution':>12}{'end-to-end fps':>16}{'network fps':>13}{'× reference':>13}"
-          f"{'× johnson-size':>16}")
+          f"{'× johnson-size':>16}{'sequential fps':>16}{'e2e/net':>9}{'seq/net':>9}"
+          f"{'decode ms':>11}{'network ms':>12}{'encode ms':>11}")
     for row in rows:
         ratios = [f"{row[k]:.2f}" if row[k] is not None else "—"
                   for k in ("speedup_vs_reference", "speedup_vs_johnson_size")]
+        stage_ms = "".join(f"{1000 * float(row[f'{stage}_s_per_frame']):>{width}.2f}"  # type: ignore[arg-type]
+                           for stage, width in zip(STAGES, (11, 12, 11), strict=True))
         print(f"{row['network']:<20}{row['parameters']:>9,}{str(row['width']) + '×' + str(row['height']):>12}"
-              f"{row['end_to_end_fps']:>16.2f}{row['network_fps']:>13.2f}{ratios[0]:>13}{ratios[1]:>16}")
+              f"{row['end_to_end_fps']:>16.2f}{row['network_fps']:>13.2f}{ratios[0]:>13}{ratios[1]:>16}"
+              f"{row['sequential_fps']:>16.2f}{row['end_to_end_over_network']:>9.2f}"
+              f"{row['sequential_over_network']:>9.2f}{stage_ms}")
+    print("(ms: milliseconds per frame in each stage of the sequential run, each stage alone on the cores)")
     meta = {"device": str(device), "half": bool(args.half), "threads": torch.get_num_threads(),
             "cpus": len(os.sched_getaffinity(0)), "torch": torch.__version__,
             "machine": platform.processor() or platform.machine(),

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import av
@@ -9,10 +13,10 @@ import numpy as np
 import pytest
 
 from tests.model_fixtures import TINY
-from vst.errors import OutputExistsError, StyleNotFoundError, VideoError, VSTError
+from vst.errors import OutputError, OutputExistsError, StyleNotFoundError, VideoError, VSTError
 from vst.model import StyleNet
 from vst.pipeline import Stylizer, render_video, stylize_video
-from vst.video import is_browser_playable, probe
+from vst.video import FrameBatch, VideoReader, VideoWriter, is_browser_playable, probe
 
 
 def frame_times(path: Path) -> list[float]:
@@ -151,3 +155,117 @@ def test_compiled_stylizer_computes_what_the_eager_one_does(tiny_net: StyleNet) 
     assert compiled.compiled
     difference = np.abs(compiled(frames).astype(int) - Stylizer(tiny_net)(frames).astype(int))
     assert difference.max() <= 1 and difference.mean() < 0.01
+
+
+def decoded_video(path: Path) -> list[tuple[int, bytes]]:
+    """Each frame's pts and its pixels, exactly as stored (yuv420p planes, no line padding)."""
+    with av.open(str(path)) as container:
+        return [(f.pts, f.to_ndarray().tobytes()) for f in container.decode(container.streams.video[0])]
+
+
+def test_overlapped_and_sequential_renders_are_the_same(clip_mp4: Path, tmp_path: Path) -> None:
+    """Decode, networks and encode side by side write the very frames, timestamps and audio (the very file) that one
+    after the other do, and measure the very same flicker."""
+    a, b = StyleNet(**TINY).eval(), StyleNet(**TINY).eval()
+    results = {}
+    for overlap in (True, False):
+        folder = tmp_path / ("overlapped" if overlap else "sequential")
+        targets = {"temporal": (Stylizer(a), folder / "a.mp4"), "framewise": (Stylizer(b), folder / "b.mp4")}
+        seen: list[int] = []
+        results[overlap] = render_video(clip_mp4, targets, batch_size=5, measure_flicker=True, overlap=overlap,
+                                        progress=lambda done, _: seen.append(done))
+        assert seen == [5, 10, 15, 20, 24]  # after every batch, in both modes
+        assert sorted(p.name for p in folder.iterdir()) == ["a.mp4", "b.mp4"]
+    overlapped, sequential = results[True], results[False]
+    assert (overlapped.frames, overlapped.width, overlapped.height) == (24, 64, 48)
+    assert (sequential.frames, sequential.width, sequential.height) == (24, 64, 48)
+    assert overlapped.warping_errors == sequential.warping_errors  # the same floats, in the same order
+    for name in ("temporal", "framewise"):
+        one, other = overlapped.outputs[name], sequential.outputs[name]
+        assert decoded_video(one) == decoded_video(other)
+        assert one.read_bytes() == other.read_bytes()  # x264 and the MP4 muxer are deterministic: the same file
+        assert audio_payloads(one) == audio_payloads(other) == audio_payloads(clip_mp4)
+    for result in (overlapped, sequential):
+        assert set(result.stage_seconds) == {"decode", "network", "flicker", "encode"}
+        assert all(seconds > 0 for seconds in result.stage_seconds.values())
+        assert result.stage_seconds["network"] == pytest.approx(sum(result.network_seconds.values()))
+
+
+def fail_in(stage: str, monkeypatch: pytest.MonkeyPatch) -> tuple[type[BaseException], str]:
+    """Make the third batch fail in ``stage``; the exception type and message :func:`render_video` must raise."""
+    if stage == "decode":
+        batches = VideoReader.batches
+
+        def failing_batches(self: VideoReader, size: int) -> Iterator[FrameBatch]:
+            for i, batch in enumerate(batches(self, size)):
+                if i == 2:
+                    raise VideoError(f"{self.path} is corrupt or truncated: decoding failed after 10 frames")
+                yield batch
+
+        monkeypatch.setattr(VideoReader, "batches", failing_batches)
+        return VideoError, "decoding failed after 10 frames"
+    if stage == "network":
+        forward = Stylizer.__call__
+        calls = iter(range(1000))
+
+        def failing_forward(self: Stylizer, images: np.ndarray) -> np.ndarray:
+            if next(calls) == 2:
+                raise RuntimeError("out of memory (injected)")
+            return forward(self, images)
+
+        monkeypatch.setattr(Stylizer, "__call__", failing_forward)
+        return RuntimeError, r"out of memory \(injected\)"
+    if stage == "encode":
+        write_batch = VideoWriter.write_batch
+        writes = iter(range(1000))
+
+        def failing_write(self: VideoWriter, images: np.ndarray, pts: Sequence[int | None]) -> None:
+            if next(writes) == 2:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            write_batch(self, images, pts)
+
+        monkeypatch.setattr(VideoWriter, "write_batch", failing_write)
+        return OutputError, "No space left on device; nothing was written"  # atomic_output's message
+    raise ValueError(stage)
+
+
+@pytest.mark.parametrize("overlap", [True, False], ids=["overlapped", "sequential"])
+@pytest.mark.parametrize("stage", ["decode", "network", "encode"])
+def test_a_failing_stage_raises_its_error_stops_every_thread_and_leaves_nothing(
+        stage: str, overlap: bool, clip_mp4: Path, tmp_path: Path, tiny_net: StyleNet,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    expected, message = fail_in(stage, monkeypatch)
+    threads = threading.active_count()
+    seen: list[int] = []
+    with pytest.raises(expected, match=message) as raised:
+        render_video(clip_mp4, {"temporal": (Stylizer(tiny_net), tmp_path / "out.mp4")}, batch_size=5,
+                     overlap=overlap, progress=lambda done, _: seen.append(done))
+    assert type(raised.value) is expected
+    assert threading.active_count() == threads
+    assert list(tmp_path.iterdir()) == []  # neither the output nor its temporary file
+    if stage != "encode":  # the encoder's failure reaches the caller a batch or two late when overlapped
+        assert seen == [5, 10]
+
+
+@pytest.mark.parametrize("overlap", [True, False], ids=["overlapped", "sequential"])
+def test_a_job_cancelled_from_the_progress_callback_stops_at_once(overlap: bool, clip_mp4: Path, tmp_path: Path,
+                                                                  tiny_net: StyleNet) -> None:
+    """As the app stops a job whose page was closed: its progress callback raises once a flag is set."""
+    from vst.app.service import JobCancelledError  # here: the app's modules import gradio, slow to load
+    cancel = threading.Event()
+    seen: list[int] = []
+
+    def on_frames(done: int, total: int | None) -> None:
+        seen.append(done)
+        if cancel.is_set():
+            raise JobCancelledError("The job was stopped: its page was closed.")
+        if done >= 10:
+            cancel.set()  # the visitor leaves while these frames are encoded
+
+    threads = threading.active_count()
+    with pytest.raises(JobCancelledError, match="its page was closed"):
+        render_video(clip_mp4, {"temporal": (Stylizer(tiny_net), tmp_path / "out.mp4")}, batch_size=5,
+                     overlap=overlap, progress=on_frames)
+    assert seen == [5, 10, 15]
+    assert threading.active_count() == threads
+    assert list(tmp_path.iterdir()) == []

@@ -1,9 +1,11 @@
 """Video in, stylized video out: decode → stylize → encode, streaming in frame batches.
 
-One decode can feed several networks (the app renders the temporal and the framewise variant together). Encoding runs
-in a background thread, overlapped with the next batch's forward pass (at most one batch waits to be encoded). Memory is
-bounded by the batch size, not the video's length. Outputs are written to temporary files and renamed only when every
-one of them is complete, so a failure leaves nothing behind.
+One decode can feed several networks (the app renders the temporal and the framewise variant together). Decoding,
+the networks and encoding run side by side (:mod:`vst.stages`): a decode thread, the caller's thread (forward passes,
+flicker meter, progress) and an encode thread, with at most :data:`vst.stages.QUEUE_DEPTH` batches waiting between
+two of them, so a render runs at about the networks' own rate. Memory is bounded by the batch size, not the video's
+length. Outputs are written to temporary files and renamed only when every one of them is complete, so a failure
+leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import logging
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,9 +28,10 @@ from .files import atomic_output
 from .hub import load_model
 from .metrics import WarpingErrorMeter
 from .model import StyleNet, frame_strips
+from .stages import Stages
 from .style_picture import StylePicture
 from .teacher import check_strength
-from .video import VideoReader, VideoWriter, fit_size
+from .video import FrameBatch, VideoReader, VideoWriter, fit_size
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +144,10 @@ class Stylizer:
         return y.mul_(255.0).add_(0.5).to(torch.uint8).permute(0, 2, 3, 1).contiguous().cpu().numpy()
 
 
+#: ``name → (stylizer, output path or None)``, as :func:`render_video` takes them.
+Targets = Mapping[str, tuple[Stylizer, str | os.PathLike[str] | None]]
+
+
 @dataclass
 class RenderResult:
     """What one render produced: outputs by name, frame count, speed and (optionally) flicker per output."""
@@ -153,6 +159,10 @@ class RenderResult:
     height: int
     warping_errors: dict[str, list[float]] = field(default_factory=dict)  # per consecutive pair; NaN at scene cuts
     network_seconds: dict[str, float] = field(default_factory=dict)  # per output: time in its network's passes
+    #: Seconds of work per stage: ``decode`` (decoding, RGB conversion, scaling), ``network`` (all outputs' passes),
+    #: ``flicker`` (the warping-error meter) and ``encode`` (RGB → YUV, H.264, muxing, finalizing). Overlapped stages
+    #: share the cores, so these add up to more than :attr:`seconds`.
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def fps(self) -> float:
@@ -165,7 +175,7 @@ class RenderResult:
 
 def render_video(
     source: str | os.PathLike[str],
-    targets: Mapping[str, tuple[Stylizer, str | os.PathLike[str] | None]],
+    targets: Targets,
     *,
     max_side: int | None = None,
     batch_size: int = 4,
@@ -174,6 +184,7 @@ def render_video(
     progress: ProgressCallback | None = None,
     meter: WarpingErrorMeter | None = None,
     metadata: Mapping[str, str] | None = None,
+    overlap: bool = True,
 ) -> RenderResult:
     """Decode ``source`` once and write one stylized H.264 MP4 per target (``name → (stylizer, output path)``).
 
@@ -182,22 +193,23 @@ def render_video(
     whose output path is ``None`` is stylized and measured but not written (nor listed in ``outputs``). ``meter``: the
     flicker meter to use (e.g. a cheaper optical-flow preset); a default :class:`WarpingErrorMeter` otherwise.
     ``metadata``: container tags written into every output (e.g. :func:`vst.any_painting.output_metadata`).
+
+    ``overlap`` (the default): decoding and encoding run in their own threads beside the networks, which run in this
+    thread (with torch's intra-op threads, as :func:`select_device` set them), as do the flicker meter and
+    ``progress``; ``False``: all in this thread, one stage after the other. Both write the same frames and measure
+    the same errors. A batch holds at most ``max(1, max_pixels // frame pixels)`` frames (the smallest
+    :attr:`Stylizer.max_pixels`); overlapped, at most ``QUEUE_DEPTH + 2`` (3) decoded batches (one being decoded,
+    the waiting ones, one in the networks) and as many batches of stylized frames per output (from the networks,
+    waiting, being encoded) are alive at once, against one and one in sequence. An exception in any stage (or raised by ``progress``, as the app cancels a job) is
+    raised here as it is, after both threads have stopped, and no output is left behind.
     """
-    if batch_size < 1:
-        raise VSTError(f"the batch size must be at least 1, not {batch_size}")
-    files = {name: out for name, (_, out) in targets.items() if out is not None}
-    if not files and not measure_flicker:
-        raise VSTError("nothing to do: no output path and no flicker measurement")
-    for name, out in files.items():
-        if Path(out).suffix.lower() != ".mp4":
-            raise VSTError(f"output {out} must end in .mp4 (the output is always an H.264 MP4)")
-        if Path(out).resolve() == Path(source).resolve():
-            raise VSTError(f"output {out} is the input file; choose another output path")
+    files = _checked_outputs(source, targets, batch_size, measure_flicker)
     start = time.perf_counter()
     if measure_flicker and meter is None:
         meter = WarpingErrorMeter()
     elif not measure_flicker:
         meter = None
+    stylize = _StylizeStage(targets, meter)
     with contextlib.ExitStack() as stack:
         reader = stack.enter_context(VideoReader(source, max_side=max_side))
         total = reader.info.num_frames
@@ -209,35 +221,29 @@ def render_video(
                                                   audio_from=source, metadata=metadata))
             for name in files
         }
-        # Entered after the writers, so it is shut down (its last batch written or dropped) before they close.
-        encoder = stack.enter_context(ThreadPoolExecutor(max_workers=1, thread_name_prefix="vst-encode"))
-        encoding: Future[None] | None = None
-        done = 0
-        network_seconds = dict.fromkeys(targets, 0.0)
         # Never hold more frames than one forward pass takes: at 720p that is a single frame.
         pass_frames = min(s.max_pixels for s, _ in targets.values()) // (reader.width * reader.height)
-        for batch in reader.batches(max(1, min(batch_size, pass_frames))):
-            stylized = {}
-            for name, (stylizer, _) in targets.items():
-                started = time.perf_counter()
-                stylized[name] = stylizer(batch.images)
-                network_seconds[name] += time.perf_counter() - started
-            if encoding is not None:
-                encoding.result()  # the previous batch is written (or its error is raised here)
+        batches = reader.batches(max(1, min(batch_size, pass_frames)))
+        # Entered after the writers: its threads have stopped before the writers close (or are aborted).
+        stages: Stages[FrameBatch, tuple[dict[str, np.ndarray], list[int | None]]] = stack.enter_context(
+            Stages(batches, lambda item: _write_batch(writers, *item), overlap=overlap,
+                   names=("vst-decode", "vst-encode")))
+        done = 0
+        for batch in stages.items():
+            stylized = stylize(batch)
             if writers:
-                encoding = encoder.submit(_write_batch, writers, stylized, batch.pts)
-            if meter is not None:
-                for i, image in enumerate(batch.images):
-                    meter.update(image, {name: frames[i] for name, frames in stylized.items()})
-            done += len(batch.images)
+                stages.put((stylized, batch.pts))
+            stylize.measure(batch, stylized)
+            done += len(batch)
             if progress is not None:
                 progress(done, total)
-        if encoding is not None:
-            encoding.result()
+        stages.finish()
         if done == 0:
             raise VSTError(f"{source} has no decodable video frames")
+        closing = time.perf_counter()
         for writer in writers.values():
             writer.close()  # finalize before the atomic rename that leaving the stack performs
+        encode_seconds = stages.consume_seconds + time.perf_counter() - closing
     return RenderResult(
         outputs={name: Path(out) for name, out in files.items()},
         frames=done,
@@ -245,8 +251,55 @@ def render_video(
         width=reader.width,
         height=reader.height,
         warping_errors=dict(meter.errors) if meter is not None else {},
-        network_seconds=network_seconds,
+        network_seconds=stylize.network_seconds,
+        stage_seconds={"decode": stages.produce_seconds, "network": sum(stylize.network_seconds.values()),
+                       "flicker": stylize.flicker_seconds, "encode": encode_seconds},
     )
+
+
+def _checked_outputs(source: str | os.PathLike[str], targets: Targets, batch_size: int,
+                     measure_flicker: bool) -> dict[str, str | os.PathLike[str]]:
+    """The output path of each target that has one, checked (``.mp4``, not the input); :class:`VSTError` otherwise."""
+    if batch_size < 1:
+        raise VSTError(f"the batch size must be at least 1, not {batch_size}")
+    files = {name: out for name, (_, out) in targets.items() if out is not None}
+    if not files and not measure_flicker:
+        raise VSTError("nothing to do: no output path and no flicker measurement")
+    for out in files.values():
+        if Path(out).suffix.lower() != ".mp4":
+            raise VSTError(f"output {out} must end in .mp4 (the output is always an H.264 MP4)")
+        if Path(out).resolve() == Path(source).resolve():
+            raise VSTError(f"output {out} is the input file; choose another output path")
+    return files
+
+
+class _StylizeStage:
+    """The caller's stage of :func:`render_video`: every target's network on a batch, then the flicker meter; keeps
+    the seconds each took."""
+
+    def __init__(self, targets: Mapping[str, tuple[Stylizer, object]], meter: WarpingErrorMeter | None) -> None:
+        self.stylizers = {name: stylizer for name, (stylizer, _) in targets.items()}
+        self.meter = meter
+        self.network_seconds = dict.fromkeys(targets, 0.0)
+        self.flicker_seconds = 0.0
+
+    def __call__(self, batch: FrameBatch) -> dict[str, np.ndarray]:
+        """Output name → its stylized frames, ``(N, H, W, 3)`` uint8 RGB like ``batch.images``."""
+        stylized = {}
+        for name, stylizer in self.stylizers.items():
+            started = time.perf_counter()
+            stylized[name] = stylizer(batch.images)
+            self.network_seconds[name] += time.perf_counter() - started
+        return stylized
+
+    def measure(self, batch: FrameBatch, stylized: Mapping[str, np.ndarray]) -> None:
+        """Feed the batch's input and output frames, one by one, to the flicker meter (if any)."""
+        if self.meter is None:
+            return
+        started = time.perf_counter()
+        for i, image in enumerate(batch.images):
+            self.meter.update(image, {name: frames[i] for name, frames in stylized.items()})
+        self.flicker_seconds += time.perf_counter() - started
 
 
 def _write_batch(writers: Mapping[str, VideoWriter], stylized: Mapping[str, np.ndarray],
