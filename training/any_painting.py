@@ -34,6 +34,7 @@ from tqdm import tqdm
 from vst.model import inference_rewrites
 from vst.teacher import STYLE_DIM, MagentaTransform, StylePredictor, load_teacher, norm_layers
 
+from .any_painting_teacher import card_front_matter
 from .config import AnyPaintingConfig
 from .data import FramePairDataset
 from .plots import plot_losses
@@ -244,19 +245,7 @@ def train_any_painting(cfg: AnyPaintingConfig, *, progress: bool = True,
     return student.restore().eval()
 
 
-CARD = """\
----
-library_name: vst
-license: apache-2.0
-pipeline_tag: image-to-image
-tags:
-- style-transfer
-- arbitrary-style-transfer
-- video
-- temporal-consistency
-- vst
----
-
+CARD = card_front_matter("temporal-consistency") + """
 # Any painting — temporal
 
 {teacher}, ported to PyTorch and fine-tuned with the temporal loss of Huang et al. (CVPR 2017) over many style vectors,

@@ -17,18 +17,15 @@ from vst.teacher import PREDICT_FILE, STYLE_DIM, TEACHER_LICENSE, TEACHER_NAME, 
 #: Where ``--out`` defaults to: the bundled framewise variant.
 DEFAULT_OUT = PACKAGE_CHECKPOINT_DIR / ANY_PAINTING / "framewise"
 
-CARD = """\
----
-library_name: vst
-license: apache-2.0
-pipeline_tag: image-to-image
-tags:
-- style-transfer
-- arbitrary-style-transfer
-- video
-- vst
----
 
+def card_front_matter(*tags: str) -> str:
+    """The Hub front matter of an any-painting network's card, with ``tags`` beside the common ones."""
+    every = ("style-transfer", "arbitrary-style-transfer", "video", *tags, "vst")
+    return ("---\nlibrary_name: vst\nlicense: apache-2.0\npipeline_tag: image-to-image\ntags:\n"
+            + "".join(f"- {tag}\n" for tag in every) + "---\n")
+
+
+CARD = card_front_matter() + """
 # Any painting — framewise (the teacher)
 
 {teacher}, ported to PyTorch.
