@@ -425,3 +425,20 @@ def test_temporal_target_adapts_the_weight_against_the_teachers_flicker(tiny_dat
     with pytest.raises(ValueError, match="needs --teacher"):
         train(dataclasses.replace(cfg, name="no-teacher", teacher=None, init_from=None, distill_weight=0.0),
               progress=False)
+
+
+def test_push_takes_the_any_painting_folder_with_both_variants_checked(tmp_path: Path) -> None:
+    """The any-painting network's folder pushes as it is (no style.json); a variant in another format is refused."""
+    import shutil
+
+    from vst.catalog import ANY_PAINTING, PACKAGE_CHECKPOINT_DIR
+    from vst.errors import CheckpointError
+
+    folder = tmp_path / ANY_PAINTING
+    shutil.copytree(PACKAGE_CHECKPOINT_DIR / ANY_PAINTING, folder)
+    listing = push(folder, "me/vst-any-painting", dry_run=True)
+    assert "would upload me/vst-any-painting/temporal/model.safetensors" in listing
+    assert "would upload me/vst-any-painting/framewise/config.json" in listing
+    StyleNet(channels=(4, 8, 8), num_residual_blocks=1).save_pretrained(folder / "framewise")
+    with pytest.raises(CheckpointError, match="any-painting network"):
+        push(folder, "me/vst-any-painting", dry_run=True)

@@ -1,4 +1,4 @@
-"""Upload an exported style folder to the Hugging Face Hub."""
+"""Upload an exported style folder, or the any-painting network's folder, to the Hugging Face Hub."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from pathlib import Path
 from huggingface_hub import HfApi, get_token
 from huggingface_hub.errors import HTTPError, OfflineModeIsEnabled
 
-from vst.catalog import STYLE_FILE, read_style_file
+from vst.catalog import ANY_PAINTING, STYLE_FILE, read_style_file
+from vst.conditional import read_conditional_config
 from vst.errors import VSTError
 
 
@@ -15,6 +16,21 @@ def files_to_push(folder: Path) -> list[Path]:
     """Every file under ``folder`` (relative paths, sorted); hidden files and ``.tmp`` leftovers excluded."""
     return sorted(p.relative_to(folder) for p in folder.rglob("*")
                   if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+
+
+def check_pushable(folder: Path) -> None:
+    """A style export (``style.json`` and ``temporal/``), or the any-painting network's folder (``temporal/`` and
+    ``framewise/`` in :mod:`vst.conditional`'s format, each checked); :class:`VSTError` naming what is missing."""
+    if not (folder / "temporal" / "model.safetensors").is_file():
+        raise VSTError(f"{folder} is not an exported style folder (no temporal/model.safetensors); run export first")
+    if folder.name == ANY_PAINTING:  # one network for any picture: no style.json, both variants checked
+        for variant in ("temporal", "framewise"):
+            read_conditional_config(folder / variant)
+        return
+    if not (folder / STYLE_FILE).is_file():
+        raise VSTError(f"{folder} has no {STYLE_FILE} (the style's title, artist ...): re-export it with "
+                       f"`python -m training export`")
+    read_style_file(folder / STYLE_FILE)  # a broken one fails here, not in the app that lists the repo
 
 
 def push(folder: Path, repo_id: str, *, dry_run: bool = False, private: bool = False, api: HfApi | None = None,
@@ -27,12 +43,7 @@ def push(folder: Path, repo_id: str, *, dry_run: bool = False, private: bool = F
     The token comes from ``HF_TOKEN`` or the ``huggingface-cli login`` cache; without one, a clear ``VSTError``.
     ``api`` lets tests inject an ``HfApi`` pointed at a local endpoint.
     """
-    if not (folder / "temporal" / "model.safetensors").is_file():
-        raise VSTError(f"{folder} is not an exported style folder (no temporal/model.safetensors); run export first")
-    if not (folder / STYLE_FILE).is_file():
-        raise VSTError(f"{folder} has no {STYLE_FILE} (the style's title, artist ...): re-export it with "
-                       f"`python -m training export`")
-    read_style_file(folder / STYLE_FILE)  # a broken one fails here, not in the app that lists the repo
+    check_pushable(folder)
     files = files_to_push(folder)
     if dry_run:
         return "\n".join(f"would upload {repo_id}/{f}" for f in files)
