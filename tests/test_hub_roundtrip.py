@@ -160,3 +160,26 @@ def test_push_refused_by_the_hub_is_one_line(tmp_path: Path, monkeypatch: pytest
         with pytest.raises(VSTError, match="Invalid metadata in README.md"):  # the Hub's YAML check
             push(folder, "me/vst-x", api=HfApi(endpoint=hub.url, token=TOKEN))
         assert hub.repos["me/vst-x"].commits == []
+
+
+def test_the_any_painting_network_goes_to_the_hub_and_back(tmp_path: Path) -> None:
+    """``python -m training push`` uploads the bundled any-painting folder; a Space without it bundled pulls the
+    variant it needs from the repo named by ``VST_ANY_PAINTING_REPO``, byte for byte, and then finds it offline."""
+    from vst.catalog import ANY_PAINTING, PACKAGE_CHECKPOINT_DIR
+
+    source, repo = PACKAGE_CHECKPOINT_DIR / ANY_PAINTING, "tester/vst-any-painting"
+    with HubStandIn(TOKEN) as hub:
+        pushed = run(["-m", "training", "push", str(source), "--repo-id", repo],
+                     {"HF_ENDPOINT": hub.url, "HF_TOKEN": TOKEN, "HF_HOME": str(tmp_path / "maintainer-hf")})
+        assert pushed.returncode == 0, pushed.stderr[-3000:]
+        [(_, files)] = hub.repos[repo].commits
+        assert files == tree(source)
+        space = {"HF_ENDPOINT": hub.url, "HF_HOME": str(tmp_path / "space-hf"), "VST_ANY_PAINTING_REPO": repo,
+                 "VST_CHECKPOINT_DIR": str(tmp_path / "nothing-bundled")}
+        script = "from vst.any_painting import any_painting_folder; print(any_painting_folder('temporal'))"
+        pulled = run(["-c", script], space)
+        assert pulled.returncode == 0, pulled.stderr[-3000:]
+    folder = Path(pulled.stdout.strip())
+    assert folder.name == "temporal" and tree(folder) == tree(source / "temporal")
+    offline = run(["-c", script], {**space, "HF_ENDPOINT": "http://127.0.0.1:9"})
+    assert offline.returncode == 0 and Path(offline.stdout.strip()) == folder, offline.stderr[-3000:]

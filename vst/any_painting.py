@@ -31,6 +31,7 @@ from PIL import Image
 from .catalog import ANY_PAINTING, VARIANTS, bundled_dir
 from .conditional import load_conditional
 from .errors import StyleNotFoundError, VideoError, VSTError
+from .hub import HUB_ERRORS, hub_variant
 from .model import MagentaStyleNet, StyleNet
 from .style_picture import StylePicture, open_style_picture
 from .teacher import StyleVectors, check_strength, style_vectors
@@ -44,20 +45,40 @@ RECORD_KEY = "vst_style_picture"
 CONTENT_SIDE = 512
 
 
+#: The Hub model repo the any-painting network is pulled from when it is not bundled (``VST_ANY_PAINTING_REPO``; empty:
+#: bundled only). ``python -m training push vst/checkpoints/any-painting --repo-id …`` uploads it.
+DEFAULT_REPO = "vst-video/vst-any-painting"
+
+
+def any_painting_repo() -> str | None:
+    """The Hub repo of the any-painting network (``VST_ANY_PAINTING_REPO``, default :data:`DEFAULT_REPO`), or None
+    when that variable is set empty."""
+    repo = os.environ.get("VST_ANY_PAINTING_REPO", DEFAULT_REPO).strip()
+    return repo or None
+
+
 def any_painting_folder(variant: str = "temporal") -> Path:
-    """The checkpoint folder of the any-painting network's ``variant``; :class:`StyleNotFoundError` naming the folder
-    (and, for a missing ``temporal``, suggesting ``framewise``) when it is not installed."""
+    """The checkpoint folder of the any-painting network's ``variant``: the bundled one, else the one of its Hub repo
+    (:func:`any_painting_repo`, or the Hub cache when offline). :class:`StyleNotFoundError` naming every place tried
+    (and, for a missing ``temporal``, suggesting ``framewise``) when it is nowhere."""
     if variant not in ANY_PAINTING_VARIANTS:
         raise StyleNotFoundError(f"a style picture renders with the any-painting network, whose variants are "
                                  f"{' and '.join(ANY_PAINTING_VARIANTS)}, not '{variant}'")
     folder = bundled_dir() / ANY_PAINTING / variant
-    if not (folder / "config.json").is_file() or not (folder / "model.safetensors").is_file():
-        others = [v for v in ANY_PAINTING_VARIANTS if v != variant and (folder.parent / v / "config.json").is_file()]
-        hint = f"; use --variant {others[0]}" if others else \
-            " (write the framewise one with `python -m training any-painting-teacher`)"
-        raise StyleNotFoundError(f"the any-painting network's {variant} variant is not installed: {folder} is "
-                                 f"missing{hint}")
-    return folder
+    if (folder / "config.json").is_file() and (folder / "model.safetensors").is_file():
+        return folder
+    repo = any_painting_repo()
+    where = ""
+    if repo is not None:
+        try:
+            return hub_variant(repo, variant)
+        except HUB_ERRORS as err:
+            where = f" nor on the Hub at {repo}/{variant} ({' '.join(str(err).split())[:120]})"
+    others = [v for v in ANY_PAINTING_VARIANTS if v != variant and (folder.parent / v / "config.json").is_file()]
+    hint = f"; use --variant {others[0]}" if others else \
+        " (write the framewise one with `python -m training any-painting-teacher`)"
+    raise StyleNotFoundError(f"the any-painting network's {variant} variant is not installed: {folder} is "
+                             f"missing{where}{hint}")
 
 
 def _vector_list(vector: torch.Tensor) -> list[float]:

@@ -90,8 +90,12 @@ def hub_style(repo_id: str) -> Style:
     return _hub_style(repo_id, constants.ENDPOINT, str(constants.HF_HUB_CACHE))
 
 
-def _from_hub(repo_id: str, variant: str) -> Path:
-    """Download (or find in the Hub cache) ``repo_id/variant``; raises the huggingface_hub error on failure."""
+#: What :func:`hub_variant` raises when a repo's variant is not to be had (offline, missing, HTTP error).
+HUB_ERRORS = (LocalEntryNotFoundError, OfflineModeIsEnabled, HfHubHTTPError)
+
+
+def hub_variant(repo_id: str, variant: str) -> Path:
+    """Download (or find in the Hub cache) ``repo_id/variant``; raises one of :data:`HUB_ERRORS` on failure."""
     online = hub_reachable()
     snapshot = snapshot_download(repo_id, allow_patterns=[f"{variant}/*"], local_files_only=not online)
     folder = Path(snapshot) / variant
@@ -119,8 +123,8 @@ def resolve_checkpoint(style: str, variant: str = "temporal") -> Path:
         return local
     online = hub_reachable()
     try:
-        return _from_hub(entry.repo_id, variant)
-    except (LocalEntryNotFoundError, OfflineModeIsEnabled, HfHubHTTPError) as err:
+        return hub_variant(entry.repo_id, variant)
+    except HUB_ERRORS as err:
         if online:
             where = f"on the Hub at {entry.repo_id}/{variant} ({_first_line(err)})"
         else:
