@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -38,7 +37,8 @@ from .any_painting_teacher import card_front_matter
 from .config import AnyPaintingConfig
 from .data import FramePairDataset
 from .plots import plot_losses
-from .train import Criterion, infinite_batches, load_optimizer_state, optimizer_tensors, truncate_log
+from .train import (Criterion, infinite_batches, load_optimizer_state, lr_factor, optimizer_tensors, swap_in,
+                    truncate_log)
 
 log = logging.getLogger(__name__)
 
@@ -152,14 +152,7 @@ def save_run_checkpoint(folder: Path, transform: MagentaTransform, optimizer: to
     save_file({k: v.detach().contiguous() for k, v in transform.state_dict().items()}, tmp / "model.safetensors")
     save_file(optimizer_tensors(optimizer), tmp / "optimizer.safetensors")
     (tmp / "state.json").write_text(json.dumps({"step": step, "param_groups": optimizer.state_dict()["param_groups"]}))
-    old = folder.with_name(folder.name + ".old")
-    if folder.exists():
-        folder.rename(old)
-    tmp.rename(folder)
-    if old.exists():
-        for f in old.iterdir():
-            f.unlink()
-        old.rmdir()
+    swap_in(tmp, folder)
 
 
 def load_run_checkpoint(folder: Path, transform: MagentaTransform, optimizer: torch.optim.Optimizer) -> int:
@@ -169,12 +162,6 @@ def load_run_checkpoint(folder: Path, transform: MagentaTransform, optimizer: to
 
 
 # ----------------------------------------------------------------------------------------------- the loop
-
-
-def lr_factor(step: int, cfg: AnyPaintingConfig) -> float:
-    """Cosine decay from 1 to ``lr_min_ratio`` over ``steps``."""
-    progress = min(step / max(cfg.steps, 1), 1.0)
-    return cfg.lr_min_ratio + (1 - cfg.lr_min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
 def _batches(cfg: AnyPaintingConfig, step: int) -> Iterator[dict[str, torch.Tensor]]:

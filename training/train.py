@@ -32,7 +32,7 @@ from tqdm import tqdm
 
 from vst.model import StyleNet, build_network, load_network
 
-from .config import TrainConfig
+from .config import AnyPaintingConfig, TrainConfig
 from .data import FramePairDataset
 from .flicker_target import FlickerTarget
 from .losses import content_loss, gram_matrix, luminance_temporal_loss, style_loss, temporal_loss, total_variation
@@ -95,7 +95,7 @@ def keep_residual_blocks(model: StyleNet, count: int) -> StyleNet:
     return lighter
 
 
-def lr_factor(step: int, cfg: TrainConfig) -> float:
+def lr_factor(step: int, cfg: TrainConfig | AnyPaintingConfig) -> float:
     """Cosine decay from 1 to ``lr_min_ratio`` over ``steps``."""
     progress = min(step / max(cfg.steps, 1), 1.0)
     return cfg.lr_min_ratio + (1 - cfg.lr_min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
@@ -213,15 +213,19 @@ def save_checkpoint(folder: Path, model: StyleNet, optimizer: torch.optim.Optimi
     save_file(optimizer_tensors(optimizer), tmp / "optimizer.safetensors")
     (tmp / "state.json").write_text(json.dumps({"step": step, "param_groups": optimizer.state_dict()["param_groups"],
                                                 "record": record or {}}))
+    swap_in(tmp, folder)
+
+
+def swap_in(tmp: Path, folder: Path) -> None:
+    """Replace ``folder`` (if any) by the finished ``tmp`` folder: a rename each, so a reader never sees half."""
+    old = folder.with_name(folder.name + ".old")
     if folder.exists():
-        old = folder.with_name(folder.name + ".old")
         folder.rename(old)
-        tmp.rename(folder)
+    tmp.rename(folder)
+    if old.exists():
         for f in old.iterdir():
             f.unlink()
         old.rmdir()
-    else:
-        tmp.rename(folder)
 
 
 def load_checkpoint(folder: Path, model: StyleNet, optimizer: torch.optim.Optimizer) -> int:
