@@ -3,7 +3,7 @@
     python benchmarks/levers.py [--width 640 --height 360] [--seconds 3] [--json benchmarks/results/levers.json]
 
 Levers, each against the shipped setting (eager PyTorch with the exact inference rewrites of
-:func:`vst.model.inference_rewrites`, float32, one frame per forward pass, all cores) in the same run: the textbook
+:mod:`vst.rewrites`, float32, one frame per forward pass, all cores) in the same run: the textbook
 layers (rewrites off), batches of 4 frames, channels-last memory format, a single thread, ``torch.compile`` (inductor)
 and ONNX Runtime (when ``onnxruntime`` is installed; it is not a dependency). Weights are random: speed does not depend
 on them. Prints a table, writes JSON.
@@ -24,7 +24,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from vst.model import NAMED_CONFIGS, StyleNet, build_network, inference_rewrites  # noqa: E402
+from vst.model import NAMED_CONFIGS, StyleNet, build_network, with_inference  # noqa: E402
 from vst.pipeline import select_device  # noqa: E402
 
 NETWORKS = {name: NAMED_CONFIGS[name] for name in ("fast", "full-size")}
@@ -87,27 +87,27 @@ def main() -> None:
         four = torch.rand(4, 3, args.height, args.width)
         channels_last = build_network(dict(config)).eval()
         channels_last.load_state_dict(model.state_dict())
-        # lever -> (runner, frames per call, inference rewrites on, threads)
-        levers: dict[str, tuple[Callable[[], object], int, bool, int]] = {
-            "eager, 1 frame per pass (shipped)": (torch_runner(model, one), 1, True, threads),
-            "eager, 4 frames per pass": (torch_runner(model, four), 4, True, threads),
-            "textbook layers (rewrites off)": (torch_runner(model, one), 1, False, threads),
-            "channels-last": (torch_runner(channels_last, one, channels_last=True), 1, True, threads),
-            "1 thread": (torch_runner(model, one), 1, True, 1),
+        textbook = with_inference(model, rewrites=False)
+        # lever -> (runner, frames per call, threads)
+        levers: dict[str, tuple[Callable[[], object], int, int]] = {
+            "eager, 1 frame per pass (shipped)": (torch_runner(model, one), 1, threads),
+            "eager, 4 frames per pass": (torch_runner(model, four), 4, threads),
+            "textbook layers (rewrites off)": (torch_runner(textbook, one), 1, threads),
+            "channels-last": (torch_runner(channels_last, one, channels_last=True), 1, threads),
+            "1 thread": (torch_runner(model, one), 1, 1),
         }
         if args.compile:
-            levers["torch.compile (inductor)"] = (torch_runner(torch.compile(model), one), 1, True, threads)  # type: ignore[arg-type]
+            levers["torch.compile (inductor)"] = (torch_runner(torch.compile(model), one), 1, threads)  # type: ignore[arg-type]
         runner = onnx_runner(model, one, threads)
         if runner is not None:
-            levers["ONNX Runtime"] = (runner, 1, True, threads)
+            levers["ONNX Runtime"] = (runner, 1, threads)
         # Round-robin, best of the rounds: the first passes of a fresh process or model run up to 1.4x slower
         # (seen here whichever lever came first), which a single pass in a fixed order would charge to one lever.
         measured: dict[str, float] = {}
         for _ in range(args.rounds):
-            for lever, (run, frames, rewrites, lever_threads) in levers.items():
+            for lever, (run, frames, lever_threads) in levers.items():
                 torch.set_num_threads(lever_threads)
-                with inference_rewrites(rewrites):
-                    measured[lever] = max(measured.get(lever, 0.0), fps(run, frames, args.seconds))
+                measured[lever] = max(measured.get(lever, 0.0), fps(run, frames, args.seconds))
                 torch.set_num_threads(threads)
         base = measured["eager, 1 frame per pass (shipped)"]
         for lever, value in measured.items():

@@ -78,7 +78,7 @@ def main() -> None:
                         help="fast: the real-time network; full-size: the temporal/framewise one; tiny: a 4/8/8-channel 3×3 "
                              "network, to measure the streaming pipeline itself")
     parser.add_argument("--compile", action="store_true",
-                        help="run the network through torch.compile (whole frames, no strips; see vst.model.frame_strips)")
+                        help="run the network through torch.compile (whole frames, no strips; see vst.rewrites.InferenceOptions)")
     parser.add_argument("--max-side", type=int, help="passed to `python -m vst stylize` (default: its default)")
     parser.add_argument("--app", action="store_true",
                         help="measure the app's stylize job (its limits, both variants) instead of the command line")

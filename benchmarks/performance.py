@@ -8,7 +8,7 @@ framewise checkpoints), each also through ``torch.compile``, ``full-size antiali
 ``antialias=True``: blurred downsampling, bilinear upsampling), ``johnson-size`` (Johnson et al.'s 32/64/128-channel,
 5-block network on our inference path) and ``johnson-reference`` (the same network run the textbook eager way:
 resize-then-convolve upsampling and the RGB convolution at full resolution, i.e. with
-:func:`vst.model.inference_rewrites` off). All run in the same process on the same synthetic clip (a photo panning
+:mod:`vst.rewrites` off: :func:`vst.model.with_inference`). All run in the same process on the same synthetic clip (a photo panning
 2 px per frame), through the code path the app and the command line use (:func:`vst.pipeline.render_video`), in
 round-robin rounds whose best counts per row. Weights are random: speed does not depend on them. The figures to quote
 are the ratios to the reference in the same run; ``× johnson-size`` separates the architecture's share from the
@@ -42,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from synthetic_clip import write_panning_clip  # noqa: E402
 
-from vst.model import NAMED_CONFIGS, StyleNet, build_network, inference_rewrites  # noqa: E402
+from vst.model import NAMED_CONFIGS, StyleNet, build_network, with_inference  # noqa: E402
 from vst.pipeline import RenderResult, Stylizer, render_video, select_device  # noqa: E402
 
 REFERENCE = "johnson-reference"
@@ -159,7 +159,8 @@ def main() -> None:
     models: dict[str, StyleNet] = {}
     for name in args.networks:
         torch.manual_seed(0)
-        models[name] = build_network(dict(NETWORKS[name][0]))
+        model = build_network(dict(NETWORKS[name][0]))
+        models[name] = model if NETWORKS[name][1] else with_inference(model, rewrites=False)
     relative_cost = {"fast": 1, "fast (compiled)": 1, "full-size": 4, "full-size (compiled)": 3,
                      "full-size antialiased": 4, "magenta (teacher's network)": 2, "magenta fast (2 blocks)": 1.5,
                      "magenta live (1 block)": 1.3, SAME_PATH_REFERENCE: 14, REFERENCE: 16}  # rough: sizes the clips
@@ -177,9 +178,8 @@ def main() -> None:
                     key = (name, resolution)
                     if key not in stylizers:
                         stylizers[key] = Stylizer(model, device, half=args.half or None, compile=NETWORKS[name][2])
-                    with inference_rewrites(NETWORKS[name][1]):
-                        runs = end_to_end(stylizers[key], clip, Path(tmp) / "out.mp4", width, height)
-                        net = network_fps(stylizers[key], width, height, min_seconds=1.0)
+                    runs = end_to_end(stylizers[key], clip, Path(tmp) / "out.mp4", width, height)
+                    net = network_fps(stylizers[key], width, height, min_seconds=1.0)
                     stages = "  ".join(f"{stage} {1000 * s:.1f}" for stage, s in per_frame(runs[False]).items())
                     print(f"  round {round_ + 1}: {name:<20} {width}×{height}: {runs[True].fps:6.2f} fps end to end "
                           f"({runs[False].fps:6.2f} sequential), {net:6.2f} fps network; ms per frame: {stages}",

@@ -7,7 +7,16 @@ from pathlib import Path
 import pytest
 import torch
 
-from vst.model import DEFAULT_CONFIG, FAST_CONFIG, JOHNSON_CONFIG, FastStyleNet, StyleNet, build_network, load_network
+from vst.model import (
+    DEFAULT_CONFIG,
+    FAST_CONFIG,
+    JOHNSON_CONFIG,
+    FastStyleNet,
+    StyleNet,
+    build_network,
+    load_network,
+    with_inference,
+)
 
 
 @pytest.mark.parametrize("architecture", ["johnson", "fast", "magenta"])
@@ -53,7 +62,7 @@ def test_default_checkpoint_is_small(tmp_path: Path) -> None:
 @pytest.mark.parametrize("architecture", ["johnson", "johnson-antialias", "fast", "magenta"])
 def test_strip_wise_inference_matches_the_plain_forward(monkeypatch: pytest.MonkeyPatch, architecture: str) -> None:
     """At inference, large inputs run strip by strip with in-place norms; it must compute the same function."""
-    import vst.model as model_module
+    import vst.rewrites as rewrites_module
 
     torch.manual_seed(0)
     channels = [4, 8] if architecture == "fast" else [4, 8, 8]
@@ -66,19 +75,18 @@ def test_strip_wise_inference_matches_the_plain_forward(monkeypatch: pytest.Monk
             p.data.add_(0.1 * torch.randn_like(p))
     x = torch.rand(2, 3, 202, 150)  # several strips, the last one partial; stride-2 layers on even sizes
     with torch.no_grad():
-        with model_module.inference_rewrites(False):  # the textbook layers, as in training
-            plain = net(x)
-        monkeypatch.setattr(model_module, "STRIP_THRESHOLD", 10**12)
+        plain = with_inference(net, rewrites=False)(x)  # the textbook layers, as in training
+        monkeypatch.setattr(rewrites_module, "STRIP_THRESHOLD", 10**12)
         rewritten = net(x)  # phase-decomposed upsampling and space-to-depth RGB convolution, whole frames
-        monkeypatch.setattr(model_module, "STRIP_THRESHOLD", 0)
-        monkeypatch.setattr(model_module, "STRIP_ROWS", 24)
+        monkeypatch.setattr(rewrites_module, "STRIP_THRESHOLD", 0)
+        monkeypatch.setattr(rewrites_module, "STRIP_ROWS", 24)
         strips = net(x)
-        monkeypatch.setattr(model_module, "STRIP_ROWS", 7)  # odd strip height: odd row offsets
+        monkeypatch.setattr(rewrites_module, "STRIP_ROWS", 7)  # odd strip height: odd row offsets
         odd_strips = net(x)
-        with model_module.frame_strips(False):  # as under torch.compile: whole frames however large
-            assert not model_module._large_inference(x)
-            unstriped = net(x)
-        assert model_module._large_inference(x)
+        whole = with_inference(net, strips=False)  # as under torch.compile: whole frames however large
+        assert not whole.decoder[0].inference.in_strips(x)
+        unstriped = whole(x)
+        assert net.decoder[0].inference.in_strips(x)  # the copy's options left the network's own alone
     assert torch.equal(unstriped, rewritten)
     torch.testing.assert_close(rewritten, plain, atol=1e-5, rtol=1e-4)
     torch.testing.assert_close(strips, plain, atol=1e-5, rtol=1e-4)
@@ -89,7 +97,7 @@ def test_strip_wise_inference_matches_the_plain_forward(monkeypatch: pytest.Monk
 
 def test_phase_weights_of_a_box_kernel() -> None:
     """Upsampled row 2i reads low-res rows i, i+1, i+1 (taps 1 | 2); row 2i+1 reads i+1, i+1, i+2 (taps 2 | 1)."""
-    from vst.model import phase_weights
+    from vst.rewrites import phase_weights
 
     phases = phase_weights(torch.ones(1, 1, 3, 3)).view(2, 2, 3, 3)
     row = {0: torch.tensor([1.0, 2.0, 0.0]), 1: torch.tensor([0.0, 2.0, 1.0])}
@@ -102,7 +110,7 @@ def test_phase_weights_of_a_5x5_kernel_match_the_upsampled_convolution() -> None
     """A 5×5 kernel on the replicate-padded nearest-upsampled image equals the four-phase 3×3 low-res convolution."""
     import torch.nn.functional as F
 
-    from vst.model import phase_weights
+    from vst.rewrites import phase_weights
 
     torch.manual_seed(0)
     weight, x = torch.randn(3, 2, 5, 5), torch.randn(1, 2, 7, 9)
@@ -154,7 +162,7 @@ def test_antialias_round_trips_through_a_checkpoint(tmp_path: Path) -> None:
 
 def test_space_to_depth_weights_place_every_tap_once() -> None:
     """Each of the k×k taps lands exactly once in each of the four phases, and nothing else is set."""
-    from vst.model import space_to_depth_weights
+    from vst.rewrites import space_to_depth_weights
 
     weight = torch.arange(1, 2 * 3 * 9 * 9 + 1, dtype=torch.float32).view(2, 3, 9, 9)
     s2d = space_to_depth_weights(weight).view(2, 4, 3, 4, 5, 5)

@@ -11,7 +11,9 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+import torch
 
+from tests.clips import make_clip
 from tests.model_fixtures import TINY
 from vst.errors import OutputError, OutputExistsError, StyleNotFoundError, VideoError, VSTError
 from vst.model import StyleNet
@@ -189,6 +191,47 @@ def test_overlapped_and_sequential_renders_are_the_same(clip_mp4: Path, tmp_path
         assert set(result.stage_seconds) == {"decode", "network", "flicker", "encode"}
         assert all(seconds > 0 for seconds in result.stage_seconds.values())
         assert result.stage_seconds["network"] == pytest.approx(sum(result.network_seconds.values()))
+
+
+def test_jobs_at_once_render_what_they_render_one_after_the_other(clip_mp4: Path, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """How a network runs at inference is its own setting, not the process's: two jobs of different frame sizes (one
+    large enough to run in strips, one not) rendered at once, while a third thread exports a network with the
+    rewrites off (the textbook layers, as the ONNX export does), write the very files they write one after the other."""
+    import vst.rewrites
+    from vst.model import with_inference
+
+    monkeypatch.setattr(vst.rewrites, "STRIP_THRESHOLD", 40 * 30)  # the 64×48 clip runs in strips, 32×24 does not
+    monkeypatch.setattr(vst.rewrites, "STRIP_ROWS", 8)
+    small = make_clip(tmp_path / "small.mp4", width=32, height=24, num_frames=12)
+    network = StyleNet(**TINY).eval()
+    jobs = {"large": clip_mp4, "small": small}
+
+    def render(name: str, folder: Path) -> None:
+        render_video(jobs[name], {"temporal": (Stylizer(network), folder / f"{name}.mp4")}, batch_size=4)
+
+    alone = tmp_path / "alone"
+    for name in jobs:
+        render(name, alone)
+    stop = threading.Event()
+
+    def textbook_passes() -> None:  # another thread's network with other inference options, running throughout
+        textbook = with_inference(network, rewrites=False)
+        with torch.no_grad():
+            while not stop.is_set():
+                textbook(torch.rand(1, 3, 48, 64))
+
+    together = tmp_path / "together"
+    threads = [threading.Thread(target=textbook_passes)]
+    threads += [threading.Thread(target=render, args=(name, together)) for name in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads[1:]:
+        thread.join()
+    stop.set()
+    threads[0].join()
+    for name in jobs:
+        assert (together / f"{name}.mp4").read_bytes() == (alone / f"{name}.mp4").read_bytes()
 
 
 def fail_in(stage: str, monkeypatch: pytest.MonkeyPatch) -> tuple[type[BaseException], str]:

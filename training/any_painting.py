@@ -30,7 +30,7 @@ from torch import nn
 from torch.utils.data import DataLoader, RandomSampler
 from tqdm import tqdm
 
-from vst.model import inference_rewrites
+from vst.model import with_inference
 from vst.teacher import STYLE_DIM, MagentaTransform, StylePredictor, load_teacher, norm_layers
 
 from .any_painting_teacher import card_front_matter
@@ -184,7 +184,8 @@ def train_any_painting(cfg: AnyPaintingConfig, *, progress: bool = True,
     bank = style_bank(bank_pictures(cfg), run_dir / "style_bank.safetensors")
     log.info("style bank: %d pictures", len(bank))
 
-    teacher = ConditionalNetwork(load_teacher().requires_grad_(False))
+    # the textbook layers, as the student trains (the conditional norms are applied outside the layers' rewrites)
+    teacher = with_inference(ConditionalNetwork(load_teacher().requires_grad_(False)), rewrites=False)
     student = ConditionalNetwork(load_teacher().train())  # its state: the trunk less its norms' unused affines
     transform = student.transform
     optimizer = torch.optim.Adam(student.parameters(), lr=cfg.lr)
@@ -205,8 +206,7 @@ def train_any_painting(cfg: AnyPaintingConfig, *, progress: bool = True,
             styles = sample_styles(bank, cfg.batch_size, cfg.mix, generator).repeat(2, 1)  # frame t's, then t+1's
 
             def teacher_of(frames: torch.Tensor, styles: torch.Tensor = styles) -> torch.Tensor:
-                with inference_rewrites(False):
-                    return teacher(frames, styles)  # type: ignore[no-any-return]
+                return teacher(frames, styles)  # type: ignore[no-any-return]
 
             for group in optimizer.param_groups:
                 group["lr"] = cfg.lr * lr_factor(step, cfg)

@@ -17,8 +17,8 @@ docs/quality.md, *Antialiasing*, and ``benchmarks/shift.py``.
 
 Training runs these layers as written. Inference (no autograd) runs exactly equivalent rewrites that need less
 arithmetic and memory on a CPU — upsampling convolutions as four-phase low-resolution convolutions, the final RGB
-convolution space-to-depth, large frames in strips — see :func:`inference_rewrites`; tests hold them to the textbook
-layers within float rounding.
+convolution space-to-depth, large frames in strips — in :mod:`vst.rewrites`, chosen per network by
+:func:`with_inference`; tests hold them to the textbook layers within float rounding.
 
 :class:`FastStyleNet` is the real-time variant: the same building blocks with nothing at full resolution. It starts
 with a stride-2 convolution and ends with a sub-pixel convolution (pixel shuffle, Shi et al. 2016) from half
@@ -31,15 +31,18 @@ The classes subclass ``PyTorchModelHubMixin``: ``save_pretrained(folder)`` write
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
+import copy
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 import torch.nn.functional as F
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
+
+from . import rewrites
+from .filters import blur, smoothed_weights
+from .rewrites import InferenceOptions
 
 #: ``config.json``'s ``architecture`` names the class; checkpoints without the key are :class:`StyleNet`.
 ARCHITECTURES = ("johnson", "fast", "magenta")
@@ -72,156 +75,26 @@ NAMED_CONFIGS: dict[str, dict[str, object]] = {
     "magenta-live": {**MAGENTA_CONFIG, "num_residual_blocks": 1},
 }
 
-
-#: At inference, full-resolution layers of large frames (more output pixels than this, e.g. 720p, not 360p, where
-#: speed matters more) save memory: in-place instance norm, and
-#: the upsampling layer runs over strips of :data:`STRIP_ROWS` rows (see :meth:`UpsampleConv.forward`).
-STRIP_THRESHOLD = 640 * 480
-STRIP_ROWS = 64
+NetworkT = TypeVar("NetworkT", bound=nn.Module)
 
 
-#: At inference the network runs rewritten, exactly equivalent layers (see :func:`inference_rewrites`).
-_REWRITES = True
-#: At inference large frames run in strips (see :func:`frame_strips`).
-_STRIPS = True
-#: Convolutions with at most this many output channels (the final RGB one) run space-to-depth at inference.
-S2D_MAX_OUT_CHANNELS = 4
-
-
-@contextlib.contextmanager
-def inference_rewrites(enabled: bool) -> Iterator[None]:
-    """Switch the exact inference rewrites on or off inside the block (they are on by default).
-
-    With them off, inference runs the textbook layers as in training (resize then convolve; a k×k convolution with
-    three output channels at full resolution) — what the benchmarks call the *eager reference*. With them on, three
-    rewrites compute the same function (to float rounding) with less arithmetic or better vectorisation:
-
-    - nearest ×2 upsampling + 3×3 convolution becomes one 3×3 convolution at low resolution with four output phases
-      and a pixel shuffle (:func:`phase_weights`): 4/9 of the useful arithmetic, and the upsampled tensor is never built;
-    - a stride-1 convolution with few output channels (the last, RGB one) runs space-to-depth: on the 2×2-unshuffled
-      input with 4× the output channels (:func:`space_to_depth_weights`), which vectorises four times better;
-    - large frames (above :data:`STRIP_THRESHOLD` pixels) run in strips with in-place norms, to save memory.
-    """
-    global _REWRITES
-    previous, _REWRITES = _REWRITES, enabled
-    try:
-        yield
-    finally:
-        _REWRITES = previous
-
-
-@contextlib.contextmanager
-def frame_strips(enabled: bool) -> Iterator[None]:
-    """Switch the strip-wise inference of large frames (see :func:`inference_rewrites`) on or off inside the block.
-
-    On by default: in eager mode strips save memory and run faster on cache-sized pieces. :class:`vst.pipeline.Stylizer`
-    turns them off under ``torch.compile``, where the strip loop is unrolled into many small kernels and ran about
-    half as fast as whole frames at 960×540 (``benchmarks/performance.py``); the compiler plans whole-frame memory itself.
-    """
-    global _STRIPS
-    previous, _STRIPS = _STRIPS, enabled
-    try:
-        yield
-    finally:
-        _STRIPS = previous
-
-
-def _rewriting() -> bool:
-    return _REWRITES and not torch.is_grad_enabled()
-
-
-def phase_weights(weight: torch.Tensor) -> torch.Tensor:
-    """Weights of ``convKxK(pad(upsample2x(x), K // 2))`` (nearest ×2; K = 3 with reflection or K = 5 with replicate
-    padding) as a low-resolution 3×3 convolution with four output phases.
-
-    Args:
-        weight: ``(C_out, C_in, K, K)``, K 3 or 5.
-
-    Returns:
-        ``(4·C_out, C_in, 3, 3)``, channel ``4c + 2a + b`` giving output pixels ``(2i + a, 2j + b)`` of channel ``c``
-        when convolved (no padding) with ``replicate_pad(x, 1)``; ``pixel_shuffle(·, 2)`` interleaves the phases.
-        Output row ``2i + a`` reads upsampled rows ``2i + a + r − K // 2`` (r = 0 … K − 1), which are low-resolution
-        padded rows ``i + 1 + (a + r − K // 2) // 2``: for K = 3 phase 0 sums taps (0 | 1, 2), phase 1 taps (0, 1 | 2).
-        (Padding the upsampled image by one pixel, reflected or replicated, or by two, replicated, equals upsampling
-        the replicate-padded low-resolution image.)
-    """
-    cout, cin, k = weight.shape[:3]
-    if k not in (3, 5):
-        raise ValueError(f"phase_weights takes 3×3 or 5×5 kernels, not {k}×{k}")
-    phase, row, tap = torch.meshgrid(torch.arange(2), torch.arange(3), torch.arange(k), indexing="ij")
-    # (2, 3, K): phase a, low-resolution row k ← tap r
-    taps = (row == torch.div(phase + tap - k // 2, 2, rounding_mode="floor") + 1).to(weight)
-    return torch.einsum("akr,oirs,bls->oabikl", taps, weight, taps).reshape(4 * cout, cin, 3, 3)
-
-
-#: The binomial [1, 2, 1] / 4 filter (per axis) of ``antialias=True``.
-BINOMIAL = (0.25, 0.5, 0.25)
-
-
-def binomial_kernel(channels: int) -> torch.Tensor:
-    """``(channels, 1, 3, 3)`` depthwise [1, 2, 1] ⊗ [1, 2, 1] / 16 blur (sums to 1)."""
-    taps = torch.tensor(BINOMIAL)
-    return (taps[:, None] * taps[None, :]).expand(channels, 1, 3, 3).contiguous()
-
-
-def blur(x: torch.Tensor) -> torch.Tensor:
-    """``(B, C, H, W)`` → the same shape, each channel blurred by :func:`binomial_kernel` (reflection padding)."""
-    return F.conv2d(F.pad(x, (1, 1, 1, 1), mode="reflect"), binomial_kernel(x.shape[1]).to(x), groups=x.shape[1])
-
-
-def smoothed_weights(weight: torch.Tensor) -> torch.Tensor:
-    """A ``(C_out, C_in, 3, 3)`` kernel composed with the binomial blur: ``(C_out, C_in, 5, 5)``, so that convolving
-    a nearest-upsampled image with it equals blurring that image (nearest + [1, 2, 1] blur is bilinear ×2 upsampling)
-    and then convolving with ``weight``, away from the border."""
-    cout, cin = weight.shape[:2]
-    blurred = F.conv2d(F.pad(weight.reshape(cout * cin, 1, 3, 3), (2, 2, 2, 2)), binomial_kernel(1).to(weight))
-    return blurred.reshape(cout, cin, 5, 5)
-
-
-def space_to_depth_weights(weight: torch.Tensor) -> torch.Tensor:
-    """Weights of a stride-1 ``k×k`` convolution (k odd) as a ``(k+1)/2``-square one on ``pixel_unshuffle(x, 2)``.
-
-    Args:
-        weight: ``(C_out, C_in, k, k)``.
-
-    Returns:
-        ``(4·C_out, 4·C_in, m, m)`` with ``m = (k + 1) // 2``: output channel ``4c + 2a + b`` is output pixel
-        ``(2i + a, 2j + b)`` of channel ``c``; input channel ``4ci + 2p + q`` is input pixel ``(2i + p, 2j + q)``.
-        Tap ``d`` of phase ``a`` lands at unshuffled offset ``(a + d) // 2``, sub-pixel ``(a + d) % 2``.
-    """
-    cout, cin, k, _ = weight.shape
-    m = (k + 1) // 2
-    phase, sub, offset, tap = torch.meshgrid(*(torch.arange(n) for n in (2, 2, m, k)), indexing="ij")
-    lands = (phase + tap == 2 * offset + sub).to(weight)  # (2, 2, m, k): tap d of phase a → (sub-pixel, offset)
-    out = torch.einsum("apmd,bqne,oide->oabipqmn", lands, lands, weight)
-    return out.reshape(4 * cout, 4 * cin, m, m)
-
-
-def _interleave_into(out: torch.Tensor, top: int, phases: torch.Tensor) -> None:
-    """Write ``phases`` ``(B, 4C, h, w)`` (channel ``4c + 2a + b``) into rows ``2top + a`` , columns ``2j + b`` of
-    ``out`` ``(B, C, H, W)`` — a pixel shuffle into a preallocated tensor."""
-    b, c, _, width = out.shape
-    rows = phases.shape[-2]
-    grid = out.view(b, c, out.shape[-2] // 2, 2, width // 2, 2)
-    grid[:, :, top:top + rows].copy_(phases.view(b, c, 2, 2, rows, width // 2).permute(0, 1, 4, 2, 5, 3))
-
-
-def instance_norm_(x: torch.Tensor, norm: nn.InstanceNorm2d) -> torch.Tensor:
-    """``norm(x)`` computed in place (inference only): saves one full-size copy of ``x``."""
-    var, mean = torch.var_mean(x, dim=(-2, -1), keepdim=True, correction=0)
-    scale = torch.rsqrt(var + norm.eps)
-    if norm.affine:
-        scale = scale * norm.weight.view(1, -1, 1, 1)
-        return x.sub_(mean).mul_(scale).add_(norm.bias.view(1, -1, 1, 1))
-    return x.sub_(mean).mul_(scale)
-
-
-def _large_inference(x: torch.Tensor, scale: int = 1) -> bool:
-    return _STRIPS and _rewriting() and x.shape[-2] * x.shape[-1] * scale * scale > STRIP_THRESHOLD
+def with_inference(network: NetworkT, *, rewrites: bool = True, strips: bool = True) -> NetworkT:
+    """A copy of ``network`` whose layers run at inference with these :class:`~vst.rewrites.InferenceOptions`
+    (the defaults: the exact rewrites on, large frames in strips). ``network`` itself is unchanged, so a network that
+    other threads run is never switched under them."""
+    copied = copy.deepcopy(network)
+    options = InferenceOptions(rewrites=rewrites, strips=strips)
+    for module in copied.modules():
+        if isinstance(module, (ConvLayer, UpsampleConv)):
+            module.inference = options
+    return copied
 
 
 class ConvLayer(nn.Sequential):
-    """Reflection-padded convolution, optionally followed by instance norm and ReLU. Keeps H, W unless ``stride`` > 1."""
+    """Reflection-padded convolution, optionally followed by instance norm and ReLU. Keeps H, W unless ``stride`` > 1.
+
+    At inference it runs :func:`vst.rewrites.conv_layer` (the same function) unless :attr:`inference` says not to.
+    """
 
     def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1, *, norm_act: bool = True,
                  antialias: bool = False, scale: int = 1, norm: bool | None = None,
@@ -232,79 +105,17 @@ class ConvLayer(nn.Sequential):
         if norm_act if act is None else act:
             layers.append(nn.ReLU(inplace=True))
         super().__init__(*layers)
-        #: blur the input (:func:`blur`) before a strided convolution, so it samples a low-passed image
+        #: blur the input (:func:`vst.filters.blur`) before a strided convolution, so it samples a low-passed image
         self.antialias = antialias and stride > 1
         #: the network's input is this many times the layer's input per side (large frames run in strips by it)
         self.scale = scale
+        #: how it runs at inference (see :func:`with_inference`)
+        self.inference = InferenceOptions()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.antialias:
-            if _large_inference(x, self.scale):
-                return self._blurred_strips(x)
-            x = blur(x)
-        conv = self[1]
-        if _rewriting() and conv.stride[0] == 1 and conv.out_channels <= S2D_MAX_OUT_CHANNELS and x.shape[-2] % 2 == 0 \
-                and x.shape[-1] % 2 == 0:
-            return self.norm_act_(self._space_to_depth_conv(x), in_place=_large_inference(x))
-        if not _large_inference(x):
-            return super().forward(x)
-        # Convolve strips of the padded input (views, no copies): the convolution never holds full-size working
-        # buffers, and large kernels run faster on cache-sized strips.
-        pad, conv = self[0], self[1]
-        padded = pad(x)
-        kernel, stride = conv.kernel_size[0], conv.stride[0]
-        out_h = (padded.shape[-2] - kernel) // stride + 1
-        out_w = (padded.shape[-1] - kernel) // stride + 1
-        out = x.new_empty(x.shape[0], conv.out_channels, out_h, out_w)
-        for top in range(0, out_h, STRIP_ROWS):
-            bottom = min(top + STRIP_ROWS, out_h)
-            out[..., top:bottom, :] = conv(padded[..., top * stride:(bottom - 1) * stride + kernel, :])
-        return self.norm_act_(out)
-
-    def _blurred_strips(self, x: torch.Tensor) -> torch.Tensor:
-        """``self(x)`` with ``antialias`` on a large frame at inference, strip by strip: each strip's rows are blurred
-        and padded on their own, so neither the blurred nor the padded frame is ever held whole (at 720p that is two
-        full-resolution copies of the first layer's output). ``(B, C_in, H, W)`` → ``(B, C_out, H', W')``."""
-        conv = self[1]
-        kernel, stride, pad = conv.kernel_size[0], conv.stride[0], self[0].padding[0]
-        height, width = x.shape[-2:]
-        out_h = (height + 2 * pad - kernel) // stride + 1
-        out_w = (width + 2 * pad - kernel) // stride + 1
-        out = x.new_empty(x.shape[0], conv.out_channels, out_h, out_w)
-        binomial = binomial_kernel(x.shape[1]).to(x)
-        for top in range(0, out_h, STRIP_ROWS):
-            bottom = min(top + STRIP_ROWS, out_h)
-            first, last = top * stride - pad, (bottom - 1) * stride + kernel - pad  # blurred rows read, may overhang
-            lo, hi = max(first, 0), min(last, height)
-            # blurred rows [lo, hi) need frame rows [lo − 1, hi + 1), reflected at the frame's edges
-            rows = F.pad(x[..., max(lo - 1, 0):min(hi + 1, height), :], (1, 1, int(lo == 0), int(hi == height)),
-                         mode="reflect")
-            blurred = F.conv2d(rows, binomial, groups=x.shape[1])
-            strip = F.pad(blurred, (pad, pad, lo - first, last - hi), mode="reflect")  # the convolution's padding
-            out[..., top:bottom, :] = conv(strip)
-        return self.norm_act_(out)
-
-    def _space_to_depth_conv(self, x: torch.Tensor) -> torch.Tensor:
-        """The convolution (stride 1, even H and W) on the 2×2-unshuffled padded input, in strips of output rows for
-        large frames. ``(B, C_in, H, W)`` → ``(B, C_out, H, W)``."""
-        pad, conv = self[0], self[1]
-        padded = pad(x)
-        kernel = conv.kernel_size[0]
-        weight, bias = space_to_depth_weights(conv.weight), conv.bias.repeat_interleave(4)
-        height = x.shape[-2]
-        out = x.new_empty(x.shape[0], conv.out_channels, height, x.shape[-1])
-        rows = max(2, STRIP_ROWS // 2 * 2) if _large_inference(x) else height
-        for top in range(0, height, rows):
-            bottom = min(top + rows, height)
-            strip = F.pixel_unshuffle(padded[..., top:bottom + kernel - 1, :], 2)
-            _interleave_into(out, top // 2, F.conv2d(strip, weight, bias))
-        return out
-
-    def norm_act_(self, y: torch.Tensor, *, in_place: bool = True) -> torch.Tensor:
-        """The layers after the convolution (inference); ``in_place`` saves a copy of ``y`` but normalises slower."""
-        for layer in list(self)[2:]:
-            y = instance_norm_(y, layer) if in_place and isinstance(layer, nn.InstanceNorm2d) else layer(y)
-        return y
+        if self.inference.rewriting():
+            return rewrites.conv_layer(self, x, antialias=self.antialias, scale=self.scale, options=self.inference)
+        return super().forward(blur(x) if self.antialias else x)
 
 
 class ResidualBlock(nn.Module):
@@ -327,40 +138,30 @@ class UpsampleConv(nn.Module):
     """Nearest-neighbour ×2 upsampling followed by a :class:`ConvLayer` (3×3).
 
     ``smooth=True`` (the network's ``antialias``): the upsampled image is blurred by the binomial filter first, which
-    makes it a bilinear ×2 upsampling; the blur is folded into the convolution (:func:`smoothed_weights`: one 5×5
-    kernel on the nearest-upsampled image, replicate-padded), so the parameters are the same 3×3 ones.
+    makes it a bilinear ×2 upsampling; the blur is folded into the convolution (:func:`vst.filters.smoothed_weights`:
+    one 5×5 kernel on the nearest-upsampled image, replicate-padded), so the parameters are the same 3×3 ones.
 
-    At inference (see :func:`inference_rewrites`) the upsampled tensor — the largest of the whole network, ``cin``
-    channels at full resolution — is never built: reflecting a nearest-upsampled image by one pixel equals upsampling
-    the low-resolution image replicated by one pixel, so the 3×3 convolution becomes a 3×3 convolution of the small
-    replicate-padded input with four output phases (:func:`phase_weights`), interleaved into the output (in strips
-    of rows for large frames). Same result up to float rounding.
+    At inference it runs :func:`vst.rewrites.upsample_conv` (four-phase low-resolution convolutions; the same function)
+    unless :attr:`inference` says not to.
     """
 
     def __init__(self, cin: int, cout: int, *, smooth: bool = False) -> None:
         super().__init__()
         self.conv = ConvLayer(cin, cout, 3)
         self.smooth = smooth
+        #: how it runs at inference (see :func:`with_inference`)
+        self.inference = InferenceOptions()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, C_in, h, w)`` → ``(B, C_out, 2h, 2w)``."""
+        if self.inference.rewriting():
+            return rewrites.upsample_conv(self.conv, x, smooth=self.smooth, options=self.inference)
+        up = F.interpolate(x, scale_factor=2.0, mode="nearest")
+        if not self.smooth:
+            return self.conv(up)
         conv = self.conv[1]
-        if not _rewriting():
-            up = F.interpolate(x, scale_factor=2.0, mode="nearest")
-            if not self.smooth:
-                return self.conv(up)
-            y = F.conv2d(F.pad(up, (2, 2, 2, 2), mode="replicate"), smoothed_weights(conv.weight), conv.bias)
-            return self.conv.norm_act_(y, in_place=False)
-        weight = smoothed_weights(conv.weight) if self.smooth else conv.weight
-        weight, bias = phase_weights(weight), conv.bias.repeat_interleave(4)
-        height = x.shape[-2]
-        padded = F.pad(x, (1, 1, 1, 1), mode="replicate")  # low resolution: cheap
-        out = x.new_empty(x.shape[0], conv.out_channels, 2 * height, 2 * x.shape[-1])
-        rows = max(1, STRIP_ROWS // 2) if _large_inference(x, scale=2) else height
-        for top in range(0, height, rows):
-            bottom = min(top + rows, height)
-            _interleave_into(out, top, F.conv2d(padded[..., top:bottom + 2, :], weight, bias))
-        return self.conv.norm_act_(out, in_place=_large_inference(x, scale=2))
+        y = F.conv2d(F.pad(up, (2, 2, 2, 2), mode="replicate"), smoothed_weights(conv.weight), conv.bias)
+        return rewrites.norm_act_(self.conv, y, in_place=False)
 
 
 class StyleNet(

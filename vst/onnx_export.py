@@ -27,7 +27,7 @@ from pathlib import Path
 import onnx
 import torch
 
-from .model import StyleNet, inference_rewrites, load_network
+from .model import StyleNet, load_network, with_inference
 
 #: ONNX opset of the exports (onnxruntime ≥ 1.14 and onnxruntime-web run it).
 OPSET = 18
@@ -43,11 +43,11 @@ def safetensors_sha256(folder: Path) -> str:
 
 def export_onnx(model: StyleNet, path: Path, *, source_sha256: str = "") -> Path:
     """Write ``model`` as ONNX to ``path`` (atomically: a temporary file renamed when complete); returns ``path``."""
-    model = model.eval()
+    model = with_inference(model.eval(), rewrites=False)  # the textbook layers trace to plain ONNX operators
     multiple = model.size_multiple
     example = torch.rand(1, 3, 9 * multiple, 16 * multiple)
     buffer = io.BytesIO()
-    with torch.no_grad(), inference_rewrites(False), warnings.catch_warnings():
+    with torch.no_grad(), warnings.catch_warnings():
         # The TorchScript exporter warns that it is deprecated in favour of dynamo=True, which needs onnxscript (not
         # a dependency) and gave no better graph here; and about instance norm's training-mode flag (unused at eval).
         warnings.simplefilter("ignore")

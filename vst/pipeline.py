@@ -27,7 +27,7 @@ from .errors import FrameSizeError, VSTError
 from .files import atomic_output
 from .hub import load_model
 from .metrics import WarpingErrorMeter
-from .model import StyleNet, frame_strips
+from .model import StyleNet, with_inference
 from .stages import Stages
 from .style_picture import StylePicture
 from .teacher import check_strength
@@ -97,7 +97,7 @@ class Stylizer:
     ``compile=True`` runs the network through ``torch.compile`` (inductor, which fuses the normalisation, activation
     and padding passes around the convolutions): 1.15–1.3× faster end to end on the CPU (benchmarks/performance.py), but the first
     frame of every new frame size waits for a compilation (about half a minute on two cores; needs a C++ compiler).
-    Compiled, large frames run whole instead of in strips (:func:`vst.model.frame_strips`): faster, more memory.
+    Compiled, large frames run whole instead of in strips (:class:`vst.rewrites.InferenceOptions`): faster, more memory.
     Worth it for long videos (``python -m vst stylize --compile``), not for a web app's short clips.
     """
 
@@ -113,13 +113,9 @@ class Stylizer:
         self._network: Callable[[torch.Tensor], torch.Tensor] = self.model
         if compile:
             log.info("compiling the network with torch.compile: the first frame of each size takes longer")
-            compiled = torch.compile(self.model, dynamic=False)
-
-            def whole_frames(x: torch.Tensor) -> torch.Tensor:
-                with frame_strips(False):  # compiled, whole frames run faster than strips (see frame_strips)
-                    return compiled(x)  # type: ignore[no-any-return]
-
-            self._network = whole_frames
+            # compiled, whole frames run faster than strips (see vst.rewrites.InferenceOptions); a copy: the model
+            # itself may be shared with other threads
+            self._network = torch.compile(with_inference(self.model, strips=False), dynamic=False)
 
     def __call__(self, images: np.ndarray) -> np.ndarray:
         per_pass = max(1, self.max_pixels // (images.shape[1] * images.shape[2]))
