@@ -47,18 +47,22 @@ from vst.pipeline import RenderResult, Stylizer, render_video, select_device  # 
 
 REFERENCE = "johnson-reference"
 SAME_PATH_REFERENCE = "johnson-size"
-#: Benchmark row → (network config, inference rewrites on, torch.compile).
-NETWORKS: dict[str, tuple[dict[str, object], bool, bool]] = {
-    "fast": (NAMED_CONFIGS["fast"], True, False),
-    "fast (compiled)": (NAMED_CONFIGS["fast"], True, True),
-    "full-size": (NAMED_CONFIGS["full-size"], True, False),
-    "full-size (compiled)": (NAMED_CONFIGS["full-size"], True, True),
-    "full-size antialiased": (NAMED_CONFIGS["full-size-antialias"], True, False),
-    "magenta (teacher's network)": (NAMED_CONFIGS["magenta"], True, False),
-    "magenta fast (2 blocks)": (NAMED_CONFIGS["magenta-fast"], True, False),
-    "magenta live (1 block)": (NAMED_CONFIGS["magenta-live"], True, False),
-    SAME_PATH_REFERENCE: (NAMED_CONFIGS["johnson-reference"], True, False),
-    REFERENCE: (NAMED_CONFIGS["johnson-reference"], False, False),
+#: Benchmark row → (network config, inference rewrites on, torch.compile, internal scale: see
+#: :class:`vst.pipeline.Stylizer`'s ``scale``, the network at that fraction of each side and guided upsampling).
+NETWORKS: dict[str, tuple[dict[str, object], bool, bool, float]] = {
+    "fast": (NAMED_CONFIGS["fast"], True, False, 1.0),
+    "fast (compiled)": (NAMED_CONFIGS["fast"], True, True, 1.0),
+    "full-size": (NAMED_CONFIGS["full-size"], True, False, 1.0),
+    "full-size (compiled)": (NAMED_CONFIGS["full-size"], True, True, 1.0),
+    "full-size antialiased": (NAMED_CONFIGS["full-size-antialias"], True, False, 1.0),
+    "magenta (teacher's network)": (NAMED_CONFIGS["magenta"], True, False, 1.0),
+    "magenta fast (2 blocks)": (NAMED_CONFIGS["magenta-fast"], True, False, 1.0),
+    "magenta fast at 3/4": (NAMED_CONFIGS["magenta-fast"], True, False, 0.75),
+    "magenta fast at 1/2": (NAMED_CONFIGS["magenta-fast"], True, False, 0.5),
+    "magenta live (1 block)": (NAMED_CONFIGS["magenta-live"], True, False, 1.0),
+    "magenta live at 1/2": (NAMED_CONFIGS["magenta-live"], True, False, 0.5),
+    SAME_PATH_REFERENCE: (NAMED_CONFIGS["johnson-reference"], True, False, 1.0),
+    REFERENCE: (NAMED_CONFIGS["johnson-reference"], False, False, 1.0),
 }
 REAL_TIME_FPS = 25.0
 #: The stages whose seconds per frame each row reports (keys of :attr:`vst.pipeline.RenderResult.stage_seconds`).
@@ -163,7 +167,8 @@ def main() -> None:
         models[name] = model if NETWORKS[name][1] else with_inference(model, rewrites=False)
     relative_cost = {"fast": 1, "fast (compiled)": 1, "full-size": 4, "full-size (compiled)": 3,
                      "full-size antialiased": 4, "magenta (teacher's network)": 2, "magenta fast (2 blocks)": 1.5,
-                     "magenta live (1 block)": 1.3, SAME_PATH_REFERENCE: 14, REFERENCE: 16}  # rough: sizes the clips
+                     "magenta fast at 3/4": 1, "magenta fast at 1/2": 0.6, "magenta live (1 block)": 1.3,
+                     "magenta live at 1/2": 0.5, SAME_PATH_REFERENCE: 14, REFERENCE: 16}  # rough: sizes the clips
     best: dict[tuple[str, int, int], dict[str, object]] = {}  # (network, width, height) → its best round
     with tempfile.TemporaryDirectory() as tmp:
         stylizers: dict[tuple[str, str], Stylizer] = {}
@@ -177,7 +182,8 @@ def main() -> None:
                         write_panning_clip(clip, width=width, height=height, frames=frames)
                     key = (name, resolution)
                     if key not in stylizers:
-                        stylizers[key] = Stylizer(model, device, half=args.half or None, compile=NETWORKS[name][2])
+                        stylizers[key] = Stylizer(model, device, half=args.half or None, compile=NETWORKS[name][2],
+                                                  scale=NETWORKS[name][3])
                     runs = end_to_end(stylizers[key], clip, Path(tmp) / "out.mp4", width, height)
                     net = network_fps(stylizers[key], width, height, min_seconds=1.0)
                     stages = "  ".join(f"{stage} {1000 * s:.1f}" for stage, s in per_frame(runs[False]).items())
@@ -214,8 +220,8 @@ def main() -> None:
             "machine": platform.processor() or platform.machine(),
             "gpu": torch.cuda.get_device_name() if device.type == "cuda" else None}
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    networks = {name: {**config, "inference_rewrites": rewrites, "compiled": compiled}
-                for name, (config, rewrites, compiled) in NETWORKS.items()}
+    networks = {name: {**config, "inference_rewrites": rewrites, "compiled": compiled, "internal_scale": scale}
+                for name, (config, rewrites, compiled, scale) in NETWORKS.items()}
     args.json.write_text(json.dumps({"meta": meta, "networks": networks, "rows": rows}, indent=2))
     print(f"wrote {args.json}")
     if str(args.plot) not in ("", "."):

@@ -65,6 +65,15 @@ def test_stylize_with_bundled_style(clip_mp4: Path, tiny_checkpoint_root: Path, 
     assert "frame" in proc.stderr  # the tqdm progress bar
 
 
+def test_stylize_at_half_scale(clip_mp4: Path, tiny_checkpoint_root: Path, tmp_path: Path) -> None:
+    """--scale 0.5: the network at half each side, the output at the clip's size."""
+    out = tmp_path / "half.mp4"
+    proc = run_vst("stylize", str(clip_mp4), "--style", "starry-night", "-o", str(out), "--scale", "0.5", "-q",
+                   checkpoints=tiny_checkpoint_root)
+    assert proc.returncode == 0, proc.stderr
+    assert is_browser_playable(out) and "64×48" in proc.stdout
+
+
 def test_missing_style_says_not_installed(clip_mp4: Path, tmp_path: Path) -> None:
     """In the catalog (its style.json is there), but no checkpoint is bundled or cached."""
     out = tmp_path / "x.mp4"
@@ -140,6 +149,8 @@ def test_a_missing_any_painting_variant_is_one_line(clip_mp4: Path, tmp_path: Pa
     (["--style-image", "p.png", "--strength", "lots"], "--strength: must be a number between 0 and 1"),
     (["--strength", "0.5"], "--strength: goes with --style-image"),
     (["--style", "udnie", "--style-image", "p.png"], "not allowed with argument"),
+    (["--scale", "0"], "--scale: must be above 0 and at most 1, not 0"),
+    (["--scale", "half"], "--scale: must be a number above 0 and at most 1"),
 ])
 def test_style_image_arguments_are_checked_in_one_line(args: list[str], needle: str,
                                                        capsys: pytest.CaptureFixture[str]) -> None:

@@ -36,6 +36,17 @@ def _positive(text: str) -> int:
     return value
 
 
+def _scale(text: str) -> float:
+    """argparse type of ``--scale``: a number in (0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number above 0 and at most 1, not {text!r}") from None
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be above 0 and at most 1, not {text}")
+    return value
+
+
 def _strength(text: str) -> float:
     """argparse type of ``--strength``: a number in [0, 1]."""
     try:
@@ -90,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--compile", action="store_true",
                      help="torch.compile the network: about 1.2x faster on a CPU after a compilation of about half "
                           "a minute (worth it for long videos; needs a C++ compiler)")
+    run.add_argument("--scale", type=_scale, metavar="F", default=1.0,
+                     help="run the network at F times each side (0 < F <= 1) and upsample its output guided by the "
+                          "frame: about F² of the network's time, larger strokes (default: 1)")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     commands.add_parser("styles", help="list the styles (bundled folder and VST_HUB_STYLES) and their variants")
@@ -184,7 +198,8 @@ def cmd_stylize(args: argparse.Namespace) -> int:
     with bar:
         result = stylize_video(args.input, output, style=model, variant=args.variant, max_side=args.max_side,
                                device=args.device, batch_size=args.batch_size, overwrite=args.overwrite,
-                               measure_flicker=args.flicker, progress=progress, compile=args.compile)
+                               measure_flicker=args.flicker, progress=progress, compile=args.compile,
+                               scale=args.scale)
     summary = f"wrote {output} ({result.frames} frames, {result.width}×{result.height}, {result.fps:.1f} fps)"
     if args.flicker:
         summary += f", warping error {result.mean_warping_error()[args.variant]:.5f}"

@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from .any_painting import content_frame, network_for_picture, output_metadata
 from .errors import FrameSizeError, VSTError
 from .files import atomic_output
+from .guided import guided_upsample, internal_size
 from .hub import load_model
 from .metrics import WarpingErrorMeter
 from .model import StyleNet, with_inference
@@ -99,10 +100,14 @@ class Stylizer:
     frame of every new frame size waits for a compilation (about half a minute on two cores; needs a C++ compiler).
     Compiled, large frames run whole instead of in strips (:class:`vst.rewrites.InferenceOptions`): faster, more memory.
     Worth it for long videos (``python -m vst stylize --compile``), not for a web app's short clips.
+
+    ``scale`` < 1 runs the network at that fraction of each side (:func:`vst.guided.internal_size`) and brings its
+    output back to the frame's size with the fast guided filter, the frame as the guide (:mod:`vst.guided`): about
+    ``scale²`` of the network's time, for larger strokes and the frame's own edges.
     """
 
     def __init__(self, model: StyleNet, device: torch.device | str = "cpu", *, half: bool | None = None,
-                 max_pixels: int | None = None, compile: bool = False) -> None:
+                 max_pixels: int | None = None, compile: bool = False, scale: float = 1.0) -> None:
         self.device = torch.device(device)
         self.max_pixels = max_pixels or (CUDA_MAX_PIXELS if self.device.type == "cuda" else CPU_MAX_PIXELS)
         self.half = self.device.type == "cuda" if half is None else half
@@ -110,6 +115,8 @@ class Stylizer:
         self.model = model.eval().to(self.device, self.dtype)
         self.multiple = model.size_multiple
         self.compiled = compile
+        internal_size(64, 64, scale, self.multiple)  # ValueError unless 0 < scale ≤ 1
+        self.scale = scale
         self._network: Callable[[torch.Tensor], torch.Tensor] = self.model
         if compile:
             log.info("compiling the network with torch.compile: the first frame of each size takes longer")
@@ -132,6 +139,11 @@ class Stylizer:
         # network, which runs slower that way on the CPU (benchmarks/levers.py)
         x = torch.from_numpy(images).to(self.device).permute(0, 3, 1, 2)
         x = x.to(self.dtype, memory_format=torch.contiguous_format).div_(255.0)
+        if self.scale < 1.0:
+            small_w, small_h = internal_size(w, h, self.scale, self.multiple)
+            small = F.interpolate(x, size=(small_h, small_w), mode="bilinear", antialias=True, align_corners=False)
+            y = guided_upsample(self._network(small), x)
+            return y.mul_(255.0).add_(0.5).to(torch.uint8).permute(0, 2, 3, 1).contiguous().cpu().numpy()
         pad_h, pad_w = -h % self.multiple, -w % self.multiple
         if pad_h or pad_w:
             x = F.pad(x, (0, pad_w, 0, pad_h), mode="reflect" if min(h, w) > max(pad_h, pad_w) else "replicate")
@@ -319,10 +331,12 @@ def stylize_video(
     measure_flicker: bool = False,
     progress: ProgressCallback | None = None,
     compile: bool = False,
+    scale: float = 1.0,
 ) -> RenderResult:
     """Stylize one video: ``style`` is a catalog slug, a checkpoint folder, a :class:`StyleNet` or a style picture
     (:func:`vst.style_picture.open_style_picture`, rendered by :func:`vst.any_painting.network_for_picture` at
-    ``strength`` in [0, 1]); ``compile``: see :class:`Stylizer`. Frames are downscaled to ``max_side``
+    ``strength`` in [0, 1]); ``compile`` and ``scale`` (the network at that fraction of each side, guided upsampling
+back): see :class:`Stylizer`. Frames are downscaled to ``max_side``
     (:data:`DEFAULT_MAX_SIDE` unless given; ``None``: never). The output of a picture's network records the picture
     in its metadata (:func:`vst.any_painting.output_metadata`).
 
@@ -340,7 +354,7 @@ def stylize_video(
         model = style if isinstance(style, StyleNet) else load_model(style, variant)
     return render_video(
         source,
-        {variant: (Stylizer(model, torch_device, compile=compile), output)},
+        {variant: (Stylizer(model, torch_device, compile=compile, scale=scale), output)},
         max_side=max_side,
         batch_size=batch_size,
         overwrite=overwrite,
