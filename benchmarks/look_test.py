@@ -14,7 +14,8 @@ how. Which system is A is written only to ``KEY_DIR/key.json``, a folder apart (
 judge the sheets folder alone. A SPEC is a checkpoint folder (:func:`vst.model.load_network`), ``teacher`` (Magenta's
 arbitrary-style network for the painting, :func:`vst.teacher.teacher_for_painting`) or ``classic:FOLDER`` /
 ``classic:FOLDER:SLUG`` (Johnson et al.'s network: FOLDER is one network's folder, or ``../shared/reference`` with a
-slug such as ``great-wave`` or a folder name such as ``wave``; :mod:`training.classic`).
+slug such as ``great-wave`` or a folder name such as ``wave``; :mod:`training.classic`), optionally followed by
+``@SCALE`` (0 < SCALE ≤ 1: the network at that fraction of each side, guided upsampling back; :mod:`vst.guided`).
 
 ``score`` matches each answers file with the key folder in the same position (by trial id) and prints, per pair of
 systems and style, the trials answered, each system's wins, the first system's win rate, how often the judge picked A
@@ -74,6 +75,7 @@ class System:
 
     name: str
     spec: str
+    scale: float = 1.0  # the Stylizer's internal scale (``SPEC@SCALE``)
 
 
 def parse_system(option: str, value: str) -> System:
@@ -82,7 +84,14 @@ def parse_system(option: str, value: str) -> System:
     if not sep or not name.strip() or not spec.strip():
         raise UserError(f"{option} {value!r}: expected NAME=SPEC (SPEC: a checkpoint folder, teacher or "
                         "classic:FOLDER[:SLUG])")
-    system = System(name.strip(), spec.strip())
+    spec, at, scale = spec.strip().rpartition("@") if "@" in spec else ("", "", "")
+    spec = spec if at else value.partition("=")[2].strip()
+    try:
+        system = System(name.strip(), spec, float(scale) if at else 1.0)
+    except ValueError:
+        raise UserError(f"{option} {value!r}: @SCALE must be a number in (0, 1]") from None
+    if not 0.0 < system.scale <= 1.0:
+        raise UserError(f"{option} {value!r}: @SCALE must be in (0, 1], not {system.scale}")
     if system.spec != "teacher" and not system.spec.startswith("classic:") and not Path(system.spec).is_dir():
         raise UserError(f"{option} {value!r}: SPEC {system.spec!r} is not a checkpoint folder, 'teacher' or "
                         "'classic:FOLDER[:SLUG]'")
@@ -141,7 +150,7 @@ def load_system(system: System, painting: Path) -> torch.nn.Module:
 
 def render(system: System, painting: Path, frames: Sequence[np.ndarray]) -> list[np.ndarray]:
     """``system``'s rendering of each frame: ``(H, W, 3)`` uint8 each → the same shape, uint8."""
-    stylizer = Stylizer(load_system(system, painting), "cpu")  # type: ignore[arg-type]
+    stylizer = Stylizer(load_system(system, painting), "cpu", scale=system.scale)  # type: ignore[arg-type]
     return [stylizer(frame[None])[0] for frame in frames]
 
 
@@ -376,7 +385,7 @@ def run_make(args: argparse.Namespace) -> int:
     ids = [t["id"] for t in trials]
     (args.out / QUESTIONS_FILE).write_text(questions_text(args.title, ids))
     key = {"version": KEY_VERSION, "title": args.title, "style_image": str(args.style_image.resolve()),
-           "systems": [{"name": s.name, "spec": s.spec} for s in (first, second)],
+           "systems": [{"name": s.name, "spec": s.spec, "scale": s.scale} for s in (first, second)],
            "seed": args.seed, "max_side": args.max_side, "min_side": args.min_side, "clips": [str(c.resolve()) for c in args.clips],
            "sheets_dir": str(args.out.resolve()), "trials": trials}
     (args.key / KEY_FILE).write_text(json.dumps(key, indent=2) + "\n")
