@@ -1,4 +1,5 @@
-"""training.data: synthetic pairs with exact flow, crop/flip, shards from a real clip, resumable prepare."""
+"""training.data: synthetic pairs with exact flow, crop/flip, shards from real clips (upright, frames exactly as
+decoded), resumable prepare."""
 
 from __future__ import annotations
 
@@ -18,9 +19,19 @@ import numpy as np
 import pytest
 import torch
 
+from tests.clips import MOTION_PER_FRAME, make_clip
 from training import data, photos
-from training.data import Clip, FramePairDataset, crop_and_flip, make_synthetic_pair, prepare
+from training.data import (
+    Clip,
+    FramePairDataset,
+    crop_and_flip,
+    make_synthetic_pair,
+    prepare,
+    synthetic_pairs,
+    video_pairs,
+)
 from training.registry import listing_digest
+from vst.errors import VideoError
 from vst.flow import warp
 
 SHIFT = 2  # px per frame, to the right: flow t+1 → t is (-SHIFT, 0)
@@ -32,7 +43,7 @@ def _photo(hw: tuple[int, int] = (96, 128)) -> np.ndarray:
     """A real photo (skimage's astronaut), large enough for frames of ``hw``."""
     import skimage.data
 
-    return data._fit_photo(skimage.data.astronaut(), hw)
+    return data.fit_photo(skimage.data.astronaut(), hw)
 
 
 def _coordinate_photo(h: int = 160, w: int = 200) -> np.ndarray:
@@ -65,7 +76,7 @@ def test_synthetic_flow_is_exact() -> None:
 def test_synthetic_pair_warps_onto_next_frame() -> None:
     hw = (96, 128)
     photo = _photo(hw)
-    textures = [data._fit_photo(np.ascontiguousarray(np.rot90(photo)), hw)]
+    textures = [data.fit_photo(np.ascontiguousarray(np.rot90(photo)), hw)]
     for seed in range(4):
         pair = make_synthetic_pair(photo, hw, np.random.default_rng(seed), textures=textures)
         assert pair.frame_t.dtype == np.uint8 and pair.frame_t.shape == (*hw, 3)
@@ -231,8 +242,9 @@ def test_prepare_again_does_no_work(prepared: tuple[Path, Path, list[Clip]], mon
     def no_work(*args: object, **kwargs: object) -> None:
         raise AssertionError("prepare recomputed finished pairs")
 
-    for name in ("flow_pair", "make_synthetic_pair", "load_photos", "_decode"):
-        monkeypatch.setattr(data, name, no_work)
+    for module, name in ((video_pairs, "flow_pair"), (video_pairs, "VideoReader"),
+                         (synthetic_pairs, "make_synthetic_pair"), (synthetic_pairs, "load_photos")):
+        monkeypatch.setattr(module, name, no_work)
     assert prepare(root, clips=clips, **SETTINGS) == index_path
     assert _files(root) == before
 
@@ -250,8 +262,8 @@ def test_prepare_resumes_missing_shard(
     (pairs / "moving" / "0001").rmdir()
     (pairs / "moving" / ".0001.x.partial").mkdir()  # a leftover of the interruption
     calls = []
-    real = data.flow_pair
-    monkeypatch.setattr(data, "flow_pair", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = video_pairs.flow_pair
+    monkeypatch.setattr(video_pairs, "flow_pair", lambda *a, **k: calls.append(1) or real(*a, **k))
     assert prepare(root, clips=clips, **SETTINGS) == index_path
     assert len(calls) == 1  # only the pair of shard 0001
     assert (pairs / "moving" / "0000" / "flow_back.npy").stat().st_mtime_ns == kept
@@ -400,6 +412,57 @@ def test_repeated_frames_make_no_still_pairs(tmp_path: Path) -> None:
     flow = np.load(tmp_path / "pairs" / records[0]["path"] / "flow_back.npy").astype(np.float32)
     assert np.allclose(np.median(flow[:, 8:-8, 8:-8], axis=(1, 2)), [-SHIFT, 0.0], atol=0.3)  # real motion
 
+
+
+def _decoded_by_pyav(path: Path, short_side: int) -> list[np.ndarray]:
+    """The reference: every frame of ``path`` as stored (no rotation), PyAV's RGB, resized to ``short_side``."""
+    with av.open(str(path)) as container:
+        return [data.resize_short_side(f.to_ndarray(format="rgb24"), short_side) for f in container.decode(video=0)]
+
+
+def _shard(pairs_dir: Path, record: dict[str, object]) -> tuple[dict[str, object], dict[str, np.ndarray]]:
+    folder = pairs_dir / str(record["path"])
+    arrays = {key: np.load(folder / f"{key}.npy") for key in ("frame_t", "frame_t1", "flow_back", "weights")}
+    return json.loads((folder / "meta.json").read_text()), arrays
+
+
+@pytest.mark.parametrize(("width", "height", "short_side"), [(96, 64, 48), (64, 48, 56)])  # area down, cubic up
+def test_video_pairs_hold_the_decoded_frames(tmp_path: Path, width: int, height: int, short_side: int) -> None:
+    """The pairs' frames are the clip's decoded RGB frames resized to the short side, bit for bit."""
+    clip = make_clip(tmp_path / "clip.mp4", width=width, height=height, num_frames=7)
+    records = data.build_video_pairs(Clip("clip", clip), tmp_path / "pairs", short_side=short_side, stride=2,
+                                     shard_size=8)  # fmt: skip
+    meta, arrays = _shard(tmp_path / "pairs", records[0])
+    assert meta["frames"] == [[0, 1], [2, 3], [4, 5]]
+    assert (records[0]["height"], records[0]["width"]) == (short_side, round(width * short_side / height))
+    decoded = _decoded_by_pyav(clip, short_side)
+    for j, (t, t1) in enumerate(meta["frames"]):  # type: ignore[arg-type]
+        assert np.array_equal(arrays["frame_t"][j], decoded[t]) and np.array_equal(arrays["frame_t1"][j], decoded[t1])
+
+
+def test_video_pairs_of_a_rotated_clip_are_upright(tmp_path: Path) -> None:
+    """A clip stored on its side with a display matrix (as phones write them) gives upright frames and the flow of
+    the motion as displayed."""
+    clip = make_clip(tmp_path / "rotated.mp4", width=96, height=64, num_frames=5, rotation=90)
+    records = data.build_video_pairs(Clip("rotated", clip), tmp_path / "pairs", short_side=64, stride=1, shard_size=8)
+    meta, arrays = _shard(tmp_path / "pairs", records[0])
+    assert arrays["frame_t"].shape == (4, 64, 96, 3)
+    stored = _decoded_by_pyav(clip, 64)  # (96, 64): on its side, so no resizing either way
+    for j, (t, t1) in enumerate(meta["frames"]):  # type: ignore[arg-type]
+        assert np.array_equal(arrays["frame_t"][j], np.rot90(stored[t], k=-1))  # a quarter turn clockwise
+        assert np.array_equal(arrays["frame_t1"][j], np.rot90(stored[t1], k=-1))
+    interior = arrays["flow_back"][:, 8:-8, 8:-8].astype(np.float32)
+    dx, dy = MOTION_PER_FRAME  # the displayed content moves right and down: the flow t+1 → t points back
+    assert np.allclose(np.median(interior, axis=(1, 2)), [-dx, -dy], atol=0.3)
+
+
+def test_unreadable_clip_is_a_one_line_video_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"not a video at all" * 100)
+    with pytest.raises(VideoError, match=r"bad\.mp4 is not a readable video file") as info:
+        data.build_video_pairs(Clip("bad", bad), tmp_path / "pairs", short_side=48, stride=1, shard_size=8)
+    assert "\n" not in str(info.value)
+    assert not (tmp_path / "pairs" / "bad").exists()
 
 def test_license_table_is_in_docs_and_model_card() -> None:
     table = data.license_table()
