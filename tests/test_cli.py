@@ -74,6 +74,16 @@ def test_stylize_at_half_scale(clip_mp4: Path, tiny_checkpoint_root: Path, tmp_p
     assert is_browser_playable(out) and "64×48" in proc.stdout
 
 
+def test_stylize_with_the_scale_that_keeps_up(clip_mp4: Path, tiny_checkpoint_root: Path, tmp_path: Path) -> None:
+    """--scale auto measures the network on this machine and says what it chose."""
+    out = tmp_path / "auto.mp4"
+    proc = run_vst("stylize", str(clip_mp4), "--style", "starry-night", "-o", str(out), "--scale", "auto", "-q",
+                   checkpoints=tiny_checkpoint_root)
+    assert proc.returncode == 0, proc.stderr
+    assert is_browser_playable(out)
+    assert "note: the network ran at " in proc.stderr and "the clip plays at 24 fps" in proc.stderr
+
+
 def test_missing_style_says_not_installed(clip_mp4: Path, tmp_path: Path) -> None:
     """In the catalog (its style.json is there), but no checkpoint is bundled or cached."""
     out = tmp_path / "x.mp4"
@@ -150,7 +160,7 @@ def test_a_missing_any_painting_variant_is_one_line(clip_mp4: Path, tmp_path: Pa
     (["--strength", "0.5"], "--strength: goes with --style-image"),
     (["--style", "udnie", "--style-image", "p.png"], "not allowed with argument"),
     (["--scale", "0"], "--scale: must be above 0 and at most 1, not 0"),
-    (["--scale", "half"], "--scale: must be a number above 0 and at most 1"),
+    (["--scale", "half"], "--scale: must be auto or a number above 0 and at most 1"),
 ])
 def test_style_image_arguments_are_checked_in_one_line(args: list[str], needle: str,
                                                        capsys: pytest.CaptureFixture[str]) -> None:

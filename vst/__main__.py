@@ -20,6 +20,7 @@ from .files import check_output_free
 from .hub import installed_styles, load_model
 from .memory import tune_malloc
 from .pipeline import DEFAULT_MAX_SIDE, check_frame_size, select_device, stylize_video
+from .realtime import choose_scale
 from .signals import Terminated, sigterm_as_exception
 from .style_picture import open_style_picture
 from .video import probe
@@ -36,12 +37,14 @@ def _positive(text: str) -> int:
     return value
 
 
-def _scale(text: str) -> float:
-    """argparse type of ``--scale``: a number in (0, 1]."""
+def _scale(text: str) -> float | None:
+    """argparse type of ``--scale``: a number in (0, 1], or ``auto`` (None: chosen by :func:`vst.realtime.choose_scale`)."""
+    if text == "auto":
+        return None
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number above 0 and at most 1, not {text!r}") from None
+        raise argparse.ArgumentTypeError(f"must be auto or a number above 0 and at most 1, not {text!r}") from None
     if not 0.0 < value <= 1.0:
         raise argparse.ArgumentTypeError(f"must be above 0 and at most 1, not {text}")
     return value
@@ -103,7 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "a minute (worth it for long videos; needs a C++ compiler)")
     run.add_argument("--scale", type=_scale, metavar="F", default=1.0,
                      help="run the network at F times each side (0 < F <= 1) and upsample its output guided by the "
-                          "frame: about F² of the network's time, larger strokes (default: 1)")
+                          "frame: about F² of the network's time, larger strokes; auto: the largest that keeps up with "
+                          "the clip's frame rate on this machine, measured (default: 1)")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     commands.add_parser("styles", help="list the styles (bundled folder and VST_HUB_STYLES) and their variants")
@@ -181,7 +185,7 @@ def cmd_stylize(args: argparse.Namespace) -> int:
     name = args.style_image.stem if args.style_image is not None else Path(args.style).name
     output = args.output or Path(f"{args.input.stem}_{name}.mp4")
     check_output_free(output, overwrite=args.overwrite)
-    select_device(args.device)
+    device = select_device(args.device)
     # a missing or damaged style (or any-painting network) fails here, before any progress bar
     if picture is not None:
         strength = 1.0 if args.strength is None else args.strength
@@ -189,6 +193,12 @@ def cmd_stylize(args: argparse.Namespace) -> int:
         model = network_for_picture(picture, strength=strength, variant=args.variant, content=content)
     else:
         model = load_model(args.style, args.variant)
+    scale = args.scale
+    if scale is None:
+        choice = choose_scale(model, width, height, info.fps, device=str(device))
+        scale = choice.scale
+        print(f"note: {choice.describe(width, height)} ({1 / choice.seconds_per_frame:.1f} fps measured, the clip "
+              f"plays at {info.fps:g} fps)", file=sys.stderr)
     bar = tqdm(total=info.num_frames, unit="frame", desc=f"{name} ({args.variant})", disable=args.quiet)
 
     def progress(done: int, total: int | None) -> None:
@@ -199,7 +209,7 @@ def cmd_stylize(args: argparse.Namespace) -> int:
         result = stylize_video(args.input, output, style=model, variant=args.variant, max_side=args.max_side,
                                device=args.device, batch_size=args.batch_size, overwrite=args.overwrite,
                                measure_flicker=args.flicker, progress=progress, compile=args.compile,
-                               scale=args.scale)
+                               scale=scale)
     summary = f"wrote {output} ({result.frames} frames, {result.width}×{result.height}, {result.fps:.1f} fps)"
     if args.flicker:
         summary += f", warping error {result.mean_warping_error()[args.variant]:.5f}"
