@@ -203,23 +203,29 @@ class StyleNet(
         training_config: dict[str, object] | None = None,
     ) -> None:
         super().__init__()
-        c1, c2, c3 = (int(c) for c in channels)
-        self.channels: tuple[int, ...] = (c1, c2, c3)
+        self.channels: tuple[int, ...] = tuple(int(c) for c in channels)
         self.outer_kernel = outer_kernel
         self.antialias = bool(antialias)
         self.training_config = dict(training_config or {})
-        norm = self.encoder_norm
-        self.encoder = nn.Sequential(
-            ConvLayer(3, c1, outer_kernel, norm=norm),
+        self.encoder, self.residuals, self.decoder = self.build_layers(num_residual_blocks)
+
+    def build_layers(self, num_residual_blocks: int) -> tuple[nn.Sequential, nn.Sequential, nn.Sequential]:
+        """The encoder, the residual blocks and the decoder, from :attr:`channels`, :attr:`outer_kernel` and
+        :attr:`antialias` (the diagram above; subclasses build their own)."""
+        c1, c2, c3 = self.channels
+        norm, antialias, kernel = self.encoder_norm, self.antialias, self.outer_kernel
+        encoder = nn.Sequential(
+            ConvLayer(3, c1, kernel, norm=norm),
             ConvLayer(c1, c2, 3, stride=2, antialias=antialias, norm=norm),
             ConvLayer(c2, c3, 3, stride=2, antialias=antialias, scale=2, norm=norm),
         )
-        self.residuals = nn.Sequential(*(ResidualBlock(c3) for _ in range(num_residual_blocks)))
-        self.decoder = nn.Sequential(
+        residuals = nn.Sequential(*(ResidualBlock(c3) for _ in range(num_residual_blocks)))
+        decoder = nn.Sequential(
             UpsampleConv(c3, c2, smooth=antialias),
             UpsampleConv(c2, c1, smooth=antialias),
-            ConvLayer(c1, 3, outer_kernel, norm=self.output_norm, act=False),
+            ConvLayer(c1, 3, kernel, norm=self.output_norm, act=False),
         )
+        return encoder, residuals, decoder
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, 3, H, W)`` in [0, 1] → ``(B, 3, H, W)`` in [0, 1]."""
@@ -264,20 +270,20 @@ class FastStyleNet(StyleNet):
         num_residual_blocks: int = 4,
         training_config: dict[str, object] | None = None,
     ) -> None:
-        nn.Module.__init__(self)
-        c1, c2 = (int(c) for c in channels)
-        self.channels = (c1, c2)
-        self.outer_kernel = 3
-        self.antialias = False
-        self.training_config = dict(training_config or {})
-        self.encoder = nn.Sequential(ConvLayer(3, c1, 3, stride=2), ConvLayer(c1, c2, 3, stride=2))
-        self.residuals = nn.Sequential(*(ResidualBlock(c2) for _ in range(num_residual_blocks)))
-        self.decoder = nn.Sequential(
+        super().__init__(channels, num_residual_blocks, outer_kernel=3, antialias=False,
+                         training_config=training_config)
+
+    def build_layers(self, num_residual_blocks: int) -> tuple[nn.Sequential, nn.Sequential, nn.Sequential]:
+        c1, c2 = self.channels
+        encoder = nn.Sequential(ConvLayer(3, c1, 3, stride=2), ConvLayer(c1, c2, 3, stride=2))
+        residuals = nn.Sequential(*(ResidualBlock(c2) for _ in range(num_residual_blocks)))
+        decoder = nn.Sequential(
             UpsampleConv(c2, c1),
             nn.ReflectionPad2d(1),
             nn.Conv2d(c1, 3 * 4, 3),
             nn.PixelShuffle(2),  # (B, 12, H/2, W/2) -> (B, 3, H, W)
         )
+        return encoder, residuals, decoder
 
     @property
     def config(self) -> dict[str, object]:
