@@ -19,8 +19,13 @@ from .guided import internal_size
 from .model import StyleNet
 from .pipeline import Stylizer
 
-#: Candidate internal scales, largest first (1: full resolution).
-SCALES: tuple[float, ...] = (1.0, 0.75, 0.5, 0.375)
+#: Candidate internal scales, largest first (1: full resolution). Only whole halvings: in the blind look test a 3/4
+#: scale at 640×360 lost 9 of 48 trials to full resolution (striping and grid patterns from the fractional resampling,
+#: and softer), while half scale at 1280×720 won 22 of 48 (benchmarks/results/look-tests, docs/performance.md).
+SCALES: tuple[float, ...] = (1.0, 0.5)
+#: The network never runs with a long side under this many pixels (unless the clip's own is): half of 720p is what
+#: the look test held up; half of 360p was never tried and would halve the strokes' detail again.
+MIN_LONG_SIDE = 640
 #: The share of the frame interval the network may take; the rest is left to decoding, encoding and the flicker
 #: meter, which share the cores (end to end ran at 0.86–0.95× the network-alone rate, benchmarks/performance.py).
 NETWORK_SHARE = 0.8
@@ -46,8 +51,9 @@ class ScaleChoice:
         """One line for the visitor, e.g. "the network ran at 640×360 (half of 1280×720) to keep up"."""
         w, h = self.internal
         if self.scale >= 1.0:
-            return f"the network ran at full resolution ({width}×{height})"
-        fraction = {0.75: "three quarters", 0.5: "half", 0.375: "three eighths"}.get(self.scale, f"{self.scale:g}×")
+            slower = "" if self.keeps_up else ", slower than the clip (no smaller size is tried at this size)"
+            return f"the network ran at full resolution ({width}×{height}){slower}"
+        fraction = {0.75: "three quarters", 0.5: "half", 0.25: "a quarter"}.get(self.scale, f"{self.scale:g}×")
         reason = " to keep up" if self.keeps_up else ", its smallest size, and was still slower than the clip"
         return f"the network ran at {w}×{h} ({fraction} of {width}×{height}){reason}"
 
@@ -67,15 +73,18 @@ def seconds_per_frame(stylizer: Stylizer, width: int, height: int, passes: int =
 
 
 def choose_scale(network: StyleNet, width: int, height: int, fps: float, *, device: str = "cpu",
-                 scales: Sequence[float] = SCALES, share: float = NETWORK_SHARE) -> ScaleChoice:
+                 scales: Sequence[float] = SCALES, share: float = NETWORK_SHARE,
+                 min_long_side: int = MIN_LONG_SIDE) -> ScaleChoice:
     """The largest of ``scales`` at which ``network`` renders a ``width``×``height`` frame within ``share`` of the
-    clip's frame interval (``1 / fps`` seconds), measured; the smallest scale when none does (its
+    clip's frame interval (``1 / fps`` seconds), measured; scales that would take the network's long side under
+    ``min_long_side`` are not tried (full resolution always is). The smallest scale tried when none keeps up (its
     :attr:`ScaleChoice.keeps_up` is then False)."""
     if fps <= 0:
         raise ValueError(f"the clip's frame rate must be positive, not {fps}")
     budget = share / fps
     choice: ScaleChoice | None = None
-    for scale in sorted(scales, reverse=True):
+    allowed = [s for s in scales if s >= 1.0 or max(width, height) * s >= min_long_side]
+    for scale in sorted(allowed, reverse=True):
         stylizer = Stylizer(network, device, scale=scale)
         measured = seconds_per_frame(stylizer, width, height)
         choice = ScaleChoice(scale, internal_size(width, height, scale, network.size_multiple) if scale < 1.0
