@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from fractions import Fraction
 from pathlib import Path
 
@@ -62,9 +63,9 @@ def main() -> None:
     if 1.0 not in args.scales:
         parser.error("--scales must include 1 (the baseline)")
     torch.set_num_threads(max(1, torch.get_num_threads()))
-    work = args.json.parent / "internal-scale-clips"
-    work.mkdir(parents=True, exist_ok=True)
-    clips = [first_frames(c, work / f"{c.stem}-{args.max_side}.mp4", args.frames, args.max_side) for c in args.clips]
+    work = tempfile.TemporaryDirectory()
+    clips = [first_frames(c, Path(work.name) / f"{c.stem}-{args.max_side}.mp4", args.frames, args.max_side)
+             for c in args.clips]
     rows = []
     for slug in args.styles:
         network = load_network(bundled_dir() / slug / args.variant)
@@ -93,6 +94,7 @@ def main() -> None:
     args.json.write_text(json.dumps({"clips": [str(c) for c in args.clips], "max_side": args.max_side,
                                      "frames_per_clip": args.frames, "rows": rows}, indent=2))
     print(f"wrote {args.json}")
+    work.cleanup()
 
 
 if __name__ == "__main__":
