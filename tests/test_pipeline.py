@@ -165,6 +165,34 @@ def decoded_video(path: Path) -> list[tuple[int, bytes]]:
         return [(f.pts, f.to_ndarray().tobytes()) for f in container.decode(container.streams.video[0])]
 
 
+def where_files_differ(one: Path, other: Path) -> str:
+    """"" when the two files are the same; else where they first differ: the byte offset, the MP4 box path around it
+    and the bytes on each side (to tell a container difference from an encoder one when a test fails)."""
+    a, b = one.read_bytes(), other.read_bytes()
+    if a == b:
+        return ""
+    first = next((i for i in range(min(len(a), len(b))) if a[i] != b[i]), min(len(a), len(b)))
+    path, start, end = [], 0, len(a)
+    while end - start >= 8:  # descend into the boxes that contain the offset
+        offset = start
+        while offset + 8 <= end:
+            size, kind = int.from_bytes(a[offset:offset + 4], "big"), a[offset + 4:offset + 8]
+            if size < 8 or offset + size > end:
+                break
+            if offset <= first < offset + size:
+                path.append(kind.decode("latin-1"))
+                start, end = offset + 8, offset + size
+                break
+            offset += size
+        else:
+            break
+        if offset + 8 > end or not (start - 8 <= first < end) or kind not in (b"moov", b"trak", b"mdia", b"minf",
+                                                                              b"stbl", b"udta", b"edts"):
+            break
+    return (f"{one.name} and {other.name} ({len(a)} and {len(b)} bytes) first differ at byte {first}, in "
+            f"{'/'.join(path) or 'no box'}: {a[first:first + 16].hex()} against {b[first:first + 16].hex()}")
+
+
 def test_overlapped_and_sequential_renders_are_the_same(clip_mp4: Path, tmp_path: Path) -> None:
     """Decode, networks and encode side by side write the very frames, timestamps and audio (the very file) that one
     after the other do, and measure the very same flicker."""
@@ -185,7 +213,9 @@ def test_overlapped_and_sequential_renders_are_the_same(clip_mp4: Path, tmp_path
     for name in ("temporal", "framewise"):
         one, other = overlapped.outputs[name], sequential.outputs[name]
         assert decoded_video(one) == decoded_video(other)
-        assert one.read_bytes() == other.read_bytes()  # x264 and the MP4 muxer are deterministic: the same file
+        # x264 and the MP4 muxer are deterministic: the same file (in full-suite runs on a loaded machine this has
+        # failed now and then with the decoded frames equal; the message says where, for the next look at it)
+        assert not where_files_differ(one, other), where_files_differ(one, other)
         assert audio_payloads(one) == audio_payloads(other) == audio_payloads(clip_mp4)
     for result in (overlapped, sequential):
         assert set(result.stage_seconds) == {"decode", "network", "flicker", "encode"}
@@ -231,7 +261,8 @@ def test_jobs_at_once_render_what_they_render_one_after_the_other(clip_mp4: Path
     stop.set()
     threads[0].join()
     for name in jobs:
-        assert (together / f"{name}.mp4").read_bytes() == (alone / f"{name}.mp4").read_bytes()
+        difference = where_files_differ(together / f"{name}.mp4", alone / f"{name}.mp4")
+        assert not difference, difference
 
 
 def fail_in(stage: str, monkeypatch: pytest.MonkeyPatch) -> tuple[type[BaseException], str]:
