@@ -48,7 +48,7 @@ from vst.app.service import (
 )
 from vst.app.live import live_routes, live_tab
 from vst.app.progress import STATUS_CSS, STATUS_JS, JobStatus, status_html
-from vst.app.web_runtime import ensure_web_runtime
+from vst.web_runtime import ensure_web_runtime
 from vst.app.comparison import (
     FAST_FRAMEWISE_LABEL,
     FAST_LABEL,

@@ -54,7 +54,7 @@ def timed_job(service: StylizeService, clip: Path, style: str, realtime: bool) -
 
 def stand_in_checkpoints(root: Path, style: str) -> Path:
     """``root/<slug>/<variant>`` linking the bundled checkpoints, with ``fast/`` also linked as ``fast-framewise/``."""
-    from vst.hub import bundled_dir
+    from vst.catalog import bundled_dir
 
     for folder in sorted(bundled_dir().iterdir()):
         if not folder.is_dir():

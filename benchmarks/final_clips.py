@@ -16,7 +16,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from training.evaluate import evaluate  # noqa: E402
 from vst.conditional import load_conditional  # noqa: E402
-from vst.model import load_network  # noqa: E402
+from vst.checkpoint_check import load_network  # noqa: E402
 from vst.teacher import load_teacher, style_vectors  # noqa: E402
 parser = argparse.ArgumentParser(description="the final check on the clips kept out of every choice")
 parser.add_argument("--paintings", type=Path, default=Path("../shared/styles"))

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from vst.catalog import bundled_dir  # noqa: E402
-from vst.model import load_network  # noqa: E402
+from vst.checkpoint_check import load_network  # noqa: E402
 from vst.pipeline import Stylizer, render_video  # noqa: E402
 from vst.video import VideoReader, VideoWriter  # noqa: E402
 

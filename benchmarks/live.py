@@ -159,7 +159,7 @@ def main() -> int:
     import gradio as gr
     from playwright.sync_api import sync_playwright
 
-    from vst.app import web_runtime
+    from vst import web_runtime
     from vst.app.config import AppConfig
     from vst.app.isolation import isolation_middleware
     from vst.app.live import LIVE_FILES, PAGE_DIR, live_routes, live_styles, page_config, page_src

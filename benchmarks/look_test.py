@@ -11,7 +11,7 @@
 ``SHEETS_DIR/trial_XX.png``: ``painting | photo`` over ``A | B`` at the frame's size, the two renderings on sides drawn at
 random (balanced: each system is A in half the trials). ``SHEETS_DIR/QUESTIONS.md`` tells the judge what to answer and
 how. Which system is A is written only to ``KEY_DIR/key.json``, a folder apart (refused inside ``SHEETS_DIR``): give the
-judge the sheets folder alone. A SPEC is a checkpoint folder (:func:`vst.model.load_network`), ``teacher`` (Magenta's
+judge the sheets folder alone. A SPEC is a checkpoint folder (:func:`vst.checkpoint_check.load_network`), ``teacher`` (Magenta's
 arbitrary-style network for the painting, :func:`vst.teacher.teacher_for_painting`) or ``classic:FOLDER`` /
 ``classic:FOLDER:SLUG`` (Johnson et al.'s network: FOLDER is one network's folder, or ``../shared/reference`` with a
 slug such as ``great-wave`` or a folder name such as ``wave``; :mod:`training.classic`), optionally followed by
@@ -143,7 +143,7 @@ def load_system(system: System, painting: Path) -> torch.nn.Module:
         return teacher_for_painting(painting)
     if system.spec.startswith("classic:"):
         return load_classic(system.spec)
-    from vst.model import load_network
+    from vst.checkpoint_check import load_network
 
     return load_network(system.spec)
 

@@ -41,8 +41,8 @@ from training.__main__ import held_out_clips  # noqa: E402
 from training.classic import classic_networks  # noqa: E402
 from training.evaluate import StyleMetrics, evaluate, load_clip  # noqa: E402
 from vst.catalog import FAST_VARIANT, LIVE_VARIANT, get_style  # noqa: E402
+from vst.checkpoint_check import load_network  # noqa: E402
 from vst.hub import installed_styles, load_model  # noqa: E402
-from vst.model import load_network  # noqa: E402
 from vst.pipeline import Stylizer  # noqa: E402
 from vst.teacher import teacher_for_painting  # noqa: E402
 

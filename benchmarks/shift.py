@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from training.__main__ import held_out_clips  # noqa: E402
 from training.classic import classic_networks  # noqa: E402
 from training.evaluate import load_clip, to_tensor  # noqa: E402
-from vst.model import load_network  # noqa: E402
+from vst.checkpoint_check import load_network  # noqa: E402
 
 SHIFTS = (1, 2, 3, 4)
 MARGIN = 16

@@ -21,9 +21,10 @@ from vst.any_painting import (
     read_picture_record,
 )
 from vst.catalog import ANY_PAINTING, PACKAGE_CHECKPOINT_DIR, bundled_styles
+from vst.checkpoint_check import load_network
 from vst.conditional import load_conditional, save_conditional
 from vst.errors import CheckpointError, StyleNotFoundError, VSTError
-from vst.model import MagentaStyleNet, load_network
+from vst.model import MagentaStyleNet
 from vst.pipeline import stylize_video
 from vst.style_picture import open_style_picture
 from vst.teacher import STYLE_DIM, MagentaTransform, load_teacher, style_predictor, teacher_for_painting

@@ -13,7 +13,7 @@ from huggingface_hub import ModelCard
 from PIL import Image
 
 from vst.catalog import ALL_VARIANTS, ANY_PAINTING, FAST_FRAMEWISE_VARIANT, LIVE_VARIANT, STYLES
-from vst.model import load_network
+from vst.checkpoint_check import load_network
 from vst.pipeline import Stylizer
 
 BUNDLED = Path(__file__).resolve().parent.parent / "vst" / "checkpoints"

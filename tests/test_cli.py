@@ -50,6 +50,11 @@ def test_styles_lists_the_bundled_folder(tmp_path: Path) -> None:
     assert "No style is installed yet" in proc.stdout
 
 
+def test_prerender_moved_to_the_app() -> None:
+    """The library's command line never imports the app: ``prerender`` says, in one line, which command does it."""
+    assert_one_line_error(run_vst("prerender", "--styles", "udnie"), "moved", "python -m vst.app.showcase")
+
+
 def test_styles_shows_installed_variants(tiny_checkpoint_root: Path) -> None:
     proc = run_vst("styles", checkpoints=tiny_checkpoint_root)
     assert proc.stdout.startswith("starry-night  The Starry Night — Vincent van Gogh, 1889  [temporal, framewise]")

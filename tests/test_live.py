@@ -12,7 +12,7 @@ from urllib.parse import unquote
 import pytest
 
 from tests.app_harness import make_tiny_styles
-from vst.app import web_runtime
+from vst import web_runtime
 from vst.app.isolation import HEADERS, isolation_middleware
 from vst.app.live import PAGE_DIR, LiveFiles, live_routes, live_styles, page_config, page_src
 from vst.app.service import GalleryStyle

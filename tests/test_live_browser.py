@@ -20,9 +20,9 @@ from PIL import Image
 
 from tests.app_harness import IGNORE_GRADIO_PANDAS_WARNINGS, OFFLINE_ENV, make_tiny_styles, patched_env, running_app
 from tests.clips import make_clip
-from vst.app.web_runtime import runtime_ready
-from vst.model import load_network
+from vst.checkpoint_check import load_network
 from vst.pipeline import Stylizer
+from vst.web_runtime import runtime_ready
 
 CHROMIUM = Path("/usr/bin/chromium")
 BASE_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -15,7 +15,7 @@ from PIL import Image
 
 from tests.clips import make_clip
 from tests.model_fixtures import make_tiny_checkpoint
-from vst.model import load_network
+from vst.checkpoint_check import load_network
 from vst.pipeline import Stylizer
 from vst.video import VideoReader
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from vst.checkpoint_check import load_network
 from vst.model import (
     DEFAULT_CONFIG,
     FAST_CONFIG,
@@ -14,9 +15,9 @@ from vst.model import (
     FastStyleNet,
     StyleNet,
     build_network,
-    load_network,
     with_inference,
 )
+from vst.style_folder import CONFIG_FILE, WEIGHTS_FILE
 
 
 @pytest.mark.parametrize("architecture", ["johnson", "fast", "magenta"])
@@ -45,7 +46,7 @@ def test_save_and_load_round_trip_is_exact(tmp_path: Path) -> None:
     net = StyleNet(channels=(4, 8, 8), num_residual_blocks=2, training_config={"steps": 7}).eval()
     net.save_pretrained(tmp_path)
     files = {p.name for p in tmp_path.iterdir()}
-    assert {"model.safetensors", "config.json"} <= files
+    assert {"model.safetensors", "config.json"} == {WEIGHTS_FILE, CONFIG_FILE} <= files  # the one name of each
     assert not any(name.endswith((".bin", ".pt", ".pth", ".pkl")) for name in files)  # never pickles
     loaded = StyleNet.from_pretrained(tmp_path).eval()
     assert loaded.channels == (4, 8, 8) and len(loaded.residuals) == 2

@@ -13,8 +13,8 @@ import onnxruntime as ort
 import pytest
 
 from tests.model_fixtures import make_tiny_fast_checkpoint
-from vst.hub import PACKAGE_CHECKPOINT_DIR
-from vst.model import load_network
+from vst.catalog import PACKAGE_CHECKPOINT_DIR
+from vst.checkpoint_check import load_network
 from vst.onnx_export import INPUT_NAME, ONNX_FILE, OPSET, OUTPUT_NAME, export_checkpoint, is_current
 from vst.pipeline import Stylizer
 

@@ -9,8 +9,9 @@ import pytest
 import torch
 from PIL import Image
 
+from vst.checkpoint_check import load_network
 from vst.errors import VSTError
-from vst.model import MagentaStyleNet, load_network
+from vst.model import MagentaStyleNet
 from vst.teacher import (
     STYLE_DIM,
     TRANSFORM_FILE,

@@ -24,7 +24,8 @@ from training.train import CHECKPOINT, FINAL, LOG_FILE, Criterion, train
 from training.vgg import fetch_vgg16_weights
 from vst.catalog import Style, get_style, read_style_file, write_style_file
 from vst.errors import VSTError
-from vst.model import FastStyleNet, StyleNet, load_network
+from vst.checkpoint_check import load_network
+from vst.model import FastStyleNet, StyleNet
 from vst.onnx_export import is_current
 
 REPO = Path(__file__).resolve().parent.parent

@@ -13,6 +13,7 @@ from pathlib import Path
 from vst.catalog import FAST_FRAMEWISE_VARIANT, FAST_VARIANT, LIVE_VARIANT, REPO_ID_PATTERN, Style
 from vst.errors import VSTError
 from vst.model import LIVE_CONFIG
+from vst.style_folder import CONFIG_FILE, WEIGHTS_FILE
 
 from .config import DISTILL_DEFAULTS, AnyPaintingConfig, TrainConfig, add_arguments, config_from_args
 from .metadata import add_metadata_arguments, resolve_metadata, slug_argument
@@ -191,7 +192,7 @@ def run_distill(args: argparse.Namespace) -> None:
 
     style_dir = args.style_dir or Path("vst/checkpoints") / args.slug
     for variant in ("temporal", "framewise"):
-        if not (style_dir / variant / "config.json").is_file():
+        if not (style_dir / variant / CONFIG_FILE).is_file():
             raise VSTError(f"{style_dir / variant} is not a checkpoint: bundle the style first "
                            f"(python -m training bundle)")
     if not Path(args.style_image).is_file():
@@ -237,7 +238,7 @@ def run_distill_live(args: argparse.Namespace, base: TrainConfig, style_dir: Pat
     from .train import train
 
     teacher = style_dir / FAST_VARIANT
-    if not (teacher / "config.json").is_file():
+    if not (teacher / CONFIG_FILE).is_file():
         raise VSTError(f"{teacher} is not a checkpoint: distil the fast network first (python -m training distill)")
     cfg = dataclasses.replace(base, name=f"{args.slug}-{LIVE_VARIANT}", teacher=teacher)
     if (cfg.channels, cfg.num_residual_blocks) == (DISTILL_DEFAULTS.channels, DISTILL_DEFAULTS.num_residual_blocks):
@@ -271,7 +272,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "fetch-vgg":
             from .vgg import fetch_vgg16_weights
 
-            from vst.app.web_runtime import fetch_web_runtime
+            from vst.web_runtime import fetch_web_runtime
 
             print(f"VGG16 weights: {fetch_vgg16_weights()}")
             # The test command's one fetch step also fetches the Live tab's in-browser runtime (its browser tests use it).
@@ -286,7 +287,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .any_painting_teacher import DEFAULT_OUT, write_any_painting_teacher
 
             out = write_any_painting_teacher(args.out or DEFAULT_OUT)
-            size = (out / "model.safetensors").stat().st_size
+            size = (out / WEIGHTS_FILE).stat().st_size
             print(f"any-painting framewise (the teacher): {out} ({size / 1e6:.1f} MB)")
         elif args.command == "any-painting":
             from .any_painting import export_any_painting, train_any_painting

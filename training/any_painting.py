@@ -31,6 +31,7 @@ from torch.utils.data import DataLoader, RandomSampler
 from tqdm import tqdm
 
 from vst.model import with_inference
+from vst.style_folder import WEIGHTS_FILE
 from vst.teacher import STYLE_DIM, MagentaTransform, StylePredictor, load_teacher, norm_layers
 
 from .any_painting_teacher import card_front_matter
@@ -149,7 +150,7 @@ def save_run_checkpoint(folder: Path, transform: MagentaTransform, optimizer: to
     the style heads replace), the Adam state and the step, written atomically as a folder."""
     tmp = folder.with_name(folder.name + ".tmp")
     tmp.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.detach().contiguous() for k, v in transform.state_dict().items()}, tmp / "model.safetensors")
+    save_file({k: v.detach().contiguous() for k, v in transform.state_dict().items()}, tmp / WEIGHTS_FILE)
     save_file(optimizer_tensors(optimizer), tmp / "optimizer.safetensors")
     (tmp / "state.json").write_text(json.dumps({"step": step, "param_groups": optimizer.state_dict()["param_groups"]}))
     swap_in(tmp, folder)
@@ -157,7 +158,7 @@ def save_run_checkpoint(folder: Path, transform: MagentaTransform, optimizer: to
 
 def load_run_checkpoint(folder: Path, transform: MagentaTransform, optimizer: torch.optim.Optimizer) -> int:
     """Restore :func:`save_run_checkpoint`'s folder; the step to continue from."""
-    transform.load_state_dict(load_file(folder / "model.safetensors"))
+    transform.load_state_dict(load_file(folder / WEIGHTS_FILE))
     return load_optimizer_state(folder, optimizer)
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from vst.catalog import ANY_PAINTING, PACKAGE_CHECKPOINT_DIR
 from vst.conditional import save_conditional
+from vst.style_folder import WEIGHTS_FILE
 from vst.teacher import PREDICT_FILE, STYLE_DIM, TEACHER_LICENSE, TEACHER_NAME, TEACHER_REQUIREMENT, TRANSFORM_FILE, \
     load_teacher
 
@@ -57,7 +58,7 @@ def write_any_painting_teacher(out: Path = DEFAULT_OUT) -> Path:
                      license=TEACHER_LICENSE, variant="framewise", steps=0,
                      note="the teacher's transform network itself, not fine-tuned: the framewise baseline")
     parameters = sum(p.numel() for p in net.parameters())
-    size_mb = (out / "model.safetensors").stat().st_size / 1e6
+    size_mb = (out / WEIGHTS_FILE).stat().st_size / 1e6
     (out / "README.md").write_text(CARD.format(
         teacher=TEACHER_NAME, style_dim=STYLE_DIM, predict=PREDICT_FILE, transform=TRANSFORM_FILE,
         requirement=TEACHER_REQUIREMENT, parameters=parameters, size_mb=size_mb, license=TEACHER_LICENSE),

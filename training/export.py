@@ -27,10 +27,12 @@ from PIL import Image
 from skimage import data as skdata
 
 from vst.catalog import FAST_FRAMEWISE_VARIANT, FAST_VARIANT, LIVE_VARIANT, Style, write_style_file
-from vst.hub import WEIGHTS_FILE
-from vst.model import StyleNet, load_network
-from vst.onnx_export import ONNX_FILE, export_onnx, safetensors_sha256
+from vst.checkpoint_check import load_network
+from vst.fingerprint import checkpoint_fingerprint
+from vst.model import StyleNet
+from vst.onnx_export import ONNX_FILE, export_onnx
 from vst.pipeline import Stylizer
+from vst.style_folder import CONFIG_FILE, WEIGHTS_FILE
 
 from .data import license_table
 from .evaluate import StyleMetrics, evaluate, measure_fps
@@ -89,7 +91,7 @@ def render_card(style: Style, model: StyleNet, metrics: dict[str, StyleMetrics],
     init_from = tc.get("init_from")
     if model.architecture == "magenta":
         schedule = f"{steps} steps from the teacher (`framewise/`: 0, see *The teacher*)"
-    elif init_from and Path(init_from, "config.json").is_file():  # a shared warm-up both variants started from
+    elif init_from and Path(init_from, CONFIG_FILE).is_file():  # a shared warm-up both variants started from
         warmup = load_network(init_from).training_config.get("step", "?")
         schedule = f"a shared framewise warm-up of {warmup} steps, then {steps} steps per variant"
     temporal, framewise = metrics["temporal"], metrics["framewise"]
@@ -160,7 +162,7 @@ def distillation_phases(model: StyleNet) -> list[str]:
     tc = model.training_config
     phases, listed = [_fast_phase(tc)], [tc]
     earlier = tc.get("init_from")
-    while earlier and Path(earlier, "config.json").is_file():
+    while earlier and Path(earlier, CONFIG_FILE).is_file():
         earlier_tc = load_network(earlier).training_config
         if earlier_tc in listed:
             break
@@ -269,25 +271,25 @@ def export_style(
     tmp = out_dir.with_name(out_dir.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     for variant in (FAST_FRAMEWISE_VARIANT, LIVE_VARIANT):  # trained apart from this export: carried over
-        if (out_dir / variant / "config.json").is_file():
+        if (out_dir / variant / CONFIG_FILE).is_file():
             shutil.copytree(out_dir / variant, tmp / variant)
     for variant, model in models.items():
         model.save_pretrained(tmp / variant)
         (tmp / variant / "README.md").unlink(missing_ok=True)  # the repo-level card describes both variants
         if variant == FAST_VARIANT:  # the Live tab runs it in the browser (onnxruntime-web)
-            export_onnx(model, tmp / variant / ONNX_FILE, source_sha256=safetensors_sha256(tmp / variant))
+            export_onnx(model, tmp / variant / ONNX_FILE, source_sha256=checkpoint_fingerprint(tmp / variant).weights)
     render_preview(models["temporal"]).save(tmp / style.preview, quality=90)
     write_thumbnail(style_image, tmp / style.thumbnail)
     write_style_file(style, tmp)
     eval_info = {"eval_clips": ", ".join(c.name for c in clips), "eval_frames": max_frames, "eval_side": max_side}
     (tmp / "metrics.json").write_text(json.dumps({k: m.as_dict() for k, m in metrics.items()} | {"eval": eval_info},
                                                  indent=2))
-    size = (tmp / "temporal" / "model.safetensors").stat().st_size
+    size = (tmp / "temporal" / WEIGHTS_FILE).stat().st_size
     (tmp / "README.md").write_text(render_card(style, models["temporal"], metrics, eval_info, size, models.get("fast")),
                                    encoding="utf-8")
     shutil.rmtree(out_dir, ignore_errors=True)
     tmp.rename(out_dir)
-    if (out_dir / LIVE_VARIANT / "config.json").is_file() and fast is not None:
+    if (out_dir / LIVE_VARIANT / CONFIG_FILE).is_file() and fast is not None:
         metrics[LIVE_VARIANT] = add_live_network(out_dir, out_dir / LIVE_VARIANT, style_image, clips,
                                                  max_frames=max_frames, max_side=max_side)
     return metrics
@@ -298,7 +300,7 @@ def install_checkpoint(checkpoint: Path, dest: Path) -> Path:
     staging = dest.with_name(f".{dest.name}.partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    for name in (WEIGHTS_FILE, "config.json"):
+    for name in (WEIGHTS_FILE, CONFIG_FILE):
         shutil.copy2(checkpoint / name, staging / name)
     if dest.exists():
         shutil.rmtree(dest)

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from vst.catalog import FAST_FRAMEWISE_VARIANT, FAST_VARIANT, LIVE_VARIANT, Style
-from vst.model import load_network
+from vst.checkpoint_check import load_network
 from vst.onnx_export import export_checkpoint
 from vst.teacher import teacher_for_painting
 

@@ -30,7 +30,9 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 from tqdm import tqdm
 
-from vst.model import StyleNet, build_network, load_network
+from vst.checkpoint_check import load_network
+from vst.model import StyleNet, build_network
+from vst.style_folder import WEIGHTS_FILE
 
 from .config import AnyPaintingConfig, TrainConfig
 from .data import FramePairDataset
@@ -230,7 +232,7 @@ def swap_in(tmp: Path, folder: Path) -> None:
 
 def load_checkpoint(folder: Path, model: StyleNet, optimizer: torch.optim.Optimizer) -> int:
     """Restore model and optimizer from :func:`save_checkpoint`'s folder; returns the step to continue from."""
-    model.load_state_dict(load_file(folder / "model.safetensors"))
+    model.load_state_dict(load_file(folder / WEIGHTS_FILE))
     return load_optimizer_state(folder, optimizer)
 
 

@@ -1,6 +1,7 @@
 """Command line: ``python -m vst stylize clip.mp4 --style starry-night -o out.mp4`` (or ``--style-image
 painting.jpg [--strength 0.8]``), ``python -m vst styles``, ``python -m vst export-onnx`` and
-``python -m vst fetch-web-runtime``."""
+``python -m vst fetch-web-runtime``. The library's commands only: the app's A/B pairs are pre-rendered by
+``python -m vst.app.showcase`` (``python -m vst prerender`` says so)."""
 
 from __future__ import annotations
 
@@ -22,8 +23,12 @@ from .memory import tune_malloc
 from .pipeline import DEFAULT_MAX_SIDE, check_frame_size, select_device, stylize_video
 from .realtime import choose_scale
 from .signals import Terminated, sigterm_as_exception
+from .style_folder import CONFIG_FILE, WEIGHTS_FILE, is_checkpoint_folder
 from .style_picture import open_style_picture
 from .video import probe
+
+#: Where the app's pre-rendering command went (``python -m vst prerender`` says it, in one line).
+PRERENDER_MOVED = "run `python -m vst.app.showcase` (same options) to pre-render the app's A/B pairs"
 
 
 def _positive(text: str) -> int:
@@ -112,15 +117,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("styles", help="list the styles (bundled folder and VST_HUB_STYLES) and their variants")
     onnx = commands.add_parser(
-        "export-onnx", help="export real-time networks to ONNX (model.onnx beside model.safetensors) for the Live tab")
+        "export-onnx", help=f"export real-time networks to ONNX (model.onnx beside {WEIGHTS_FILE}) for the Live tab")
     onnx.add_argument("folders", nargs="*", type=Path,
                       help="checkpoint folders (default: every bundled style's fast/ and live/ networks)")
     onnx.add_argument("--check", action="store_true",
-                      help="write nothing; exit 1 if an export is missing or older than its model.safetensors")
+                      help=f"write nothing; exit 1 if an export is missing or older than its {WEIGHTS_FILE}")
     commands.add_parser("fetch-web-runtime",
                         help="fetch the pinned in-browser runtime (onnxruntime-web, from the npm registry) once")
-    commands.add_parser("prerender", add_help=False,
-                        help="pre-render the app's A/B pairs (see `python -m vst prerender --help`)")
+    commands.add_parser("prerender", add_help=False, help=f"moved: {PRERENDER_MOVED}")
     return parser
 
 
@@ -143,7 +147,6 @@ def cmd_styles() -> int:
 
 
 def cmd_export_onnx(args: argparse.Namespace) -> int:
-    from .hub import bundled_dir, is_checkpoint_folder
     from .onnx_export import ONNX_FILE, export_checkpoint, is_current
 
     folders = args.folders or sorted(p for variant in (FAST_VARIANT, LIVE_VARIANT)
@@ -154,7 +157,7 @@ def cmd_export_onnx(args: argparse.Namespace) -> int:
     stale = []
     for folder in folders:
         if not is_checkpoint_folder(folder):
-            raise VSTError(f"{folder} is not a checkpoint folder (needs model.safetensors and config.json)")
+            raise VSTError(f"{folder} is not a checkpoint folder (needs {WEIGHTS_FILE} and {CONFIG_FILE})")
         if args.check:
             current = is_current(folder)
             stale += [] if current else [folder]
@@ -166,7 +169,7 @@ def cmd_export_onnx(args: argparse.Namespace) -> int:
 
 
 def cmd_fetch_web_runtime() -> int:
-    from .app.web_runtime import fetch_web_runtime
+    from .web_runtime import fetch_web_runtime
 
     print(f"onnxruntime-web: {fetch_web_runtime()}")
     return 0
@@ -219,10 +222,9 @@ def cmd_stylize(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["prerender"]:
-        from .app.showcase import main as prerender_main
-
-        return prerender_main(argv[1:])
+    if argv[:1] == ["prerender"]:  # the app's command, not the library's: the library never imports vst.app
+        print(f"error: `python -m vst prerender` moved: {PRERENDER_MOVED}", file=sys.stderr)
+        return 2
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "stylize" and args.strength is not None and args.style_image is None:

@@ -31,8 +31,9 @@ from PIL import Image
 from .catalog import ANY_PAINTING, VARIANTS, bundled_dir
 from .conditional import load_conditional
 from .errors import StyleNotFoundError, VideoError, VSTError
-from .hub import HUB_ERRORS, hub_variant
+from .hub_client import HUB_ERRORS, hub_variant
 from .model import MagentaStyleNet, StyleNet
+from .style_folder import CONFIG_FILE, is_checkpoint_folder
 from .style_picture import StylePicture, open_style_picture
 from .teacher import StyleVectors, check_strength, style_vectors
 from .video import VideoReader
@@ -65,7 +66,7 @@ def any_painting_folder(variant: str = "temporal") -> Path:
         raise StyleNotFoundError(f"a style picture renders with the any-painting network, whose variants are "
                                  f"{' and '.join(ANY_PAINTING_VARIANTS)}, not '{variant}'")
     folder = bundled_dir() / ANY_PAINTING / variant
-    if (folder / "config.json").is_file() and (folder / "model.safetensors").is_file():
+    if is_checkpoint_folder(folder):
         return folder
     repo = any_painting_repo()
     where = ""
@@ -74,7 +75,7 @@ def any_painting_folder(variant: str = "temporal") -> Path:
             return hub_variant(repo, variant)
         except HUB_ERRORS as err:
             where = f" nor on the Hub at {repo}/{variant} ({' '.join(str(err).split())[:120]})"
-    others = [v for v in ANY_PAINTING_VARIANTS if v != variant and (folder.parent / v / "config.json").is_file()]
+    others = [v for v in ANY_PAINTING_VARIANTS if v != variant and (folder.parent / v / CONFIG_FILE).is_file()]
     hint = f"; use --variant {others[0]}" if others else \
         " (write the framewise one with `python -m training any-painting-teacher`)"
     raise StyleNotFoundError(f"the any-painting network's {variant} variant is not installed: {folder} is "

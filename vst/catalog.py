@@ -1,57 +1,51 @@
 """The style catalog, read from data: every style folder's ``style.json``, bundled or on the Hugging Face Hub.
 
-A style folder (``vst/checkpoints/<slug>/``, an export of ``python -m training export``, a Hub model repo) holds::
-
-    style.json       the painting's metadata (:class:`Style`): slug, title, artist, year, source link, license, files
-    painting.jpg     a small thumbnail of the painting (``Style.thumbnail``)
-    preview.jpg      the temporal model's output on a sample photo (``Style.preview``)
-    README.md        the model card (its YAML front matter carries the same metadata under ``vst_style``)
-    temporal/ framewise/ fast/   one checkpoint folder per variant
-
+A style folder's layout and its metadata (:class:`Style`) are :mod:`vst.style_folder`'s; this module lists the styles.
 The catalog is the bundled folder's styles (``VST_CHECKPOINT_DIR``, default ``vst/checkpoints``; ordered by their
 ``order`` then slug) followed by the Hub repos listed in ``VST_HUB_STYLES`` (comma-separated repo ids) and in the file
-``VST_HUB_STYLES_FILE`` (default ``hub_styles.txt`` in the working directory, one repo id per line). Adding a style is
-adding data: no code names a painting. :data:`STYLES` is a live, read-only view of it.
+``VST_HUB_STYLES_FILE`` (default ``hub_styles.txt`` in the working directory, one repo id per line), whose metadata the
+Hub client (:mod:`vst.hub_client`) reads. Adding a style is adding data: no code names a painting. :data:`STYLES` is a
+live, read-only view of it.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import StyleNotFoundError
+from .hub_client import hub_style
+from .style_folder import (  # noqa: F401  (the style metadata's names, re-exported: long imported from here)
+    ALL_VARIANTS,
+    CONFIG_FILE,
+    DEFAULT_HUB_NAMESPACE,
+    DEFAULT_VARIANT,
+    FAST_FRAMEWISE_VARIANT,
+    FAST_VARIANT,
+    LIVE_VARIANT,
+    SLUG_PATTERN,
+    STYLE_FILE,
+    VARIANTS,
+    Style,
+    check_slug,
+    check_variant,
+    default_repo_id,
+    read_style_file,
+    style_from_dict,
+    write_style_file,
+)
 
 log = logging.getLogger(__name__)
 
-#: ``temporal``: trained with the temporal loss (the steady one). ``framewise``: the same network and settings without it.
-#: These two are the A/B pair of the vote.
-VARIANTS: tuple[str, ...] = ("temporal", "framewise")
-#: The real-time network distilled from the temporal one (``FastStyleNet``); optional per style.
-FAST_VARIANT = "fast"
-#: The fast network's framewise twin: same size and recipe, trained without the temporal term (``python -m training
-#: distill --framewise``); optional per style. The app compares the fast network with it, like with like.
-FAST_FRAMEWISE_VARIANT = "fast-framewise"
-#: The Live tab's in-browser network: the fast network distilled into a third of its arithmetic (``python -m training
-#: distill --live``), with its ``model.onnx``; optional per style (the Live tab runs the fast network without it).
-LIVE_VARIANT = "live"
-ALL_VARIANTS: tuple[str, ...] = (*VARIANTS, FAST_VARIANT, FAST_FRAMEWISE_VARIANT, LIVE_VARIANT)
-DEFAULT_VARIANT = "temporal"
-#: Hub namespace (user or organisation) of a bundled style's repo ``<namespace>/vst-<slug>``; ``VST_HUB_NAMESPACE``.
-DEFAULT_HUB_NAMESPACE = "vst-video"
 #: The folder of the any-painting network (:mod:`vst.any_painting`) beside the style folders: not a style, never listed.
 ANY_PAINTING = "any-painting"
-#: The metadata file of a style folder.
-STYLE_FILE = "style.json"
 #: Where the bundled styles live; ``VST_CHECKPOINT_DIR`` points elsewhere (tests, custom deployments).
 PACKAGE_CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
 DEFAULT_HUB_STYLES_FILE = "hub_styles.txt"
-#: A slug: lowercase letters and digits in words joined by single hyphens (``woman-with-a-hat``), at most 64 characters.
-SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 #: A Hub repo id: ``owner/name``.
 REPO_ID_PATTERN = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 
@@ -60,126 +54,13 @@ def bundled_dir() -> Path:
     return Path(os.environ.get("VST_CHECKPOINT_DIR", PACKAGE_CHECKPOINT_DIR))
 
 
-def default_repo_id(slug: str) -> str:
-    """``<VST_HUB_NAMESPACE or vst-video>/vst-<slug>``: the Hub repo of a bundled style."""
-    return f"{os.environ.get('VST_HUB_NAMESPACE', DEFAULT_HUB_NAMESPACE)}/vst-{slug}"
-
-
-def check_slug(slug: str) -> str:
-    """``slug`` if it is a valid style slug, else ``StyleNotFoundError`` saying what a slug looks like."""
-    if not (isinstance(slug, str) and len(slug) <= 64 and SLUG_PATTERN.fullmatch(slug)):
-        raise StyleNotFoundError(f"invalid style slug {slug!r}: use lowercase letters, digits and single hyphens, "
-                                 f"e.g. woman-with-a-hat")
-    return slug
-
-
-@dataclass(frozen=True)
-class Style:
-    """One painting style as its ``style.json`` describes it.
-
-    ``thumbnail`` and ``preview`` are file names in the style folder. ``repo_id`` is the Hub model repo holding its
-    variants (one subfolder each); ``folder`` is where its files were read from (bundled folder or Hub snapshot);
-    ``order`` sorts the bundled styles (lower first). The last three are not written to ``style.json``.
-    """
-
-    slug: str
-    title: str
-    artist: str = ""
-    year: str = ""
-    source_url: str = ""
-    painting_license: str = ""
-    thumbnail: str = "painting.jpg"
-    preview: str = "preview.jpg"
-    order: int | None = None
-    repo_id: str = field(default="", compare=False)
-    folder: Path | None = field(default=None, compare=False)
-
-    def __post_init__(self) -> None:
-        check_slug(self.slug)
-        if not self.title.strip():
-            raise StyleNotFoundError(f"style '{self.slug}' has no title")
-        for name in (self.thumbnail, self.preview):
-            if Path(name).name != name or name.startswith("."):
-                raise StyleNotFoundError(f"style '{self.slug}': {name!r} must be a plain file name in the style folder")
-        if not self.repo_id:
-            object.__setattr__(self, "repo_id", default_repo_id(self.slug))
-
-    @property
-    def commons_url(self) -> str:  # the name callers used before the catalog became data
-        return self.source_url
-
-    @property
-    def caption(self) -> str:
-        """E.g. ``The Starry Night — Vincent van Gogh, 1889`` (missing parts left out)."""
-        by = ", ".join(part for part in (self.artist, self.year) if part)
-        return f"{self.title} — {by}" if by else self.title
-
-    @property
-    def thumbnail_path(self) -> Path | None:
-        """The painting thumbnail on disk, or None when the folder has none."""
-        return self._file(self.thumbnail)
-
-    @property
-    def preview_path(self) -> Path | None:
-        return self._file(self.preview)
-
-    def _file(self, name: str) -> Path | None:
-        path = self.folder / name if self.folder is not None else None
-        return path if path is not None and path.is_file() else None
-
-    def metadata(self) -> dict[str, object]:
-        """What ``style.json`` holds (and the model card's ``vst_style``)."""
-        data = {f.name: v for f, v in zip(fields(self), asdict(self).values(), strict=True)
-                if f.name not in ("repo_id", "folder")}
-        if data["order"] is None:
-            del data["order"]
-        return data
-
-
-def style_from_dict(data: object, *, where: str) -> Style:
-    """A :class:`Style` from parsed ``style.json`` content; ``StyleNotFoundError`` naming ``where`` when invalid."""
-    if not isinstance(data, dict):
-        raise StyleNotFoundError(f"{where}: expected a JSON object")
-    known = {f.name for f in fields(Style)} - {"repo_id", "folder"}
-    values = {k: v for k, v in data.items() if k in known}
-    for key, value in values.items():
-        expected = int if key == "order" else str
-        if not isinstance(value, expected) or isinstance(value, bool):
-            raise StyleNotFoundError(f"{where}: '{key}' must be a {expected.__name__}")
-    missing = {"slug", "title"} - set(values)
-    if missing:
-        raise StyleNotFoundError(f"{where}: missing {', '.join(sorted(missing))}")
-    try:
-        return Style(**values)
-    except StyleNotFoundError as err:
-        raise StyleNotFoundError(f"{where}: {err}") from None
-
-
-def read_style_file(path: Path, *, repo_id: str = "") -> Style:
-    """The :class:`Style` of ``path`` (a ``style.json``), with ``folder`` set to its folder."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise StyleNotFoundError(f"{path}: cannot read style metadata ({type(err).__name__}: {err})") from None
-    style = style_from_dict(data, where=str(path))
-    return replace(style, folder=Path(path).parent, repo_id=repo_id or style.repo_id)
-
-
-def write_style_file(style: Style, folder: Path) -> Path:
-    """Write ``folder/style.json`` (UTF-8, indented; the folder is created if needed) and return its path."""
-    path = Path(folder) / STYLE_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(style.metadata(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return path
-
-
 def is_bundled(style: Style) -> bool:
     """Whether ``style`` was read from the bundled folder (rather than from a Hub repo)."""
     return style.folder is not None and style.folder.parent == bundled_dir()
 
 
 def has_checkpoints(folder: Path) -> bool:
-    return any((folder / variant / "config.json").is_file() for variant in ALL_VARIANTS)
+    return any((folder / variant / CONFIG_FILE).is_file() for variant in ALL_VARIANTS)
 
 
 def _folder_signature(root: Path) -> tuple[tuple[str, int], ...]:
@@ -266,9 +147,7 @@ class Catalog:
 
 def load_catalog() -> Catalog:
     """Bundled styles, then the configured Hub styles (metadata downloaded once per process, or read from the Hub cache
-    when offline: see :func:`vst.hub.hub_style`). A slug already listed keeps its first source."""
-    from .hub import hub_style  # here: vst.hub loads checkpoints and imports this module
-
+    when offline: see :func:`vst.hub_client.hub_style`). A slug already listed keeps its first source."""
     styles, problems = bundled_styles()
     found = {s.slug: s for s in styles}
     problems = list(problems)
@@ -325,9 +204,3 @@ def get_style(slug: str) -> Style:
         known = ", ".join(catalog.styles) or "none"
         unread = f"; not readable: {' | '.join(catalog.problems)}" if catalog.problems else ""
         raise StyleNotFoundError(f"unknown style '{slug}'; known styles: {known}{unread}") from None
-
-
-def check_variant(variant: str) -> str:
-    if variant not in ALL_VARIANTS:
-        raise StyleNotFoundError(f"unknown variant '{variant}'; choose one of: {', '.join(ALL_VARIANTS)}")
-    return variant

@@ -1,9 +1,9 @@
 """Checking a checkpoint folder before anything is built from it, and loading it strictly.
 
 A checkpoint folder holds ``config.json`` (the network's sizes) and ``model.safetensors`` (its tensors). Both may come
-from anywhere (``--style PATH``, a Hub download, a damaged disk), so :func:`load_checkpoint` — what the command line,
-the Python API (:func:`vst.load_model`) and the app all load through — checks, in this order and before allocating
-any tensor:
+from anywhere (``--style PATH``, a Hub download, a damaged disk), so :func:`load_network` — what the command line,
+the Python API (:func:`vst.load_model`), the app, training and the benchmarks all load through — checks, in this order
+and before allocating any tensor:
 
 1. ``config.json`` is a JSON object of at most :data:`MAX_CONFIG_BYTES`, with known keys only, a known
    ``architecture`` and every size within :data:`BOUNDS` (a config cannot ask for a terabyte-sized network);
@@ -28,9 +28,8 @@ from safetensors.torch import load_file
 
 from .errors import CheckpointError
 from .model import ARCHITECTURES, CONDITIONAL_ARCHITECTURE, StyleNet, network_class
+from .style_folder import CONFIG_FILE, WEIGHTS_FILE
 
-WEIGHTS_FILE = "model.safetensors"
-CONFIG_FILE = "config.json"
 #: A larger config.json is not a network description (ours are about 2 kB with the training record).
 MAX_CONFIG_BYTES = 1_000_000
 #: Inclusive bounds of each size a config may ask for; far above any useful style network, far below a crash.
@@ -164,9 +163,10 @@ def check_tensors(path: Path, expected: dict[str, tuple[int, ...]]) -> None:
             raise CheckpointError(f"{path}: tensor {name} is {dtype}, not a floating-point type")
 
 
-def load_checkpoint(folder: str | Path) -> StyleNet:
-    """The checked network of ``folder`` on the CPU, float32, every tensor loaded (``strict``); see the module
-    docstring. :class:`CheckpointError` on any problem."""
+def load_network(folder: str | Path) -> StyleNet:
+    """The network of checkpoint folder ``folder`` (``model.safetensors`` + ``config.json``) as the class its config
+    names, checked (see the module docstring), on the CPU, float32, every tensor loaded (``strict``).
+    :class:`CheckpointError` naming the file and what is wrong with it on any problem."""
     folder = Path(folder)
     config = check_checkpoint(folder)
     kwargs = dict(config)

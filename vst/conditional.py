@@ -21,9 +21,10 @@ from typing import Any
 import torch
 from safetensors.torch import save_file
 
-from .checkpoint_check import CONFIG_FILE, WEIGHTS_FILE, check_tensors, list_names, read_json_object, read_tensors
+from .checkpoint_check import check_tensors, list_names, read_json_object, read_tensors
 from .errors import CheckpointError
 from .model import CONDITIONAL_ARCHITECTURE
+from .style_folder import CONFIG_FILE, WEIGHTS_FILE
 from .teacher import STYLE_DIM, MagentaTransform
 
 _KEYS = {"architecture", "style_dim", "training_config"}

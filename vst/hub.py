@@ -1,107 +1,28 @@
 """Finding and loading style checkpoints: the bundled folder first, then the Hugging Face Hub.
 
-A style's Hub repo (``Style.repo_id``) holds one subfolder per variant (``temporal/``, ``framewise/``), each a
-``StyleNet.save_pretrained`` folder (``model.safetensors`` + ``config.json``), next to its ``style.json`` (see
-:mod:`vst.catalog`). The bundled copies use the same layout under ``vst/checkpoints/<slug>/<variant>/``, so the app
-works fully offline.
-
-Offline behaviour: with ``HF_HUB_OFFLINE=1`` only the local Hub cache is consulted (no network at all). Without it, a
-one-second TCP probe of the Hub endpoint decides whether to ask the Hub or only the cache, so an unreachable Hub never
-costs huggingface_hub's ~23-second retry loop.
+A style's variants live in the bundled folder, ``vst/checkpoints/<slug>/<variant>/`` (``VST_CHECKPOINT_DIR``), or in
+its Hub repo, ``<repo>/<variant>/``; both are the layout of :mod:`vst.style_folder`, so the app works fully offline
+with the bundled ones. :func:`resolve_checkpoint` finds a variant's folder (asking the Hub client, :mod:`vst.hub_client`,
+when it is not bundled), :func:`load_model` loads it through :func:`vst.checkpoint_check.load_network` (checked,
+strictly), and :func:`installed_styles` lists what is there without network.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
-import socket
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
 
 import torch
-from huggingface_hub import constants, hf_hub_download, snapshot_download
-from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, OfflineModeIsEnabled
 
-from .catalog import (
-    ALL_VARIANTS,
-    PACKAGE_CHECKPOINT_DIR,  # noqa: F401  (re-exported: where the bundled checkpoints live)
-    STYLE_FILE,
-    Style,
-    bundled_dir,
-    check_variant,
-    get_style,
-    is_bundled,
-    load_catalog,
-    read_style_file,
-)
+from .catalog import bundled_dir, get_style, is_bundled, load_catalog
+from .checkpoint_check import load_network
 from .errors import StyleNotFoundError
-from .model import StyleNet, load_network
+from .hub_client import HUB_ERRORS, cached_variant, download_variants, first_line, hub_reachable, hub_variant
+from .model import StyleNet
+from .style_folder import ALL_VARIANTS, CONFIG_FILE, WEIGHTS_FILE, Style, check_variant, is_checkpoint_folder
 
 log = logging.getLogger(__name__)
-
-WEIGHTS_FILE = "model.safetensors"
-
-
-def is_checkpoint_folder(path: Path) -> bool:
-    return (path / WEIGHTS_FILE).is_file() and (path / "config.json").is_file()
-
-
-@functools.lru_cache(maxsize=1)
-def hub_reachable(timeout: float = 1.0) -> bool:
-    """False when ``HF_HUB_OFFLINE`` is set or the Hub endpoint does not accept a TCP connection within ``timeout``."""
-    if constants.HF_HUB_OFFLINE:
-        return False
-    url = urlparse(constants.ENDPOINT)
-    port = url.port or (443 if url.scheme == "https" else 80)
-    try:
-        with socket.create_connection((url.hostname or "", port), timeout=timeout):
-            return True
-    except OSError as err:
-        log.info("Hugging Face Hub at %s is unreachable (%s); using bundled and cached checkpoints only", url.netloc, err)
-        return False
-
-
-def _first_line(err: Exception) -> str:
-    return str(err).splitlines()[0] if str(err) else type(err).__name__
-
-
-@functools.lru_cache(maxsize=64)
-def _hub_style(repo_id: str, endpoint: str, cache: str) -> Style:
-    online = hub_reachable()
-    try:
-        meta = Path(hf_hub_download(repo_id, STYLE_FILE, local_files_only=not online))
-    except (LocalEntryNotFoundError, OfflineModeIsEnabled, HfHubHTTPError) as err:
-        where = f"on the Hub ({_first_line(err)})" if online else "in the local Hub cache (the Hub is offline)"
-        raise StyleNotFoundError(f"{repo_id}: no {STYLE_FILE} {where}") from None
-    style = read_style_file(meta, repo_id=repo_id)
-    for name in (style.thumbnail, style.preview):  # the gallery's pictures, into the same snapshot folder
-        try:
-            hf_hub_download(repo_id, name, revision=meta.parent.name, local_files_only=not online)
-        except (LocalEntryNotFoundError, OfflineModeIsEnabled, HfHubHTTPError) as err:
-            log.warning("%s: %s is not available (%s); the style is listed without it", repo_id, name, _first_line(err))
-    return style
-
-
-def hub_style(repo_id: str) -> Style:
-    """The :class:`Style` of a Hub model repo, read from its ``style.json`` (downloaded with its thumbnail and preview
-    into the Hub cache, or read from the cache when the Hub is offline or unreachable). Once per process and repo.
-    ``StyleNotFoundError`` (one line) when the metadata is nowhere to be read."""
-    return _hub_style(repo_id, constants.ENDPOINT, str(constants.HF_HUB_CACHE))
-
-
-#: What :func:`hub_variant` raises when a repo's variant is not to be had (offline, missing, HTTP error).
-HUB_ERRORS = (LocalEntryNotFoundError, OfflineModeIsEnabled, HfHubHTTPError)
-
-
-def hub_variant(repo_id: str, variant: str) -> Path:
-    """Download (or find in the Hub cache) ``repo_id/variant``; raises one of :data:`HUB_ERRORS` on failure."""
-    online = hub_reachable()
-    snapshot = snapshot_download(repo_id, allow_patterns=[f"{variant}/*"], local_files_only=not online)
-    folder = Path(snapshot) / variant
-    if not is_checkpoint_folder(folder):
-        raise LocalEntryNotFoundError(f"{repo_id} has no {variant}/{WEIGHTS_FILE}")
-    return folder
 
 
 def resolve_checkpoint(style: str, variant: str = "temporal") -> Path:
@@ -115,7 +36,7 @@ def resolve_checkpoint(style: str, variant: str = "temporal") -> Path:
     if as_path.is_dir():
         if is_checkpoint_folder(as_path):
             return as_path
-        raise StyleNotFoundError(f"{as_path} is a folder but not a checkpoint (needs {WEIGHTS_FILE} and config.json)")
+        raise StyleNotFoundError(f"{as_path} is a folder but not a checkpoint (needs {WEIGHTS_FILE} and {CONFIG_FILE})")
     entry = get_style(style)
     check_variant(variant)
     local = bundled_dir() / entry.slug / variant
@@ -126,7 +47,7 @@ def resolve_checkpoint(style: str, variant: str = "temporal") -> Path:
         return hub_variant(entry.repo_id, variant)
     except HUB_ERRORS as err:
         if online:
-            where = f"on the Hub at {entry.repo_id}/{variant} ({_first_line(err)})"
+            where = f"on the Hub at {entry.repo_id}/{variant} ({first_line(err)})"
         else:
             where = f"in the local Hub cache for {entry.repo_id}/{variant} (the Hub is offline)"
         raise StyleNotFoundError(
@@ -150,22 +71,12 @@ class InstalledStyle:
     style: Style | None = None  # the catalog entry: title, artist, thumbnail ...
 
 
-def download_variants(style: Style) -> None:
-    """Fetch every variant of a style listed from the Hub into the Hub cache (when the Hub is reachable); a failure is
-    logged, and the style then shows only the variants already cached."""
-    if not hub_reachable():
-        return
-    try:
-        snapshot_download(style.repo_id, allow_patterns=[f"{variant}/*" for variant in ALL_VARIANTS])
-    except (LocalEntryNotFoundError, HfHubHTTPError) as err:
-        log.warning("could not download the checkpoints of %s from %s: %s", style.slug, style.repo_id, _first_line(err))
-
-
 def installed_styles(*, download: bool = False) -> list[InstalledStyle]:
     """Catalog styles with at least one variant bundled (or in the Hub cache), in catalog order.
 
     Without ``download`` nothing is downloaded but the catalog's metadata (see :func:`vst.catalog.load_catalog`);
-    with it (the app, at start-up), the styles listed from the Hub get their variants first (:func:`download_variants`).
+    with it (the app, at start-up), the styles listed from the Hub get their variants first
+    (:func:`vst.hub_client.download_variants`).
     """
     found = []
     for slug, entry in load_catalog().styles.items():
@@ -174,17 +85,9 @@ def installed_styles(*, download: bool = False) -> list[InstalledStyle]:
         variants: dict[str, Path] = {}
         for variant in ALL_VARIANTS:
             local = bundled_dir() / slug / variant
-            if is_checkpoint_folder(local):
-                variants[variant] = local
-                continue
-            try:
-                variants[variant] = Path(
-                    snapshot_download(entry.repo_id, allow_patterns=[f"{variant}/*"], local_files_only=True)
-                ) / variant
-            except LocalEntryNotFoundError:  # IncompleteSnapshotError too: another variant was downloaded, not this one
-                continue
-            if not is_checkpoint_folder(variants[variant]):
-                del variants[variant]
+            folder = local if is_checkpoint_folder(local) else cached_variant(entry.repo_id, variant)
+            if folder is not None:
+                variants[variant] = folder
         if variants:
             found.append(InstalledStyle(slug, entry.caption, variants, entry))
     return found

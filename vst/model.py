@@ -26,7 +26,8 @@ resolution, so at 640×360 it needs a fifth of the default network's arithmetic 
 full-size temporal model (``python -m training distill``).
 
 The classes subclass ``PyTorchModelHubMixin``: ``save_pretrained(folder)`` writes ``model.safetensors`` and
-``config.json`` (the Hub repo layout, never pickles); :func:`load_network` reads them back, checked and strictly.
+``config.json`` (the Hub repo layout, never pickles); :func:`vst.checkpoint_check.load_network` reads them back,
+checked and strictly.
 """
 
 from __future__ import annotations
@@ -331,12 +332,3 @@ def build_network(config: dict[str, Any]) -> StyleNet:
     kwargs = dict(config)
     cls = network_class(str(kwargs.pop("architecture", "johnson")))
     return cls(**kwargs)
-
-
-def load_network(folder: str | Path) -> StyleNet:
-    """Load a checkpoint folder (``model.safetensors`` + ``config.json``) as the class its config names, checked and
-    strictly (see :func:`vst.checkpoint_check.load_checkpoint`: a :class:`~vst.checkpoint_check.CheckpointError` names
-    the file and what is wrong with it)."""
-    from .checkpoint_check import load_checkpoint  # imported here: that module builds on this one's classes
-
-    return load_checkpoint(folder)

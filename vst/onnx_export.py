@@ -11,12 +11,12 @@ The exported graph (``model.onnx`` next to ``model.safetensors`` and ``config.js
   inference rewrites of :mod:`vst.model` are off: they write into preallocated tensors, which ONNX cannot express).
 
 The file's metadata (``metadata_props``) repeats this contract and records the SHA-256 of the ``model.safetensors`` it
-was exported from, so a stale export is detectable (:func:`is_current`).
+was exported from (``source_sha256``: the ``weights`` of :func:`vst.fingerprint.checkpoint_fingerprint`), so a stale
+export is detectable (:func:`is_current`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
@@ -27,7 +27,9 @@ from pathlib import Path
 import onnx
 import torch
 
-from .model import StyleNet, load_network, with_inference
+from .checkpoint_check import load_network
+from .fingerprint import checkpoint_fingerprint
+from .model import StyleNet, with_inference
 
 #: ONNX opset of the exports (onnxruntime ≥ 1.14 and onnxruntime-web run it).
 OPSET = 18
@@ -37,12 +39,9 @@ OUTPUT_NAME = "stylized"
 LAYOUT = "NCHW float32 RGB in [0, 1]; H and W multiples of 4"
 
 
-def safetensors_sha256(folder: Path) -> str:
-    return hashlib.sha256((folder / "model.safetensors").read_bytes()).hexdigest()
-
-
 def export_onnx(model: StyleNet, path: Path, *, source_sha256: str = "") -> Path:
-    """Write ``model`` as ONNX to ``path`` (atomically: a temporary file renamed when complete); returns ``path``."""
+    """Write ``model`` as ONNX to ``path`` (atomically: a temporary file renamed when complete); returns ``path``.
+    ``source_sha256``: the ``weights`` fingerprint of the checkpoint folder ``model`` was loaded from."""
     model = with_inference(model.eval(), rewrites=False)  # the textbook layers trace to plain ONNX operators
     multiple = model.size_multiple
     example = torch.rand(1, 3, 9 * multiple, 16 * multiple)
@@ -83,7 +82,8 @@ def export_onnx(model: StyleNet, path: Path, *, source_sha256: str = "") -> Path
 def export_checkpoint(folder: Path, out: Path | None = None) -> Path:
     """Export the checkpoint folder ``folder`` to ``out`` (default ``folder/model.onnx``); returns the path."""
     folder = Path(folder)
-    return export_onnx(load_network(folder), out or folder / ONNX_FILE, source_sha256=safetensors_sha256(folder))
+    return export_onnx(load_network(folder), out or folder / ONNX_FILE,
+                       source_sha256=checkpoint_fingerprint(folder).weights)
 
 
 def exported_from(onnx_path: Path, folder: Path) -> bool:
@@ -91,7 +91,7 @@ def exported_from(onnx_path: Path, folder: Path) -> bool:
     if not Path(onnx_path).is_file():
         return False
     props = {p.key: p.value for p in onnx.load(str(onnx_path), load_external_data=False).metadata_props}
-    return props.get("source_sha256") == safetensors_sha256(Path(folder))
+    return props.get("source_sha256") == checkpoint_fingerprint(Path(folder)).weights
 
 
 def is_current(folder: Path) -> bool:

@@ -2,7 +2,7 @@
 
 The server only serves files: the page (``vst/app/live_page/``), each real-time style's ``model.onnx`` files (the same
 networks as ``live/`` and ``fast/model.safetensors``, see :mod:`vst.onnx_export`), the example clips and the pinned
-onnxruntime-web (:mod:`vst.app.web_runtime`), each under a name of its own at ``/vst-live/<name>`` (:class:`LiveFiles`,
+onnxruntime-web (:mod:`vst.web_runtime`), each under a name of its own at ``/vst-live/<name>`` (:class:`LiveFiles`,
 :func:`live_routes`): no server path is in any URL. The page is an ``<iframe>``, so its scripts run apart from
 Gradio's; its configuration (styles, file names, sizes) travels in the URL fragment as JSON.
 
@@ -15,7 +15,6 @@ into ``<cache>/live-onnx/<slug>/<variant>/`` at start, with a log line.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
@@ -30,9 +29,10 @@ from fastapi import HTTPException
 from fastapi.responses import FileResponse
 from fastapi.routing import APIRoute
 
+from .. import web_runtime
 from ..catalog import FAST_VARIANT, LIVE_VARIANT
+from ..fingerprint import file_sha256
 from ..onnx_export import ONNX_FILE, export_checkpoint, exported_from, is_current
-from . import web_runtime
 from .service import GalleryStyle
 
 log = logging.getLogger(__name__)
@@ -104,7 +104,6 @@ class LiveFiles:
         self._lock = threading.Lock()
         self._files: dict[str, Path] = {}
         self._folders: dict[str, Path] = {}
-        self._digests: dict[tuple[str, int, int], str] = {}
 
     def add(self, kind: str, path: Path, stem: str | None = None) -> str:
         """Serve ``path`` as ``<kind>/<stem or its name's stem>-<digest><suffix>``; returns that name."""
@@ -139,12 +138,7 @@ class LiveFiles:
         return path if path is not None and path.is_file() and not path.is_symlink() else None
 
     def _digest(self, path: Path) -> str:
-        stat = path.stat()
-        key = (str(path), stat.st_size, stat.st_mtime_ns)
-        if key not in self._digests:
-            with path.open("rb") as f:
-                self._digests[key] = hashlib.file_digest(f, "sha256").hexdigest()[:12]
-        return self._digests[key]
+        return file_sha256(path)[:12]
 
 
 #: The process's registry of Live files (every app built in this process adds to it).

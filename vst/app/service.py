@@ -36,11 +36,11 @@ import numpy as np
 import pandas as pd
 
 from ..catalog import FAST_FRAMEWISE_VARIANT, FAST_VARIANT, STYLES, VARIANTS
-from ..checkpoint_check import check_checkpoint
+from ..checkpoint_check import check_checkpoint, load_network
 from ..errors import CheckpointError, VideoError, VSTError
 from ..files import PARTIAL_GLOB, atomic_output
-from ..hub import WEIGHTS_FILE, InstalledStyle, installed_styles
-from ..model import load_network
+from ..fingerprint import checkpoint_digest
+from ..hub import InstalledStyle, installed_styles
 from ..metrics import WarpingErrorMeter
 from ..pipeline import RenderResult, Stylizer, check_frame_size, render_video, select_device
 from ..video import VideoInfo, probe
@@ -50,7 +50,7 @@ from .line import JobLine, Stage
 from .media import media_url
 from .progress import JobStatus
 from .served import forget_served
-from .showcase import CURATED_CLIPS, MIN_LONG_SIDE, ABPair, checkpoint_digest, load_pairs, prerender_pairs
+from .showcase import CURATED_CLIPS, MIN_LONG_SIDE, ABPair, load_pairs, prerender_pairs
 from .votes import Results, Tally, VoteStore
 
 log = logging.getLogger(__name__)
@@ -133,20 +133,11 @@ def sample_photo() -> np.ndarray:
     return np.ascontiguousarray(data.chelsea())
 
 
-def _checkpoint_key(folder: Path) -> str:
-    """Short digest of a checkpoint folder's weights and config (size and modification time; cheap)."""
-    parts = []
-    for name in (WEIGHTS_FILE, "config.json"):
-        stat = (folder / name).stat()
-        parts.append(f"{name}:{stat.st_size}:{stat.st_mtime_ns}")
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:12]
-
-
 def render_preview(slug: str, checkpoint: Path, out_dir: Path) -> Path:
     """``<out_dir>/<slug>-<key>.jpg``: the checkpoint's output on :func:`sample_photo`, rendered once and cached."""
     from PIL import Image
 
-    out = Path(out_dir) / f"{slug}-{_checkpoint_key(checkpoint)}.jpg"
+    out = Path(out_dir) / f"{slug}-{checkpoint_digest({'temporal': checkpoint})}.jpg"
     if out.is_file():
         return out
     model = load_network(checkpoint)

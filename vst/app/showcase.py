@@ -30,11 +30,12 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ..catalog import VARIANTS
+from ..checkpoint_check import load_network
 from ..errors import StyleNotFoundError, VideoError, VSTError
-from ..hub import WEIGHTS_FILE, InstalledStyle, installed_styles
-from ..model import load_network
+from ..fingerprint import checkpoint_digest, checkpoint_fingerprint, file_sha256
+from ..hub import InstalledStyle, installed_styles
 from ..pipeline import Stylizer, render_video, select_device
+from ..style_folder import VARIANTS
 from ..video import VideoReader, VideoWriter
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,6 @@ ShowcaseProgress = Callable[[float, str], None]
 
 _CLIP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _render_lock = threading.Lock()  # one prerender at a time in this process (the app may start one in a thread)
-_digests: dict[tuple[str, int, int], str] = {}  # (path, size, mtime_ns) -> sha256
 
 
 @dataclass(frozen=True)
@@ -91,36 +91,17 @@ def default_cache_dir() -> Path:
     return (Path(env) if env else Path.home() / ".cache" / "vst") / "showcase"
 
 
-def _sha256(path: Path) -> str:
-    """The file's SHA-256, remembered per (path, size, mtime) so unchanged checkpoints are hashed once per process."""
-    stat = path.stat()
-    memo = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-    if memo not in _digests:
-        with path.open("rb") as f:
-            _digests[memo] = hashlib.file_digest(f, "sha256").hexdigest()
-    return _digests[memo]
-
-
-def checkpoint_digest(variants: Mapping[str, Path], compared: Sequence[str] = VARIANTS) -> str:
-    """16 hex digits identifying two checkpoints (weights and config) of a style, the temporal and framewise ones by
-    default (``compared``: e.g. ``("fast", "fast-framewise")``): what a vote on one of its pairs judged, so votes
-    after a retraining are told apart from older ones."""
-    parts = {variant: [_sha256(variants[variant] / WEIGHTS_FILE), _sha256(variants[variant] / "config.json")]
-             for variant in compared}
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
-
-
 def pair_key(style: InstalledStyle, clip: Path, *, max_side: int, max_seconds: float | None) -> str:
-    """16 hex digits identifying a render: clip bytes, both checkpoints (weights and config) and the settings."""
+    """16 hex digits identifying a render: clip bytes, both checkpoints' fingerprints
+    (:func:`vst.fingerprint.checkpoint_fingerprint`) and the settings."""
     if not clip.is_file():
         raise VideoError(f"showcase clip {clip} does not exist")
     parts = {
         "version": CACHE_VERSION,
-        "clip": _sha256(clip),
+        "clip": file_sha256(clip),
         "max_side": max_side,
         "max_seconds": max_seconds,
-        "checkpoints": {variant: [_sha256(style.variants[variant] / WEIGHTS_FILE),
-                                  _sha256(style.variants[variant] / "config.json")] for variant in VARIANTS},
+        "checkpoints": {variant: list(checkpoint_fingerprint(style.variants[variant])) for variant in VARIANTS},
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -187,7 +168,7 @@ def _read_pair(job: _Job) -> ABPair | None:
                       frames=int(meta["frames"]),
                       temporal_warping_error=_nan_if_none(errors.get("temporal")),
                       framewise_warping_error=_nan_if_none(errors.get("framewise")),
-                      checkpoints=checkpoint_digest(job.style.variants))
+                      checkpoints=checkpoint_digest(job.style.variants, VARIANTS))
     except (OSError, ValueError, KeyError, TypeError) as err:
         log.warning("ignoring the unreadable showcase entry %s (%s); it will be rendered again", job.folder, err)
         return None
@@ -257,7 +238,7 @@ def _render(job: _Job, stylizers: Mapping[str, Stylizer], *, max_side: int, max_
     return ABPair(job.style.slug, job.clip, result.outputs["temporal"], result.outputs["framewise"],
                   frames=result.frames, temporal_warping_error=errors.get("temporal", math.nan),
                   framewise_warping_error=errors.get("framewise", math.nan),
-                  checkpoints=checkpoint_digest(job.style.variants))
+                  checkpoints=checkpoint_digest(job.style.variants, VARIANTS))
 
 
 def prerender_pairs(cache_dir: Path | None = None, *, styles: Sequence[str] | None = None,

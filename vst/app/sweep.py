@@ -7,7 +7,7 @@ A cache folder (``VST_CACHE_DIR``) belongs to one running app. When the app star
   folder left with no finished file (a job killed mid-way);
 - every blind copy of the A/B vote (their names were known only to the dead process);
 - partial files of the previews and the showcase not modified for :data:`vst.files.STALE_PARTIAL_SECONDS` (a
-  ``python -m vst prerender`` may be writing there at the same time);
+  ``python -m vst.app.showcase`` may be writing there at the same time);
 - Gradio's own temporary files (uploads, copies of outputs; ``GRADIO_TEMP_DIR``, by default ``/tmp/gradio``) older
   than the TTL and than :data:`GRADIO_TEMP_MIN_AGE`, which Gradio deletes only for the instance that created them.
 """

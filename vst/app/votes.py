@@ -282,7 +282,7 @@ class VoteStore:
         :class:`VoteRateLimitError` (nothing stored) if ``client`` cast ``votes_per_minute`` votes in the last minute.
 
         ``checkpoints`` identifies the two models that were compared (a digest of their weights, see
-        :func:`vst.app.showcase.checkpoint_digest`), so results can leave out votes on older checkpoints.
+        :func:`vst.fingerprint.checkpoint_digest`), so results can leave out votes on older checkpoints.
 
         ``network`` (:data:`NETWORKS`): which networks were compared, the full-size ones or the fast network and its
         framewise twin; ``left_variant`` is then ``temporal`` for the one trained with the temporal loss.

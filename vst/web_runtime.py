@@ -1,10 +1,12 @@
-"""The in-browser runtime of the Live tab: a pinned onnxruntime-web, fetched once from the npm registry, served locally.
+"""The in-browser runtime of the ONNX exports (:mod:`vst.onnx_export`): a pinned onnxruntime-web, fetched once from the
+npm registry, which the app's Live tab serves locally.
 
 :func:`fetch_web_runtime` takes the pinned package tarball from the npm registry (``npm pack`` when npm is installed,
 otherwise a plain HTTPS download of the same tarball), checks it against the pinned SHA-512 integrity, and keeps only
 the files the page loads (:data:`RUNTIME_FILES`, about 41 MB) in ``<cache>/onnxruntime-web-<version>/``. It runs in
 both set-up commands of the README: ``python -m training fetch-vgg`` (the test command) and ``python app.py`` (at
-start, when missing). Tests never fetch: they use the cached copy.
+start, when missing), and in ``python -m vst fetch-web-runtime``. Tests never fetch: they use the cached copy. It is the
+library's, not the app's, so that those command lines need not import the app.
 
 Without a local copy the page loads the same pinned version from :data:`CDN_URL` and says so (the documented fallback).
 """
@@ -22,7 +24,7 @@ import tempfile
 import urllib.request
 from pathlib import Path
 
-from ..errors import VSTError
+from .errors import VSTError
 
 log = logging.getLogger(__name__)
 
