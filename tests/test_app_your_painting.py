@@ -46,8 +46,7 @@ TTL_SECONDS = 3.0
 #: What the result text adds for a visitor's painting in the fast mode (the default): the fall-back, then the picture.
 FALLBACK = (" · The fast network was asked for, but your painting has none yet, so the temporal any-painting network "
             "was used.")
-ABOUT = (" · Your painting (my-painting.jpg, strength {strength}) by the any-painting network; its framewise baseline "
-         "is the teacher it was fine-tuned from.")
+ABOUT = " · Your painting: my-painting.jpg, strength {strength}; the framewise baseline is the teacher itself."
 NO_PAINTING = (r"^Upload a picture \(JPEG, PNG or WebP\) for your painting first; pictures are deleted from this "
                r"server a while after their upload\.$")
 

@@ -156,8 +156,8 @@ def test_your_painting_on_a_desktop(painting_url: str, painting: Path, clips_dir
             summary = page.locator("#vst-summary")
             expect(summary).to_contain_text(re.compile(r"\d+% (less|more) flicker than framewise · 24 frames"),
                                             timeout=TIMEOUT_MS)
-            expect(summary).to_contain_text("Your painting (my-painting.jpg, strength 1) by the any-painting "
-                                            "network; its framewise baseline is the teacher it was fine-tuned from.")
+            expect(summary).to_contain_text("Your painting: my-painting.jpg, strength 1; the framewise baseline is "
+                                            "the teacher itself.")
             expect(summary).to_contain_text("The fast network was asked for, but your painting has none yet")
             page.wait_for_function(_ready("#flicker-slider video.vst-over"))
             assert "your-painting" in page.locator("#video-out video").get_attribute("src")

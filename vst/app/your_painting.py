@@ -156,11 +156,12 @@ class PaintingStudio:
     """Visitors' pictures: opened, previewed, kept per session as a :class:`YourPainting`, rendered per job.
 
     ``jobs``: the app's job space (the preview's folder is one of its folders, so it expires like a result);
-    ``networks``: the any-painting network's variants, loaded (see :meth:`load`)."""
+    ``networks``: the any-painting network's variants, loaded from ``folders`` (see :meth:`load`)."""
 
-    def __init__(self, jobs: JobSpace, networks: dict[str, MagentaTransform]) -> None:
+    def __init__(self, jobs: JobSpace, networks: dict[str, MagentaTransform], folders: dict[str, Path]) -> None:
         self.jobs = jobs
         self.networks = networks
+        self.folders = folders
         self._previews = threading.BoundedSemaphore(PREVIEWS_AT_ONCE)
 
     @classmethod
@@ -168,12 +169,13 @@ class PaintingStudio:
         """The studio, with both any-painting variants loaded and the style predictor ready; ``None`` (and an error
         in the log saying why) when either is missing or damaged: the app then shows no *Your painting* card."""
         try:
-            networks = {variant: load_conditional(any_painting_folder(variant)) for variant in ANY_PAINTING_VARIANTS}
+            folders = {variant: any_painting_folder(variant) for variant in ANY_PAINTING_VARIANTS}
+            networks = {variant: load_conditional(folder) for variant, folder in folders.items()}
             style_predictor()
         except (VSTError, ImportError) as err:  # not installed (StyleNotFoundError), damaged (CheckpointError)
             log.error("the app offers no 'Your painting' card: %s", err)
             return None
-        return cls(jobs, networks)
+        return cls(jobs, networks, folders)
 
     # ------------------------------------------------------------------------------------------------ the picture
 
@@ -254,11 +256,11 @@ class PaintingStudio:
         """``painting`` as the style of one job: its networks are built for that job (:meth:`job_networks`)."""
         return GalleryStyle(
             YOUR_PAINTING, f"Your painting ({painting.name})", painting.preview,
-            {variant: any_painting_folder(variant) for variant in self.networks},
+            dict(self.folders),
             networks=functools.partial(self.job_networks, painting),
             no_fast="your painting has none yet, so the temporal any-painting network was used",
-            about=(f"Your painting ({painting.name}, strength {painting.strength:g}) by the any-painting network; "
-                   f"its framewise baseline is the teacher it was fine-tuned from."))
+            about=(f"Your painting: {painting.name}, strength {painting.strength:g}; the framewise baseline is the "
+                   f"teacher itself."))
 
     def job_networks(self, painting: YourPainting, variants: Sequence[str], source: Path,
                      device: torch.device) -> dict[str, Stylizer]:
