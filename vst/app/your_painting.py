@@ -185,13 +185,13 @@ class PaintingStudio:
         :func:`~vst.style_picture.open_style_picture` refuses."""
         if not upload:
             raise NoPaintingError(f"Choose a picture ({ACCEPTED_NAMES}) for your painting.")
-        check_strength(strength)
         try:
             picture = open_style_picture(upload)
         except VSTError as err:
             raise type(err)(_without_path(str(err), upload)) from None
         finally:
             discard_upload(upload)
+        check_strength(strength)
         name = shown_name(picture.name)
         vector = style_predictor()(picture.image)
         thumbnail = _thumbnail(picture.image)
