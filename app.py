@@ -2,8 +2,8 @@
 
 ``python app.py`` serves it on 0.0.0.0:7860 (``GRADIO_SERVER_NAME`` / ``GRADIO_SERVER_PORT`` override). Limits come
 from environment variables (:mod:`vst.app.config`). This file only lays out the UI and wires events; the logic lives
-in :mod:`vst.app.service`, :mod:`vst.app.comparison`, :mod:`vst.app.showcase`, :mod:`vst.app.votes` and
-:mod:`vst.app.live` (the Live tab).
+in :mod:`vst.app.service`, :mod:`vst.app.comparison`, :mod:`vst.app.showcase`, :mod:`vst.app.votes`,
+:mod:`vst.app.your_painting` (the gallery's *Your painting* card) and :mod:`vst.app.live` (the Live tab).
 """
 
 from __future__ import annotations
@@ -47,6 +47,15 @@ from vst.app.service import (
     video_seconds,
 )
 from vst.app.live import live_routes, live_tab
+from vst.app.your_painting import (
+    CAPTION as PAINTING_CAPTION,
+    REALTIME_NOTE as PAINTING_REALTIME_NOTE,
+    YOUR_PAINTING,
+    PaintingStudio,
+    YourPainting,
+    your_painting_card,
+)
+from vst.style_picture import ACCEPTED_NAMES
 from vst.app.progress import STATUS_CSS, STATUS_JS, JobStatus, status_html
 from vst.web_runtime import ensure_web_runtime
 from vst.app.comparison import (
@@ -93,8 +102,8 @@ def example_css(labels: Sequence[str]) -> str:
                    for i, label in enumerate(labels, start=1))
 
 TITLE = "Flicker-free video style transfer"
-INTRO = ("Turn a short video into a moving painting, **without the flicker**: pick a painting, add a clip, press "
-         "Stylize.")
+INTRO = ("Turn a short video into a moving painting, **without the flicker**: pick a painting (or upload your own), "
+         "add a clip, press Stylize.")
 HOW_IT_WORKS = (
     "Each style is a small feed-forward network trained with a *temporal loss* (Huang et al., [Real-Time Neural Style "
     "Transfer for Videos](https://openaccess.thecvf.com/content_cvpr_2017/html/Huang_Real-Time_Neural_Style_CVPR_2017_"
@@ -102,7 +111,9 @@ HOW_IT_WORKS = (
     f"shows our steady network beside the same network trained frame by frame (**{FRAMEWISE_LABEL}**), with the "
     "flicker measured frame by frame; the second tab lets you vote blind on which looks better. The **fast network** "
     "is a much smaller one, compared with its own framewise twin; whether a render kept up with the clip (real time) "
-    "depends on this server's load, and the result says what was measured."
+    "depends on this server's load, and the result says what was measured. **Your painting** renders any picture "
+    "with one network for all paintings (Magenta's arbitrary-style network, fine-tuned with the same temporal loss), "
+    "compared with that network as it was before (the teacher, frame by frame); it has no fast network yet."
 )
 FOOTER = (
     "Example clips: *cockatoo* from [imageio](https://github.com/imageio/imageio-binaries) (BSD-2-Clause), *bikes* "
@@ -121,6 +132,13 @@ CSS = """
 #input-note { padding: 8px 12px; border-radius: 8px; background: rgba(220, 38, 38, 0.08);
   border: 1px solid rgba(220, 38, 38, 0.5); }
 #input-note p { margin: 0; }
+#painting-note { padding: 8px 12px; border-radius: 8px; background: rgba(220, 38, 38, 0.08);
+  border: 1px solid rgba(220, 38, 38, 0.5); }
+#painting-note p, #painting-caption p { margin: 0; }
+#painting-caption { font-size: 0.9em; }
+#painting-preview img { width: 100%; height: auto; aspect-ratio: CARD_RATIO / 1; object-fit: contain; }
+#painting-preview .icon-button-wrapper { display: none; }  /* an empty corner panel (no buttons) */
+#painting-in .icon-wrap { display: none; }  /* drawn under the field's label */
 #vst-reading p { font-size: 1.05em; font-weight: 600; }
 #vst-footer { opacity: 0.7; font-size: 0.85em; margin-top: 1.5em; }
 .vst-vote-row button { min-height: 3em; }
@@ -170,6 +188,15 @@ window.addEventListener('error', (event) => {
   if (target instanceof HTMLVideoElement && target.closest('#video-in')) event.stopImmediatePropagation();
 }, true);
 </script>"""
+#: JS: the painting panel, once shown (its card selected, a preview made), is brought into the window (on a desktop it
+#: opens below the gallery, under the fold).
+PANEL_INTO_VIEW = """() => setTimeout(() => {
+  const panel = document.querySelector('#painting-panel');
+  if (!panel || panel.classList.contains('vst-off')) return;
+  const show = () => panel.scrollIntoView({block: 'nearest', behavior: 'smooth'});
+  const preview = panel.querySelector('#painting-preview:not(.vst-off) img');
+  if (preview && !preview.complete) preview.addEventListener('load', show, {once: true}); else show();
+}, 100)"""
 THEME = gr.themes.Soft(
     primary_hue="orange", secondary_hue="slate", neutral_hue="slate",
     font=["ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "sans-serif"],  # no web-font downloads
@@ -206,6 +233,8 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
     sweep_cache(config)  # what a killed earlier run left: partial files, expired jobs, blind copies
     styles = gallery_styles(config)
     service = StylizeService(config, styles, activity)
+    # The gallery's last card, "Your painting": offered when the any-painting network is installed.
+    studio = PaintingStudio.load(service.jobs) if styles else None
     blind = BlindCopies(config.blind_dir, config.cache_ttl_minutes * 60)
     blind.start_expiry()
     service.jobs.start_expiry()  # a visitor's result expires with the TTL, even on an idle server
@@ -218,10 +247,14 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
         browser_id = gr.BrowserState(None, storage_key="vst-ab-session")
         ab_state = gr.State(ABState())
         own_state = gr.State(None, time_to_live=ttl, delete_callback=lambda outcome: _forget(service, outcome))
+        # The session's own picture (its style vector and preview; never the file): deleted with the session or a TTL
+        # after it was last changed, like a result.
+        painting_state = gr.State(None, time_to_live=ttl,
+                                  delete_callback=lambda painting: studio.forget(painting) if studio else None)
 
         with gr.Tabs():
             with gr.Tab("Stylize", id="stylize"):
-                stylize_ui = _stylize_tab(config, styles)
+                stylize_ui = _stylize_tab(config, styles, your_painting_card(config.previews_dir) if studio else None)
             with gr.Tab("Vote (blind A/B)", id="vote") as vote_tab:
                 vote_ui = _vote_tab()
             with gr.Tab("Live", id="live"):
@@ -231,18 +264,28 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
         gr.Markdown(FOOTER, elem_id="vst-footer")
 
         # ------------------------------------------------------------------ stylize
-        def select_style(fast: bool, evt: gr.SelectData) -> tuple[Any, ...]:
+        # The painting panel (upload, strength, preview) shows while the last card is selected.
+        panel = [stylize_ui["painting_panel"]] if studio else []
+
+        def select_style(fast: bool, painting: YourPainting | None, evt: gr.SelectData) -> tuple[Any, ...]:
+            if evt.index >= len(styles):  # the last card: your painting
+                return (YOUR_PAINTING, _painting_text(painting), gr.update(info=PAINTING_REALTIME_NOTE), _shown(True))
             chosen = styles[evt.index]
-            return chosen.slug, _selected_text(chosen), gr.update(info=realtime_note(chosen, bool(fast)))
+            shown = (chosen.slug, _selected_text(chosen), gr.update(info=realtime_note(chosen, bool(fast))))
+            return (*shown, _shown(False)) if studio else shown
 
         def toggle_fast(slug: str, fast: bool) -> dict[str, Any]:
+            if slug == YOUR_PAINTING:
+                return gr.update(info=PAINTING_REALTIME_NOTE)
             chosen = next((s for s in styles if s.slug == slug), None)
             return gr.update(info=realtime_note(chosen, bool(fast)))
 
         if styles:
-            stylize_ui["gallery"].select(select_style, inputs=stylize_ui["realtime"],
-                                         outputs=[stylize_ui["style"], stylize_ui["selected"], stylize_ui["realtime"]],
-                                         api_visibility="private", queue=False)
+            stylize_ui["gallery"].select(select_style, inputs=[stylize_ui["realtime"], painting_state],
+                                         outputs=[stylize_ui["style"], stylize_ui["selected"], stylize_ui["realtime"],
+                                                  *panel],
+                                         api_visibility="private", queue=False
+                                         ).then(None, js=PANEL_INTO_VIEW, api_visibility="private", queue=False)
             stylize_ui["realtime"].input(toggle_fast, inputs=[stylize_ui["style"], stylize_ui["realtime"]],
                                          outputs=stylize_ui["realtime"], api_visibility="private", queue=False,
                                          show_progress="hidden")
@@ -266,13 +309,53 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
                                    outputs=[stylize_ui["video"], stylize_ui["note"], stylize_ui["results"]],
                                    api_visibility="private", queue=False, show_progress="hidden")
 
-        def stylize_in_page(video: str | None, style: str | None, realtime: bool, previous: StylizeOutcome | None
-                            ) -> Iterator[dict[Any, Any]]:
+        if studio is not None:
+            painting_ui = _PaintingView(stylize_ui)
+
+            def open_painting(upload: str | None, strength: float, previous: YourPainting | None
+                              ) -> tuple[Any, ...]:
+                """An uploaded picture: its preview, or one line saying why it is refused. Either way the file is
+                deleted at once (the upload field empties) and the session's previous picture goes."""
+                studio.forget(previous)
+                try:
+                    painting = studio.open(upload, float(strength))
+                except VSTError as err:
+                    log.info("painting refused: %s", err)
+                    return painting_ui.refused(str(err))
+                return painting_ui.shown(painting)
+
+            stylize_ui["painting_file"].upload(
+                open_painting, inputs=[stylize_ui["painting_file"], stylize_ui["strength"], painting_state],
+                outputs=painting_ui.outputs(painting_state), api_name="your_painting", queue=False,
+                show_progress="hidden").then(None, js=PANEL_INTO_VIEW, api_visibility="private", queue=False)
+
+            def restrength(strength: float, painting: YourPainting | None) -> tuple[Any, ...]:
+                """The preview again at the strength the slider was let go at."""
+                if painting is None:
+                    return painting_ui.unchanged()
+                try:
+                    painting = studio.restrength(painting, float(strength))
+                except VSTError as err:
+                    studio.forget(painting)
+                    return painting_ui.refused(str(err))
+                return painting_ui.shown(painting)
+
+            stylize_ui["strength"].release(restrength, inputs=[stylize_ui["strength"], painting_state],
+                                           outputs=painting_ui.outputs(painting_state), api_visibility="private",
+                                           queue=False, show_progress="hidden")
+
+        def job_style(style: str | None, painting: YourPainting | None, strength: float) -> str | GalleryStyle | None:
+            """What a job renders: the style of that name, or the session's own painting (NoPaintingError without)."""
+            return studio.job_style(style, painting, strength) if studio is not None else style
+
+        def stylize_in_page(video: str | None, style: str | None, realtime: bool, previous: StylizeOutcome | None,
+                            painting: YourPainting | None = None, strength: float = 1.0) -> Iterator[dict[Any, Any]]:
             """The page's Stylize: a refusal is one message under the upload (no job starts); the job's place in
             line and progress show in the status line above the results, and a failure stays there."""
             job = ""
             try:
-                for event in service.watch(video, style, realtime=bool(realtime)):
+                chosen = job_style(style, painting, strength)
+                for event in service.watch(video, chosen, realtime=bool(realtime)):
                     if isinstance(event, JobStatus):
                         yield view.status(event, first=not job)
                         job = event.job
@@ -283,18 +366,20 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
                 log.info("stylize %s: %s", "job failed" if job else "refused", err)
                 yield view.failed(job, str(err)) if job else view.refused(str(err))
 
-        def stylize(video: str | None, style: str | None, realtime: bool, previous: StylizeOutcome | None
-                        ) -> Iterator[tuple[Any, ...]]:
+        def stylize(video: str | None, style: str | None, realtime: bool, previous: StylizeOutcome | None,
+                    painting: YourPainting | None = None, strength: float = 1.0) -> Iterator[tuple[Any, ...]]:
             """The API's Stylize: each outcome (the video, then the comparison); a refusal or failure is an error."""
             try:
-                for event in service.watch(video, style, realtime=bool(realtime)):
+                chosen = job_style(style, painting, strength)
+                for event in service.watch(video, chosen, realtime=bool(realtime)):
                     if isinstance(event, StylizeOutcome):
                         previous = _keep_latest(service, previous, event)
                         yield _api_outputs(event)
             except VSTError as err:
                 raise _fail(err) from None
 
-        inputs = [stylize_ui["video"], stylize_ui["style"], stylize_ui["realtime"], own_state]
+        inputs = [stylize_ui["video"], stylize_ui["style"], stylize_ui["realtime"], own_state,
+                  *([painting_state, stylize_ui["strength"]] if studio else [])]
         # Every job the line may hold runs its handler, which shows its place in line, and one more, which the line
         # refuses with its own message: the line (service.line) lets config.concurrency jobs render at once and
         # config.queue_size wait. Gradio's own queue (max_size) only holds a burst beyond that.
@@ -470,9 +555,43 @@ def _selected_text(style: GalleryStyle) -> str:
     return f"Selected style: **{style.caption}**"
 
 
-def _stylize_tab(config: AppConfig, styles: list[GalleryStyle]) -> dict[str, Any]:
+def _painting_text(painting: YourPainting | None) -> str:
+    if painting is None:
+        return "Selected style: **Your painting**: upload a picture below."
+    return f"Selected style: **Your painting** ({painting.name})"
+
+
+class _PaintingView:
+    """What the painting panel's outputs show (the upload field, the refusal line, the preview and its caption, the
+    selected-style line), with the session's painting."""
+
+    def __init__(self, ui: dict[str, Any]) -> None:
+        self.ui = ui
+
+    def outputs(self, state: gr.State) -> list[Any]:
+        ui = self.ui
+        return [ui["painting_file"], ui["painting_note"], ui["painting_preview"], ui["painting_caption"],
+                ui["selected"], state]
+
+    def shown(self, painting: YourPainting) -> tuple[Any, ...]:
+        """The preview on screen (the upload field emptied: its file is already deleted)."""
+        return (None, gr.update(value="", visible=False),
+                gr.update(value=str(painting.preview), elem_classes=[]), painting.caption(),
+                _painting_text(painting), painting)
+
+    def refused(self, message: str) -> tuple[Any, ...]:
+        """One line saying why; no preview, no painting kept."""
+        return (None, gr.update(value=message, visible=True), gr.update(value=None, elem_classes=[OFF]), "",
+                _painting_text(None), None)
+
+    def unchanged(self) -> tuple[Any, ...]:
+        return (gr.update(), gr.update(), gr.update(), gr.update(), gr.update(), None)
+
+
+def _stylize_tab(config: AppConfig, styles: list[GalleryStyle], painting_card: Path | None = None) -> dict[str, Any]:
     """The Stylize tab's components (created inside the current Blocks context). The outputs are hidden until they
-    exist, so on a phone the Stylize button comes right after the inputs."""
+    exist, so on a phone the Stylize button comes right after the inputs. ``painting_card``: the image of the
+    gallery's last card, *Your painting* (none without the any-painting network)."""
     ui: dict[str, Any] = {}
     limits = (f"Up to {config.max_seconds:g} s and {config.max_upload_mb} MB; frames larger than "
               f"{config.max_side} px on the long side are scaled down.")
@@ -481,12 +600,17 @@ def _stylize_tab(config: AppConfig, styles: list[GalleryStyle]) -> dict[str, Any
             if styles:
                 gr.Markdown("**1 · Pick a style**: each card shows the painting and what the style makes of a photo.",
                             elem_id="pick-style")
+                cards = [(str(s.preview), s.caption) for s in styles]
+                if painting_card is not None:
+                    cards.append((str(painting_card), PAINTING_CAPTION))
                 ui["gallery"] = gr.Gallery(
-                    [(str(s.preview), s.caption) for s in styles], show_label=False, label="Styles",
+                    cards, show_label=False, label="Styles",
                     columns=2, allow_preview=False, object_fit="contain", height="auto", selected_index=0,
                     interactive=False, buttons=[], elem_id="style-gallery",
                 )
                 ui["selected"] = gr.Markdown(_selected_text(styles[0]), elem_id="selected-style")
+                if painting_card is not None:
+                    _painting_panel(ui)
             else:
                 ui["selected"] = gr.Markdown(NO_STYLE_MESSAGE, elem_id="no-style")
             ui["style"] = gr.Textbox(styles[0].slug if styles else "", visible=False, label="style")
@@ -529,6 +653,25 @@ def _stylize_tab(config: AppConfig, styles: list[GalleryStyle]) -> dict[str, Any
     # The API's Stylize (api_name="stylize"): the same job, with errors raised to the caller instead of shown.
     ui["api"] = gr.Button("stylize (API)", visible=False, elem_id="stylize-api")
     return ui
+
+
+def _painting_panel(ui: dict[str, Any]) -> None:
+    """The *Your painting* panel (hidden until its card is selected): the upload, the strength, the refusal line and
+    the preview with its caption."""
+    with gr.Column(elem_id="painting-panel", elem_classes=[OFF]) as ui["painting_panel"]:
+        with gr.Row(equal_height=False):
+            # Image files of every type reach the server, which says in one line why one is refused (JPEG, PNG
+            # and WebP are read); the picker offers pictures (a phone: its photos).
+            ui["painting_file"] = gr.File(label=f"Your painting ({ACCEPTED_NAMES})", file_types=["image"],
+                                          type="filepath", height=130, scale=3, elem_id="painting-in")
+            ui["strength"] = gr.Slider(0, 1, value=1, step=0.05, label="Strength", scale=2, buttons=[],
+                                       info="1: all of your painting's style; lower keeps more of the video's look.",
+                                       elem_id="painting-strength")
+        ui["painting_note"] = gr.Markdown("", visible=False, elem_id="painting-note")
+        ui["painting_preview"] = gr.Image(None, show_label=False, label="Your painting on a photo", interactive=False,
+                                          buttons=[], container=False, elem_id="painting-preview", elem_classes=[OFF],
+                                          alt_text="Your painting beside what it makes of a photo")
+        ui["painting_caption"] = gr.Markdown("", elem_id="painting-caption")
 
 
 def _vote_tab() -> dict[str, Any]:

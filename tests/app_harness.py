@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from tests.model_fixtures import add_style_metadata, make_tiny_checkpoint, make_tiny_fast_checkpoint
+from vst.catalog import ANY_PAINTING, PACKAGE_CHECKPOINT_DIR
 
 #: Gradio 6.31's queue uses pandas options that pandas 3 deprecates; not ours to fix (``pytestmark`` of app tests).
 IGNORE_GRADIO_PANDAS_WARNINGS = "ignore::DeprecationWarning:gradio.queueing"
@@ -17,11 +19,15 @@ OFFLINE_ENV: dict[str, str] = {"HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED"
 
 
 def make_tiny_styles(root: Path, slugs: tuple[str, ...] = ("starry-night",), *, fast: tuple[str, ...] = (),
-                     fast_framewise: tuple[str, ...] = (), live: tuple[str, ...] = ()) -> Path:
+                     fast_framewise: tuple[str, ...] = (), live: tuple[str, ...] = (),
+                     any_painting: bool = False) -> Path:
     """A checkpoint folder with both variants of each style in ``slugs``, the ``fast`` variant too for those in
     ``fast``, its framewise twin (``fast-framewise``) for those in ``fast_framewise`` and the Live tab's network
     (``live``) for those in ``live`` (tiny random networks, tests only), each with the bundled style's ``style.json``
-    and thumbnail."""
+    and thumbnail; ``any_painting``: the bundled any-painting network too (the real one, 0.7 MB a variant: the app's
+    *Your painting* card)."""
+    if any_painting:
+        shutil.copytree(PACKAGE_CHECKPOINT_DIR / ANY_PAINTING, root / ANY_PAINTING)
     for i, slug in enumerate(slugs):
         add_style_metadata(root / slug, slug)
         make_tiny_checkpoint(root / slug / "temporal", seed=2 * i + 1)

@@ -10,10 +10,12 @@ A variant that is not installed is an error naming its folder; nothing falls bac
 
 :func:`network_for_picture` computes the picture's style vector once (:func:`vst.teacher.style_vectors`, with the
 strength control of :func:`vst.teacher.teacher_for_painting`) and returns a plain :class:`vst.model.MagentaStyleNet`
-that :func:`vst.pipeline.stylize_video` renders like any style's network. The network's ``training_config`` carries a
-record of the picture — its sha256, its style vector, the strength (and below 1 the content's vector), the variant —
-which :func:`output_metadata` turns into the output MP4's ``comment`` tag (JSON under :data:`RECORD_KEY`), so an output
-says which picture made it and can be re-rendered from the vector alone; :func:`read_picture_record` reads it back.
+that :func:`vst.pipeline.stylize_video` renders like any style's network (:func:`network_for_vectors`: the same
+from vectors computed earlier, as the app keeps them for a visitor's picture). The network's ``training_config``
+carries a record of the picture — its sha256, its style vector, the strength (and below 1 the content's vector), the
+variant — which :func:`output_metadata` turns into the output MP4's ``comment`` tag (JSON under :data:`RECORD_KEY`),
+so an output says which picture made it and can be re-rendered from the vector alone; :func:`read_picture_record`
+reads it back.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from .hub_client import HUB_ERRORS, hub_variant
 from .model import MagentaStyleNet, StyleNet
 from .style_folder import CONFIG_FILE, is_checkpoint_folder
 from .style_picture import StylePicture, open_style_picture
-from .teacher import StyleVectors, check_strength, style_vectors
+from .teacher import MagentaTransform, StyleVectors, check_strength, style_vectors
 from .video import VideoReader
 
 #: The variants of the any-painting network.
@@ -89,7 +91,12 @@ def _vector_list(vector: torch.Tensor) -> list[float]:
 
 def picture_record(picture: StylePicture, vectors: StyleVectors, variant: str) -> dict[str, Any]:
     """What an output rendered from ``picture`` records: sha256, style vector, strength, content vector, variant."""
-    record: dict[str, Any] = {"sha256": picture.sha256, "variant": variant, "strength": vectors.strength,
+    return vectors_record(picture.sha256, vectors, variant)
+
+
+def vectors_record(sha256: str, vectors: StyleVectors, variant: str) -> dict[str, Any]:
+    """:func:`picture_record` of the picture whose file has ``sha256`` and whose style vectors are ``vectors``."""
+    record: dict[str, Any] = {"sha256": sha256, "variant": variant, "strength": vectors.strength,
                               "style_vector": _vector_list(vectors.painting)}
     if vectors.content is not None:
         record["content_vector"] = _vector_list(vectors.content)
@@ -117,10 +124,19 @@ def network_for_picture(picture: StylePicture | str | Path, *, strength: float =
     if not isinstance(picture, StylePicture):
         picture = open_style_picture(picture)
     vectors = style_vectors(picture.image, strength=strength, content=content)
-    conditional = load_conditional(folder)
+    return network_for_vectors(vectors, picture.sha256, variant=variant, conditional=load_conditional(folder))
+
+
+def network_for_vectors(vectors: StyleVectors, sha256: str, *, variant: str = "temporal",
+                        conditional: MagentaTransform | None = None) -> MagentaStyleNet:
+    """:func:`network_for_picture` from a picture's style vectors (computed once, e.g. kept by the app between
+    renders) and its file's ``sha256``; ``conditional``: the ``variant``'s network already loaded
+    (:func:`vst.conditional.load_conditional` of :func:`any_painting_folder`), else it is loaded here."""
+    if conditional is None:
+        conditional = load_conditional(any_painting_folder(variant))
     net = conditional.fixed(vectors.mixed)
     net.training_config = {"any_painting": conditional.training_config,
-                           RECORD_KEY: picture_record(picture, vectors, variant)}
+                           RECORD_KEY: vectors_record(sha256, vectors, variant)}
     return net.eval()
 
 

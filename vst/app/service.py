@@ -30,7 +30,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -52,6 +52,10 @@ from .progress import JobStatus
 from .served import forget_served
 from .showcase import CURATED_CLIPS, MIN_LONG_SIDE, ABPair, load_pairs, prerender_pairs
 from .votes import Results, Tally, VoteStore
+
+if TYPE_CHECKING:
+    import torch
+    from PIL import Image
 
 log = logging.getLogger(__name__)
 
@@ -88,15 +92,28 @@ class FramesTooLargeError(VideoError):
 # ------------------------------------------------------------------------------------------------------ styles
 
 
+#: ``networks(variants, source, device)``: a style's networks for one job on the video ``source``, by variant.
+NetworkBuilder = Callable[[Sequence[str], Path, "torch.device"], dict[str, Stylizer]]
+#: Why the temporal model rendered a style that has no fast network, when the fast one was asked for.
+NO_FAST = "this style has none, so the temporal model was used"
+
+
 @dataclass(frozen=True)
 class GalleryStyle:
     """An installed style as the gallery shows it. ``has_framewise``: the baseline exists, so both can be compared;
-    ``has_fast``: the real-time network exists."""
+    ``has_fast``: the real-time network exists.
+
+    ``networks``: builds the style's networks for each job (a visitor's own painting, :mod:`vst.app.your_painting`);
+    ``None``: the checkpoints of ``variants``, loaded once and shared by all jobs. ``no_fast`` and ``about``: what
+    the result text says after a fall-back to the temporal model, and one more sentence about the style."""
 
     slug: str
     caption: str
     preview: Path  # the gallery image: the painting beside the style's rendering of a photo (see gallery_card)
     variants: dict[str, Path]  # variant -> checkpoint folder
+    networks: NetworkBuilder | None = None
+    no_fast: str = NO_FAST
+    about: str = ""
 
     @property
     def has_framewise(self) -> bool:
@@ -185,10 +202,28 @@ def _cover(image: Any, width: int, height: int) -> Any:
     return scaled.crop((left, top, left + width, top + height))
 
 
+def card_image(painting: Image.Image | None, photo: Image.Image, height: int = 240) -> Image.Image:
+    """A gallery card (RGB, :data:`CARD_RATIO` wide): ``painting`` (left, whole, ``height`` px high; at most 60% of
+    the card) beside ``photo``, what the style makes of a photo (right, cropped around its centre to fill the rest),
+    with a thin gap; ``photo`` alone without a painting."""
+    from PIL import Image
+
+    width, gap = round(height * CARD_RATIO), 6
+    card = Image.new("RGB", (width, height), (255, 255, 255))
+    photo = photo.convert("RGB")
+    if painting is None:
+        card.paste(_cover(photo, width, height), (0, 0))
+    else:
+        art = painting.convert("RGB")
+        art_width = min(round(art.width * height / art.height), round(width * 0.6))
+        card.paste(_cover(art, art_width, height), (0, 0))
+        card.paste(_cover(photo, width - art_width - gap, height), (art_width + gap, 0))
+    return card
+
+
 def gallery_card(slug: str, painting: Path | None, preview: Path, out_dir: Path, height: int = 240) -> Path:
-    """``<out_dir>/<slug>-card-<key>.jpg``: the painting (left, whole, ``height`` px high; at most 60% of the card)
-    beside what the style makes of a photo (right, cropped around its centre to fill the rest), with a thin gap; the
-    photo alone when the style ships no painting. Every card is :data:`CARD_RATIO` wide. Made once and cached."""
+    """``<out_dir>/<slug>-card-<key>.jpg``: :func:`card_image` of the painting's file (if the style ships one) and
+    the preview's. Made once and cached."""
     from PIL import Image
 
     sources = [p for p in (painting, preview) if p is not None]
@@ -196,18 +231,10 @@ def gallery_card(slug: str, painting: Path | None, preview: Path, out_dir: Path,
     out = Path(out_dir) / f"{slug}-card-{hashlib.sha256(stamp.encode()).hexdigest()[:12]}.jpg"
     if out.is_file():
         return out
-    width, gap = round(height * CARD_RATIO), 6
-    card = Image.new("RGB", (width, height), (255, 255, 255))
-    with Image.open(preview) as photo:
-        photo = photo.convert("RGB")
-        if painting is None:
-            card.paste(_cover(photo, width, height), (0, 0))
-        else:
-            with Image.open(painting) as art:
-                art = art.convert("RGB")
-                art_width = min(round(art.width * height / art.height), round(width * 0.6))
-                card.paste(_cover(art, art_width, height), (0, 0))
-                card.paste(_cover(photo, width - art_width - gap, height), (art_width + gap, 0))
+    with contextlib.ExitStack() as stack:
+        photo = stack.enter_context(Image.open(preview))
+        art = stack.enter_context(Image.open(painting)) if painting is not None else None
+        card = card_image(art, photo, height)
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     with atomic_output(out, overwrite=True) as tmp:
         card.save(tmp, format="JPEG", quality=88)
@@ -454,6 +481,8 @@ class StylizeOutcome:
     pending: bool = False
     comparison_error: str | None = None
     digest: str = ""
+    no_fast: str = NO_FAST
+    about: str = ""
 
     @property
     def label(self) -> str:
@@ -508,14 +537,14 @@ class StylizeOutcome:
 
     def network_line(self) -> str:
         """Which network rendered the video (and why, after a fallback) and one plain speed figure."""
-        fallback = (" · The fast network was asked for, but this style has none, so the temporal model was used."
-                    if self.fell_back else "")
+        fallback = f" · The fast network was asked for, but {self.no_fast}." if self.fell_back else ""
         frames = self.result.frames
         sound = " · its sound kept" if self.has_sound else ""
         together = (" (together with the framewise baseline)" if self.variant != FAST_VARIANT and self.baseline
                     else "")
+        about = f" · {self.about}" if self.about else ""
         return (f"Network: **{self.label}** · {speed_text(frames, self.video_seconds, self.clip_fps)}{together}"
-                f"{sound}{fallback}")
+                f"{sound}{fallback}{about}")
 
     def summary(self) -> str:
         """The result text (Markdown): :meth:`network_line`, then the comparison's state or reading."""
@@ -590,7 +619,11 @@ class StylizeService:
         #: The jobs running and waiting, with their estimated waits (:meth:`watch`).
         self.line = JobLine(config.concurrency, config.queue_size)
 
-    def check_style(self, style: str | None) -> GalleryStyle:
+    def check_style(self, style: str | GalleryStyle | None) -> GalleryStyle:
+        """The installed style ``style`` names (or ``style`` itself, e.g. a visitor's painting);
+        :class:`NoStyleSelectedError` otherwise."""
+        if isinstance(style, GalleryStyle):
+            return style
         if not style:
             raise NoStyleSelectedError("Pick a style in the gallery first.")
         if style not in self.styles:
@@ -637,7 +670,8 @@ class StylizeService:
             stages = [Stage(tuple([main] + ([baseline] if baseline else [])), frames, pixels)]
         return main, baseline, stages
 
-    def run(self, video: str | os.PathLike[str] | None, style: str | None, progress: JobProgress | None = None,
+    def run(self, video: str | os.PathLike[str] | None, style: str | GalleryStyle | None,
+            progress: JobProgress | None = None,
             *, realtime: bool = False) -> StylizeOutcome:
         """The finished job of :meth:`stages` (its last outcome)."""
         outcome = None
@@ -646,8 +680,8 @@ class StylizeService:
         assert outcome is not None  # stages() always yields
         return outcome
 
-    def watch(self, video: str | os.PathLike[str] | None, style: str | None, *, realtime: bool = False,
-              interval: float = 1.0) -> Iterator[JobStatus | StylizeOutcome]:
+    def watch(self, video: str | os.PathLike[str] | None, style: str | GalleryStyle | None, *,
+              realtime: bool = False, interval: float = 1.0) -> Iterator[JobStatus | StylizeOutcome]:
         """One visitor's job as it goes: checked at once (a :class:`VSTError` before anything else), then its place in
         this server's line (:class:`JobStatus` ``waiting``, every ``interval`` seconds, with the estimated wait),
         then :meth:`stages` in a worker thread: ``starting``, the render's progress (``video``, ``comparison``: at
@@ -719,7 +753,8 @@ class StylizeService:
             if worker is None:
                 self.line.leave(ticket)
 
-    def stages(self, video: str | os.PathLike[str] | None, style: str | None, progress: JobProgress | None = None,
+    def stages(self, video: str | os.PathLike[str] | None, style: str | GalleryStyle | None,
+               progress: JobProgress | None = None,
                *, realtime: bool = False) -> Iterator[StylizeOutcome]:
         """Stylize ``video`` with ``style``'s main network (see :func:`choose_network`; ``realtime`` asks for the fast
         one) and its baseline (:func:`baseline_for`), within the size, length and time limits; yields each outcome as
@@ -746,16 +781,20 @@ class StylizeService:
                         "(slower; train the twin with `python -m training distill --framewise`)", chosen.slug,
                         FAST_FRAMEWISE_VARIANT)
         variants = [main] + ([baseline] if baseline is not None else [])
-        stylizers = {variant: self.models.stylizer(chosen.slug, variant, chosen.variants[variant])
-                     for variant in variants}
-        digest = pair_digest(chosen, main, baseline)
+        if chosen.networks is not None:  # built for this job (a visitor's painting), never shared or voted on
+            stylizers, digest = chosen.networks(variants, source, self.models.device), ""
+        else:
+            stylizers = {variant: self.models.stylizer(chosen.slug, variant, chosen.variants[variant])
+                         for variant in variants}
+            digest = pair_digest(chosen, main, baseline)
         job_id, folder = self.jobs.new()
         outputs = {variant: folder / output_name(source, chosen.slug, variant) for variant in stylizers}
 
         def outcome(result: RenderResult, seconds: float, **state: object) -> StylizeOutcome:
             return StylizeOutcome(job_id, folder, chosen.slug, main, realtime, outputs[main],
                                   outputs.get(baseline or ""), baseline, result, seconds, clip_fps=info.fps,
-                                  has_sound=info.has_audio, digest=digest, **state)  # type: ignore[arg-type]
+                                  has_sound=info.has_audio, digest=digest, no_fast=chosen.no_fast,
+                                  about=chosen.about, **state)  # type: ignore[arg-type]
 
         one_pass = main != FAST_VARIANT or baseline is None  # the temporal model: video and comparison together
         try:
