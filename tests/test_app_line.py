@@ -108,3 +108,26 @@ def test_a_job_whose_visitor_left_stops_and_frees_its_place(tmp_path: Path, clip
     while service.line.counts != (0, 0) or any(config.jobs_dir.iterdir()):
         assert time.monotonic() < deadline, (service.line.counts, list(config.jobs_dir.iterdir()))
         time.sleep(0.1)
+
+
+def test_real_time_runs_the_network_at_half_size_when_full_size_cannot_keep_up(tmp_path: Path) -> None:
+    """A 1280×720 clip at 1000 fps (VST_MAX_SIDE=1280): no network keeps up at full size, so real-time mode runs the
+    fast network (and its twin, for a fair comparison) at half of each side, upsampled back, and the result says so;
+    the video keeps the clip's size."""
+    from tests.app_harness import make_tiny_styles, patched_env
+    from tests.clips import make_clip
+    from vst.app.config import AppConfig
+    from vst.app.service import StylizeService, gallery_styles
+    from vst.video import probe
+
+    root = make_tiny_styles(tmp_path / "styles", fast=("starry-night",), fast_framewise=("starry-night",))
+    clip = make_clip(tmp_path / "hd.mp4", width=1280, height=720, num_frames=4, fps=1000)
+    config = AppConfig.from_env({"VST_CACHE_DIR": str(tmp_path / "cache"), "VST_MAX_SIDE": "1280"})
+    with patched_env({"VST_CHECKPOINT_DIR": str(root), "HF_HUB_OFFLINE": "1"}):
+        service = StylizeService(config, gallery_styles(config))
+    outcome = service.run(clip, "starry-night", realtime=True)
+    line = outcome.network_line()
+    assert " · The network ran at 640×360 (half of 1280×720)" in line and "real time" not in line, line
+    assert outcome.baseline_variant == "fast-framewise" and outcome.baseline is not None
+    for video in (outcome.video, outcome.baseline):
+        assert (probe(video).width, probe(video).height) == (1280, 720)

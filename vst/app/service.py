@@ -43,7 +43,8 @@ from ..fingerprint import checkpoint_digest
 from ..hub import InstalledStyle, installed_styles
 from ..metrics import WarpingErrorMeter
 from ..pipeline import RenderResult, Stylizer, check_frame_size, render_video, select_device
-from ..video import VideoInfo, probe
+from ..realtime import ScaleChoice, choose_scale
+from ..video import VideoInfo, fit_size, probe
 from .config import AppConfig
 from .comparison import VARIANT_LABELS, flicker_frame, flicker_reading, slider_html
 from .line import JobLine, Stage
@@ -371,9 +372,21 @@ class ModelCache:
         self.compile = compile
         self._lock = threading.Lock()
         self._stylizers: dict[tuple[str, str], Stylizer] = {}
+        #: (slug, variant, scale) → (the full-scale stylizer it shares its network with, the scaled stylizer)
+        self._scaled: dict[tuple[str, str, float], tuple[Stylizer, Stylizer]] = {}
+        self._choices: dict[tuple[str, str, int, int, float], ScaleChoice] = {}
         self._folders: dict[tuple[str, str], Path] = {}
 
-    def stylizer(self, slug: str, variant: str, folder: Path) -> Stylizer:
+    def stylizer(self, slug: str, variant: str, folder: Path, scale: float = 1.0) -> Stylizer:
+        """The shared :class:`Stylizer` of ``slug``'s ``variant`` network at internal ``scale`` (see
+        :class:`vst.pipeline.Stylizer`); :class:`CheckpointError` with a visitor's line if it cannot be loaded."""
+        if scale != 1.0:
+            full = self.stylizer(slug, variant, folder)
+            key = (slug, variant, scale)
+            with self._lock:
+                if self._scaled.get(key, (None, None))[0] is not full:
+                    self._scaled[key] = (full, Stylizer(full.model, self.device, compile=self.compile, scale=scale))
+                return self._scaled[key][1]
         key = (slug, variant)
         with self._lock:
             if key not in self._stylizers or self._folders[key] != folder:
@@ -386,6 +399,21 @@ class ModelCache:
                 self._stylizers[key] = Stylizer(network, self.device, compile=self.compile)
                 self._folders[key] = folder
             return self._stylizers[key]
+
+    def realtime_choice(self, slug: str, folder: Path, width: int, height: int, fps: float) -> ScaleChoice:
+        """The internal scale at which ``slug``'s fast network keeps up with a ``width``×``height`` clip at ``fps``
+        on this server (:func:`vst.realtime.choose_scale`: measured once per style, size and rate, then reused)."""
+        key = (slug, str(folder), width, height, round(fps, 3))
+        with self._lock:
+            if key in self._choices:
+                return self._choices[key]
+        network = self.stylizer(slug, FAST_VARIANT, folder).model
+        choice = choose_scale(network, width, height, fps, device=str(self.device))
+        log.info("%s at %dx%d, %.2f fps: %s (%.1f fps measured)", slug, width, height, fps,
+                 choice.describe(width, height), 1 / choice.seconds_per_frame)
+        with self._lock:
+            self._choices[key] = choice
+        return choice
 
 
 class JobActivity:
@@ -481,6 +509,8 @@ class StylizeOutcome:
     pending: bool = False
     comparison_error: str | None = None
     digest: str = ""
+    #: In real-time mode: the internal resolution chosen to keep up (:meth:`vst.realtime.ScaleChoice.describe`)
+    scale_note: str = ""
     no_fast: str = NO_FAST
     about: str = ""
 
@@ -543,8 +573,9 @@ class StylizeOutcome:
         together = (" (together with the framewise baseline)" if self.variant != FAST_VARIANT and self.baseline
                     else "")
         about = f" · {self.about}" if self.about else ""
+        scale = f" · {self.scale_note[0].upper()}{self.scale_note[1:]}" if self.scale_note else ""
         return (f"Network: **{self.label}** · {speed_text(frames, self.video_seconds, self.clip_fps)}{together}"
-                f"{sound}{fallback}{about}")
+                f"{scale}{sound}{fallback}{about}")
 
     def summary(self) -> str:
         """The result text (Markdown): :meth:`network_line`, then the comparison's state or reading."""
@@ -776,6 +807,7 @@ class StylizeService:
                 progress: JobProgress | None, cancel: threading.Event | None) -> Iterator[StylizeOutcome]:
         """:meth:`stages` of a checked style and video; ``cancel`` stops the render at its next frames."""
         main, baseline, _ = self.plan(chosen, info, realtime)
+        scale_note = ""
         if main == FAST_VARIANT and baseline == "framewise":
             log.warning("%s has no %s network: the fast network is compared with the full-size framewise model "
                         "(slower; train the twin with `python -m training distill --framewise`)", chosen.slug,
@@ -784,7 +816,13 @@ class StylizeService:
         if chosen.networks is not None:  # built for this job (a visitor's painting), never shared or voted on
             stylizers, digest = chosen.networks(variants, source, self.models.device), ""
         else:
-            stylizers = {variant: self.models.stylizer(chosen.slug, variant, chosen.variants[variant])
+            scale = 1.0
+            if main == FAST_VARIANT:  # real time: the internal resolution that keeps up here, measured
+                width, height = fit_size(info.width, info.height, self.config.max_side)
+                choice = self.models.realtime_choice(chosen.slug, chosen.variants[main], width, height, info.fps)
+                scale, scale_note = choice.scale, choice.describe(width, height)
+            # the baseline at the same scale: the comparison shows what the temporal term did, nothing else
+            stylizers = {variant: self.models.stylizer(chosen.slug, variant, chosen.variants[variant], scale)
                          for variant in variants}
             digest = pair_digest(chosen, main, baseline)
         job_id, folder = self.jobs.new()
@@ -794,7 +832,7 @@ class StylizeService:
             return StylizeOutcome(job_id, folder, chosen.slug, main, realtime, outputs[main],
                                   outputs.get(baseline or ""), baseline, result, seconds, clip_fps=info.fps,
                                   has_sound=info.has_audio, digest=digest, no_fast=chosen.no_fast,
-                                  about=chosen.about, **state)  # type: ignore[arg-type]
+                                  about=chosen.about, scale_note=scale_note, **state)  # type: ignore[arg-type]
 
         one_pass = main != FAST_VARIANT or baseline is None  # the temporal model: video and comparison together
         try:
