@@ -241,6 +241,8 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
     ttl = max(60, int(config.cache_ttl_minutes * 60))
     # Votes count for the checkpoints installed now: a retrained style's results start afresh.
     current = current_digests(styles)
+    if studio is not None:  # visitors' own paintings: one row apart, for the any-painting checkpoints installed now
+        current[YOUR_PAINTING] = [studio.digest]
 
     with gr.Blocks(title=TITLE, delete_cache=(min(ttl, 3600), ttl)) as demo:
         gr.Markdown(f"# {TITLE}\n\n{INTRO}", elem_id="vst-header")

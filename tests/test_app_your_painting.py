@@ -8,6 +8,7 @@ import hashlib
 import io
 import re
 import shutil
+import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,13 +31,14 @@ from tests.app_harness import (
     running_app,
 )
 from tests.test_app import first_frame, plot_variants, result_text
-from vst.any_painting import network_for_picture
+from vst.any_painting import any_painting_folder, network_for_picture
 from vst.app.comparison import FRAMEWISE_LABEL, TEMPORAL_LABEL
 from vst.app.config import AppConfig
-from vst.app.service import CARD_RATIO, Showcase
+from vst.app.service import CARD_RATIO, YOUR_PAINTING_ROW, Showcase
 from vst.app.votes import VoteStore
 from vst.app.your_painting import CAPTION, discard_upload, shown_name
-from vst.catalog import PACKAGE_CHECKPOINT_DIR
+from vst.catalog import PACKAGE_CHECKPOINT_DIR, VARIANTS
+from vst.fingerprint import checkpoint_digest
 from vst.pipeline import Stylizer
 from vst.video import VideoReader, is_browser_playable, probe
 
@@ -55,6 +57,7 @@ NO_PAINTING = (r"^Upload a picture \(JPEG, PNG or WebP\) for your painting first
 class PaintingApp:
     url: str
     config: AppConfig
+    store: VoteStore
 
     def client(self) -> Client:
         """A new session; file outputs are left on the server (their URLs are checked)."""
@@ -71,7 +74,7 @@ def launch(tmp_path_factory: pytest.TempPathFactory, name: str, env: dict[str, s
         config = AppConfig.from_env({"VST_CACHE_DIR": str(cache), "VST_SHOWCASE": "0", **env})
         store = VoteStore(cache / "votes.sqlite3")
         with running_app(config, store, Showcase(config.showcase_dir, {})) as url:
-            yield PaintingApp(url, config)
+            yield PaintingApp(url, config, store)
         store.close()
 
 
@@ -218,10 +221,6 @@ def test_stylizing_with_your_painting_compares_it_with_the_framewise_teacher(pai
     assert np.abs(first_frame(job / "clip_your-painting_framewise.mp4") - teacher).mean() < 8
     assert np.abs(first_frame(job / "clip_your-painting.mp4") - teacher).mean() > 1  # the temporal network differs
 
-    # A visitor's painting never joins the blind vote (its votes would mix every visitor's picture in one row).
-    _, _, prompt, *_ = client.predict(api_name="/ab_next")
-    assert "your own video" not in prompt
-
     # Below strength 1 the video's own style is mixed in: another rendering, said in the result text; with the fast
     # network unticked there is no fall-back to tell.
     weaker, *_, weaker_summary = client.predict(handle_file(clip_mp4), "your-painting", False, 0.3,
@@ -246,6 +245,54 @@ def test_a_visitors_painting_is_theirs_alone(painting_app: PaintingApp, painting
     assert re.fullmatch(r"[0-9a-f]{32}", folder.name)
     assert painting_app.get(f"/vst-media/{folder.name}/").status_code == 404
     assert holding([Path(get_upload_folder()), painting_app.config.cache_dir], painting_jpg.read_bytes()) == []
+
+
+def test_a_result_of_your_painting_is_a_blind_pair_for_its_visitor_only(painting_app: PaintingApp,
+                                                                        painting_jpg: Path, clip_mp4: Path) -> None:
+    owner = Client(painting_app.url, verbose=False)
+    owner.predict(handle_file(painting_jpg), 1.0, api_name="/your_painting")
+    _, slider, *_ = owner.predict(handle_file(clip_mp4), "your-painting", True, 1.0, api_name="/stylize")
+    job = re.findall(r'<video class="vst-under" src="([^"]+)"', slider)[0].split("/")[2]
+    folder = painting_app.config.jobs_dir / job
+    assert (folder / "clip_your-painting.mp4").is_file()
+
+    # Another session is never offered it (no showcase here: nothing to offer at all), before and after the vote.
+    other = painting_app.client()
+    left, right, prompt, *_ = other.predict(api_name="/ab_next")
+    assert (left, right) == (None, None) and "Your painting" not in prompt
+
+    # Its visitor is: the temporal any-painting network against the framewise teacher, prompted as their painting.
+    left, right, prompt, *_ = owner.predict(api_name="/ab_next")
+    assert prompt == ("**Your painting** on your own video (our steady network and the framewise teacher). Which "
+                      "one flickers less and looks better?")
+    assert {Path(left).read_bytes(), Path(right).read_bytes()} == {
+        (folder / f"clip_your-painting{suffix}.mp4").read_bytes() for suffix in ("", "_framewise")}
+    reveal, results, table = owner.predict(api_name="/vote_left")
+    labels = f"({re.escape(TEMPORAL_LABEL)}|{re.escape(FRAMEWISE_LABEL)})"
+    assert re.fullmatch(rf"Left was \*\*{labels}\*\*, right was \*\*{labels}\*\*\. You preferred \*\*\1\*\*\. "
+                        rf"Thanks for voting!", reveal), reveal
+    assert len({m for m in re.findall(labels, reveal)}) == 2
+
+    # Stored under the fixed label with the two any-painting checkpoints' digest: nothing of the picture.
+    with sqlite3.connect(painting_app.store.path) as conn:
+        rows = conn.execute("SELECT * FROM votes WHERE clip = ?", (f"upload-{job}",)).fetchall()
+        columns = [c[1] for c in conn.execute("PRAGMA table_info(votes)")]
+    assert len(rows) == 1
+    row = dict(zip(columns, rows[0], strict=True))
+    digest = checkpoint_digest({v: any_painting_folder(v) for v in VARIANTS}, VARIANTS)
+    assert (row["style"], row["checkpoints"], row["network"]) == ("your-painting", digest, "full-size")
+    sha256 = hashlib.sha256(painting_jpg.read_bytes()).hexdigest()
+    assert not any(isinstance(v, str) and ("my-painting" in v or sha256[:16] in v) for v in row.values())
+
+    # Counted apart from the bundled styles: its own line and row, not in "all styles".
+    assert results.startswith("No votes on the bundled styles yet.")
+    assert "Visitors' own paintings, counted apart" in results and "; 1 vote)." in results  # counted: installed now
+    assert [r[0] for r in table["data"]] == ["all styles", YOUR_PAINTING_ROW]
+    assert table["data"][0][1:4] == [0, 0, 0] and sum(table["data"][1][1:4]) == 1
+
+    # Voted on: not offered again to its visitor, and still never to the other session.
+    assert "Your painting" not in owner.predict(api_name="/ab_next")[2]
+    assert "Your painting" not in other.predict(api_name="/ab_next")[2]
 
 
 @pytest.fixture(scope="module")

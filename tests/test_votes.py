@@ -13,7 +13,17 @@ from typing import Any
 import pytest
 from huggingface_hub import HfApi, RepoUrl
 
-from vst.app.votes import LOCAL_STATUS, SYNC_FOLDER, Tally, VoteStore, default_db_path, wilson_interval, winner_of
+from vst.app.service import YOUR_PAINTING_ROW, results_markdown, results_table
+from vst.app.votes import (
+    LOCAL_STATUS,
+    SYNC_FOLDER,
+    YOUR_PAINTING,
+    Tally,
+    VoteStore,
+    default_db_path,
+    wilson_interval,
+    winner_of,
+)
 
 
 def wilson_closed_form(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
@@ -208,6 +218,37 @@ def test_fast_pairs_are_counted_with_their_own_checkpoints_and_apart_by_network(
     assert current.overall == Tally(2, 0, 0) and current.per_style == {"starry-night": Tally(2, 0, 0)}
     assert current.per_network == {"full-size": Tally(1, 0, 0), "fast": Tally(1, 0, 0)}
     assert store.results({"starry-night": "full-weights"}).per_network == {"full-size": Tally(1, 0, 0)}
+
+
+def test_votes_on_visitors_paintings_are_counted_apart_from_the_bundled_styles(store: VoteStore) -> None:
+    """A vote on a visitor's own painting is stored under one fixed label with the any-painting checkpoints' digest;
+    the results give it its own tally and row, left out of ``all styles`` and of the per-network lines."""
+    vote(store, "temporal", session="s1", checkpoints="starry-weights")
+    vote(store, "framewise", session="s1", style=YOUR_PAINTING, clip="upload-1", checkpoints="any-weights")
+    vote(store, "tie", session="s2", style=YOUR_PAINTING, clip="upload-2", checkpoints="any-weights")
+    vote(store, "temporal", session="s3", style=YOUR_PAINTING, clip="upload-3", checkpoints="old-any-weights")
+    assert not vote(store, "temporal", session="s1", style=YOUR_PAINTING, clip="upload-1", checkpoints="any-weights")
+    with sqlite3.connect(store.path) as conn:
+        assert conn.execute("SELECT DISTINCT style, checkpoints, network FROM votes WHERE style = ? ORDER BY id",
+                            (YOUR_PAINTING,)).fetchall() == [(YOUR_PAINTING, "any-weights", "full-size"),
+                                                             (YOUR_PAINTING, "old-any-weights", "full-size")]
+    results = store.results({"starry-night": "starry-weights", YOUR_PAINTING: ["any-weights"]})
+    assert results.overall == Tally(1, 0, 0) and results.per_style == {"starry-night": Tally(1, 0, 0)}
+    assert results.per_network == {"full-size": Tally(1, 0, 0)}
+    assert results.your_painting == Tally(0, 1, 1)
+    assert (results.left_wins, results.right_wins) == (1, 1)  # the position check counts every vote
+    assert store.results({"starry-night": "starry-weights"}).your_painting == Tally()  # not installed: not counted
+    text = results_markdown(results, LOCAL_STATUS)
+    assert text.startswith("**Temporal (ours) preferred in 100% of decisive votes**")
+    assert ("Visitors' own paintings, counted apart (the any-painting network vs the framewise teacher): temporal "
+            "preferred in 0% of 1 decisive vote (95% CI 0–79%; 2 votes).") in text
+    table = results_table(results)
+    assert table["style"].tolist() == ["The Starry Night", "all styles", YOUR_PAINTING_ROW]
+    assert table.iloc[1, 1:4].tolist() == [1, 0, 0] and table.iloc[2, 1:4].tolist() == [0, 1, 1]
+    # Only visitors' paintings voted on: the bundled styles say so, the paintings' line is there.
+    only = store.results({YOUR_PAINTING: "any-weights"})
+    assert results_markdown(only, LOCAL_STATUS).startswith("No votes on the bundled styles yet.\n\nVisitors' own")
+    assert results_markdown(store.results({}), LOCAL_STATUS).startswith("No votes yet")
 
 
 def test_votes_persist_across_reopening(tmp_path: Path) -> None:

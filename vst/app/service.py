@@ -52,7 +52,7 @@ from .media import media_url
 from .progress import JobStatus
 from .served import forget_served
 from .showcase import CURATED_CLIPS, MIN_LONG_SIDE, ABPair, load_pairs, prerender_pairs
-from .votes import Results, Tally, VoteStore
+from .votes import YOUR_PAINTING, Results, Tally, VoteStore
 
 if TYPE_CHECKING:
     import torch
@@ -813,8 +813,8 @@ class StylizeService:
                         "(slower; train the twin with `python -m training distill --framewise`)", chosen.slug,
                         FAST_FRAMEWISE_VARIANT)
         variants = [main] + ([baseline] if baseline is not None else [])
-        if chosen.networks is not None:  # built for this job (a visitor's painting), never shared or voted on
-            stylizers, digest = chosen.networks(variants, source, self.models.device), ""
+        if chosen.networks is not None:  # built for this job (a visitor's painting), never shared
+            stylizers = chosen.networks(variants, source, self.models.device)
         else:
             scale = 1.0
             if main == FAST_VARIANT:  # real time: the internal resolution that keeps up here, measured
@@ -824,7 +824,8 @@ class StylizeService:
             # the baseline at the same scale: the comparison shows what the temporal term did, nothing else
             stylizers = {variant: self.models.stylizer(chosen.slug, variant, chosen.variants[variant], scale)
                          for variant in variants}
-            digest = pair_digest(chosen, main, baseline)
+        # a visitor's painting: the any-painting checkpoints' digest (public weights; nothing of the picture)
+        digest = pair_digest(chosen, main, baseline)
         job_id, folder = self.jobs.new()
         outputs = {variant: folder / output_name(source, chosen.slug, variant) for variant in stylizers}
 
@@ -982,6 +983,9 @@ class Presentation:
         return self.pair.path(self.right_variant)
 
     def caption(self) -> str:
+        if self.pair.style == YOUR_PAINTING:  # a visitor's own painting: only ever offered to that visitor
+            return ("**Your painting** on your own video (our steady network and the framewise teacher). Which one "
+                    "flickers less and looks better?")
         style = STYLES[self.pair.style]
         what = "your own video" if self.pair.own else f"the clip “{self.pair.clip}”"
         networks = " (the fast network and its framewise twin)" if self.pair.network == "fast" else ""
@@ -1214,7 +1218,8 @@ def _interval(ci: tuple[float, float], n: int) -> str:
 def results_markdown(results: Results, sync_status: str) -> str:
     """The vote results in a few lines: overall win rate with its 95% Wilson interval, counts, position bias."""
     overall: Tally = results.overall
-    if overall.total == 0:
+    painting = results.your_painting
+    if overall.total == 0 and painting.total == 0:
         return f"No votes yet: be the first! {sync_status}"
     side_n = results.left_wins + results.right_wins
     preference = (f"**Temporal (ours) preferred in {_percent(overall.win_rate)} of decisive votes** "
@@ -1228,16 +1233,28 @@ def results_markdown(results: Results, sync_status: str) -> str:
             f"{'fast network vs its framewise twin' if name == 'fast' else 'full-size models'}: temporal preferred "
             f"in {_percent(tally.win_rate)} of {_votes(tally.decisive).replace('vote', 'decisive vote')}"
             for name, tally in results.per_network.items()) + ".\n\n"
-    return f"{preference}\n\n{by_network}{position}\n\n{sync_status}"
+    if overall.total == 0:
+        preference = "No votes on the bundled styles yet."
+    yours = ""
+    if painting.total:  # visitors' own pictures, apart: each vote judged a different painting
+        yours = (f"Visitors' own paintings, counted apart (the any-painting network vs the framewise teacher): "
+                 f"temporal preferred in {_percent(painting.win_rate)} of "
+                 f"{_votes(painting.decisive).replace('vote', 'decisive vote')} "
+                 f"(95% CI {_interval(painting.ci95, painting.decisive)}; {_votes(painting.total)}).\n\n")
+    return f"{preference}\n\n{by_network}{yours}{position}\n\n{sync_status}"
 
 
+#: The results table's row of the votes on visitors' own paintings (after ``all styles``, which leaves them out).
+YOUR_PAINTING_ROW = "your painting (visitors' own, not in all styles)"
 RESULT_COLUMNS = ["style", "temporal wins", "framewise wins", "can't tell", "temporal win rate", "95% CI"]
 
 
 def results_table(results: Results) -> pd.DataFrame:
-    """One row per style with votes, then ``all styles``."""
+    """One row per style with votes, then ``all styles``, then (with votes) ``your painting (visitors' own)``, which
+    ``all styles`` does not count."""
     rows = []
-    for slug, tally in [*results.per_style.items(), ("", results.overall)]:
+    yours = [(YOUR_PAINTING_ROW, results.your_painting)] if results.your_painting.total else []
+    for slug, tally in [*results.per_style.items(), ("", results.overall), *yours]:
         name = STYLES[slug].title if slug in STYLES else (slug or "all styles")
         rows.append([name, tally.temporal_wins, tally.framewise_wins, tally.ties, _percent(tally.win_rate),
                      _interval(tally.ci95, tally.decisive)])

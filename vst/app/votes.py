@@ -65,6 +65,10 @@ CREATE TABLE IF NOT EXISTS votes (
 #: The networks a pair can compare, each trained with the temporal loss (``left_variant`` ``temporal``) and without it
 #: (``framewise``): the full-size models, or the fast network and its framewise twin.
 NETWORKS: tuple[str, ...] = ("full-size", "fast")
+#: The style key of the votes on a visitor's own painting (the any-painting network against the framewise teacher):
+#: one fixed label for every visitor's picture (nothing of the picture is stored), counted apart from the bundled
+#: styles (:attr:`Results.your_painting`).
+YOUR_PAINTING = "your-painting"
 _CLIENT_INDEX = "CREATE INDEX IF NOT EXISTS votes_by_client ON votes (client, created_at)"
 #: Counted votes one client (salted address hash) may cast per minute; more are refused (see :class:`VoteStore`).
 DEFAULT_VOTES_PER_MINUTE = 10
@@ -116,7 +120,10 @@ class Tally:
 
 @dataclass(frozen=True)
 class Results:
-    """All votes: overall and per style (catalog order), plus how often each screen side won (position bias)."""
+    """All votes: overall and per style (catalog order), plus how often each screen side won (position bias).
+
+    ``overall``, ``per_style`` and ``per_network`` count the bundled styles only; the votes on visitors' own paintings
+    are :attr:`your_painting` (the position-bias counts include them: the side does not depend on the style)."""
 
     overall: Tally
     per_style: dict[str, Tally]
@@ -124,6 +131,8 @@ class Results:
     right_wins: int
     #: The same votes by the networks compared (:data:`NETWORKS`), those with votes only.
     per_network: dict[str, Tally] = field(default_factory=dict)
+    #: The votes on visitors' own paintings (:data:`YOUR_PAINTING`), apart from the bundled styles.
+    your_painting: Tally = field(default_factory=Tally)
 
     @property
     def left_win_rate(self) -> float:
@@ -164,6 +173,11 @@ def client_of(address: str | None, forwarded_for: str | None = None) -> str | No
     if not address:
         return None
     return client_hash(address, os.environ.get("VST_VOTE_SALT") or _PROCESS_SALT)
+
+
+def _tally(counts: Mapping[str, int]) -> Tally:
+    """A :class:`Tally` of ``winner`` → number of votes."""
+    return Tally(counts.get("temporal", 0), counts.get("framewise", 0), counts.get("tie", 0))
 
 
 def winner_of(left_variant: str, choice: str) -> str:
@@ -290,8 +304,8 @@ class VoteStore:
         an anonymous random id (e.g. Gradio's ``request.session_hash``), never a name or an IP address: it is
         published with the votes when they are synced. ``ValueError`` on an invalid value.
         """
-        if style not in STYLES:
-            raise ValueError(f"unknown style {style!r}; known styles: {', '.join(STYLES)}")
+        if style not in STYLES and style != YOUR_PAINTING:
+            raise ValueError(f"unknown style {style!r}; known styles: {', '.join(STYLES)} and {YOUR_PAINTING}")
         _check_id("clip", clip)
         _check_id("session", session)
         if left_variant not in VARIANTS:
@@ -354,37 +368,37 @@ class VoteStore:
         ``current``: style → checkpoint digest, or the digests of each pair of networks the style has (full-size,
         fast); when given, only votes on those checkpoints count (a retrained style starts afresh, and a style not in
         it is left out)."""
-        where, params = "", []
+        condition, params = "1", []
         if current is not None:
             pairs = [(style, digest) for style, digests in current.items()
                      for digest in ([digests] if isinstance(digests, str) else digests)]
-            where = " WHERE " + (" OR ".join("(style = ? AND checkpoints = ?)" for _ in pairs) if pairs else "0")
+            condition = " OR ".join("(style = ? AND checkpoints = ?)" for _ in pairs) if pairs else "0"
             params = [value for pair in pairs for value in pair]
+        where, bundled = f" WHERE ({condition})", f" WHERE ({condition}) AND style != ?"
         with self._lock:
             self._check_open()
             by_style = self._conn.execute(f"SELECT style, winner, COUNT(*) FROM votes{where} GROUP BY style, winner",
                                           params).fetchall()
             by_side = dict(self._conn.execute(f"SELECT choice, COUNT(*) FROM votes{where} GROUP BY choice",
                                               params).fetchall())
-            by_network = self._conn.execute(f"SELECT network, winner, COUNT(*) FROM votes{where} "
-                                            f"GROUP BY network, winner", params).fetchall()
+            by_network = self._conn.execute(f"SELECT network, winner, COUNT(*) FROM votes{bundled} "
+                                            f"GROUP BY network, winner", [*params, YOUR_PAINTING]).fetchall()
         networks: dict[str, dict[str, int]] = {}
         for network, winner, n in by_network:
             networks.setdefault(network, {})[winner] = n
-        per_network = {network: Tally(c.get("temporal", 0), c.get("framewise", 0), c.get("tie", 0))
-                       for network in NETWORKS if (c := networks.get(network))}
+        per_network = {network: _tally(c) for network in NETWORKS if (c := networks.get(network))}
         counts: dict[str, dict[str, int]] = {}
         for style, winner, n in by_style:
             counts.setdefault(style, {})[winner] = n
+        your_painting = _tally(counts.pop(YOUR_PAINTING, {}))
         order = {slug: i for i, slug in enumerate(STYLES)}
-        per_style = {
-            style: Tally(c.get("temporal", 0), c.get("framewise", 0), c.get("tie", 0))
-            for style, c in sorted(counts.items(), key=lambda item: (order.get(item[0], len(order)), item[0]))
-        }
+        per_style = {style: _tally(c)
+                     for style, c in sorted(counts.items(), key=lambda item: (order.get(item[0], len(order)), item[0]))}
         overall = Tally(sum(t.temporal_wins for t in per_style.values()),
                         sum(t.framewise_wins for t in per_style.values()),
                         sum(t.ties for t in per_style.values()))
-        return Results(overall, per_style, by_side.get("left", 0), by_side.get("right", 0), per_network)
+        return Results(overall, per_style, by_side.get("left", 0), by_side.get("right", 0), per_network,
+                       your_painting)
 
     def sync_now(self, timeout: float | None = 60) -> bool:
         """Push pending votes to the Hub now and wait for it; False (logged) if not synced or the push failed."""

@@ -14,7 +14,12 @@ turns an upload into a :class:`YourPainting`:
   built for that job from the vector (:func:`vst.any_painting.network_for_vectors`: the temporal any-painting network
   and its framewise baseline, the teacher itself) and dropped after it. Only the two any-painting networks themselves
   (public weights) are loaded once and shared; nothing of a visitor's picture is in a cache another session can reach,
-  in the gallery or in the blind vote (a result of it is never a vote pair).
+  in the gallery or in the blind vote.
+
+A result of it is a blind vote pair for its visitor only (kept in their session, like a result of a bundled style):
+the temporal any-painting network against the framewise teacher. Its vote is stored under the fixed style key
+:data:`YOUR_PAINTING` with the two any-painting checkpoints' digest (:attr:`PaintingStudio.digest`), nothing of the
+picture, and counted apart from the bundled styles (:attr:`vst.app.votes.Results.your_painting`).
 
 There is no fast any-painting network yet: in the fast mode the temporal one renders a picture, and the hint and the
 result text say so.
@@ -45,12 +50,11 @@ from ..pipeline import Stylizer
 from ..style_picture import ACCEPTED_NAMES, open_style_picture
 from ..teacher import MagentaTransform, StyleVectors, check_strength, style_predictor
 from .served import forget_served
-from .service import CARD_RATIO, GalleryStyle, JobSpace, NoStyleSelectedError, card_image, sample_photo
+from .service import CARD_RATIO, GalleryStyle, JobSpace, NoStyleSelectedError, card_image, pair_digest, sample_photo
+from .votes import YOUR_PAINTING  # the style name of a visitor's painting, where an installed style has its slug
 
 log = logging.getLogger(__name__)
 
-#: The style name of a visitor's painting (the gallery's last card), where an installed style has its slug.
-YOUR_PAINTING = "your-painting"
 #: The last card's caption.
 CAPTION = f"Your painting — upload any picture ({ACCEPTED_NAMES})"
 #: The hint under the *Fast network* box while the last card is selected.
@@ -251,6 +255,12 @@ class PaintingStudio:
             raise NoPaintingError(f"Upload a picture ({ACCEPTED_NAMES}) for your painting first; pictures are "
                                   f"deleted from this server a while after their upload.")
         return self.style(dataclasses.replace(painting, strength=check_strength(float(strength))))
+
+    @functools.cached_property
+    def digest(self) -> str:
+        """The digest of the any-painting network's temporal and framewise checkpoints: what a vote on a visitor's
+        painting judged (:func:`~vst.app.service.pair_digest`; the same for every picture)."""
+        return pair_digest(GalleryStyle(YOUR_PAINTING, CAPTION, Path(), dict(self.folders)), "temporal", "framewise")
 
     def style(self, painting: YourPainting) -> GalleryStyle:
         """``painting`` as the style of one job: its networks are built for that job (:meth:`job_networks`)."""
