@@ -42,7 +42,7 @@ from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from vst.errors import VSTError  # noqa: E402
+from vst.errors import VSTError, first_line  # noqa: E402
 from vst.pipeline import Stylizer, check_frame_size  # noqa: E402
 from vst.video import VideoReader  # noqa: E402
 
@@ -132,7 +132,7 @@ def load_classic(spec: str) -> torch.nn.Module:
     try:
         return ClassicStyleNet.from_folder(classic_folder(spec))
     except (ValueError, OSError, KeyError) as err:  # ClassicFormatError is a ValueError, as is malformed JSON
-        raise UserError(f"SPEC {spec!r}: {str(err).splitlines()[0]}") from None
+        raise UserError(f"SPEC {spec!r}: {first_line(err)}") from None
 
 
 def load_system(system: System, painting: Path) -> torch.nn.Module:
@@ -599,7 +599,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run_make(args) if args.command == "make" else run_score(args)
     except (UserError, VSTError) as err:
-        return fail(str(err).splitlines()[0] if str(err) else type(err).__name__)
+        return fail(first_line(err))
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ from tqdm import tqdm
 
 from vst.model import with_inference
 from vst.style_folder import WEIGHTS_FILE
-from vst.teacher import STYLE_DIM, MagentaTransform, StylePredictor, load_teacher, norm_layers
+from vst.teacher import MagentaTransform, StylePredictor, load_teacher, norm_layers
 
 from .any_painting_teacher import card_front_matter
 from .config import AnyPaintingConfig

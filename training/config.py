@@ -89,21 +89,6 @@ class TrainConfig:
             out[f.name] = str(value) if isinstance(value, Path) else list(value) if isinstance(value, tuple) else value
         return out
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> TrainConfig:
-        kwargs: dict[str, Any] = {}
-        types = {f.name: f for f in dataclasses.fields(cls)}
-        for key, value in data.items():
-            if key not in types:
-                continue
-            default = types[key].default
-            if isinstance(default, Path) or key in ("init_from", "teacher"):
-                value = Path(value) if value is not None else None
-            elif isinstance(default, tuple):
-                value = tuple(value)
-            kwargs[key] = value
-        return cls(**kwargs)
-
 
 def add_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig | None = None) -> None:
     """Add one ``--flag`` per :class:`TrainConfig` field to an argparse parser (tuples take several values).

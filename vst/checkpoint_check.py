@@ -26,7 +26,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file
 
-from .errors import CheckpointError
+from .errors import CheckpointError, first_line
 from .model import ARCHITECTURES, CONDITIONAL_ARCHITECTURE, StyleNet, network_class
 from .style_folder import CONFIG_FILE, WEIGHTS_FILE
 
@@ -69,7 +69,7 @@ def read_json_object(path: Path) -> dict[str, Any]:
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise CheckpointError(f"{path} is not valid JSON ({str(err).splitlines()[0]})") from None
+        raise CheckpointError(f"{path} is not valid JSON ({first_line(err)})") from None
     if not isinstance(config, dict):
         raise CheckpointError(f"{path} must hold a JSON object, not a {type(config).__name__}")
     return config
@@ -149,7 +149,7 @@ def check_tensors(path: Path, expected: dict[str, tuple[int, ...]]) -> None:
         with safe_open(str(path), framework="pt") as f:
             stored = {name: (tuple(f.get_slice(name).get_shape()), f.get_slice(name).get_dtype()) for name in f.keys()}
     except SafetensorError as err:
-        raise CheckpointError(f"{path} is not a valid safetensors file ({str(err).splitlines()[0]})") from None
+        raise CheckpointError(f"{path} is not a valid safetensors file ({first_line(err)})") from None
     missing, unexpected = set(expected) - set(stored), set(stored) - set(expected)
     if missing or unexpected:
         parts = [f"missing {len(missing)} tensor(s): {list_names(missing)}"] if missing else []
@@ -180,5 +180,5 @@ def read_tensors(path: Path) -> dict[str, torch.Tensor]:
     try:
         tensors = load_file(str(path), device="cpu")
     except (SafetensorError, OSError) as err:
-        raise CheckpointError(f"{path} cannot be read ({str(err).splitlines()[0]})") from None
+        raise CheckpointError(f"{path} cannot be read ({first_line(err)})") from None
     return {name: t.float() for name, t in tensors.items()}

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 
+def first_line(err: BaseException) -> str:
+    """The first line of ``err``'s message (some libraries' run over several lines), or its type's name when the
+    message is empty."""
+    return str(err).splitlines()[0] if str(err).strip() else type(err).__name__
+
+
 class VSTError(Exception):
     """Base class: ``str(err)`` is a complete, user-facing, one-line message."""
 

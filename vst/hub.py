@@ -17,8 +17,8 @@ import torch
 
 from .catalog import bundled_dir, get_style, is_bundled, load_catalog
 from .checkpoint_check import load_network
-from .errors import StyleNotFoundError
-from .hub_client import HUB_ERRORS, cached_variant, download_variants, first_line, hub_reachable, hub_variant
+from .errors import StyleNotFoundError, first_line
+from .hub_client import HUB_ERRORS, cached_variant, download_variants, hub_reachable, hub_variant
 from .model import StyleNet
 from .style_folder import ALL_VARIANTS, CONFIG_FILE, WEIGHTS_FILE, Style, check_variant, is_checkpoint_folder
 

@@ -22,7 +22,7 @@ from urllib.parse import urlparse
 from huggingface_hub import constants, hf_hub_download, snapshot_download
 from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, OfflineModeIsEnabled
 
-from .errors import StyleNotFoundError
+from .errors import StyleNotFoundError, first_line
 from .style_folder import ALL_VARIANTS, STYLE_FILE, WEIGHTS_FILE, Style, is_checkpoint_folder, read_style_file
 
 log = logging.getLogger(__name__)
@@ -44,11 +44,6 @@ def hub_reachable(timeout: float = 1.0) -> bool:
     except OSError as err:
         log.info("Hugging Face Hub at %s is unreachable (%s); using bundled and cached checkpoints only", url.netloc, err)
         return False
-
-
-def first_line(err: Exception) -> str:
-    """The first line of ``err``'s message (huggingface_hub's run over several), or its type's name when empty."""
-    return str(err).splitlines()[0] if str(err) else type(err).__name__
 
 
 @functools.lru_cache(maxsize=64)

@@ -156,12 +156,6 @@ class WarpingErrorMeter:
         self._prev_gray: np.ndarray | None = None
         self._prev_outputs: dict[str, np.ndarray] = {}
 
-    def reset(self) -> None:
-        """Forget the previous frame (start a new video) and all errors."""
-        self.errors = {}
-        self._prev_gray = None
-        self._prev_outputs = {}
-
     def update(self, input_frame: np.ndarray, outputs: Mapping[str, np.ndarray]) -> dict[str, float] | None:
         """Add one step. Returns each output's error for the pair (previous, this) frame, None on the first frame."""
         gray = _flow_gray(input_frame, self.flow_max_side)

@@ -94,10 +94,6 @@ class Style:
             object.__setattr__(self, "repo_id", default_repo_id(self.slug))
 
     @property
-    def commons_url(self) -> str:  # the name callers used before the catalog became data
-        return self.source_url
-
-    @property
     def caption(self) -> str:
         """E.g. ``The Starry Night — Vincent van Gogh, 1889`` (missing parts left out)."""
         by = ", ".join(part for part in (self.artist, self.year) if part)

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .errors import StylePictureError
+from .errors import StylePictureError, first_line
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +159,7 @@ def open_style_picture(path: str | Path) -> StylePicture:
         upright = ImageOps.exif_transpose(image)
         rgb = _shrunk(_to_rgb(upright))
     except _DECODE_ERRORS as err:
-        raise StylePictureError(f"{name} is a damaged or truncated picture ({str(err).splitlines()[0]})") from None
+        raise StylePictureError(f"{name} is a damaged or truncated picture ({first_line(err)})") from None
     if note:
         log.info("%s", note)
     return StylePicture(rgb, hashlib.sha256(data).hexdigest(), name, note)

@@ -32,7 +32,7 @@ from huggingface_hub import CommitScheduler, HfApi
 from huggingface_hub.errors import HfHubHTTPError
 
 from ..catalog import STYLES, VARIANTS
-from ..errors import VSTError
+from ..errors import VSTError, first_line
 
 log = logging.getLogger(__name__)
 
@@ -258,7 +258,7 @@ class VoteStore:
                                                  path_in_repo=PATH_IN_REPO, every=sync_every_minutes, token=token,
                                                  hf_api=hf_api, allow_patterns=["*.jsonl"])
             except _HUB_ERRORS as err:
-                reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+                reason = first_line(err)
                 log.warning("votes stay local in %s: cannot use the Hub dataset %s (%s)", self.path, hub_repo, reason)
                 self._sync_status = LOCAL_STATUS
             else:
