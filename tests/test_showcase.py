@@ -143,6 +143,23 @@ def test_default_cache_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
     assert default_cache_dir() == Path.home() / ".cache" / "vst" / "showcase"
 
 
+def test_one_cache_root_for_the_app_training_and_the_live_runtime(monkeypatch: pytest.MonkeyPatch,
+                                                                  tmp_path: Path) -> None:
+    """The app's jobs and showcase, the VGG weights and the Live tab's runtime share one root (vst.files.cache_root);
+    a blank VST_CACHE_DIR counts as unset everywhere."""
+    from training.vgg import default_cache_dir as vgg_cache_dir
+    from vst.app.config import AppConfig
+    from vst.files import cache_root
+    from vst.web_runtime import runtime_dir
+
+    monkeypatch.setenv("VST_CACHE_DIR", str(tmp_path))
+    assert cache_root() == vgg_cache_dir() == AppConfig.from_env().cache_dir == tmp_path
+    assert default_cache_dir().parent == runtime_dir().parent == tmp_path
+    monkeypatch.setenv("VST_CACHE_DIR", "  ")
+    home = Path.home() / ".cache" / "vst"
+    assert cache_root() == vgg_cache_dir() == AppConfig.from_env().cache_dir == default_cache_dir().parent == home
+
+
 def test_command_line(own_checkpoints: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(vst.app.showcase, "CURATED_CLIPS", CLIPS)

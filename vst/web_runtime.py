@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
-import os
 import shutil
 import subprocess
 import tarfile
@@ -25,6 +24,7 @@ import urllib.request
 from pathlib import Path
 
 from .errors import VSTError
+from .files import cache_root
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +50,7 @@ class RuntimeFetchError(VSTError):
 
 def runtime_dir() -> Path:
     """``$VST_CACHE_DIR/onnxruntime-web-<version>`` (``~/.cache/vst`` without the variable)."""
-    root = os.environ.get("VST_CACHE_DIR")
-    return (Path(root) if root else Path.home() / ".cache" / "vst") / f"{PACKAGE}-{VERSION}"
+    return cache_root() / f"{PACKAGE}-{VERSION}"
 
 
 def runtime_ready(folder: Path | None = None) -> bool:

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import VSTError
+from ..files import cache_root
 
 
 class ConfigError(VSTError):
@@ -63,8 +64,8 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
 
 
 def default_cache_dir() -> Path:
-    """``~/.cache/vst``, the same root as :func:`vst.app.showcase.default_cache_dir` uses without ``VST_CACHE_DIR``."""
-    return Path.home() / ".cache" / "vst"
+    """``~/.cache/vst``: :func:`vst.files.cache_root` without ``VST_CACHE_DIR``."""
+    return cache_root({})
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from tqdm import tqdm
 
 from ..checkpoint_check import load_network
 from ..errors import StyleNotFoundError, VideoError, VSTError
+from ..files import cache_root
 from ..fingerprint import checkpoint_digest, checkpoint_fingerprint, file_sha256
 from ..hub import InstalledStyle, installed_styles
 from ..pipeline import Stylizer, render_video, select_device
@@ -87,8 +88,7 @@ class ABPair:
 
 def default_cache_dir() -> Path:
     """``$VST_CACHE_DIR/showcase``, else ``~/.cache/vst/showcase``."""
-    env = os.environ.get("VST_CACHE_DIR")
-    return (Path(env) if env else Path.home() / ".cache" / "vst") / "showcase"
+    return cache_root() / "showcase"
 
 
 def pair_key(style: InstalledStyle, clip: Path, *, max_side: int, max_seconds: float | None) -> str:
