@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,11 +14,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("VST_HUB_STYLES", "")
 os.environ.setdefault("VST_HUB_STYLES_FILE", "")
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # `import vst` and `from tests.clips import ...` without installing the package
-    sys.path.insert(0, str(ROOT))
-
-from tests.clips import CONTAINER_CLIPS, make_audio_only, make_clip  # noqa: E402
+from tests.clips import CONTAINER_CLIPS, make_audio_only, make_clip  # noqa: E402  (after the variables above)
 
 pytest_plugins = ["tests.model_fixtures", "tests.training_fixtures"]
 
