@@ -84,10 +84,9 @@ def parse_system(option: str, value: str) -> System:
     if not sep or not name.strip() or not spec.strip():
         raise UserError(f"{option} {value!r}: expected NAME=SPEC (SPEC: a checkpoint folder, teacher or "
                         "classic:FOLDER[:SLUG])")
-    spec, at, scale = spec.strip().rpartition("@") if "@" in spec else ("", "", "")
-    spec = spec if at else value.partition("=")[2].strip()
+    folder, at, scale = spec.strip().rpartition("@")  # SPEC@SCALE; without "@": ("", "", SPEC)
     try:
-        system = System(name.strip(), spec, float(scale) if at else 1.0)
+        system = System(name.strip(), folder if at else scale, float(scale) if at else 1.0)
     except ValueError:
         raise UserError(f"{option} {value!r}: @SCALE must be a number in (0, 1]") from None
     if not 0.0 < system.scale <= 1.0:

@@ -139,16 +139,17 @@ class Stylizer:
         # network, which runs slower that way on the CPU (benchmarks/levers.py)
         x = torch.from_numpy(images).to(self.device).permute(0, 3, 1, 2)
         x = x.to(self.dtype, memory_format=torch.contiguous_format).div_(255.0)
-        if self.scale < 1.0:
+        if self.scale < 1.0:  # the internal size is a multiple of the network's: no padding
             small_w, small_h = internal_size(w, h, self.scale, self.multiple)
             small = F.interpolate(x, size=(small_h, small_w), mode="bilinear", antialias=True, align_corners=False)
             y = guided_upsample(self._network(small), x)
-            return y.mul_(255.0).add_(0.5).to(torch.uint8).permute(0, 2, 3, 1).contiguous().cpu().numpy()
-        pad_h, pad_w = -h % self.multiple, -w % self.multiple
-        if pad_h or pad_w:
-            x = F.pad(x, (0, pad_w, 0, pad_h), mode="reflect" if min(h, w) > max(pad_h, pad_w) else "replicate")
-        y = self._network(x)[:, :, :h, :w]
-        # The network ends in a sigmoid, so y is in [0, 1]: +0.5 and truncation round to the nearest uint8.
+        else:
+            pad_h, pad_w = -h % self.multiple, -w % self.multiple
+            if pad_h or pad_w:
+                x = F.pad(x, (0, pad_w, 0, pad_h), mode="reflect" if min(h, w) > max(pad_h, pad_w) else "replicate")
+            y = self._network(x)[:, :, :h, :w]
+        # The network ends in a sigmoid (the guided upsampling clamps), so y is in [0, 1]: +0.5 and truncation round
+        # to the nearest uint8.
         return y.mul_(255.0).add_(0.5).to(torch.uint8).permute(0, 2, 3, 1).contiguous().cpu().numpy()
 
 
