@@ -38,9 +38,13 @@ BOUNDS: dict[str, tuple[int, int]] = {"channels": (1, 1024), "num_residual_block
 MAX_PARAMETERS = 50_000_000
 #: safetensors dtypes a weight may be stored in (converted to float32 on loading).
 FLOAT_DTYPES = ("F16", "BF16", "F32", "F64")
-_KEYS = {"johnson": {"architecture", "channels", "num_residual_blocks", "outer_kernel", "antialias", "training_config"},
-         "fast": {"architecture", "channels", "num_residual_blocks", "training_config"},
-         "magenta": {"architecture", "channels", "num_residual_blocks", "outer_kernel", "antialias", "training_config"}}
+_KEYS = {"johnson": {"architecture", "channels", "num_residual_blocks", "outer_kernel", "antialias", "frame_detail",
+                     "training_config"},
+         "fast": {"architecture", "channels", "num_residual_blocks", "frame_detail", "training_config"},
+         "magenta": {"architecture", "channels", "num_residual_blocks", "outer_kernel", "antialias", "frame_detail",
+                     "training_config"}}
+#: Largest ``frame_detail`` accepted (:mod:`vst.detail`; the bundled styles use 0 to about 2).
+MAX_FRAME_DETAIL = 8.0
 _STAGES = {"johnson": 3, "fast": 2, "magenta": 3}
 
 
@@ -110,6 +114,12 @@ def read_config(folder: str | Path) -> dict[str, Any]:
             raise CheckpointError(f"{path}: 'antialias' must be true or false, not {json.dumps(antialias)[:40]}")
         if antialias:
             checked["antialias"] = True
+    detail = config.get("frame_detail", 0.0)
+    if isinstance(detail, bool) or not isinstance(detail, (int, float)) or not 0.0 <= detail <= MAX_FRAME_DETAIL:
+        raise CheckpointError(f"{path}: 'frame_detail' must be a number from 0 to {MAX_FRAME_DETAIL:g}, "
+                              f"not {json.dumps(detail)[:40]}")
+    if detail:
+        checked["frame_detail"] = float(detail)
     training = config.get("training_config")
     if training is not None and not isinstance(training, dict):
         raise CheckpointError(f"{path}: 'training_config' must be an object or null")

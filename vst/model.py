@@ -42,6 +42,7 @@ from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
 from . import rewrites
+from .detail import add_frame_detail
 from .filters import blur, smoothed_weights
 from .rewrites import InferenceOptions
 
@@ -182,6 +183,8 @@ class StyleNet(
         outer_kernel: kernel size of the first and the last convolution (9 in Johnson et al.).
         antialias: blur before each stride-2 convolution and upsample bilinearly (see the module docstring); the
             parameters are the same either way, so a checkpoint trained without it can start a run with it.
+        frame_detail: > 0 adds the input frame's own fine detail to the output, this strong (:mod:`vst.detail`): crisp
+            edges that move with the scene, given back to a network that the temporal term made soft. No parameters.
         training_config: free-form record of how the checkpoint was trained (kept in ``config.json``; unused here).
 
     Input ``(B, 3, H, W)`` RGB in [0, 1] with H and W multiples of :attr:`size_multiple`; output the same shape,
@@ -202,11 +205,13 @@ class StyleNet(
         outer_kernel: int = 9,
         antialias: bool = False,
         training_config: dict[str, object] | None = None,
+        frame_detail: float = 0.0,
     ) -> None:
         super().__init__()
         self.channels: tuple[int, ...] = tuple(int(c) for c in channels)
         self.outer_kernel = outer_kernel
         self.antialias = bool(antialias)
+        self.frame_detail = float(frame_detail)
         self.training_config = dict(training_config or {})
         self.encoder, self.residuals, self.decoder = self.build_layers(num_residual_blocks)
 
@@ -230,7 +235,8 @@ class StyleNet(
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, 3, H, W)`` in [0, 1] → ``(B, 3, H, W)`` in [0, 1]."""
-        return torch.sigmoid(self.decoder(self.residuals(self.encoder(x))))
+        stylized = torch.sigmoid(self.decoder(self.residuals(self.encoder(x))))
+        return add_frame_detail(stylized, x, self.frame_detail) if self.frame_detail else stylized
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
@@ -242,6 +248,8 @@ class StyleNet(
                                      "num_residual_blocks": len(self.residuals), "outer_kernel": self.outer_kernel}
         if self.antialias:  # written only when set: checkpoints from before the option stay byte-identical
             config["antialias"] = True
+        if self.frame_detail:  # the same
+            config["frame_detail"] = self.frame_detail
         return config | {"training_config": self.training_config or None}
 
     def save_pretrained(self, save_directory: str | Path, **kwargs: Any) -> str | None:  # type: ignore[override]
@@ -270,9 +278,10 @@ class FastStyleNet(StyleNet):
         channels: tuple[int, ...] | list[int] = (16, 32),
         num_residual_blocks: int = 4,
         training_config: dict[str, object] | None = None,
+        frame_detail: float = 0.0,
     ) -> None:
         super().__init__(channels, num_residual_blocks, outer_kernel=3, antialias=False,
-                         training_config=training_config)
+                         training_config=training_config, frame_detail=frame_detail)
 
     def build_layers(self, num_residual_blocks: int) -> tuple[nn.Sequential, nn.Sequential, nn.Sequential]:
         c1, c2 = self.channels
@@ -288,8 +297,11 @@ class FastStyleNet(StyleNet):
 
     @property
     def config(self) -> dict[str, object]:
-        return {"architecture": self.architecture, "channels": list(self.channels),
-                "num_residual_blocks": len(self.residuals), "training_config": self.training_config or None}
+        config: dict[str, object] = {"architecture": self.architecture, "channels": list(self.channels),
+                                     "num_residual_blocks": len(self.residuals)}
+        if self.frame_detail:
+            config["frame_detail"] = self.frame_detail
+        return config | {"training_config": self.training_config or None}
 
 
 class MagentaStyleNet(StyleNet):
@@ -315,8 +327,9 @@ class MagentaStyleNet(StyleNet):
         outer_kernel: int = 9,
         antialias: bool = False,
         training_config: dict[str, object] | None = None,
+        frame_detail: float = 0.0,
     ) -> None:
-        super().__init__(channels, num_residual_blocks, outer_kernel, antialias, training_config)
+        super().__init__(channels, num_residual_blocks, outer_kernel, antialias, training_config, frame_detail)
 
 
 def network_class(architecture: str) -> type[StyleNet]:
