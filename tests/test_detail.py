@@ -15,9 +15,9 @@ import torch.nn.functional as F
 from tests.test_onnx import example_frames, onnx_stylize
 from training.detail_calibration import MAX_STRENGTH, calibrate_folder, matching_strength, training_frames
 from vst.checkpoint_check import CheckpointError, load_network
-from vst.detail import add_frame_detail, detail_energy, fine_detail
+from vst.detail import SUBSAMPLE, add_frame_detail, detail_energy, fine_detail
 from vst.model import MagentaStyleNet, build_network
-from vst.onnx_export import export_checkpoint
+from vst.onnx_export import export_checkpoint, is_current
 from vst.pipeline import Stylizer
 
 
@@ -49,18 +49,24 @@ def test_a_flat_stylization_gets_no_detail() -> None:
     """Where the stylized colours do not follow the frame's brightness (a flat painted area), nothing is added."""
     frame = torch.rand(1, 3, 48, 48, generator=torch.Generator().manual_seed(0))
     flat = torch.full((1, 3, 48, 48), 0.3)
-    torch.testing.assert_close(add_frame_detail(flat, frame, 2.0), flat, atol=1e-5, rtol=0)  # running sums round
+    torch.testing.assert_close(add_frame_detail(flat, frame, 2.0), flat, atol=1e-4, rtol=0)  # running sums round
 
 
 def test_detail_moves_with_the_frame() -> None:
-    """The frame's detail is tied to the scene, not to the pixel grid: moving frame and stylization by 2 pixels
-    moves the result by 2 pixels (away from the border), the property that makes it steady."""
+    """The frame's detail is tied to the scene, not to the pixel grid: moving frame and stylization by the fit's
+    subsampling step moves the result with them exactly (away from the border); by 1–3 pixels, within a fraction of
+    one 8-bit level on average (the slopes vary slowly). The property that makes it steady."""
     g = torch.Generator().manual_seed(1)
     frame = F.avg_pool2d(torch.rand(1, 3, 72, 72, generator=g), 3, stride=1, padding=1)
     stylized = F.avg_pool2d(frame.flip(1), 5, stride=1, padding=2).sigmoid()
     out = add_frame_detail(stylized, frame, 1.0)
-    moved = add_frame_detail(stylized[..., 2:], frame[..., 2:], 1.0)
-    torch.testing.assert_close(moved[..., 12:-12, 12:-12], out[..., 2:][..., 12:-12, 12:-12], atol=1e-5, rtol=0)
+    for shift in (1, 2, 3, SUBSAMPLE):
+        moved = add_frame_detail(stylized[..., shift:], frame[..., shift:], 1.0)[..., 12:-12, 12:-12]
+        expected = out[..., shift:][..., 12:-12, 12:-12]
+        if shift == SUBSAMPLE:
+            torch.testing.assert_close(moved, expected, atol=1e-5, rtol=0)
+        else:
+            assert float((moved - expected).abs().mean()) < 0.25 / 255
 
 
 def test_fine_detail_of_a_constant_or_linear_ramp_is_zero() -> None:
@@ -109,6 +115,12 @@ def test_the_onnx_export_carries_the_detail(tmp_path: Path) -> None:
     without = Stylizer(build_network(net.config | {"frame_detail": 0.0}).eval())(frames)
     assert np.abs(onnx_stylize(session, frames).astype(int) - ours).max() <= 1
     assert np.abs(ours.astype(int) - without).mean() > 0.5  # the detail is there
+
+    # Another strength in config.json (the weights unchanged) makes the export stale.
+    assert is_current(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps(config | {"frame_detail": 0.5}))
+    assert not is_current(tmp_path)
 
 
 def test_calibration_gives_a_soft_network_its_teachers_detail(tmp_path: Path) -> None:

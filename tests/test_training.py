@@ -17,6 +17,7 @@ from PIL import Image
 
 from training.config import TrainConfig
 from training.data import FramePairDataset
+from training.detail_calibration import matching_strength, training_frames
 from training.export import distillation_phases, export_style
 from training.push import files_to_push, push
 from training.flicker_target import adapted_weight
@@ -333,7 +334,21 @@ def test_bundle_from_the_teacher_trains_and_exports_all_five_networks(tiny_data:
     card = (out / "README.md").read_text()
     assert "## The teacher" in card and TEACHER_LICENSE in card and "$" not in card.replace("$ ", "")
     times = json.loads((runs / "my-style-times.json").read_text())
-    assert set(times) == {"teacher", "temporal", "framewise", "fast", "fast-framewise", "live", "export", "total"}
+    assert set(times) == {"teacher", "temporal", "framewise", "fast", "fast-framewise", "live", "detail", "export",
+                          "total"}
+    # The frame's detail: each calibrated network carries the strength that matches the teacher's fine detail on
+    # training frames (0: not written), the card says so, and `training detail` on the exported folder finds the same.
+    frames = training_frames(tiny_data)
+    for variant in ("temporal", "fast", "fast-framewise"):
+        net = load_network(out / variant)
+        net.frame_detail = 0.0
+        assert load_network(out / variant).frame_detail == round(matching_strength(net, teacher, frames), 3)
+    assert ("frame's own fine detail" in card) == (load_network(out / "temporal").frame_detail > 0)
+    assert load_network(out / "live").frame_detail == 0.0  # the Live tab's network is left as it is
+    before = {v: load_network(out / v).frame_detail for v in ("temporal", "fast", "fast-framewise")}
+    assert main(["detail", "--style-dir", str(out), "--style-image", str(painting), "--data-dir", str(tiny_data)]) == 0
+    assert {v: load_network(out / v).frame_detail for v in before} == before
+    assert is_current(out / "fast") and (out / "metrics.json").is_file()
 
 
 class RecordingHfApi(HfApi):

@@ -1,4 +1,4 @@
-"""``python -m training {prepare,fetch-vgg,teacher,any-painting-teacher,train,bundle,distill,export,push}`` — see
+"""``python -m training {prepare,fetch-vgg,teacher,any-painting-teacher,train,bundle,distill,export,detail,push}`` — see
 docs/training.md."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 from vst.catalog import FAST_FRAMEWISE_VARIANT, FAST_VARIANT, LIVE_VARIANT, REPO_ID_PATTERN, Style
 from vst.errors import VSTError
 from vst.model import LIVE_CONFIG
-from vst.style_folder import CONFIG_FILE, WEIGHTS_FILE
+from vst.style_folder import CONFIG_FILE, STYLE_FILE, WEIGHTS_FILE, read_style_file
 
 from .config import DISTILL_DEFAULTS, AnyPaintingConfig, TrainConfig, add_arguments, config_from_args
 from .metadata import add_metadata_arguments, resolve_metadata, slug_argument
@@ -138,6 +138,14 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--style-image", type=Path, required=True)
     export.add_argument("--data-dir", type=Path, default=Path("data"))
     export.add_argument("--out", type=Path, required=True)
+
+    detail = commands.add_parser(
+        "detail", help="give a style folder's temporal, fast and fast-framewise networks the frame's own fine detail, "
+                       "as much as brings each one's fine detail to the teacher's (framewise/) on training frames "
+                       "(training/detail_calibration.py), then export the folder again (metrics, card, preview, ONNX)")
+    detail.add_argument("--style-dir", type=Path, required=True, help="e.g. vst/checkpoints/udnie")
+    detail.add_argument("--style-image", type=Path, required=True, help="the painting (for the metrics)")
+    detail.add_argument("--data-dir", type=Path, default=Path("data"))
 
     push = commands.add_parser("push", help="upload an exported folder to the Hugging Face Hub")
     push.add_argument("folder", type=Path)
@@ -314,6 +322,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             metrics = export_style(style_for(args, args.out), args.temporal, args.framewise, args.style_image, args.out,
                                    held_out_clips(args.data_dir), fast=args.fast)
+            for variant, m in metrics.items():
+                print(f"{variant}: {m.as_dict()}")
+        elif args.command == "detail":
+            from .detail_calibration import calibrate_networks
+            from .export import export_style
+
+            style_dir = args.style_dir
+            for variant in ("temporal", "framewise", FAST_VARIANT, FAST_FRAMEWISE_VARIANT):
+                if not (style_dir / variant / CONFIG_FILE).is_file():
+                    raise VSTError(f"{style_dir / variant} is not a checkpoint: the detail needs a bundled style's "
+                                   f"four networks")
+            if not args.style_image.is_file():
+                raise VSTError(f"--style-image {args.style_image} not found")
+            strengths = calibrate_networks({v: style_dir / v for v in ("temporal", FAST_VARIANT, FAST_FRAMEWISE_VARIANT)},
+                                           style_dir / "framewise", args.data_dir)
+            print("frame detail: " + ", ".join(f"{k} {v:g}" for k, v in strengths.items()), flush=True)
+            metrics = export_style(read_style_file(style_dir / STYLE_FILE), style_dir / "temporal", style_dir / "framewise",
+                                   args.style_image, style_dir, held_out_clips(args.data_dir), fast=style_dir / FAST_VARIANT)
             for variant, m in metrics.items():
                 print(f"{variant}: {m.as_dict()}")
         elif args.command == "push":

@@ -32,8 +32,11 @@ CROP = 256
 
 
 def training_frames(data_dir: Path, *, count: int = FRAMES, crop: int = CROP, seed: int = 0) -> torch.Tensor:
-    """``(count, 3, crop, crop)`` in [0, 1]: the first frames of ``count`` training pairs drawn with ``seed``."""
+    """``(count, 3, c, c)`` in [0, 1]: the first frames of ``count`` training pairs drawn with ``seed``, cropped to
+    ``c`` = ``crop`` or, where some training frames are smaller, their short side (a multiple of 4)."""
     generator = torch.Generator().manual_seed(seed)
+    shards = FramePairDataset(data_dir, crop=1, flip=False).shards
+    crop = min(crop, min(min(s["height"], s["width"]) for s in shards) // 4 * 4)
     dataset = FramePairDataset(data_dir, crop=crop, flip=False)
     picks = torch.randperm(len(dataset), generator=generator)[:count].tolist()
     state = torch.get_rng_state()
@@ -81,3 +84,10 @@ def calibrate_folder(folder: Path, teacher: Path, frames: torch.Tensor) -> float
         config["frame_detail"] = strength
     config_path.write_text(json.dumps(config, sort_keys=True, indent=2))  # as save_pretrained writes it
     return strength
+
+
+def calibrate_networks(folders: dict[str, Path], teacher: Path, data_dir: Path) -> dict[str, float]:
+    """:func:`calibrate_folder` for each named checkpoint folder against ``teacher``, on the same training frames
+    (:func:`training_frames` of ``data_dir``); returns each strength."""
+    frames = training_frames(data_dir)
+    return {name: calibrate_folder(folder, teacher, frames) for name, folder in folders.items()}

@@ -140,8 +140,18 @@ def teacher_section(model: StyleNet) -> str:
         f"target — mean absolute error ×{tc.get('distill_weight', '?')} and VGG16 feature distance ({layers}) "
         f"×{tc.get('distill_feature_weight', '?')} — and the temporal term {temporal}. "
         f"`framewise/` is the same recipe without the temporal term: every term left is a distance to the teacher it "
-        f"starts from, so it is the teacher itself (0 steps).\n\n"
+        f"starts from, so it is the teacher itself (0 steps).{detail_sentence(model, '`temporal/`')}\n\n"
     )
+
+
+def detail_sentence(model: StyleNet, name: str) -> str:
+    """The card's words on a network's ``frame_detail`` (empty without it), with a leading space."""
+    if not model.frame_detail:
+        return ""
+    return (f" {name} adds the frame's own fine detail to its output at strength {model.frame_detail:g} "
+            f"(`vst/detail.py`): the temporal term fades the teacher's fine strokes, and the frame's detail, which "
+            f"moves with the scene, gives the edges back without flicker. The strength is the one that brings its "
+            f"fine-detail energy back to the teacher's on training frames (`training/detail_calibration.py`).")
 
 
 def _fast_phase(tc: dict[str, object]) -> str:
@@ -182,7 +192,7 @@ def fast_section(metrics: dict[str, StyleMetrics], fast: StyleNet | None) -> str
             f"## The real-time variant (`fast/`)\n\n"
             f"`temporal/`'s own network with only its first {len(fast.residuals)} residual blocks "
             f"({fast.num_parameters():,} parameters), fine-tuned to render like it: {_fast_phase(fast.training_config)}."
-            f"\n\nAgainst `framewise/`: warping error ×{m.warping_error / framewise.warping_error:.2f}. Against "
+            f"{detail_sentence(fast, 'It')}\n\nAgainst `framewise/`: warping error ×{m.warping_error / framewise.warping_error:.2f}. Against "
             f"`temporal/`: style distance ×{m.style_distance / temporal.style_distance:.2f}, network speed "
             f"×{m.fps_640x360 / temporal.fps_640x360:.1f}.\n"
         )

@@ -12,7 +12,9 @@ vector — and the steadiness from our temporal term:
 4. **fast**: the real-time network — the temporal model with only its first two residual blocks
    (:data:`LIGHT_BLOCKS`), fine-tuned to render like it with the same recipe;
 5. **fast-framewise**: the fast network's twin, the same from the framewise model without the temporal term;
-6. **live**: the Live tab's in-browser network, the same from the fast network with one residual block.
+6. **live**: the Live tab's in-browser network, the same from the fast network with one residual block;
+7. **detail**: temporal, fast and its twin get the frame's own fine detail back (:mod:`vst.detail`), as much as
+   brings each one's fine detail to the teacher's on training frames (:mod:`training.detail_calibration`).
 
 Then the style folder is exported (metrics on the held-out clips, card, preview) and each network's wall time is
 printed and written to ``runs/<slug>-times.json``.
@@ -31,6 +33,7 @@ from vst.onnx_export import export_checkpoint
 from vst.teacher import teacher_for_painting
 
 from .config import TEACHER_STUDENT_DEFAULTS, TrainConfig
+from .detail_calibration import calibrate_networks
 from .export import add_live_network, export_style, install_checkpoint
 from .train import FINAL, train
 
@@ -119,6 +122,10 @@ def bundle_from_teacher(base: TrainConfig, slug: str, style: Style, out: Path, c
     live = distil(student, f"{slug}-{LIVE_VARIANT}", fast, LIGHT_BLOCKS[LIVE_VARIANT], framewise=False,
                   steps=fast_steps)
     lap(LIVE_VARIANT)
+    detail = calibrate_networks({"temporal": temporal, FAST_VARIANT: fast, FAST_FRAMEWISE_VARIANT: twin},
+                                teacher, base.data_dir)
+    print(f"{slug}: frame detail " + ", ".join(f"{k} {v:g}" for k, v in detail.items()), flush=True)
+    lap("detail")
     export_style(style, temporal, framewise, base.style_image, out, clips, fast=fast)
     install_checkpoint(twin, out / FAST_FRAMEWISE_VARIANT)
     export_checkpoint(install_checkpoint(live, out / LIVE_VARIANT))

@@ -23,24 +23,30 @@ from .guided import box, luma
 
 #: Per-axis binomial taps of the blur that defines "fine detail" (σ = 1 pixel).
 FINE = (1 / 16, 4 / 16, 6 / 16, 4 / 16, 1 / 16)
-#: Window radius of the local fit, in pixels at half resolution (a 9×9 window there, about 18×18 in the frame).
-RADIUS = 4
+#: The local fit runs at this fraction of each side (the slopes vary slowly; at ½ it took 4× the time).
+SUBSAMPLE = 4
+#: Window radius of the local fit, in pixels at that resolution (a 5×5 window there, 20×20 in the frame).
+RADIUS = 2
 #: Regularisation of the fit (brightness in [0, 1]): windows whose brightness varies less than about √EPS get a
 #: slope near 0 (flat regions receive no detail, so no noise is amplified there).
 EPS = 1e-3
 
 
 def fine_detail(brightness: torch.Tensor) -> torch.Tensor:
-    """``(N, 1, H, W)`` → the same: ``brightness`` less its binomial blur (:data:`FINE`, reflection padding)."""
-    taps = torch.tensor(FINE, dtype=brightness.dtype, device=brightness.device)
-    blurred = F.conv2d(F.pad(brightness, (2, 2, 0, 0), mode="replicate"), taps.view(1, 1, 1, 5))
-    blurred = F.conv2d(F.pad(blurred, (0, 0, 2, 2), mode="replicate"), taps.view(1, 1, 5, 1))
-    return brightness - blurred
+    """``(N, 1, H, W)`` → the same: ``brightness`` less its binomial blur (:data:`FINE`, border pixels repeated).
+    The blur is written as shifted sums: a one-channel ``conv2d`` ran 30× slower here."""
+    a, b, c = FINE[0], FINE[1], FINE[2]
+    p = F.pad(brightness, (2, 2, 0, 0), mode="replicate")
+    rows = (p[..., :-4] + p[..., 4:]).mul_(a).add_(p[..., 1:-3] + p[..., 3:-1], alpha=b).add_(p[..., 2:-2], alpha=c)
+    p = F.pad(rows, (0, 0, 2, 2), mode="replicate")
+    blurred = (p[..., :-4, :] + p[..., 4:, :]).mul_(a).add_(p[..., 1:-3, :] + p[..., 3:-1, :], alpha=b)
+    return brightness - blurred.add_(p[..., 2:-2, :], alpha=c)
 
 
 def local_slope(stylized: torch.Tensor, brightness: torch.Tensor, *, radius: int = RADIUS,
                 eps: float = EPS) -> torch.Tensor:
-    """Slope of the local linear fit of each stylized channel to the brightness, fitted at half resolution.
+    """Slope of the local linear fit of each stylized channel to the brightness, fitted at 1/:data:`SUBSAMPLE` of
+    each side.
 
     Args:
         stylized: ``(N, C, H, W)`` in [0, 1].
@@ -51,8 +57,9 @@ def local_slope(stylized: torch.Tensor, brightness: torch.Tensor, *, radius: int
         bilinearly (the slopes vary slowly).
     """
     channels = stylized.shape[1]
-    half = F.avg_pool2d(torch.cat([brightness, stylized], dim=1), 2, ceil_mode=True)
-    i, p = half.split([1, channels], dim=1)
+    # pooled apart: concatenating the full-size images first took longer than the pooling
+    i = F.avg_pool2d(brightness, SUBSAMPLE, ceil_mode=True)
+    p = F.avg_pool2d(stylized, SUBSAMPLE, ceil_mode=True)
     moments = box(torch.cat([i, p, i * p, i * i, torch.ones_like(i)], dim=1), radius)
     mean_i, mean_p, mean_ip, mean_ii, inside = moments.split([1, channels, channels, 1, 1], dim=1)
     mean_i, mean_p, mean_ip, mean_ii = (m / inside for m in (mean_i, mean_p, mean_ip, mean_ii))

@@ -11,8 +11,8 @@ The exported graph (``model.onnx`` next to ``model.safetensors`` and ``config.js
   inference rewrites of :mod:`vst.model` are off: they write into preallocated tensors, which ONNX cannot express).
 
 The file's metadata (``metadata_props``) repeats this contract and records the SHA-256 of the ``model.safetensors`` it
-was exported from (``source_sha256``: the ``weights`` of :func:`vst.fingerprint.checkpoint_fingerprint`), so a stale
-export is detectable (:func:`is_current`).
+was exported from (``source_sha256``: the ``weights`` of :func:`vst.fingerprint.checkpoint_fingerprint`) and the
+network's settings (``config``), so a stale export is detectable (:func:`is_current`).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import torch
 from .checkpoint_check import load_network
 from .fingerprint import checkpoint_fingerprint
 from .model import StyleNet, with_inference
+from .style_folder import CONFIG_FILE
 
 #: ONNX opset of the exports (onnxruntime ≥ 1.14 and onnxruntime-web run it).
 OPSET = 18
@@ -87,13 +88,18 @@ def export_checkpoint(folder: Path, out: Path | None = None) -> Path:
 
 
 def exported_from(onnx_path: Path, folder: Path) -> bool:
-    """``onnx_path`` exists and was exported from the ``model.safetensors`` now in checkpoint folder ``folder``."""
+    """``onnx_path`` exists and was exported from the ``model.safetensors`` now in checkpoint folder ``folder``, with
+    the network settings of its ``config.json`` (e.g. ``frame_detail``, which changes the graph but not the
+    weights)."""
     if not Path(onnx_path).is_file():
         return False
     props = {p.key: p.value for p in onnx.load(str(onnx_path), load_external_data=False).metadata_props}
-    return props.get("source_sha256") == checkpoint_fingerprint(Path(folder)).weights
+    settings = json.loads((Path(folder) / CONFIG_FILE).read_text(encoding="utf-8"))
+    settings.pop("training_config", None)
+    return (props.get("source_sha256") == checkpoint_fingerprint(Path(folder)).weights
+            and json.loads(props.get("config", "null")) == settings)
 
 
 def is_current(folder: Path) -> bool:
-    """``folder/model.onnx`` exists and was exported from the ``model.safetensors`` now in ``folder``."""
+    """``folder/model.onnx`` exists and was exported from the checkpoint now in ``folder`` (:func:`exported_from`)."""
     return exported_from(Path(folder) / ONNX_FILE, folder)
