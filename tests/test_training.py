@@ -416,6 +416,8 @@ def test_adapted_weight_follows_the_ratio_within_a_factor_of_two() -> None:
     assert adapted_weight(100.0, 0.9, 0.3) == 200.0  # clamped
     assert adapted_weight(100.0, 0.24, 0.3) == pytest.approx(80.0)
     assert adapted_weight(100.0, 0.01, 0.3) == 50.0
+    assert adapted_weight(100.0, 0.24, 0.3, floor=100.0) == 100.0  # steadier than the target: the run's weight stays
+    assert adapted_weight(100.0, 0.6, 0.3, floor=100.0) == 200.0
 
 
 def test_temporal_target_adapts_the_weight_against_the_teachers_flicker(tiny_data: Path, painting: Path,
@@ -429,7 +431,7 @@ def test_temporal_target_adapts_the_weight_against_the_teachers_flicker(tiny_dat
     log = read_log(tmp_path / "targeted")
     assert "flicker_ratio" not in log[0]  # measured at steps 2 and 4, then logged with each step
     ratio, weight = log[1]["flicker_ratio"], log[1]["temporal_weight"]
-    assert ratio > 0 and weight == pytest.approx(adapted_weight(300.0, ratio, 0.5)) and weight != 300.0
+    assert ratio > 0 and weight == pytest.approx(adapted_weight(300.0, ratio, 0.5, floor=300.0)) and weight != 300.0
     assert log[3]["flicker_ratio"] != ratio and log[3]["temporal_weight"] == weight  # the last step keeps the weight
     config = load_network(final).training_config
     assert config["temporal_target"] == 0.5 and config["flicker_ratio"] == log[3]["flicker_ratio"]

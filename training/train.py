@@ -343,7 +343,7 @@ def train(cfg: TrainConfig, *, progress: bool = True) -> Path:
         step += 1
         bar.update(1)
         if flicker is not None and (step % cfg.temporal_adapt_every == 0 or step == cfg.steps):
-            weight, ratio = flicker.update(model, criterion.temporal_weight)
+            weight, ratio = flicker.update(model, criterion.temporal_weight, floor=cfg.temporal_weight)
             record = {"temporal_weight": weight if step < cfg.steps else criterion.temporal_weight,
                       "flicker_ratio": ratio}
             criterion.temporal_weight = record["temporal_weight"]
