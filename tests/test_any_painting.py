@@ -23,6 +23,7 @@ from vst.any_painting import (
 from vst.catalog import ANY_PAINTING, PACKAGE_CHECKPOINT_DIR, bundled_styles
 from vst.checkpoint_check import load_network
 from vst.conditional import load_conditional, save_conditional
+from vst.detail import add_frame_detail
 from vst.errors import CheckpointError, StyleNotFoundError, VSTError
 from vst.model import MagentaStyleNet
 from vst.pipeline import stylize_video
@@ -71,6 +72,24 @@ def test_save_and_load_round_trip(saved: Path) -> None:
         assert torch.equal(original(x, style), loaded(x, style))
 
 
+def test_the_frame_detail_reaches_every_network_made_from_it(saved: Path) -> None:
+    """A strength in config.json (vst.detail) is kept through save and load and given to each painting's network."""
+    net = load_conditional(saved)
+    assert net.frame_detail == 0.0 and net.fixed(torch.randn(STYLE_DIM)).frame_detail == 0.0
+    net.frame_detail = 1.25
+    save_conditional(net, saved, **net.training_config)
+    assert json.loads((saved / "config.json").read_text())["frame_detail"] == 1.25
+    loaded = load_conditional(saved)
+    style = torch.randn(STYLE_DIM)
+    fixed = loaded.fixed(style)
+    assert fixed.frame_detail == 1.25
+    x = torch.rand(1, 3, 24, 32)
+    with torch.no_grad():
+        detailed = fixed(x)
+        loaded.frame_detail = 0.0
+        assert torch.allclose(detailed, add_frame_detail(loaded(x, style), x, 1.25), atol=1e-6)
+
+
 @pytest.mark.parametrize("config, needle", [
     ("{not json", "not valid JSON"),
     ("[1, 2]", "must hold a JSON object"),
@@ -79,6 +98,7 @@ def test_save_and_load_round_trip(saved: Path) -> None:
     ('{"architecture": "magenta-conditional", "style_dim": true}', "'style_dim' must be 100"),
     ('{"architecture": "magenta-conditional", "style_dim": 100, "channels": [8]}', "unknown key(s) channels"),
     ('{"architecture": "magenta-conditional", "style_dim": 100, "training_config": "x"}', "'training_config'"),
+    ('{"architecture": "magenta-conditional", "style_dim": 100, "frame_detail": -1}', "'frame_detail' must be"),
 ])
 def test_a_damaged_config_is_one_line(saved: Path, config: str, needle: str) -> None:
     (saved / "config.json").write_text(config)

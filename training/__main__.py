@@ -143,8 +143,13 @@ def build_parser() -> argparse.ArgumentParser:
         "detail", help="give a style folder's temporal, fast and fast-framewise networks the frame's own fine detail, "
                        "as much as brings each one's fine detail to the teacher's (framewise/) on training frames "
                        "(training/detail_calibration.py), then export the folder again (metrics, card, preview, ONNX)")
-    detail.add_argument("--style-dir", type=Path, required=True, help="e.g. vst/checkpoints/udnie")
-    detail.add_argument("--style-image", type=Path, required=True, help="the painting (for the metrics)")
+    detail.add_argument("--style-dir", type=Path, required=True,
+                        help="e.g. vst/checkpoints/udnie; or the any-painting network's folder (its temporal/ gets "
+                             "the median strength of --paintings, its training paintings; nothing is re-exported)")
+    detail.add_argument("--style-image", type=Path, help="the painting (for the metrics); not for the any-painting "
+                                                         "network")
+    detail.add_argument("--paintings", type=Path, nargs="+", default=[],
+                        help="the any-painting network: its training paintings")
     detail.add_argument("--data-dir", type=Path, default=Path("data"))
 
     push = commands.add_parser("push", help="upload an exported folder to the Hugging Face Hub")
@@ -329,6 +334,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .export import export_style
 
             style_dir = args.style_dir
+            if args.paintings:
+                from .detail_calibration import calibrate_any_painting
+
+                missing = [str(p) for p in args.paintings if not p.is_file()]
+                if missing:
+                    raise VSTError(f"--paintings: no such file: {', '.join(missing)}")
+                strength = calibrate_any_painting(style_dir / "temporal", style_dir / "framewise", args.paintings,
+                                                  args.data_dir)
+                print(f"frame detail: any-painting temporal {strength:g}")
+                return 0
+            if args.style_image is None:
+                raise VSTError("--style-image is needed for a style folder (its metrics are measured again)")
             for variant in ("temporal", "framewise", FAST_VARIANT, FAST_FRAMEWISE_VARIANT):
                 if not (style_dir / variant / CONFIG_FILE).is_file():
                     raise VSTError(f"{style_dir / variant} is not a checkpoint: the detail needs a bundled style's "

@@ -248,9 +248,20 @@ python -m vst stylize clip.mp4 --style-image painting.jpg [--strength 0.8]
 | recipe | {steps} steps on {crop} px crops of our frame pairs, {batch} pairs per step, Adam {lr:g}; loss: mean absolute error to the teacher's frame ×{distill:g} + VGG16 features ×{feature:g} + temporal ×{temporal:g} |
 | style bank | {bank} pictures (registry photos and wallpapers{paintings}), each pair's style a bank vector or, with probability {mix:g}, a blend of two |
 | kept out | {holdout} |
+| frame detail | {detail} |
 | format | `model.safetensors` (state dict of `vst.teacher.MagentaTransform`) + `config.json` (`vst.conditional`) |
 | license | {license} |
 """
+
+
+def detail_words(strength: float) -> str:
+    """The card's words on the network's ``frame_detail``."""
+    if not strength:
+        return ("none yet (`python -m training detail --style-dir <folder> --paintings <its training paintings>` "
+                "sets it)")
+    return (f"{strength:g}: each painting's network adds the frame's own fine detail this strong (`vst/detail.py`), "
+            f"the median over its training paintings of the strength that brings its fine detail to the teacher's "
+            f"(`training/detail_calibration.py`)")
 
 
 def export_any_painting(transform: MagentaTransform, cfg: AnyPaintingConfig, out: Path | None = None) -> Path:
@@ -267,7 +278,8 @@ def export_any_painting(transform: MagentaTransform, cfg: AnyPaintingConfig, out
     (out / "README.md").write_text(CARD.format(
         teacher=TEACHER_NAME, steps=cfg.steps, crop=cfg.crop, batch=cfg.batch_size, lr=cfg.lr,
         distill=cfg.distill_weight, feature=cfg.distill_feature_weight, temporal=cfg.temporal_weight, bank=bank,
-        paintings=paintings, mix=cfg.mix, holdout=", ".join(cfg.holdout) or "nothing", license=TEACHER_LICENSE),
+        paintings=paintings, mix=cfg.mix, holdout=", ".join(cfg.holdout) or "nothing", license=TEACHER_LICENSE,
+        detail=detail_words(transform.frame_detail)),
         encoding="utf-8")
     return out
 

@@ -1,6 +1,9 @@
 """How much of the frame's own detail a trained network gets (:mod:`vst.detail`): as much as brings its output's fine
 detail back to its teacher's.
 
+The any-painting network gets one strength for every picture: the median of the strengths of its training paintings
+(:func:`calibrate_any_painting`).
+
 The strength is chosen on training frames, never on the benchmark clips: the network's output ``S`` and the detail
 term ``D`` (:func:`vst.detail.add_frame_detail` at strength 1, less ``S``) are rendered once; the Laplacian energy of
 ``S + k·D`` is a quadratic in ``k`` (clamping aside), solved for the teacher's energy. A network that already carries
@@ -11,16 +14,20 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
 from vst.checkpoint_check import load_network
+from vst.conditional import load_conditional, save_conditional
 from vst.detail import add_frame_detail, detail_energy
 from vst.model import StyleNet
 from vst.style_folder import CONFIG_FILE
+from vst.teacher import style_vectors
 
 from .data import FramePairDataset
 
@@ -91,3 +98,18 @@ def calibrate_networks(folders: dict[str, Path], teacher: Path, data_dir: Path) 
     (:func:`training_frames` of ``data_dir``); returns each strength."""
     frames = training_frames(data_dir)
     return {name: calibrate_folder(folder, teacher, frames) for name, folder in folders.items()}
+
+
+def calibrate_any_painting(folder: Path, teacher: Path, paintings: Sequence[Path], data_dir: Path) -> float:
+    """Set the any-painting network in ``folder`` (:mod:`vst.conditional`; weights untouched) to the median over
+    ``paintings`` (its training paintings) of :func:`matching_strength` against the any-painting ``teacher`` folder,
+    on training frames; returns it."""
+    student, reference = load_conditional(folder), load_conditional(teacher)
+    frames = training_frames(data_dir)
+    strengths = []
+    for painting in paintings:
+        vector = style_vectors(Image.open(painting).convert("RGB")).mixed
+        strengths.append(matching_strength(student.fixed(vector), reference.fixed(vector), frames))
+    student.frame_detail = round(float(np.median(strengths)), 3)
+    save_conditional(student, folder, **student.training_config)
+    return student.frame_detail

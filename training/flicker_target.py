@@ -12,8 +12,8 @@ close to (and above) the benchmark's. A target buys steadiness with the teacher'
 student flickered 0.25× its teacher on the benchmark clips (0.51× at the fixed weight) and, as it was, lost every blind
 look trial to both the teacher and the fixed-weight student ("a softened, colour-tinted photo"). With the frame's own
 detail added back (:mod:`vst.detail`) the same student won 12 of 12 against the teacher and 6 of 12 against the
-fixed-weight student with its detail: the recipe (:data:`training.config.TEACHER_STUDENT_DEFAULTS`) now sets the
-target.
+fixed-weight student with its detail — but Udnie's at the same target (0.24×) lost 11 of 12 to both, so the recipe
+(:data:`training.config.TEACHER_STUDENT_DEFAULTS`) keeps a fixed weight and the target is an option.
 """
 
 from __future__ import annotations

@@ -63,6 +63,16 @@ def _int_in_bounds(path: Path, key: str, value: object) -> int:
     return value
 
 
+def checked_frame_detail(path: Path, config: dict[str, Any]) -> float:
+    """``config``'s ``frame_detail`` (:mod:`vst.detail`; 0 when absent), a number from 0 to
+    :data:`MAX_FRAME_DETAIL`; :class:`CheckpointError` naming ``path`` otherwise."""
+    detail = config.get("frame_detail", 0.0)
+    if isinstance(detail, bool) or not isinstance(detail, (int, float)) or not 0.0 <= detail <= MAX_FRAME_DETAIL:
+        raise CheckpointError(f"{path}: 'frame_detail' must be a number from 0 to {MAX_FRAME_DETAIL:g}, "
+                              f"not {json.dumps(detail)[:40]}")
+    return float(detail)
+
+
 def read_json_object(path: Path) -> dict[str, Any]:
     """A checkpoint's ``config.json`` as a dict: present, at most :data:`MAX_CONFIG_BYTES`, valid JSON, an object.
     :class:`CheckpointError` otherwise."""
@@ -114,12 +124,9 @@ def read_config(folder: str | Path) -> dict[str, Any]:
             raise CheckpointError(f"{path}: 'antialias' must be true or false, not {json.dumps(antialias)[:40]}")
         if antialias:
             checked["antialias"] = True
-    detail = config.get("frame_detail", 0.0)
-    if isinstance(detail, bool) or not isinstance(detail, (int, float)) or not 0.0 <= detail <= MAX_FRAME_DETAIL:
-        raise CheckpointError(f"{path}: 'frame_detail' must be a number from 0 to {MAX_FRAME_DETAIL:g}, "
-                              f"not {json.dumps(detail)[:40]}")
+    detail = checked_frame_detail(path, config)
     if detail:
-        checked["frame_detail"] = float(detail)
+        checked["frame_detail"] = detail
     training = config.get("training_config")
     if training is not None and not isinstance(training, dict):
         raise CheckpointError(f"{path}: 'training_config' must be an object or null")

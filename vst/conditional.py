@@ -3,7 +3,10 @@
 
 ``config.json``::
 
-    {"architecture": "magenta-conditional", "style_dim": 100, "training_config": {...}}
+    {"architecture": "magenta-conditional", "style_dim": 100, "frame_detail": 1.2, "training_config": {...}}
+
+``frame_detail`` (optional, 0 when absent) is the strength of the frame's own detail that every network made from it
+adds (:mod:`vst.detail`).
 
 ``training_config`` is free-form metadata (how the network was made, as in the style checkpoints' ``config.json``).
 :func:`load_conditional` checks, before allocating anything, that the config is a small JSON object with exactly these
@@ -21,21 +24,25 @@ from typing import Any
 import torch
 from safetensors.torch import save_file
 
-from .checkpoint_check import check_tensors, list_names, read_json_object, read_tensors
+from .checkpoint_check import check_tensors, checked_frame_detail, list_names, read_json_object, read_tensors
 from .errors import CheckpointError
 from .model import CONDITIONAL_ARCHITECTURE
 from .style_folder import CONFIG_FILE, WEIGHTS_FILE
 from .teacher import STYLE_DIM, MagentaTransform
 
-_KEYS = {"architecture", "style_dim", "training_config"}
+_KEYS = {"architecture", "style_dim", "frame_detail", "training_config"}
 
 
 def save_conditional(net: MagentaTransform, folder: str | Path, **metadata: Any) -> Path:
     """Write ``net`` into ``folder`` (created if needed): ``model.safetensors`` (float32) and ``config.json`` with
-    ``metadata`` (JSON-serialisable) as its ``training_config``. Returns ``folder``."""
+    ``net.frame_detail`` (written when not 0) and ``metadata`` (JSON-serialisable) as its ``training_config``. Returns
+    ``folder``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    config = {"architecture": CONDITIONAL_ARCHITECTURE, "style_dim": STYLE_DIM, "training_config": metadata or None}
+    config: dict[str, Any] = {"architecture": CONDITIONAL_ARCHITECTURE, "style_dim": STYLE_DIM,
+                              "training_config": metadata or None}
+    if net.frame_detail:
+        config["frame_detail"] = net.frame_detail
     text = json.dumps(config, indent=2, sort_keys=True) + "\n"  # fails here, before any file, if not serialisable
     tensors = {name: t.detach().to("cpu", torch.float32).contiguous() for name, t in net.state_dict().items()}
     save_file(tensors, str(folder / WEIGHTS_FILE), metadata={"format": "pt"})
@@ -60,6 +67,7 @@ def read_conditional_config(folder: str | Path) -> dict[str, Any]:
     if style_dim != STYLE_DIM or isinstance(style_dim, bool):
         raise CheckpointError(f"{path}: 'style_dim' must be {STYLE_DIM} (the style predictor's vector), "
                               f"not {json.dumps(style_dim)[:40]}")
+    checked_frame_detail(path, config)
     training = config.get("training_config")
     if training is not None and not isinstance(training, dict):
         raise CheckpointError(f"{path}: 'training_config' must be an object or null")
@@ -77,4 +85,5 @@ def load_conditional(folder: str | Path) -> MagentaTransform:
     net = MagentaTransform()
     net.load_state_dict(read_tensors(folder / WEIGHTS_FILE), strict=True)
     net.training_config = dict(config.get("training_config") or {})
+    net.frame_detail = float(config.get("frame_detail", 0.0))
     return net.eval()

@@ -85,11 +85,15 @@ class MagentaTransform(nn.Module):
         self.offset_heads = nn.ModuleList(nn.Linear(STYLE_DIM, c) for c in widths)
         #: free-form record of how the network was made (``config.json``'s, see :mod:`vst.conditional`)
         self.training_config: dict[str, object] = {}
+        #: the frame's own detail that every network :meth:`fixed` makes adds (:mod:`vst.detail`; 0: none)
+        self.frame_detail = 0.0
 
     @torch.no_grad()
     def fixed(self, style: torch.Tensor) -> MagentaStyleNet:
-        """A copy of the trunk with ``style`` ``(100,)`` folded into its norms: the teacher for one painting."""
+        """A copy of the trunk with ``style`` ``(100,)`` folded into its norms (and :attr:`frame_detail`): the
+        network for one painting."""
         net = copy.deepcopy(self.trunk)
+        net.frame_detail = self.frame_detail
         style = style.reshape(STYLE_DIM).to(self.scale_heads[0].weight)
         for norm, scale, offset in zip(norm_layers(net), self.scale_heads, self.offset_heads, strict=True):
             norm.weight.copy_(scale(style))
