@@ -22,9 +22,12 @@ SLUGS = sorted(p.name for p in BUNDLED.iterdir() if p.is_dir() and p.name != ANY
 #: where its run was written (a framewise branch is deterministic, so one trained with the same start, steps and
 #: weights serves temporal branches of several temporal weights, from another run's folder).
 BRANCH_KEYS = {"name", "framewise", "temporal_weight", "runs_dir"}
+#: The temporal term's own settings, which only a temporal branch records: a flicker ceiling
+#: (``--temporal-target``, training/flicker_target.py), how often its weight adapted and the ratio it ended at.
+TEMPORAL_TERM_KEYS = {"temporal_target", "temporal_adapt_every", "flicker_ratio"}
 #: ... and for a style learnt from the teacher (``bundle --teacher magenta``), whose framewise baseline is the teacher
 #: itself: its 0 steps, the teacher's own record and the note saying why.
-TEACHER_BRANCH_KEYS = BRANCH_KEYS | {"steps", "step", "teacher_record", "note"}
+TEACHER_BRANCH_KEYS = BRANCH_KEYS | TEMPORAL_TERM_KEYS | {"steps", "step", "teacher_record", "note"}
 
 
 def from_teacher(slug: str) -> bool:
