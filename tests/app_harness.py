@@ -32,8 +32,8 @@ def make_tiny_styles(root: Path, slugs: tuple[str, ...] = ("starry-night",), *, 
         add_style_metadata(root / slug, slug)
         make_tiny_checkpoint(root / slug / "temporal", seed=2 * i + 1)
         make_tiny_checkpoint(root / slug / "framewise", seed=2 * i + 2)
-        if slug in fast:
-            make_tiny_fast_checkpoint(root / slug / "fast", seed=100 + i)
+        if slug in fast:  # with the frame's detail, as the bundled fast networks (the Live tab runs it in the browser)
+            make_tiny_fast_checkpoint(root / slug / "fast", seed=100 + i, frame_detail=1.0)
         if slug in fast_framewise:
             make_tiny_fast_checkpoint(root / slug / "fast-framewise", seed=200 + i)
         if slug in live:

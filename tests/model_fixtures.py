@@ -23,10 +23,10 @@ def make_tiny_checkpoint(folder: Path, seed: int = 0) -> Path:
     return folder
 
 
-def make_tiny_fast_checkpoint(folder: Path, seed: int = 0) -> Path:
-    """A tiny :class:`FastStyleNet` checkpoint: what ``<slug>/fast/`` holds."""
+def make_tiny_fast_checkpoint(folder: Path, seed: int = 0, *, frame_detail: float = 0.0) -> Path:
+    """A tiny :class:`FastStyleNet` checkpoint: what ``<slug>/fast/`` holds (``frame_detail``: :mod:`vst.detail`)."""
     torch.manual_seed(seed)
-    FastStyleNet(**TINY_FAST).save_pretrained(folder)
+    FastStyleNet(**TINY_FAST, frame_detail=frame_detail).save_pretrained(folder)
     return folder
 
 
