@@ -12,7 +12,9 @@ resize-then-convolve upsampling and the RGB convolution at full resolution, i.e.
 2 px per frame), through the code path the app and the command line use (:func:`vst.pipeline.render_video`), in
 round-robin rounds whose best counts per row. Weights are random: speed does not depend on them. The figures to quote
 are the ratios to the reference in the same run; ``× johnson-size`` separates the architecture's share from the
-rewrites'. Prints a table, writes JSON and a plot of fps against resolution.
+rewrites'. ``… + detail`` rows: the same network adding the frame's own fine detail (``frame_detail`` 1,
+:mod:`vst.detail`), as the bundled temporal and fast networks do. Prints a table, writes JSON and a plot of fps against
+resolution.
 
 End to end runs twice per row: overlapped (``end_to_end_fps``: decoding, the network and encoding side by side, as
 the app and the command line run) and sequential (``sequential_fps``: one stage after the other, ``overlap=False``).
@@ -59,6 +61,9 @@ NETWORKS: dict[str, tuple[dict[str, object], bool, bool, float]] = {
     "magenta fast (2 blocks)": (NAMED_CONFIGS["magenta-fast"], True, False, 1.0),
     "magenta fast at 3/4": (NAMED_CONFIGS["magenta-fast"], True, False, 0.75),
     "magenta fast at 1/2": (NAMED_CONFIGS["magenta-fast"], True, False, 0.5),
+    "magenta fast + detail": ({**NAMED_CONFIGS["magenta-fast"], "frame_detail": 1.0}, True, False, 1.0),
+    "magenta fast at 1/2 + detail": ({**NAMED_CONFIGS["magenta-fast"], "frame_detail": 1.0}, True, False, 0.5),
+    "magenta + detail": ({**NAMED_CONFIGS["magenta"], "frame_detail": 1.0}, True, False, 1.0),
     "magenta live (1 block)": (NAMED_CONFIGS["magenta-live"], True, False, 1.0),
     "magenta live at 1/2": (NAMED_CONFIGS["magenta-live"], True, False, 0.5),
     SAME_PATH_REFERENCE: (NAMED_CONFIGS["johnson-reference"], True, False, 1.0),
@@ -168,6 +173,7 @@ def main() -> None:
     relative_cost = {"fast": 1, "fast (compiled)": 1, "full-size": 4, "full-size (compiled)": 3,
                      "full-size antialiased": 4, "magenta (teacher's network)": 2, "magenta fast (2 blocks)": 1.5,
                      "magenta fast at 3/4": 1, "magenta fast at 1/2": 0.6, "magenta live (1 block)": 1.3,
+                     "magenta fast + detail": 1.6, "magenta fast at 1/2 + detail": 0.7, "magenta + detail": 2.1,
                      "magenta live at 1/2": 0.5, SAME_PATH_REFERENCE: 14, REFERENCE: 16}  # rough: sizes the clips
     best: dict[tuple[str, int, int], dict[str, object]] = {}  # (network, width, height) → its best round
     with tempfile.TemporaryDirectory() as tmp:
