@@ -283,9 +283,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(summary(index_path))
             print(f"training pairs ready: {index_path}")
         elif args.command == "fetch-vgg":
-            from .vgg import fetch_vgg16_weights
-
             from vst.web_runtime import fetch_web_runtime
+
+            from .vgg import fetch_vgg16_weights
 
             print(f"VGG16 weights: {fetch_vgg16_weights()}")
             # The test command's one fetch step also fetches the Live tab's in-browser runtime (its browser tests use it).

@@ -1,13 +1,11 @@
 """How much of the frame's own detail a trained network gets (:mod:`vst.detail`): as much as brings its output's fine
 detail back to its teacher's.
 
-The any-painting network gets one strength for every picture: the median of the strengths of its training paintings
-(:func:`calibrate_any_painting`).
-
 The strength is chosen on training frames, never on the benchmark clips: the network's output ``S`` and the detail
 term ``D`` (:func:`vst.detail.add_frame_detail` at strength 1, less ``S``) are rendered once; the Laplacian energy of
 ``S + k·D`` is a quadratic in ``k`` (clamping aside), solved for the teacher's energy. A network that already carries
-as much detail as its teacher gets 0.
+as much detail as its teacher gets 0. The any-painting network gets one strength for every picture: the median of
+the strengths of its training paintings (:func:`calibrate_any_painting`).
 """
 
 from __future__ import annotations
@@ -19,12 +17,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
 from vst.checkpoint_check import load_network
 from vst.conditional import load_conditional, save_conditional
-from vst.detail import add_frame_detail, detail_energy
+from vst.detail import add_frame_detail, detail_energy, laplacian
 from vst.model import StyleNet
 from vst.style_folder import CONFIG_FILE
 from vst.teacher import style_vectors
@@ -54,11 +51,6 @@ def training_frames(data_dir: Path, *, count: int = FRAMES, crop: int = CROP, se
         torch.set_rng_state(state)
 
 
-def _laplacian(images: torch.Tensor) -> torch.Tensor:
-    kernel = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]], dtype=images.dtype)
-    return F.conv2d(images, kernel.expand(images.shape[1], 1, 3, 3), groups=images.shape[1])[..., 8:-8, 8:-8]
-
-
 @torch.no_grad()
 def matching_strength(network: StyleNet, teacher: StyleNet, frames: torch.Tensor) -> float:
     """The ``frame_detail`` strength in [0, :data:`MAX_STRENGTH`] at which ``network``'s output on ``frames``
@@ -72,7 +64,7 @@ def matching_strength(network: StyleNet, teacher: StyleNet, frames: torch.Tensor
         network.frame_detail = own
     target = detail_energy(teacher(frames))
     added = add_frame_detail(stylized, frames, 1.0) - stylized
-    s, d = _laplacian(stylized), _laplacian(added)
+    s, d = laplacian(stylized), laplacian(added)
     a, b, c = float(d.square().mean()), 2.0 * float((s * d).mean()), float(s.square().mean()) - target
     if c >= 0 or a <= 0:  # already as detailed as the teacher, or the frames have no detail to give
         return 0.0

@@ -85,11 +85,16 @@ def add_frame_detail(stylized: torch.Tensor, frame: torch.Tensor, strength: floa
     return torch.addcmul(stylized, local_slope(stylized, bright), detail, value=strength).clamp(0.0, 1.0)
 
 
-def detail_energy(images: torch.Tensor, margin: int = 8) -> float:
-    """Mean squared Laplacian of ``(N, C, H, W)`` images in [0, 1] (a ``margin`` left out at the border): how much
-    fine detail they carry."""
+def laplacian(images: torch.Tensor, margin: int = 8) -> torch.Tensor:
+    """``(N, C, H, W)`` → ``(N, C, H - 2 - 2·margin, W - 2 - 2·margin)``: each channel's 4-neighbour Laplacian, a
+    ``margin`` left out at the border."""
     kernel = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]], dtype=images.dtype,
                           device=images.device)
     channels = images.shape[1]
     lap = F.conv2d(images, kernel.expand(channels, 1, 3, 3), groups=channels)
-    return float(lap[..., margin:-margin, margin:-margin].square().mean())
+    return lap[..., margin:-margin, margin:-margin] if margin else lap
+
+
+def detail_energy(images: torch.Tensor, margin: int = 8) -> float:
+    """Mean squared :func:`laplacian` of ``(N, C, H, W)`` images in [0, 1]: how much fine detail they carry."""
+    return float(laplacian(images, margin).square().mean())
