@@ -5,9 +5,11 @@ The exported graph (``model.onnx`` next to ``model.safetensors`` and ``config.js
 - input ``image``: float32 ``(N, 3, H, W)``, RGB in [0, 1] (not 0–255), NCHW; N, H and W are dynamic, H and W must be
   multiples of the network's ``size_multiple`` (4): pad other sizes first (the app reflection-pads the bottom rows and
   right columns and crops the output back, as :class:`vst.pipeline.Stylizer` does);
-- output ``stylized``: float32 ``(N, 3, H, W)``, RGB in [0, 1] (a sigmoid bounds it); multiply by 255 and round;
+- output ``stylized``: float32 ``(N, 3, H, W)``, RGB in [0, 1] (a sigmoid bounds it, or the frame detail's clamp);
+  multiply by 255 and round;
 - opset :data:`OPSET` (``Conv``, ``InstanceNormalization``, reflect ``Pad``, nearest ``Resize``, ``DepthToSpace``,
-  ``Relu``, ``Sigmoid`` …), exported by PyTorch's TorchScript-based exporter from the textbook layers (the exact
+  ``Relu``, ``Sigmoid`` …; a network with ``frame_detail`` adds ``Einsum``, ``AveragePool``, ``CumSum``, bilinear
+  ``Resize`` and ``Clip``, :mod:`vst.detail`), exported by PyTorch's TorchScript-based exporter from the textbook layers (the exact
   inference rewrites of :mod:`vst.model` are off: they write into preallocated tensors, which ONNX cannot express).
 
 The file's metadata (``metadata_props``) repeats this contract and records the SHA-256 of the ``model.safetensors`` it
