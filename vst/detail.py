@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .guided import box, luma
+from .guided import fit_slope, luma
 
 #: Per-axis binomial taps of the blur that defines "fine detail" (σ = 1 pixel).
 FINE = (1 / 16, 4 / 16, 6 / 16, 4 / 16, 1 / 16)
@@ -56,14 +56,10 @@ def local_slope(stylized: torch.Tensor, brightness: torch.Tensor, *, radius: int
         ``(N, C, H, W)``: ``cov(brightness, stylized) / (var(brightness) + eps)`` over each window, upsampled
         bilinearly (the slopes vary slowly).
     """
-    channels = stylized.shape[1]
     # pooled apart: concatenating the full-size images first took longer than the pooling
     i = F.avg_pool2d(brightness, SUBSAMPLE, ceil_mode=True)
     p = F.avg_pool2d(stylized, SUBSAMPLE, ceil_mode=True)
-    moments = box(torch.cat([i, p, i * p, i * i, torch.ones_like(i)], dim=1), radius)
-    mean_i, mean_p, mean_ip, mean_ii, inside = moments.split([1, channels, channels, 1, 1], dim=1)
-    mean_i, mean_p, mean_ip, mean_ii = (m / inside for m in (mean_i, mean_p, mean_ip, mean_ii))
-    slope = (mean_ip - mean_i * mean_p) / (mean_ii - mean_i * mean_i + eps)
+    slope = fit_slope(i, p, radius=radius, eps=eps)
     return F.interpolate(slope, size=stylized.shape[-2:], mode="bilinear", align_corners=False)
 
 

@@ -10,7 +10,6 @@ the frame is flat); the edges that the low resolution lost come back from the fr
 
 from __future__ import annotations
 
-
 import torch
 import torch.nn.functional as F
 
@@ -40,6 +39,23 @@ def box(x: torch.Tensor, radius: int) -> torch.Tensor:
     return (sums[..., size:] - sums[..., :-size]).div_(size * size)
 
 
+def fit_slope(guide: torch.Tensor, target: torch.Tensor, *, radius: int, eps: float) -> torch.Tensor:
+    """The guided filter's slope ``a``: per window of radius ``radius``, ``cov(guide, target) / (var(guide) + eps)``.
+
+    Args:
+        guide: ``(N, 1, h, w)`` brightness.
+        target: ``(N, C, h, w)``.
+
+    Returns:
+        ``(N, C, h, w)``; windows cut by the border average over their pixels inside.
+    """
+    channels = target.shape[1]
+    moments = box(torch.cat([guide, target, guide * target, guide * guide, torch.ones_like(guide)], dim=1), radius)
+    mean_i, mean_p, mean_ip, mean_ii, inside = moments.split([1, channels, channels, 1, 1], dim=1)
+    mean_i, mean_p, mean_ip, mean_ii = (m / inside for m in (mean_i, mean_p, mean_ip, mean_ii))  # cut windows
+    return (mean_ip - mean_i * mean_p) / (mean_ii - mean_i * mean_i + eps)
+
+
 def guided_upsample(low: torch.Tensor, guide: torch.Tensor, *, radius: int = RADIUS, eps: float = EPS) -> torch.Tensor:
     """Upsample ``low`` to the size of ``guide``, the edges that the low resolution lost taken from ``guide``.
 
@@ -62,10 +78,7 @@ def guided_upsample(low: torch.Tensor, guide: torch.Tensor, *, radius: int = RAD
     channels = low.shape[1]
     fit = F.interpolate(torch.cat([small, low], dim=1), scale_factor=0.5, mode="area", recompute_scale_factor=False)
     i, p = fit.split([1, channels], dim=1)
-    moments = box(torch.cat([i, p, i * p, i * i, torch.ones_like(i)], dim=1), radius)
-    mean_i, mean_p, mean_ip, mean_ii, inside = moments.split([1, channels, channels, 1, 1], dim=1)
-    mean_i, mean_p, mean_ip, mean_ii = (m / inside for m in (mean_i, mean_p, mean_ip, mean_ii))  # cut windows
-    slope = (mean_ip - mean_i * mean_p) / (mean_ii - mean_i * mean_i + eps)
+    slope = fit_slope(i, p, radius=radius, eps=eps)
     size = guide.shape[-2:]
     up = F.interpolate(torch.cat([low, small], dim=1), size=size, mode="bilinear", align_corners=False)
     slope = F.interpolate(slope, size=size, mode="bilinear", align_corners=False)
