@@ -99,6 +99,10 @@ def test_the_frame_detail_reaches_every_network_made_from_it(saved: Path) -> Non
     ('{"architecture": "magenta-conditional", "style_dim": 100, "channels": [8]}', "unknown key(s) channels"),
     ('{"architecture": "magenta-conditional", "style_dim": 100, "training_config": "x"}', "'training_config'"),
     ('{"architecture": "magenta-conditional", "style_dim": 100, "frame_detail": -1}', "'frame_detail' must be"),
+    ('{"architecture": "magenta-conditional", "style_dim": 100, "num_residual_blocks": 0}', "from 1 to 5"),
+    ('{"architecture": "magenta-conditional", "style_dim": 100, "num_residual_blocks": 6}', "from 1 to 5"),
+    ('{"architecture": "magenta-conditional", "style_dim": 100, "num_residual_blocks": 1.5}', "from 1 to 5"),
+    ('{"architecture": "magenta-conditional", "style_dim": 100, "num_residual_blocks": true}', "from 1 to 5"),
 ])
 def test_a_damaged_config_is_one_line(saved: Path, config: str, needle: str) -> None:
     (saved / "config.json").write_text(config)
@@ -119,6 +123,35 @@ def test_missing_files_and_damaged_weights_are_one_line(saved: Path) -> None:
     one_line_error(CheckpointError, lambda: load_conditional(saved), "model.safetensors is missing")
     (saved / "config.json").unlink()
     one_line_error(CheckpointError, lambda: load_conditional(saved), "config.json is missing")
+
+
+def test_a_shortened_network_keeps_its_first_blocks_and_their_style_heads(tmp_path: Path) -> None:
+    """``shortened(k)``: the trunk less blocks k.., the heads of the kept norms (two a block, then the decoder's
+    three), its own size in ``config.json``; kept whole, it renders as the original does."""
+    torch.manual_seed(0)
+    whole = MagentaTransform()
+    whole.frame_detail = 0.5
+    short = whole.shortened(1)
+    assert short.num_residual_blocks == 1 and len(short.scale_heads) == 5 and short.frame_detail == 0.5
+    for k, i in enumerate([0, 1, 10, 11, 12]):
+        assert torch.equal(short.scale_heads[k].weight, whole.scale_heads[i].weight)
+        assert torch.equal(short.offset_heads[k].bias, whole.offset_heads[i].bias)
+    assert torch.equal(short.trunk.residuals[0].body[2].weight, whole.trunk.residuals[0].body[2].weight)
+    style, frames = torch.randn(100), torch.rand(1, 3, 32, 48)
+    with torch.no_grad():
+        assert torch.allclose(whole.shortened(5).fixed(style)(frames), whole.fixed(style)(frames))
+        assert not torch.allclose(short.fixed(style)(frames), whole.fixed(style)(frames), atol=1e-3)
+    with pytest.raises(ValueError, match="1..5"):
+        whole.shortened(0)
+    folder = save_conditional(short, tmp_path / "short", note="test")
+    assert json.loads((folder / "config.json").read_text())["num_residual_blocks"] == 1
+    loaded = load_conditional(folder)
+    assert loaded.num_residual_blocks == 1
+    with torch.no_grad():
+        assert torch.equal(loaded.fixed(style)(frames), short.fixed(style)(frames))
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "num_residual_blocks": 2}))
+    one_line_error(CheckpointError, lambda: load_conditional(folder), "does not match config.json", "missing")
 
 
 def test_a_style_loader_refuses_the_any_painting_folder_by_name() -> None:
@@ -164,7 +197,15 @@ def test_no_variant_installed_says_how_to_write_one(tmp_path: Path, monkeypatch:
 
 
 def test_other_variants_are_refused() -> None:
-    one_line_error(StyleNotFoundError, lambda: any_painting_folder("fast"), "temporal and framewise, not 'fast'")
+    one_line_error(StyleNotFoundError, lambda: any_painting_folder("fast"), "temporal, framewise, live, not 'fast'")
+
+
+def test_a_missing_live_variant_says_how_to_train_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shutil.copytree(BUNDLED_FRAMEWISE, tmp_path / ANY_PAINTING / "framewise")
+    monkeypatch.setenv("VST_CHECKPOINT_DIR", str(tmp_path))
+    monkeypatch.setenv("VST_ANY_PAINTING_REPO", "")
+    one_line_error(StyleNotFoundError, lambda: any_painting_folder("live"), str(tmp_path / ANY_PAINTING / "live"),
+                   "--blocks 1 --variant live")
 
 
 # -- a picture's network --------------------------------------------------------------------------------------------

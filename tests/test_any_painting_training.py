@@ -116,3 +116,30 @@ def test_command_trains_and_writes_the_temporal_variant_with_its_card(tiny_data:
     assert net.training_config["bank_size"] == 1
     assert "Any painting — temporal" in (out / "README.md").read_text()
     assert main(["any-painting", "--data-dir", str(tiny_data), "--paintings", str(tmp_path / "none.jpg")]) == 2
+
+
+def test_the_lighter_variant_starts_shortened_and_learns_the_whole_network(tiny_data: Path, painting: Path,
+                                                                             tmp_path: Path) -> None:
+    """``--from … --blocks 1 --variant live``: one residual block, started from the trained network's first one, its
+    recipe and card recorded; ``--blocks`` without ``--from`` is one line before any work."""
+    from training.__main__ import main
+    from vst.conditional import load_conditional, save_conditional
+    from vst.teacher import MagentaTransform
+
+    fetch_vgg16_weights(offline=True)
+    torch.manual_seed(0)
+    whole = save_conditional(MagentaTransform(), tmp_path / "whole", note="test")
+    out = tmp_path / "live"
+    assert main(["any-painting", "--data-dir", str(tiny_data), "--runs-dir", str(tmp_path / "runs"), "--paintings",
+                 str(painting), "--steps", "1", "--crop", "32", "--from", str(whole), "--blocks", "1",
+                 "--variant", "live", "--name", "live-test", "--out", str(out)]) == 0
+    net = load_conditional(out)
+    assert net.num_residual_blocks == 1
+    record = net.training_config
+    assert record["variant"] == "live" and record["residual_blocks"] == 1 and record["start_from"] == str(whole)
+    assert record["lr"] == 1e-4 and record["temporal_weight"] == 100.0
+    log = [json.loads(line) for line in (tmp_path / "runs" / "live-test" / "log.jsonl").read_text().splitlines()]
+    assert log[0]["distill"] > 0  # one block is not the whole network: there is something to learn
+    card = (out / "README.md").read_text()
+    assert "Any painting — live" in card and "first 1 residual block(s)" in card
+    assert main(["any-painting", "--data-dir", str(tiny_data), "--paintings", str(painting), "--blocks", "1"]) == 2

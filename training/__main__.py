@@ -11,11 +11,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from vst.catalog import FAST_FRAMEWISE_VARIANT, FAST_VARIANT, LIVE_VARIANT, REPO_ID_PATTERN, Style
+from vst.any_painting import ANY_PAINTING_VARIANTS
 from vst.errors import VSTError
 from vst.model import LIVE_CONFIG
 from vst.style_folder import CONFIG_FILE, STYLE_FILE, WEIGHTS_FILE, read_style_file
 
-from .config import DISTILL_DEFAULTS, AnyPaintingConfig, TrainConfig, add_arguments, config_from_args
+from .config import (DISTILL_DEFAULTS, LIGHT_ANY_PAINTING, AnyPaintingConfig, TrainConfig, add_arguments,
+                     config_from_args)
 from .metadata import add_metadata_arguments, resolve_metadata, slug_argument
 
 HELD_OUT_CLIPS = ("bikes.mp4", "carphone.mp4")
@@ -83,12 +85,23 @@ def build_parser() -> argparse.ArgumentParser:
                              help="file stems kept out of the bank (the paintings the benchmark judges it on)")
     conditional.add_argument("--steps", type=int, default=AnyPaintingConfig.steps)
     conditional.add_argument("--crop", type=int, default=AnyPaintingConfig.crop)
-    conditional.add_argument("--temporal-weight", type=float, default=AnyPaintingConfig.temporal_weight)
+    conditional.add_argument("--temporal-weight", type=float,
+                             help=f"(default: {AnyPaintingConfig.temporal_weight:g}; with --from "
+                                  f"{LIGHT_ANY_PAINTING['temporal_weight']:g})")
+    conditional.add_argument("--lr", type=float, help=f"(default: {AnyPaintingConfig.lr:g}; with --from "
+                                                      f"{LIGHT_ANY_PAINTING['lr']:g})")
+    conditional.add_argument("--from", dest="start_from", type=Path,
+                             help="a trained any-painting folder (e.g. vst/checkpoints/any-painting/temporal): the "
+                                  "lighter variant starts from it, shortened to --blocks, and learns its rendering")
+    conditional.add_argument("--blocks", type=int, default=AnyPaintingConfig.residual_blocks,
+                             help="residual blocks (5: Magenta's; 1 with --from: the Live variant)")
+    conditional.add_argument("--variant", default=AnyPaintingConfig.variant, choices=ANY_PAINTING_VARIANTS,
+                             help="the variant it becomes (default: temporal)")
     conditional.add_argument("--name", default=AnyPaintingConfig.name, help="run name: runs/<name>/ (resumable)")
     conditional.add_argument("--data-dir", type=Path, default=Path("data"))
     conditional.add_argument("--runs-dir", type=Path, default=Path("runs"))
     conditional.add_argument("--out", type=Path, help="the folder to write (default: "
-                                                      "vst/checkpoints/any-painting/temporal)")
+                                                      "vst/checkpoints/any-painting/<variant>)")
 
     train = commands.add_parser("train", help="train one network (torchrun-able for DDP)")
     add_arguments(train)
@@ -308,12 +321,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             missing = [str(p) for p in args.paintings if not p.is_file()]
             if missing:
                 raise VSTError(f"--paintings: no such file: {', '.join(missing)}")
+            lighter = args.start_from is not None
+            if lighter and not (args.start_from / "config.json").is_file():
+                raise VSTError(f"--from {args.start_from}: not an any-painting network's folder (no config.json)")
+            if not lighter and args.blocks != AnyPaintingConfig.residual_blocks:
+                raise VSTError("--blocks needs --from: a lighter network starts from a trained any-painting network")
+            recipe = LIGHT_ANY_PAINTING if lighter else {"lr": AnyPaintingConfig.lr,
+                                                         "temporal_weight": AnyPaintingConfig.temporal_weight}
             cfg = AnyPaintingConfig(name=args.name, data_dir=args.data_dir, runs_dir=args.runs_dir,
                                     paintings=tuple(args.paintings),
                                     holdout=tuple(args.holdout), steps=args.steps, crop=args.crop,
-                                    temporal_weight=args.temporal_weight)
+                                    temporal_weight=(args.temporal_weight if args.temporal_weight is not None
+                                                     else recipe["temporal_weight"]),
+                                    lr=args.lr if args.lr is not None else recipe["lr"],
+                                    variant=args.variant, start_from=args.start_from, residual_blocks=args.blocks)
             out = export_any_painting(train_any_painting(cfg), cfg, args.out)
-            print(f"any-painting temporal: {out}")
+            print(f"any-painting {cfg.variant}: {out}")
         elif args.command == "train":
             from .train import train
 

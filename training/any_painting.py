@@ -12,6 +12,11 @@ recipe of :mod:`training.teacher_bundle`, with the painting drawn afresh for eve
 picture from the bank (registry photos and wallpapers, and the paintings named in ``--paintings``) or, with
 probability ``mix``, a random blend of two of them, so the network meets vectors it will see only as visitors'
 paintings. The paintings of ``--holdout`` never enter the bank: the benchmark judges the network on them.
+
+The lighter variant (``--from vst/checkpoints/any-painting/temporal --blocks 1 --variant live``) is made the way the
+per-painting fast and live networks are (:mod:`training.teacher_bundle`): the trained network, shortened to its first
+residual blocks (:meth:`~vst.teacher.MagentaTransform.shortened`), is fine-tuned with the same loss to render like the
+whole one, which is then ``T``.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from tqdm import tqdm
 
 from vst.model import with_inference
 from vst.style_folder import WEIGHTS_FILE
+from vst.conditional import load_conditional
 from vst.teacher import MagentaTransform, StylePredictor, load_teacher, norm_layers
 
 from .any_painting_teacher import card_front_matter
@@ -173,6 +179,22 @@ def _batches(cfg: AnyPaintingConfig, step: int) -> Iterator[dict[str, torch.Tens
     return infinite_batches(loader, None)
 
 
+def start_networks(cfg: AnyPaintingConfig) -> tuple[MagentaTransform, MagentaTransform]:
+    """The network the run learns to render like, and the one it starts from: the teacher twice, or (with
+    ``cfg.start_from``) that trained network and its shortened copy (without frame detail: that is calibrated after
+    training, ``python -m training detail``)."""
+    if cfg.start_from is None:
+        teacher = load_teacher()
+        if cfg.residual_blocks != teacher.num_residual_blocks:
+            raise ValueError("a lighter any-painting network starts from a trained one: give start_from")
+        return teacher, load_teacher()
+    whole = load_conditional(cfg.start_from)
+    start = whole.shortened(cfg.residual_blocks)
+    start.frame_detail = 0.0
+    whole.frame_detail = 0.0
+    return whole, start
+
+
 def train_any_painting(cfg: AnyPaintingConfig, *, progress: bool = True,
                        on_checkpoint: Callable[[int], None] | None = None) -> MagentaTransform:
     """Fine-tune the teacher's transform network over the style bank; returns it (eval mode, CPU, its own norms).
@@ -186,8 +208,9 @@ def train_any_painting(cfg: AnyPaintingConfig, *, progress: bool = True,
     log.info("style bank: %d pictures", len(bank))
 
     # the textbook layers, as the student trains (the conditional norms are applied outside the layers' rewrites)
-    teacher = with_inference(ConditionalNetwork(load_teacher().requires_grad_(False)), rewrites=False)
-    student = ConditionalNetwork(load_teacher().train())  # its state: the trunk less its norms' unused affines
+    teacher, start = start_networks(cfg)
+    teacher = with_inference(ConditionalNetwork(teacher.requires_grad_(False)), rewrites=False)
+    student = ConditionalNetwork(start.train())  # its state: the trunk less its norms' unused affines
     transform = student.transform
     optimizer = torch.optim.Adam(student.parameters(), lr=cfg.lr)
     checkpoint = run_dir / "checkpoint"
@@ -234,10 +257,10 @@ def train_any_painting(cfg: AnyPaintingConfig, *, progress: bool = True,
 
 
 CARD = card_front_matter("temporal-consistency") + """
-# Any painting — temporal
+# Any painting — {variant}
 
 {teacher}, ported to PyTorch and fine-tuned with the temporal loss of Huang et al. (CVPR 2017) over many style vectors,
-so that any picture renders steadily on video. `../framewise/` is the teacher itself, its baseline.
+so that any picture renders steadily on video. `../framewise/` is the teacher itself, its baseline.{lighter}
 
 ```bash
 python -m vst stylize clip.mp4 --style-image painting.jpg [--strength 0.8]
@@ -245,7 +268,8 @@ python -m vst stylize clip.mp4 --style-image painting.jpg [--strength 0.8]
 
 | | |
 | --- | --- |
-| recipe | {steps} steps on {crop} px crops of our frame pairs, {batch} pairs per step, Adam {lr:g}; loss: mean absolute error to the teacher's frame ×{distill:g} + VGG16 features ×{feature:g} + temporal ×{temporal:g} |
+| recipe | {steps} steps on {crop} px crops of our frame pairs, {batch} pairs per step, Adam {lr:g}; loss: mean absolute error to the {target} frame ×{distill:g} + VGG16 features ×{feature:g} + temporal ×{temporal:g} |
+| size | {blocks} residual block(s), {parameters:,} parameters |
 | style bank | {bank} pictures (registry photos and wallpapers{paintings}), each pair's style a bank vector or, with probability {mix:g}, a blend of two |
 | kept out | {holdout} |
 | frame detail | {detail} |
@@ -265,17 +289,23 @@ def detail_words(strength: float) -> str:
 
 
 def export_any_painting(transform: MagentaTransform, cfg: AnyPaintingConfig, out: Path | None = None) -> Path:
-    """Write the trained network as the any-painting network's ``temporal`` variant (``vst.conditional``'s format,
-    with its recipe as ``training_config`` and a model card); returns the folder."""
+    """Write the trained network as the any-painting network's ``cfg.variant`` (``vst.conditional``'s format, with its
+    recipe as ``training_config`` and a model card); returns the folder."""
     from vst.catalog import ANY_PAINTING, PACKAGE_CHECKPOINT_DIR
     from vst.conditional import save_conditional
     from vst.teacher import TEACHER_LICENSE, TEACHER_NAME
 
-    out = out or PACKAGE_CHECKPOINT_DIR / ANY_PAINTING / "temporal"
+    out = out or PACKAGE_CHECKPOINT_DIR / ANY_PAINTING / cfg.variant
     bank = len(bank_pictures(cfg))
-    save_conditional(transform, out, **cfg.to_json(), variant="temporal", teacher=TEACHER_NAME, bank_size=bank)
+    save_conditional(transform, out, **cfg.to_json(), teacher=TEACHER_NAME, bank_size=bank)
     paintings = f", and {', '.join(p.stem for p in cfg.paintings)}" if cfg.paintings else ""
+    lighter = "" if cfg.start_from is None else (
+        f" This lighter variant is `{cfg.start_from}` with only its first {cfg.residual_blocks} residual block(s), "
+        f"fine-tuned to render like it: real time on a CPU and in the browser (the Live tab).")
     (out / "README.md").write_text(CARD.format(
+        variant=cfg.variant, lighter=lighter, blocks=transform.num_residual_blocks,
+        parameters=sum(t.numel() for t in transform.parameters()),
+        target="teacher's" if cfg.start_from is None else "whole network's",
         teacher=TEACHER_NAME, steps=cfg.steps, crop=cfg.crop, batch=cfg.batch_size, lr=cfg.lr,
         distill=cfg.distill_weight, feature=cfg.distill_feature_weight, temporal=cfg.temporal_weight, bank=bank,
         paintings=paintings, mix=cfg.mix, holdout=", ".join(cfg.holdout) or "nothing", license=TEACHER_LICENSE,

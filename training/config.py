@@ -142,6 +142,11 @@ TEACHER_STUDENT_DEFAULTS = TrainConfig(
 )
 
 
+#: The lighter any-painting variant's recipe (``python -m training any-painting --from … --blocks 1``): the per-painting
+#: light networks' (:data:`training.teacher_bundle.LIGHT_RECIPE`), a higher learning rate and a lighter temporal term.
+LIGHT_ANY_PAINTING: dict[str, float] = {"lr": 1e-4, "temporal_weight": 100.0}
+
+
 @dataclass
 class AnyPaintingConfig:
     """``python -m training any-painting``: the any-painting network's run (:mod:`training.any_painting`)."""
@@ -152,6 +157,11 @@ class AnyPaintingConfig:
     paintings: tuple[Path, ...] = ()  # paintings in the style bank, beside the photos
     holdout: tuple[str, ...] = ()  # file stems kept out of the bank even when listed (the benchmark's paintings)
     mix: float = 0.5  # probability that a pair's style is a blend of two bank vectors
+    variant: str = "temporal"  # the any-painting variant it becomes (its folder under vst/checkpoints/any-painting/)
+    # None: start from the teacher and learn it; a trained any-painting folder: start from it, shortened to
+    # residual_blocks, and learn its rendering (the lighter variant, as the per-painting fast and live networks)
+    start_from: Path | None = None
+    residual_blocks: int = 5
     # the per-painting student's recipe (training.config.TEACHER_STUDENT_DEFAULTS)
     distill_weight: float = 10.0
     distill_feature_weight: float = 2.0

@@ -4,7 +4,9 @@ The any-painting network is a conditional :class:`vst.teacher.MagentaTransform` 
 bundled in ``<VST_CHECKPOINT_DIR>/any-painting/<variant>/`` (default ``vst/checkpoints/any-painting/``):
 
 * ``framewise``: the teacher's transform network itself (``python -m training any-painting-teacher``): the baseline;
-* ``temporal``: the same network fine-tuned with the temporal loss.
+* ``temporal``: the same network fine-tuned with the temporal loss;
+* ``live`` (optional): the temporal one shortened to one residual block and fine-tuned to render like it
+  (``python -m training any-painting --blocks 1``): real time on a CPU and in the browser (the Live tab).
 
 A variant that is not installed is an error naming its folder; nothing falls back to another variant.
 
@@ -30,7 +32,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .catalog import ANY_PAINTING, VARIANTS, bundled_dir
+from .catalog import ANY_PAINTING, LIVE_VARIANT, VARIANTS, bundled_dir
 from .conditional import load_conditional
 from .errors import StyleNotFoundError, VideoError, VSTError
 from .hub_client import HUB_ERRORS, hub_variant
@@ -40,8 +42,10 @@ from .style_picture import StylePicture, open_style_picture
 from .teacher import MagentaTransform, StyleVectors, check_strength, style_vectors
 from .video import VideoReader
 
-#: The variants of the any-painting network.
-ANY_PAINTING_VARIANTS: tuple[str, ...] = VARIANTS
+#: The variants of the any-painting network: :data:`REQUIRED_VARIANTS` (the temporal one and its framewise baseline)
+#: and the optional real-time one.
+REQUIRED_VARIANTS: tuple[str, ...] = VARIANTS
+ANY_PAINTING_VARIANTS: tuple[str, ...] = (*VARIANTS, LIVE_VARIANT)
 #: The key of the record in ``training_config`` and in the output's ``comment`` JSON.
 RECORD_KEY = "vst_style_picture"
 #: The side the content frame is decoded at for the strength control (the style predictor sees 256×256).
@@ -66,7 +70,7 @@ def any_painting_folder(variant: str = "temporal") -> Path:
     (and, for a missing ``temporal``, suggesting ``framewise``) when it is nowhere."""
     if variant not in ANY_PAINTING_VARIANTS:
         raise StyleNotFoundError(f"a style picture renders with the any-painting network, whose variants are "
-                                 f"{' and '.join(ANY_PAINTING_VARIANTS)}, not '{variant}'")
+                                 f"{', '.join(ANY_PAINTING_VARIANTS)}, not '{variant}'")
     folder = bundled_dir() / ANY_PAINTING / variant
     if is_checkpoint_folder(folder):
         return folder
@@ -80,6 +84,8 @@ def any_painting_folder(variant: str = "temporal") -> Path:
     others = [v for v in ANY_PAINTING_VARIANTS if v != variant and (folder.parent / v / CONFIG_FILE).is_file()]
     hint = f"; use --variant {others[0]}" if others else \
         " (write the framewise one with `python -m training any-painting-teacher`)"
+    if variant == LIVE_VARIANT:
+        hint += f" (train it with `python -m training any-painting --blocks 1 --variant {LIVE_VARIANT}`)"
     raise StyleNotFoundError(f"the any-painting network's {variant} variant is not installed: {folder} is "
                              f"missing{where}{hint}")
 

@@ -42,6 +42,8 @@ PREDICT_FILE = "models/arbitrary_predict.onnx"
 TRANSFORM_FILE = "models/arbitrary_transform.onnx"
 #: Length of the style vector.
 STYLE_DIM = 100
+#: Residual blocks of Magenta's transform network.
+MAGENTA_BLOCKS = 5
 #: Side of the square the style predictor sees.
 STYLE_SIZE = 256
 #: What the teacher is, for model cards and the README.
@@ -67,7 +69,8 @@ def teacher_file(name: str) -> Path:
 
 
 def norm_layers(net: MagentaStyleNet) -> list[nn.InstanceNorm2d]:
-    """The network's 13 instance norms in Magenta's order: residual blocks (two each), then the three decoder ones."""
+    """The network's instance norms in Magenta's order: residual blocks (two each), then the three decoder ones (13 in
+    Magenta's network)."""
     norms = [block.body[i] for block in net.residuals for i in (0, 3)]
     norms = [n[2] if isinstance(n, nn.Sequential) else n for n in norms]
     return [*norms, *(net.decoder[i].conv[2] for i in (0, 1)), net.decoder[2][2]]
@@ -75,11 +78,14 @@ def norm_layers(net: MagentaStyleNet) -> list[nn.InstanceNorm2d]:
 
 class MagentaTransform(nn.Module):
     """The arbitrary-style transform network: ``trunk`` (a :class:`MagentaStyleNet`, its own norm affines unused)
-    and, per norm, two heads mapping the style vector to that norm's scale and offset."""
+    and, per norm, two heads mapping the style vector to that norm's scale and offset.
 
-    def __init__(self) -> None:
+    ``num_residual_blocks``: Magenta's 5, or fewer for a lighter network made by :meth:`shortened` (the any-painting
+    network's Live variant keeps one)."""
+
+    def __init__(self, num_residual_blocks: int = MAGENTA_BLOCKS) -> None:
         super().__init__()
-        self.trunk = build_network(MAGENTA_CONFIG)
+        self.trunk = build_network({**MAGENTA_CONFIG, "num_residual_blocks": num_residual_blocks})
         widths = [n.num_features for n in norm_layers(self.trunk)]  # type: ignore[arg-type]
         self.scale_heads = nn.ModuleList(nn.Linear(STYLE_DIM, c) for c in widths)
         self.offset_heads = nn.ModuleList(nn.Linear(STYLE_DIM, c) for c in widths)
@@ -104,6 +110,29 @@ class MagentaTransform(nn.Module):
         """``x`` ``(B, 3, H, W)`` RGB in [0, 1], H and W multiples of 4; ``style`` ``(100,)`` → ``(B, 3, H, W)`` in
         [0, 1]."""
         return self.fixed(style)(x)
+
+    @property
+    def num_residual_blocks(self) -> int:
+        return len(self.trunk.residuals)
+
+    @torch.no_grad()
+    def shortened(self, blocks: int) -> MagentaTransform:
+        """A copy with only the first ``blocks`` residual blocks (and their norms' style heads): where a lighter
+        network starts before it is fine-tuned to render like this one."""
+        if not 1 <= blocks <= self.num_residual_blocks:
+            raise ValueError(f"blocks must be 1..{self.num_residual_blocks}, not {blocks}")
+        net = MagentaTransform(blocks)
+        kept = {k: v for k, v in self.trunk.state_dict().items()
+                if not k.startswith("residuals.") or int(k.split(".")[1]) < blocks}
+        net.trunk.load_state_dict(kept, strict=True)
+        heads = [*range(2 * blocks), *range(len(self.scale_heads) - 3, len(self.scale_heads))]
+        for name in ("scale_heads", "offset_heads"):
+            mine, theirs = getattr(self, name), getattr(net, name)
+            for k, i in enumerate(heads):
+                theirs[k].load_state_dict(mine[i].state_dict())
+        net.training_config = dict(self.training_config)
+        net.frame_detail = self.frame_detail
+        return net.to(self.scale_heads[0].weight)
 
 
 def _dequantized(model: object) -> dict[str, np.ndarray]:
