@@ -2,8 +2,9 @@
 
 ``python app.py`` serves it on 0.0.0.0:7860 (``GRADIO_SERVER_NAME`` / ``GRADIO_SERVER_PORT`` override). Limits come
 from environment variables (:mod:`vst.app.config`). This file only lays out the UI and wires events; the logic lives
-in :mod:`vst.app.service`, :mod:`vst.app.comparison`, :mod:`vst.app.showcase`, :mod:`vst.app.votes`,
-:mod:`vst.app.your_painting` (the gallery's *Your painting* card) and :mod:`vst.app.live` (the Live tab).
+in :mod:`vst.app.gallery`, :mod:`vst.app.stylize_jobs`, :mod:`vst.app.blind_vote`, :mod:`vst.app.comparison`,
+:mod:`vst.app.showcase`, :mod:`vst.app.votes`, :mod:`vst.app.your_painting` (the gallery's *Your painting* card) and
+:mod:`vst.app.live` (the Live tab).
 """
 
 from __future__ import annotations
@@ -23,29 +24,21 @@ from vst.app.config import AppConfig
 from vst.app.isolation import isolation_middleware
 from vst.app.media import media_routes
 from vst.app.sweep import sweep_cache
-from vst.app.service import (
-    NO_STYLE_MESSAGE,
+from vst.app.ab_pair import ABPair
+from vst.app.blind_vote import (
     RESULT_COLUMNS,
     ABState,
     BlindCopies,
-    GalleryStyle,
-    Pair,
+    PairPool,
     Presentation,
-    JobActivity,
-    Showcase,
-    StylizeOutcome,
-    StylizeService,
-    CARD_RATIO,
     cast_vote,
     choose_next,
-    current_digests,
-    gallery_styles,
-    realtime_note,
     results_markdown,
     results_table,
     should_refresh,
-    video_seconds,
 )
+from vst.app.gallery import CARD_RATIO, NO_STYLE_MESSAGE, GalleryStyle, gallery_styles, realtime_note
+from vst.app.stylize_jobs import JobActivity, StylizeOutcome, StylizeService, current_digests, video_seconds
 from vst.app.live import live_routes, live_tab
 from vst.app.your_painting import (
     CAPTION as PAINTING_CAPTION,
@@ -223,13 +216,13 @@ def launch_options(config: AppConfig) -> dict[str, Any]:
 
 
 def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None,
-              showcase: Showcase | None = None, activity: JobActivity | None = None) -> gr.Blocks:
+              showcase: PairPool | None = None, activity: JobActivity | None = None) -> gr.Blocks:
     """Build the app (not launched). ``store`` defaults to :meth:`VoteStore.from_env`, ``showcase`` to the curated
     clips in ``config.showcase_dir``; ``activity`` counts running stylize jobs (share it with a background showcase
     render so it waits for them). Launch it with :func:`launch_options`."""
     config = AppConfig.from_env() if config is None else config
     store = VoteStore.from_env() if store is None else store
-    showcase = Showcase(config.showcase_dir) if showcase is None else showcase
+    showcase = PairPool(config.showcase_dir) if showcase is None else showcase
     sweep_cache(config)  # what a killed earlier run left: partial files, expired jobs, blind copies
     styles = gallery_styles(config)
     service = StylizeService(config, styles, activity)
@@ -417,7 +410,7 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
             tally = store.results(current)
             return results_markdown(tally, store.sync_status), results_table(tally)
 
-        def own_pair(own: StylizeOutcome | None) -> Pair | None:
+        def own_pair(own: StylizeOutcome | None) -> ABPair | None:
             return own.pair() if own is not None else None
 
         def start(browser: str | None, state: ABState, own: StylizeOutcome | None) -> tuple[Any, ...]:
@@ -730,7 +723,7 @@ def main() -> None:
     ensure_web_runtime()  # the Live tab's in-browser runtime, fetched once (set-up of `python app.py`)
     global _demo, _config
     _config = config
-    showcase = Showcase(config.showcase_dir)
+    showcase = PairPool(config.showcase_dir)
     activity = JobActivity()
     _demo = build_app(config, showcase=showcase, activity=activity)
     if config.showcase:  # renders only while no stylize job runs

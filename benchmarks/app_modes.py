@@ -5,7 +5,7 @@ baseline in one pass).
     python benchmarks/app_modes.py [--style starry-night] [--clips cockatoo bikes carphone] [--stand-in-twin]
                                    [--json out.json]
 
-Runs :class:`vst.app.service.StylizeService` (what the app runs, with its default limits and flicker meter) on the
+Runs :class:`vst.app.stylize_jobs.StylizeService` (what the app runs, with its default limits and flicker meter) on the
 bundled checkpoints. Per clip and mode: seconds until the video is delivered and until everything (the comparison
 too) is done; the ratio real time / temporal of both, measured in the same command. A style without a
 ``fast-framewise/`` twin is compared with its full-size framewise model in real-time mode, and the row says so.
@@ -31,7 +31,8 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from vst.app.config import AppConfig  # noqa: E402
-from vst.app.service import StylizeService, gallery_styles  # noqa: E402
+from vst.app.gallery import gallery_styles  # noqa: E402
+from vst.app.stylize_jobs import StylizeService  # noqa: E402
 
 EXAMPLES = ROOT / "examples"
 

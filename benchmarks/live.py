@@ -163,7 +163,7 @@ def main() -> int:
     from vst.app.config import AppConfig
     from vst.app.isolation import isolation_middleware
     from vst.app.live import LIVE_FILES, PAGE_DIR, live_routes, live_styles, page_config, page_src
-    from vst.app.service import gallery_styles
+    from vst.app.gallery import gallery_styles
     from vst.hub import load_model
     from vst.metrics import warping_errors
     from vst.pipeline import Stylizer

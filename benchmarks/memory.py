@@ -12,7 +12,7 @@ is downscaled; ``--max-side 0`` keeps the full size).
 ``--app`` measures the web app's job instead: a child process imports ``app.py`` (Gradio included), sets up memory as
 ``app.main()`` does and runs one stylize job of the bundled ``--style`` with the app's default limits
 (:class:`vst.app.config.AppConfig`: long side 720, the temporal model and the framewise baseline from one decode, the
-flicker meter), as :meth:`vst.app.service.StylizeService.run` does for a visitor; no server is started.
+flicker meter), as :meth:`vst.app.stylize_jobs.StylizeService.run` does for a visitor; no server is started.
 """
 
 from __future__ import annotations
@@ -61,7 +61,8 @@ if importlib.util.find_spec("vst.memory"):  # as app.main() does (trees before i
     tune_malloc()
 from pathlib import Path
 from vst.app.config import AppConfig
-from vst.app.service import StylizeService, gallery_styles
+from vst.app.gallery import gallery_styles
+from vst.app.stylize_jobs import StylizeService
 config = AppConfig(cache_dir=Path(sys.argv[3]), showcase=False)
 service = StylizeService(config, gallery_styles(config))
 outcome = service.run(sys.argv[1], sys.argv[2])

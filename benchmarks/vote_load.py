@@ -45,11 +45,11 @@ def stand_in_showcase(showcase: object) -> list[object]:
     """Every style × clip pair of ``showcase``: the first style's pair on the first clip is rendered (at the app's
     settings: 360 px, 4 s, so the files have the real size) and stands in for all the others (the vote tab never looks
     inside the videos; rendering all of them takes an hour on a busy 2-core machine)."""
-    from vst.app.service import Showcase
+    from vst.app.blind_vote import PairPool
     from vst.app.showcase import PAIR_FILE, pair_key, prerender_pairs
     from vst.hub import installed_styles
 
-    assert isinstance(showcase, Showcase)
+    assert isinstance(showcase, PairPool)
     (first_clip, first_source), *_ = showcase.clips.items()
     (done,) = prerender_pairs(showcase.cache_dir, styles=[STYLES[0]], clips={first_clip: first_source},
                               max_side=showcase.max_side, max_seconds=showcase.max_seconds)
@@ -147,7 +147,7 @@ def main() -> None:
         from gradio_client import Client, handle_file
 
         from vst.app.config import AppConfig
-        from vst.app.service import Showcase
+        from vst.app.blind_vote import PairPool
         from vst.app.votes import VoteStore
 
         root = args.work_dir / "styles"
@@ -157,7 +157,7 @@ def main() -> None:
         with patched_env({"VST_CHECKPOINT_DIR": str(root)}):
             config = AppConfig.from_env({"VST_CACHE_DIR": str(cache), "VST_QUEUE_SIZE": "1", "VST_CONCURRENCY": "1"})
             # The curated clips at the app's own settings, in the work folder (made once).
-            showcase = Showcase(args.work_dir / "showcase")
+            showcase = PairPool(args.work_dir / "showcase")
             began = time.perf_counter()
             pairs = stand_in_showcase(showcase)
             print(f"{len(pairs)} showcase pairs ready in {time.perf_counter() - began:.1f} s "

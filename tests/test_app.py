@@ -28,7 +28,8 @@ from tests.app_harness import (
 )
 from tests.clips import make_clip
 from vst.app.config import AppConfig, ConfigError
-from vst.app.service import FramesTooLargeError, JobSpace, Showcase, StylizeService, speed_text
+from vst.app.blind_vote import PairPool
+from vst.app.stylize_jobs import FramesTooLargeError, JobSpace, StylizeService, speed_text
 from vst.app.showcase import checkpoint_digest
 from vst.app.comparison import (
     FAST_FRAMEWISE_LABEL,
@@ -104,7 +105,7 @@ def main_app(app_env: Path, tmp_path_factory: pytest.TempPathFactory, clips_dir:
     """The app with default limits, one pre-rendered showcase pair (a tiny clip) and an empty votes database."""
     cache = tmp_path_factory.mktemp("cache")
     config = AppConfig.from_env({"VST_CACHE_DIR": str(cache), "VST_SHOWCASE": "0"})
-    showcase = Showcase(config.showcase_dir, {"tiny": make_clip(clips_dir / "showcase.mp4", num_frames=12)},
+    showcase = PairPool(config.showcase_dir, {"tiny": make_clip(clips_dir / "showcase.mp4", num_frames=12)},
                         max_side=64, max_seconds=1.0)
     assert len(showcase.prerender()) == 1
     store = VoteStore(cache / "votes.sqlite3")
@@ -133,7 +134,7 @@ def strict_app(app_env: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     # A vote on an earlier training of the style: recorded, but not counted with the current checkpoints' votes.
     assert store.record(style="starry-night", clip="carphone", left_variant="framewise", choice="left",
                         session="before-retraining", checkpoints="0123456789abcdef")
-    with running_app(config, store, Showcase(config.showcase_dir, {})) as url:
+    with running_app(config, store, PairPool(config.showcase_dir, {})) as url:
         yield RunningApp(url, config, store)
     store.close()
 
@@ -147,7 +148,7 @@ def fast_app(app_env: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     cache = tmp_path_factory.mktemp("fast-cache")
     config = AppConfig.from_env({"VST_CACHE_DIR": str(cache), "VST_SHOWCASE": "0"})
     store = VoteStore(cache / "votes.sqlite3")
-    with running_app(config, store, Showcase(config.showcase_dir, {}), checkpoints=root) as url:
+    with running_app(config, store, PairPool(config.showcase_dir, {}), checkpoints=root) as url:
         yield RunningApp(url, config, store, root)
     store.close()
 
@@ -253,7 +254,7 @@ def test_real_time_uses_the_fast_network_and_compares_it_with_its_framewise_twin
 
 def test_real_time_without_a_fast_twin_compares_with_the_full_size_framewise_model_and_says_so(
         fast_app: RunningApp, clip_mp4: Path, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level("WARNING", logger="vst.app.service")
+    caplog.set_level("WARNING", logger="vst.app.stylize_jobs")
     video, slider, plot, _, summary = fast_app.client().predict(handle_file(clip_mp4), "the-scream", True,
                                                                 api_name="/stylize")
     network, stats = result_text(summary)
@@ -267,11 +268,11 @@ def test_the_comparison_can_fail_and_the_delivered_video_stays(fast_app: Running
                                                                caplog: pytest.LogCaptureFixture) -> None:
     """The comparison stage gets a budget it cannot meet: it stops and says so; the fast video was delivered and
     is still there (playable, served, not turned into an error)."""
-    caplog.set_level("WARNING", logger="vst.app.service")
+    caplog.set_level("WARNING", logger="vst.app.stylize_jobs")
     cache = tmp_path_factory.mktemp("failing-cache")
     config = AppConfig.from_env({"VST_CACHE_DIR": str(cache), "VST_SHOWCASE": "0",
                                  "VST_COMPARISON_TIMEOUT": "0.001"})
-    with running_app(config, fast_app.store, Showcase(config.showcase_dir, {}),
+    with running_app(config, fast_app.store, PairPool(config.showcase_dir, {}),
                      checkpoints=fast_app.checkpoints) as url:
         job = Client(url, verbose=False).submit(handle_file(clip_mp4), "starry-night", True, api_name="/stylize")
         video, slider, plot, reading, summary = job.result()
@@ -401,7 +402,7 @@ def test_without_styles_the_app_explains_how_to_install_one(tmp_path: Path, monk
     monkeypatch.setenv("VST_CHECKPOINT_DIR", str(empty))
     config = AppConfig.from_env({"VST_CACHE_DIR": str(tmp_path / "cache")})
     with VoteStore(tmp_path / "votes.sqlite3") as store:
-        demo = app.build_app(config, store=store, showcase=Showcase(config.showcase_dir, {}))
+        demo = app.build_app(config, store=store, showcase=PairPool(config.showcase_dir, {}))
     blocks = list(demo.blocks.values())
     assert not any(isinstance(b, gr.Gallery) for b in blocks)
     assert any(isinstance(b, gr.Markdown) and "No style is installed yet" in str(b.value) for b in blocks)
@@ -513,7 +514,7 @@ def test_the_speed_says_real_time_only_when_the_render_kept_up_with_the_clip() -
 
 
 def test_the_plot_caption_explains_the_gaps_and_the_axes_cover_the_pairs(tmp_path: Path) -> None:
-    from vst.app.service import StylizeOutcome
+    from vst.app.stylize_jobs import StylizeOutcome
 
     def outcome(errors: list[float]) -> StylizeOutcome:
         result = RenderResult(outputs={}, frames=len(errors) + 1, seconds=1.0, width=8, height=8,
@@ -536,7 +537,7 @@ def test_gallery_cards_all_have_one_shape_and_show_the_whole_painting(tmp_path: 
                                                                      painting_size: tuple[int, int] | None) -> None:
     from PIL import Image
 
-    from vst.app.service import CARD_RATIO, gallery_card
+    from vst.app.gallery import CARD_RATIO, gallery_card
 
     photo = tmp_path / "preview.jpg"
     Image.new("RGB", (451, 300), (0, 0, 255)).save(photo)

@@ -53,7 +53,7 @@ SERVER_FOLDERS = [REPO, Path.home()]
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory, clips_dir: Path) -> Iterator[str]:
     from vst.app.config import AppConfig
-    from vst.app.service import Showcase
+    from vst.app.blind_vote import PairPool
     from vst.app.votes import VoteStore
 
     root = make_tiny_styles(tmp_path_factory.mktemp("styles"), ("starry-night", "great-wave", "the-scream"),
@@ -61,7 +61,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, clips_dir: Path) -> Iterat
     cache = tmp_path_factory.mktemp("browser-cache")
     with patched_env({**OFFLINE_ENV, "VST_CHECKPOINT_DIR": str(root)}):
         config = AppConfig.from_env({"VST_CACHE_DIR": str(cache), "VST_SHOWCASE": "0", "VST_QUEUE_SIZE": "1"})
-        showcase = Showcase(config.showcase_dir, {"street": make_clip(clips_dir / "street.mp4", num_frames=12)},
+        showcase = PairPool(config.showcase_dir, {"street": make_clip(clips_dir / "street.mp4", num_frames=12)},
                             max_side=96, max_seconds=1.0)
         showcase.prerender()
         store = VoteStore(cache / "votes.sqlite3")

@@ -28,7 +28,8 @@ from tests.app_harness import (
 from tests.clips import make_clip
 from tests.test_cli import REPO
 from vst.app.config import AppConfig
-from vst.app.service import Showcase, gallery_styles
+from vst.app.blind_vote import PairPool
+from vst.app.gallery import gallery_styles
 from vst.app.sweep import sweep_cache
 from vst.app.votes import VoteStore, client_hash
 
@@ -53,7 +54,7 @@ def app(tmp_path_factory: pytest.TempPathFactory, clips_dir: Path) -> Iterator[A
     with patched_env({**OFFLINE_ENV, "VST_CHECKPOINT_DIR": str(root)}):
         config = AppConfig.from_env({"VST_CACHE_DIR": str(cache), "VST_SHOWCASE": "0",
                                      "VST_CACHE_TTL_MINUTES": str(TTL_SECONDS / 60)})
-        showcase = Showcase(config.showcase_dir, {"tiny": make_clip(clips_dir / "faults-showcase.mp4", num_frames=6)},
+        showcase = PairPool(config.showcase_dir, {"tiny": make_clip(clips_dir / "faults-showcase.mp4", num_frames=6)},
                             max_side=64, max_seconds=1.0)
         assert len(showcase.prerender()) == 2
         store = VoteStore(cache / "votes.sqlite3", votes_per_minute=VOTES_PER_MINUTE)
@@ -187,7 +188,7 @@ def test_the_app_sweeps_at_start_up(tmp_path: Path) -> None:
     (killed / ".clip_starry-night.5e6f7a8b.partial.mp4").write_bytes(b"half")
     with patched_env({**OFFLINE_ENV, "VST_CHECKPOINT_DIR": str(root)}), \
             VoteStore(tmp_path / "votes.sqlite3") as store:
-        app_module.build_app(config, store=store, showcase=Showcase(config.showcase_dir, {}))
+        app_module.build_app(config, store=store, showcase=PairPool(config.showcase_dir, {}))
     assert not killed.exists()
 
 
@@ -250,5 +251,5 @@ def test_kill_9_during_a_job_then_restart_leaves_nothing(tmp_path: Path, clips_d
     config = AppConfig.from_env({"VST_CACHE_DIR": str(cache), "VST_SHOWCASE": "0"})
     with patched_env({**OFFLINE_ENV, "VST_CHECKPOINT_DIR": str(root)}), \
             VoteStore(tmp_path / "votes2.sqlite3") as store:
-        app_module.build_app(config, store=store, showcase=Showcase(config.showcase_dir, {}))  # the restart
+        app_module.build_app(config, store=store, showcase=PairPool(config.showcase_dir, {}))  # the restart
     assert not any(path.exists() for path in left) and not list(jobs.iterdir())

@@ -85,7 +85,8 @@ def test_a_job_whose_visitor_left_stops_and_frees_its_place(tmp_path: Path, clip
     from tests.app_harness import make_tiny_styles, patched_env
     from tests.clips import make_clip
     from vst.app.config import AppConfig
-    from vst.app.service import StylizeService, gallery_styles
+    from vst.app.gallery import gallery_styles
+    from vst.app.stylize_jobs import StylizeService
 
     root = make_tiny_styles(tmp_path / "styles")
     clip = make_clip(clips_dir / "leaving.mp4", width=160, height=120, num_frames=240, fps=24)
@@ -117,7 +118,8 @@ def test_real_time_runs_the_network_at_half_size_when_full_size_cannot_keep_up(t
     from tests.app_harness import make_tiny_styles, patched_env
     from tests.clips import make_clip
     from vst.app.config import AppConfig
-    from vst.app.service import StylizeService, gallery_styles
+    from vst.app.gallery import gallery_styles
+    from vst.app.stylize_jobs import StylizeService
     from vst.video import probe
 
     root = make_tiny_styles(tmp_path / "styles", fast=("starry-night",), fast_framewise=("starry-night",))

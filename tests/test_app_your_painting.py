@@ -34,7 +34,8 @@ from tests.test_app import first_frame, plot_variants, result_text
 from vst.any_painting import any_painting_folder, network_for_picture
 from vst.app.comparison import FRAMEWISE_LABEL, TEMPORAL_LABEL
 from vst.app.config import AppConfig
-from vst.app.service import CARD_RATIO, YOUR_PAINTING_ROW, Showcase
+from vst.app.blind_vote import YOUR_PAINTING_ROW, PairPool
+from vst.app.gallery import CARD_RATIO
 from vst.app.votes import VoteStore
 from vst.app.your_painting import CAPTION, discard_upload, shown_name
 from vst.catalog import PACKAGE_CHECKPOINT_DIR, VARIANTS
@@ -73,7 +74,7 @@ def launch(tmp_path_factory: pytest.TempPathFactory, name: str, env: dict[str, s
     with patched_env({**OFFLINE_ENV, "VST_CHECKPOINT_DIR": str(root)}):
         config = AppConfig.from_env({"VST_CACHE_DIR": str(cache), "VST_SHOWCASE": "0", **env})
         store = VoteStore(cache / "votes.sqlite3")
-        with running_app(config, store, Showcase(config.showcase_dir, {})) as url:
+        with running_app(config, store, PairPool(config.showcase_dir, {})) as url:
             yield PaintingApp(url, config, store)
         store.close()
 
@@ -321,7 +322,7 @@ def test_without_the_any_painting_network_there_is_no_card(tmp_path: Path, monke
     monkeypatch.setenv("VST_CHECKPOINT_DIR", str(make_tiny_styles(tmp_path / "styles")))
     config = AppConfig.from_env({"VST_CACHE_DIR": str(tmp_path / "cache")})
     with VoteStore(tmp_path / "votes.sqlite3") as store:
-        demo = app.build_app(config, store=store, showcase=Showcase(config.showcase_dir, {}))
+        demo = app.build_app(config, store=store, showcase=PairPool(config.showcase_dir, {}))
     gallery = next(b for b in demo.blocks.values() if isinstance(b, gr.Gallery))
     assert [item["caption"] for item in gallery.value] == ["The Starry Night — Vincent van Gogh, 1889"]
     assert "the app offers no 'Your painting' card: the any-painting network's temporal variant is not " \

@@ -56,7 +56,7 @@ NO_SIDEWAYS = "() => document.documentElement.scrollWidth <= window.innerWidth +
 @pytest.fixture(scope="module")
 def painting_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from vst.app.config import AppConfig
-    from vst.app.service import Showcase
+    from vst.app.blind_vote import PairPool
     from vst.app.votes import VoteStore
 
     root = make_tiny_styles(tmp_path_factory.mktemp("styles"), ("starry-night", "great-wave", "the-scream"),
@@ -65,7 +65,7 @@ def painting_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with patched_env({**OFFLINE_ENV, "VST_CHECKPOINT_DIR": str(root)}):
         config = AppConfig.from_env({"VST_CACHE_DIR": str(cache), "VST_SHOWCASE": "0"})
         store = VoteStore(cache / "votes.sqlite3")
-        with running_app(config, store, Showcase(config.showcase_dir, {})) as url:
+        with running_app(config, store, PairPool(config.showcase_dir, {})) as url:
             yield url
         store.close()
 

@@ -103,7 +103,7 @@ def test_a_new_painting_goes_to_the_hub_and_back(exported: Path, tmp_path: Path,
 import json, sys
 from vst.__main__ import main
 from vst.app.config import AppConfig
-from vst.app.service import gallery_styles
+from vst.app.gallery import gallery_styles
 from vst.hub import resolve_checkpoint
 assert main(["stylize", {str(clip_mp4)!r}, "--style", "{SLUG}", "-o", {str(out)!r}, "-q"]) == 0
 print("CHECKPOINT", resolve_checkpoint("{SLUG}", "temporal"))
@@ -132,7 +132,7 @@ print("GALLERY", json.dumps([g.slug, g.caption, str(g.preview), sorted(g.variant
     slug, caption, card, variants, has_fast = json.loads(lines[-1].split(" ", 1)[1])
     assert (slug, caption, variants, has_fast) == (SLUG, "Woman with a Hat — Henri Matisse, 1905",
                                                    ["fast", "framewise", "temporal"], True)
-    from vst.app.service import gallery_card
+    from vst.app.gallery import gallery_card
 
     (tmp_path / "expected-card").mkdir()
     expected = gallery_card(SLUG, exported / "painting.jpg", exported / "preview.jpg", tmp_path / "expected-card")

@@ -15,7 +15,7 @@ from tests.app_harness import make_tiny_styles
 from vst import web_runtime
 from vst.app.isolation import HEADERS, isolation_middleware
 from vst.app.live import PAGE_DIR, LiveFiles, live_routes, live_styles, page_config, page_src
-from vst.app.service import GalleryStyle
+from vst.app.gallery import GalleryStyle
 from vst.onnx_export import ONNX_FILE, export_checkpoint, exported_from
 
 

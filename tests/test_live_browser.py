@@ -52,14 +52,14 @@ def styles_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory, styles_root: Path) -> Iterator[str]:
     from vst.app.config import AppConfig
-    from vst.app.service import Showcase
+    from vst.app.blind_vote import PairPool
     from vst.app.votes import VoteStore
 
     cache = tmp_path_factory.mktemp("live-cache")
     with patched_env({**OFFLINE_ENV, "VST_CHECKPOINT_DIR": str(styles_root)}):
         config = AppConfig.from_env({"VST_CACHE_DIR": str(cache), "VST_SHOWCASE": "0"})
         store = VoteStore(cache / "votes.sqlite3")
-        with running_app(config, store, Showcase(config.showcase_dir)) as url:
+        with running_app(config, store, PairPool(config.showcase_dir)) as url:
             yield url
         store.close()
 

@@ -352,7 +352,7 @@ def test_a_failing_stage_raises_its_error_stops_every_thread_and_leaves_nothing(
 def test_a_job_cancelled_from_the_progress_callback_stops_at_once(overlap: bool, clip_mp4: Path, tmp_path: Path,
                                                                   tiny_net: StyleNet) -> None:
     """As the app stops a job whose page was closed: its progress callback raises once a flag is set."""
-    from vst.app.service import JobCancelledError  # here: the app's modules import gradio, slow to load
+    from vst.app.stylize_jobs import JobCancelledError  # here: the app's modules import gradio, slow to load
     cancel = threading.Event()
     seen: list[int] = []
 

@@ -10,13 +10,13 @@ import pytest
 import vst.app.showcase
 from tests.model_fixtures import make_tiny_checkpoint, tiny_checkpoint_root, tiny_checkpoints  # noqa: F401
 from vst.errors import StyleNotFoundError, VideoError
-from vst.app.service import Showcase
+from vst.app.ab_pair import ABPair
+from vst.app.blind_vote import PairPool
 from vst.app.showcase import (
     CURATED_CLIPS,
     EXAMPLES_DIR,
     MIN_LONG_SIDE,
     PAIR_FILE,
-    ABPair,
     default_cache_dir,
     load_pairs,
     main,
@@ -57,7 +57,7 @@ def test_curated_clips_are_bundled_large_enough_and_rendered_at_their_size(tmp_p
     for path in CURATED_CLIPS.values():
         info = probe(path)
         assert max(info.width, info.height) >= MIN_LONG_SIDE == 640, (path, info.width, info.height)
-    assert Showcase(tmp_path).max_side == MIN_LONG_SIDE
+    assert PairPool(tmp_path).max_side == MIN_LONG_SIDE
 
 
 def test_pairs_are_rendered_once_and_playable(tiny_checkpoints: Path, tmp_path: Path,
@@ -176,10 +176,11 @@ def test_the_background_render_waits_while_a_stylize_job_runs(tiny_checkpoints: 
     import threading
     import time
 
-    from vst.app.service import JobActivity, Showcase
+    from vst.app.blind_vote import PairPool
+    from vst.app.stylize_jobs import JobActivity
 
     activity = JobActivity()
-    showcase = Showcase(tmp_path / "cache", CLIPS, max_side=64, max_seconds=1.0)
+    showcase = PairPool(tmp_path / "cache", CLIPS, max_side=64, max_seconds=1.0)
     job = threading.Event()
 
     def stylize_job() -> None:  # holds the server busy, as StylizeService does around each render

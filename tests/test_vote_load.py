@@ -37,7 +37,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings(IGNORE_GRADIO_PANDAS_
 def busy_app(tmp_path_factory: pytest.TempPathFactory, clips_dir: Path) -> Iterator[tuple[str, Path]]:
     """The app with one showcase pair, one stylize job at a time and room for one waiting job."""
     from vst.app.config import AppConfig
-    from vst.app.service import Showcase
+    from vst.app.blind_vote import PairPool
     from vst.app.votes import VoteStore
 
     root = make_tiny_styles(tmp_path_factory.mktemp("load-styles"))
@@ -45,7 +45,7 @@ def busy_app(tmp_path_factory: pytest.TempPathFactory, clips_dir: Path) -> Itera
     with patched_env({**OFFLINE_ENV, "VST_CHECKPOINT_DIR": str(root), "VST_TRUST_PROXY": "1"}):
         config = AppConfig.from_env({"VST_CACHE_DIR": str(cache), "VST_SHOWCASE": "0", "VST_QUEUE_SIZE": "1",
                                      "VST_CONCURRENCY": "1"})
-        showcase = Showcase(config.showcase_dir, {"tiny": make_clip(clips_dir / "load-showcase.mp4", num_frames=12)},
+        showcase = PairPool(config.showcase_dir, {"tiny": make_clip(clips_dir / "load-showcase.mp4", num_frames=12)},
                             max_side=64, max_seconds=1.0)
         assert len(showcase.prerender()) == 1
         store = VoteStore(cache / "votes.sqlite3")

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from huggingface_hub import HfApi, RepoUrl
 
-from vst.app.service import YOUR_PAINTING_ROW, results_markdown, results_table
+from vst.app.blind_vote import YOUR_PAINTING_ROW, results_markdown, results_table
 from vst.app.votes import (
     LOCAL_STATUS,
     SYNC_FOLDER,

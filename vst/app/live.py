@@ -6,7 +6,7 @@ onnxruntime-web (:mod:`vst.web_runtime`), each under a name of its own at ``/vst
 :func:`live_routes`): no server path is in any URL. The page is an ``<iframe>``, so its scripts run apart from
 Gradio's; its configuration (styles, file names, sizes) travels in the URL fragment as JSON.
 
-Styles come from the one style list (:func:`vst.app.service.gallery_styles`, i.e. the catalog): every installed
+Styles come from the one style list (:func:`vst.app.gallery.gallery_styles`, i.e. the catalog): every installed
 style with a ``live/`` or ``fast/`` network. The page runs the live network (a third of the fast one's arithmetic,
 distilled from it: what reaches real time in a browser's WebAssembly) and offers the fast one, sharper, for faster
 machines. A network without a current ``model.onnx`` (a Hub snapshot from before the export existed) is exported once
@@ -33,7 +33,7 @@ from .. import web_runtime
 from ..catalog import FAST_VARIANT, LIVE_VARIANT
 from ..fingerprint import file_sha256
 from ..onnx_export import ONNX_FILE, export_checkpoint, exported_from, is_current
-from .service import GalleryStyle
+from .gallery import GalleryStyle
 
 log = logging.getLogger(__name__)
 

@@ -38,6 +38,7 @@ from ..hub import InstalledStyle, installed_styles
 from ..pipeline import Stylizer, render_video, select_device
 from ..style_folder import VARIANTS
 from ..video import VideoReader, VideoWriter
+from .ab_pair import ABPair
 
 log = logging.getLogger(__name__)
 
@@ -59,31 +60,6 @@ ShowcaseProgress = Callable[[float, str], None]
 
 _CLIP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _render_lock = threading.Lock()  # one prerender at a time in this process (the app may start one in a thread)
-
-
-@dataclass(frozen=True)
-class ABPair:
-    """One style on one clip, rendered by both variants (same frames, same size). Warping errors: lower is steadier
-    (NaN when unmeasurable, e.g. a single frame)."""
-
-    style: str
-    clip: str
-    temporal: Path
-    framewise: Path
-    frames: int = 0
-    temporal_warping_error: float = math.nan
-    framewise_warping_error: float = math.nan
-    checkpoints: str = ""  # checkpoint_digest of the style's temporal and framewise models
-
-    def path(self, variant: str) -> Path:
-        """The video of ``variant`` (``temporal`` or ``framewise``)."""
-        if variant not in VARIANTS:
-            raise ValueError(f"variant must be one of {', '.join(VARIANTS)}, not {variant!r}")
-        return self.temporal if variant == "temporal" else self.framewise
-
-    def warping_error(self, variant: str) -> float:
-        self.path(variant)  # validates
-        return self.temporal_warping_error if variant == "temporal" else self.framewise_warping_error
 
 
 def default_cache_dir() -> Path:

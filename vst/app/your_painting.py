@@ -6,11 +6,11 @@ turns an upload into a :class:`YourPainting`:
 - the file is opened by :func:`vst.style_picture.open_style_picture` (a refusal is its one-line message, with no
   server path) and **deleted at once** from Gradio's upload folder, whatever the outcome: the picture is kept only as
   its style vector (100 numbers), its sha256 and a small thumbnail, in the visitor's session;
-- its preview is the card the bundled styles show (:func:`vst.app.service.card_image`): the picture beside the
+- its preview is the card the bundled styles show (:func:`vst.app.gallery.card_image`): the picture beside the
   any-painting network's rendering of the sample photo at the chosen strength, written into a folder of the session's
   own in the job space (a random id, like a job's), which goes when the session ends, when a new picture replaces it,
   or a TTL after it was last written (the job space's expiry);
-- a job gets the picture as a :class:`~vst.app.service.GalleryStyle` (:meth:`PaintingStudio.style`) whose networks are
+- a job gets the picture as a :class:`~vst.app.gallery.GalleryStyle` (:meth:`PaintingStudio.style`) whose networks are
   built for that job from the vector (:func:`vst.any_painting.network_for_vectors`: the temporal any-painting network
   and its framewise baseline, the teacher itself) and dropped after it. Only the two any-painting networks themselves
   (public weights) are loaded once and shared; nothing of a visitor's picture is in a cache another session can reach,
@@ -49,8 +49,9 @@ from ..files import atomic_output
 from ..pipeline import Stylizer
 from ..style_picture import ACCEPTED_NAMES, open_style_picture
 from ..teacher import MagentaTransform, StyleVectors, check_strength, style_predictor
-from .served import forget_served
-from .service import CARD_RATIO, GalleryStyle, JobSpace, NoStyleSelectedError, card_image, pair_digest, sample_photo
+from .gallery import CARD_RATIO, GalleryStyle, card_image, sample_photo
+from .served_copies import forget_served
+from .stylize_jobs import JobSpace, NoStyleSelectedError, pair_digest
 from .votes import YOUR_PAINTING  # the style name of a visitor's painting, where an installed style has its slug
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,7 @@ class YourPainting:
 
 
 def your_painting_card(out_dir: Path, height: int = CARD_HEIGHT) -> Path:
-    """``<out_dir>/your-painting-card-v<N>.jpg``: the gallery's last card, :data:`~vst.app.service.CARD_RATIO` wide
+    """``<out_dir>/your-painting-card-v<N>.jpg``: the gallery's last card, :data:`~vst.app.gallery.CARD_RATIO` wide
     like the others: an empty canvas with a plus (left) beside the sample photo (right). Drawn once."""
     out = Path(out_dir) / f"{YOUR_PAINTING}-card-v{CARD_VERSION}.jpg"
     if out.is_file():
@@ -230,7 +231,7 @@ class PaintingStudio:
 
     def _write_preview(self, folder: Path, thumbnail: bytes, vector: torch.Tensor, strength: float,
                        sha256: str) -> Path:
-        """The preview card (:func:`~vst.app.service.card_image`) in ``folder``, under a new random name."""
+        """The preview card (:func:`~vst.app.gallery.card_image`) in ``folder``, under a new random name."""
         content = _photo_vector() if strength < 1.0 else None
         network = network_for_vectors(StyleVectors(vector, strength, content), sha256, variant="temporal",
                                       conditional=self.networks["temporal"])
@@ -259,7 +260,7 @@ class PaintingStudio:
     @functools.cached_property
     def digest(self) -> str:
         """The digest of the any-painting network's temporal and framewise checkpoints: what a vote on a visitor's
-        painting judged (:func:`~vst.app.service.pair_digest`; the same for every picture)."""
+        painting judged (:func:`~vst.app.stylize_jobs.pair_digest`; the same for every picture)."""
         return pair_digest(GalleryStyle(YOUR_PAINTING, CAPTION, Path(), dict(self.folders)), "temporal", "framewise")
 
     def style(self, painting: YourPainting) -> GalleryStyle:

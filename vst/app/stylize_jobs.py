@@ -1,28 +1,18 @@
-"""The web app's logic, kept out of ``app.py`` (which only lays out Gradio components and wires events to this).
-
-- :func:`gallery_styles`: the installed styles with a preview each (the style folder's ``preview.jpg``, else one
-  rendered here from the temporal model on a sample photo and cached).
-- :class:`StylizeService`: one stylize job: input checks and limits, the main network (the temporal model, or the
-  fast network when asked for and installed: :func:`choose_network`) and its baseline, a time limit, a per-job output
-  folder that old jobs' folders are pruned from; :meth:`StylizeService.watch` runs a job in this server's line
-  (:mod:`vst.app.line`), reporting its place, its progress and each outcome as it goes.
-- The blind A/B vote: :class:`Pair` (one style on one clip, one network trained with and without the temporal loss),
-  :class:`Presentation` (a pair with a random left/right order), :func:`choose_next`, :func:`reveal_text`, and the
-  results as text and a table.
-
-Every user-facing problem is a :class:`~vst.errors.VSTError` whose ``str()`` is one line.
-"""
+"""Stylize jobs: :class:`StylizeService` runs one visitor's job within this server's limits (input checks, the main
+network, :func:`choose_network`, and its baseline, :func:`baseline_for`, a time limit), in this server's line
+(:mod:`vst.app.line`), and hands back each :class:`StylizeOutcome` as it is ready. Around it: the per-job output
+folders that expire (:class:`JobSpace`), the networks loaded once and shared (:class:`ModelCache`), the count of
+running jobs that background work yields to (:class:`JobActivity`), and the errors a visitor reads (each a
+:class:`~vst.errors.VSTError` whose ``str()`` is one line)."""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import logging
 import math
 import os
 import queue
-import random
 import shutil
 import threading
 import time
@@ -30,40 +20,32 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from ..catalog import FAST_FRAMEWISE_VARIANT, FAST_VARIANT, STYLES, VARIANTS
-from ..checkpoint_check import check_checkpoint, load_network
+from ..catalog import FAST_FRAMEWISE_VARIANT, FAST_VARIANT
+from ..checkpoint_check import load_network
 from ..errors import CheckpointError, VideoError, VSTError
-from ..files import PARTIAL_GLOB, atomic_output
+from ..files import PARTIAL_GLOB
 from ..fingerprint import checkpoint_digest
-from ..hub import InstalledStyle, installed_styles
 from ..metrics import WarpingErrorMeter
 from ..pipeline import RenderResult, Stylizer, check_frame_size, render_video, select_device
 from ..realtime import ScaleChoice, choose_scale
 from ..video import VideoInfo, fit_size, probe
-from .config import AppConfig
+from .ab_pair import ABPair
 from .comparison import VARIANT_LABELS, flicker_frame, flicker_reading, slider_html
+from .config import AppConfig
+from .gallery import NO_FAST, GalleryStyle
 from .line import JobLine, Stage
 from .media import media_url
 from .progress import JobStatus
-from .served import forget_served
-from .showcase import CURATED_CLIPS, MIN_LONG_SIDE, ABPair, load_pairs, prerender_pairs
-from .votes import YOUR_PAINTING, Results, Tally, VoteStore
-
-if TYPE_CHECKING:
-    import torch
-    from PIL import Image
+from .served_copies import forget_served
 
 log = logging.getLogger(__name__)
 
 #: ``progress(frames_done, frames_total_or_None, frames_per_second, seconds_left_or_None)``.
 JobProgress = Callable[[int, int | None, float, float | None], None]
-PREVIEW_NAME = "preview.jpg"
-PAINTING_NAME = "painting.jpg"
 
 
 class NoStyleSelectedError(VSTError):
@@ -88,199 +70,6 @@ class JobCancelledError(VSTError):
 
 class FramesTooLargeError(VideoError):
     """The video's frames are larger than this server decodes (``VST_MAX_INPUT_PIXELS``)."""
-
-
-# ------------------------------------------------------------------------------------------------------ styles
-
-
-#: ``networks(variants, source, device)``: a style's networks for one job on the video ``source``, by variant.
-NetworkBuilder = Callable[[Sequence[str], Path, "torch.device"], dict[str, Stylizer]]
-#: Why the temporal model rendered a style that has no fast network, when the fast one was asked for.
-NO_FAST = "this style has none, so the temporal model was used"
-
-
-@dataclass(frozen=True)
-class GalleryStyle:
-    """An installed style as the gallery shows it. ``has_framewise``: the baseline exists, so both can be compared;
-    ``has_fast``: the real-time network exists.
-
-    ``networks``: builds the style's networks for each job (a visitor's own painting, :mod:`vst.app.your_painting`);
-    ``None``: the checkpoints of ``variants``, loaded once and shared by all jobs. ``no_fast`` and ``about``: what
-    the result text says after a fall-back to the temporal model, and one more sentence about the style."""
-
-    slug: str
-    caption: str
-    preview: Path  # the gallery image: the painting beside the style's rendering of a photo (see gallery_card)
-    variants: dict[str, Path]  # variant -> checkpoint folder
-    networks: NetworkBuilder | None = None
-    no_fast: str = NO_FAST
-    about: str = ""
-
-    @property
-    def has_framewise(self) -> bool:
-        return "framewise" in self.variants
-
-    @property
-    def has_fast(self) -> bool:
-        return FAST_VARIANT in self.variants
-
-
-def choose_network(style: GalleryStyle, realtime: bool) -> str:
-    """The variant that renders the main video: ``fast`` when real-time is asked for and installed, else temporal."""
-    return FAST_VARIANT if realtime and style.has_fast else "temporal"
-
-
-def realtime_note(style: GalleryStyle | None, fast: bool = True) -> str:
-    """The hint under the *Fast network* checkbox: what renders the selected style with the box as it is now
-    (``fast``: ticked), and what the other setting does. It promises no speed: the result says what was measured."""
-    if style is None:
-        return "Uses a style's fast network where it has one."
-    if not style.has_fast:
-        return "This style has no fast network, so its full-size temporal model renders it either way."
-    if fast:
-        return ("The fast network: a much smaller model, compared with its own framewise twin. Untick for the "
-                "full-size temporal model (finer, slower).")
-    return ("The full-size temporal model, compared with the framewise baseline (finer, slower). Tick for the fast "
-            "network.")
-
-
-def sample_photo() -> np.ndarray:
-    """The photo previews are rendered from: scikit-image's ``chelsea`` (a cat; public domain), ``(300, 451, 3)``."""
-    from skimage import data  # imported here: scikit-image is slow to import and only needed for missing previews
-
-    return np.ascontiguousarray(data.chelsea())
-
-
-def render_preview(slug: str, checkpoint: Path, out_dir: Path) -> Path:
-    """``<out_dir>/<slug>-<key>.jpg``: the checkpoint's output on :func:`sample_photo`, rendered once and cached."""
-    from PIL import Image
-
-    out = Path(out_dir) / f"{slug}-{checkpoint_digest({'temporal': checkpoint})}.jpg"
-    if out.is_file():
-        return out
-    model = load_network(checkpoint)
-    image = Stylizer(model, "cpu")(sample_photo()[None])[0]
-    with atomic_output(out, overwrite=True) as tmp:
-        Image.fromarray(image).save(tmp, format="JPEG", quality=90)
-    log.info("rendered the preview of %s into %s", slug, out)
-    return out
-
-
-def style_preview(style: InstalledStyle, previews_dir: Path) -> Path:
-    """The style folder's ``preview.jpg`` (what the style's own model made of a sample photo), else a rendered one."""
-    for folder in style.variants.values():
-        shipped = folder.parent / PREVIEW_NAME
-        if shipped.is_file():
-            return shipped
-    return render_preview(style.slug, style.variants["temporal"], previews_dir)
-
-
-def style_painting(style: InstalledStyle) -> Path | None:
-    """The painting's thumbnail (the catalog entry's ``thumbnail_path``, from its ``style.json``; else the style
-    folder's ``painting.jpg``), if the style ships one."""
-    if style.style is not None and style.style.thumbnail_path is not None:
-        return style.style.thumbnail_path
-    for folder in style.variants.values():
-        if (folder.parent / PAINTING_NAME).is_file():
-            return folder.parent / PAINTING_NAME
-    return None
-
-
-#: Width / height of every gallery card, so the cards fill their frames alike (no blank bands above or below).
-CARD_RATIO = 2.6
-#: Bumped when the cards are drawn differently, so that cached ones are drawn again.
-CARD_VERSION = 2
-
-
-def _cover(image: Any, width: int, height: int) -> Any:
-    """``image`` scaled to cover ``width`` × ``height`` and cropped to it around its centre (a PIL image)."""
-    from PIL import Image
-
-    scale = max(width / image.width, height / image.height)
-    size = (max(width, round(image.width * scale)), max(height, round(image.height * scale)))
-    scaled = image.resize(size, Image.LANCZOS)
-    left, top = (size[0] - width) // 2, (size[1] - height) // 2
-    return scaled.crop((left, top, left + width, top + height))
-
-
-def card_image(painting: Image.Image | None, photo: Image.Image, height: int = 240) -> Image.Image:
-    """A gallery card (RGB, :data:`CARD_RATIO` wide): ``painting`` (left, whole, ``height`` px high; at most 60% of
-    the card) beside ``photo``, what the style makes of a photo (right, cropped around its centre to fill the rest),
-    with a thin gap; ``photo`` alone without a painting."""
-    from PIL import Image
-
-    width, gap = round(height * CARD_RATIO), 6
-    card = Image.new("RGB", (width, height), (255, 255, 255))
-    photo = photo.convert("RGB")
-    if painting is None:
-        card.paste(_cover(photo, width, height), (0, 0))
-    else:
-        art = painting.convert("RGB")
-        art_width = min(round(art.width * height / art.height), round(width * 0.6))
-        card.paste(_cover(art, art_width, height), (0, 0))
-        card.paste(_cover(photo, width - art_width - gap, height), (art_width + gap, 0))
-    return card
-
-
-def gallery_card(slug: str, painting: Path | None, preview: Path, out_dir: Path, height: int = 240) -> Path:
-    """``<out_dir>/<slug>-card-<key>.jpg``: :func:`card_image` of the painting's file (if the style ships one) and
-    the preview's. Made once and cached."""
-    from PIL import Image
-
-    sources = [p for p in (painting, preview) if p is not None]
-    stamp = "|".join([f"v{CARD_VERSION}"] + [f"{p}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in sources])
-    out = Path(out_dir) / f"{slug}-card-{hashlib.sha256(stamp.encode()).hexdigest()[:12]}.jpg"
-    if out.is_file():
-        return out
-    with contextlib.ExitStack() as stack:
-        photo = stack.enter_context(Image.open(preview))
-        art = stack.enter_context(Image.open(painting)) if painting is not None else None
-        card = card_image(art, photo, height)
-    Path(out_dir).mkdir(parents=True, exist_ok=True)
-    with atomic_output(out, overwrite=True) as tmp:
-        card.save(tmp, format="JPEG", quality=88)
-    return out
-
-
-def _usable_variants(style: InstalledStyle) -> InstalledStyle:
-    """``style`` without the variants whose checkpoint fails :func:`vst.checkpoint_check.check_checkpoint` (headers
-    only, nothing loaded); each one left out is logged as an error with the reason."""
-    variants = {}
-    for variant, folder in style.variants.items():
-        try:
-            check_checkpoint(folder)
-        except CheckpointError as err:
-            log.error("the app leaves out '%s' (%s): %s", style.slug, variant, err)
-            continue
-        variants[variant] = folder
-    return InstalledStyle(style.slug, style.caption, variants, style.style)
-
-
-def gallery_styles(config: AppConfig) -> list[GalleryStyle]:
-    """Installed styles that have the temporal model (what the app renders), in catalog order, each with its gallery
-    image (:func:`gallery_card`: the painting beside the style's rendering of a photo). The styles listed from the
-    Hub (``VST_HUB_STYLES``) are downloaded first when the Hub is reachable."""
-    found = []
-    for style in installed_styles(download=True):
-        style = _usable_variants(style)
-        if "temporal" not in style.variants:
-            log.warning("the app skips '%s': only its %s variant is installed", style.slug, ", ".join(style.variants))
-            continue
-        preview = style_preview(style, config.previews_dir)
-        card = gallery_card(style.slug, style_painting(style), preview, config.previews_dir)
-        found.append(GalleryStyle(style.slug, style.caption, card, dict(style.variants)))
-    return found
-
-
-NO_STYLE_MESSAGE = (
-    "**No style is installed yet.** This app only shows trained styles, never an untrained network. Train one with "
-    "`python -m training train --style-image painting.jpg --name my-style` (and `--framewise` for the baseline), "
-    "export it with `python -m training export --slug starry-night ...` into `vst/checkpoints/<slug>/` (or point "
-    "`VST_CHECKPOINT_DIR` at the folder), then restart the app. See the README's *Training* section."
-)
-
-
-# ------------------------------------------------------------------------------------------------------ jobs
 
 
 class JobSpace:
@@ -358,7 +147,7 @@ def expiry_thread(name: str, ttl_seconds: float, prune: Callable[[], object], wh
 
 
 def _forget_folder(folder: Path) -> None:
-    """Delete Gradio's served copies of a job folder's files (see :func:`vst.app.served.forget_served`)."""
+    """Delete Gradio's served copies of a job folder's files (see :func:`vst.app.served_copies.forget_served`)."""
     for path in folder.iterdir():
         if path.is_file():
             forget_served(path)
@@ -465,6 +254,11 @@ def speed_text(frames: int, seconds: float, clip_fps: float) -> str:
     if float(shown) > clip_fps:
         return f"rendered at {shown} fps, faster than {clip}: real time"
     return f"rendered at {shown} fps, as fast as {clip}: real time"
+
+
+def choose_network(style: GalleryStyle, realtime: bool) -> str:
+    """The variant that renders the main video: ``fast`` when real-time is asked for and installed, else temporal."""
+    return FAST_VARIANT if realtime and style.has_fast else "temporal"
 
 
 #: (network, baseline) pairs the blind vote can show: the same architecture trained with and without the temporal
@@ -594,14 +388,14 @@ class StylizeOutcome:
                           "yet")
         return f"{self.network_line()}\n\n{stats}"
 
-    def pair(self) -> Pair | None:
+    def pair(self) -> ABPair | None:
         """This result as an A/B pair for its visitor only, once its comparison is rendered and fair (see
         :data:`FAIR_PAIRS`): the temporal model against the framewise baseline, or the fast network against its
         framewise twin; ``None`` otherwise (e.g. the fast network against the full-size framewise model)."""
         if not self.compared or (self.variant, self.baseline_variant) not in FAIR_PAIRS or not self.digest:
             return None
         assert self.baseline is not None
-        return Pair(self.style, f"upload-{self.job_id}", self.video, self.baseline, own=True,
+        return ABPair(self.style, f"upload-{self.job_id}", self.video, self.baseline, own=True,
                     checkpoints=self.checkpoints, network="fast" if self.variant == FAST_VARIANT else "full-size")
 
     @property
@@ -926,336 +720,3 @@ def output_name(source: Path, style: str, variant: str) -> str:
 def _without_path(message: str, path: str | os.PathLike[str]) -> str:
     """A library message with the server-side path of the upload replaced by its file name."""
     return message.replace(str(path), Path(path).name) if str(path) in message else message
-
-
-# ------------------------------------------------------------------------------------------------------ A/B votes
-
-
-@dataclass(frozen=True)
-class Pair:
-    """One style on one clip, rendered by one network trained with the temporal loss (``temporal``) and the same
-    network trained frame by frame (``framewise``). ``network``: which ones (:data:`vst.app.votes.NETWORKS`), the
-    full-size models or the fast network and its framewise twin. ``own``: the visitor's own upload (shown only to
-    them)."""
-
-    style: str
-    clip: str
-    temporal: Path
-    framewise: Path
-    own: bool = False
-    checkpoints: str = ""  # :func:`checkpoint_digest` of the two models (recorded with each vote)
-    network: str = "full-size"
-
-    def label(self, variant: str) -> str:
-        """The name of the network that rendered ``variant`` (``temporal`` or ``framewise``), e.g. ``fast``."""
-        if self.network == "fast":
-            return VARIANT_LABELS[FAST_VARIANT if variant == "temporal" else FAST_FRAMEWISE_VARIANT]
-        return VARIANT_LABELS[variant]
-
-    @classmethod
-    def from_showcase(cls, pair: ABPair) -> Pair:
-        return cls(pair.style, pair.clip, pair.temporal, pair.framewise, checkpoints=pair.checkpoints)
-
-    def path(self, variant: str) -> Path:
-        return self.temporal if variant == "temporal" else self.framewise
-
-    def available(self) -> bool:
-        return self.temporal.is_file() and self.framewise.is_file()
-
-
-@dataclass(frozen=True)
-class Presentation:
-    """A pair as shown: which variant is on the left (random, hidden until the visitor has voted)."""
-
-    pair: Pair
-    left_variant: str
-
-    @property
-    def right_variant(self) -> str:
-        return VARIANTS[1 - VARIANTS.index(self.left_variant)]
-
-    @property
-    def left(self) -> Path:
-        return self.pair.path(self.left_variant)
-
-    @property
-    def right(self) -> Path:
-        return self.pair.path(self.right_variant)
-
-    def caption(self) -> str:
-        if self.pair.style == YOUR_PAINTING:  # a visitor's own painting: only ever offered to that visitor
-            return ("**Your painting** on your own video (our steady network and the framewise teacher). Which one "
-                    "flickers less and looks better?")
-        style = STYLES[self.pair.style]
-        what = "your own video" if self.pair.own else f"the clip “{self.pair.clip}”"
-        networks = " (the fast network and its framewise twin)" if self.pair.network == "fast" else ""
-        return f"**{style.title}** ({style.artist}) on {what}{networks}. Which one flickers less and looks better?"
-
-
-@dataclass
-class ABState:
-    """One visitor's A/B state, kept in their Gradio session only: anonymous id and the pair on screen."""
-
-    session: str | None = None
-    current: Presentation | None = None
-    voted: bool = False
-
-    def ensure_session(self, browser_id: object = None) -> str:
-        """The anonymous id: ``browser_id`` (kept in the visitor's browser) when it is a valid one, else a new one."""
-        if self.session is None:
-            self.session = browser_id if _valid_id(browser_id) else uuid.uuid4().hex
-        return self.session
-
-
-def _valid_id(value: object) -> bool:
-    return isinstance(value, str) and 8 <= len(value) <= 64 and all(c in "0123456789abcdef-" for c in value)
-
-
-#: Left/right coin flips and showcase picks (os.urandom based, thread-safe, never seeded).
-_RANDOM = random.SystemRandom()
-
-
-class Showcase:
-    """The pre-rendered A/B pairs (see :mod:`vst.app.showcase`): where they are, how they are rendered, and a background
-    render at start-up. ``reload_seconds``: how long :meth:`load` reuses the pairs it found."""
-
-    def __init__(self, cache_dir: Path, clips: Mapping[str, Path] | None = None, *, max_side: int = MIN_LONG_SIDE,
-                 max_seconds: float = 4.0, reload_seconds: float = 15.0) -> None:
-        self.cache_dir = Path(cache_dir)
-        self.clips = dict(CURATED_CLIPS if clips is None else clips)
-        self.max_side = max_side
-        self.max_seconds = max_seconds
-        self.reload_seconds = reload_seconds
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-        self._pairs: list[Pair] = []
-        self._loaded_at: float | None = None  # time.monotonic() of the last look-up; None: look again
-
-    def load(self) -> list[Pair]:
-        """The pairs rendered so far for the installed styles' current checkpoints.
-
-        Looking them up lists the styles, hashes the keys and reads every pair's ``pair.json`` (about 60 ms on a busy
-        2-core machine, most of a "next pair" request), so the vote tab's requests share one look-up for
-        ``reload_seconds`` (a render running elsewhere shows its new pairs that much later); this object's own render
-        makes the next call look again."""
-        with self._lock:
-            now = time.monotonic()
-            if self._loaded_at is None or now - self._loaded_at >= self.reload_seconds:
-                pairs = load_pairs(self.cache_dir, clips=self.clips, max_side=self.max_side,
-                                   max_seconds=self.max_seconds)
-                self._pairs, self._loaded_at = [Pair.from_showcase(p) for p in pairs], now
-            return list(self._pairs)
-
-    def _reload(self) -> None:
-        with self._lock:
-            self._loaded_at = None
-
-    def prerender(self, device: str | None = None, activity: JobActivity | None = None) -> list[Pair]:
-        """Render the missing pairs now (blocking). With ``activity``, the render pauses between frame batches while
-        a stylize job runs: visitors come first. The vote tab sees each pair as soon as it is rendered."""
-        rendering = ""
-
-        def yield_to_jobs(fraction: float, description: str) -> None:
-            nonlocal rendering
-            if description != rendering:  # the previous pair is finished
-                rendering = description
-                self._reload()
-            if activity is not None and activity.busy:
-                log.info("showcase render paused while a stylize job runs (%s, %.0f%% done)", description,
-                         fraction * 100)
-                activity.wait_idle()
-
-        try:
-            pairs = prerender_pairs(self.cache_dir, clips=self.clips, max_side=self.max_side,
-                                    max_seconds=self.max_seconds, device=device, progress=yield_to_jobs)
-        finally:
-            self._reload()  # the vote tab sees the new pairs at once
-        return [Pair.from_showcase(p) for p in pairs]
-
-    def start_prerender(self, device: str | None = None, activity: JobActivity | None = None) -> threading.Thread:
-        """Render the missing pairs in a daemon thread that yields to stylize jobs (see :meth:`prerender`); failures
-        are logged (the vote tab shows what is ready)."""
-        def work() -> None:
-            try:
-                pairs = self.prerender(device, activity)
-            except (VSTError, ValueError, OSError) as err:
-                log.error("could not pre-render the A/B showcase: %s", err)
-            else:
-                log.info("A/B showcase ready: %d pair(s) in %s", len(pairs), self.cache_dir)
-
-        self._thread = threading.Thread(target=work, name="vst-showcase", daemon=True)
-        self._thread.start()
-        return self._thread
-
-    @property
-    def rendering(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-
-class BlindCopies:
-    """Copies of A/B videos under random names: the served file name (and a download) must not give the variant away.
-
-    One copy per source file and process (``<root>/<random>.mp4``). A copy lives ``ttl_seconds`` (the session TTL)
-    after it was last handed out, then it is deleted: whenever a copy is made, and every ``ttl_seconds / 4`` (at
-    most a minute) by the thread :meth:`start_expiry` starts, so an idle server deletes them too.
-    """
-
-    def __init__(self, root: Path, ttl_seconds: float) -> None:
-        self.root = Path(root)
-        self.ttl_seconds = ttl_seconds
-        self._lock = threading.Lock()
-        self._names: dict[Path, Path] = {}
-        self._expiry: threading.Thread | None = None
-
-    def start_expiry(self) -> threading.Thread:
-        """Delete expired copies in a daemon thread, every ``ttl_seconds / 4`` (between 1 s and 60 s)."""
-        if self._expiry is None:
-            self._expiry = expiry_thread("vst-blind-expiry", self.ttl_seconds, self._locked_prune,
-                                         f"expired A/B copies in {self.root}")
-        return self._expiry
-
-    def _locked_prune(self) -> None:
-        with self._lock:
-            self._prune()
-
-    def get(self, source: Path) -> Path:
-        """The copy of ``source`` (made now if there is none). Handing out an existing copy touches only that file:
-        listing the folder for expired copies, under the lock, made 50 concurrent voters wait for each other."""
-        source = Path(source)
-        with self._lock:
-            copy = self._names.get(source)
-            if copy is not None:
-                with contextlib.suppress(FileNotFoundError):  # deleted meanwhile: a new copy below
-                    if copy.stat().st_mtime >= time.time() - self.ttl_seconds:  # not expired (the thread may lag)
-                        os.utime(copy)  # handed out again: it lives another TTL
-                        return copy
-            self._prune()
-            self.root.mkdir(parents=True, exist_ok=True)
-            copy = self.root / f"{uuid.uuid4().hex}{source.suffix}"
-            shutil.copyfile(source, copy)
-            self._names[source] = copy
-            return copy
-
-    def _prune(self) -> None:
-        if not self.root.is_dir():
-            return
-        cutoff = time.time() - self.ttl_seconds
-        for path in self.root.iterdir():
-            with contextlib.suppress(FileNotFoundError):
-                if path.is_file() and path.stat().st_mtime < cutoff:
-                    forget_served(path)  # Gradio's served copy stops working now, too
-                    path.unlink()
-        self._names = {src: dst for src, dst in self._names.items() if dst.is_file()}
-
-
-def choose_next(state: ABState, own: Pair | None, showcase: Sequence[Pair], store: VoteStore,
-                rng: random.Random = _RANDOM) -> Presentation | None:
-    """The next pair for this visitor: their own latest result first, then a random showcase pair; never one this
-    session has voted on, nor the one on screen (unless it is the last). Left/right is a fresh coin flip."""
-    session = state.ensure_session()
-    candidates = ([own] if own is not None else []) + list(showcase)
-    unvoted = [p for p in candidates if p.available() and not store.has_voted(session, p.style, p.clip)]
-    if not unvoted:
-        return None
-    if own is not None and own in unvoted:
-        pair = own
-    else:
-        on_screen = state.current.pair if state.current else None
-        pair = rng.choice([p for p in unvoted if p != on_screen] or unvoted)
-    return Presentation(pair, rng.choice(VARIANTS))
-
-
-def should_refresh(state: ABState, own: Pair | None, store: VoteStore) -> bool:
-    """Whether opening the vote tab should bring a new pair: nothing on screen, already voted, or the visitor has a
-    new own result that is not on screen yet."""
-    if state.current is None or state.voted:
-        return True
-    return (own is not None and state.current.pair != own and own.available()
-            and not store.has_voted(state.ensure_session(), own.style, own.clip))
-
-
-def cast_vote(state: ABState, choice: str, store: VoteStore, *, client: str | None = None) -> str:
-    """Record this visitor's vote on the pair on screen and return the reveal text (Markdown). ``client``: the
-    salted hash of the visitor's address (:func:`vst.app.votes.client_of`), which the store rate-limits."""
-    shown = state.current
-    if shown is None:
-        raise VSTError("There is no pair on screen to vote on; press “Next pair”.")
-    if choice not in ("left", "right", "tie"):
-        raise VSTError(f"Unknown choice '{choice}'.")
-    counted = store.record(style=shown.pair.style, clip=shown.pair.clip, left_variant=shown.left_variant,
-                           choice=choice, session=state.ensure_session(), checkpoints=shown.pair.checkpoints,
-                           client=client, network=shown.pair.network)
-    state.voted = True
-    reveal = reveal_text(shown, choice)
-    if not counted:
-        reveal = f"You had already voted on this pair, so this vote was not counted. {reveal}"
-    return reveal
-
-
-def reveal_text(shown: Presentation, choice: str) -> str:
-    """After a vote: which variant was where, and what the visitor's choice means."""
-    left, right = shown.pair.label(shown.left_variant), shown.pair.label(shown.right_variant)
-    if choice == "tie":
-        verdict = "You couldn't tell them apart."
-    else:
-        winner = shown.left_variant if choice == "left" else shown.right_variant
-        verdict = f"You preferred **{shown.pair.label(winner)}**."
-    return f"Left was **{left}**, right was **{right}**. {verdict} Thanks for voting!"
-
-
-def _votes(n: int) -> str:
-    return "1 vote" if n == 1 else f"{n} votes"
-
-
-def _percent(value: float) -> str:
-    return "—" if math.isnan(value) else f"{value * 100:.0f}%"
-
-
-def _interval(ci: tuple[float, float], n: int) -> str:
-    return "—" if n == 0 else f"{ci[0] * 100:.0f}–{ci[1] * 100:.0f}%"
-
-
-def results_markdown(results: Results, sync_status: str) -> str:
-    """The vote results in a few lines: overall win rate with its 95% Wilson interval, counts, position bias."""
-    overall: Tally = results.overall
-    painting = results.your_painting
-    if overall.total == 0 and painting.total == 0:
-        return f"No votes yet: be the first! {sync_status}"
-    side_n = results.left_wins + results.right_wins
-    preference = (f"**Temporal (ours) preferred in {_percent(overall.win_rate)} of decisive votes** "
-                  f"(95% CI {_interval(overall.ci95, overall.decisive)}): {overall.temporal_wins} for temporal, "
-                  f"{overall.framewise_wins} for framewise, {overall.ties} can't tell ({_votes(overall.total)}).")
-    position = (f"Position-bias check: the left video won {_percent(results.left_win_rate)} of decisive votes "
-                f"(95% CI {_interval(results.left_ci95, side_n)}; near 50% means the side does not matter).")
-    by_network = ""
-    if "fast" in results.per_network:  # the fast network against its framewise twin, apart from the full-size ones
-        by_network = "By network: " + "; ".join(
-            f"{'fast network vs its framewise twin' if name == 'fast' else 'full-size models'}: temporal preferred "
-            f"in {_percent(tally.win_rate)} of {_votes(tally.decisive).replace('vote', 'decisive vote')}"
-            for name, tally in results.per_network.items()) + ".\n\n"
-    if overall.total == 0:
-        preference = "No votes on the bundled styles yet."
-    yours = ""
-    if painting.total:  # visitors' own pictures, apart: each vote judged a different painting
-        yours = (f"Visitors' own paintings, counted apart (the any-painting network vs the framewise teacher): "
-                 f"temporal preferred in {_percent(painting.win_rate)} of "
-                 f"{_votes(painting.decisive).replace('vote', 'decisive vote')} "
-                 f"(95% CI {_interval(painting.ci95, painting.decisive)}; {_votes(painting.total)}).\n\n")
-    return f"{preference}\n\n{by_network}{yours}{position}\n\n{sync_status}"
-
-
-#: The results table's row of the votes on visitors' own paintings (after ``all styles``, which leaves them out).
-YOUR_PAINTING_ROW = "your painting (visitors' own, not in all styles)"
-RESULT_COLUMNS = ["style", "temporal wins", "framewise wins", "can't tell", "temporal win rate", "95% CI"]
-
-
-def results_table(results: Results) -> pd.DataFrame:
-    """One row per style with votes, then ``all styles``, then (with votes) ``your painting (visitors' own)``, which
-    ``all styles`` does not count."""
-    rows = []
-    yours = [(YOUR_PAINTING_ROW, results.your_painting)] if results.your_painting.total else []
-    for slug, tally in [*results.per_style.items(), ("", results.overall), *yours]:
-        name = STYLES[slug].title if slug in STYLES else (slug or "all styles")
-        rows.append([name, tally.temporal_wins, tally.framewise_wins, tally.ties, _percent(tally.win_rate),
-                     _interval(tally.ci95, tally.decisive)])
-    return pd.DataFrame(rows, columns=RESULT_COLUMNS)
