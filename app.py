@@ -39,7 +39,7 @@ from vst.app.blind_vote import (
 )
 from vst.app.gallery import CARD_RATIO, NO_STYLE_MESSAGE, GalleryStyle, gallery_styles, realtime_note
 from vst.app.stylize_jobs import JobActivity, StylizeOutcome, StylizeService, current_digests, video_seconds
-from vst.app.live import live_routes, live_tab
+from vst.app.live import SEND_PAINTING_JS, live_routes, live_tab, style_entry
 from vst.app.your_painting import (
     CAPTION as PAINTING_CAPTION,
     REALTIME_NOTE as PAINTING_REALTIME_NOTE,
@@ -253,7 +253,8 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
             with gr.Tab("Vote (blind A/B)", id="vote") as vote_tab:
                 vote_ui = _vote_tab()
             with gr.Tab("Live", id="live"):
-                live_tab(styles, config.cache_dir, list(example_clips()))
+                live_ui = live_tab(styles, config.cache_dir, list(example_clips()), accepted=ACCEPTED_NAMES,
+                                   own_painting=studio is not None and studio.live is not None)
         with gr.Accordion("How it works", open=False, elem_id="vst-how"):
             gr.Markdown(HOW_IT_WORKS)
         gr.Markdown(FOOTER, elem_id="vst-footer")
@@ -319,10 +320,11 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
                     return painting_ui.refused(str(err))
                 return painting_ui.shown(painting)
 
-            stylize_ui["painting_file"].upload(
+            opened = stylize_ui["painting_file"].upload(
                 open_painting, inputs=[stylize_ui["painting_file"], stylize_ui["strength"], painting_state],
                 outputs=painting_ui.outputs(painting_state), api_name="your_painting", queue=False,
-                show_progress="hidden").then(None, js=PANEL_INTO_VIEW, api_visibility="private", queue=False)
+                show_progress="hidden")
+            opened.then(None, js=PANEL_INTO_VIEW, api_visibility="private", queue=False)
 
             def restrength(strength: float, painting: YourPainting | None) -> tuple[Any, ...]:
                 """The preview again at the strength the slider was let go at."""
@@ -335,9 +337,43 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
                     return painting_ui.refused(str(err))
                 return painting_ui.shown(painting)
 
-            stylize_ui["strength"].release(restrength, inputs=[stylize_ui["strength"], painting_state],
-                                           outputs=painting_ui.outputs(painting_state), api_visibility="private",
-                                           queue=False, show_progress="hidden")
+            restrengthened = stylize_ui["strength"].release(
+                restrength, inputs=[stylize_ui["strength"], painting_state], outputs=painting_ui.outputs(painting_state),
+                api_visibility="private", queue=False, show_progress="hidden")
+
+            if live_ui.painting_file is not None:  # the Live tab's "Your painting": the same painting of the session
+                live_file, live_note, live_entry = live_ui.painting_file, live_ui.painting_note, live_ui.painting_entry
+
+                def open_live_painting(upload: str | None, strength: float, previous: YourPainting | None
+                                       ) -> tuple[Any, ...]:
+                    """An upload on the Live tab: the session's painting (the Stylize tab shows it too), or one line
+                    under the Live tab's upload saying why it is refused."""
+                    shown = open_painting(upload, strength, previous)
+                    painting = shown[-1]
+                    note = "Preparing your painting for Live…" if painting is not None else shown[1]["value"]
+                    return (*shown, None, note)
+
+                def live_painting(painting: YourPainting | None) -> tuple[Any, Any]:
+                    """The session's painting as a style of the Live page (its network exported for it), and the
+                    line under the Live tab's upload."""
+                    if painting is None:
+                        return None, gr.update()
+                    try:
+                        entry = style_entry(studio.live_style(painting))
+                    except VSTError as err:
+                        return None, str(err)
+                    return entry, (f"**{painting.name}** is in the style menu above as *Your painting* (strength "
+                                   f"{painting.strength:g}, the Stylize tab's slider).")
+
+                sent = live_file.upload(open_live_painting,
+                                        inputs=[live_file, stylize_ui["strength"], painting_state],
+                                        outputs=[*painting_ui.outputs(painting_state), live_file, live_note],
+                                        api_visibility="private", queue=False, show_progress="hidden")
+                for event in (sent, opened, restrengthened):
+                    event.then(live_painting, inputs=painting_state, outputs=[live_entry, live_note],
+                               api_visibility="private", show_progress="hidden"
+                               ).then(None, inputs=live_entry, js=SEND_PAINTING_JS, api_visibility="private",
+                                      queue=False)
 
         def job_style(style: str | None, painting: YourPainting | None, strength: float) -> str | GalleryStyle | None:
             """What a job renders: the style of that name, or the session's own painting (NoPaintingError without)."""

@@ -5,16 +5,19 @@ seconds through the page's own upload field, a text file named ``.png`` gets one
 
 from __future__ import annotations
 
+import base64
 import re
 import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.app_harness import IGNORE_GRADIO_PANDAS_WARNINGS, OFFLINE_ENV, make_tiny_styles, patched_env, running_app
 from tests.clips import make_clip
+from tests.test_app_your_painting import _with_live_variant
 from tests.test_app_browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -30,6 +33,8 @@ from tests.test_app_browser import (
     _upload,
 )
 from vst.catalog import PACKAGE_CHECKPOINT_DIR
+from vst.pipeline import Stylizer
+from vst.web_runtime import runtime_ready
 
 pytestmark = [
     pytest.mark.slow,
@@ -54,13 +59,20 @@ NO_SIDEWAYS = "() => document.documentElement.scrollWidth <= window.innerWidth +
 
 
 @pytest.fixture(scope="module")
-def painting_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def styles_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = make_tiny_styles(tmp_path_factory.mktemp("styles"), ("starry-night", "great-wave", "the-scream"),
+                            any_painting=True)
+    _with_live_variant(root)  # the Live tab's "Your painting"
+    return root
+
+
+@pytest.fixture(scope="module")
+def painting_url(tmp_path_factory: pytest.TempPathFactory, styles_root: Path) -> Iterator[str]:
     from vst.app.config import AppConfig
     from vst.app.blind_vote import PairPool
     from vst.app.votes import VoteStore
 
-    root = make_tiny_styles(tmp_path_factory.mktemp("styles"), ("starry-night", "great-wave", "the-scream"),
-                            any_painting=True)
+    root = styles_root
     cache = tmp_path_factory.mktemp("painting-browser-cache")
     with patched_env({**OFFLINE_ENV, "VST_CHECKPOINT_DIR": str(root)}):
         config = AppConfig.from_env({"VST_CACHE_DIR": str(cache), "VST_SHOWCASE": "0"})
@@ -189,6 +201,71 @@ def test_your_painting_on_a_phone(painting_url: str, painting: Path, tmp_path: P
             clear = phone.evaluate(TEXT_CLEAR, "#painting-panel")
             assert clear["texts"] > 0 and clear["covered"] == [], clear
             _save(phone, "painting-phone-preview.png", shots)
+            assert errors == []
+        finally:
+            browser.close()
+
+
+#: JS (in the Live page): the values of its style menu.
+STYLE_OPTIONS = "() => [...document.querySelectorAll('#style option')].map((o) => o.value)"
+
+
+@pytest.mark.skipif(not runtime_ready(), reason="needs the cached onnxruntime-web: python -m training fetch-vgg")
+def test_your_painting_live_in_the_browser(painting_url: str, styles_root: Path, painting: Path,
+                                           tmp_path: Path) -> None:
+    """The Live tab's upload: the painting joins the Live page's style menu, selected, and an example clip runs with
+    it in the page (onnxruntime-web), as PyTorch renders it; a page loaded again gets it back; a text file named .png
+    gets one line."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from vst.any_painting import network_for_picture
+    from vst.app.your_painting import YOUR_PAINTING
+
+    shots = tmp_path / "screenshots"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = _open(browser, painting_url, DESKTOP)
+            errors: list[str] = []
+            page.on("pageerror", lambda err: errors.append(str(err)))
+            page.get_by_role("tab", name="Live").click()
+            frame = page.locator("#live-frame").element_handle().content_frame()
+            frame.wait_for_function("() => !!window.vstLive")
+            assert YOUR_PAINTING not in frame.evaluate(STYLE_OPTIONS)
+
+            page.locator("#live-painting-in input[type=file]").set_input_files(str(painting))
+            expect(page.locator("#live-painting-note")).to_contain_text("my-painting.jpg is in the style menu above")
+            frame.wait_for_function(f"() => document.querySelector('#style').value === '{YOUR_PAINTING}'")
+            assert frame.evaluate(STYLE_OPTIONS)[-1] == YOUR_PAINTING
+            expect(frame.locator("#style option:checked")).to_have_text("Your painting (my-painting.jpg)")
+            expect(page.locator("#live-painting-in")).not_to_contain_text("my-painting.jpg")  # deleted at once
+            # the Stylize tab has it too
+            expect(page.locator("#selected-style")).to_have_text("Selected style: Your painting (my-painting.jpg)")
+
+            frame.locator("#resolution").select_option("320x180")
+            frame.locator("#use-example").click()
+            frame.wait_for_function("() => window.vstLive.frames >= 3")
+            assert frame.evaluate("() => [vstLive.slug, vstLive.network]") == [YOUR_PAINTING, "live"]
+            got = frame.evaluate("() => window.vstLive.probe()")
+            shape = (got["height"], got["width"], 4)
+            image, shown = (np.frombuffer(base64.b64decode(got[key]), np.uint8).reshape(shape)[..., :3]
+                            for key in ("input", "output"))
+            with patched_env({**OFFLINE_ENV, "VST_CHECKPOINT_DIR": str(styles_root)}):
+                reference = Stylizer(network_for_picture(painting, variant="live"))(image[None])[0]
+            diff = np.abs(reference.astype(int) - shown)
+            assert diff.max() <= 1 and diff.mean() < 0.01, (diff.max(), diff.mean())
+            _save(page, "painting-live.png", shots)
+
+            frame.evaluate("() => location.reload()")  # the page again: the app hands it the painting again
+            frame = page.locator("#live-frame").element_handle().content_frame()
+            frame.wait_for_function(f"() => !!window.vstLive && document.querySelector('#style').value === "
+                                    f"'{YOUR_PAINTING}'")
+
+            fake = tmp_path / "holiday.png"
+            fake.write_text("this is a text file, not a picture\n")
+            page.locator("#live-painting-in input[type=file]").set_input_files(str(fake))
+            expect(page.locator("#live-painting-note")).to_have_text(
+                "holiday.png is not a picture; a style picture must be a JPEG, PNG or WebP file")
             assert errors == []
         finally:
             browser.close()

@@ -57,6 +57,9 @@ window.addEventListener('message', (event) => {
   if (event.origin !== location.origin || event.source !== frame.contentWindow) return;
   const height = event.data && event.data.vstLiveHeight;
   if (typeof height === 'number' && height > 100) frame.style.height = `${Math.ceil(height)}px`;
+  // the page (re)loaded: it gets the visitor's painting again, if one was sent before (SEND_PAINTING_JS)
+  if (event.data && event.data.vstLiveReady && window.vstLivePainting)
+    frame.contentWindow.postMessage({vstLiveStyle: window.vstLivePainting}, location.origin);
 });
 """
 
@@ -127,7 +130,8 @@ class LiveFiles:
         return name
 
     def get(self, name: str) -> Path | None:
-        """The file served as ``name``, or ``None`` (unknown, a sub-folder, a link, or gone)."""
+        """The file served as ``name``, or ``None`` (unknown, a sub-folder, a link, or gone: a gone file is forgotten,
+        e.g. a visitor's painting's network once its folder expired)."""
         with self._lock:
             path = self._files.get(name)
             if path is None and "/" in name:
@@ -135,6 +139,8 @@ class LiveFiles:
                 root = self._folders.get(folder)
                 if root is not None and _FILE_NAME.fullmatch(file):
                     path = root / file
+            elif path is not None and not path.exists():
+                del self._files[name]
         return path if path is not None and path.is_file() and not path.is_symlink() else None
 
     def _digest(self, path: Path) -> str:
@@ -164,16 +170,25 @@ def live_routes(files: LiveFiles | None = None) -> list[APIRoute]:
     return [APIRoute(LIVE_PREFIX + "/{name:path}", serve, methods=["GET"], include_in_schema=False)]
 
 
-def page_config(styles: Sequence[LiveStyle], examples: Sequence[tuple[Path, str]], runtime: Path | None,
-                files: LiveFiles | None = None) -> dict[str, object]:
-    """What the page reads from its URL fragment: every file as a name relative to the page (registered in
-    ``files``, default :data:`LIVE_FILES`), never a server path."""
+def style_entry(style: LiveStyle, files: LiveFiles | None = None) -> dict[str, object]:
+    """One style as the page reads it: ``{"slug", "caption", "models": {network: file name}}``, its files registered
+    in ``files`` (default :data:`LIVE_FILES`)."""
     registry = LIVE_FILES if files is None else files
-    offered = [name for name in NETWORKS if any(name in s.models for s in styles)]
+    return {"slug": style.slug, "caption": style.caption,
+            "models": {k: registry.add(f"models/{style.slug}", v, k) for k, v in style.models.items()}}
+
+
+def page_config(styles: Sequence[LiveStyle], examples: Sequence[tuple[Path, str]], runtime: Path | None,
+                files: LiveFiles | None = None, *, own_painting: bool = False) -> dict[str, object]:
+    """What the page reads from its URL fragment: every file as a name relative to the page (registered in
+    ``files``, default :data:`LIVE_FILES`), never a server path. ``own_painting``: the app can send the page a
+    visitor's painting later (:data:`SEND_PAINTING_JS`), so the live network is offered even when no installed style
+    has one."""
+    registry = LIVE_FILES if files is None else files
+    offered = [name for name in NETWORKS
+               if any(name in s.models for s in styles) or (own_painting and name == LIVE_VARIANT)]
     return {
-        "styles": [{"slug": s.slug, "caption": s.caption,
-                    "models": {k: registry.add(f"models/{s.slug}", v, k) for k, v in s.models.items()}}
-                   for s in styles],
+        "styles": [style_entry(s, registry) for s in styles],
         "networks": [{"name": name, "label": NETWORKS[name]} for name in offered],
         "examples": [{"label": label, "url": registry.add("examples", Path(path))} for path, label in examples],
         "sizes": [list(size) for size in SIZES],
@@ -190,17 +205,58 @@ def page_src(config: dict[str, object], **query: str) -> str:
     return f"{LIVE_PREFIX.lstrip('/')}/live.html{search}#{quote(json.dumps(config, separators=(',', ':')))}"
 
 
-def live_tab(styles: Sequence[GalleryStyle], cache_dir: Path, examples: Sequence[tuple[Path, str]]) -> None:
-    """The Live tab's content (created inside the current ``gr.Tab``): an intro and the page in an iframe."""
+@dataclass
+class LiveView:
+    """The Live tab's components that the app wires: with ``own_painting``, the upload of a visitor's painting, the
+    line under it, and the hidden value carrying the painting's style to the page (:data:`SEND_PAINTING_JS`)."""
+
+    painting_file: gr.File | None = None
+    painting_note: gr.Markdown | None = None
+    painting_entry: gr.JSON | None = None
+
+
+#: JS of the event after a visitor's painting is ready: hands its style entry (:func:`style_entry`) to the page in
+#: the frame, which adds it to its style menu and selects it (live.js; the camera keeps running), and keeps it for a
+#: page that loads later.
+SEND_PAINTING_JS = r"""
+(entry) => {
+  if (!entry || !entry.slug) return entry;
+  // a plain copy: Gradio hands the value over as a reactive proxy, which postMessage cannot clone
+  window.vstLivePainting = JSON.parse(JSON.stringify(entry));  // kept for a page that loads later (FRAME_JS)
+  const frame = document.querySelector('#live-frame');
+  if (frame && frame.contentWindow) frame.contentWindow.postMessage({vstLiveStyle: window.vstLivePainting},
+                                                                  location.origin);
+  return entry;
+}
+"""
+PAINTING_HINT = ("**Your painting** live: upload a picture here (or on the Stylize tab's last card); it joins the "
+                 "style menu above. What your browser receives is a small network made from it, never the picture.")
+
+
+def live_tab(styles: Sequence[GalleryStyle], cache_dir: Path, examples: Sequence[tuple[Path, str]], *,
+             own_painting: bool = False, accepted: str = "") -> LiveView:
+    """The Live tab's content (created inside the current ``gr.Tab``): an intro and the page in an iframe; with
+    ``own_painting`` (the any-painting network's live variant is installed), an upload for a visitor's painting
+    (``accepted``: the formats, for its label)."""
     runnable = live_styles(styles, cache_dir / "live-onnx")
     runtime = web_runtime.runtime_dir() if web_runtime.runtime_ready() else None
     if runtime is None:
         log.warning("onnxruntime-web %s is not in %s (run `python -m vst fetch-web-runtime`); the Live page loads it "
                     "from %s", web_runtime.VERSION, web_runtime.runtime_dir(), web_runtime.CDN_URL)
     LIVE_FILES.add_page(PAGE_DIR)
-    src = page_src(page_config(runnable, examples, runtime))
+    src = page_src(page_config(runnable, examples, runtime, own_painting=own_painting))
     gr.Markdown(INTRO, elem_id="live-intro")
     gr.HTML(f'<iframe id="live-frame" src="{src}" allow="camera; fullscreen" title="Live" '
             f'style="width:100%;height:{FRAME_HEIGHT_PX}px;border:0;display:block"></iframe>'
             f'<p style="font-size:0.85em;opacity:0.7"><a href="{src}" target="_blank" rel="noopener">Open Live in its '
             f'own window</a></p>', elem_id="live-tab", js_on_load=FRAME_JS, container=False, padding=False)
+    if not own_painting:
+        return LiveView()
+    with gr.Row(equal_height=False):
+        painting_file = gr.File(label=f"Your painting ({accepted})" if accepted else "Your painting",
+                                file_types=["image"], type="filepath", height=110, scale=2, elem_id="live-painting-in")
+        with gr.Column(scale=3):
+            gr.Markdown(PAINTING_HINT, elem_id="live-painting-hint")
+            painting_note = gr.Markdown("", elem_id="live-painting-note")
+    painting_entry = gr.JSON(None, visible=False, elem_id="live-painting-entry")
+    return LiveView(painting_file, painting_note, painting_entry)

@@ -460,6 +460,29 @@ function wire() {
   ui.divider.addEventListener("pointerup", () => { dragging = false; });
 }
 
+// A visitor's own painting, sent by the app after its upload (vst/app/live.py, SEND_PAINTING_JS): {slug, caption,
+// models} like the styles of the configuration. It replaces an earlier one of the same slug (its sessions dropped),
+// joins the style menu and is selected; a running loop takes it at the next frame.
+function addStyle(entry) {
+  if (!entry || typeof entry.slug !== "string" || !entry.models || typeof entry.models !== "object") return;
+  config.styles = (config.styles || []).filter((s) => s.slug !== entry.slug);
+  config.styles.push({ slug: entry.slug, caption: String(entry.caption || entry.slug), models: entry.models });
+  for (const key of [...sessions.keys()]) if (key.startsWith(`${entry.slug}/`)) sessions.delete(key);
+  let option = [...ui.style.options].find((o) => o.value === entry.slug);
+  if (!option) { option = new Option("", entry.slug); ui.style.add(option); }
+  option.text = String(entry.caption || entry.slug);
+  ui.style.value = entry.slug;
+  wantedSlug = entry.slug;
+  ui.styleTag.textContent = option.text.split(" — ")[0];
+  ui.start.disabled = false; ui.useExample.disabled = false;
+  showMessage("");
+}
+
+window.addEventListener("message", (event) => {
+  if (event.origin !== location.origin || event.source !== window.parent || !event.data) return;
+  if (event.data.vstLiveStyle) addStyle(event.data.vstLiveStyle);
+});
+
 // Embedded in the app (same origin), the page tells it its height, so the frame fits it: no scrolling inside it.
 function postHeight() {
   if (window.parent === window) return;
@@ -469,6 +492,7 @@ function postHeight() {
 
 fillControls();
 wire();
+if (window.parent !== window) window.parent.postMessage({ vstLiveReady: true }, location.origin); // any painting?
 setDivider(0.5);
 setStatus();
 new ResizeObserver(postHeight).observe(document.getElementById("live"));
