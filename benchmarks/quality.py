@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 from training.__main__ import held_out_clips  # noqa: E402
 from training.classic import classic_networks  # noqa: E402
 from training.evaluate import StyleMetrics, evaluate, load_clip  # noqa: E402
-from vst.catalog import FAST_VARIANT, LIVE_VARIANT, get_style  # noqa: E402
+from vst.catalog import FAST_VARIANT, LIVE_VARIANT, Catalog, load_catalog  # noqa: E402
 from vst.checkpoint_check import load_network  # noqa: E402
 from vst.hub import installed_styles, load_model  # noqa: E402
 from vst.pipeline import Stylizer  # noqa: E402
@@ -117,8 +117,9 @@ def ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}" if b and np.isfinite(a) and np.isfinite(b) else "—"
 
 
-def figures_table(results: dict[str, dict[str, StyleMetrics]]) -> str:
-    """Per style and network: the three means, each with its ratio to the classic network (``÷ classic``)."""
+def figures_table(results: dict[str, dict[str, StyleMetrics]], catalog: Catalog) -> str:
+    """Per style (by its title in ``catalog``) and network: the three means, each with its ratio to the classic
+    network (``÷ classic``)."""
     lines = ["| style | network | warping error | ÷ classic | style distance | ÷ classic | ÷ input | content distance "
              "| ÷ classic |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for slug, metrics in results.items():
@@ -129,7 +130,7 @@ def figures_table(results: dict[str, dict[str, StyleMetrics]]) -> str:
                 continue
             c = classic or m
             lines.append(
-                f"| {get_style(slug).title} | {name} | {m.warping_error:.5f} | "
+                f"| {catalog[slug].title} | {name} | {m.warping_error:.5f} | "
                 f"{ratio(m.warping_error, c.warping_error) if classic else '—'} | {m.style_distance:.3f} | "
                 f"{ratio(m.style_distance, c.style_distance) if classic else '—'} | "
                 f"{ratio(m.style_distance, unstyled.style_distance)} | {m.content_distance:.3f} | "
@@ -193,7 +194,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_grad_enabled(False)
     clips = args.clips or held_out_clips(args.data_dir)
-    installed = {s.slug: s for s in installed_styles()}
+    catalog = load_catalog()
+    installed = {s.slug: s for s in installed_styles(catalog=catalog)}
     styles = args.styles or [s for s, i in installed.items() if {"temporal", "framewise"} <= set(i.variants)]
     if not styles:
         sys.exit("no style with both variants is installed")
@@ -213,8 +215,8 @@ def main() -> None:
             models["classic"] = classics[slug]
         if args.teacher:
             models["teacher"] = teacher_for_painting(args.paintings / PAINTING_FILES[slug])
-        models |= {v: load_model(slug, v) for v in ("framewise", "temporal", FAST_VARIANT, LIVE_VARIANT)
-                   if v in installed[slug].variants}
+        models |= {v: load_model(slug, v, catalog=catalog)
+                   for v in ("framewise", "temporal", FAST_VARIANT, LIVE_VARIANT) if v in installed[slug].variants}
         models |= {name: load_network(Path(folder)) for name, folder in extras.items()}
         stylizers = {name: Stylizer(model) for name, model in models.items()}  # type: ignore[arg-type]
         columns = list(NETWORKS) + list(extras)
@@ -228,7 +230,7 @@ def main() -> None:
             continue
         results[slug] = evaluate(models, clips, args.paintings / PAINTING_FILES[slug], max_side=args.max_side,
                                  max_frames=args.frames, with_speed=False)
-        print("\n".join(figures_table({slug: results[slug]}).splitlines()[2:]), flush=True)
+        print("\n".join(figures_table({slug: results[slug]}, catalog).splitlines()[2:]), flush=True)
     draw_grid(overview_rows, [LABELS[n] for n in NETWORKS], args.sheet, quality=88)
     print(f"wrote {args.sheet}")
     if args.sheet_only:
@@ -237,7 +239,7 @@ def main() -> None:
             print(f"{slug}: temporal ÷ framewise warping {ratio(t.warping_error, f.warping_error)}, style "
                   f"{ratio(t.style_distance, f.style_distance)} (recorded in metrics.json)")
         return
-    print(figures_table(results))
+    print(figures_table(results, catalog))
     checks = bars(results)
     print("\n| style | bar | value | limit | met |\n| --- | --- | --- | --- | --- |")
     for slug, what, value, limit, met in checks:

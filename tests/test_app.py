@@ -27,7 +27,7 @@ from tests.app_harness import (
     running_app,
 )
 from tests.clips import make_clip
-from vst.app.config import AppConfig, ConfigError
+from vst.app.config import AppConfig
 from vst.app.blind_vote import PairPool
 from vst.app.stylize_jobs import FramesTooLargeError, JobSpace, StylizeService, speed_text
 from vst.app.showcase import checkpoint_digest
@@ -43,6 +43,7 @@ from vst.app.comparison import (
 from vst.pipeline import RenderResult
 from vst.video import is_browser_playable, probe
 from vst.app.votes import VoteStore, wilson_interval
+from vst.settings import ConfigError
 
 pytestmark = pytest.mark.filterwarnings(IGNORE_GRADIO_PANDAS_WARNINGS)
 

@@ -12,7 +12,7 @@ import torch
 from huggingface_hub import ModelCard
 from PIL import Image
 
-from vst.catalog import ALL_VARIANTS, ANY_PAINTING, FAST_FRAMEWISE_VARIANT, LIVE_VARIANT, STYLES
+from vst.catalog import ALL_VARIANTS, ANY_PAINTING, FAST_FRAMEWISE_VARIANT, LIVE_VARIANT, load_catalog
 from vst.checkpoint_check import load_network
 from vst.pipeline import Stylizer
 
@@ -36,13 +36,13 @@ def from_teacher(slug: str) -> bool:
 
 
 def test_every_catalog_style_is_bundled() -> None:
-    assert sorted(STYLES) == SLUGS
+    assert sorted(load_catalog()) == SLUGS
 
 
 @pytest.mark.parametrize("slug", SLUGS)
 def test_a_bundled_style_carries_its_metadata(slug: str) -> None:
     """style.json is the catalog's entry; the model card's front matter says the same; the thumbnail is small."""
-    style = STYLES[slug]
+    style = load_catalog()[slug]
     assert style.folder == BUNDLED / slug and style.title and style.artist and style.year and style.source_url
     assert ModelCard.load(BUNDLED / slug / "README.md").data.to_dict()["vst_style"] == style.metadata()
     assert style.thumbnail_path is not None and max(Image.open(style.thumbnail_path).size) == 512
@@ -66,7 +66,7 @@ def test_a_bundled_style_has_every_variant_small_and_without_pickles(slug: str) 
         with torch.no_grad():
             y = model(torch.rand(1, 3, 32, 48))
         assert y.shape == (1, 3, 32, 48) and 0.0 <= float(y.min()) and float(y.max()) <= 1.0
-    assert STYLES[slug].title in (folder / "README.md").read_text()
+    assert load_catalog()[slug].title in (folder / "README.md").read_text()
 
 
 @pytest.mark.parametrize("slug", SLUGS)

@@ -9,7 +9,6 @@ import pytest
 
 from tests.model_fixtures import make_tiny_checkpoint
 from vst.catalog import (
-    STYLES,
     Style,
     check_slug,
     get_style,
@@ -72,7 +71,7 @@ def test_the_bundled_folder_is_the_catalog(tmp_path: Path, monkeypatch: pytest.M
     root = tmp_path / "styles"
     monkeypatch.setenv("VST_CHECKPOINT_DIR", str(root))
     monkeypatch.delenv("VST_HUB_STYLES", raising=False)
-    assert list(STYLES) == [] and load_catalog().problems == ()
+    assert list(load_catalog()) == [] and load_catalog().problems == ()
     write_style_file(MATISSE, root / "woman-with-a-hat")
     write_style_file(Style("b-style", "B", order=2), root / "b-style")
     write_style_file(Style("a-style", "A", order=1), root / "a-style")
@@ -84,7 +83,7 @@ def test_the_bundled_folder_is_the_catalog(tmp_path: Path, monkeypatch: pytest.M
 
     catalog = load_catalog()
     assert list(catalog.styles) == ["a-style", "b-style", "legacy", "woman-with-a-hat"]  # order, then slug
-    assert STYLES["woman-with-a-hat"] == MATISSE and "legacy" in STYLES and len(STYLES) == 4
+    assert catalog["woman-with-a-hat"] == MATISSE and "legacy" in catalog and len(catalog) == 4
     assert catalog.styles["legacy"].caption == "legacy"
     assert [p.split(":")[0].split(" ")[0] for p in catalog.problems] == [
         str(root / "broken" / "style.json"), str(root / "legacy"), str(root / "misnamed" / "style.json")]
@@ -92,10 +91,15 @@ def test_the_bundled_folder_is_the_catalog(tmp_path: Path, monkeypatch: pytest.M
     with pytest.raises(StyleNotFoundError, match="^unknown style 'mona-lisa'; known styles: a-style, b-style, legacy, "
                                                  "woman-with-a-hat; not readable: "):
         get_style("mona-lisa")
+    assert get_style("legacy", catalog) is catalog["legacy"]
     assert [s.slug for s in installed_styles()] == ["legacy"]  # the only one with a checkpoint
+    assert [s.slug for s in installed_styles(catalog=catalog)] == ["legacy"]
 
     write_style_file(Style("woman-with-a-hat", "Woman with a Hat (1905)"), root / "woman-with-a-hat")
-    assert STYLES["woman-with-a-hat"].title == "Woman with a Hat (1905)"  # re-read when a style.json changes
+    assert catalog["woman-with-a-hat"] == MATISSE  # a loaded catalog is a value: it never changes
+    assert load_catalog()["woman-with-a-hat"].title == "Woman with a Hat (1905)"  # loading again reads the change
+    with pytest.raises(TypeError):
+        catalog.styles["x"] = MATISSE  # type: ignore[index]
 
 
 def test_hub_repos_from_the_variable_and_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

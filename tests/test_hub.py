@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.model_fixtures import add_style_metadata
-from vst.catalog import STYLES, Style, default_repo_id, get_style, write_style_file
+from vst.catalog import Style, default_repo_id, get_style, load_catalog, write_style_file
 from vst.errors import StyleNotFoundError
 from vst.hub import installed_styles, load_model, resolve_checkpoint
 from vst.model import StyleNet
@@ -30,9 +30,10 @@ def test_unknown_variant(tiny_checkpoints: Path) -> None:
 
 def test_catalog_has_six_styles_with_hub_repos() -> None:
     """The bundled folder's style.json files (no code names a painting)."""
-    assert len(STYLES) == 6
-    assert list(STYLES)[:2] == ["starry-night", "great-wave"]  # their `order`
-    for slug, style in STYLES.items():
+    catalog = load_catalog()
+    assert len(catalog) == 6
+    assert list(catalog)[:2] == ["starry-night", "great-wave"]  # their `order`
+    for slug, style in catalog.items():
         assert style.repo_id.endswith(f"/vst-{slug}")
         assert style.title and style.artist and style.year and style.painting_license == "public domain"
         assert style.source_url.startswith("https://commons.wikimedia.org/")

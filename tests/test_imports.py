@@ -21,8 +21,8 @@ REPO = Path(__file__).resolve().parent.parent
 #: The top-level packages whose modules the graph holds.
 PACKAGES = ("vst", "training")
 #: The library's layers, lowest first: a module may import the ones before it, never (even indirectly) one after it.
-LAYERS = ("vst.errors", "vst.style_folder", "vst.hub_client", "vst.catalog", "vst.checkpoint_check", "vst.hub",
-          "vst.pipeline")
+LAYERS = ("vst.errors", "vst.settings", "vst.style_folder", "vst.hub_client", "vst.catalog", "vst.checkpoint_check",
+          "vst.hub", "vst.pipeline")
 APP = "vst.app"
 
 Graph = dict[str, set[str]]
@@ -191,6 +191,7 @@ def test_library_and_training_do_not_import_the_app(graph: Graph) -> None:
 
 @pytest.mark.parametrize("layer", LAYERS[:-1])
 def test_layers_import_downwards_only(graph: Graph, layer: str) -> None:
-    """errors → style metadata → Hub client → catalog → checkpoint checks → checkpoint finding → pipeline."""
+    """errors → settings → style metadata → Hub client → catalog → checkpoint checks → checkpoint finding →
+    pipeline."""
     later = set(LAYERS[LAYERS.index(layer) + 1:])
     assert not reachable(graph, layer) & later

@@ -145,11 +145,11 @@ def test_default_cache_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
 
 def test_one_cache_root_for_the_app_training_and_the_live_runtime(monkeypatch: pytest.MonkeyPatch,
                                                                   tmp_path: Path) -> None:
-    """The app's jobs and showcase, the VGG weights and the Live tab's runtime share one root (vst.files.cache_root);
+    """The app's jobs and showcase, the VGG weights and the Live tab's runtime share one root (vst.settings.cache_root);
     a blank VST_CACHE_DIR counts as unset everywhere."""
     from training.vgg import default_cache_dir as vgg_cache_dir
     from vst.app.config import AppConfig
-    from vst.files import cache_root
+    from vst.settings import cache_root
     from vst.web_runtime import runtime_dir
 
     monkeypatch.setenv("VST_CACHE_DIR", str(tmp_path))

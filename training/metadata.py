@@ -48,7 +48,7 @@ def resolve_metadata(slug: str, args: argparse.Namespace, *, folder: Path | None
         base = read_style_file(folder / STYLE_FILE)
         if base.slug != slug:
             raise VSTError(f"{folder / STYLE_FILE} belongs to style '{base.slug}', not '{slug}'")
-    elif slug in (catalog := load_catalog().styles):
+    elif slug in (catalog := load_catalog()):
         base = catalog[slug]
     if base is None:
         if "title" not in given:

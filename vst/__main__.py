@@ -131,9 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_styles() -> int:
     """One line per catalog style: slug, caption, the variants available without network, and where it comes from."""
     catalog = load_catalog()
-    installed = {s.slug: s for s in installed_styles()}
-    width = max((len(slug) for slug in catalog.styles), default=0)
-    for slug, style in catalog.styles.items():
+    installed = {s.slug: s for s in installed_styles(catalog=catalog)}
+    width = max((len(slug) for slug in catalog), default=0)
+    for slug, style in catalog.items():
         found = installed.get(slug)
         have = ", ".join(found.variants) if found else "not installed"
         source = "bundled" if is_bundled(style) else style.repo_id

@@ -1,7 +1,8 @@
 """Any picture as the style: the any-painting network with a picture's style vector folded in.
 
 The any-painting network is a conditional :class:`vst.teacher.MagentaTransform` (format: :mod:`vst.conditional`),
-bundled in ``<VST_CHECKPOINT_DIR>/any-painting/<variant>/`` (default ``vst/checkpoints/any-painting/``):
+bundled in ``<VST_CHECKPOINT_DIR>/any-painting/<variant>/`` (default ``vst/checkpoints/any-painting/``; else pulled
+from ``VST_ANY_PAINTING_REPO``, :mod:`vst.settings`):
 
 * ``framewise``: the teacher's transform network itself (``python -m training any-painting-teacher``): the baseline;
 * ``temporal``: the same network fine-tuned with the temporal loss;
@@ -37,6 +38,7 @@ from .conditional import load_conditional
 from .errors import StyleNotFoundError, VideoError, VSTError
 from .hub_client import HUB_ERRORS, hub_variant
 from .model import MagentaStyleNet, StyleNet
+from .settings import any_painting_repo
 from .style_folder import CONFIG_FILE, is_checkpoint_folder
 from .style_picture import StylePicture, open_style_picture
 from .teacher import MagentaTransform, StyleVectors, check_strength, style_vectors
@@ -52,22 +54,10 @@ RECORD_KEY = "vst_style_picture"
 CONTENT_SIDE = 512
 
 
-#: The Hub model repo the any-painting network is pulled from when it is not bundled (``VST_ANY_PAINTING_REPO``; empty:
-#: bundled only). ``python -m training push vst/checkpoints/any-painting --repo-id …`` uploads it.
-DEFAULT_REPO = "vst-video/vst-any-painting"
-
-
-def any_painting_repo() -> str | None:
-    """The Hub repo of the any-painting network (``VST_ANY_PAINTING_REPO``, default :data:`DEFAULT_REPO`), or None
-    when that variable is set empty."""
-    repo = os.environ.get("VST_ANY_PAINTING_REPO", DEFAULT_REPO).strip()
-    return repo or None
-
-
 def any_painting_folder(variant: str = "temporal") -> Path:
     """The checkpoint folder of the any-painting network's ``variant``: the bundled one, else the one of its Hub repo
-    (:func:`any_painting_repo`, or the Hub cache when offline). :class:`StyleNotFoundError` naming every place tried
-    (and, for a missing ``temporal``, suggesting ``framewise``) when it is nowhere."""
+    (:func:`vst.settings.any_painting_repo`, or the Hub cache when offline). :class:`StyleNotFoundError` naming every
+    place tried (and, for a missing ``temporal``, suggesting ``framewise``) when it is nowhere."""
     if variant not in ANY_PAINTING_VARIANTS:
         raise StyleNotFoundError(f"a style picture renders with the any-painting network, whose variants are "
                                  f"{', '.join(ANY_PAINTING_VARIANTS)}, not '{variant}'")

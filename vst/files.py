@@ -13,17 +13,10 @@ import logging
 import os
 import secrets
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import OutputError, OutputExistsError
-
-
-def cache_root(env: Mapping[str, str] | None = None) -> Path:
-    """The project's one cache folder: ``$VST_CACHE_DIR`` when set (and not blank), else ``~/.cache/vst`` (``env``:
-    default ``os.environ``). The app's jobs and showcase, the VGG weights and the Live tab's runtime live below it."""
-    value = (os.environ if env is None else env).get("VST_CACHE_DIR", "").strip()
-    return Path(value) if value else Path.home() / ".cache" / "vst"
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from .catalog import bundled_dir, get_style, is_bundled, load_catalog
+from .catalog import Catalog, bundled_dir, get_style, is_bundled, load_catalog
 from .checkpoint_check import load_network
 from .errors import StyleNotFoundError, first_line
 from .hub_client import HUB_ERRORS, cached_variant, download_variants, hub_reachable, hub_variant
@@ -25,19 +25,19 @@ from .style_folder import ALL_VARIANTS, CONFIG_FILE, WEIGHTS_FILE, Style, check_
 log = logging.getLogger(__name__)
 
 
-def resolve_checkpoint(style: str, variant: str = "temporal") -> Path:
+def resolve_checkpoint(style: str, variant: str = "temporal", *, catalog: Catalog | None = None) -> Path:
     """The folder holding ``style``'s ``variant`` checkpoint.
 
-    ``style`` is a catalog slug (:mod:`vst.catalog`), or a path to a checkpoint folder (then ``variant`` is ignored).
-    Looks in the bundled folder, then the style's Hub repo (or the Hub cache when offline). ``StyleNotFoundError``
-    names every place that was tried.
+    ``style`` is a slug of ``catalog`` (default: :func:`vst.catalog.load_catalog` now), or a path to a checkpoint
+    folder (then ``variant`` is ignored). Looks in the bundled folder, then the style's Hub repo (or the Hub cache when
+    offline). ``StyleNotFoundError`` names every place that was tried.
     """
     as_path = Path(style)
     if as_path.is_dir():
         if is_checkpoint_folder(as_path):
             return as_path
         raise StyleNotFoundError(f"{as_path} is a folder but not a checkpoint (needs {WEIGHTS_FILE} and {CONFIG_FILE})")
-    entry = get_style(style)
+    entry = get_style(style, catalog)
     check_variant(variant)
     local = bundled_dir() / entry.slug / variant
     if is_checkpoint_folder(local):
@@ -55,9 +55,10 @@ def resolve_checkpoint(style: str, variant: str = "temporal") -> Path:
         ) from None
 
 
-def load_model(style: str, variant: str = "temporal", *, device: str | torch.device = "cpu") -> StyleNet:
+def load_model(style: str, variant: str = "temporal", *, device: str | torch.device = "cpu",
+               catalog: Catalog | None = None) -> StyleNet:
     """Load a style checkpoint (see :func:`resolve_checkpoint`) as an eval-mode :class:`StyleNet` on ``device``."""
-    folder = resolve_checkpoint(style, variant)
+    folder = resolve_checkpoint(style, variant, catalog=catalog)
     model = load_network(folder)
     log.info("loaded %s (%s) from %s", style, variant, folder)
     return model.eval().to(device)
@@ -71,15 +72,17 @@ class InstalledStyle:
     style: Style | None = None  # the catalog entry: title, artist, thumbnail ...
 
 
-def installed_styles(*, download: bool = False) -> list[InstalledStyle]:
-    """Catalog styles with at least one variant bundled (or in the Hub cache), in catalog order.
+def installed_styles(*, download: bool = False, catalog: Catalog | None = None) -> list[InstalledStyle]:
+    """The styles of ``catalog`` (default: :func:`vst.catalog.load_catalog` now) with at least one variant bundled (or
+    in the Hub cache), in catalog order.
 
-    Without ``download`` nothing is downloaded but the catalog's metadata (see :func:`vst.catalog.load_catalog`);
-    with it (the app, at start-up), the styles listed from the Hub get their variants first
+    Without ``download`` nothing is downloaded (but, when no catalog is given, the catalog's metadata); with it (the
+    app, at start-up), the styles listed from the Hub get their variants first
     (:func:`vst.hub_client.download_variants`).
     """
+    catalog = load_catalog() if catalog is None else catalog
     found = []
-    for slug, entry in load_catalog().styles.items():
+    for slug, entry in catalog.items():
         if download and not is_bundled(entry):
             download_variants(entry)
         variants: dict[str, Path] = {}

@@ -11,18 +11,18 @@ A style folder (``vst/checkpoints/<slug>/``, an export of ``python -m training e
                      model.safetensors (:data:`CONFIG_FILE`, :data:`WEIGHTS_FILE`)
 
 This module reads and writes that metadata and knows those names; it finds nothing (:mod:`vst.catalog` lists the styles,
-:mod:`vst.hub` finds a variant's checkpoint) and imports only :mod:`vst.errors`.
+:mod:`vst.hub` finds a variant's checkpoint) and imports only :mod:`vst.errors` and :mod:`vst.settings`.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from .errors import StyleNotFoundError
+from .settings import hub_namespace
 
 #: ``temporal``: trained with the temporal loss (the steady one). ``framewise``: the same network and settings without it.
 #: These two are the A/B pair of the vote.
@@ -37,8 +37,6 @@ FAST_FRAMEWISE_VARIANT = "fast-framewise"
 LIVE_VARIANT = "live"
 ALL_VARIANTS: tuple[str, ...] = (*VARIANTS, FAST_VARIANT, FAST_FRAMEWISE_VARIANT, LIVE_VARIANT)
 DEFAULT_VARIANT = "temporal"
-#: Hub namespace (user or organisation) of a bundled style's repo ``<namespace>/vst-<slug>``; ``VST_HUB_NAMESPACE``.
-DEFAULT_HUB_NAMESPACE = "vst-video"
 #: The metadata file of a style folder.
 STYLE_FILE = "style.json"
 #: The tensors of a checkpoint folder (what ``save_pretrained`` writes: safetensors, never a pickle).
@@ -50,8 +48,8 @@ SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
 def default_repo_id(slug: str) -> str:
-    """``<VST_HUB_NAMESPACE or vst-video>/vst-<slug>``: the Hub repo of a bundled style."""
-    return f"{os.environ.get('VST_HUB_NAMESPACE', DEFAULT_HUB_NAMESPACE)}/vst-{slug}"
+    """``<namespace>/vst-<slug>``: the Hub repo of a bundled style (namespace: :func:`vst.settings.hub_namespace`)."""
+    return f"{hub_namespace()}/vst-{slug}"
 
 
 def check_slug(slug: str) -> str:

@@ -24,7 +24,7 @@ import urllib.request
 from pathlib import Path
 
 from .errors import VSTError
-from .files import cache_root
+from .settings import cache_root
 
 log = logging.getLogger(__name__)
 

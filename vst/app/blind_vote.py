@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..catalog import STYLES, VARIANTS
+from ..catalog import VARIANTS, Catalog, Style, load_catalog
 from ..errors import VSTError
 from .ab_pair import ABPair
 from .served_copies import forget_served
@@ -34,10 +34,12 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Presentation:
-    """A pair as shown: which variant is on the left (random, hidden until the visitor has voted)."""
+    """A pair as shown: which variant is on the left (random, hidden until the visitor has voted), and the pair's style
+    as the catalog describes it (``None`` for a visitor's own painting)."""
 
     pair: ABPair
     left_variant: str
+    style: Style | None = None
 
     @property
     def right_variant(self) -> str:
@@ -55,7 +57,9 @@ class Presentation:
         if self.pair.style == YOUR_PAINTING:  # a visitor's own painting: only ever offered to that visitor
             return ("**Your painting** on your own video (our steady network and the framewise teacher). Which one "
                     "flickers less and looks better?")
-        style = STYLES[self.pair.style]
+        style = self.style
+        if style is None:
+            raise KeyError(self.pair.style)  # a showcase or result pair is always of a catalog style
         what = "your own video" if self.pair.own else f"the clip “{self.pair.clip}”"
         networks = " (the fast network and its framewise twin)" if self.pair.network == "fast" else ""
         return f"**{style.title}** ({style.artist}) on {what}{networks}. Which one flickers less and looks better?"
@@ -87,11 +91,12 @@ _RANDOM = random.SystemRandom()
 class PairPool:
     """The pool of pre-rendered A/B pairs the vote draws from (see :mod:`vst.app.showcase`): where they are, how they
     are rendered, and a background render at start-up. ``reload_seconds``: how long :meth:`load` reuses the pairs it
-    found."""
+    found. ``catalog``: the styles (default: :func:`vst.catalog.load_catalog` at construction)."""
 
     def __init__(self, cache_dir: Path, clips: Mapping[str, Path] | None = None, *, max_side: int = MIN_LONG_SIDE,
-                 max_seconds: float = 4.0, reload_seconds: float = 15.0) -> None:
+                 max_seconds: float = 4.0, reload_seconds: float = 15.0, catalog: Catalog | None = None) -> None:
         self.cache_dir = Path(cache_dir)
+        self.catalog = load_catalog() if catalog is None else catalog
         self.clips = dict(CURATED_CLIPS if clips is None else clips)
         self.max_side = max_side
         self.max_seconds = max_seconds
@@ -112,7 +117,7 @@ class PairPool:
             now = time.monotonic()
             if self._loaded_at is None or now - self._loaded_at >= self.reload_seconds:
                 pairs = load_pairs(self.cache_dir, clips=self.clips, max_side=self.max_side,
-                                   max_seconds=self.max_seconds)
+                                   max_seconds=self.max_seconds, catalog=self.catalog)
                 self._pairs, self._loaded_at = pairs, now
             return list(self._pairs)
 
@@ -137,7 +142,8 @@ class PairPool:
 
         try:
             pairs = prerender_pairs(self.cache_dir, clips=self.clips, max_side=self.max_side,
-                                    max_seconds=self.max_seconds, device=device, progress=yield_to_jobs)
+                                    max_seconds=self.max_seconds, device=device, progress=yield_to_jobs,
+                                    catalog=self.catalog)
         finally:
             self._reload()  # the vote tab sees the new pairs at once
         return pairs
@@ -221,7 +227,8 @@ class BlindCopies:
 def choose_next(state: ABState, own: ABPair | None, showcase: Sequence[ABPair], store: VoteStore,
                 rng: random.Random = _RANDOM) -> Presentation | None:
     """The next pair for this visitor: their own latest result first, then a random showcase pair; never one this
-    session has voted on, nor the one on screen (unless it is the last). Left/right is a fresh coin flip."""
+    session has voted on, nor the one on screen (unless it is the last). Left/right is a fresh coin flip; the style's
+    entry comes from the store's catalog."""
     session = state.ensure_session()
     candidates = ([own] if own is not None else []) + list(showcase)
     unvoted = [p for p in candidates if p.available() and not store.has_voted(session, p.style, p.clip)]
@@ -232,7 +239,7 @@ def choose_next(state: ABState, own: ABPair | None, showcase: Sequence[ABPair], 
     else:
         on_screen = state.current.pair if state.current else None
         pair = rng.choice([p for p in unvoted if p != on_screen] or unvoted)
-    return Presentation(pair, rng.choice(VARIANTS))
+    return Presentation(pair, rng.choice(VARIANTS), store.catalog.get(pair.style))
 
 
 def should_refresh(state: ABState, own: ABPair | None, store: VoteStore) -> bool:
@@ -320,12 +327,12 @@ RESULT_COLUMNS = ["style", "temporal wins", "framewise wins", "can't tell", "tem
 
 
 def results_table(results: Results) -> pd.DataFrame:
-    """One row per style with votes, then ``all styles``, then (with votes) ``your painting (visitors' own)``, which
-    ``all styles`` does not count."""
+    """One row per style with votes (named by its title), then ``all styles``, then (with votes) ``your painting
+    (visitors' own)``, which ``all styles`` does not count."""
     rows = []
     yours = [(YOUR_PAINTING_ROW, results.your_painting)] if results.your_painting.total else []
     for slug, tally in [*results.per_style.items(), ("", results.overall), *yours]:
-        name = STYLES[slug].title if slug in STYLES else (slug or "all styles")
+        name = results.titles.get(slug, slug or "all styles")
         rows.append([name, tally.temporal_wins, tally.framewise_wins, tally.ties, _percent(tally.win_rate),
                      _interval(tally.ci95, tally.decisive)])
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..catalog import FAST_VARIANT
+from ..catalog import FAST_VARIANT, Catalog
 from ..checkpoint_check import check_checkpoint, load_network
 from ..errors import CheckpointError
 from ..files import atomic_output
@@ -190,12 +190,13 @@ def _usable_variants(style: InstalledStyle) -> InstalledStyle:
     return InstalledStyle(style.slug, style.caption, variants, style.style)
 
 
-def gallery_styles(config: AppConfig) -> list[GalleryStyle]:
-    """Installed styles that have the temporal model (what the app renders), in catalog order, each with its gallery
-    image (:func:`gallery_card`: the painting beside the style's rendering of a photo). The styles listed from the
-    Hub (``VST_HUB_STYLES``) are downloaded first when the Hub is reachable."""
+def gallery_styles(config: AppConfig, catalog: Catalog | None = None) -> list[GalleryStyle]:
+    """The installed styles of ``catalog`` (default: :func:`vst.catalog.load_catalog` now) that have the temporal
+    model (what the app renders), in catalog order, each with its gallery image (:func:`gallery_card`: the painting
+    beside the style's rendering of a photo). The styles listed from the Hub (``VST_HUB_STYLES``) are downloaded
+    first when the Hub is reachable."""
     found = []
-    for style in installed_styles(download=True):
+    for style in installed_styles(download=True, catalog=catalog):
         style = _usable_variants(style)
         if "temporal" not in style.variants:
             log.warning("the app skips '%s': only its %s variant is installed", style.slug, ", ".join(style.variants))

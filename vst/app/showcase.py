@@ -30,12 +30,13 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from ..catalog import Catalog, load_catalog
 from ..checkpoint_check import load_network
 from ..errors import StyleNotFoundError, VideoError, VSTError
-from ..files import cache_root
 from ..fingerprint import checkpoint_digest, checkpoint_fingerprint, file_sha256
 from ..hub import InstalledStyle, installed_styles
 from ..pipeline import Stylizer, render_video, select_device
+from ..settings import cache_root
 from ..style_folder import VARIANTS
 from ..video import VideoReader, VideoWriter
 from .ab_pair import ABPair
@@ -90,9 +91,9 @@ class _Job:
     folder: Path
 
 
-def _select_styles(styles: Sequence[str] | None) -> list[InstalledStyle]:
+def _select_styles(styles: Sequence[str] | None, catalog: Catalog | None) -> list[InstalledStyle]:
     """Installed styles with both variants; a requested style that lacks one raises, an unrequested one is skipped."""
-    installed = {s.slug: s for s in installed_styles()}
+    installed = {s.slug: s for s in installed_styles(catalog=catalog)}
     if styles is None:
         chosen = []
         for style in installed.values():
@@ -114,7 +115,7 @@ def _select_styles(styles: Sequence[str] | None) -> list[InstalledStyle]:
 
 
 def _plan(cache_dir: Path | None, styles: Sequence[str] | None, clips: Mapping[str, Path] | None, max_side: int,
-          max_seconds: float | None) -> list[_Job]:
+          max_seconds: float | None, catalog: Catalog | None) -> list[_Job]:
     if max_side < 16:
         raise ValueError(f"max_side must be at least 16, not {max_side}")
     if max_seconds is not None and not max_seconds > 0:
@@ -125,7 +126,7 @@ def _plan(cache_dir: Path | None, styles: Sequence[str] | None, clips: Mapping[s
         if not _CLIP_NAME.match(name):
             raise ValueError(f"clip name {name!r} must be letters, digits, '-' or '_' (it names a folder)")
     jobs = []
-    for style in _select_styles(styles):
+    for style in _select_styles(styles, catalog):
         for name, source in clips.items():
             key = pair_key(style, Path(source), max_side=max_side, max_seconds=max_seconds)
             jobs.append(_Job(style, name, Path(source), root / style.slug / f"{name}-{key}"))
@@ -160,12 +161,12 @@ def _nan_if_none(value: float | None) -> float:
 
 def load_pairs(cache_dir: Path | None = None, *, styles: Sequence[str] | None = None,
                clips: Mapping[str, Path] | None = None, max_side: int = MIN_LONG_SIDE,
-               max_seconds: float | None = 4.0) -> list[ABPair]:
+               max_seconds: float | None = 4.0, catalog: Catalog | None = None) -> list[ABPair]:
     """The pairs already rendered for the installed styles' CURRENT checkpoints and these settings (no rendering).
 
     Same arguments as :func:`prerender_pairs`; pairs of a retrained style are left out until rendered again.
     """
-    return [pair for job in _plan(cache_dir, styles, clips, max_side, max_seconds)
+    return [pair for job in _plan(cache_dir, styles, clips, max_side, max_seconds, catalog)
             if (pair := _read_pair(job)) is not None]
 
 
@@ -220,17 +221,18 @@ def _render(job: _Job, stylizers: Mapping[str, Stylizer], *, max_side: int, max_
 def prerender_pairs(cache_dir: Path | None = None, *, styles: Sequence[str] | None = None,
                     clips: Mapping[str, Path] | None = None, max_side: int = MIN_LONG_SIDE,
                     max_seconds: float | None = 4.0, device: str | None = None,
-                    progress: ShowcaseProgress | None = None) -> list[ABPair]:
+                    progress: ShowcaseProgress | None = None, catalog: Catalog | None = None) -> list[ABPair]:
     """Render every missing A/B pair (installed styles with both variants × ``clips``) and return all of them.
 
     ``styles``: slugs (default: every installed style with both variants; a requested style missing a variant raises
     :class:`StyleNotFoundError`). ``clips``: name → video (default :data:`CURATED_CLIPS`). Each clip is cut to its
     first ``max_seconds`` (``None``: whole clip) and downscaled so its long side is at most ``max_side``. ``device``:
     as in :func:`vst.pipeline.select_device`. ``progress(fraction, description)`` is called as frames are rendered (a
-    ``gradio.Progress`` fits). Pairs already in the cache are not rendered again. Returns pairs in style, clip order.
+    ``gradio.Progress`` fits). ``catalog``: the styles (default: :func:`vst.catalog.load_catalog` now). Pairs already
+    in the cache are not rendered again. Returns pairs in style, clip order.
     """
     with _render_lock:
-        jobs = _plan(cache_dir, styles, clips, max_side, max_seconds)
+        jobs = _plan(cache_dir, styles, clips, max_side, max_seconds, catalog)
         pairs = [_read_pair(job) for job in jobs]
         todo = [i for i, pair in enumerate(pairs) if pair is None]
         if todo:
@@ -278,15 +280,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
+        catalog = load_catalog()
         before = len(load_pairs(args.cache_dir, styles=args.styles, max_side=args.max_side,
-                                max_seconds=args.max_seconds))
+                                max_seconds=args.max_seconds, catalog=catalog))
         with tqdm(total=1.0, disable=args.quiet, bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}]") as bar:
             def progress(fraction: float, description: str) -> None:
                 bar.set_description_str(description, refresh=False)
                 bar.update(fraction - bar.n)
 
             pairs = prerender_pairs(args.cache_dir, styles=args.styles, max_side=args.max_side,
-                                    max_seconds=args.max_seconds, device=args.device, progress=progress)
+                                    max_seconds=args.max_seconds, device=args.device, progress=progress,
+                                    catalog=catalog)
     except (VSTError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

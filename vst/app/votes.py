@@ -31,7 +31,8 @@ import httpx
 from huggingface_hub import CommitScheduler, HfApi
 from huggingface_hub.errors import HfHubHTTPError
 
-from ..catalog import STYLES, VARIANTS
+from .. import settings
+from ..catalog import VARIANTS, Catalog, load_catalog
 from ..errors import VSTError, first_line
 
 log = logging.getLogger(__name__)
@@ -70,8 +71,6 @@ NETWORKS: tuple[str, ...] = ("full-size", "fast")
 #: styles (:attr:`Results.your_painting`).
 YOUR_PAINTING = "your-painting"
 _CLIENT_INDEX = "CREATE INDEX IF NOT EXISTS votes_by_client ON votes (client, created_at)"
-#: Counted votes one client (salted address hash) may cast per minute; more are refused (see :class:`VoteStore`).
-DEFAULT_VOTES_PER_MINUTE = 10
 #: Errors the Hub sync can run into (HTTP status errors, network failures, offline mode, local I/O).
 _HUB_ERRORS = (HfHubHTTPError, httpx.HTTPError, OSError)
 
@@ -133,6 +132,8 @@ class Results:
     per_network: dict[str, Tally] = field(default_factory=dict)
     #: The votes on visitors' own paintings (:data:`YOUR_PAINTING`), apart from the bundled styles.
     your_painting: Tally = field(default_factory=Tally)
+    #: The title of each style of :attr:`per_style` that the store's catalog lists.
+    titles: dict[str, str] = field(default_factory=dict)
 
     @property
     def left_win_rate(self) -> float:
@@ -167,12 +168,11 @@ def client_of(address: str | None, forwarded_for: str | None = None) -> str | No
     ``VST_TRUST_PROXY=1``) every visitor arrives from the proxy, so the first address of its ``X-Forwarded-For``
     header is used instead; elsewhere that header is ignored (a script could forge it). ``None`` without an address.
     """
-    trust_proxy = bool(os.environ.get("SPACE_ID")) or os.environ.get("VST_TRUST_PROXY", "").strip() == "1"
-    if trust_proxy and forwarded_for and forwarded_for.split(",")[0].strip():
+    if settings.trust_proxy() and forwarded_for and forwarded_for.split(",")[0].strip():
         address = forwarded_for.split(",")[0].strip()
     if not address:
         return None
-    return client_hash(address, os.environ.get("VST_VOTE_SALT") or _PROCESS_SALT)
+    return client_hash(address, settings.vote_salt() or _PROCESS_SALT)
 
 
 def _tally(counts: Mapping[str, int]) -> Tally:
@@ -199,11 +199,11 @@ def _check_id(name: str, value: object) -> str:
 def default_db_path() -> Path:
     """``$VST_VOTES_DB``; on a Hugging Face Space with persistent storage ``/data/vst/votes.sqlite3``; otherwise
     ``./data/votes/votes.sqlite3`` (git-ignored)."""
-    env = os.environ.get("VST_VOTES_DB")
-    if env:
-        return Path(env)
+    configured = settings.votes_db()
+    if configured is not None:
+        return configured
     persistent = Path("/data")
-    if os.environ.get("SPACE_ID") and persistent.is_dir() and os.access(persistent, os.W_OK):
+    if settings.on_space() and persistent.is_dir() and os.access(persistent, os.W_OK):
         return persistent / "vst" / "votes.sqlite3"
     return Path("data") / "votes" / "votes.sqlite3"
 
@@ -220,12 +220,16 @@ class VoteStore:
     Each vote may carry ``client``, a salted hash of the voter's network address (:func:`client_hash`): a client
     gets at most ``votes_per_minute`` counted votes per minute (:class:`VoteRateLimitError` beyond), and the hash,
     stored and synced with the vote, lets an analysis discount bursts from one address.
+
+    ``catalog``: the styles a vote may name (besides :data:`YOUR_PAINTING`), in the order results list them; default:
+    :func:`vst.catalog.load_catalog` at construction.
     """
 
     def __init__(self, path: Path, *, hub_repo: str | None = None, token: str | None = None,
                  hf_api: HfApi | None = None, sync_every_minutes: float = 5,
-                 votes_per_minute: int = DEFAULT_VOTES_PER_MINUTE) -> None:
+                 votes_per_minute: int = settings.DEFAULT_VOTES_PER_MINUTE, catalog: Catalog | None = None) -> None:
         self.path = Path(path)
+        self.catalog = load_catalog() if catalog is None else catalog
         self.hub_repo = hub_repo
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
@@ -275,15 +279,11 @@ class VoteStore:
             self._sync_status = LOCAL_STATUS
 
     @classmethod
-    def from_env(cls) -> Self:
-        """Database at :func:`default_db_path`, Hub dataset from ``VST_VOTES_REPO``, token from ``HF_TOKEN``, rate
-        limit from ``VST_VOTES_PER_MINUTE`` (default :data:`DEFAULT_VOTES_PER_MINUTE`)."""
-        raw = os.environ.get("VST_VOTES_PER_MINUTE", "").strip()
-        if raw and (not raw.isdigit() or int(raw) < 1):
-            raise VSTError(f"VST_VOTES_PER_MINUTE must be a whole number of at least 1, not {raw!r}")
-        return cls(default_db_path(), hub_repo=os.environ.get("VST_VOTES_REPO") or None,
-                   token=os.environ.get("HF_TOKEN") or None,
-                   votes_per_minute=int(raw) if raw else DEFAULT_VOTES_PER_MINUTE)
+    def from_env(cls, catalog: Catalog | None = None) -> Self:
+        """Database at :func:`default_db_path`, Hub dataset, token and rate limit from the environment
+        (:mod:`vst.settings`: ``VST_VOTES_REPO``, ``HF_TOKEN``, ``VST_VOTES_PER_MINUTE``)."""
+        return cls(default_db_path(), hub_repo=settings.votes_repo(), token=settings.hf_token(),
+                   votes_per_minute=settings.votes_per_minute(), catalog=catalog)
 
     @property
     def sync_status(self) -> str:
@@ -304,8 +304,8 @@ class VoteStore:
         an anonymous random id (e.g. Gradio's ``request.session_hash``), never a name or an IP address: it is
         published with the votes when they are synced. ``ValueError`` on an invalid value.
         """
-        if style not in STYLES and style != YOUR_PAINTING:
-            raise ValueError(f"unknown style {style!r}; known styles: {', '.join(STYLES)} and {YOUR_PAINTING}")
+        if style not in self.catalog and style != YOUR_PAINTING:
+            raise ValueError(f"unknown style {style!r}; known styles: {', '.join(self.catalog)} and {YOUR_PAINTING}")
         _check_id("clip", clip)
         _check_id("session", session)
         if left_variant not in VARIANTS:
@@ -391,14 +391,15 @@ class VoteStore:
         for style, winner, n in by_style:
             counts.setdefault(style, {})[winner] = n
         your_painting = _tally(counts.pop(YOUR_PAINTING, {}))
-        order = {slug: i for i, slug in enumerate(STYLES)}
+        order = {slug: i for i, slug in enumerate(self.catalog)}
         per_style = {style: _tally(c)
                      for style, c in sorted(counts.items(), key=lambda item: (order.get(item[0], len(order)), item[0]))}
         overall = Tally(sum(t.temporal_wins for t in per_style.values()),
                         sum(t.framewise_wins for t in per_style.values()),
                         sum(t.ties for t in per_style.values()))
+        titles = {style: self.catalog[style].title for style in per_style if style in self.catalog}
         return Results(overall, per_style, by_side.get("left", 0), by_side.get("right", 0), per_network,
-                       your_painting)
+                       your_painting, titles)
 
     def sync_now(self, timeout: float | None = 60) -> bool:
         """Push pending votes to the Hub now and wait for it; False (logged) if not synced or the push failed."""
