@@ -20,10 +20,6 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from vst.app.config import AppConfig
-from vst.app.isolation import isolation_middleware
-from vst.app.media import media_routes
-from vst.app.sweep import sweep_cache
 from vst.app.ab_pair import ABPair
 from vst.app.blind_vote import (
     RESULT_COLUMNS,
@@ -37,20 +33,6 @@ from vst.app.blind_vote import (
     results_table,
     should_refresh,
 )
-from vst.app.gallery import CARD_RATIO, NO_STYLE_MESSAGE, GalleryStyle, gallery_styles, realtime_note
-from vst.app.stylize_jobs import JobActivity, StylizeOutcome, StylizeService, current_digests, video_seconds
-from vst.app.live import SEND_PAINTING_JS, live_routes, live_tab, style_entry
-from vst.app.your_painting import (
-    CAPTION as PAINTING_CAPTION,
-    REALTIME_NOTE as PAINTING_REALTIME_NOTE,
-    YOUR_PAINTING,
-    PaintingStudio,
-    YourPainting,
-    your_painting_card,
-)
-from vst.style_picture import ACCEPTED_NAMES
-from vst.app.progress import STATUS_CSS, STATUS_JS, JobStatus, status_html
-from vst.web_runtime import ensure_web_runtime
 from vst.app.comparison import (
     FAST_FRAMEWISE_LABEL,
     FAST_LABEL,
@@ -61,10 +43,33 @@ from vst.app.comparison import (
     VARIANT_LABELS,
     placeholder_html,
 )
-from vst.errors import VSTError
-from vst.video import probe
-from vst.memory import tune_malloc
+from vst.app.config import AppConfig
+from vst.app.gallery import CARD_RATIO, NO_STYLE_MESSAGE, GalleryStyle, gallery_styles, realtime_note
+from vst.app.isolation import isolation_middleware
+from vst.app.live import SEND_PAINTING_JS, live_routes, live_tab, style_entry
+from vst.app.media import media_routes
+from vst.app.progress import STATUS_CSS, STATUS_JS, JobStatus, status_html
+from vst.app.stylize_jobs import JobActivity, StylizeOutcome, StylizeService, current_digests, video_seconds
+from vst.app.sweep import sweep_cache
 from vst.app.votes import VoteStore, client_of
+from vst.app.your_painting import (
+    CAPTION as PAINTING_CAPTION,
+)
+from vst.app.your_painting import (
+    REALTIME_NOTE as PAINTING_REALTIME_NOTE,
+)
+from vst.app.your_painting import (
+    YOUR_PAINTING,
+    PaintingStudio,
+    YourPainting,
+    your_painting_card,
+)
+from vst.catalog import Catalog, load_catalog
+from vst.errors import VSTError
+from vst.memory import tune_malloc
+from vst.style_picture import ACCEPTED_NAMES
+from vst.video import probe
+from vst.web_runtime import ensure_web_runtime
 
 log = logging.getLogger("vst.app")
 
@@ -216,15 +221,18 @@ def launch_options(config: AppConfig) -> dict[str, Any]:
 
 
 def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None,
-              showcase: PairPool | None = None, activity: JobActivity | None = None) -> gr.Blocks:
+              showcase: PairPool | None = None, activity: JobActivity | None = None,
+              catalog: Catalog | None = None) -> gr.Blocks:
     """Build the app (not launched). ``store`` defaults to :meth:`VoteStore.from_env`, ``showcase`` to the curated
     clips in ``config.showcase_dir``; ``activity`` counts running stylize jobs (share it with a background showcase
-    render so it waits for them). Launch it with :func:`launch_options`."""
+    render so it waits for them); ``catalog``: the styles, loaded here once when not given. Launch it with
+    :func:`launch_options`."""
     config = AppConfig.from_env() if config is None else config
-    store = VoteStore.from_env() if store is None else store
-    showcase = PairPool(config.showcase_dir) if showcase is None else showcase
+    catalog = load_catalog() if catalog is None else catalog
+    store = VoteStore.from_env(catalog) if store is None else store
+    showcase = PairPool(config.showcase_dir, catalog=catalog) if showcase is None else showcase
     sweep_cache(config)  # what a killed earlier run left: partial files, expired jobs, blind copies
-    styles = gallery_styles(config)
+    styles = gallery_styles(config, catalog)
     service = StylizeService(config, styles, activity)
     # The gallery's last card, "Your painting": offered when the any-painting network is installed.
     studio = PaintingStudio.load(service.jobs) if styles else None
@@ -254,7 +262,7 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
                 vote_ui = _vote_tab()
             with gr.Tab("Live", id="live"):
                 live_ui = live_tab(styles, config.cache_dir, list(example_clips()), accepted=ACCEPTED_NAMES,
-                                   own_painting=studio is not None and studio.live is not None)
+                                   own_painting=studio is not None)
         with gr.Accordion("How it works", open=False, elem_id="vst-how"):
             gr.Markdown(HOW_IT_WORKS)
         gr.Markdown(FOOTER, elem_id="vst-footer")
@@ -759,9 +767,10 @@ def main() -> None:
     ensure_web_runtime()  # the Live tab's in-browser runtime, fetched once (set-up of `python app.py`)
     global _demo, _config
     _config = config
-    showcase = PairPool(config.showcase_dir)
+    catalog = load_catalog()  # the styles, read once for the whole process
+    showcase = PairPool(config.showcase_dir, catalog=catalog)
     activity = JobActivity()
-    _demo = build_app(config, showcase=showcase, activity=activity)
+    _demo = build_app(config, showcase=showcase, activity=activity, catalog=catalog)
     if config.showcase:  # renders only while no stylize job runs
         showcase.start_prerender(config.device, activity=activity)
     _demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"), **launch_options(config))

@@ -205,7 +205,7 @@ def test_a_missing_live_variant_says_how_to_train_it(tmp_path: Path, monkeypatch
     monkeypatch.setenv("VST_CHECKPOINT_DIR", str(tmp_path))
     monkeypatch.setenv("VST_ANY_PAINTING_REPO", "")
     one_line_error(StyleNotFoundError, lambda: any_painting_folder("live"), str(tmp_path / ANY_PAINTING / "live"),
-                   "--blocks 1 --variant live")
+                   "--blocks 2 --variant live")
 
 
 # -- a picture's network --------------------------------------------------------------------------------------------

@@ -137,7 +137,7 @@ def test_the_lighter_variant_starts_shortened_and_learns_the_whole_network(tiny_
     assert net.num_residual_blocks == 1
     record = net.training_config
     assert record["variant"] == "live" and record["residual_blocks"] == 1 and record["start_from"] == str(whole)
-    assert record["lr"] == 1e-4 and record["temporal_weight"] == 100.0
+    assert record["lr"] == 1e-4 and record["temporal_weight"] == 20.0 and record["distill_feature_weight"] == 5.0
     log = [json.loads(line) for line in (tmp_path / "runs" / "live-test" / "log.jsonl").read_text().splitlines()]
     assert log[0]["distill"] > 0  # one block is not the whole network: there is something to learn
     card = (out / "README.md").read_text()

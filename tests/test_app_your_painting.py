@@ -19,10 +19,10 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
+import torch
 from gradio.utils import get_upload_folder
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
-import torch
 from PIL import Image
 
 from tests.app_harness import (
@@ -34,13 +34,13 @@ from tests.app_harness import (
 )
 from tests.test_app import first_frame, plot_variants, result_text
 from vst.any_painting import any_painting_folder, network_for_picture
+from vst.app.blind_vote import YOUR_PAINTING_ROW, PairPool
 from vst.app.comparison import FRAMEWISE_LABEL, TEMPORAL_LABEL
 from vst.app.config import AppConfig
-from vst.app.blind_vote import YOUR_PAINTING_ROW, PairPool
 from vst.app.gallery import CARD_RATIO
 from vst.app.votes import VoteStore
 from vst.app.your_painting import CAPTION, YOUR_PAINTING, discard_upload, shown_name
-from vst.catalog import ANY_PAINTING, PACKAGE_CHECKPOINT_DIR, VARIANTS
+from vst.catalog import PACKAGE_CHECKPOINT_DIR, VARIANTS
 from vst.fingerprint import checkpoint_digest
 from vst.pipeline import Stylizer
 from vst.video import VideoReader, is_browser_playable, probe
@@ -340,22 +340,12 @@ def test_names_are_shown_plainly_and_only_uploads_are_discarded(tmp_path: Path) 
     assert mine.exists()
 
 
-def _with_live_variant(root: Path) -> Path:
-    """``root``'s any-painting network with a ``live`` variant: the bundled one, else the temporal one shortened to
-    one residual block (untrained, but the same architecture)."""
-    from vst.conditional import load_conditional, save_conditional
-
-    live = root / ANY_PAINTING / "live"
-    if not (live / "config.json").is_file():
-        save_conditional(load_conditional(root / ANY_PAINTING / "temporal").shortened(1), live, note="test")
-    return live
-
-
 def test_a_painting_for_the_live_tab_is_a_network_made_from_it_that_expires_with_it(tmp_path: Path,
                                                                                     painting_jpg: Path) -> None:
-    """The Live tab's *Your painting*: the live any-painting network with the picture's vector folded in, as ONNX in
-    the painting's own folder; onnxruntime renders what PyTorch renders; the page's entry names no server path and
-    nothing of the picture; the file is served only until the painting is forgotten."""
+    """The Live tab's *Your painting*: the temporal any-painting network with the picture's vector folded in (and
+    its frame detail), as ONNX in the painting's own folder; onnxruntime renders what PyTorch renders; the page's
+    entry names no server path and nothing of the picture; the file is served only until the painting is
+    forgotten."""
     import onnxruntime as ort
 
     from vst.app.live import LiveFiles, style_entry
@@ -363,17 +353,17 @@ def test_a_painting_for_the_live_tab_is_a_network_made_from_it_that_expires_with
     from vst.app.your_painting import PaintingStudio
 
     root = make_tiny_styles(tmp_path / "styles", any_painting=True)
-    _with_live_variant(root)
     upload = tmp_path / "upload" / "my-painting.jpg"
     upload.parent.mkdir()
     shutil.copyfile(painting_jpg, upload)
     with patched_env({**OFFLINE_ENV, "VST_CHECKPOINT_DIR": str(root)}):
         studio = PaintingStudio.load(JobSpace(tmp_path / "jobs", 600))
-        assert studio is not None and studio.live is not None
+        assert studio is not None
         painting = studio.open(upload, 1.0)
         style = studio.live_style(painting)
-        reference = network_for_picture(painting_jpg, variant="live")
-    onnx = style.models["live"]
+        reference = network_for_picture(painting_jpg, variant="temporal")
+    assert reference.frame_detail > 0
+    onnx = style.models["fast"]
     assert onnx.parent == painting.folder and style.slug == YOUR_PAINTING
     frame = np.asarray(Image.open(painting_jpg).convert("RGB").resize((96, 64)))
     x = (frame.astype(np.float32) / 255).transpose(2, 0, 1)[None]
@@ -383,24 +373,7 @@ def test_a_painting_for_the_live_tab_is_a_network_made_from_it_that_expires_with
     files = LiveFiles()
     entry = style_entry(style, files)
     text = json.dumps(entry)
-    assert str(tmp_path) not in text and painting.sha256 not in text and "my-painting" not in entry["models"]["live"]
-    assert files.get(entry["models"]["live"]) == onnx
+    assert str(tmp_path) not in text and painting.sha256 not in text and "my-painting" not in entry["models"]["fast"]
+    assert files.get(entry["models"]["fast"]) == onnx
     studio.forget(painting)
-    assert files.get(entry["models"]["live"]) is None
-
-
-def test_without_a_live_variant_the_live_tab_offers_no_painting(tmp_path: Path, painting_jpg: Path,
-                                                                caplog: pytest.LogCaptureFixture) -> None:
-    from vst.app.stylize_jobs import JobSpace
-    from vst.app.your_painting import NoPaintingError, PaintingStudio
-
-    root = make_tiny_styles(tmp_path / "styles", any_painting=True)
-    shutil.rmtree(root / ANY_PAINTING / "live", ignore_errors=True)
-    upload = tmp_path / "my-painting.jpg"
-    shutil.copyfile(painting_jpg, upload)
-    with caplog.at_level("INFO"), patched_env({**OFFLINE_ENV, "VST_CHECKPOINT_DIR": str(root)}):
-        studio = PaintingStudio.load(JobSpace(tmp_path / "jobs", 600))
-        assert studio is not None and studio.live is None
-        with pytest.raises(NoPaintingError, match="no network for your own painting"):
-            studio.live_style(studio.open(upload, 1.0))
-    assert "the Live tab offers no 'Your painting'" in caplog.text
+    assert files.get(entry["models"]["fast"]) is None

@@ -17,7 +17,6 @@ import pytest
 
 from tests.app_harness import IGNORE_GRADIO_PANDAS_WARNINGS, OFFLINE_ENV, make_tiny_styles, patched_env, running_app
 from tests.clips import make_clip
-from tests.test_app_your_painting import _with_live_variant
 from tests.test_app_browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -62,14 +61,13 @@ NO_SIDEWAYS = "() => document.documentElement.scrollWidth <= window.innerWidth +
 def styles_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = make_tiny_styles(tmp_path_factory.mktemp("styles"), ("starry-night", "great-wave", "the-scream"),
                             any_painting=True)
-    _with_live_variant(root)  # the Live tab's "Your painting"
     return root
 
 
 @pytest.fixture(scope="module")
 def painting_url(tmp_path_factory: pytest.TempPathFactory, styles_root: Path) -> Iterator[str]:
-    from vst.app.config import AppConfig
     from vst.app.blind_vote import PairPool
+    from vst.app.config import AppConfig
     from vst.app.votes import VoteStore
 
     root = styles_root
@@ -245,13 +243,13 @@ def test_your_painting_live_in_the_browser(painting_url: str, styles_root: Path,
             frame.locator("#resolution").select_option("320x180")
             frame.locator("#use-example").click()
             frame.wait_for_function("() => window.vstLive.frames >= 3")
-            assert frame.evaluate("() => [vstLive.slug, vstLive.network]") == [YOUR_PAINTING, "live"]
+            assert frame.evaluate("() => [vstLive.slug, vstLive.network]") == [YOUR_PAINTING, "fast"]
             got = frame.evaluate("() => window.vstLive.probe()")
             shape = (got["height"], got["width"], 4)
             image, shown = (np.frombuffer(base64.b64decode(got[key]), np.uint8).reshape(shape)[..., :3]
                             for key in ("input", "output"))
             with patched_env({**OFFLINE_ENV, "VST_CHECKPOINT_DIR": str(styles_root)}):
-                reference = Stylizer(network_for_picture(painting, variant="live"))(image[None])[0]
+                reference = Stylizer(network_for_picture(painting, variant="temporal"))(image[None])[0]
             diff = np.abs(reference.astype(int) - shown)
             assert diff.max() <= 1 and diff.mean() < 0.01, (diff.max(), diff.mean())
             _save(page, "painting-live.png", shots)

@@ -10,14 +10,20 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from vst.catalog import FAST_FRAMEWISE_VARIANT, FAST_VARIANT, LIVE_VARIANT, REPO_ID_PATTERN, Style
 from vst.any_painting import ANY_PAINTING_VARIANTS
+from vst.catalog import FAST_FRAMEWISE_VARIANT, FAST_VARIANT, LIVE_VARIANT, REPO_ID_PATTERN, Style
 from vst.errors import VSTError
 from vst.model import LIVE_CONFIG
 from vst.style_folder import CONFIG_FILE, STYLE_FILE, WEIGHTS_FILE, read_style_file
 
-from .config import (DISTILL_DEFAULTS, LIGHT_ANY_PAINTING, AnyPaintingConfig, TrainConfig, add_arguments,
-                     config_from_args)
+from .config import (
+    DISTILL_DEFAULTS,
+    LIGHT_ANY_PAINTING,
+    AnyPaintingConfig,
+    TrainConfig,
+    add_arguments,
+    config_from_args,
+)
 from .metadata import add_metadata_arguments, resolve_metadata, slug_argument
 
 HELD_OUT_CLIPS = ("bikes.mp4", "carphone.mp4")
@@ -94,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
                              help="a trained any-painting folder (e.g. vst/checkpoints/any-painting/temporal): the "
                                   "lighter variant starts from it, shortened to --blocks, and learns its rendering")
     conditional.add_argument("--blocks", type=int, default=AnyPaintingConfig.residual_blocks,
-                             help="residual blocks (5: Magenta's; 1 with --from: the Live variant)")
+                             help="residual blocks (5: Magenta's; 2 with --from: the live variant)")
     conditional.add_argument("--variant", default=AnyPaintingConfig.variant, choices=ANY_PAINTING_VARIANTS,
                              help="the variant it becomes (default: temporal)")
     conditional.add_argument("--name", default=AnyPaintingConfig.name, help="run name: runs/<name>/ (resumable)")
@@ -326,14 +332,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise VSTError(f"--from {args.start_from}: not an any-painting network's folder (no config.json)")
             if not lighter and args.blocks != AnyPaintingConfig.residual_blocks:
                 raise VSTError("--blocks needs --from: a lighter network starts from a trained any-painting network")
-            recipe = LIGHT_ANY_PAINTING if lighter else {"lr": AnyPaintingConfig.lr,
-                                                         "temporal_weight": AnyPaintingConfig.temporal_weight}
+            recipe = LIGHT_ANY_PAINTING if lighter else {
+                "lr": AnyPaintingConfig.lr, "temporal_weight": AnyPaintingConfig.temporal_weight,
+                "distill_feature_weight": AnyPaintingConfig.distill_feature_weight}
             cfg = AnyPaintingConfig(name=args.name, data_dir=args.data_dir, runs_dir=args.runs_dir,
                                     paintings=tuple(args.paintings),
                                     holdout=tuple(args.holdout), steps=args.steps, crop=args.crop,
                                     temporal_weight=(args.temporal_weight if args.temporal_weight is not None
                                                      else recipe["temporal_weight"]),
                                     lr=args.lr if args.lr is not None else recipe["lr"],
+                                    distill_feature_weight=recipe["distill_feature_weight"],
                                     variant=args.variant, start_from=args.start_from, residual_blocks=args.blocks)
             out = export_any_painting(train_any_painting(cfg), cfg, args.out)
             print(f"any-painting {cfg.variant}: {out}")

@@ -13,7 +13,7 @@ picture from the bank (registry photos and wallpapers, and the paintings named i
 probability ``mix``, a random blend of two of them, so the network meets vectors it will see only as visitors'
 paintings. The paintings of ``--holdout`` never enter the bank: the benchmark judges the network on them.
 
-The lighter variant (``--from vst/checkpoints/any-painting/temporal --blocks 1 --variant live``) is made the way the
+The lighter variant (``--from vst/checkpoints/any-painting/temporal --blocks 2 --variant live --steps 500``) is made the way the
 per-painting fast and live networks are (:mod:`training.teacher_bundle`): the trained network, shortened to its first
 residual blocks (:meth:`~vst.teacher.MagentaTransform.shortened`), is fine-tuned with the same loss to render like the
 whole one, which is then ``T``.
@@ -35,17 +35,24 @@ from torch import nn
 from torch.utils.data import DataLoader, RandomSampler
 from tqdm import tqdm
 
+from vst.conditional import load_conditional
 from vst.model import with_inference
 from vst.style_folder import WEIGHTS_FILE
-from vst.conditional import load_conditional
 from vst.teacher import MagentaTransform, StylePredictor, load_teacher, norm_layers
 
 from .any_painting_teacher import card_front_matter
 from .config import AnyPaintingConfig
 from .data import FramePairDataset
 from .plots import plot_losses
-from .train import (Criterion, infinite_batches, load_optimizer_state, lr_factor, optimizer_tensors, swap_in,
-                    truncate_log)
+from .train import (
+    Criterion,
+    infinite_batches,
+    load_optimizer_state,
+    lr_factor,
+    optimizer_tensors,
+    swap_in,
+    truncate_log,
+)
 
 log = logging.getLogger(__name__)
 
@@ -278,8 +285,11 @@ python -m vst stylize clip.mp4 --style-image painting.jpg [--strength 0.8]
 """
 
 
-def detail_words(strength: float) -> str:
+def detail_words(strength: float, variant: str = "temporal") -> str:
     """The card's words on the network's ``frame_detail``."""
+    if not strength and variant == "live":
+        return ("none: in the browser it would cost about a quarter more time a frame (onnxruntime, 320×180), as for "
+                "every style's live network")
     if not strength:
         return ("none yet (`python -m training detail --style-dir <folder> --paintings <its training paintings>` "
                 "sets it)")
@@ -309,10 +319,16 @@ def export_any_painting(transform: MagentaTransform, cfg: AnyPaintingConfig, out
         teacher=TEACHER_NAME, steps=cfg.steps, crop=cfg.crop, batch=cfg.batch_size, lr=cfg.lr,
         distill=cfg.distill_weight, feature=cfg.distill_feature_weight, temporal=cfg.temporal_weight, bank=bank,
         paintings=paintings, mix=cfg.mix, holdout=", ".join(cfg.holdout) or "nothing", license=TEACHER_LICENSE,
-        detail=detail_words(transform.frame_detail)),
+        detail=detail_words(transform.frame_detail, cfg.variant)),
         encoding="utf-8")
     return out
 
 
-__all__ = ["ConditionalNetwork", "export_any_painting", "bank_pictures", "sample_styles", "style_bank",
-           "train_any_painting"]
+__all__ = [
+    "ConditionalNetwork",
+    "bank_pictures",
+    "export_any_painting",
+    "sample_styles",
+    "style_bank",
+    "train_any_painting",
+]

@@ -12,8 +12,15 @@ from pathlib import Path
 from vst.catalog import ANY_PAINTING, PACKAGE_CHECKPOINT_DIR
 from vst.conditional import save_conditional
 from vst.style_folder import WEIGHTS_FILE
-from vst.teacher import PREDICT_FILE, STYLE_DIM, TEACHER_LICENSE, TEACHER_NAME, TEACHER_REQUIREMENT, TRANSFORM_FILE, \
-    load_teacher
+from vst.teacher import (
+    PREDICT_FILE,
+    STYLE_DIM,
+    TEACHER_LICENSE,
+    TEACHER_NAME,
+    TEACHER_REQUIREMENT,
+    TRANSFORM_FILE,
+    load_teacher,
+)
 
 #: Where ``--out`` defaults to: the bundled framewise variant.
 DEFAULT_OUT = PACKAGE_CHECKPOINT_DIR / ANY_PAINTING / "framewise"

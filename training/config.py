@@ -142,9 +142,12 @@ TEACHER_STUDENT_DEFAULTS = TrainConfig(
 )
 
 
-#: The lighter any-painting variant's recipe (``python -m training any-painting --from … --blocks 1``): the per-painting
-#: light networks' (:data:`training.teacher_bundle.LIGHT_RECIPE`), a higher learning rate and a lighter temporal term.
-LIGHT_ANY_PAINTING: dict[str, float] = {"lr": 1e-4, "temporal_weight": 100.0}
+#: The lighter any-painting variant's recipe (``python -m training any-painting --from … --blocks 2``): as the
+#: per-painting light networks (:data:`training.teacher_bundle.LIGHT_RECIPE`) a higher learning rate, and a lighter
+#: temporal term and heavier VGG features than theirs: over many paintings a short network keeps less of the strokes
+#: (at temporal 100 and features 2 a one-block network flickered 0.04-0.09x the teacher and looked like a tinted photo;
+#: at 20 and 5 with two blocks, 0.12-0.18x, with some of the strokes back).
+LIGHT_ANY_PAINTING: dict[str, float] = {"lr": 1e-4, "temporal_weight": 20.0, "distill_feature_weight": 5.0}
 
 
 @dataclass

@@ -8,7 +8,7 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 NOT_TERMS = {"step", "lr", "seconds", "temporal_weight", "flicker_ratio"}  # not loss terms
 

@@ -6,8 +6,8 @@ from ``VST_ANY_PAINTING_REPO``, :mod:`vst.settings`):
 
 * ``framewise``: the teacher's transform network itself (``python -m training any-painting-teacher``): the baseline;
 * ``temporal``: the same network fine-tuned with the temporal loss;
-* ``live`` (optional): the temporal one shortened to one residual block and fine-tuned to render like it
-  (``python -m training any-painting --blocks 1``): real time on a CPU and in the browser (the Live tab).
+* ``live`` (optional): the temporal one shortened to two residual blocks and fine-tuned to render like it
+  (``python -m training any-painting --from … --blocks 2 --variant live``): the Live tab's, in the browser.
 
 A variant that is not installed is an error naming its folder; nothing falls back to another variant.
 
@@ -75,7 +75,8 @@ def any_painting_folder(variant: str = "temporal") -> Path:
     hint = f"; use --variant {others[0]}" if others else \
         " (write the framewise one with `python -m training any-painting-teacher`)"
     if variant == LIVE_VARIANT:
-        hint += f" (train it with `python -m training any-painting --blocks 1 --variant {LIVE_VARIANT}`)"
+        hint += (f" (train it with `python -m training any-painting --from <temporal> --blocks 2 --variant "
+                 f"{LIVE_VARIANT}`)")
     raise StyleNotFoundError(f"the any-painting network's {variant} variant is not installed: {folder} is "
                              f"missing{where}{hint}")
 

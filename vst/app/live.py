@@ -182,11 +182,11 @@ def page_config(styles: Sequence[LiveStyle], examples: Sequence[tuple[Path, str]
                 files: LiveFiles | None = None, *, own_painting: bool = False) -> dict[str, object]:
     """What the page reads from its URL fragment: every file as a name relative to the page (registered in
     ``files``, default :data:`LIVE_FILES`), never a server path. ``own_painting``: the app can send the page a
-    visitor's painting later (:data:`SEND_PAINTING_JS`), so the live network is offered even when no installed style
-    has one."""
+    visitor's painting later (:data:`SEND_PAINTING_JS`), whose network is a full-size one, so the fast network is
+    offered even when no installed style has one."""
     registry = LIVE_FILES if files is None else files
     offered = [name for name in NETWORKS
-               if any(name in s.models for s in styles) or (own_painting and name == LIVE_VARIANT)]
+               if any(name in s.models for s in styles) or (own_painting and name == FAST_VARIANT)]
     return {
         "styles": [style_entry(s, registry) for s in styles],
         "networks": [{"name": name, "label": NETWORKS[name]} for name in offered],
@@ -236,8 +236,8 @@ PAINTING_HINT = ("**Your painting** live: upload a picture here (or on the Styli
 def live_tab(styles: Sequence[GalleryStyle], cache_dir: Path, examples: Sequence[tuple[Path, str]], *,
              own_painting: bool = False, accepted: str = "") -> LiveView:
     """The Live tab's content (created inside the current ``gr.Tab``): an intro and the page in an iframe; with
-    ``own_painting`` (the any-painting network's live variant is installed), an upload for a visitor's painting
-    (``accepted``: the formats, for its label)."""
+    ``own_painting`` (the any-painting network is installed), an upload for a visitor's painting (``accepted``: the
+    formats, for its label)."""
     runnable = live_styles(styles, cache_dir / "live-onnx")
     runtime = web_runtime.runtime_dir() if web_runtime.runtime_ready() else None
     if runtime is None:

@@ -21,12 +21,12 @@ the temporal any-painting network against the framewise teacher. Its vote is sto
 :data:`YOUR_PAINTING` with the two any-painting checkpoints' digest (:attr:`PaintingStudio.digest`), nothing of the
 picture, and counted apart from the bundled styles (:attr:`vst.app.votes.Results.your_painting`).
 
-There is no fast any-painting network for the Stylize tab: in the fast mode the temporal one renders a picture, and
-the hint and the result text say so. The Live tab runs the any-painting network's ``live`` variant (one residual
-block; optional: without it the Live tab offers no *Your painting*) with the picture's style folded in
-(:meth:`PaintingStudio.live_style`): exported to ONNX into the session's folder, served under a name of its own and
+There is no fast any-painting network: in the fast mode the temporal one renders a picture, and the hint and the
+result text say so. The Live tab runs the same temporal network with the picture's style folded in
+(:meth:`PaintingStudio.live_style`), exported to ONNX into the session's folder, served under a name of its own and
 gone with the folder. What reaches the browser is that network (its weights carry the 100-number vector), never the
-picture.
+picture. (A two-block network distilled from it for the browser flickered less and cost 0.8× the time a frame, but
+lost 22 of 24 blind trials to the teacher: "a washed-out tint"; docs/live.md.)
 """
 
 from __future__ import annotations
@@ -47,14 +47,14 @@ from gradio.utils import get_upload_folder
 from PIL import Image, ImageDraw, ImageFont
 
 from ..any_painting import REQUIRED_VARIANTS, any_painting_folder, content_frame, network_for_vectors
-from ..catalog import LIVE_VARIANT
+from ..catalog import FAST_VARIANT
 from ..conditional import load_conditional
-from ..errors import StyleNotFoundError, VideoError, VSTError
+from ..errors import VideoError, VSTError
 from ..files import atomic_output
+from ..onnx_export import export_onnx
 from ..pipeline import Stylizer
 from ..style_picture import ACCEPTED_NAMES, open_style_picture
 from ..teacher import MagentaTransform, StyleVectors, check_strength, style_predictor
-from ..onnx_export import export_onnx
 from .gallery import CARD_RATIO, GalleryStyle, card_image, sample_photo
 from .live import LiveStyle
 from .served_copies import forget_served
@@ -170,20 +170,17 @@ class PaintingStudio:
     ``jobs``: the app's job space (the preview's folder is one of its folders, so it expires like a result);
     ``networks``: the any-painting network's variants, loaded from ``folders`` (see :meth:`load`)."""
 
-    def __init__(self, jobs: JobSpace, networks: dict[str, MagentaTransform], folders: dict[str, Path],
-                 live: MagentaTransform | None = None) -> None:
+    def __init__(self, jobs: JobSpace, networks: dict[str, MagentaTransform], folders: dict[str, Path]) -> None:
         self.jobs = jobs
         self.networks = networks
         self.folders = folders
-        #: the any-painting network's ``live`` variant (the Live tab's), if installed
-        self.live = live
         self._previews = threading.BoundedSemaphore(PREVIEWS_AT_ONCE)
 
     @classmethod
     def load(cls, jobs: JobSpace) -> PaintingStudio | None:
-        """The studio, with the temporal and framewise any-painting variants loaded (and the live one, when
-        installed) and the style predictor ready; ``None`` (and an error in the log saying why) when either of the
-        two is missing or damaged: the app then shows no *Your painting* card."""
+        """The studio, with the temporal and framewise any-painting variants loaded and the style predictor ready;
+        ``None`` (and an error in the log saying why) when either is missing or damaged: the app then shows no *Your
+        painting* card."""
         try:
             folders = {variant: any_painting_folder(variant) for variant in REQUIRED_VARIANTS}
             networks = {variant: load_conditional(folder) for variant, folder in folders.items()}
@@ -191,15 +188,7 @@ class PaintingStudio:
         except (VSTError, ImportError) as err:  # not installed (StyleNotFoundError), damaged (CheckpointError)
             log.error("the app offers no 'Your painting' card: %s", err)
             return None
-        try:
-            live = load_conditional(any_painting_folder(LIVE_VARIANT))
-        except StyleNotFoundError as err:
-            log.info("the Live tab offers no 'Your painting': %s", err)
-            live = None
-        except VSTError as err:  # damaged
-            log.error("the Live tab offers no 'Your painting': %s", err)
-            live = None
-        return cls(jobs, networks, folders, live)
+        return cls(jobs, networks, folders)
 
     # ------------------------------------------------------------------------------------------------ the picture
 
@@ -266,20 +255,18 @@ class PaintingStudio:
     # ------------------------------------------------------------------------------------------------ the Live tab
 
     def live_style(self, painting: YourPainting) -> LiveStyle:
-        """``painting`` as a style of the Live page: the live any-painting network with its style folded in (at the
-        preview's strength, mixed with the sample photo's vector below 1), exported to ONNX into the painting's
-        folder under a new random name (so it expires with it). :class:`NoPaintingError` without a live network or
-        when the folder has expired."""
-        if self.live is None:
-            raise NoPaintingError("The Live tab has no network for your own painting on this server.")
+        """``painting`` as a style of the Live page: the temporal any-painting network with its style folded in (at
+        the preview's strength, mixed with the sample photo's vector below 1; with its frame detail), exported to ONNX
+        into the painting's folder under a new random name (so it expires with it), offered as the page's *fast*
+        network (the full-size one). :class:`NoPaintingError` when the folder has expired."""
         if not painting.folder.is_dir():
             raise NoPaintingError("Your painting has expired from this server; please upload it again.")
         content = _photo_vector() if painting.strength < 1.0 else None
         network = network_for_vectors(StyleVectors(painting.vector, painting.strength, content), painting.sha256,
-                                      variant=LIVE_VARIANT, conditional=self.live)
+                                      variant="temporal", conditional=self.networks["temporal"])
         out = export_onnx(network, painting.folder / f"live-{os.urandom(6).hex()}.onnx")
         log.info("a visitor's painting exported for the Live tab: %s", out.name)
-        return LiveStyle(YOUR_PAINTING, f"Your painting ({painting.name})", {LIVE_VARIANT: out})
+        return LiveStyle(YOUR_PAINTING, f"Your painting ({painting.name})", {FAST_VARIANT: out})
 
     # ------------------------------------------------------------------------------------------------ a job
 
