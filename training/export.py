@@ -22,16 +22,12 @@ import shutil
 import string
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
-from skimage import data as skdata
-
 from vst.catalog import FAST_FRAMEWISE_VARIANT, FAST_VARIANT, LIVE_VARIANT, Style, write_style_file
 from vst.checkpoint_check import load_network
 from vst.fingerprint import checkpoint_fingerprint
 from vst.model import StyleNet
 from vst.onnx_export import ONNX_FILE, export_onnx
-from vst.pipeline import Stylizer
+from vst.preview import render_preview
 from vst.style_folder import CONFIG_FILE, WEIGHTS_FILE
 
 from .data import license_table
@@ -39,26 +35,12 @@ from .evaluate import StyleMetrics, evaluate, measure_fps
 from .metadata import write_thumbnail
 
 CARD_TEMPLATE = Path(__file__).resolve().parent.parent / "model_cards" / "style_model.md"
-PREVIEW_SIZE = 384
 FAST_ROW = ("| `fast/` | the real-time network distilled from `temporal/` (use it on a CPU); also as `model.onnx` (input "
             "`image` float32 NCHW RGB in [0, 1], H and W multiples of 4; output `stylized`, same layout) |\n")
 LIVE_ROW = ("| `live/` | the Live tab's in-browser network, distilled from `fast/` at a third of its arithmetic; also as "
             "`model.onnx` (same contract) |\n")
 #: The model card's heading of the live network's section (:func:`live_section`).
 LIVE_HEADING = "## The Live tab's network (`live/`)"
-
-
-def sample_photo() -> np.ndarray:
-    """The public-domain photo every preview is rendered on (scikit-image's ``chelsea``), ``(H, W, 3)`` uint8."""
-    return skdata.chelsea()
-
-
-def render_preview(model: StyleNet, size: int = PREVIEW_SIZE) -> Image.Image:
-    """The model's output on :func:`sample_photo`, long side ``size``."""
-    photo = Image.fromarray(sample_photo())
-    scale = size / max(photo.size)
-    photo = photo.resize((round(photo.width * scale), round(photo.height * scale)), Image.LANCZOS)
-    return Image.fromarray(Stylizer(model, "cpu")(np.asarray(photo)[None])[0])
 
 
 def metrics_rows(metrics: dict[str, StyleMetrics]) -> str:

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from ..catalog import FAST_VARIANT, Catalog
 from ..checkpoint_check import check_checkpoint, load_network
 from ..errors import CheckpointError
@@ -21,6 +19,7 @@ from ..files import atomic_output
 from ..fingerprint import checkpoint_digest
 from ..hub import InstalledStyle, installed_styles
 from ..pipeline import Stylizer
+from ..preview import render_preview
 from .config import AppConfig
 
 if TYPE_CHECKING:
@@ -78,24 +77,15 @@ def realtime_note(style: GalleryStyle | None, fast: bool = True) -> str:
             "network.")
 
 
-def sample_photo() -> np.ndarray:
-    """The photo previews are rendered from: scikit-image's ``chelsea`` (a cat; public domain), ``(300, 451, 3)``."""
-    from skimage import data  # imported here: scikit-image is slow to import and only needed for missing previews
-
-    return np.ascontiguousarray(data.chelsea())
-
-
-def render_preview(slug: str, checkpoint: Path, out_dir: Path) -> Path:
-    """``<out_dir>/<slug>-<key>.jpg``: the checkpoint's output on :func:`sample_photo`, rendered once and cached."""
-    from PIL import Image
-
+def cached_preview(slug: str, checkpoint: Path, out_dir: Path) -> Path:
+    """``<out_dir>/<slug>-<key>.jpg``: the checkpoint's :func:`~vst.preview.render_preview`, rendered once and
+    cached (for a style folder without its ``preview.jpg``)."""
     out = Path(out_dir) / f"{slug}-{checkpoint_digest({'temporal': checkpoint})}.jpg"
     if out.is_file():
         return out
-    model = load_network(checkpoint)
-    image = Stylizer(model, "cpu")(sample_photo()[None])[0]
+    image = render_preview(load_network(checkpoint))
     with atomic_output(out, overwrite=True) as tmp:
-        Image.fromarray(image).save(tmp, format="JPEG", quality=90)
+        image.save(tmp, format="JPEG", quality=90)
     log.info("rendered the preview of %s into %s", slug, out)
     return out
 
@@ -106,7 +96,7 @@ def style_preview(style: InstalledStyle, previews_dir: Path) -> Path:
         shipped = folder.parent / PREVIEW_NAME
         if shipped.is_file():
             return shipped
-    return render_preview(style.slug, style.variants["temporal"], previews_dir)
+    return cached_preview(style.slug, style.variants["temporal"], previews_dir)
 
 
 def style_painting(style: InstalledStyle) -> Path | None:

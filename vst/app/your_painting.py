@@ -53,9 +53,10 @@ from ..errors import VideoError, VSTError
 from ..files import atomic_output
 from ..onnx_export import export_onnx
 from ..pipeline import Stylizer
+from ..preview import render_preview, sample_photo
 from ..style_picture import ACCEPTED_NAMES, open_style_picture
 from ..teacher import MagentaTransform, StyleVectors, check_strength, style_predictor
-from .gallery import CARD_RATIO, GalleryStyle, card_image, sample_photo
+from .gallery import CARD_RATIO, GalleryStyle, card_image
 from .live import LiveStyle
 from .served_copies import forget_served
 from .stylize_jobs import JobSpace, NoStyleSelectedError, pair_digest
@@ -244,9 +245,9 @@ class PaintingStudio:
         network = network_for_vectors(StyleVectors(vector, strength, content), sha256, variant="temporal",
                                       conditional=self.networks["temporal"])
         with self._previews:
-            photo = Stylizer(network, "cpu")(sample_photo()[None])[0]
+            photo = render_preview(network)
         with Image.open(io.BytesIO(thumbnail)) as painting:
-            card = card_image(painting, Image.fromarray(photo), CARD_HEIGHT)
+            card = card_image(painting, photo, CARD_HEIGHT)
         out = folder / f"preview-{os.urandom(6).hex()}.jpg"
         with atomic_output(out) as tmp:
             card.save(tmp, format="JPEG", quality=90)
