@@ -10,7 +10,7 @@ queue-free endpoints the browser calls. Its session is opened first ("refresh re
 page's load event does it, and Gradio's set-up of a new session is a large part of a first request); then, per round,
 all voters start "next pair" at once (a barrier), then vote, so the next round brings a pair they have not seen (a
 fresh blind copy for a pair nobody was shown yet). ``--stylize-jobs`` fills the stylize queue first (one job running,
-one waiting), as ``tests/test_vote_load.py`` does. The load average is printed with the figures: on a shared machine
+one waiting), as ``tests/app/test_vote_load.py`` does. The load average is printed with the figures: on a shared machine
 (a training job) they vary from run to run, so compare runs made one after the other.
 """
 
@@ -35,8 +35,8 @@ sys.path.insert(0, str(ROOT))
 os.environ.update({"HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "VST_SHOWCASE": "0",
                    "VST_TRUST_PROXY": "1"})
 
-from tests.app_harness import make_tiny_styles, patched_env, running_app  # noqa: E402
-from tests.clips import make_clip  # noqa: E402
+from tests.support.app_harness import make_tiny_styles, patched_env, running_app  # noqa: E402
+from tests.support.clips import make_clip  # noqa: E402
 
 STYLES = ("starry-night", "great-wave", "the-scream")
 

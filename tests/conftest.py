@@ -1,4 +1,4 @@
-"""Shared fixtures: small real clips (written once per session with :mod:`tests.clips`)."""
+"""Shared fixtures: small real clips (written once per session with :mod:`tests.support.clips`)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("VST_HUB_STYLES", "")
 os.environ.setdefault("VST_HUB_STYLES_FILE", "")
 
-from tests.clips import CONTAINER_CLIPS, make_audio_only, make_clip  # noqa: E402  (after the variables above)
+from tests.support.clips import CONTAINER_CLIPS, make_audio_only, make_clip  # noqa: E402  (after the variables above)
 
-pytest_plugins = ["tests.model_fixtures", "tests.training_fixtures"]
+pytest_plugins = ["tests.support.model_fixtures", "tests.support.training_fixtures"]
 
 
 @pytest.fixture(scope="session")

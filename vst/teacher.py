@@ -16,7 +16,7 @@ Two networks make up the published 8-bit mobile model, shipped as ONNX in the Py
 (``python -m training teacher``). The port drops the ONNX model's 8-bit activation quantization; against onnxruntime
 at 384×384 on real frames the two differ by a mean absolute error of 0.03–0.05 in [0, 1] with a pixel correlation of
 about 0.94 (the encoder's activations alone: 0.999; the quantization error grows through the residual blocks);
-``tests/test_teacher.py`` holds them to 0.06 and 0.9.
+``tests/vst/test_teacher.py`` holds them to 0.06 and 0.9.
 """
 
 from __future__ import annotations
