@@ -5,7 +5,6 @@ seconds through the page's own upload field, a text file named ``.png`` gets one
 
 from __future__ import annotations
 
-import base64
 import re
 import shutil
 import time
@@ -15,14 +14,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.support.app_harness import (
-    IGNORE_GRADIO_PANDAS_WARNINGS,
-    OFFLINE_ENV,
-    make_tiny_styles,
-    patched_env,
-    running_app,
-)
-from tests.support.clips import make_clip
 from tests.app.test_app_browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -37,6 +28,15 @@ from tests.app.test_app_browser import (
     _save,
     _upload,
 )
+from tests.app.test_live_browser import _probe
+from tests.support.app_harness import (
+    IGNORE_GRADIO_PANDAS_WARNINGS,
+    OFFLINE_ENV,
+    make_tiny_styles,
+    patched_env,
+    running_app,
+)
+from tests.support.clips import make_clip
 from vst.catalog import PACKAGE_CHECKPOINT_DIR
 from vst.pipeline import Stylizer
 from vst.web_runtime import runtime_ready
@@ -250,10 +250,8 @@ def test_your_painting_live_in_the_browser(painting_url: str, styles_root: Path,
             frame.locator("#use-example").click()
             frame.wait_for_function("() => window.vstLive.frames >= 3")
             assert frame.evaluate("() => [vstLive.slug, vstLive.network]") == [YOUR_PAINTING, "fast"]
-            got = frame.evaluate("() => window.vstLive.probe()")
-            shape = (got["height"], got["width"], 4)
-            image, shown = (np.frombuffer(base64.b64decode(got[key]), np.uint8).reshape(shape)[..., :3]
-                            for key in ("input", "output"))
+            running, image, shown = _probe(frame)
+            assert running == f"{YOUR_PAINTING}/fast"
             with patched_env({**OFFLINE_ENV, "VST_CHECKPOINT_DIR": str(styles_root)}):
                 reference = Stylizer(network_for_picture(painting, variant="temporal"))(image[None])[0]
             diff = np.abs(reference.astype(int) - shown)

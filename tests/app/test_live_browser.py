@@ -256,8 +256,10 @@ def test_live_on_a_phone_fits_the_screen_with_the_picture_on_it(app_url: str, ca
             }""")
             assert 0 <= box["top"] and box["bottom"] <= box["inner"], box
             assert box["width"] <= 2 * WIDTH + 1, box
-            # The frame is as tall as its page: nothing scrolls inside it.
-            assert frame.evaluate("() => document.documentElement.scrollHeight <= window.innerHeight + 1")
+            # The frame is as tall as its page: nothing scrolls inside it (the page reports its height by a message
+            # and the app resizes the frame: a moment after the status line changed).
+            frame.wait_for_function("() => document.documentElement.scrollHeight <= window.innerHeight + 1",
+                                    timeout=5000)
             _save(page, "live-phone.png")
         finally:
             browser.close()
