@@ -14,6 +14,7 @@ import json
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ from vst.app.comparison import (
     FRAMEWISE_LABEL,
     SLIDER_CSS,
     SLIDER_JS,
+    STATIC_DIR,
     TEMPORAL_LABEL,
     VARIANT_LABELS,
     placeholder_html,
@@ -119,65 +121,9 @@ FOOTER = (
     "card shows the painting (public domain) and what our model makes of a photo. Your uploads are processed on this "
     "server, shown only to you and deleted after a while; votes are anonymous. Code: MIT."
 )
-CSS = """
-#vst-header h1 { margin-bottom: 0.2em; }
-#vst-header p { max-width: 70em; opacity: 0.9; }
-#vst-summary p { font-size: 1.05em; }
-.vst-off { display: none !important; }
-#vst-status:not(:has(.vst-status)) { display: none; }  /* nothing to report: no blank line above the results */
-/* tall enough to come to the top of the window when a job starts; its outputs fill it as they arrive */
-#vst-results { scroll-margin-top: 8px; min-height: calc(100vh - 16px); align-content: flex-start; }
-#input-note { padding: 8px 12px; border-radius: 8px; background: rgba(220, 38, 38, 0.08);
-  border: 1px solid rgba(220, 38, 38, 0.5); }
-#input-note p { margin: 0; }
-#painting-note { padding: 8px 12px; border-radius: 8px; background: rgba(220, 38, 38, 0.08);
-  border: 1px solid rgba(220, 38, 38, 0.5); }
-#painting-note p, #painting-caption p { margin: 0; }
-#painting-caption { font-size: 0.9em; }
-#painting-preview img { width: 100%; height: auto; aspect-ratio: CARD_RATIO / 1; object-fit: contain; }
-#painting-preview .icon-button-wrapper { display: none; }  /* an empty corner panel (no buttons) */
-#painting-in .icon-wrap { display: none; }  /* drawn under the field's label */
-#vst-reading p { font-size: 1.05em; font-weight: 600; }
-#vst-footer { opacity: 0.7; font-size: 0.85em; margin-top: 1.5em; }
-.vst-vote-row button { min-height: 3em; }
-#flicker-plot { overflow: visible !important; padding-bottom: 2.2em !important; }
-/* The stylized video at its own shape (a fixed-height box left blank bands above and below it). */
-#video-out { height: auto !important; }
-#video-out .wrap, #video-out .mirror-wrap { height: auto !important; }
-#video-out video { height: auto !important; max-height: min(420px, 70vh); }
-/* Each example clip's name and length under its thumbnail (EXAMPLE_CSS). */
-#examples .gallery-item::after { display: block; padding: 2px 0; font-size: 0.8em; text-align: center; }
-/* Gradio's footer ends with a divider before a link it does not show. */
-footer > .divider:last-child { display: none; }
-#style-gallery .grid-wrap.fixed-height { min-height: 0; max-height: none; }
-#style-gallery .caption-label { white-space: normal; overflow: visible; text-overflow: clip; position: static;
-  max-width: none; margin: 4px 0 0; padding: 2px 4px; font-size: 0.85em; line-height: 1.25; text-align: center;
-  background: none; color: inherit; box-shadow: none; }
-#style-gallery .thumbnail-item { height: auto !important; aspect-ratio: auto !important; display: flex;
-  flex-direction: column; }
-#style-gallery .thumbnail-item img { height: auto !important; aspect-ratio: CARD_RATIO / 1; object-fit: cover; }
-#style-gallery .thumbnail-item.selected { box-shadow: 0 0 0 3px var(--color-accent); }
-/* A phone: the gallery is one row of cards swiped sideways, the upload and the examples are compact, and the Stylize
-   button stays at the bottom of the screen while the inputs are on it (no scrolling to find it). */
-@media (max-width: 640px) {
-  #vst-header h1 { font-size: 1.3em; margin-bottom: 0.1em; }
-  #vst-header p { font-size: 0.92em; margin: 0; }
-  #pick-style p { font-size: 0.9em; }
-  #style-gallery .grid-container { grid-auto-flow: column; grid-template-columns: none !important;
-    grid-auto-columns: 40%; overflow-x: auto; scroll-snap-type: x proximity; padding-bottom: 6px; }
-  #style-gallery .gallery-item { scroll-snap-align: start; }
-  #style-gallery .caption-label { font-size: 0.78em; }
-  #selected-style { display: none; }
-  #video-in { height: 140px !important; }
-  #examples .gallery { flex-wrap: nowrap; }
-  #examples .gallery-item { flex: 1 1 0; min-width: 0; }
-  #examples .gallery-item .container { height: 56px; }
-  #examples .gallery-item video { height: 100%; width: 100%; object-fit: cover; }
-  .gradio-container { overflow: clip !important; }  /* "hidden" would stop the button from sticking */
-  #stylize-button { position: sticky; bottom: 10px; z-index: 20; box-shadow: 0 4px 16px rgba(0, 0, 0, 0.25); }
-}
-"""
-CSS = CSS.replace("CARD_RATIO", f"{CARD_RATIO:g}") + STATUS_CSS
+#: The page's CSS (``vst/app/static/app.css``; its ``CARD_RATIO`` is the gallery cards' width / height) and the
+#: status line's.
+CSS = (STATIC_DIR / "app.css").read_text(encoding="utf-8").replace("CARD_RATIO", f"{CARD_RATIO:g}") + STATUS_CSS
 #: A file the browser cannot play must not raise the upload player's own "Video not playable" toast (titled "Error",
 #: on top of ours): the server checks every upload and says in one message under it what is wrong (check_input).
 HEAD = """<script>
@@ -269,7 +215,8 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
 
         # ------------------------------------------------------------------ stylize
         # The painting panel (upload, strength, preview) shows while the last card is selected.
-        panel = [stylize_ui["painting_panel"]] if studio else []
+        painting_ui = stylize_ui.painting  # with the any-painting network (studio) only
+        panel = [painting_ui.panel] if painting_ui is not None else []
 
         def select_style(fast: bool, painting: YourPainting | None, evt: gr.SelectData) -> tuple[Any, ...]:
             if evt.index >= len(styles):  # the last card: your painting
@@ -284,15 +231,14 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
             chosen = next((s for s in styles if s.slug == slug), None)
             return gr.update(info=realtime_note(chosen, bool(fast)))
 
-        if styles:
-            stylize_ui["gallery"].select(select_style, inputs=[stylize_ui["realtime"], painting_state],
-                                         outputs=[stylize_ui["style"], stylize_ui["selected"], stylize_ui["realtime"],
-                                                  *panel],
-                                         api_visibility="private", queue=False
-                                         ).then(None, js=PANEL_INTO_VIEW, api_visibility="private", queue=False)
-            stylize_ui["realtime"].input(toggle_fast, inputs=[stylize_ui["style"], stylize_ui["realtime"]],
-                                         outputs=stylize_ui["realtime"], api_visibility="private", queue=False,
-                                         show_progress="hidden")
+        if stylize_ui.gallery is not None:  # styles are installed
+            stylize_ui.gallery.select(select_style, inputs=[stylize_ui.realtime, painting_state],
+                                      outputs=[stylize_ui.style, stylize_ui.selected, stylize_ui.realtime, *panel],
+                                      api_visibility="private", queue=False
+                                      ).then(None, js=PANEL_INTO_VIEW, api_visibility="private", queue=False)
+            stylize_ui.realtime.input(toggle_fast, inputs=[stylize_ui.style, stylize_ui.realtime],
+                                      outputs=stylize_ui.realtime, api_visibility="private", queue=False,
+                                      show_progress="hidden")
 
         view = _StylizeView(stylize_ui, own_state)
 
@@ -309,12 +255,12 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
                 return None, gr.update(value=str(err), visible=True), hidden
             return gr.update(), gr.update(value="", visible=False), hidden
 
-        stylize_ui["video"].change(check_input, inputs=stylize_ui["video"],
-                                   outputs=[stylize_ui["video"], stylize_ui["note"], stylize_ui["results"]],
-                                   api_visibility="private", queue=False, show_progress="hidden")
+        stylize_ui.video.change(check_input, inputs=stylize_ui.video,
+                                outputs=[stylize_ui.video, stylize_ui.note, stylize_ui.results],
+                                api_visibility="private", queue=False, show_progress="hidden")
 
-        if studio is not None:
-            painting_ui = _PaintingView(stylize_ui)
+        if studio is not None and painting_ui is not None:
+            painting_view = _PaintingView(stylize_ui.selected, painting_ui)
 
             def open_painting(upload: str | None, strength: float, previous: YourPainting | None
                               ) -> tuple[Any, ...]:
@@ -325,28 +271,29 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
                     painting = studio.open(upload, float(strength))
                 except VSTError as err:
                     log.info("painting refused: %s", err)
-                    return painting_ui.refused(str(err))
-                return painting_ui.shown(painting)
+                    return painting_view.refused(str(err))
+                return painting_view.shown(painting)
 
-            opened = stylize_ui["painting_file"].upload(
-                open_painting, inputs=[stylize_ui["painting_file"], stylize_ui["strength"], painting_state],
-                outputs=painting_ui.outputs(painting_state), api_name="your_painting", queue=False,
+            opened = painting_ui.file.upload(
+                open_painting, inputs=[painting_ui.file, painting_ui.strength, painting_state],
+                outputs=painting_view.outputs(painting_state), api_name="your_painting", queue=False,
                 show_progress="hidden")
             opened.then(None, js=PANEL_INTO_VIEW, api_visibility="private", queue=False)
 
             def restrength(strength: float, painting: YourPainting | None) -> tuple[Any, ...]:
                 """The preview again at the strength the slider was let go at."""
                 if painting is None:
-                    return painting_ui.unchanged()
+                    return painting_view.unchanged()
                 try:
                     painting = studio.restrength(painting, float(strength))
                 except VSTError as err:
                     studio.forget(painting)
-                    return painting_ui.refused(str(err))
-                return painting_ui.shown(painting)
+                    return painting_view.refused(str(err))
+                return painting_view.shown(painting)
 
-            restrengthened = stylize_ui["strength"].release(
-                restrength, inputs=[stylize_ui["strength"], painting_state], outputs=painting_ui.outputs(painting_state),
+            restrengthened = painting_ui.strength.release(
+                restrength, inputs=[painting_ui.strength, painting_state],
+                outputs=painting_view.outputs(painting_state),
                 api_visibility="private", queue=False, show_progress="hidden")
 
             if live_ui.painting_file is not None:  # the Live tab's "Your painting": the same painting of the session
@@ -374,8 +321,8 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
                                    f"{painting.strength:g}, the Stylize tab's slider).")
 
                 sent = live_file.upload(open_live_painting,
-                                        inputs=[live_file, stylize_ui["strength"], painting_state],
-                                        outputs=[*painting_ui.outputs(painting_state), live_file, live_note],
+                                        inputs=[live_file, painting_ui.strength, painting_state],
+                                        outputs=[*painting_view.outputs(painting_state), live_file, live_note],
                                         api_visibility="private", queue=False, show_progress="hidden")
                 for event in (sent, opened, restrengthened):
                     event.then(live_painting, inputs=painting_state, outputs=[live_entry, live_note],
@@ -417,25 +364,24 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
             except VSTError as err:
                 raise _fail(err) from None
 
-        inputs = [stylize_ui["video"], stylize_ui["style"], stylize_ui["realtime"], own_state,
-                  *([painting_state, stylize_ui["strength"]] if studio else [])]
+        inputs = [stylize_ui.video, stylize_ui.style, stylize_ui.realtime, own_state,
+                  *([painting_state, painting_ui.strength] if painting_ui is not None else [])]
         # Every job the line may hold runs its handler, which shows its place in line, and one more, which the line
         # refuses with its own message: the line (service.line) lets config.concurrency jobs render at once and
         # config.queue_size wait. Gradio's own queue (max_size) only holds a burst beyond that.
         admitted = config.concurrency + config.queue_size + 1
         # No Gradio progress overlay: it would lie over the outputs' text; the status line reports instead.
-        stylize_ui["button"].click(stylize_in_page, inputs=inputs, outputs=view.outputs, api_visibility="private",
-                                   concurrency_limit=admitted, concurrency_id="stylize", show_progress="hidden")
-        stylize_ui["api"].click(stylize, inputs=inputs, outputs=_api_components(stylize_ui, own_state),
-                                api_name="stylize", concurrency_limit=admitted, concurrency_id="stylize",
-                                show_progress="hidden")
+        stylize_ui.button.click(stylize_in_page, inputs=inputs, outputs=view.outputs, api_visibility="private",
+                                concurrency_limit=admitted, concurrency_id="stylize", show_progress="hidden")
+        stylize_ui.api.click(stylize, inputs=inputs, outputs=_api_components(stylize_ui, own_state),
+                             api_name="stylize", concurrency_limit=admitted, concurrency_id="stylize",
+                             show_progress="hidden")
 
         # ------------------------------------------------------------------ vote
         # Every vote-tab event skips the queue (queue=False): it answers at once, never behind stylize jobs, and a
         # queue full of them does not turn voters away.
-        panel = [ab_state, vote_ui["left"], vote_ui["right"], vote_ui["prompt"], vote_ui["reveal"],
-                 *vote_ui["buttons"]]
-        results = [vote_ui["results"], vote_ui["table"]]
+        panel = [ab_state, vote_ui.left, vote_ui.right, vote_ui.prompt, vote_ui.reveal, *vote_ui.buttons]
+        results = [vote_ui.results, vote_ui.table]
 
         def show(state: ABState, shown: Presentation | None) -> tuple[Any, ...]:
             state.current, state.voted = shown, False
@@ -454,12 +400,9 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
             tally = store.results(current)
             return results_markdown(tally, store.sync_status), results_table(tally)
 
-        def own_pair(own: StylizeOutcome | None) -> ABPair | None:
-            return own.pair() if own is not None else None
-
         def start(browser: str | None, state: ABState, own: StylizeOutcome | None) -> tuple[Any, ...]:
             session = state.ensure_session(browser)
-            shown = choose_next(state, own_pair(own), showcase.load(), store)
+            shown = choose_next(state, _own_pair(own), showcase.load(), store)
             return (session, *show(state, shown), *results_now())
 
         demo.load(start, inputs=[browser_id, ab_state, own_state], outputs=[browser_id, *panel, *results],
@@ -467,12 +410,12 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
 
         def next_pair(state: ABState, own: StylizeOutcome | None) -> tuple[Any, ...]:
             # The results do not change with the pair on screen: votes and "Refresh results" update them.
-            return show(state, choose_next(state, own_pair(own), showcase.load(), store))
+            return show(state, choose_next(state, _own_pair(own), showcase.load(), store))
 
-        vote_ui["next"].click(next_pair, inputs=[ab_state, own_state], outputs=panel, api_name="ab_next", queue=False)
+        vote_ui.next.click(next_pair, inputs=[ab_state, own_state], outputs=panel, api_name="ab_next", queue=False)
 
         def open_vote_tab(state: ABState, own: StylizeOutcome | None) -> tuple[Any, ...]:
-            if should_refresh(state, own_pair(own), store):
+            if should_refresh(state, _own_pair(own), store):
                 return (*next_pair(state, own), *results_now())
             return (state, *[gr.update()] * (len(panel) - 1), *results_now())
 
@@ -490,12 +433,12 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
                 return (state, reveal, *[gr.update(interactive=False)] * 3, *results_now())
             return vote
 
-        for choice, button in zip(("left", "tie", "right"), vote_ui["buttons"], strict=True):
+        for choice, button in zip(("left", "tie", "right"), vote_ui.buttons, strict=True):
             button.click(voter(choice), inputs=[ab_state],
-                         outputs=[ab_state, vote_ui["reveal"], *vote_ui["buttons"], *results],
+                         outputs=[ab_state, vote_ui.reveal, *vote_ui.buttons, *results],
                          api_name=f"vote_{choice}", queue=False)
 
-        vote_ui["refresh"].click(results_now, outputs=results, api_name="results", queue=False)
+        vote_ui.refresh.click(results_now, outputs=results, api_name="results", queue=False)
 
     demo.queue(max_size=config.queue_size)
     return demo
@@ -514,20 +457,20 @@ def _shown(on: bool) -> dict[str, Any]:
 class _StylizeView:
     """What the Stylize tab's outputs show at each step of a job (each method returns Gradio updates by component)."""
 
-    def __init__(self, ui: dict[str, Any], own_state: gr.State) -> None:
+    def __init__(self, ui: StylizeTab, own_state: gr.State) -> None:
         self.ui = ui
         self.own_state = own_state
-        self.outputs = [ui["results"], ui["status"], ui["summary"], ui["video_box"], ui["output"], ui["slider_box"],
-                        ui["slider"], ui["plot_box"], ui["reading"], ui["plot"], ui["note"], own_state]
+        self.outputs = [ui.results, ui.status, ui.summary, ui.video_box, ui.output, ui.slider_box,
+                        ui.slider, ui.plot_box, ui.reading, ui.plot, ui.note, own_state]
 
     def status(self, status: JobStatus, *, first: bool = False) -> dict[Any, Any]:
         """The job's place in line or progress; ``first``: a new job, so the previous result goes."""
-        shown: dict[Any, Any] = {self.ui["status"]: status_html(status)}
+        shown: dict[Any, Any] = {self.ui.status: status_html(status)}
         if first:
             hidden = _shown(False)
-            shown.update({self.ui["results"]: _shown(True), self.ui["summary"]: "",
-                          self.ui["video_box"]: hidden, self.ui["slider_box"]: hidden, self.ui["plot_box"]: hidden,
-                          self.ui["note"]: gr.update(value="", visible=False)})
+            shown.update({self.ui.results: _shown(True), self.ui.summary: "",
+                          self.ui.video_box: hidden, self.ui.slider_box: hidden, self.ui.plot_box: hidden,
+                          self.ui.note: gr.update(value="", visible=False)})
         return shown
 
     def outcome(self, outcome: StylizeOutcome) -> dict[Any, Any]:
@@ -539,33 +482,33 @@ class _StylizeView:
             slider = placeholder_html(f"Rendering the {baseline} baseline for the comparison…" if outcome.pending else
                                       "No comparison for this video (see the text above).")
         shown: dict[Any, Any] = {
-            self.ui["summary"]: outcome.summary(), self.ui["video_box"]: _shown(True),
-            self.ui["output"]: outcome.video,
-            self.ui["slider_box"]: _shown(outcome.pending or outcome.compared),
-            self.ui["slider"]: slider, self.ui["plot_box"]: _shown(outcome.compared),
+            self.ui.summary: outcome.summary(), self.ui.video_box: _shown(True),
+            self.ui.output: outcome.video,
+            self.ui.slider_box: _shown(outcome.pending or outcome.compared),
+            self.ui.slider: slider, self.ui.plot_box: _shown(outcome.compared),
             self.own_state: outcome}
         if outcome.compared:  # the axes: the frame pairs there are, and the error from 0
-            shown.update({self.ui["reading"]: outcome.plot_caption(),
-                          self.ui["plot"]: gr.update(value=outcome.flicker(), x_lim=outcome.pair_range(),
+            shown.update({self.ui.reading: outcome.plot_caption(),
+                          self.ui.plot: gr.update(value=outcome.flicker(), x_lim=outcome.pair_range(),
                                                      y_lim=[0, None])})
         if not outcome.pending:
-            shown[self.ui["status"]] = ""
+            shown[self.ui.status] = ""
         return shown
 
     def failed(self, job: str, message: str) -> dict[Any, Any]:
         """The job failed after it started: the message stays in the status line."""
-        return {self.ui["status"]: status_html(JobStatus(job, "failed", message=message))}
+        return {self.ui.status: status_html(JobStatus(job, "failed", message=message))}
 
     def refused(self, message: str) -> dict[Any, Any]:
         """Nothing started (no video, a video this server does not take, a full line): one message under the
         upload."""
-        return {self.ui["note"]: gr.update(value=message, visible=True)}
+        return {self.ui.note: gr.update(value=message, visible=True)}
 
 
-def _api_components(ui: dict[str, Any], own_state: gr.State) -> list[Any]:
+def _api_components(ui: StylizeTab, own_state: gr.State) -> list[Any]:
     """The API's Stylize outputs (the video, the slider, the plot, its caption, the result text; the session's
     result)."""
-    return [ui["output"], ui["slider"], ui["plot"], ui["reading"], ui["summary"], own_state]
+    return [ui.output, ui.slider, ui.plot, ui.reading, ui.summary, own_state]
 
 
 def _api_outputs(outcome: StylizeOutcome) -> tuple[Any, ...]:
@@ -590,6 +533,11 @@ def _forget(service: StylizeService, outcome: StylizeOutcome | None) -> None:
         service.jobs.remove(outcome.folder)
 
 
+def _own_pair(own: StylizeOutcome | None) -> ABPair | None:
+    """The session's own result as a blind A/B pair (none before a comparison exists)."""
+    return own.pair() if own is not None else None
+
+
 def _selected_text(style: GalleryStyle) -> str:
     return f"Selected style: **{style.caption}**"
 
@@ -604,13 +552,13 @@ class _PaintingView:
     """What the painting panel's outputs show (the upload field, the refusal line, the preview and its caption, the
     selected-style line), with the session's painting."""
 
-    def __init__(self, ui: dict[str, Any]) -> None:
-        self.ui = ui
+    def __init__(self, selected: gr.Markdown, panel: PaintingPanel) -> None:
+        self.selected = selected
+        self.panel = panel
 
     def outputs(self, state: gr.State) -> list[Any]:
-        ui = self.ui
-        return [ui["painting_file"], ui["painting_note"], ui["painting_preview"], ui["painting_caption"],
-                ui["selected"], state]
+        panel = self.panel
+        return [panel.file, panel.note, panel.preview, panel.caption, self.selected, state]
 
     def shown(self, painting: YourPainting) -> tuple[Any, ...]:
         """The preview on screen (the upload field emptied: its file is already deleted)."""
@@ -627,11 +575,66 @@ class _PaintingView:
         return (gr.update(), gr.update(), gr.update(), gr.update(), gr.update(), None)
 
 
-def _stylize_tab(config: AppConfig, styles: list[GalleryStyle], painting_card: Path | None = None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class PaintingPanel:
+    """The *Your painting* panel's components: the panel itself, the upload, the strength, the refusal line, the
+    preview and its caption."""
+
+    panel: gr.Column
+    file: gr.File
+    strength: gr.Slider
+    note: gr.Markdown
+    preview: gr.Image
+    caption: gr.Markdown
+
+
+@dataclass(frozen=True)
+class StylizeTab:
+    """The Stylize tab's components: the inputs (``gallery`` and ``painting`` only with styles installed; ``painting``
+    only with the any-painting network), the results area and the hidden API button."""
+
+    gallery: gr.Gallery | None
+    selected: gr.Markdown
+    painting: PaintingPanel | None
+    style: gr.Textbox
+    video: gr.Video
+    note: gr.Markdown
+    realtime: gr.Checkbox
+    button: gr.Button
+    results: gr.Column
+    status: gr.HTML
+    summary: gr.Markdown
+    video_box: gr.Column
+    output: gr.Video
+    slider_box: gr.Column
+    slider: gr.HTML
+    plot_box: gr.Column
+    reading: gr.Markdown
+    plot: gr.LinePlot
+    api: gr.Button
+
+
+@dataclass(frozen=True)
+class VoteTab:
+    """The Vote tab's components: the pair, the three vote buttons (left, tie, right), the reveal and the results."""
+
+    prompt: gr.Markdown
+    left: gr.Video
+    right: gr.Video
+    buttons: list[gr.Button]
+    reveal: gr.Markdown
+    next: gr.Button
+    results: gr.Markdown
+    table: gr.Dataframe
+    refresh: gr.Button
+
+
+def _stylize_tab(config: AppConfig, styles: list[GalleryStyle], painting_card: Path | None = None) -> StylizeTab:
     """The Stylize tab's components (created inside the current Blocks context). The outputs are hidden until they
     exist, so on a phone the Stylize button comes right after the inputs. ``painting_card``: the image of the
     gallery's last card, *Your painting* (none without the any-painting network)."""
-    ui: dict[str, Any] = {}
+    gallery: gr.Gallery | None = None
+    painting: PaintingPanel | None = None
     limits = (f"Up to {config.max_seconds:g} s and {config.max_upload_mb} MB; frames larger than "
               f"{config.max_side} px on the long side are scaled down.")
     with gr.Row(equal_height=False):
@@ -642,47 +645,47 @@ def _stylize_tab(config: AppConfig, styles: list[GalleryStyle], painting_card: P
                 cards = [(str(s.preview), s.caption) for s in styles]
                 if painting_card is not None:
                     cards.append((str(painting_card), PAINTING_CAPTION))
-                ui["gallery"] = gr.Gallery(
+                gallery = gr.Gallery(
                     cards, show_label=False, label="Styles",
                     columns=2, allow_preview=False, object_fit="contain", height="auto", selected_index=0,
                     interactive=False, buttons=[], elem_id="style-gallery",
                 )
-                ui["selected"] = gr.Markdown(_selected_text(styles[0]), elem_id="selected-style")
+                selected = gr.Markdown(_selected_text(styles[0]), elem_id="selected-style")
                 if painting_card is not None:
-                    _painting_panel(ui)
+                    painting = _painting_panel()
             else:
-                ui["selected"] = gr.Markdown(NO_STYLE_MESSAGE, elem_id="no-style")
-            ui["style"] = gr.Textbox(styles[0].slug if styles else "", visible=False, label="style")
+                selected = gr.Markdown(NO_STYLE_MESSAGE, elem_id="no-style")
+            style = gr.Textbox(styles[0].slug if styles else "", visible=False, label="style")
         with gr.Column(scale=4):
-            ui["video"] = gr.Video(label="2 · Your video", sources=["upload"], height=300, elem_id="video-in")
+            video = gr.Video(label="2 · Your video", sources=["upload"], height=300, elem_id="video-in")
             # Why a video was refused (at upload, or when Stylize was pressed without one), right under it.
-            ui["note"] = gr.Markdown("", visible=False, elem_id="input-note")
-            gr.Examples([[str(path)] for path, _ in example_clips()], inputs=[ui["video"]],
+            note = gr.Markdown("", visible=False, elem_id="input-note")
+            gr.Examples([[str(path)] for path, _ in example_clips()], inputs=[video],
                         label="…or try an example clip", elem_id="examples")
             # On by default: a Space visitor gets two CPU cores. A style without a fast network falls back to the
             # temporal model, and the hint below and the result text both say so. No promise of real time here: the
             # result text says whether the render kept up with the clip, as measured.
-            ui["realtime"] = gr.Checkbox(True, label="Fast network", info=realtime_note(styles[0] if styles else None),
-                                         interactive=bool(styles), elem_id="realtime")
-            ui["button"] = gr.Button("3 · Stylize", variant="primary", size="lg", interactive=bool(styles),
-                                     elem_id="stylize-button")
+            realtime = gr.Checkbox(True, label="Fast network", info=realtime_note(styles[0] if styles else None),
+                                   interactive=bool(styles), elem_id="realtime")
+            button = gr.Button("3 · Stylize", variant="primary", size="lg", interactive=bool(styles),
+                               elem_id="stylize-button")
             gr.Markdown(limits, elem_id="limits")
     # The results area stays out of the page until a job starts; then it comes to the top of the window (the status
     # line's STATUS_JS), with the status line first, the result text, and each output's box once the output exists.
-    with gr.Column(elem_id="vst-results", elem_classes=[OFF]) as ui["results"]:
-        ui["status"] = gr.HTML("", elem_id="vst-status", js_on_load=STATUS_JS, container=False, padding=False)
-        ui["summary"] = gr.Markdown("", label="summary", elem_id="vst-summary")
+    with gr.Column(elem_id="vst-results", elem_classes=[OFF]) as results:
+        status = gr.HTML("", elem_id="vst-status", js_on_load=STATUS_JS, container=False, padding=False)
+        summary = gr.Markdown("", label="summary", elem_id="vst-summary")
         with gr.Row(equal_height=False):
-            with gr.Column(elem_id="video-box", elem_classes=[OFF]) as ui["video_box"]:
-                ui["output"] = gr.Video(label="Stylized video", interactive=False, buttons=["download"], height=360,
-                                        autoplay=True, loop=True, elem_id="video-out")
-            with gr.Column(elem_id="slider-box", elem_classes=[OFF]) as ui["slider_box"]:
-                ui["slider"] = gr.HTML(placeholder_html(), label="Flicker comparison", show_label=True,
-                                       js_on_load=SLIDER_JS, css_template=SLIDER_CSS, elem_id="flicker-slider",
-                                       container=True, padding=True)
-        with gr.Column(elem_id="plot-box", elem_classes=[OFF]) as ui["plot_box"]:
-            ui["reading"] = gr.Markdown("", elem_id="vst-reading")
-            ui["plot"] = gr.LinePlot(
+            with gr.Column(elem_id="video-box", elem_classes=[OFF]) as video_box:
+                output = gr.Video(label="Stylized video", interactive=False, buttons=["download"], height=360,
+                                  autoplay=True, loop=True, elem_id="video-out")
+            with gr.Column(elem_id="slider-box", elem_classes=[OFF]) as slider_box:
+                slider = gr.HTML(placeholder_html(), label="Flicker comparison", show_label=True,
+                                 js_on_load=SLIDER_JS, css_template=SLIDER_CSS, elem_id="flicker-slider",
+                                 container=True, padding=True)
+        with gr.Column(elem_id="plot-box", elem_classes=[OFF]) as plot_box:
+            reading = gr.Markdown("", elem_id="vst-reading")
+            plot = gr.LinePlot(
                 None, x="frame", y="warping_error", color="variant", x_title="frame pair",
                 y_title="warping error (lower = steadier)", color_title="network",
                 color_map={TEMPORAL_LABEL: "#ea580c", FAST_LABEL: "#0d9488", FRAMEWISE_LABEL: "#64748b",
@@ -690,56 +693,60 @@ def _stylize_tab(config: AppConfig, styles: list[GalleryStyle], painting_card: P
                 elem_id="flicker-plot", label="Flicker per frame pair", show_label=False, height=340, y_lim=[0, None],
             )
     # The API's Stylize (api_name="stylize"): the same job, with errors raised to the caller instead of shown.
-    ui["api"] = gr.Button("stylize (API)", visible=False, elem_id="stylize-api")
-    return ui
+    api = gr.Button("stylize (API)", visible=False, elem_id="stylize-api")
+    return StylizeTab(gallery=gallery, selected=selected, painting=painting, style=style, video=video, note=note,
+                      realtime=realtime, button=button, results=results, status=status, summary=summary,
+                      video_box=video_box, output=output, slider_box=slider_box, slider=slider, plot_box=plot_box,
+                      reading=reading, plot=plot, api=api)
 
 
-def _painting_panel(ui: dict[str, Any]) -> None:
+def _painting_panel() -> PaintingPanel:
     """The *Your painting* panel (hidden until its card is selected): the upload, the strength, the refusal line and
     the preview with its caption."""
-    with gr.Column(elem_id="painting-panel", elem_classes=[OFF]) as ui["painting_panel"]:
+    with gr.Column(elem_id="painting-panel", elem_classes=[OFF]) as panel:
         with gr.Row(equal_height=False):
             # Image files of every type reach the server, which says in one line why one is refused (JPEG, PNG
             # and WebP are read); the picker offers pictures (a phone: its photos).
-            ui["painting_file"] = gr.File(label=f"Your painting ({ACCEPTED_NAMES})", file_types=["image"],
-                                          type="filepath", height=130, scale=3, elem_id="painting-in")
-            ui["strength"] = gr.Slider(0, 1, value=1, step=0.05, label="Strength", scale=2, buttons=[],
-                                       info="1: all of your painting's style; lower keeps more of the video's look.",
-                                       elem_id="painting-strength")
-        ui["painting_note"] = gr.Markdown("", visible=False, elem_id="painting-note")
-        ui["painting_preview"] = gr.Image(None, show_label=False, label="Your painting on a photo", interactive=False,
-                                          buttons=[], container=False, elem_id="painting-preview", elem_classes=[OFF],
-                                          alt_text="Your painting beside what it makes of a photo")
-        ui["painting_caption"] = gr.Markdown("", elem_id="painting-caption")
+            file = gr.File(label=f"Your painting ({ACCEPTED_NAMES})", file_types=["image"],
+                           type="filepath", height=130, scale=3, elem_id="painting-in")
+            strength = gr.Slider(0, 1, value=1, step=0.05, label="Strength", scale=2, buttons=[],
+                                 info="1: all of your painting's style; lower keeps more of the video's look.",
+                                 elem_id="painting-strength")
+        note = gr.Markdown("", visible=False, elem_id="painting-note")
+        preview = gr.Image(None, show_label=False, label="Your painting on a photo", interactive=False,
+                           buttons=[], container=False, elem_id="painting-preview", elem_classes=[OFF],
+                           alt_text="Your painting beside what it makes of a photo")
+        caption = gr.Markdown("", elem_id="painting-caption")
+    return PaintingPanel(panel=panel, file=file, strength=strength, note=note, preview=preview, caption=caption)
 
 
-def _vote_tab() -> dict[str, Any]:
+def _vote_tab() -> VoteTab:
     """The Vote tab's components (created inside the current Blocks context)."""
-    ui: dict[str, Any] = {}
     gr.Markdown("Two renderings of the same clip by the same style, in random order: one by a network trained to keep "
                 "frames steady (temporal), one by the same network trained frame by frame (framewise). Watch both "
                 "(they loop) and pick the steadier, better-looking one. Which is which is revealed after you vote. "
                 "Your own stylized video comes here too, in either mode.")
-    ui["prompt"] = gr.Markdown("", label="prompt", elem_id="ab-prompt")
+    prompt = gr.Markdown("", label="prompt", elem_id="ab-prompt")
     with gr.Row():
-        ui["left"] = gr.Video(label="Left", autoplay=True, loop=True, interactive=False, buttons=[],
-                              height=320, elem_id="ab-left")
-        ui["right"] = gr.Video(label="Right", autoplay=True, loop=True, interactive=False, buttons=[],
-                               height=320, elem_id="ab-right")
+        left = gr.Video(label="Left", autoplay=True, loop=True, interactive=False, buttons=[],
+                        height=320, elem_id="ab-left")
+        right = gr.Video(label="Right", autoplay=True, loop=True, interactive=False, buttons=[],
+                         height=320, elem_id="ab-right")
     with gr.Row(elem_classes="vst-vote-row"):
-        ui["buttons"] = [
+        buttons = [
             gr.Button("⬅ Left is better", variant="primary", interactive=False, elem_id="vote-left"),
             gr.Button("Can't tell", interactive=False, elem_id="vote-tie"),
             gr.Button("Right is better ➡", variant="primary", interactive=False, elem_id="vote-right"),
         ]
-    ui["reveal"] = gr.Markdown("", label="reveal", elem_id="ab-reveal")
-    ui["next"] = gr.Button("Next pair ↻", elem_id="ab-next")
+    reveal = gr.Markdown("", label="reveal", elem_id="ab-reveal")
+    next_button = gr.Button("Next pair ↻", elem_id="ab-next")
     with gr.Accordion("Results so far", open=True):
-        ui["results"] = gr.Markdown("", label="results", elem_id="ab-results")
-        ui["table"] = gr.Dataframe(pd.DataFrame(columns=RESULT_COLUMNS), interactive=False, elem_id="ab-table",
-                                   label="results per style", show_label=False)
-        ui["refresh"] = gr.Button("Refresh results", size="sm", elem_id="ab-refresh")
-    return ui
+        results = gr.Markdown("", label="results", elem_id="ab-results")
+        table = gr.Dataframe(pd.DataFrame(columns=RESULT_COLUMNS), interactive=False, elem_id="ab-table",
+                             label="results per style", show_label=False)
+        refresh = gr.Button("Refresh results", size="sm", elem_id="ab-refresh")
+    return VoteTab(prompt=prompt, left=left, right=right, buttons=buttons, reveal=reveal, next=next_button,
+                   results=results, table=table, refresh=refresh)
 
 
 _demo: gr.Blocks | None = None

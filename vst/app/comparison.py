@@ -80,78 +80,15 @@ def slider_html(temporal: str | os.PathLike[str], framewise: str | os.PathLike[s
     )
 
 
+#: Static files of the app (the slider's script and style sheet, the page's CSS), read once at import.
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
 #: ``js_on_load`` of the slider's ``gr.HTML``: divider dragging and play/pause/seek kept in sync (temporal leads).
-SLIDER_JS = r"""
-const parts = () => {
-  const box = element.querySelector('.vst-compare');
-  if (!box) return null;
-  return {box, under: box.querySelector('video.vst-under'), over: box.querySelector('video.vst-over'),
-          divider: box.querySelector('.vst-divider'), range: box.querySelector('input.vst-range')};
-};
-const place = (p, value) => {
-  const v = Math.min(100, Math.max(0, Number(value)));
-  p.over.style.clipPath = 'inset(0 0 0 ' + v + '%)';
-  p.divider.style.left = v + '%';
-  p.box.dataset.position = String(v);
-};
-const follow = (p) => {
-  if (Math.abs(p.under.currentTime - p.over.currentTime) > 0.05) p.under.currentTime = p.over.currentTime;
-};
-const quiet = (promise) => { if (promise && promise.catch) promise.catch(() => {}); };
-element.addEventListener('input', (e) => {
-  const p = parts();
-  if (p && e.target === p.range) place(p, p.range.value);
-});
-element.addEventListener('click', (e) => {
-  const p = parts();
-  if (!p) return;
-  if (e.target.closest('.vst-toggle')) {
-    if (p.over.paused) { quiet(p.over.play()); } else { p.over.pause(); }
-  } else if (e.target.closest('.vst-restart')) {
-    p.over.currentTime = 0; p.under.currentTime = 0; quiet(p.over.play());
-  }
-});
-const onMedia = (e) => {
-  const p = parts();
-  if (!p || e.target !== p.over) return;
-  if (e.type === 'play' || e.type === 'playing') { follow(p); if (p.under.paused) quiet(p.under.play()); }
-  else if (e.type === 'pause') { p.under.pause(); follow(p); }
-  else { follow(p); }
-};
-for (const type of ['play', 'playing', 'pause', 'seeked', 'timeupdate']) element.addEventListener(type, onMedia, true);
-element.addEventListener('play', (e) => {
-  const p = parts();
-  if (p && e.target === p.under && p.over.paused) p.under.pause();
-}, true);
-watch('value', () => { const p = parts(); if (p) { p.range.value = '50'; place(p, 50); } });
-"""
+SLIDER_JS = (STATIC_DIR / "slider.js").read_text(encoding="utf-8")
 
 #: ``css_template`` of the slider's ``gr.HTML`` (Gradio scopes it to the component). No backticks or ``${``: Gradio
 #: evaluates the template as a JavaScript template string.
-SLIDER_CSS = """
-.vst-compare { position: relative; width: 100%; max-height: 70vh; overflow: hidden; border-radius: 12px;
-  background: #111; user-select: none; touch-action: pan-y; }
-.vst-compare video { position: absolute; inset: 0; width: 100%; height: 100%; object-fit: contain; display: block;
-  pointer-events: none; }
-.vst-divider { position: absolute; top: 0; bottom: 0; width: 0; border-left: 2px solid rgba(255, 255, 255, 0.95);
-  box-shadow: 0 0 8px rgba(0, 0, 0, 0.6); pointer-events: none; }
-.vst-handle { position: absolute; top: 50%; left: -17px; width: 32px; height: 32px; margin-top: -16px;
-  border-radius: 50%; background: rgba(255, 255, 255, 0.95); color: #222; font-size: 18px; line-height: 32px;
-  text-align: center; box-shadow: 0 1px 6px rgba(0, 0, 0, 0.5); }
-.vst-label { position: absolute; top: 10px; padding: 2px 10px; border-radius: 999px; font-size: 13px;
-  background: rgba(0, 0, 0, 0.6); color: #fff; pointer-events: none; white-space: nowrap; max-width: 46%;
-  overflow: hidden; text-overflow: ellipsis; }
-.vst-label-left { left: 10px; }
-.vst-label-right { right: 10px; background: rgba(234, 88, 12, 0.85); }
-.vst-range { position: absolute; inset: 0; width: 100%; height: 100%; margin: 0; opacity: 0; cursor: ew-resize;
-  -webkit-appearance: none; appearance: none; }
-.vst-compare-bar { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; margin-top: 8px; font-size: 13px;
-  opacity: 0.85; }
-.vst-compare-bar button { padding: 4px 12px; border-radius: 8px; border: 1px solid rgba(128, 128, 128, 0.5);
-  background: transparent; color: inherit; cursor: pointer; white-space: nowrap; }
-.vst-compare-empty { padding: 48px 16px; text-align: center; border: 1px dashed rgba(128, 128, 128, 0.5);
-  border-radius: 12px; opacity: 0.8; }
-"""
+SLIDER_CSS = (STATIC_DIR / "slider.css").read_text(encoding="utf-8")
 
 
 def flicker_frame(result: RenderResult) -> pd.DataFrame:
