@@ -51,6 +51,7 @@ from ..catalog import FAST_VARIANT
 from ..conditional import load_conditional
 from ..errors import VideoError, VSTError
 from ..files import atomic_output
+from ..model import MagentaStyleNet
 from ..onnx_export import export_onnx
 from ..pipeline import Stylizer
 from ..preview import render_preview, sample_photo
@@ -241,9 +242,7 @@ class PaintingStudio:
     def _write_preview(self, folder: Path, thumbnail: bytes, vector: torch.Tensor, strength: float,
                        sha256: str) -> Path:
         """The preview card (:func:`~vst.app.gallery.card_image`) in ``folder``, under a new random name."""
-        content = _photo_vector() if strength < 1.0 else None
-        network = network_for_vectors(StyleVectors(vector, strength, content), sha256, variant="temporal",
-                                      conditional=self.networks["temporal"])
+        network = self._photo_network(vector, strength, sha256)
         with self._previews:
             photo = render_preview(network)
         with Image.open(io.BytesIO(thumbnail)) as painting:
@@ -252,6 +251,13 @@ class PaintingStudio:
         with atomic_output(out) as tmp:
             card.save(tmp, format="JPEG", quality=90)
         return out
+
+    def _photo_network(self, vector: torch.Tensor, strength: float, sha256: str) -> MagentaStyleNet:
+        """The temporal any-painting network with a picture's style at ``strength``, mixed below 1 with the sample
+        photo's own vector (no video to take one from): what the preview and the Live tab render."""
+        content = _photo_vector() if strength < 1.0 else None
+        return network_for_vectors(StyleVectors(vector, strength, content), sha256, variant="temporal",
+                                   conditional=self.networks["temporal"])
 
     # ------------------------------------------------------------------------------------------------ the Live tab
 
@@ -262,9 +268,7 @@ class PaintingStudio:
         network (the full-size one). :class:`NoPaintingError` when the folder has expired."""
         if not painting.folder.is_dir():
             raise NoPaintingError("Your painting has expired from this server; please upload it again.")
-        content = _photo_vector() if painting.strength < 1.0 else None
-        network = network_for_vectors(StyleVectors(painting.vector, painting.strength, content), painting.sha256,
-                                      variant="temporal", conditional=self.networks["temporal"])
+        network = self._photo_network(painting.vector, painting.strength, painting.sha256)
         out = export_onnx(network, painting.folder / f"live-{os.urandom(6).hex()}.onnx")
         log.info("a visitor's painting exported for the Live tab: %s", out.name)
         return LiveStyle(YOUR_PAINTING, f"Your painting ({painting.name})", {FAST_VARIANT: out})
