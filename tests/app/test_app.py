@@ -29,7 +29,9 @@ from tests.support.app_harness import (
 from tests.support.clips import make_clip
 from vst.app.config import AppConfig
 from vst.app.blind_vote import PairPool
-from vst.app.stylize_jobs import FramesTooLargeError, JobSpace, StylizeService, speed_text
+from vst.app.job_space import JobSpace
+from vst.app.stylize_jobs import FramesTooLargeError, StylizeService
+from vst.app.stylize_outcome import speed_text
 from vst.app.showcase import checkpoint_digest
 from vst.app.comparison import (
     FAST_FRAMEWISE_LABEL,
@@ -515,7 +517,7 @@ def test_the_speed_says_real_time_only_when_the_render_kept_up_with_the_clip() -
 
 
 def test_the_plot_caption_explains_the_gaps_and_the_axes_cover_the_pairs(tmp_path: Path) -> None:
-    from vst.app.stylize_jobs import StylizeOutcome
+    from vst.app.stylize_outcome import StylizeOutcome
 
     def outcome(errors: list[float]) -> StylizeOutcome:
         result = RenderResult(outputs={}, frames=len(errors) + 1, seconds=1.0, width=8, height=8,

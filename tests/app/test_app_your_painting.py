@@ -348,8 +348,8 @@ def test_a_painting_for_the_live_tab_is_a_network_made_from_it_that_expires_with
     forgotten."""
     import onnxruntime as ort
 
+    from vst.app.job_space import JobSpace
     from vst.app.live import LiveFiles, style_entry
-    from vst.app.stylize_jobs import JobSpace
     from vst.app.your_painting import PaintingStudio
 
     root = make_tiny_styles(tmp_path / "styles", any_painting=True)

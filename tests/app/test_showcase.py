@@ -177,7 +177,7 @@ def test_the_background_render_waits_while_a_stylize_job_runs(tiny_checkpoints: 
     import time
 
     from vst.app.blind_vote import PairPool
-    from vst.app.stylize_jobs import JobActivity
+    from vst.app.job_activity import JobActivity
 
     activity = JobActivity()
     showcase = PairPool(tmp_path / "cache", CLIPS, max_side=64, max_seconds=1.0)

@@ -1,6 +1,6 @@
 """The A/B pair: one style on one clip, rendered by a network trained with the temporal loss and by the same network
 trained frame by frame. The one type of a pre-rendered showcase pair (:mod:`vst.app.showcase`), of a visitor's own
-result offered to them (:meth:`vst.app.stylize_jobs.StylizeOutcome.pair`) and of what the blind vote shows
+result offered to them (:meth:`vst.app.stylize_outcome.StylizeOutcome.pair`) and of what the blind vote shows
 (:mod:`vst.app.blind_vote`)."""
 
 from __future__ import annotations

@@ -24,9 +24,10 @@ import pandas as pd
 from ..catalog import VARIANTS, Catalog, Style, load_catalog
 from ..errors import VSTError
 from .ab_pair import ABPair
+from .job_activity import JobActivity
+from .job_space import expiry_thread
 from .served_copies import forget_served
 from .showcase import CURATED_CLIPS, MIN_LONG_SIDE, load_pairs, prerender_pairs
-from .stylize_jobs import JobActivity, expiry_thread
 from .votes import YOUR_PAINTING, Results, Tally, VoteStore
 
 log = logging.getLogger(__name__)

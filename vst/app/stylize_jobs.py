@@ -1,46 +1,37 @@
 """Stylize jobs: :class:`StylizeService` runs one visitor's job within this server's limits (input checks, the main
 network, :func:`choose_network`, and its baseline, :func:`baseline_for`, a time limit), in this server's line
-(:mod:`vst.app.line`), and hands back each :class:`StylizeOutcome` as it is ready. Around it: the per-job output
-folders that expire (:class:`JobSpace`), the networks loaded once and shared (:class:`ModelCache`), the count of
-running jobs that background work yields to (:class:`JobActivity`), and the errors a visitor reads (each a
-:class:`~vst.errors.VSTError` whose ``str()`` is one line)."""
+(:mod:`vst.app.line`), and hands back each :class:`~vst.app.stylize_outcome.StylizeOutcome` as it is ready, with the
+errors a visitor reads (each a :class:`~vst.errors.VSTError` whose ``str()`` is one line). What it uses around it:
+the per-job output folders that expire (:mod:`vst.app.job_space`), the networks loaded once and shared
+(:mod:`vst.app.model_cache`) and the count of running jobs that background work yields to
+(:mod:`vst.app.job_activity`)."""
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 import math
 import os
 import queue
-import shutil
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
 from ..catalog import FAST_FRAMEWISE_VARIANT, FAST_VARIANT
-from ..checkpoint_check import load_network
-from ..errors import CheckpointError, VideoError, VSTError
-from ..files import PARTIAL_GLOB
-from ..fingerprint import checkpoint_digest
+from ..errors import VideoError, VSTError
 from ..metrics import WarpingErrorMeter
-from ..pipeline import RenderResult, Stylizer, check_frame_size, render_video, select_device
-from ..realtime import ScaleChoice, choose_scale
+from ..pipeline import RenderResult, Stylizer, check_frame_size, render_video
 from ..video import VideoInfo, fit_size, probe
-from .ab_pair import ABPair
-from .comparison import VARIANT_LABELS, flicker_frame, flicker_reading, slider_html
+from .comparison import VARIANT_LABELS
 from .config import AppConfig
-from .gallery import NO_FAST, GalleryStyle
+from .gallery import GalleryStyle
+from .job_activity import JobActivity
+from .job_space import JobSpace
 from .line import JobLine, Stage
-from .media import media_url
+from .model_cache import ModelCache
 from .progress import JobStatus
-from .served_copies import forget_served
+from .stylize_outcome import StylizeOutcome, pair_digest
 
 log = logging.getLogger(__name__)
 
@@ -72,198 +63,9 @@ class FramesTooLargeError(VideoError):
     """The video's frames are larger than this server decodes (``VST_MAX_INPUT_PIXELS``)."""
 
 
-class JobSpace:
-    """Per-job output folders ``<root>/<random id>/``; folders older than ``ttl_seconds`` are deleted by
-    :meth:`prune`, which :meth:`new` runs first and the thread of :meth:`start_expiry` every ``ttl_seconds / 4``
-    (between 1 s and 60 s), so a visitor's result stops being served about a TTL after it was made, even on an idle
-    server. The ids are random (UUID4), so nobody can guess another job's files."""
-
-    def __init__(self, root: Path, ttl_seconds: float) -> None:
-        self.root = Path(root)
-        self.ttl_seconds = ttl_seconds
-        self._expiry: threading.Thread | None = None
-
-    def new(self) -> tuple[str, Path]:
-        self.prune()
-        job_id = uuid.uuid4().hex
-        folder = self.root / job_id
-        folder.mkdir(parents=True)
-        return job_id, folder
-
-    def start_expiry(self) -> threading.Thread:
-        """Run :meth:`prune` in a daemon thread, every ``ttl_seconds / 4`` (between 1 s and 60 s)."""
-        if self._expiry is None:
-            self._expiry = expiry_thread("vst-job-expiry", self.ttl_seconds, self.prune,
-                                         f"old job folders in {self.root}")
-        return self._expiry
-
-    def prune(self, now: float | None = None) -> int:
-        """Delete job folders last modified more than ``ttl_seconds`` ago, except those a running job is writing to
-        (they hold a partial file); returns how many were deleted."""
-        if not self.root.is_dir():
-            return 0
-        cutoff = (time.time() if now is None else now) - self.ttl_seconds
-        removed = 0
-        for folder in self.root.iterdir():
-            try:
-                if folder.is_dir() and folder.stat().st_mtime < cutoff and not any(folder.glob(PARTIAL_GLOB)):
-                    _forget_folder(folder)
-                    shutil.rmtree(folder)
-                    removed += 1
-            except FileNotFoundError:  # another thread pruned it first
-                continue
-        if removed:
-            log.info("pruned %d old job folder(s) from %s", removed, self.root)
-        return removed
-
-    def remove(self, folder: Path) -> None:
-        """Delete one job folder (only if it lies in this space)."""
-        folder = Path(folder)
-        if folder.parent.resolve() != self.root.resolve() or not folder.is_dir():
-            return
-        try:
-            _forget_folder(folder)
-            shutil.rmtree(folder)
-        except OSError as err:  # e.g. removed by a concurrent prune; the next prune retries anything left
-            log.warning("could not delete the job folder %s: %s", folder, err)
-
-
-def expiry_thread(name: str, ttl_seconds: float, prune: Callable[[], object], what: str) -> threading.Thread:
-    """Start a daemon thread that calls ``prune`` every ``ttl_seconds / 4`` (between 1 s and 60 s), so files expire at
-    most a quarter TTL (a minute at most) late; an ``OSError`` is logged as one line (naming ``what``) and retried."""
-    interval = min(60.0, max(1.0, ttl_seconds / 4))
-
-    def work() -> None:
-        while True:
-            time.sleep(interval)
-            try:
-                prune()
-            except OSError as err:
-                log.warning("could not delete %s: %s", what, err)
-
-    thread = threading.Thread(target=work, name=name, daemon=True)
-    thread.start()
-    return thread
-
-
-def _forget_folder(folder: Path) -> None:
-    """Delete Gradio's served copies of a job folder's files (see :func:`vst.app.served_copies.forget_served`)."""
-    for path in folder.iterdir():
-        if path.is_file():
-            forget_served(path)
-
-
-class ModelCache:
-    """Loaded networks, one :class:`Stylizer` per (style, variant), shared by all jobs (thread-safe)."""
-
-    def __init__(self, device: str | None, *, compile: bool = False) -> None:
-        self.device = select_device(device)
-        self.compile = compile
-        self._lock = threading.Lock()
-        self._stylizers: dict[tuple[str, str], Stylizer] = {}
-        #: (slug, variant, scale) → (the full-scale stylizer it shares its network with, the scaled stylizer)
-        self._scaled: dict[tuple[str, str, float], tuple[Stylizer, Stylizer]] = {}
-        self._choices: dict[tuple[str, str, int, int, float], ScaleChoice] = {}
-        self._folders: dict[tuple[str, str], Path] = {}
-
-    def stylizer(self, slug: str, variant: str, folder: Path, scale: float = 1.0) -> Stylizer:
-        """The shared :class:`Stylizer` of ``slug``'s ``variant`` network at internal ``scale`` (see
-        :class:`vst.pipeline.Stylizer`); :class:`CheckpointError` with a visitor's line if it cannot be loaded."""
-        if scale != 1.0:
-            full = self.stylizer(slug, variant, folder)
-            key = (slug, variant, scale)
-            with self._lock:
-                if self._scaled.get(key, (None, None))[0] is not full:
-                    self._scaled[key] = (full, Stylizer(full.model, self.device, compile=self.compile, scale=scale))
-                return self._scaled[key][1]
-        key = (slug, variant)
-        with self._lock:
-            if key not in self._stylizers or self._folders[key] != folder:
-                try:
-                    network = load_network(folder)
-                except CheckpointError as err:  # damaged since start-up: the visitor gets no server path
-                    log.error("cannot load '%s' (%s): %s", slug, variant, err)
-                    raise CheckpointError(f"The style '{slug}' cannot be used right now: its {variant} model "
-                                          f"is damaged on this server. Please pick another style.") from None
-                self._stylizers[key] = Stylizer(network, self.device, compile=self.compile)
-                self._folders[key] = folder
-            return self._stylizers[key]
-
-    def realtime_choice(self, slug: str, folder: Path, width: int, height: int, fps: float) -> ScaleChoice:
-        """The internal scale at which ``slug``'s fast network keeps up with a ``width``×``height`` clip at ``fps``
-        on this server (:func:`vst.realtime.choose_scale`: measured once per style, size and rate, then reused)."""
-        key = (slug, str(folder), width, height, round(fps, 3))
-        with self._lock:
-            if key in self._choices:
-                return self._choices[key]
-        network = self.stylizer(slug, FAST_VARIANT, folder).model
-        choice = choose_scale(network, width, height, fps, device=str(self.device))
-        log.info("%s at %dx%d, %.2f fps: %s (%.1f fps measured)", slug, width, height, fps,
-                 choice.describe(width, height), 1 / choice.seconds_per_frame)
-        with self._lock:
-            self._choices[key] = choice
-        return choice
-
-
-class JobActivity:
-    """How many stylize jobs are running now (thread-safe), so background work (the showcase render) can wait for the
-    server to be idle instead of competing with visitors."""
-
-    def __init__(self) -> None:
-        self._running = 0
-        self._idle = threading.Condition()
-
-    @contextlib.contextmanager
-    def running(self) -> Iterator[None]:
-        """Counts the block as one running job."""
-        with self._idle:
-            self._running += 1
-        try:
-            yield
-        finally:
-            with self._idle:
-                self._running -= 1
-                self._idle.notify_all()
-
-    @property
-    def busy(self) -> bool:
-        return self._running > 0
-
-    def wait_idle(self, timeout: float | None = None) -> bool:
-        """Block while a job runs; False if still busy after ``timeout`` seconds."""
-        with self._idle:
-            return self._idle.wait_for(lambda: self._running == 0, timeout)
-
-
-def speed_text(frames: int, seconds: float, clip_fps: float) -> str:
-    """The measured speed against the clip's own frame rate, e.g. ``rendered at 24.3 fps, faster than the clip's 20
-    fps: real time`` or ``rendered at 6.1 fps, slower than the clip's 25 fps``: "real time" is said only when the
-    render kept up with the clip."""
-    if not (seconds > 0 and math.isfinite(seconds)):
-        return "rendered (speed not measurable)"
-    fps = frames / seconds
-    shown = f"{fps:.2f}" if fps < 1 else f"{fps:.1f}"
-    if 0 < clip_fps and fps < clip_fps <= float(shown):  # rounded up to the clip's rate: rounded down, it reads short
-        shown = f"{math.floor(fps * 10 + 1e-9) / 10:.1f}"
-    if not clip_fps > 0:
-        return f"rendered at {shown} fps"
-    clip = f"the clip's {round(clip_fps):d} fps" if abs(clip_fps - round(clip_fps)) < 0.005 else \
-        f"the clip's {clip_fps:.2f} fps"
-    if fps < clip_fps:
-        return f"rendered at {shown} fps, slower than {clip}"
-    if float(shown) > clip_fps:
-        return f"rendered at {shown} fps, faster than {clip}: real time"
-    return f"rendered at {shown} fps, as fast as {clip}: real time"
-
-
 def choose_network(style: GalleryStyle, realtime: bool) -> str:
     """The variant that renders the main video: ``fast`` when real-time is asked for and installed, else temporal."""
     return FAST_VARIANT if realtime and style.has_fast else "temporal"
-
-
-#: (network, baseline) pairs the blind vote can show: the same architecture trained with and without the temporal
-#: loss.
-FAIR_PAIRS: tuple[tuple[str, str], ...] = (("temporal", "framewise"), (FAST_VARIANT, FAST_FRAMEWISE_VARIANT))
 
 
 def baseline_for(style: GalleryStyle, variant: str) -> str | None:
@@ -273,153 +75,6 @@ def baseline_for(style: GalleryStyle, variant: str) -> str | None:
     if variant == FAST_VARIANT and FAST_FRAMEWISE_VARIANT in style.variants:
         return FAST_FRAMEWISE_VARIANT
     return "framewise" if style.has_framewise else None
-
-
-@dataclass(frozen=True)
-class StylizeOutcome:
-    """A stylize job as the visitor sees it: the delivered video, then (later) the comparison with its baseline.
-
-    ``video`` is the main output, rendered by ``variant`` (``temporal`` or ``fast``); ``realtime``: the visitor asked
-    for the fast network (so a fallback to the temporal model can be told). ``baseline`` is the comparison video,
-    rendered by ``baseline_variant`` (:func:`baseline_for`). ``result``: what the render measured (in real-time mode,
-    frames, size and flicker of the comparison pass once it is done). ``video_seconds``: how long the main video took
-    to be ready; ``clip_fps``: the clip's frame rate; ``has_sound``: the upload has an audio track (kept in the
-    output). ``pending``: the comparison is still being rendered; ``comparison_error``: the comparison failed (one
-    line) while the delivered video stays.
-    """
-
-    job_id: str
-    folder: Path
-    style: str
-    variant: str
-    realtime: bool
-    video: Path
-    baseline: Path | None
-    baseline_variant: str | None
-    result: RenderResult
-    video_seconds: float
-    clip_fps: float = 0.0
-    has_sound: bool = False
-    pending: bool = False
-    comparison_error: str | None = None
-    digest: str = ""
-    #: In real-time mode: the internal resolution chosen to keep up (:meth:`vst.realtime.ScaleChoice.describe`)
-    scale_note: str = ""
-    no_fast: str = NO_FAST
-    about: str = ""
-
-    @property
-    def label(self) -> str:
-        """The main network's name in the UI, e.g. ``fast``."""
-        return VARIANT_LABELS[self.variant]
-
-    @property
-    def fell_back(self) -> bool:
-        """Real-time was asked for, but the style has no fast network, so the temporal model rendered it."""
-        return self.realtime and self.variant != FAST_VARIANT
-
-    @property
-    def twin_missing(self) -> bool:
-        """The fast network had to be compared with the full-size framewise model: the style has no fast twin."""
-        return self.variant == FAST_VARIANT and self.baseline_variant == "framewise"
-
-    @property
-    def compared(self) -> bool:
-        """The comparison video exists (not pending, not failed, a baseline installed)."""
-        return self.baseline is not None and not self.pending and self.comparison_error is None
-
-    def comparison_html(self) -> str | None:
-        if not self.compared or self.baseline_variant is None:
-            return None
-        assert self.baseline is not None
-        return slider_html(self.video, self.baseline, width=self.result.width, height=self.result.height,
-                           label=self.label, baseline_label=VARIANT_LABELS[self.baseline_variant], url=media_url)
-
-    def flicker(self) -> pd.DataFrame:
-        return flicker_frame(self.result) if self.compared else flicker_frame(RenderResult({}, 0, 0.0, 0, 0))
-
-    def reading(self) -> str:
-        """The flicker plot's one-line reading, e.g. ``58% less flicker than framewise``; empty without a plot."""
-        if not self.compared or self.baseline_variant is None:
-            return ""
-        return flicker_reading(self.result, self.variant, self.baseline_variant)
-
-    def pair_range(self) -> list[float]:
-        """The flicker plot's x-axis: from the first frame pair to the last (1 … frames − 1)."""
-        return [1, max(2, self.result.frames - 1)]
-
-    def plot_caption(self) -> str:
-        """The flicker plot's caption (Markdown): how to read it and, where a line has gaps, what they are."""
-        errors = self.result.warping_errors.get(self.variant, [])
-        gaps = int(np.isnan(np.asarray(errors, dtype=float)).sum()) if errors else 0
-        caption = "**Flicker per frame pair**: the lower a line, the steadier that network's video."
-        if gaps:
-            pairs = "1 frame pair" if gaps == 1 else f"{gaps} frame pairs"
-            caption += (f" The gaps are {pairs} whose motion could not be followed (a cut or very fast motion): "
-                        f"they are left out of the figures above.")
-        return caption
-
-    def network_line(self) -> str:
-        """Which network rendered the video (and why, after a fallback) and one plain speed figure."""
-        fallback = f" · The fast network was asked for, but {self.no_fast}." if self.fell_back else ""
-        frames = self.result.frames
-        sound = " · its sound kept" if self.has_sound else ""
-        together = (" (together with the framewise baseline)" if self.variant != FAST_VARIANT and self.baseline
-                    else "")
-        about = f" · {self.about}" if self.about else ""
-        scale = f" · {self.scale_note[0].upper()}{self.scale_note[1:]}" if self.scale_note else ""
-        return (f"Network: **{self.label}** · {speed_text(frames, self.video_seconds, self.clip_fps)}{together}"
-                f"{scale}{sound}{fallback}{about}")
-
-    def summary(self) -> str:
-        """The result text (Markdown): :meth:`network_line`, then the comparison's state or reading."""
-        size = f"{self.result.frames} frames · {self.result.width}×{self.result.height}"
-        baseline = VARIANT_LABELS.get(self.baseline_variant or "framewise", "framewise")
-        if self.baseline is None:
-            stats = f"{size} · this style's framewise baseline is not installed, so there is nothing to compare with"
-        elif self.comparison_error is not None:
-            stats = f"Your video is ready; the flicker comparison was not made: {self.comparison_error}"
-        elif self.pending:  # the status line above says what is being rendered now
-            stats = f"{size} · the flicker comparison with the {baseline} baseline follows"
-        else:
-            stats = f"**{self.reading()}** · {size}"
-            if self.twin_missing:
-                stats += (" · compared with the full-size framewise model: this style has no fast framewise twin "
-                          "yet")
-        return f"{self.network_line()}\n\n{stats}"
-
-    def pair(self) -> ABPair | None:
-        """This result as an A/B pair for its visitor only, once its comparison is rendered and fair (see
-        :data:`FAIR_PAIRS`): the temporal model against the framewise baseline, or the fast network against its
-        framewise twin; ``None`` otherwise (e.g. the fast network against the full-size framewise model)."""
-        if not self.compared or (self.variant, self.baseline_variant) not in FAIR_PAIRS or not self.digest:
-            return None
-        assert self.baseline is not None
-        return ABPair(self.style, f"upload-{self.job_id}", self.video, self.baseline, own=True,
-                    checkpoints=self.checkpoints, network="fast" if self.variant == FAST_VARIANT else "full-size")
-
-    @property
-    def checkpoints(self) -> str:
-        """:func:`pair_digest` of the two models compared (what a vote on this result's pair judges)."""
-        return self.digest
-
-
-def pair_digest(style: GalleryStyle, main: str, baseline: str | None) -> str:
-    """:func:`checkpoint_digest` of the two checkpoints a result compares, when they make a fair blind pair (the
-    temporal model and the framewise baseline, or the fast network and its framewise twin); ``""`` otherwise."""
-    if (main, baseline) in FAIR_PAIRS and all(v in style.variants for v in (main, baseline)):
-        return checkpoint_digest(style.variants, (main, baseline))  # type: ignore[arg-type]
-    return ""
-
-
-def current_digests(styles: Sequence[GalleryStyle]) -> dict[str, list[str]]:
-    """Per style, the :func:`pair_digest` of each fair pair it has installed now (what the vote results count)."""
-    digests = {}
-    for style in styles:
-        found = [digest for main, baseline in FAIR_PAIRS if (digest := pair_digest(style, main, baseline))]
-        if found:
-            digests[style.slug] = found
-    return digests
 
 
 def video_seconds(info: VideoInfo) -> float | None:

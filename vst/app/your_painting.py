@@ -58,9 +58,11 @@ from ..preview import render_preview, sample_photo
 from ..style_picture import ACCEPTED_NAMES, open_style_picture
 from ..teacher import MagentaTransform, StyleVectors, check_strength, style_predictor
 from .gallery import CARD_RATIO, GalleryStyle, card_image
+from .job_space import JobSpace
 from .live import LiveStyle
 from .served_copies import forget_served
-from .stylize_jobs import JobSpace, NoStyleSelectedError, pair_digest
+from .stylize_jobs import NoStyleSelectedError
+from .stylize_outcome import pair_digest
 from .votes import YOUR_PAINTING  # the style name of a visitor's painting, where an installed style has its slug
 
 log = logging.getLogger(__name__)
@@ -289,7 +291,7 @@ class PaintingStudio:
     @functools.cached_property
     def digest(self) -> str:
         """The digest of the any-painting network's temporal and framewise checkpoints: what a vote on a visitor's
-        painting judged (:func:`~vst.app.stylize_jobs.pair_digest`; the same for every picture)."""
+        painting judged (:func:`~vst.app.stylize_outcome.pair_digest`; the same for every picture)."""
         return pair_digest(GalleryStyle(YOUR_PAINTING, CAPTION, Path(), dict(self.folders)), "temporal", "framewise")
 
     def style(self, painting: YourPainting) -> GalleryStyle:
