@@ -29,7 +29,8 @@ sys.path.insert(0, str(ROOT))
 from vst.catalog import bundled_dir  # noqa: E402
 from vst.checkpoint_check import load_network  # noqa: E402
 from vst.pipeline import Stylizer, render_video  # noqa: E402
-from vst.video import VideoReader, VideoWriter  # noqa: E402
+from vst.video import VideoReader  # noqa: E402
+from vst.video_writer import VideoWriter  # noqa: E402
 
 DEFAULT_STYLES = ("great-wave", "the-scream", "udnie", "shipwreck-of-the-minotaur", "starry-night", "composition-vii")
 

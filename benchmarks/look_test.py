@@ -26,44 +26,35 @@ pair. Missing and unknown answers are listed, never dropped silently. User error
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import math
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import numpy as np
 import torch
-from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.look_common import KEY_FILE, UserError  # noqa: E402
+from benchmarks.look_scores import Scores, read_json_object, read_key, score_key, score_table  # noqa: E402
+from benchmarks.look_sheets import (  # noqa: E402
+    assign_sides,
+    compose_sheet,
+    load_painting,
+    questions_text,
+    read_frames,
+    save_sheet,
+    trial_id,
+)
 from vst.errors import VSTError, first_line  # noqa: E402
-from vst.pipeline import Stylizer, check_frame_size  # noqa: E402
-from vst.video import VideoReader  # noqa: E402
+from vst.pipeline import Stylizer  # noqa: E402
 
-KEY_FILE = "key.json"
 QUESTIONS_FILE = "QUESTIONS.md"
 KEY_VERSION = 1
-#: Sheet layout in pixels: margin around and between the panels, and the caption band above them.
-PAD = 8
-CAPTION_HEIGHT = 20
-CAPTIONS = ("painting", "photo", "A", "B")
-#: The panels' grid: painting | photo on the first row, A | B on the second.
-COLUMNS, ROWS = 2, 2
-SIDES = ("A", "B")
-BACKGROUND = (255, 255, 255)
-LETTERBOX = (232, 232, 232)
-#: A frame picked for a trial is at least this many frames away from the clip's other picks (never adjacent).
-MIN_SEGMENT = 3
-
-
-class UserError(Exception):
-    """A mistake in the command line or its files: ``str(err)`` is the one-line message shown."""
 
 
 # ----------------------------------------------------------------------------------------------- systems
@@ -153,183 +144,6 @@ def render(system: System, painting: Path, frames: Sequence[np.ndarray]) -> list
     return [stylizer(frame[None])[0] for frame in frames]
 
 
-# ----------------------------------------------------------------------------------------------- frames
-
-
-@dataclass(frozen=True)
-class PickedFrame:
-    """One trial's photo: ``image`` ``(H, W, 3)`` uint8 RGB, frame ``index`` (0-based, decode order) of ``clip``."""
-
-    clip: Path
-    index: int
-    time: float
-    image: np.ndarray = field(repr=False)
-
-
-def count_frames(clip: Path, max_side: int) -> int:
-    """How many frames ``clip`` decodes to (frame size checked against what the networks take)."""
-    with VideoReader(clip, max_side=max_side) as reader:
-        check_frame_size(clip, reader.info.width, reader.info.height, max_side)
-        return sum(1 for _ in reader.frames())
-
-
-def trials_per_clip(num_clips: int, trials: int, rng: np.random.Generator) -> list[int]:
-    """Trials spread evenly over the clips; the remainder goes to clips drawn at random."""
-    counts = [trials // num_clips] * num_clips
-    for k in rng.permutation(num_clips)[: trials % num_clips]:
-        counts[int(k)] += 1
-    return counts
-
-
-def spread_indices(num_frames: int, picks: int, rng: np.random.Generator) -> list[int]:
-    """``picks`` frame indices of a clip of ``num_frames``: one per equal segment, drawn in its middle half, so
-    they are spread over the clip and never adjacent."""
-    if picks and num_frames < MIN_SEGMENT * picks:
-        raise UserError(f"a clip of {num_frames} frames is too short for {picks} trials spread in time (it needs "
-                        f"{MIN_SEGMENT * picks}): use fewer --trials or more --clips")
-    bounds = np.linspace(0, num_frames, picks + 1).round().astype(int)
-    indices = []
-    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
-        margin = max(1, (hi - lo) // 4)
-        indices.append(int(lo + rng.integers(margin, hi - lo - margin)))  # segments of 3 or more frames
-    return indices
-
-
-def pick_frames(counts: Sequence[int], trials: int, seed: int) -> list[tuple[int, int]]:
-    """``(clip number, frame index)`` of each trial, in trial order (clips interleaved at random), from the clips'
-    frame ``counts``; deterministic in ``seed``."""
-    rng = np.random.default_rng([seed, 1])
-    picks = [(c, i) for c, (n, m) in enumerate(zip(counts, trials_per_clip(len(counts), trials, rng), strict=True))
-             for i in spread_indices(n, m, rng)]
-    return [picks[int(j)] for j in rng.permutation(len(picks))]
-
-
-def assign_sides(trials: int, seed: int) -> list[bool]:
-    """Per trial, whether the first system (``--a``) is shown as A: each system is A in half the trials (an odd
-    trial drawn at random), in a seeded random order."""
-    rng = np.random.default_rng([seed, 2])
-    first_is_a = [i < trials // 2 for i in range(trials)]
-    if trials % 2:
-        first_is_a[-1] = bool(rng.integers(2))
-    return [first_is_a[int(j)] for j in rng.permutation(trials)]
-
-
-def enlarged(image: np.ndarray, min_side: int) -> np.ndarray:
-    """``image`` ``(H, W, 3)`` uint8 enlarged (bicubic, by a whole factor) until its short side is at least
-    ``min_side``, as the contact sheets do with the 176×144 carphone clip: a judge cannot see strokes at that size."""
-    factor = -(-min_side // min(image.shape[:2]))
-    if factor <= 1:
-        return image
-    picture = Image.fromarray(image)
-    return np.asarray(picture.resize((picture.width * factor, picture.height * factor), Image.BICUBIC))
-
-
-def read_frames(clips: Sequence[Path], trials: int, seed: int, max_side: int, min_side: int = 0) -> list[PickedFrame]:
-    """The trials' photos, in trial order (see :func:`pick_frames`); small ones enlarged (:func:`enlarged`)."""
-    counts = [count_frames(clip, max_side) for clip in clips]
-    picked = pick_frames(counts, trials, seed)
-    found: dict[tuple[int, int], PickedFrame] = {}
-    for c, clip in enumerate(clips):
-        wanted = {i for cc, i in picked if cc == c}
-        with VideoReader(clip, max_side=max_side) as reader:
-            for index, (image, _, time) in enumerate(reader.frames()):
-                if index in wanted:
-                    found[(c, index)] = PickedFrame(clip, index, time, enlarged(image, min_side))
-    missing = [f"{clips[c]} frame {i}" for c, i in picked if (c, i) not in found]
-    if missing:
-        raise UserError(f"could not decode {', '.join(missing)} a second time")
-    return [found[p] for p in picked]
-
-
-# ----------------------------------------------------------------------------------------------- sheets
-
-
-def sheet_size(width: int, height: int) -> tuple[int, int]:
-    """``(width, height)`` of a sheet for frames of ``width``×``height``: four panels in two rows (painting | photo
-    over A | B, so a judge's viewer shows them large), margins, captions."""
-    return PAD + COLUMNS * (width + PAD), ROWS * (CAPTION_HEIGHT + height) + PAD
-
-
-def panel_box(panel: int, width: int, height: int) -> tuple[int, int, int, int]:
-    """``(left, top, right, bottom)`` of panel ``panel`` (0: painting, 1: photo, 2: A, 3: B; reading order) on a
-    sheet for ``width``×``height``."""
-    row, column = divmod(panel, COLUMNS)
-    left = PAD + column * (width + PAD)
-    top = CAPTION_HEIGHT + row * (CAPTION_HEIGHT + height)
-    return left, top, left + width, top + height
-
-
-def load_painting(path: Path) -> Image.Image:
-    """The painting file as upright RGB; :class:`UserError` when it is missing or not an image."""
-    try:
-        with Image.open(path) as image:
-            return ImageOps.exif_transpose(image).convert("RGB")
-    except (OSError, UnidentifiedImageError) as err:
-        raise UserError(f"--style-image {path}: cannot read it as an image ({err})") from None
-
-
-def fitted_painting(painting: Image.Image, width: int, height: int) -> Image.Image:
-    """The painting fitted inside ``width``×``height`` (aspect kept), letterboxed on a light grey panel."""
-    panel = Image.new("RGB", (width, height), LETTERBOX)
-    fitted = ImageOps.contain(painting, (width, height), Image.Resampling.LANCZOS)
-    panel.paste(fitted, ((width - fitted.width) // 2, (height - fitted.height) // 2))
-    return panel
-
-
-def compose_sheet(painting: Image.Image, photo: np.ndarray, a: np.ndarray, b: np.ndarray) -> Image.Image:
-    """``painting | photo`` over ``A | B``: ``photo``, ``a``, ``b`` ``(H, W, 3)`` uint8; captions only, nothing
-    else."""
-    height, width = photo.shape[:2]
-    sheet = Image.new("RGB", sheet_size(width, height), BACKGROUND)
-    draw = ImageDraw.Draw(sheet)
-    panels = [fitted_painting(painting, width, height), *(Image.fromarray(x) for x in (photo, a, b))]
-    for column, (caption, panel) in enumerate(zip(CAPTIONS, panels, strict=True)):
-        left, top, right, _ = panel_box(column, width, height)
-        text_left, _, text_right, text_bottom = draw.textbbox((0, 0), caption)
-        x = left + max(0, (right - left - (text_right - text_left)) // 2)
-        draw.text((x, top - CAPTION_HEIGHT + max(0, (CAPTION_HEIGHT - text_bottom) // 2)), caption, fill="black")
-        sheet.paste(panel, (left, top))
-    return sheet
-
-
-def save_sheet(sheet: Image.Image, path: Path) -> str:
-    """Write ``sheet`` as a plain PNG (lossless: the strokes as rendered; no metadata); returns the file's SHA-256."""
-    sheet.save(path, "PNG")
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def questions_text(title: str, trial_ids: Sequence[str]) -> str:
-    """``QUESTIONS.md``: what the judge is asked and the exact answer format (no system names)."""
-    example = ", ".join(f'"{t}": "{SIDES[i % 2]}"' for i, t in enumerate(trial_ids[:2]))
-    more = ", ..." if len(trial_ids) > 2 else ""
-    return f"""# Look test: {title}
-
-Each sheet `trial_XX.png` shows, on the top row, **painting** ({title}) and **photo** (a frame of a video); on the bottom row, two
-renderings of that photo in the painting's style, **A** and **B**.
-
-**For each trial, which would a visitor prefer as this photo painted in this style: A or B?**
-
-Judge each sheet on its own; answer every trial with "A" or "B" (no ties). Trials: {', '.join(trial_ids)}.
-
-Answer with one JSON object, one entry per trial:
-
-```json
-{{{example}{more}}}
-```
-
-Optionally add a short reason per trial in a separate `"reasons"` object:
-
-```json
-{{{example}{more}, "reasons": {{"{trial_ids[0]}": "one short sentence"}}}}
-```
-"""
-
-
-def trial_id(number: int) -> str:
-    """``trial_01`` … for 1-based ``number``."""
-    return f"trial_{number:02d}"
-
-
 # ----------------------------------------------------------------------------------------------- make
 
 
@@ -394,135 +208,6 @@ def run_make(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------------------------- score
-
-
-def read_json_object(path: Path, what: str) -> dict[str, Any]:
-    """A JSON file holding an object; :class:`UserError` when missing, unreadable or not an object."""
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise UserError(f"{what} {path}: no such file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise UserError(f"{what} {path}: not valid JSON ({err})") from None
-    if not isinstance(data, dict):
-        raise UserError(f"{what} {path}: expected a JSON object, got {type(data).__name__}")
-    return data
-
-
-def read_key(folder: Path) -> dict[str, Any]:
-    """``folder/key.json``, its shape checked."""
-    if not folder.is_dir():
-        raise UserError(f"--key {folder}: no such folder")
-    key = read_json_object(folder / KEY_FILE, "key")
-    try:
-        names = [str(s["name"]) for s in key["systems"]]
-        ok = len(names) == 2 and isinstance(key["title"], str) and all(
-            {t["A"], t["B"]} == set(names) and isinstance(t["id"], str) for t in key["trials"])
-    except (KeyError, TypeError):
-        ok = False
-    if not ok:
-        raise UserError(f"key {folder / KEY_FILE}: malformed (needs title, two systems and trials with id, A, B)")
-    return key
-
-
-@dataclass
-class Tally:
-    """Answers for one pair of systems (in key order) and one style."""
-
-    systems: tuple[str, str]
-    style: str
-    wins: list[int] = field(default_factory=lambda: [0, 0])
-    picked_a: int = 0
-
-    @property
-    def trials(self) -> int:
-        return self.wins[0] + self.wins[1]
-
-    def add(self, winner: str, side: str) -> None:
-        self.wins[self.systems.index(winner)] += 1
-        self.picked_a += side == "A"
-
-    def as_dict(self) -> dict[str, Any]:
-        n = self.trials
-        return {"systems": list(self.systems), "style": self.style, "trials": n,
-                "wins": dict(zip(self.systems, self.wins, strict=True)),
-                "win_rate": self.wins[0] / n if n else None, "picked_a": self.picked_a,
-                "picked_a_rate": self.picked_a / n if n else None, "p_value": sign_test(self.wins[0], n)}
-
-
-def sign_test(wins: int, trials: int) -> float | None:
-    """Two-sided exact binomial p-value of ``wins`` out of ``trials`` against a coin toss (``None`` for none)."""
-    if trials == 0:
-        return None
-    tail = sum(math.comb(trials, k) for k in range(min(wins, trials - wins) + 1)) / 2 ** trials
-    return min(1.0, 2 * tail)
-
-
-@dataclass
-class Scores:
-    """Every tally, plus the answers that could not be counted."""
-
-    tallies: dict[tuple[frozenset[str], str], Tally] = field(default_factory=dict)
-    missing: list[dict[str, str]] = field(default_factory=list)
-    unknown: list[dict[str, str]] = field(default_factory=list)
-
-    def tally(self, systems: tuple[str, str], style: str) -> Tally:
-        """The tally of this pair (either order) and style; the first key seen sets the order."""
-        return self.tallies.setdefault((frozenset(systems), style), Tally(systems, style))
-
-    def totals(self) -> list[Tally]:
-        """One tally per pair of systems over all its styles."""
-        out: dict[frozenset[str], Tally] = {}
-        for (pair, _), t in self.tallies.items():
-            total = out.setdefault(pair, Tally(t.systems, "all"))
-            for name, wins in zip(t.systems, t.wins, strict=True):
-                total.wins[total.systems.index(name)] += wins
-            total.picked_a += t.picked_a
-        return list(out.values())
-
-
-def score_key(scores: Scores, key_dir: Path, key: dict[str, Any], answers_path: Path,
-              answers: dict[str, Any]) -> None:
-    """Add one key's answers to ``scores``; record missing trials and unknown entries."""
-    names = tuple(str(s["name"]) for s in key["systems"])
-    tally = scores.tally((names[0], names[1]), key["title"])
-    trials = {t["id"]: t for t in key["trials"]}
-    reasons = answers.get("reasons", {})
-    if not isinstance(reasons, dict):
-        scores.unknown.append({"answers": str(answers_path), "trial": "reasons", "value": repr(reasons),
-                               "why": "reasons is not an object"})
-    for trial_name, value in answers.items():
-        if trial_name == "reasons":
-            continue
-        if trial_name not in trials:
-            scores.unknown.append({"answers": str(answers_path), "trial": trial_name, "value": repr(value),
-                                   "why": f"no such trial in {key_dir}"})
-            continue
-        side = value.strip().upper() if isinstance(value, str) else None
-        if side not in SIDES:
-            scores.unknown.append({"answers": str(answers_path), "trial": trial_name, "value": repr(value),
-                                   "why": "not A or B"})
-            continue
-        tally.add(trials[trial_name][side], side)
-    for trial_name in trials:
-        if trial_name not in answers:
-            scores.missing.append({"key": str(key_dir), "answers": str(answers_path), "trial": trial_name})
-
-
-def percent(x: float | None) -> str:
-    return "—" if x is None else f"{100 * x:.0f}%"
-
-
-def score_table(scores: Scores) -> str:
-    """The tallies and totals as a Markdown table."""
-    lines = ["| style | system 1 | system 2 | trials | wins 1 | wins 2 | win rate 1 | picked A | p (sign test) |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for t in [*scores.tallies.values(), *scores.totals()]:
-        d = t.as_dict()
-        p = "—" if d["p_value"] is None else f"{d['p_value']:.3f}"
-        lines.append(f"| {t.style} | {t.systems[0]} | {t.systems[1]} | {t.trials} | {t.wins[0]} | {t.wins[1]} | "
-                     f"{percent(d['win_rate'])} | {t.picked_a} ({percent(d['picked_a_rate'])}) | {p} |")
-    return "\n".join(lines)
 
 
 def run_score(args: argparse.Namespace) -> int:

@@ -32,7 +32,8 @@ from .model import StyleNet, with_inference
 from .stages import Stages
 from .style_picture import StylePicture
 from .teacher import check_strength
-from .video import FrameBatch, VideoReader, VideoWriter, fit_size
+from .video import FrameBatch, VideoReader, fit_size
+from .video_writer import VideoWriter
 
 log = logging.getLogger(__name__)
 

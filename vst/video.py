@@ -1,11 +1,9 @@
-"""Streaming video I/O with PyAV: probe, decode to RGB batches, encode browser-playable MP4 with the source's audio.
+"""Streaming video reading with PyAV: probe a file and decode it to upright RGB batches.
 
-Reading: :class:`VideoReader` decodes one frame at a time (memory does not grow with the video's length), applies the
+:class:`VideoReader` decodes one frame at a time (memory does not grow with the video's length), applies the
 container's rotation (display matrix) so frames come out upright, and optionally downscales them (swscale, area).
-Writing: :class:`VideoWriter` encodes H.264 (libx264, yuv420p, BT.709 tags) into an MP4 whose ``moov`` atom precedes
-``mdat`` (``movflags=+faststart``), with the input's time base and timestamps, so variable frame rate survives. The
-original audio stream is copied packet for packet, read from the source a second time and interleaved with the video
-as it is written (re-encoded to AAC, with a warning, only when its codec cannot go into MP4).
+Encoding is :mod:`vst.video_writer`; the checks on a finished MP4 (fast start, browser-playable) are
+:mod:`vst.mp4_checks`.
 
 Every problem with an input file is raised as :class:`~vst.errors.VideoError` with a one-line message naming the file.
 """
@@ -13,9 +11,8 @@ Every problem with an input file is raised as :class:`~vst.errors.VideoError` wi
 from __future__ import annotations
 
 import logging
-import math
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -27,13 +24,10 @@ import av.error
 import numpy as np
 
 from .errors import VideoError
+from .mp4_checks import _codec_name, mp4_top_level_boxes
 
 log = logging.getLogger(__name__)
 
-#: Audio codecs copied into the MP4 as they are (MP4 can hold them and browsers play them); others become AAC.
-MP4_AUDIO_CODECS: frozenset[str] = frozenset({"aac", "mp3", "opus", "flac"})
-#: Audio codecs that a browser plays from an MP4 (checked by :func:`is_browser_playable`).
-BROWSER_AUDIO_CODECS: frozenset[str] = MP4_AUDIO_CODECS
 _FALLBACK_RATE = Fraction(25)
 #: Frame-threaded decoding holds a frame per thread: large frames get fewer threads (see :func:`decode_threads`), e.g.
 #: one for 1080p and 4K (a probe and a decode of a 4K clip took 67 MB instead of 140 MB with FFmpeg's own three
@@ -142,13 +136,6 @@ def decode_threads(width: int, height: int) -> int:
         return 0
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     return max(1, min(cores + 1, 16, DECODE_PIXELS_IN_FLIGHT // (width * height)))
-
-
-def _codec_name(stream: av.stream.Stream) -> str | None:
-    """The codec's canonical name (``"mp3"``, ``"av1"``), not the decoder's (``"mp3float"``, ``"libdav1d"``)."""
-    if stream.codec_context is None:
-        return None
-    return stream.codec_context.codec.canonical_name
 
 
 def _audio_stream(container: av.container.InputContainer) -> av.audio.stream.AudioStream | None:
@@ -379,289 +366,3 @@ class VideoReader:
         for container in self._containers:
             container.close()
         self._containers.clear()
-
-
-# --------------------------------------------------------------------------------------------------------- writing
-
-
-class VideoWriter:
-    """Encode RGB frames to a browser-playable MP4 (H.264 libx264, yuv420p, BT.709, ``+faststart``).
-
-    Frames keep the timestamps given (``pts`` in ``time_base``; ``None`` continues at ``frame_rate``), so the output
-    has the input's frame count, timing and variable frame rate. Timestamps that do not increase are bumped by one
-    tick (the encoder needs strictly increasing pts). ``audio_from`` copies that file's audio stream packet for
-    packet, interleaved as the video is written (only codecs outside :data:`MP4_AUDIO_CODECS` are re-encoded to AAC,
-    with a warning); whatever audio is left when the video ends is muxed by :meth:`close`. The MP4 muxer may refine
-    the time base (1/24 is stored as 1/12288); timestamps in seconds are unchanged.
-
-    yuv420p needs even dimensions: an odd ``width`` / ``height`` is padded to the next even number by repeating the
-    last column / row (logged once at INFO), so the output is ``width + width % 2`` × ``height + height % 2``.
-    ``metadata``: container tags (e.g. ``{"comment": ...}``). Call :meth:`close` (or use ``with``) to finish the file;
-    it is safe to call twice.
-    """
-
-    def __init__(
-        self,
-        path: str | os.PathLike[str],
-        width: int,
-        height: int,
-        *,
-        time_base: Fraction,
-        frame_rate: Fraction,
-        audio_from: str | os.PathLike[str] | None = None,
-        crf: int = 20,
-        preset: str = "veryfast",
-        metadata: Mapping[str, str] | None = None,
-    ) -> None:
-        if width < 1 or height < 1:
-            raise ValueError(f"invalid frame size {width}x{height}")
-        self.path = Path(path)
-        self.width, self.height = width, height
-        self.encoded_width, self.encoded_height = width + width % 2, height + height % 2
-        if (self.encoded_width, self.encoded_height) != (width, height):
-            log.info("padding %dx%d frames to %dx%d: H.264 yuv420p needs even dimensions",
-                     width, height, self.encoded_width, self.encoded_height)
-        self.time_base = Fraction(time_base)
-        self.frame_rate = Fraction(frame_rate) if frame_rate and frame_rate > 0 else _FALLBACK_RATE
-        self._step = max(1, round(1 / (self.frame_rate * self.time_base)))
-        self._last_pts: int | None = None
-        self._count = 0
-        self._closed = False
-        self._audio_source: av.container.InputContainer | None = None
-        self._audio_packets: Iterator[av.Packet] | None = None
-        self._pending_audio: av.Packet | None = None
-        self._dropped_audio = 0
-        self.audio_mode: str | None = None  # "copy", "aac" or None
-
-        self._out = av.open(str(self.path), "w", format="mp4", container_options={"movflags": "+faststart"})
-        try:
-            stream = self._out.add_stream("libx264", rate=self.frame_rate, options={"crf": str(crf), "preset": preset})
-            stream.width, stream.height, stream.pix_fmt = self.encoded_width, self.encoded_height, "yuv420p"
-            stream.codec_context.time_base = self.time_base
-            stream.time_base = self.time_base
-            ctx = stream.codec_context
-            ctx.colorspace, ctx.color_primaries, ctx.color_trc = 1, 1, 1  # AVCOL_*_BT709
-            ctx.color_range = 1  # limited ("tv") range
-            self._video = stream
-            if audio_from is not None:
-                self._setup_audio(Path(audio_from))
-            self._out.metadata.update(metadata or {})  # container tags, e.g. "comment"; written with the header
-            self._out.start_encoding()  # opens the encoders and writes the header
-        except BaseException:
-            self._abort()
-            raise
-
-    # -- audio -------------------------------------------------------------------------------------------------
-
-    def _setup_audio(self, source: Path) -> None:
-        container = _open_input(source)
-        self._audio_source = container
-        in_audio = _audio_stream(container)
-        if in_audio is None:
-            return
-        if in_audio.codec_context is None:
-            log.warning("%s: audio codec unknown, the output has no audio", source)
-            return
-        codec = _codec_name(in_audio)
-        if codec in MP4_AUDIO_CODECS:
-            out_audio = self._out.add_stream_from_template(in_audio)
-            self.audio_mode = "copy"
-            self._audio_packets = self._copied_audio(container, in_audio, out_audio, source)
-        else:
-            log.warning("%s: audio codec %s cannot go into MP4, re-encoding it to AAC", source, codec)
-            rate = in_audio.codec_context.sample_rate or 48000
-            aac_rates = av.codec.Codec("aac", "w").audio_rates or ()
-            if aac_rates and rate not in aac_rates:
-                rate = 48000
-            out_audio = self._out.add_stream("aac", rate=rate)
-            channels = in_audio.codec_context.layout.nb_channels
-            out_audio.layout = "mono" if channels == 1 else "stereo"  # AAC wants a named layout; downmix others
-            out_audio.format = "fltp"
-            out_audio.codec_context.time_base = Fraction(1, rate)
-            self.audio_mode = "aac"
-            self._audio_packets = self._reencoded_audio(container, in_audio, out_audio, source)
-
-    @staticmethod
-    def _copied_audio(container: av.container.InputContainer, in_audio: av.audio.stream.AudioStream,
-                      out_audio: av.stream.Stream, source: Path) -> Iterator[av.Packet]:
-        try:
-            for packet in container.demux(in_audio):
-                if packet.size == 0 or (packet.dts is None and packet.pts is None):
-                    continue  # the demuxer's end-of-stream marker, or a packet that cannot be placed
-                if packet.dts is None:
-                    packet.dts = packet.pts
-                packet.stream = out_audio
-                yield packet
-        except av.error.FFmpegError as err:
-            raise VideoError(f"{source}: cannot read its audio ({_reason(err)})") from err
-
-    @staticmethod
-    def _reencoded_audio(container: av.container.InputContainer, in_audio: av.audio.stream.AudioStream,
-                         out_audio: av.audio.stream.AudioStream, source: Path) -> Iterator[av.Packet]:
-        try:
-            for packet in container.demux(in_audio):
-                for frame in packet.decode():
-                    yield from out_audio.encode(frame)
-            yield from out_audio.encode(None)
-        except av.error.FFmpegError as err:
-            raise VideoError(f"{source}: cannot re-encode its audio ({_reason(err)})") from err
-
-    @staticmethod
-    def _packet_time(packet: av.Packet) -> float:
-        ts = packet.dts if packet.dts is not None else packet.pts
-        return float(ts * packet.time_base) if ts is not None and packet.time_base else -math.inf
-
-    def _mux_audio_until(self, time: float) -> None:
-        """Mux source audio packets whose timestamp is at most ``time`` seconds (all of them for ``inf``)."""
-        if self._audio_packets is None:
-            return
-        while True:
-            if self._pending_audio is None:
-                self._pending_audio = next(self._audio_packets, None)
-                if self._pending_audio is None:
-                    self._audio_packets = None
-                    return
-            packet, self._pending_audio = self._pending_audio, None
-            if self._packet_time(packet) > time:
-                self._pending_audio = packet
-                return
-            try:
-                self._out.mux(packet)
-            except av.error.ArgumentError as err:  # e.g. a source packet whose dts goes backwards: drop it
-                self._dropped_audio += 1
-                if self._dropped_audio == 1:
-                    log.warning("%s: dropping audio packet(s) the MP4 muxer refuses (%s)", self.path, _reason(err))
-
-    def _mux_video(self, packets: Sequence[av.Packet]) -> None:
-        for packet in packets:
-            self._mux_audio_until(self._packet_time(packet))
-            self._out.mux(packet)
-
-    # -- video -------------------------------------------------------------------------------------------------
-
-    def write(self, image: np.ndarray, pts: int | None) -> None:
-        """Encode one ``(height, width, 3)`` uint8 RGB frame shown at ``pts`` (in ``time_base``)."""
-        if self._closed:
-            raise ValueError("VideoWriter is closed")
-        if image.shape != (self.height, self.width, 3) or image.dtype != np.uint8:
-            raise ValueError(
-                f"expected a ({self.height}, {self.width}, 3) uint8 image, got {image.shape} {image.dtype}"
-            )
-        pad_h, pad_w = self.encoded_height - self.height, self.encoded_width - self.width
-        if pad_h or pad_w:
-            image = np.pad(image, ((0, pad_h), (0, pad_w), (0, 0)), mode="edge")
-        if pts is None:
-            pts = self._last_pts + self._step if self._last_pts is not None else self._count * self._step
-        pts = int(pts)
-        if self._last_pts is not None and pts <= self._last_pts:
-            log.debug("pts %d after %d is not increasing; using %d", pts, self._last_pts, self._last_pts + 1)
-            pts = self._last_pts + 1
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
-        frame = frame.reformat(format="yuv420p", dst_colorspace="itu709", dst_color_range="MPEG")
-        frame.pts = pts
-        frame.duration = self._step  # only the last frame's duration is not implied by the next pts
-        frame.time_base = self.time_base
-        self._mux_video(self._video.encode(frame))
-        self._last_pts = pts
-        self._count += 1
-
-    def write_batch(self, batch_images: np.ndarray, pts: Sequence[int | None]) -> None:
-        """:meth:`write` each of ``(N, H, W, 3)`` uint8 RGB images with its pts."""
-        if len(batch_images) != len(pts):
-            raise ValueError(f"{len(batch_images)} images but {len(pts)} timestamps")
-        for image, p in zip(batch_images, pts, strict=True):
-            self.write(image, p)
-
-    @property
-    def frames_written(self) -> int:
-        return self._count
-
-    def close(self) -> None:
-        """Flush the encoder, mux the remaining audio and finalize the MP4 (moves ``moov`` to the front)."""
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            self._mux_video(self._video.encode(None))
-            self._mux_audio_until(math.inf)
-        finally:
-            self._close_containers()
-
-    def _close_containers(self) -> None:
-        try:
-            self._out.close()
-        finally:
-            if self._audio_source is not None:
-                self._audio_source.close()
-                self._audio_source = None
-
-    def _abort(self) -> None:
-        """Close without flushing (after an error); secondary FFmpeg errors are logged, not raised."""
-        self._closed = True
-        try:
-            self._close_containers()
-        except av.error.FFmpegError as err:
-            log.debug("while closing %s after an error: %s", self.path, err)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self._abort()
-
-
-# --------------------------------------------------------------------------------------------------------- checks
-
-
-def mp4_top_level_boxes(path: str | os.PathLike[str]) -> list[str]:
-    """The four-character types of an MP4/MOV file's top-level boxes in file order, e.g. ``['ftyp', 'moov', 'mdat']``.
-    Stops at the first malformed box header."""
-    boxes: list[str] = []
-    with open(path, "rb") as f:
-        f.seek(0, os.SEEK_END)
-        end = f.tell()
-        pos = 0
-        while pos + 8 <= end:
-            f.seek(pos)
-            header = f.read(8)
-            size, kind = int.from_bytes(header[:4], "big"), header[4:8]
-            if size == 1:
-                size = int.from_bytes(f.read(8), "big")
-            elif size == 0:
-                size = end - pos
-            if size < 8 or not all(32 <= b < 127 for b in kind):
-                break
-            boxes.append(kind.decode("ascii"))
-            pos += size
-    return boxes
-
-
-def is_faststart(path: str | os.PathLike[str]) -> bool:
-    """True when the file's ``moov`` box comes before its ``mdat`` (playback can start before the download ends)."""
-    boxes = mp4_top_level_boxes(path)
-    return "moov" in boxes and "mdat" in boxes and boxes.index("moov") < boxes.index("mdat")
-
-
-def is_browser_playable(path: str | os.PathLike[str]) -> bool:
-    """True for an MP4/MOV with H.264 yuv420p video, browser-playable audio (if any) and ``moov`` before ``mdat``."""
-    try:
-        with av.open(str(path), "r") as container:
-            if not container.streams.video:
-                return False
-            video = container.streams.video[0]
-            if _codec_name(video) != "h264":
-                return False
-            if video.codec_context.pix_fmt != "yuv420p":
-                return False
-            for audio in container.streams.audio:
-                if _codec_name(audio) not in BROWSER_AUDIO_CODECS:
-                    return False
-            if "mp4" not in container.format.name.split(","):
-                return False
-    except (av.error.FFmpegError, OSError):
-        return False
-    return is_faststart(path)

@@ -42,8 +42,9 @@ from vst.app.comparison import (
     flicker_reading,
     summary_line,
 )
+from vst.mp4_checks import is_browser_playable
 from vst.pipeline import RenderResult
-from vst.video import is_browser_playable, probe
+from vst.video import probe
 from vst.app.votes import VoteStore, wilson_interval
 from vst.settings import ConfigError
 

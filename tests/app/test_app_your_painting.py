@@ -42,8 +42,9 @@ from vst.app.votes import VoteStore
 from vst.app.your_painting import CAPTION, YOUR_PAINTING, discard_upload, shown_name
 from vst.catalog import PACKAGE_CHECKPOINT_DIR, VARIANTS
 from vst.fingerprint import checkpoint_digest
+from vst.mp4_checks import is_browser_playable
 from vst.pipeline import Stylizer
-from vst.video import VideoReader, is_browser_playable, probe
+from vst.video import VideoReader, probe
 
 pytestmark = pytest.mark.filterwarnings(IGNORE_GRADIO_PANDAS_WARNINGS)
 

@@ -22,7 +22,8 @@ from vst.app.showcase import (
     main,
     prerender_pairs,
 )
-from vst.video import is_browser_playable, probe
+from vst.mp4_checks import is_browser_playable
+from vst.video import probe
 
 CLIPS = {"carphone": EXAMPLES_DIR / "carphone.mp4"}  # 176×144, 29.97 fps: a quick real clip (not a curated one)
 FAST = {"styles": ["starry-night"], "clips": CLIPS, "max_side": 64, "max_seconds": 1.0}

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from benchmarks.look_sheets import CAPTION_HEIGHT, PAD, assign_sides, panel_box, pick_frames, sheet_size
 from tests.support.clips import make_clip
 from tests.support.model_fixtures import make_tiny_checkpoint
 from vst.checkpoint_check import load_network
@@ -97,8 +98,8 @@ def test_make_writes_blind_sheets_and_a_key_apart(inputs: dict[str, Path]) -> No
         assert not any(name.encode() in data for name in SYSTEMS)
         with Image.open(sheet_path) as sheet:
             assert sheet.format == "PNG" and not sheet.getexif() and not sheet.info.get("comment")
-            assert sheet.size == lt.sheet_size(w, h) == (lt.PAD + 2 * (w + lt.PAD), 2 * (lt.CAPTION_HEIGHT + h) + lt.PAD)
-            panels = [np.asarray(sheet.crop(lt.panel_box(j, w, h))) for j in range(4)]
+            assert sheet.size == sheet_size(w, h) == (PAD + 2 * (w + PAD), 2 * (CAPTION_HEIGHT + h) + PAD)
+            panels = [np.asarray(sheet.crop(panel_box(j, w, h))) for j in range(4)]
         assert trial["sheet_sha256"] == hashlib.sha256(data).hexdigest()
         frames = _frames(trial["clip"])
         photo = frames[trial["frame"]]
@@ -132,7 +133,7 @@ def test_frames_are_spread_and_sides_balanced(inputs: dict[str, Path], eight: tu
     strip = [{k: t[k] for k in ("A", "B", "clip", "frame")} for t in trials]
     assert [{k: t[k] for k in ("A", "B", "clip", "frame")} for t in json.loads((again / "key.json").read_text())
             ["trials"]] == strip
-    assert lt.assign_sides(8, 1) != lt.assign_sides(8, 0) or lt.pick_frames([24, 30], 8, 1) != lt.pick_frames(
+    assert assign_sides(8, 1) != assign_sides(8, 0) or pick_frames([24, 30], 8, 1) != pick_frames(
         [24, 30], 8, 0)
 
 

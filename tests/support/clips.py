@@ -251,7 +251,7 @@ def patch_fourcc(src: str | os.PathLike[str], dst: str | os.PathLike[str], old: 
 
 def top_level_boxes(path: str | os.PathLike[str]) -> list[str]:
     """The types of an MP4/MOV file's top-level boxes in file order, e.g. ``['ftyp', 'moov', 'mdat']``."""
-    from vst.video import mp4_top_level_boxes
+    from vst.mp4_checks import mp4_top_level_boxes
 
     return mp4_top_level_boxes(path)
 

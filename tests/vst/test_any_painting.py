@@ -26,10 +26,10 @@ from vst.conditional import load_conditional, save_conditional
 from vst.detail import add_frame_detail
 from vst.errors import CheckpointError, StyleNotFoundError, VSTError
 from vst.model import MagentaStyleNet
+from vst.mp4_checks import is_browser_playable
 from vst.pipeline import stylize_video
 from vst.style_picture import open_style_picture
 from vst.teacher import STYLE_DIM, MagentaTransform, load_teacher, style_predictor, teacher_for_painting
-from vst.video import is_browser_playable
 
 pytest.importorskip("onnxruntime")
 BUNDLED_FRAMEWISE = PACKAGE_CHECKPOINT_DIR / ANY_PAINTING / "framewise"

@@ -15,7 +15,7 @@ from PIL import Image
 from tests.support.clips import make_painting
 from tests.support.model_fixtures import add_style_metadata
 from vst.catalog import Style, write_style_file
-from vst.video import is_browser_playable
+from vst.mp4_checks import is_browser_playable
 
 REPO = Path(__file__).resolve().parents[2]
 

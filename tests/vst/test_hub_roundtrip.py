@@ -26,7 +26,8 @@ from tests.support.model_fixtures import make_tiny_checkpoint, make_tiny_fast_ch
 from training.push import push
 from vst.catalog import Style, read_style_file, write_style_file
 from vst.errors import VSTError
-from vst.video import is_browser_playable, probe
+from vst.mp4_checks import is_browser_playable
+from vst.video import probe
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "hf_stand_in_token"

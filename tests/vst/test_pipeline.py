@@ -17,8 +17,10 @@ from tests.support.clips import make_clip
 from tests.support.model_fixtures import TINY
 from vst.errors import OutputError, OutputExistsError, StyleNotFoundError, VideoError, VSTError
 from vst.model import StyleNet
+from vst.mp4_checks import is_browser_playable
 from vst.pipeline import Stylizer, render_video, stylize_video
-from vst.video import FrameBatch, VideoReader, VideoWriter, is_browser_playable, probe
+from vst.video import FrameBatch, VideoReader, probe
+from vst.video_writer import VideoWriter
 
 
 def frame_times(path: Path) -> list[float]:

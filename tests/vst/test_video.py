@@ -24,17 +24,9 @@ from tests.support.clips import (
     pattern_frame,
 )
 from vst.errors import VideoError
-from vst.video import (
-    FrameBatch,
-    VideoInfo,
-    VideoReader,
-    VideoWriter,
-    fit_size,
-    is_browser_playable,
-    is_faststart,
-    mp4_top_level_boxes,
-    probe,
-)
+from vst.mp4_checks import is_browser_playable, is_faststart, mp4_top_level_boxes
+from vst.video import FrameBatch, VideoInfo, VideoReader, fit_size, probe
+from vst.video_writer import VideoWriter
 
 
 def luma(image: np.ndarray) -> np.ndarray:

@@ -38,7 +38,8 @@ from ..hub import InstalledStyle, installed_styles
 from ..pipeline import Stylizer, render_video, select_device
 from ..settings import cache_root
 from ..style_folder import VARIANTS
-from ..video import VideoReader, VideoWriter
+from ..video import VideoReader
+from ..video_writer import VideoWriter
 from .ab_pair import ABPair
 
 log = logging.getLogger(__name__)
