@@ -55,7 +55,7 @@ def timed_job(service: StylizeService, clip: Path, style: str, realtime: bool) -
 
 def stand_in_checkpoints(root: Path, style: str) -> Path:
     """``root/<slug>/<variant>`` linking the bundled checkpoints, with ``fast/`` also linked as ``fast-framewise/``."""
-    from vst.catalog import bundled_dir
+    from vst.catalog import Variant, bundled_dir
 
     for folder in sorted(bundled_dir().iterdir()):
         if not folder.is_dir():
@@ -64,7 +64,7 @@ def stand_in_checkpoints(root: Path, style: str) -> Path:
         for item in folder.iterdir():
             (root / folder.name / item.name).symlink_to(item.resolve())
         if folder.name == style:
-            (root / style / "fast-framewise").symlink_to((folder / "fast").resolve())
+            (root / style / Variant.FAST_FRAMEWISE).symlink_to((folder / Variant.FAST).resolve())
     return root
 
 

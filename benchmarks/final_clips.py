@@ -17,12 +17,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from training.evaluate import evaluate  # noqa: E402
 from vst.conditional import load_conditional  # noqa: E402
 from vst.checkpoint_check import load_network  # noqa: E402
+from vst.style_folder import Variant
 from vst.teacher import load_teacher, style_vectors  # noqa: E402
 parser = argparse.ArgumentParser(description="the final check on the clips kept out of every choice")
 parser.add_argument("--paintings", type=Path, default=Path("../shared/styles"))
 parser.add_argument("--clips", type=Path, nargs="+", default=[Path("data/raw/diver.mov"), Path("data/raw/cityCC0.mpg")])
 parser.add_argument("--frames", type=int, default=60, help="frames per clip (default 60)")
-parser.add_argument("--networks", nargs="+", default=["temporal", "fast", "live"],
+parser.add_argument("--networks", nargs="+", default=[Variant.TEMPORAL, Variant.FAST, Variant.LIVE],
                     help="which of each style's networks to measure beside its teacher (default: temporal fast live)")
 args = parser.parse_args()
 clips, S = args.clips, args.paintings
@@ -33,7 +34,7 @@ files = {"great-wave": "great_wave", "the-scream": "the_scream", "udnie": "udnie
 out = {}
 for slug, f in files.items():
     ck = Path("vst/checkpoints") / slug
-    m = evaluate({"teacher": load_network(ck / "framewise"), **{n: load_network(ck / n) for n in args.networks}},
+    m = evaluate({"teacher": load_network(ck / Variant.FRAMEWISE), **{n: load_network(ck / n) for n in args.networks}},
                  clips, S / f"{f}.jpg", with_speed=False, max_frames=args.frames)
     t = m["teacher"].warping_error
     out[slug] = {k: {"warping_error": v.warping_error, "ratio": v.warping_error / t,

@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 from vst.catalog import bundled_dir  # noqa: E402
 from vst.checkpoint_check import load_network  # noqa: E402
 from vst.pipeline import Stylizer, render_video  # noqa: E402
+from vst.style_folder import Variant
 from vst.video import VideoReader  # noqa: E402
 from vst.video_writer import VideoWriter  # noqa: E402
 
@@ -55,7 +56,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clips", type=Path, nargs="+", required=True)
     parser.add_argument("--styles", nargs="+", default=list(DEFAULT_STYLES))
-    parser.add_argument("--variant", default="fast")
+    parser.add_argument("--variant", default=Variant.FAST)
     parser.add_argument("--scales", type=float, nargs="+", default=[1.0, 0.75, 0.5])
     parser.add_argument("--max-side", type=int, default=1280)
     parser.add_argument("--frames", type=int, default=60, help="frames from the start of each clip")

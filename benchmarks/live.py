@@ -167,6 +167,7 @@ def main() -> int:
     from vst.hub import load_model
     from vst.metrics import warping_errors
     from vst.pipeline import Stylizer
+    from vst.style_folder import Variant
 
     if not web_runtime.runtime_ready():
         print("onnxruntime-web is not cached: run `python -m vst fetch-web-runtime` first", file=sys.stderr)
@@ -261,7 +262,7 @@ def main() -> int:
     demo.close()
 
     inputs, outputs = decode_capture(capture)  # type: ignore[arg-type]
-    framewise = Stylizer(load_model(args.style, "framewise"))(inputs)
+    framewise = Stylizer(load_model(args.style, Variant.FRAMEWISE))(inputs)
     live_error = float(np.nanmean(warping_errors(inputs, outputs)))
     framewise_error = float(np.nanmean(warping_errors(inputs, framewise)))
     pytorch_same = Stylizer(models[networks[0]])(inputs)

@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 from training.__main__ import held_out_clips  # noqa: E402
 from training.classic import classic_networks  # noqa: E402
 from training.evaluate import StyleMetrics, evaluate, load_clip  # noqa: E402
-from vst.catalog import FAST_VARIANT, LIVE_VARIANT, Catalog, load_catalog  # noqa: E402
+from vst.catalog import VARIANTS, Catalog, Variant, load_catalog  # noqa: E402
 from vst.checkpoint_check import load_network  # noqa: E402
 from vst.hub import installed_styles, load_model  # noqa: E402
 from vst.pipeline import Stylizer  # noqa: E402
@@ -52,11 +52,11 @@ PAINTING_FILES = {
     "shipwreck-of-the-minotaur": "shipwreck_of_the_minotaur.jpg",
 }
 #: Column order of the tables and contact sheets; ``input`` is the unstylized frame, ``classic`` Johnson et al.'s.
-NETWORKS = ("input", "classic", "teacher", "framewise", "temporal", FAST_VARIANT, LIVE_VARIANT)
+NETWORKS = ("input", "classic", "teacher", Variant.FRAMEWISE, Variant.TEMPORAL, Variant.FAST, Variant.LIVE)
 LABELS = {"input": "input (held-out clip)", "classic": "classic (Johnson et al.)",
-          "teacher": "teacher (Magenta, framewise)", "framewise": "framewise baseline",
-          "temporal": "temporal (ours)", FAST_VARIANT: "fast (ours, real-time)",
-          LIVE_VARIANT: "live (ours, in the browser)"}
+          "teacher": "teacher (Magenta, framewise)", Variant.FRAMEWISE: "framewise baseline",
+          Variant.TEMPORAL: "temporal (ours)", Variant.FAST: "fast (ours, real-time)",
+          Variant.LIVE: "live (ours, in the browser)"}
 
 
 class Unstylized(torch.nn.Module):
@@ -147,7 +147,7 @@ def bars(results: dict[str, dict[str, StyleMetrics]]) -> list[tuple[str, str, fl
         checks.append((slug, what, value, limit, bool(value <= limit)))
 
     for slug, m in results.items():
-        t, f, q, live = m["temporal"], m["framewise"], m.get(FAST_VARIANT), m.get(LIVE_VARIANT)
+        t, f, q, live = m[Variant.TEMPORAL], m[Variant.FRAMEWISE], m.get(Variant.FAST), m.get(Variant.LIVE)
         check(slug, "temporal ÷ framewise: warping error", t.warping_error / f.warping_error, 0.5)
         if "teacher" in m:  # issue 25: the look from the teacher, the steadiness ours
             w = m["teacher"].warping_error
@@ -196,7 +196,7 @@ def main() -> None:
     clips = args.clips or held_out_clips(args.data_dir)
     catalog = load_catalog()
     installed = {s.slug: s for s in installed_styles(catalog=catalog)}
-    styles = args.styles or [s for s, i in installed.items() if {"temporal", "framewise"} <= set(i.variants)]
+    styles = args.styles or [s for s, i in installed.items() if set(VARIANTS) <= set(i.variants)]
     if not styles:
         sys.exit("no style with both variants is installed")
     extras = dict(item.split("=", 1) for item in args.extra)
@@ -216,7 +216,8 @@ def main() -> None:
         if args.teacher:
             models["teacher"] = teacher_for_painting(args.paintings / PAINTING_FILES[slug])
         models |= {v: load_model(slug, v, catalog=catalog)
-                   for v in ("framewise", "temporal", FAST_VARIANT, LIVE_VARIANT) if v in installed[slug].variants}
+                   for v in (Variant.FRAMEWISE, Variant.TEMPORAL, Variant.FAST, Variant.LIVE)
+                   if v in installed[slug].variants}
         models |= {name: load_network(Path(folder)) for name, folder in extras.items()}
         stylizers = {name: Stylizer(model) for name, model in models.items()}  # type: ignore[arg-type]
         columns = list(NETWORKS) + list(extras)
@@ -226,7 +227,7 @@ def main() -> None:
         overview_rows.append((slug, [stylizers[n](overview[None])[0] if n in stylizers else None for n in NETWORKS]))
         print(f"wrote {args.sheets / f'{slug}.jpg'}")
         if args.sheet_only:
-            results[slug] = recorded_metrics(installed[slug].variants["temporal"].parent)
+            results[slug] = recorded_metrics(installed[slug].variants[Variant.TEMPORAL].parent)
             continue
         results[slug] = evaluate(models, clips, args.paintings / PAINTING_FILES[slug], max_side=args.max_side,
                                  max_frames=args.frames, with_speed=False)
@@ -235,7 +236,7 @@ def main() -> None:
     print(f"wrote {args.sheet}")
     if args.sheet_only:
         for slug, m in results.items():
-            t, f = m["temporal"], m["framewise"]
+            t, f = m[Variant.TEMPORAL], m[Variant.FRAMEWISE]
             print(f"{slug}: temporal ÷ framewise warping {ratio(t.warping_error, f.warping_error)}, style "
                   f"{ratio(t.style_distance, f.style_distance)} (recorded in metrics.json)")
         return

@@ -31,6 +31,7 @@ from training.__main__ import held_out_clips  # noqa: E402
 from training.classic import classic_networks  # noqa: E402
 from training.evaluate import load_clip, to_tensor  # noqa: E402
 from vst.checkpoint_check import load_network  # noqa: E402
+from vst.style_folder import Variant
 
 SHIFTS = (1, 2, 3, 4)
 MARGIN = 16
@@ -52,7 +53,7 @@ def shift_error(net: torch.nn.Module, frame: torch.Tensor, shift: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--styles", nargs="+", default=None, help="(default: every bundled style)")
-    parser.add_argument("--variants", nargs="+", default=["framewise", "temporal", "fast"])
+    parser.add_argument("--variants", nargs="+", default=[Variant.FRAMEWISE, Variant.TEMPORAL, Variant.FAST])
     parser.add_argument("--frames", type=int, default=4, help="frames per held-out clip (evenly spaced in its first 60)")
     parser.add_argument("--data-dir", type=Path, default=ROOT / "data")
     parser.add_argument("--reference", type=Path, default=None, help="the classic networks' folder (optional)")

@@ -48,6 +48,7 @@ def stand_in_showcase(showcase: object) -> list[object]:
     from vst.app.blind_vote import PairPool
     from vst.app.showcase import PAIR_FILE, pair_key, prerender_pairs
     from vst.hub import installed_styles
+    from vst.style_folder import VARIANTS
 
     assert isinstance(showcase, PairPool)
     (first_clip, first_source), *_ = showcase.clips.items()
@@ -60,7 +61,7 @@ def stand_in_showcase(showcase: object) -> list[object]:
             if (folder / PAIR_FILE).is_file():
                 continue
             folder.mkdir(parents=True, exist_ok=True)
-            for variant in ("temporal", "framewise"):
+            for variant in VARIANTS:
                 shutil.copyfile(done.path(variant), folder / f"{variant}.mp4")
                 with (folder / f"{variant}.mp4").open("ab") as f:  # content of its own (Gradio caches by content):
                     tag = f"{style.slug}/{clip}/{variant}".encode()  # an MP4 "free" box, which players skip

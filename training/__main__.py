@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from vst.any_painting import ANY_PAINTING_VARIANTS
-from vst.catalog import FAST_FRAMEWISE_VARIANT, FAST_VARIANT, LIVE_VARIANT, REPO_ID_PATTERN, Style
+from vst.catalog import REPO_ID_PATTERN, Style, Variant
 from vst.errors import VSTError
 from vst.model import LIVE_CONFIG
 from vst.style_folder import CONFIG_FILE, STYLE_FILE, WEIGHTS_FILE, read_style_file
@@ -101,7 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
                                   "lighter variant starts from it, shortened to --blocks, and learns its rendering")
     conditional.add_argument("--blocks", type=int, default=AnyPaintingConfig.residual_blocks,
                              help="residual blocks (5: Magenta's; 2 with --from: the live variant)")
-    conditional.add_argument("--variant", default=AnyPaintingConfig.variant, choices=ANY_PAINTING_VARIANTS,
+    conditional.add_argument("--variant", default=AnyPaintingConfig.variant,
+                             choices=[v.value for v in ANY_PAINTING_VARIANTS],
                              help="the variant it becomes (default: temporal)")
     conditional.add_argument("--name", default=AnyPaintingConfig.name, help="run name: runs/<name>/ (resumable)")
     conditional.add_argument("--data-dir", type=Path, default=Path("data"))
@@ -204,10 +205,10 @@ def run_bundle(args: argparse.Namespace) -> None:
     else:
         raise VSTError("--warmup-steps 0 needs --init-from: the checkpoint both branches start from")
     branches = {}
-    for variant, framewise in (("temporal", False), ("framewise", True)):
+    for variant, framewise in ((Variant.TEMPORAL, False), (Variant.FRAMEWISE, True)):
         cfg = dataclasses.replace(base, name=f"{args.slug}-{variant}", framewise=framewise, init_from=warm_model)
         branches[variant] = train(cfg)
-    metrics = export_style(style, branches["temporal"], branches["framewise"], base.style_image, out,
+    metrics = export_style(style, branches[Variant.TEMPORAL], branches[Variant.FRAMEWISE], base.style_image, out,
                            held_out_clips(base.data_dir))
     for variant, m in metrics.items():
         print(f"{args.slug} {variant}: {m.as_dict()}")
@@ -223,7 +224,7 @@ def run_distill(args: argparse.Namespace) -> None:
     from .train import train
 
     style_dir = args.style_dir or Path("vst/checkpoints") / args.slug
-    for variant in ("temporal", "framewise"):
+    for variant in (Variant.TEMPORAL, Variant.FRAMEWISE):
         if not (style_dir / variant / CONFIG_FILE).is_file():
             raise VSTError(f"{style_dir / variant} is not a checkpoint: bundle the style first "
                            f"(python -m training bundle)")
@@ -237,8 +238,8 @@ def run_distill(args: argparse.Namespace) -> None:
         return
     # the export's metadata, checked before training (the framewise twin is installed without re-exporting)
     style = None if base.framewise else style_for(args, style_dir)
-    variant = FAST_FRAMEWISE_VARIANT if base.framewise else FAST_VARIANT
-    teacher = style_dir / ("framewise" if base.framewise else "temporal")
+    variant = Variant.FAST_FRAMEWISE if base.framewise else Variant.FAST
+    teacher = style_dir / (Variant.FRAMEWISE if base.framewise else Variant.TEMPORAL)
     cfg = dataclasses.replace(base, name=f"{args.slug}-{variant}", teacher=teacher)
     fast = train(cfg)
     if args.finetune_steps > 0:
@@ -250,11 +251,11 @@ def run_distill(args: argparse.Namespace) -> None:
     if style is None:
         from .export import install_checkpoint
 
-        out = install_checkpoint(fast, style_dir / FAST_FRAMEWISE_VARIANT)
+        out = install_checkpoint(fast, style_dir / Variant.FAST_FRAMEWISE)
         print(f"{args.slug}: the fast network's framewise twin is in {out}")
         return
-    metrics = export_style(style, style_dir / "temporal", style_dir / "framewise", cfg.style_image, style_dir,
-                           held_out_clips(cfg.data_dir), fast=fast)
+    metrics = export_style(style, style_dir / Variant.TEMPORAL, style_dir / Variant.FRAMEWISE, cfg.style_image,
+                           style_dir, held_out_clips(cfg.data_dir), fast=fast)
     for name, m in metrics.items():
         print(f"{args.slug} {name}: {m.as_dict()}")
     print(f"exported {style_dir}")
@@ -269,21 +270,21 @@ def run_distill_live(args: argparse.Namespace, base: TrainConfig, style_dir: Pat
     from .export import add_live_network, install_checkpoint
     from .train import train
 
-    teacher = style_dir / FAST_VARIANT
+    teacher = style_dir / Variant.FAST
     if not (teacher / CONFIG_FILE).is_file():
         raise VSTError(f"{teacher} is not a checkpoint: distil the fast network first (python -m training distill)")
-    cfg = dataclasses.replace(base, name=f"{args.slug}-{LIVE_VARIANT}", teacher=teacher)
+    cfg = dataclasses.replace(base, name=f"{args.slug}-{Variant.LIVE}", teacher=teacher)
     if (cfg.channels, cfg.num_residual_blocks) == (DISTILL_DEFAULTS.channels, DISTILL_DEFAULTS.num_residual_blocks):
         cfg = dataclasses.replace(cfg, channels=tuple(LIVE_CONFIG["channels"]),  # type: ignore[arg-type]
                                   num_residual_blocks=int(LIVE_CONFIG["num_residual_blocks"]))  # type: ignore[call-overload]
     live = train(cfg)
     if args.finetune_steps > 0:
-        cfg = dataclasses.replace(cfg, name=f"{args.slug}-{LIVE_VARIANT}-style", init_from=live,
+        cfg = dataclasses.replace(cfg, name=f"{args.slug}-{Variant.LIVE}-style", init_from=live,
                                   steps=args.finetune_steps, style_weight=args.finetune_style_weight,
                                   lr=args.finetune_lr, temporal_weight=args.finetune_temporal_weight,
                                   crop=args.finetune_crop, batch_size=args.finetune_batch_size)
         live = train(cfg)
-    out = install_checkpoint(live, style_dir / LIVE_VARIANT)
+    out = install_checkpoint(live, style_dir / Variant.LIVE)
     export_checkpoint(out)
     metrics = add_live_network(style_dir, out, cfg.style_image, held_out_clips(cfg.data_dir))
     print(f"{args.slug} live: {metrics.as_dict()}")
@@ -371,23 +372,25 @@ def main(argv: Sequence[str] | None = None) -> int:
                 missing = [str(p) for p in args.paintings if not p.is_file()]
                 if missing:
                     raise VSTError(f"--paintings: no such file: {', '.join(missing)}")
-                strength = calibrate_any_painting(style_dir / "temporal", style_dir / "framewise", args.paintings,
-                                                  args.data_dir)
+                strength = calibrate_any_painting(style_dir / Variant.TEMPORAL, style_dir / Variant.FRAMEWISE,
+                                                  args.paintings, args.data_dir)
                 print(f"frame detail: any-painting temporal {strength:g}")
                 return 0
             if args.style_image is None:
                 raise VSTError("--style-image is needed for a style folder (its metrics are measured again)")
-            for variant in ("temporal", "framewise", FAST_VARIANT, FAST_FRAMEWISE_VARIANT):
+            for variant in (Variant.TEMPORAL, Variant.FRAMEWISE, Variant.FAST, Variant.FAST_FRAMEWISE):
                 if not (style_dir / variant / CONFIG_FILE).is_file():
                     raise VSTError(f"{style_dir / variant} is not a checkpoint: the detail needs a bundled style's "
                                    f"four networks")
             if not args.style_image.is_file():
                 raise VSTError(f"--style-image {args.style_image} not found")
-            strengths = calibrate_networks({v: style_dir / v for v in ("temporal", FAST_VARIANT, FAST_FRAMEWISE_VARIANT)},
-                                           style_dir / "framewise", args.data_dir)
+            strengths = calibrate_networks({v: style_dir / v for v in (Variant.TEMPORAL, Variant.FAST,
+                                                                       Variant.FAST_FRAMEWISE)},
+                                           style_dir / Variant.FRAMEWISE, args.data_dir)
             print("frame detail: " + ", ".join(f"{k} {v:g}" for k, v in strengths.items()), flush=True)
-            metrics = export_style(read_style_file(style_dir / STYLE_FILE), style_dir / "temporal", style_dir / "framewise",
-                                   args.style_image, style_dir, held_out_clips(args.data_dir), fast=style_dir / FAST_VARIANT)
+            metrics = export_style(read_style_file(style_dir / STYLE_FILE), style_dir / Variant.TEMPORAL,
+                                   style_dir / Variant.FRAMEWISE, args.style_image, style_dir,
+                                   held_out_clips(args.data_dir), fast=style_dir / Variant.FAST)
             for variant, m in metrics.items():
                 print(f"{variant}: {m.as_dict()}")
         elif args.command == "push":

@@ -37,7 +37,7 @@ from tqdm import tqdm
 
 from vst.conditional import load_conditional
 from vst.model import with_inference
-from vst.style_folder import WEIGHTS_FILE
+from vst.style_folder import WEIGHTS_FILE, Variant
 from vst.teacher import MagentaTransform, StylePredictor, load_teacher, norm_layers
 
 from .any_painting_teacher import card_front_matter
@@ -285,9 +285,9 @@ python -m vst stylize clip.mp4 --style-image painting.jpg [--strength 0.8]
 """
 
 
-def detail_words(strength: float, variant: str = "temporal") -> str:
+def detail_words(strength: float, variant: str = Variant.TEMPORAL) -> str:
     """The card's words on the network's ``frame_detail``."""
-    if not strength and variant == "live":
+    if not strength and variant == Variant.LIVE:
         return ("none: in the browser it would cost about a quarter more time a frame (onnxruntime, 320×180), as for "
                 "every style's live network")
     if not strength:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from vst.catalog import ANY_PAINTING, PACKAGE_CHECKPOINT_DIR
 from vst.conditional import save_conditional
-from vst.style_folder import WEIGHTS_FILE
+from vst.style_folder import WEIGHTS_FILE, Variant
 from vst.teacher import (
     PREDICT_FILE,
     STYLE_DIM,
@@ -23,7 +23,7 @@ from vst.teacher import (
 )
 
 #: Where ``--out`` defaults to: the bundled framewise variant.
-DEFAULT_OUT = PACKAGE_CHECKPOINT_DIR / ANY_PAINTING / "framewise"
+DEFAULT_OUT = PACKAGE_CHECKPOINT_DIR / ANY_PAINTING / Variant.FRAMEWISE
 
 
 def card_front_matter(*tags: str) -> str:
@@ -62,7 +62,7 @@ def write_any_painting_teacher(out: Path = DEFAULT_OUT) -> Path:
     """Write the teacher's transform network into ``out`` (``model.safetensors``, ``config.json``, ``README.md``)."""
     net = load_teacher()
     save_conditional(net, out, teacher=TEACHER_NAME, source=f"{TEACHER_REQUIREMENT}:{TRANSFORM_FILE}",
-                     license=TEACHER_LICENSE, variant="framewise", steps=0,
+                     license=TEACHER_LICENSE, variant=Variant.FRAMEWISE, steps=0,
                      note="the teacher's transform network itself, not fine-tuned: the framewise baseline")
     parameters = sum(p.numel() for p in net.parameters())
     size_mb = (out / WEIGHTS_FILE).stat().st_size / 1e6

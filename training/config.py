@@ -9,6 +9,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from vst.style_folder import Variant
+
 STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
 
 
@@ -160,7 +162,7 @@ class AnyPaintingConfig:
     paintings: tuple[Path, ...] = ()  # paintings in the style bank, beside the photos
     holdout: tuple[str, ...] = ()  # file stems kept out of the bank even when listed (the benchmark's paintings)
     mix: float = 0.5  # probability that a pair's style is a blend of two bank vectors
-    variant: str = "temporal"  # the any-painting variant it becomes (its folder under vst/checkpoints/any-painting/)
+    variant: str = Variant.TEMPORAL  # the any-painting variant it becomes (its folder in vst/checkpoints/any-painting/)
     # None: start from the teacher and learn it; a trained any-painting folder: start from it, shortened to
     # residual_blocks, and learn its rendering (the lighter variant, as the per-painting fast and live networks)
     start_from: Path | None = None

@@ -22,7 +22,7 @@ import shutil
 import string
 from pathlib import Path
 
-from vst.catalog import FAST_FRAMEWISE_VARIANT, FAST_VARIANT, LIVE_VARIANT, Style, write_style_file
+from vst.catalog import Style, Variant, write_style_file
 from vst.checkpoint_check import load_network
 from vst.fingerprint import checkpoint_fingerprint
 from vst.model import StyleNet
@@ -76,7 +76,7 @@ def render_card(style: Style, model: StyleNet, metrics: dict[str, StyleMetrics],
     elif init_from and Path(init_from, CONFIG_FILE).is_file():  # a shared warm-up both variants started from
         warmup = load_network(init_from).training_config.get("step", "?")
         schedule = f"a shared framewise warm-up of {warmup} steps, then {steps} steps per variant"
-    temporal, framewise = metrics["temporal"], metrics["framewise"]
+    temporal, framewise = metrics[Variant.TEMPORAL], metrics[Variant.FRAMEWISE]
     return string.Template(CARD_TEMPLATE.read_text(encoding="utf-8")).substitute(
         vst_style=json.dumps(style.metadata(), ensure_ascii=False), title=style.title,
         painting_credit=painting_credit(style), thumbnail=style.thumbnail, preview=style.preview,
@@ -168,7 +168,7 @@ def fast_section(metrics: dict[str, StyleMetrics], fast: StyleNet | None) -> str
     """The model card's paragraph on the real-time variant (empty without one)."""
     if fast is None:
         return ""
-    m, temporal, framewise = metrics["fast"], metrics["temporal"], metrics["framewise"]
+    m, temporal, framewise = metrics[Variant.FAST], metrics[Variant.TEMPORAL], metrics[Variant.FRAMEWISE]
     if fast.architecture == "magenta":  # bundle --teacher: the temporal model, shortened
         return (
             f"## The real-time variant (`fast/`)\n\n"
@@ -193,7 +193,7 @@ def fast_section(metrics: dict[str, StyleMetrics], fast: StyleNet | None) -> str
 def live_section(metrics: dict[str, StyleMetrics], live: StyleNet, speed_vs_fast: float) -> str:
     """The model card's paragraph on the Live tab's network; ``speed_vs_fast``: its frames per second ÷ the fast
     network's, measured one after the other."""
-    m, fast, framewise = metrics[LIVE_VARIANT], metrics[FAST_VARIANT], metrics["framewise"]
+    m, fast, framewise = metrics[Variant.LIVE], metrics[Variant.FAST], metrics[Variant.FRAMEWISE]
     phases = [_fast_phase(live.training_config)] if live.architecture == "magenta" else distillation_phases(live)
     return (
         f"{LIVE_HEADING}\n\n"
@@ -216,12 +216,12 @@ def add_live_network(style_dir: Path, live_dir: Path, style_image: Path, clips: 
     metrics_path, card_path = style_dir / "metrics.json", style_dir / "README.md"
     recorded = json.loads(metrics_path.read_text())
     card = card_path.read_text(encoding="utf-8")
-    if FAST_VARIANT not in recorded or "\n| `fast/` |" not in card:
+    if Variant.FAST not in recorded or "\n| `fast/` |" not in card:
         raise ValueError(f"{style_dir} has no fast network in its card and metrics: the live network is measured "
                          f"against it (python -m training distill first)")
-    measured = evaluate({LIVE_VARIANT: live}, clips, style_image, max_side=max_side, max_frames=max_frames)
-    recorded[LIVE_VARIANT] = measured[LIVE_VARIANT].as_dict()
-    metrics = {name: StyleMetrics(**recorded[name]) for name in ("framewise", FAST_VARIANT, LIVE_VARIANT)}
+    measured = evaluate({Variant.LIVE: live}, clips, style_image, max_side=max_side, max_frames=max_frames)
+    recorded[Variant.LIVE] = measured[Variant.LIVE].as_dict()
+    metrics = {name: StyleMetrics(**recorded[name]) for name in (Variant.FRAMEWISE, Variant.FAST, Variant.LIVE)}
     if LIVE_HEADING in card:  # an earlier live section, up to the next heading
         start = card.index(LIVE_HEADING)
         card = card[:start] + card[card.index("\n## ", start + 1) + 1:]
@@ -229,13 +229,13 @@ def add_live_network(style_dir: Path, live_dir: Path, style_image: Path, clips: 
     folder_row = next(i for i, line in enumerate(lines) if line.startswith("| `fast/` |"))
     lines.insert(folder_row + 1, LIVE_ROW.rstrip("\n"))
     metrics_row = next(i for i, line in enumerate(lines) if line.startswith("| `fast` |"))
-    lines.insert(metrics_row + 1, metrics_rows({LIVE_VARIANT: metrics[LIVE_VARIANT]}))
+    lines.insert(metrics_row + 1, metrics_rows({Variant.LIVE: metrics[Variant.LIVE]}))
     card = "\n".join(lines)
-    speed_vs_fast = metrics[LIVE_VARIANT].fps_640x360 / measure_fps(load_network(style_dir / FAST_VARIANT).eval())
+    speed_vs_fast = metrics[Variant.LIVE].fps_640x360 / measure_fps(load_network(style_dir / Variant.FAST).eval())
     card = card.replace("\n## Training\n", "\n" + live_section(metrics, live, speed_vs_fast) + "\n## Training\n", 1)
     metrics_path.write_text(json.dumps(recorded, indent=2))
     card_path.write_text(card, encoding="utf-8")
-    return metrics[LIVE_VARIANT]
+    return metrics[Variant.LIVE]
 
 
 def export_style(
@@ -256,33 +256,33 @@ def export_style(
     painting, also the source of the thumbnail. ``out_dir`` may be the folder the checkpoints are read from (they are
     loaded before anything is written). The optional ``fast-framewise/`` and ``live/`` folders already in ``out_dir``
     are kept; the live network is measured again and added to the new card (:func:`add_live_network`)."""
-    models = {"temporal": load_network(temporal).eval(), "framewise": load_network(framewise).eval()}
+    models = {Variant.TEMPORAL: load_network(temporal).eval(), Variant.FRAMEWISE: load_network(framewise).eval()}
     if fast is not None:
-        models["fast"] = load_network(fast).eval()
+        models[Variant.FAST] = load_network(fast).eval()
     metrics = evaluate(models, clips, style_image, max_side=max_side, max_frames=max_frames)
     tmp = out_dir.with_name(out_dir.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    for variant in (FAST_FRAMEWISE_VARIANT, LIVE_VARIANT):  # trained apart from this export: carried over
+    for variant in (Variant.FAST_FRAMEWISE, Variant.LIVE):  # trained apart from this export: carried over
         if (out_dir / variant / CONFIG_FILE).is_file():
             shutil.copytree(out_dir / variant, tmp / variant)
     for variant, model in models.items():
         model.save_pretrained(tmp / variant)
         (tmp / variant / "README.md").unlink(missing_ok=True)  # the repo-level card describes both variants
-        if variant == FAST_VARIANT:  # the Live tab runs it in the browser (onnxruntime-web)
+        if variant == Variant.FAST:  # the Live tab runs it in the browser (onnxruntime-web)
             export_onnx(model, tmp / variant / ONNX_FILE, source_sha256=checkpoint_fingerprint(tmp / variant).weights)
-    render_preview(models["temporal"]).save(tmp / style.preview, quality=90)
+    render_preview(models[Variant.TEMPORAL]).save(tmp / style.preview, quality=90)
     write_thumbnail(style_image, tmp / style.thumbnail)
     write_style_file(style, tmp)
     eval_info = {"eval_clips": ", ".join(c.name for c in clips), "eval_frames": max_frames, "eval_side": max_side}
     (tmp / "metrics.json").write_text(json.dumps({k: m.as_dict() for k, m in metrics.items()} | {"eval": eval_info},
                                                  indent=2))
-    size = (tmp / "temporal" / WEIGHTS_FILE).stat().st_size
-    (tmp / "README.md").write_text(render_card(style, models["temporal"], metrics, eval_info, size, models.get("fast")),
-                                   encoding="utf-8")
+    size = (tmp / Variant.TEMPORAL / WEIGHTS_FILE).stat().st_size
+    (tmp / "README.md").write_text(render_card(style, models[Variant.TEMPORAL], metrics, eval_info, size,
+                                               models.get(Variant.FAST)), encoding="utf-8")
     shutil.rmtree(out_dir, ignore_errors=True)
     tmp.rename(out_dir)
-    if (out_dir / LIVE_VARIANT / CONFIG_FILE).is_file() and fast is not None:
-        metrics[LIVE_VARIANT] = add_live_network(out_dir, out_dir / LIVE_VARIANT, style_image, clips,
+    if (out_dir / Variant.LIVE / CONFIG_FILE).is_file() and fast is not None:
+        metrics[Variant.LIVE] = add_live_network(out_dir, out_dir / Variant.LIVE, style_image, clips,
                                                  max_frames=max_frames, max_side=max_side)
     return metrics
 

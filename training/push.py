@@ -10,7 +10,7 @@ from huggingface_hub.errors import HTTPError, OfflineModeIsEnabled
 from vst.catalog import ANY_PAINTING, STYLE_FILE, read_style_file
 from vst.conditional import read_conditional_config
 from vst.errors import VSTError
-from vst.style_folder import WEIGHTS_FILE
+from vst.style_folder import WEIGHTS_FILE, Variant
 
 
 def files_to_push(folder: Path) -> list[Path]:
@@ -22,10 +22,11 @@ def files_to_push(folder: Path) -> list[Path]:
 def check_pushable(folder: Path) -> None:
     """A style export (``style.json`` and ``temporal/``), or the any-painting network's folder (``temporal/`` and
     ``framewise/`` in :mod:`vst.conditional`'s format, each checked); :class:`VSTError` naming what is missing."""
-    if not (folder / "temporal" / WEIGHTS_FILE).is_file():
-        raise VSTError(f"{folder} is not an exported style folder (no temporal/{WEIGHTS_FILE}); run export first")
+    if not (folder / Variant.TEMPORAL / WEIGHTS_FILE).is_file():
+        raise VSTError(f"{folder} is not an exported style folder (no {Variant.TEMPORAL}/{WEIGHTS_FILE}); run export "
+                       f"first")
     if folder.name == ANY_PAINTING:  # one network for any picture: no style.json, both variants checked
-        for variant in ("temporal", "framewise"):
+        for variant in (Variant.TEMPORAL, Variant.FRAMEWISE):
             read_conditional_config(folder / variant)
         return
     if not (folder / STYLE_FILE).is_file():

@@ -27,7 +27,7 @@ import json
 import time
 from pathlib import Path
 
-from vst.catalog import FAST_FRAMEWISE_VARIANT, FAST_VARIANT, LIVE_VARIANT, Style
+from vst.catalog import Style, Variant
 from vst.checkpoint_check import load_network
 from vst.onnx_export import export_checkpoint
 from vst.teacher import teacher_for_painting
@@ -43,7 +43,7 @@ MAGENTA = "magenta"
 #: one it learns, with only its first blocks kept, still renders the teacher's strokes and needs only a short
 #: fine-tuning; a :class:`vst.model.FastStyleNet` distilled from scratch in the same time learnt a blurred photo in
 #: the teacher's palette (its stride-2 first layer and pixel-shuffle output never picked up the strokes).
-LIGHT_BLOCKS = {FAST_VARIANT: 2, FAST_FRAMEWISE_VARIANT: 2, LIVE_VARIANT: 1}
+LIGHT_BLOCKS = {Variant.FAST: 2, Variant.FAST_FRAMEWISE: 2, Variant.LIVE: 1}
 #: Their recipe: the student's, but a higher learning rate (the shortened network has more to recover) and a lighter
 #: temporal term (at the student's 350 a 2-block network lost the strokes and the contrast while flickering a tenth as
 #: much as the teacher, far under its bar).
@@ -108,28 +108,28 @@ def bundle_from_teacher(base: TrainConfig, slug: str, style: Style, out: Path, c
     teacher = write_teacher(base.style_image, base.runs_dir / f"{slug}-teacher")
     lap("teacher")
     student = dataclasses.replace(with_recipe(base, TEACHER_STUDENT_DEFAULTS), teacher=teacher, init_from=teacher,
-                                  name=f"{slug}-temporal", framewise=False)
+                                  name=f"{slug}-{Variant.TEMPORAL}", framewise=False)
     temporal = train(student)
-    lap("temporal")
-    framewise = framewise_from_teacher(teacher, student, base.runs_dir / f"{slug}-framewise" / FINAL)
-    lap("framewise")
-    fast = distil(student, f"{slug}-{FAST_VARIANT}", temporal, LIGHT_BLOCKS[FAST_VARIANT], framewise=False,
+    lap(Variant.TEMPORAL)
+    framewise = framewise_from_teacher(teacher, student, base.runs_dir / f"{slug}-{Variant.FRAMEWISE}" / FINAL)
+    lap(Variant.FRAMEWISE)
+    fast = distil(student, f"{slug}-{Variant.FAST}", temporal, LIGHT_BLOCKS[Variant.FAST], framewise=False,
                   steps=fast_steps)
-    lap(FAST_VARIANT)
-    twin = distil(student, f"{slug}-{FAST_FRAMEWISE_VARIANT}", framewise, LIGHT_BLOCKS[FAST_FRAMEWISE_VARIANT],
+    lap(Variant.FAST)
+    twin = distil(student, f"{slug}-{Variant.FAST_FRAMEWISE}", framewise, LIGHT_BLOCKS[Variant.FAST_FRAMEWISE],
                   framewise=True, steps=fast_steps)
-    lap(FAST_FRAMEWISE_VARIANT)
-    live = distil(student, f"{slug}-{LIVE_VARIANT}", fast, LIGHT_BLOCKS[LIVE_VARIANT], framewise=False,
+    lap(Variant.FAST_FRAMEWISE)
+    live = distil(student, f"{slug}-{Variant.LIVE}", fast, LIGHT_BLOCKS[Variant.LIVE], framewise=False,
                   steps=fast_steps)
-    lap(LIVE_VARIANT)
-    detail = calibrate_networks({"temporal": temporal, FAST_VARIANT: fast, FAST_FRAMEWISE_VARIANT: twin},
+    lap(Variant.LIVE)
+    detail = calibrate_networks({Variant.TEMPORAL: temporal, Variant.FAST: fast, Variant.FAST_FRAMEWISE: twin},
                                 teacher, base.data_dir)
     print(f"{slug}: frame detail " + ", ".join(f"{k} {v:g}" for k, v in detail.items()), flush=True)
     lap("detail")
     export_style(style, temporal, framewise, base.style_image, out, clips, fast=fast)
-    install_checkpoint(twin, out / FAST_FRAMEWISE_VARIANT)
-    export_checkpoint(install_checkpoint(live, out / LIVE_VARIANT))
-    add_live_network(out, out / LIVE_VARIANT, base.style_image, clips)
+    install_checkpoint(twin, out / Variant.FAST_FRAMEWISE)
+    export_checkpoint(install_checkpoint(live, out / Variant.LIVE))
+    add_live_network(out, out / Variant.LIVE, base.style_image, clips)
     lap("export")
     times["total"] = round(sum(times.values()), 1)
     (base.runs_dir / f"{slug}-times.json").write_text(json.dumps(times, indent=2))

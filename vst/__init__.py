@@ -1,6 +1,6 @@
 """vst: real-time, flicker-free video neural style transfer (Huang et al. 2017)."""
 
-from .catalog import VARIANTS, Catalog, Style, get_style, load_catalog
+from .catalog import VARIANTS, Catalog, Style, Variant, get_style, load_catalog
 from .errors import (
     CheckpointError,
     FrameSizeError,
@@ -17,7 +17,7 @@ from .pipeline import RenderResult, Stylizer, render_video, stylize_video
 from .style_picture import StylePicture, open_style_picture
 
 __all__ = [
-    "Catalog", "VARIANTS", "Style", "get_style", "load_catalog", "CheckpointError", "FrameSizeError", "OutputError",
+    "Catalog", "VARIANTS", "Variant", "Style", "get_style", "load_catalog", "CheckpointError", "FrameSizeError", "OutputError",
     "OutputExistsError", "StyleNotFoundError", "StylePictureError", "VideoError", "VSTError",
     "load_model", "resolve_checkpoint", "StyleNet", "RenderResult", "Stylizer", "render_video", "stylize_video",
     "StylePicture", "open_style_picture",

@@ -15,7 +15,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .any_painting import content_frame, network_for_picture
-from .catalog import ALL_VARIANTS, DEFAULT_VARIANT, FAST_VARIANT, LIVE_VARIANT, bundled_dir, is_bundled, load_catalog
+from .catalog import ALL_VARIANTS, DEFAULT_VARIANT, Variant, bundled_dir, is_bundled, load_catalog
 from .errors import VSTError
 from .files import check_output_free
 from .hub import installed_styles, load_model
@@ -97,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--strength", type=_strength, metavar="S",
                      help="with --style-image: how much of the picture's style, 0 to 1 (default: 1; below 1 the "
                           "video's own look is mixed in)")
-    run.add_argument("--variant", choices=ALL_VARIANTS, default=DEFAULT_VARIANT,
+    run.add_argument("--variant", choices=[v.value for v in ALL_VARIANTS], default=DEFAULT_VARIANT,
                      help="temporal: trained to be steady (default); framewise: the flickery baseline")
     run.add_argument("--max-side", type=_max_side, metavar="N", default=DEFAULT_MAX_SIDE,
                      help=f"downscale so the long side is at most N pixels (default: {DEFAULT_MAX_SIDE}, which keeps "
@@ -149,10 +149,10 @@ def cmd_styles() -> int:
 def cmd_export_onnx(args: argparse.Namespace) -> int:
     from .onnx_export import ONNX_FILE, export_checkpoint, is_current
 
-    folders = args.folders or sorted(p for variant in (FAST_VARIANT, LIVE_VARIANT)
+    folders = args.folders or sorted(p for variant in (Variant.FAST, Variant.LIVE)
                                      for p in bundled_dir().glob(f"*/{variant}") if is_checkpoint_folder(p))
     if not folders:
-        raise VSTError(f"no checkpoint folder given and no bundled {FAST_VARIANT}/ or {LIVE_VARIANT}/ network under "
+        raise VSTError(f"no checkpoint folder given and no bundled {Variant.FAST}/ or {Variant.LIVE}/ network under "
                        f"{bundled_dir()}")
     stale = []
     for folder in folders:

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .catalog import ANY_PAINTING, LIVE_VARIANT, VARIANTS, bundled_dir
+from .catalog import ANY_PAINTING, VARIANTS, Variant, bundled_dir
 from .conditional import load_conditional
 from .errors import StyleNotFoundError, VideoError, VSTError
 from .hub_client import HUB_ERRORS, hub_variant
@@ -46,15 +46,15 @@ from .video import VideoReader
 
 #: The variants of the any-painting network: :data:`REQUIRED_VARIANTS` (the temporal one and its framewise baseline)
 #: and the optional real-time one.
-REQUIRED_VARIANTS: tuple[str, ...] = VARIANTS
-ANY_PAINTING_VARIANTS: tuple[str, ...] = (*VARIANTS, LIVE_VARIANT)
+REQUIRED_VARIANTS: tuple[Variant, ...] = VARIANTS
+ANY_PAINTING_VARIANTS: tuple[Variant, ...] = (*VARIANTS, Variant.LIVE)
 #: The key of the record in ``training_config`` and in the output's ``comment`` JSON.
 RECORD_KEY = "vst_style_picture"
 #: The side the content frame is decoded at for the strength control (the style predictor sees 256×256).
 CONTENT_SIDE = 512
 
 
-def any_painting_folder(variant: str = "temporal") -> Path:
+def any_painting_folder(variant: str = Variant.TEMPORAL) -> Path:
     """The checkpoint folder of the any-painting network's ``variant``: the bundled one, else the one of its Hub repo
     (:func:`vst.settings.any_painting_repo`, or the Hub cache when offline). :class:`StyleNotFoundError` naming every
     place tried (and, for a missing ``temporal``, suggesting ``framewise``) when it is nowhere."""
@@ -74,9 +74,9 @@ def any_painting_folder(variant: str = "temporal") -> Path:
     others = [v for v in ANY_PAINTING_VARIANTS if v != variant and (folder.parent / v / CONFIG_FILE).is_file()]
     hint = f"; use --variant {others[0]}" if others else \
         " (write the framewise one with `python -m training any-painting-teacher`)"
-    if variant == LIVE_VARIANT:
+    if variant == Variant.LIVE:
         hint += (f" (train it with `python -m training any-painting --from <temporal> --blocks 2 --variant "
-                 f"{LIVE_VARIANT}`)")
+                 f"{Variant.LIVE}`)")
     raise StyleNotFoundError(f"the any-painting network's {variant} variant is not installed: {folder} is "
                              f"missing{where}{hint}")
 
@@ -109,7 +109,7 @@ def content_frame(source: str | os.PathLike[str]) -> Image.Image:
     raise VideoError(f"{source} has no decodable video frames")
 
 
-def network_for_picture(picture: StylePicture | str | Path, *, strength: float = 1.0, variant: str = "temporal",
+def network_for_picture(picture: StylePicture | str | Path, *, strength: float = 1.0, variant: str = Variant.TEMPORAL,
                         content: Image.Image | None = None) -> MagentaStyleNet:
     """The any-painting network's ``variant`` with ``picture``'s style vector folded in, eval mode, CPU, float32.
 
@@ -124,7 +124,7 @@ def network_for_picture(picture: StylePicture | str | Path, *, strength: float =
     return network_for_vectors(vectors, picture.sha256, variant=variant, conditional=load_conditional(folder))
 
 
-def network_for_vectors(vectors: StyleVectors, sha256: str, *, variant: str = "temporal",
+def network_for_vectors(vectors: StyleVectors, sha256: str, *, variant: str = Variant.TEMPORAL,
                         conditional: MagentaTransform | None = None) -> MagentaStyleNet:
     """:func:`network_for_picture` from a picture's style vectors (computed once, e.g. kept by the app between
     renders) and its file's ``sha256``; ``conditional``: the ``variant``'s network already loaded

@@ -20,12 +20,12 @@ from .checkpoint_check import load_network
 from .errors import StyleNotFoundError, first_line
 from .hub_client import HUB_ERRORS, cached_variant, download_variants, hub_reachable, hub_variant
 from .model import StyleNet
-from .style_folder import ALL_VARIANTS, CONFIG_FILE, WEIGHTS_FILE, Style, check_variant, is_checkpoint_folder
+from .style_folder import ALL_VARIANTS, CONFIG_FILE, WEIGHTS_FILE, Style, Variant, check_variant, is_checkpoint_folder
 
 log = logging.getLogger(__name__)
 
 
-def resolve_checkpoint(style: str, variant: str = "temporal", *, catalog: Catalog | None = None) -> Path:
+def resolve_checkpoint(style: str, variant: str = Variant.TEMPORAL, *, catalog: Catalog | None = None) -> Path:
     """The folder holding ``style``'s ``variant`` checkpoint.
 
     ``style`` is a slug of ``catalog`` (default: :func:`vst.catalog.load_catalog` now), or a path to a checkpoint
@@ -55,7 +55,7 @@ def resolve_checkpoint(style: str, variant: str = "temporal", *, catalog: Catalo
         ) from None
 
 
-def load_model(style: str, variant: str = "temporal", *, device: str | torch.device = "cpu",
+def load_model(style: str, variant: str = Variant.TEMPORAL, *, device: str | torch.device = "cpu",
                catalog: Catalog | None = None) -> StyleNet:
     """Load a style checkpoint (see :func:`resolve_checkpoint`) as an eval-mode :class:`StyleNet` on ``device``."""
     folder = resolve_checkpoint(style, variant, catalog=catalog)

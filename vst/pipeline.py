@@ -30,6 +30,7 @@ from .hub import load_model
 from .metrics import WarpingErrorMeter
 from .model import StyleNet, with_inference
 from .stages import Stages
+from .style_folder import Variant
 from .style_picture import StylePicture
 from .teacher import check_strength
 from .video import FrameBatch, VideoReader, fit_size
@@ -324,7 +325,7 @@ def stylize_video(
     output: str | os.PathLike[str],
     *,
     style: str | StyleNet | StylePicture = "starry-night",
-    variant: str = "temporal",
+    variant: str = Variant.TEMPORAL,
     strength: float = 1.0,
     max_side: int | None = DEFAULT_MAX_SIDE,
     device: str | None = None,

@@ -7,7 +7,7 @@ A style folder (``vst/checkpoints/<slug>/``, an export of ``python -m training e
     painting.jpg     a small thumbnail of the painting (``Style.thumbnail``)
     preview.jpg      the temporal model's output on a sample photo (``Style.preview``)
     README.md        the model card (its YAML front matter carries the same metadata under ``vst_style``)
-    temporal/ framewise/ fast/ ...   one checkpoint folder per variant (:data:`ALL_VARIANTS`): config.json and
+    temporal/ framewise/ fast/ ...   one checkpoint folder per variant (:class:`Variant`): config.json and
                      model.safetensors (:data:`CONFIG_FILE`, :data:`WEIGHTS_FILE`)
 
 This module reads and writes that metadata and knows those names; it finds nothing (:mod:`vst.catalog` lists the styles,
@@ -16,6 +16,7 @@ This module reads and writes that metadata and knows those names; it finds nothi
 
 from __future__ import annotations
 
+import enum
 import json
 import re
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -24,19 +25,38 @@ from pathlib import Path
 from .errors import StyleNotFoundError
 from .settings import hub_namespace
 
-#: ``temporal``: trained with the temporal loss (the steady one). ``framewise``: the same network and settings without it.
-#: These two are the A/B pair of the vote.
-VARIANTS: tuple[str, ...] = ("temporal", "framewise")
-#: The real-time network distilled from the temporal one (``FastStyleNet``); optional per style.
-FAST_VARIANT = "fast"
-#: The fast network's framewise twin: same size and recipe, trained without the temporal term (``python -m training
-#: distill --framewise``); optional per style. The app compares the fast network with it, like with like.
-FAST_FRAMEWISE_VARIANT = "fast-framewise"
-#: The Live tab's in-browser network: the fast network distilled into a third of its arithmetic (``python -m training
-#: distill --live``), with its ``model.onnx``; optional per style (the Live tab runs the fast network without it).
-LIVE_VARIANT = "live"
-ALL_VARIANTS: tuple[str, ...] = (*VARIANTS, FAST_VARIANT, FAST_FRAMEWISE_VARIANT, LIVE_VARIANT)
-DEFAULT_VARIANT = "temporal"
+
+class Variant(enum.StrEnum):
+    """A network of a style, named as its checkpoint subfolder: a member equals, hashes, prints and reprs as that name
+    (``'fast'``), so that whatever it reaches (paths, JSON, SQLite, messages) reads as the plain string did; only
+    orjson (Gradio's JSON) refuses one as a dict key.
+
+    - ``TEMPORAL``: trained with the temporal loss (the steady one); the default.
+    - ``FRAMEWISE``: the same network and settings trained without it. These two are the A/B pair of the vote and
+      every style has them (:data:`VARIANTS`); the rest are optional.
+    - ``FAST``: the real-time network (``FastStyleNet``) distilled from the temporal one; its folder also holds
+      ``model.onnx``, the same network for the browser.
+    - ``FAST_FRAMEWISE``: the fast network's framewise twin, same size and recipe without the temporal term
+      (``python -m training distill --framewise``); the app compares the fast network with it, like with like.
+    - ``LIVE``: the Live tab's in-browser network, the fast one distilled into a third of its arithmetic (``python -m
+      training distill --live``), with its ``model.onnx`` (without it the Live tab runs ``FAST``).
+    """
+
+    TEMPORAL = "temporal"
+    FRAMEWISE = "framewise"
+    FAST = "fast"
+    FAST_FRAMEWISE = "fast-framewise"
+    LIVE = "live"
+
+    def __repr__(self) -> str:
+        return repr(self.value)
+
+
+#: The two variants every style has: the A/B pair of the vote.
+VARIANTS: tuple[Variant, ...] = (Variant.TEMPORAL, Variant.FRAMEWISE)
+#: Every variant a style folder may hold, in this order.
+ALL_VARIANTS: tuple[Variant, ...] = tuple(Variant)
+DEFAULT_VARIANT = Variant.TEMPORAL
 #: The metadata file of a style folder.
 STYLE_FILE = "style.json"
 #: The tensors of a checkpoint folder (what ``save_pretrained`` writes: safetensors, never a pickle).

@@ -12,7 +12,7 @@ import torch
 from huggingface_hub import ModelCard
 from PIL import Image
 
-from vst.catalog import ALL_VARIANTS, ANY_PAINTING, FAST_FRAMEWISE_VARIANT, LIVE_VARIANT, load_catalog
+from vst.catalog import ALL_VARIANTS, ANY_PAINTING, Variant, load_catalog
 from vst.checkpoint_check import load_network
 from vst.pipeline import Stylizer
 
@@ -55,10 +55,10 @@ def test_a_bundled_style_has_every_variant_small_and_without_pickles(slug: str) 
     expected_files = {"README.md", "metrics.json", "preview.jpg", "painting.jpg", "style.json"}
     assert expected_files <= {p.name for p in folder.iterdir()}
     # The fast network's framewise twin is optional (the app says so when it compares without it).
-    present = [v for v in ALL_VARIANTS if v != FAST_FRAMEWISE_VARIANT or (folder / v).is_dir()]
+    present = [v for v in ALL_VARIANTS if v != Variant.FAST_FRAMEWISE or (folder / v).is_dir()]
     for variant in present:
         files = {p.name: p.stat().st_size for p in (folder / variant).iterdir()}
-        in_browser = variant in ("fast", LIVE_VARIANT)  # the networks the Live tab runs also ship as ONNX
+        in_browser = variant in ("fast", Variant.LIVE)  # the networks the Live tab runs also ship as ONNX
         expected = {"model.safetensors", "config.json"} | ({"model.onnx"} if in_browser else set())
         assert set(files) == expected, (variant, files)
         assert files["model.safetensors"] < 8_000_000 and files.get("model.onnx", 0) < 2_000_000
@@ -107,7 +107,7 @@ def test_recorded_quality_meets_the_bar(slug: str) -> None:
         # flicker 0.31–0.51× their teachers; a student held to 0.3× lost every trial (training/flicker_target.py)
         assert temporal["warping_error"] <= 0.6 * framewise["warping_error"]
         assert fast["warping_error"] <= 0.45 * framewise["warping_error"]
-        assert metrics[LIVE_VARIANT]["warping_error"] <= 0.55 * framewise["warping_error"]
+        assert metrics[Variant.LIVE]["warping_error"] <= 0.55 * framewise["warping_error"]
         return
     assert temporal["warping_error"] <= 0.6 * framewise["warping_error"]
     assert temporal["style_distance"] <= 1.10 * framewise["style_distance"]
@@ -121,7 +121,7 @@ def test_live_network_is_a_third_of_the_fast_one_and_steady(slug: str) -> None:
     of the fast network's parameters (a style learnt from the teacher: one residual block fewer), flickering at most 0.65× as much as the framewise baseline (measured 0.38–0.63),
     with a style distance within 35% of the fast network's it learned from (measured 1.14–1.31×: a third of the
     arithmetic paints a softer picture, see docs/quality.md)."""
-    live, fast = (load_network(BUNDLED / slug / v) for v in (LIVE_VARIANT, "fast"))
+    live, fast = (load_network(BUNDLED / slug / v) for v in (Variant.LIVE, "fast"))
     if from_teacher(slug):  # the student's network with one residual block against the fast network's two
         assert live.architecture == fast.architecture == "magenta" and len(live.residuals) < len(fast.residuals)
     else:
@@ -131,8 +131,8 @@ def test_live_network_is_a_third_of_the_fast_one_and_steady(slug: str) -> None:
     metrics = json.loads((BUNDLED / slug / "metrics.json").read_text())
     if from_teacher(slug):  # its bar is against the teacher (test_recorded_quality_meets_the_bar)
         return
-    assert metrics[LIVE_VARIANT]["warping_error"] <= 0.65 * metrics["framewise"]["warping_error"]
-    assert metrics[LIVE_VARIANT]["style_distance"] <= 1.35 * metrics["fast"]["style_distance"]
+    assert metrics[Variant.LIVE]["warping_error"] <= 0.65 * metrics["framewise"]["warping_error"]
+    assert metrics[Variant.LIVE]["style_distance"] <= 1.35 * metrics["fast"]["style_distance"]
 
 
 def _held_out_frames() -> list[np.ndarray]:
@@ -161,13 +161,13 @@ def test_framewise_baseline_has_no_blown_out_blobs_the_temporal_model_lacks(slug
         assert _blown_out_share(framewise, frames) <= _blown_out_share(temporal, frames) + 0.5
 
 
-TWINS = [s for s in SLUGS if (BUNDLED / s / FAST_FRAMEWISE_VARIANT).is_dir()]
+TWINS = [s for s in SLUGS if (BUNDLED / s / Variant.FAST_FRAMEWISE).is_dir()]
 
 
 @pytest.mark.parametrize("slug", TWINS)
 def test_fast_framewise_twin_has_no_blown_out_blobs_the_fast_network_lacks(slug: str) -> None:
     """The real-time comparison is fair too: the fast network's framewise twin (distilled from the framewise model,
     so it inherits that model's blobs) stays within 0.5 percentage points of the fast network's blown-out share."""
-    twin, fast = (load_network(BUNDLED / slug / v).eval() for v in (FAST_FRAMEWISE_VARIANT, "fast"))
+    twin, fast = (load_network(BUNDLED / slug / v).eval() for v in (Variant.FAST_FRAMEWISE, "fast"))
     for frames in _held_out_frames():
         assert _blown_out_share(twin, frames) <= _blown_out_share(fast, frames) + 0.5

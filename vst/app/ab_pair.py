@@ -9,8 +9,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..catalog import FAST_FRAMEWISE_VARIANT, FAST_VARIANT
-from ..style_folder import VARIANTS
+from ..style_folder import VARIANTS, Variant
 from .comparison import VARIANT_LABELS
 
 
@@ -39,16 +38,16 @@ class ABPair:
         """The video of ``variant`` (``temporal`` or ``framewise``)."""
         if variant not in VARIANTS:
             raise ValueError(f"variant must be one of {', '.join(VARIANTS)}, not {variant!r}")
-        return self.temporal if variant == "temporal" else self.framewise
+        return self.temporal if variant == Variant.TEMPORAL else self.framewise
 
     def warping_error(self, variant: str) -> float:
         self.path(variant)  # validates
-        return self.temporal_warping_error if variant == "temporal" else self.framewise_warping_error
+        return self.temporal_warping_error if variant == Variant.TEMPORAL else self.framewise_warping_error
 
     def label(self, variant: str) -> str:
         """The name of the network that rendered ``variant`` (``temporal`` or ``framewise``), e.g. ``fast``."""
         if self.network == "fast":
-            return VARIANT_LABELS[FAST_VARIANT if variant == "temporal" else FAST_FRAMEWISE_VARIANT]
+            return VARIANT_LABELS[Variant.FAST if variant == Variant.TEMPORAL else Variant.FAST_FRAMEWISE]
         return VARIANT_LABELS[variant]
 
     def available(self) -> bool:

@@ -24,14 +24,15 @@ import numpy as np
 import pandas as pd
 
 from ..pipeline import RenderResult
+from ..style_folder import Variant
 
 #: Series names of the flicker plot and labels of the slider.
 TEMPORAL_LABEL = "temporal (ours)"
 FRAMEWISE_LABEL = "framewise"
 FAST_LABEL = "fast"
 FAST_FRAMEWISE_LABEL = "fast, framewise"
-VARIANT_LABELS: dict[str, str] = {"temporal": TEMPORAL_LABEL, "framewise": FRAMEWISE_LABEL, "fast": FAST_LABEL,
-                                  "fast-framewise": FAST_FRAMEWISE_LABEL}
+VARIANT_LABELS: dict[str, str] = {Variant.TEMPORAL: TEMPORAL_LABEL, Variant.FRAMEWISE: FRAMEWISE_LABEL,
+                                  Variant.FAST: FAST_LABEL, Variant.FAST_FRAMEWISE: FAST_FRAMEWISE_LABEL}
 #: Columns of :func:`flicker_frame`.
 FLICKER_COLUMNS: tuple[str, str, str] = ("frame", "warping_error", "variant")
 
@@ -96,13 +97,14 @@ def flicker_frame(result: RenderResult) -> pd.DataFrame:
     ``warping_error`` (NaN at scene cuts, drawn as a gap) and ``variant`` (:data:`VARIANT_LABELS`)."""
     rows: list[dict[str, object]] = []
     for name, errors in result.warping_errors.items():
-        label = VARIANT_LABELS.get(name, name)
+        label = VARIANT_LABELS.get(name, str(name))
         rows.extend({"frame": i + 1, "warping_error": float(e), "variant": label} for i, e in enumerate(errors))
     frame = pd.DataFrame(rows, columns=list(FLICKER_COLUMNS))
     return frame.astype({"frame": "int64", "warping_error": "float64", "variant": "string"})
 
 
-def flicker_change(result: RenderResult, variant: str = "temporal", baseline: str = "framewise") -> float | None:
+def flicker_change(result: RenderResult, variant: str = Variant.TEMPORAL,
+                   baseline: str = Variant.FRAMEWISE) -> float | None:
     """Relative change of the mean warping error, ``variant`` (temporal or fast) vs ``baseline`` (−0.58 means 58 %
     less flicker); ``None`` when either variant is missing or not measurable (too few frames, only scene cuts)."""
     means = result.mean_warping_error()
@@ -114,20 +116,20 @@ def flicker_change(result: RenderResult, variant: str = "temporal", baseline: st
     return temporal / framewise - 1.0
 
 
-def flicker_reading(result: RenderResult, variant: str = "temporal", baseline: str = "framewise") -> str:
+def flicker_reading(result: RenderResult, variant: str = Variant.TEMPORAL, baseline: str = Variant.FRAMEWISE) -> str:
     """The plot's one-line reading, e.g. ``58% less flicker than framewise`` (or ``12% more …``, ``as much …``,
     ``flicker not measurable …``)."""
     change = flicker_change(result, variant, baseline)
     if change is None:
         return "flicker not measurable (too few frames or only scene cuts)"
     percent = round(change * 100)
-    than = VARIANT_LABELS.get(baseline, baseline)
+    than = VARIANT_LABELS.get(baseline, str(baseline))
     if percent == 0:
         return f"as much flicker as {than}"
     return f"{abs(percent)}% {'less' if percent < 0 else 'more'} flicker than {than}"
 
 
-def summary_line(result: RenderResult, variant: str = "temporal") -> str:
+def summary_line(result: RenderResult, variant: str = Variant.TEMPORAL) -> str:
     """One line for the UI, e.g. ``flicker −58% vs framewise · 14.2 fps · 120 frames · 640×272``: the flicker of
     ``variant`` (temporal or fast) relative to the framewise baseline, and the whole render's speed."""
     change = flicker_change(result, variant)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..catalog import FAST_VARIANT, Catalog
+from ..catalog import Catalog, Variant
 from ..checkpoint_check import check_checkpoint, load_network
 from ..errors import CheckpointError
 from ..files import atomic_output
@@ -56,11 +56,11 @@ class GalleryStyle:
 
     @property
     def has_framewise(self) -> bool:
-        return "framewise" in self.variants
+        return Variant.FRAMEWISE in self.variants
 
     @property
     def has_fast(self) -> bool:
-        return FAST_VARIANT in self.variants
+        return Variant.FAST in self.variants
 
 
 def realtime_note(style: GalleryStyle | None, fast: bool = True) -> str:
@@ -80,7 +80,7 @@ def realtime_note(style: GalleryStyle | None, fast: bool = True) -> str:
 def cached_preview(slug: str, checkpoint: Path, out_dir: Path) -> Path:
     """``<out_dir>/<slug>-<key>.jpg``: the checkpoint's :func:`~vst.preview.render_preview`, rendered once and
     cached (for a style folder without its ``preview.jpg``)."""
-    out = Path(out_dir) / f"{slug}-{checkpoint_digest({'temporal': checkpoint})}.jpg"
+    out = Path(out_dir) / f"{slug}-{checkpoint_digest({Variant.TEMPORAL: checkpoint})}.jpg"
     if out.is_file():
         return out
     image = render_preview(load_network(checkpoint))
@@ -96,7 +96,7 @@ def style_preview(style: InstalledStyle, previews_dir: Path) -> Path:
         shipped = folder.parent / PREVIEW_NAME
         if shipped.is_file():
             return shipped
-    return cached_preview(style.slug, style.variants["temporal"], previews_dir)
+    return cached_preview(style.slug, style.variants[Variant.TEMPORAL], previews_dir)
 
 
 def style_painting(style: InstalledStyle) -> Path | None:
@@ -188,7 +188,7 @@ def gallery_styles(config: AppConfig, catalog: Catalog | None = None) -> list[Ga
     found = []
     for style in installed_styles(download=True, catalog=catalog):
         style = _usable_variants(style)
-        if "temporal" not in style.variants:
+        if Variant.TEMPORAL not in style.variants:
             log.warning("the app skips '%s': only its %s variant is installed", style.slug, ", ".join(style.variants))
             continue
         preview = style_preview(style, config.previews_dir)

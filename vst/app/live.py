@@ -30,7 +30,7 @@ from fastapi.responses import FileResponse
 from fastapi.routing import APIRoute
 
 from .. import web_runtime
-from ..catalog import FAST_VARIANT, LIVE_VARIANT
+from ..catalog import Variant
 from ..fingerprint import file_sha256
 from ..onnx_export import ONNX_FILE, export_checkpoint, exported_from, is_current
 from .gallery import GalleryStyle
@@ -43,7 +43,7 @@ PAGE = PAGE_DIR / "live.html"
 SIZES: tuple[tuple[int, int], ...] = ((320, 180), (480, 270), (640, 360))
 FRAME_HEIGHT_PX = 800  # the frame's height until its page reports its own (FRAME_JS)
 #: The networks the page can run, in the order it prefers them, with the labels of its "Network" menu.
-NETWORKS: dict[str, str] = {LIVE_VARIANT: "light (fastest)", FAST_VARIANT: "fast (more detail)"}
+NETWORKS: dict[str, str] = {Variant.LIVE: "light (fastest)", Variant.FAST: "fast (more detail)"}
 
 INTRO = (
     "Your camera as a moving painting, computed **in your own browser** (the image never leaves your device), at the "
@@ -172,10 +172,11 @@ def live_routes(files: LiveFiles | None = None) -> list[APIRoute]:
 
 def style_entry(style: LiveStyle, files: LiveFiles | None = None) -> dict[str, object]:
     """One style as the page reads it: ``{"slug", "caption", "models": {network: file name}}``, its files registered
-    in ``files`` (default :data:`LIVE_FILES`)."""
+    in ``files`` (default :data:`LIVE_FILES`). Plain ``str`` keys: Gradio's JSON (orjson) refuses a ``Variant``
+    as a key."""
     registry = LIVE_FILES if files is None else files
     return {"slug": style.slug, "caption": style.caption,
-            "models": {k: registry.add(f"models/{style.slug}", v, k) for k, v in style.models.items()}}
+            "models": {str(k): registry.add(f"models/{style.slug}", v, k) for k, v in style.models.items()}}
 
 
 def page_config(styles: Sequence[LiveStyle], examples: Sequence[tuple[Path, str]], runtime: Path | None,
@@ -186,7 +187,7 @@ def page_config(styles: Sequence[LiveStyle], examples: Sequence[tuple[Path, str]
     offered even when no installed style has one."""
     registry = LIVE_FILES if files is None else files
     offered = [name for name in NETWORKS
-               if any(name in s.models for s in styles) or (own_painting and name == FAST_VARIANT)]
+               if any(name in s.models for s in styles) or (own_painting and name == Variant.FAST)]
     return {
         "styles": [style_entry(s, registry) for s in styles],
         "networks": [{"name": name, "label": NETWORKS[name]} for name in offered],

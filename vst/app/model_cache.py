@@ -7,7 +7,7 @@ import logging
 import threading
 from pathlib import Path
 
-from ..catalog import FAST_VARIANT
+from ..catalog import Variant
 from ..checkpoint_check import load_network
 from ..errors import CheckpointError
 from ..pipeline import Stylizer, select_device
@@ -59,7 +59,7 @@ class ModelCache:
         with self._lock:
             if key in self._choices:
                 return self._choices[key]
-        network = self.stylizer(slug, FAST_VARIANT, folder).model
+        network = self.stylizer(slug, Variant.FAST, folder).model
         choice = choose_scale(network, width, height, fps, device=str(self.device))
         log.info("%s at %dx%d, %.2f fps: %s (%.1f fps measured)", slug, width, height, fps,
                  choice.describe(width, height), 1 / choice.seconds_per_frame)

@@ -37,7 +37,7 @@ from ..fingerprint import checkpoint_digest, checkpoint_fingerprint, file_sha256
 from ..hub import InstalledStyle, installed_styles
 from ..pipeline import Stylizer, render_video, select_device
 from ..settings import cache_root
-from ..style_folder import VARIANTS
+from ..style_folder import VARIANTS, Variant
 from ..video import VideoReader
 from ..video_writer import VideoWriter
 from .ab_pair import ABPair
@@ -142,10 +142,11 @@ def _read_pair(job: _Job) -> ABPair | None:
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         errors = meta.get("warping_error", {})
-        pair = ABPair(job.style.slug, job.clip, job.folder / "temporal.mp4", job.folder / "framewise.mp4",
+        pair = ABPair(job.style.slug, job.clip, job.folder / f"{Variant.TEMPORAL}.mp4",
+                      job.folder / f"{Variant.FRAMEWISE}.mp4",
                       frames=int(meta["frames"]),
-                      temporal_warping_error=_nan_if_none(errors.get("temporal")),
-                      framewise_warping_error=_nan_if_none(errors.get("framewise")),
+                      temporal_warping_error=_nan_if_none(errors.get(Variant.TEMPORAL)),
+                      framewise_warping_error=_nan_if_none(errors.get(Variant.FRAMEWISE)),
                       checkpoints=checkpoint_digest(job.style.variants, VARIANTS))
     except (OSError, ValueError, KeyError, TypeError) as err:
         log.warning("ignoring the unreadable showcase entry %s (%s); it will be rendered again", job.folder, err)
@@ -213,9 +214,9 @@ def _render(job: _Job, stylizers: Mapping[str, Stylizer], *, max_side: int, max_
             log.info("removing the outdated showcase render %s", stale)
             shutil.rmtree(stale)
     log.info("rendered %s / %s: %d frames at %.1f fps", job.style.slug, job.clip, result.frames, result.fps)
-    return ABPair(job.style.slug, job.clip, result.outputs["temporal"], result.outputs["framewise"],
-                  frames=result.frames, temporal_warping_error=errors.get("temporal", math.nan),
-                  framewise_warping_error=errors.get("framewise", math.nan),
+    return ABPair(job.style.slug, job.clip, result.outputs[Variant.TEMPORAL], result.outputs[Variant.FRAMEWISE],
+                  frames=result.frames, temporal_warping_error=errors.get(Variant.TEMPORAL, math.nan),
+                  framewise_warping_error=errors.get(Variant.FRAMEWISE, math.nan),
                   checkpoints=checkpoint_digest(job.style.variants, VARIANTS))
 
 

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
-from ..catalog import FAST_FRAMEWISE_VARIANT, FAST_VARIANT
+from ..catalog import Variant
 from ..errors import VideoError, VSTError
 from ..metrics import WarpingErrorMeter
 from ..pipeline import RenderResult, Stylizer, check_frame_size, render_video
@@ -65,16 +65,16 @@ class FramesTooLargeError(VideoError):
 
 def choose_network(style: GalleryStyle, realtime: bool) -> str:
     """The variant that renders the main video: ``fast`` when real-time is asked for and installed, else temporal."""
-    return FAST_VARIANT if realtime and style.has_fast else "temporal"
+    return Variant.FAST if realtime and style.has_fast else Variant.TEMPORAL
 
 
 def baseline_for(style: GalleryStyle, variant: str) -> str | None:
     """The variant a result of ``variant`` is compared with, like with like: the fast network's framewise twin for
     the fast network (the full-size framewise model when the style has no twin), the framewise model for the
     temporal one; ``None`` when the style has neither."""
-    if variant == FAST_VARIANT and FAST_FRAMEWISE_VARIANT in style.variants:
-        return FAST_FRAMEWISE_VARIANT
-    return "framewise" if style.has_framewise else None
+    if variant == Variant.FAST and Variant.FAST_FRAMEWISE in style.variants:
+        return Variant.FAST_FRAMEWISE
+    return Variant.FRAMEWISE if style.has_framewise else None
 
 
 def video_seconds(info: VideoInfo) -> float | None:
@@ -144,7 +144,7 @@ class StylizeService:
         frames = info.num_frames if info.num_frames else max(1, round(seconds * max(info.fps, 1.0)))
         scale = min(1.0, self.config.max_side / max(info.width, info.height))
         pixels = round(info.width * scale) * round(info.height * scale)
-        if main == FAST_VARIANT and baseline is not None:
+        if main == Variant.FAST and baseline is not None:
             stages = [Stage((main,), frames, pixels), Stage((baseline,), frames, pixels)]
         else:
             stages = [Stage(tuple([main] + ([baseline] if baseline else [])), frames, pixels)]
@@ -185,7 +185,7 @@ class StylizeService:
                 rest = planned[1:] if stage == "video" else []
                 later = self.line.speed.estimate(rest) if rest else 0.0
                 if later is None and left is not None and fps > 0 and rest and rest[0].variants == (
-                        FAST_FRAMEWISE_VARIANT,):  # the fast twin costs what the fast network did
+                        Variant.FAST_FRAMEWISE,):  # the fast twin costs what the fast network did
                     later = (done / fps + left) if rest[0].frames else None
                 self.line.report(ticket, None if left is None or later is None else left + later)
                 events.put(JobStatus(ticket.id, stage, done, total, fps, left,  # type: ignore[arg-type]
@@ -257,16 +257,16 @@ class StylizeService:
         """:meth:`stages` of a checked style and video; ``cancel`` stops the render at its next frames."""
         main, baseline, _ = self.plan(chosen, info, realtime)
         scale_note = ""
-        if main == FAST_VARIANT and baseline == "framewise":
+        if main == Variant.FAST and baseline == Variant.FRAMEWISE:
             log.warning("%s has no %s network: the fast network is compared with the full-size framewise model "
                         "(slower; train the twin with `python -m training distill --framewise`)", chosen.slug,
-                        FAST_FRAMEWISE_VARIANT)
+                        Variant.FAST_FRAMEWISE)
         variants = [main] + ([baseline] if baseline is not None else [])
         if chosen.networks is not None:  # built for this job (a visitor's painting), never shared
             stylizers = chosen.networks(variants, source, self.models.device)
         else:
             scale = 1.0
-            if main == FAST_VARIANT:  # real time: the internal resolution that keeps up here, measured
+            if main == Variant.FAST:  # real time: the internal resolution that keeps up here, measured
                 width, height = fit_size(info.width, info.height, self.config.max_side)
                 choice = self.models.realtime_choice(chosen.slug, chosen.variants[main], width, height, info.fps)
                 scale, scale_note = choice.scale, choice.describe(width, height)
@@ -284,7 +284,7 @@ class StylizeService:
                                   has_sound=info.has_audio, digest=digest, no_fast=chosen.no_fast,
                                   about=chosen.about, scale_note=scale_note, **state)  # type: ignore[arg-type]
 
-        one_pass = main != FAST_VARIANT or baseline is None  # the temporal model: video and comparison together
+        one_pass = main != Variant.FAST or baseline is None  # the temporal model: video and comparison together
         try:
             first = self._render(source, info, {v: (stylizers[v], outputs[v]) for v in (variants if one_pass
                                                                                         else [main])},
@@ -296,7 +296,7 @@ class StylizeService:
                 raise VideoError(f"This video could not be processed: {_without_path(str(err), source)}") from None
             raise
         log.info("job %s: %s (%s%s) delivered, %d frames at %.1f fps", job_id, chosen.slug, main,
-                 ", no fast network" if realtime and main != FAST_VARIANT else "", first.frames, first.fps)
+                 ", no fast network" if realtime and main != Variant.FAST else "", first.frames, first.fps)
         if one_pass:
             yield outcome(first, first.seconds)
             return
@@ -369,7 +369,7 @@ def output_name(source: Path, style: str, variant: str) -> str:
     """E.g. ``holiday_starry-night.mp4`` (temporal), ``holiday_starry-night_fast.mp4`` and
     ``holiday_starry-night_framewise.mp4``: the download's name."""
     stem = "".join(c if c.isalnum() or c in "-_" else "-" for c in source.stem)[:60].strip("-_") or "video"
-    return f"{stem}_{style}.mp4" if variant == "temporal" else f"{stem}_{style}_{variant}.mp4"
+    return f"{stem}_{style}.mp4" if variant == Variant.TEMPORAL else f"{stem}_{style}_{variant}.mp4"
 
 
 def _without_path(message: str, path: str | os.PathLike[str]) -> str:

@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..catalog import FAST_FRAMEWISE_VARIANT, FAST_VARIANT
+from ..catalog import Variant
 from ..fingerprint import checkpoint_digest
 from ..pipeline import RenderResult
 from .ab_pair import ABPair
-from .comparison import VARIANT_LABELS, flicker_frame, flicker_reading, slider_html
+from .comparison import FRAMEWISE_LABEL, VARIANT_LABELS, flicker_frame, flicker_reading, slider_html
 from .gallery import NO_FAST, GalleryStyle
 from .media import media_url
 
@@ -44,7 +44,8 @@ def speed_text(frames: int, seconds: float, clip_fps: float) -> str:
 
 #: (network, baseline) pairs the blind vote can show: the same architecture trained with and without the temporal
 #: loss.
-FAIR_PAIRS: tuple[tuple[str, str], ...] = (("temporal", "framewise"), (FAST_VARIANT, FAST_FRAMEWISE_VARIANT))
+FAIR_PAIRS: tuple[tuple[Variant, Variant], ...] = ((Variant.TEMPORAL, Variant.FRAMEWISE),
+                                                  (Variant.FAST, Variant.FAST_FRAMEWISE))
 
 
 @dataclass(frozen=True)
@@ -88,12 +89,12 @@ class StylizeOutcome:
     @property
     def fell_back(self) -> bool:
         """Real-time was asked for, but the style has no fast network, so the temporal model rendered it."""
-        return self.realtime and self.variant != FAST_VARIANT
+        return self.realtime and self.variant != Variant.FAST
 
     @property
     def twin_missing(self) -> bool:
         """The fast network had to be compared with the full-size framewise model: the style has no fast twin."""
-        return self.variant == FAST_VARIANT and self.baseline_variant == "framewise"
+        return self.variant == Variant.FAST and self.baseline_variant == Variant.FRAMEWISE
 
     @property
     def compared(self) -> bool:
@@ -136,7 +137,7 @@ class StylizeOutcome:
         fallback = f" · The fast network was asked for, but {self.no_fast}." if self.fell_back else ""
         frames = self.result.frames
         sound = " · its sound kept" if self.has_sound else ""
-        together = (" (together with the framewise baseline)" if self.variant != FAST_VARIANT and self.baseline
+        together = (" (together with the framewise baseline)" if self.variant != Variant.FAST and self.baseline
                     else "")
         about = f" · {self.about}" if self.about else ""
         scale = f" · {self.scale_note[0].upper()}{self.scale_note[1:]}" if self.scale_note else ""
@@ -146,7 +147,7 @@ class StylizeOutcome:
     def summary(self) -> str:
         """The result text (Markdown): :meth:`network_line`, then the comparison's state or reading."""
         size = f"{self.result.frames} frames · {self.result.width}×{self.result.height}"
-        baseline = VARIANT_LABELS.get(self.baseline_variant or "framewise", "framewise")
+        baseline = VARIANT_LABELS.get(self.baseline_variant or Variant.FRAMEWISE, FRAMEWISE_LABEL)
         if self.baseline is None:
             stats = f"{size} · this style's framewise baseline is not installed, so there is nothing to compare with"
         elif self.comparison_error is not None:
@@ -168,7 +169,7 @@ class StylizeOutcome:
             return None
         assert self.baseline is not None
         return ABPair(self.style, f"upload-{self.job_id}", self.video, self.baseline, own=True,
-                    checkpoints=self.checkpoints, network="fast" if self.variant == FAST_VARIANT else "full-size")
+                    checkpoints=self.checkpoints, network="fast" if self.variant == Variant.FAST else "full-size")
 
     @property
     def checkpoints(self) -> str:

@@ -8,8 +8,9 @@ from typing import Any
 
 import gradio as gr
 
+from ..style_folder import Variant
 from .ab_pair import ABPair
-from .comparison import VARIANT_LABELS, placeholder_html
+from .comparison import FRAMEWISE_LABEL, VARIANT_LABELS, placeholder_html
 from .layout import OFF, PaintingPanel, StylizeTab
 from .progress import JobStatus, status_html
 from .stylize_jobs import StylizeService
@@ -46,7 +47,7 @@ class StylizeView:
         once the comparison is rendered); the status line empties when nothing is left to wait for."""
         slider = outcome.comparison_html()
         if slider is None:
-            baseline = VARIANT_LABELS.get(outcome.baseline_variant or "framewise", "framewise")
+            baseline = VARIANT_LABELS.get(outcome.baseline_variant or Variant.FRAMEWISE, FRAMEWISE_LABEL)
             slider = placeholder_html(f"Rendering the {baseline} baseline for the comparison…" if outcome.pending else
                                       "No comparison for this video (see the text above).")
         shown: dict[Any, Any] = {

@@ -32,7 +32,7 @@ from huggingface_hub import CommitScheduler, HfApi
 from huggingface_hub.errors import HfHubHTTPError
 
 from .. import settings
-from ..catalog import VARIANTS, Catalog, load_catalog
+from ..catalog import VARIANTS, Catalog, Variant, load_catalog
 from ..errors import VSTError, first_line
 
 log = logging.getLogger(__name__)
@@ -177,7 +177,7 @@ def client_of(address: str | None, forwarded_for: str | None = None) -> str | No
 
 def _tally(counts: Mapping[str, int]) -> Tally:
     """A :class:`Tally` of ``winner`` → number of votes."""
-    return Tally(counts.get("temporal", 0), counts.get("framewise", 0), counts.get("tie", 0))
+    return Tally(counts.get(Variant.TEMPORAL, 0), counts.get(Variant.FRAMEWISE, 0), counts.get("tie", 0))
 
 
 def winner_of(left_variant: str, choice: str) -> str:

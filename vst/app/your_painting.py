@@ -47,7 +47,7 @@ from gradio.utils import get_upload_folder
 from PIL import Image, ImageDraw, ImageFont
 
 from ..any_painting import REQUIRED_VARIANTS, any_painting_folder, content_frame, network_for_vectors
-from ..catalog import FAST_VARIANT
+from ..catalog import Variant
 from ..conditional import load_conditional
 from ..errors import VideoError, VSTError
 from ..files import atomic_output
@@ -258,8 +258,8 @@ class PaintingStudio:
         """The temporal any-painting network with a picture's style at ``strength``, mixed below 1 with the sample
         photo's own vector (no video to take one from): what the preview and the Live tab render."""
         content = _photo_vector() if strength < 1.0 else None
-        return network_for_vectors(StyleVectors(vector, strength, content), sha256, variant="temporal",
-                                   conditional=self.networks["temporal"])
+        return network_for_vectors(StyleVectors(vector, strength, content), sha256, variant=Variant.TEMPORAL,
+                                   conditional=self.networks[Variant.TEMPORAL])
 
     # ------------------------------------------------------------------------------------------------ the Live tab
 
@@ -273,7 +273,7 @@ class PaintingStudio:
         network = self._photo_network(painting.vector, painting.strength, painting.sha256)
         out = export_onnx(network, painting.folder / f"live-{os.urandom(6).hex()}.onnx")
         log.info("a visitor's painting exported for the Live tab: %s", out.name)
-        return LiveStyle(YOUR_PAINTING, f"Your painting ({painting.name})", {FAST_VARIANT: out})
+        return LiveStyle(YOUR_PAINTING, f"Your painting ({painting.name})", {Variant.FAST: out})
 
     # ------------------------------------------------------------------------------------------------ a job
 
@@ -292,7 +292,8 @@ class PaintingStudio:
     def digest(self) -> str:
         """The digest of the any-painting network's temporal and framewise checkpoints: what a vote on a visitor's
         painting judged (:func:`~vst.app.stylize_outcome.pair_digest`; the same for every picture)."""
-        return pair_digest(GalleryStyle(YOUR_PAINTING, CAPTION, Path(), dict(self.folders)), "temporal", "framewise")
+        return pair_digest(GalleryStyle(YOUR_PAINTING, CAPTION, Path(), dict(self.folders)), Variant.TEMPORAL,
+                           Variant.FRAMEWISE)
 
     def style(self, painting: YourPainting) -> GalleryStyle:
         """``painting`` as the style of one job: its networks are built for that job (:meth:`job_networks`)."""
