@@ -223,7 +223,10 @@ def test_overlapped_and_sequential_renders_are_the_same(clip_mp4: Path, tmp_path
     The encoded files are compared frame by frame within :data:`SAME_FRAMES_MAE`, not byte for byte: in full-suite
     runs on this machine two encodes of the very same frames now and then came out different (sizes 4333 and 4013
     bytes, decoded frames a few levels apart), sequential against sequential too and x264 on one thread too, while the
-    meter's floats were identical; the cause (in the writer or below it) is not found yet."""
+    meter's floats were identical. Narrowed down since (session 18): the same stylized frames, converted to the very
+    same YUV planes, encoded by PyAV 18.1's libx264 in a loop in one process, come out as different files — always
+    the same for frames 128 pixels wide, one encode in 4–12 different for 160 or 176 wide, with one thread or auto,
+    edge-padding the planes' line padding helping but not curing it — so it lies in the encoder, below our code."""
     torch.manual_seed(0)
     a, b = StyleNet(**TINY).eval(), StyleNet(**TINY).eval()
     results = {}
