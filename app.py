@@ -2,74 +2,41 @@
 
 ``python app.py`` serves it on 0.0.0.0:7860 (``GRADIO_SERVER_NAME`` / ``GRADIO_SERVER_PORT`` override). Limits come
 from environment variables (:mod:`vst.app.config`). This file only lays out the UI and wires events: its components
-are built by :mod:`vst.app.layout` and what they show at each step by :mod:`vst.app.views`; the logic lives in
-:mod:`vst.app.gallery`, :mod:`vst.app.stylize_jobs`, :mod:`vst.app.blind_vote`, :mod:`vst.app.comparison`,
-:mod:`vst.app.showcase`, :mod:`vst.app.votes`, :mod:`vst.app.your_painting` (the gallery's *Your painting* card) and
-:mod:`vst.app.live` (the Live tab).
+are built by :mod:`vst.app.layout`, the events' handlers are :mod:`vst.app.handlers` and what the components show at
+each step is :mod:`vst.app.views`; the logic lives in :mod:`vst.app.gallery`, :mod:`vst.app.stylize_jobs`,
+:mod:`vst.app.blind_vote`, :mod:`vst.app.comparison`, :mod:`vst.app.showcase`, :mod:`vst.app.votes`,
+:mod:`vst.app.your_painting` (the gallery's *Your painting* card) and :mod:`vst.app.live` (the Live tab).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import gradio as gr
-import pandas as pd
 
-from vst.app.blind_vote import (
-    ABState,
-    BlindCopies,
-    PairPool,
-    Presentation,
-    cast_vote,
-    choose_next,
-    results_markdown,
-    results_table,
-    should_refresh,
-)
+from vst.app.blind_vote import ABState, BlindCopies, PairPool
 from vst.app.comparison import FRAMEWISE_LABEL
 from vst.app.config import AppConfig
 from vst.app.example_clips import example_clips, example_css
-from vst.app.gallery import GalleryStyle, gallery_styles, realtime_note
+from vst.app.gallery import gallery_styles
+from vst.app.handlers import PaintingHandlers, StylizeHandlers, VoteHandlers
 from vst.app.isolation import isolation_middleware
 from vst.app.job_activity import JobActivity
-from vst.app.layout import CSS, HEAD, PANEL_INTO_VIEW, THEME, build_stylize_tab, build_vote_tab, selected_text
-from vst.app.live import SEND_PAINTING_JS, live_routes, live_tab, style_entry
+from vst.app.layout import CSS, HEAD, PANEL_INTO_VIEW, THEME, build_stylize_tab, build_vote_tab
+from vst.app.live import SEND_PAINTING_JS, live_routes, live_tab
 from vst.app.media import media_routes
-from vst.app.progress import JobStatus
 from vst.app.stylize_jobs import StylizeService
-from vst.app.stylize_outcome import StylizeOutcome, current_digests
+from vst.app.stylize_outcome import current_digests
 from vst.app.sweep import sweep_cache
-from vst.app.views import (
-    PaintingView,
-    StylizeView,
-    api_components,
-    api_outputs,
-    forget_result,
-    keep_latest,
-    own_pair,
-    painting_text,
-    show_box,
-)
-from vst.app.votes import VoteStore, client_of
-from vst.app.your_painting import (
-    REALTIME_NOTE as PAINTING_REALTIME_NOTE,
-)
-from vst.app.your_painting import (
-    YOUR_PAINTING,
-    PaintingStudio,
-    YourPainting,
-    your_painting_card,
-)
+from vst.app.views import PaintingView, StylizeView, api_components, forget_result
+from vst.app.votes import VoteStore
+from vst.app.your_painting import YOUR_PAINTING, PaintingStudio, your_painting_card
 from vst.catalog import Catalog, load_catalog
-from vst.errors import VSTError
 from vst.memory import tune_malloc
 from vst.style_picture import ACCEPTED_NAMES
 from vst.web_runtime import ensure_web_runtime
-
-log = logging.getLogger("vst.app")
 
 TITLE = "Flicker-free video style transfer"
 INTRO = ("Turn a short video into a moving painting, **without the flicker**: pick a painting (or upload your own), "
@@ -91,11 +58,6 @@ FOOTER = (
     "card shows the painting (public domain) and what our model makes of a photo. Your uploads are processed on this "
     "server, shown only to you and deleted after a while; votes are anonymous. Code: MIT."
 )
-
-
-def _fail(err: VSTError) -> gr.Error:
-    """The one-line message of a library error, as a Gradio error (shown in the UI; no traceback)."""
-    return gr.Error(str(err), print_exception=False)
 
 
 def launch_options(config: AppConfig) -> dict[str, Any]:
@@ -163,153 +125,48 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
         # The painting panel (upload, strength, preview) shows while the last card is selected.
         painting_ui = stylize_ui.painting  # with the any-painting network (studio) only
         panel = [painting_ui.panel] if painting_ui is not None else []
-
-        def select_style(fast: bool, painting: YourPainting | None, evt: gr.SelectData) -> tuple[Any, ...]:
-            if evt.index >= len(styles):  # the last card: your painting
-                return (YOUR_PAINTING, painting_text(painting), gr.update(info=PAINTING_REALTIME_NOTE),
-                        show_box(True))
-            chosen = styles[evt.index]
-            shown = (chosen.slug, selected_text(chosen), gr.update(info=realtime_note(chosen, bool(fast))))
-            return (*shown, show_box(False)) if studio else shown
-
-        def toggle_fast(slug: str, fast: bool) -> dict[str, Any]:
-            if slug == YOUR_PAINTING:
-                return gr.update(info=PAINTING_REALTIME_NOTE)
-            chosen = next((s for s in styles if s.slug == slug), None)
-            return gr.update(info=realtime_note(chosen, bool(fast)))
+        view = StylizeView(stylize_ui, own_state)
+        stylize = StylizeHandlers(service, styles, studio, view)
 
         if stylize_ui.gallery is not None:  # styles are installed
-            stylize_ui.gallery.select(select_style, inputs=[stylize_ui.realtime, painting_state],
+            stylize_ui.gallery.select(stylize.select_style, inputs=[stylize_ui.realtime, painting_state],
                                       outputs=[stylize_ui.style, stylize_ui.selected, stylize_ui.realtime, *panel],
                                       api_visibility="private", queue=False
                                       ).then(None, js=PANEL_INTO_VIEW, api_visibility="private", queue=False)
-            stylize_ui.realtime.input(toggle_fast, inputs=[stylize_ui.style, stylize_ui.realtime],
+            stylize_ui.realtime.input(stylize.toggle_fast, inputs=[stylize_ui.style, stylize_ui.realtime],
                                       outputs=stylize_ui.realtime, api_visibility="private", queue=False,
                                       show_progress="hidden")
 
-        view = StylizeView(stylize_ui, own_state)
-
-        def check_input(video: str | None) -> tuple[Any, ...]:
-            """A new input (an upload, an example, a cleared player) takes the previous results off the page; a file
-            this server cannot use is refused at once: the player is emptied and one message under it says why."""
-            hidden = show_box(False)
-            if not video:
-                return gr.update(), gr.update(), hidden  # a refusal's message stays until the next input
-            try:
-                service.check_video(video)
-            except VSTError as err:
-                log.info("upload refused: %s", err)
-                return None, gr.update(value=str(err), visible=True), hidden
-            return gr.update(), gr.update(value="", visible=False), hidden
-
-        stylize_ui.video.change(check_input, inputs=stylize_ui.video,
+        stylize_ui.video.change(stylize.check_input, inputs=stylize_ui.video,
                                 outputs=[stylize_ui.video, stylize_ui.note, stylize_ui.results],
                                 api_visibility="private", queue=False, show_progress="hidden")
 
         if studio is not None and painting_ui is not None:
             painting_view = PaintingView(stylize_ui.selected, painting_ui)
-
-            def open_painting(upload: str | None, strength: float, previous: YourPainting | None
-                              ) -> tuple[Any, ...]:
-                """An uploaded picture: its preview, or one line saying why it is refused. Either way the file is
-                deleted at once (the upload field empties) and the session's previous picture goes."""
-                studio.forget(previous)
-                try:
-                    painting = studio.open(upload, float(strength))
-                except VSTError as err:
-                    log.info("painting refused: %s", err)
-                    return painting_view.refused(str(err))
-                return painting_view.shown(painting)
+            painting = PaintingHandlers(studio, painting_view)
 
             opened = painting_ui.file.upload(
-                open_painting, inputs=[painting_ui.file, painting_ui.strength, painting_state],
+                painting.open_painting, inputs=[painting_ui.file, painting_ui.strength, painting_state],
                 outputs=painting_view.outputs(painting_state), api_name="your_painting", queue=False,
                 show_progress="hidden")
             opened.then(None, js=PANEL_INTO_VIEW, api_visibility="private", queue=False)
 
-            def restrength(strength: float, painting: YourPainting | None) -> tuple[Any, ...]:
-                """The preview again at the strength the slider was let go at."""
-                if painting is None:
-                    return painting_view.unchanged()
-                try:
-                    painting = studio.restrength(painting, float(strength))
-                except VSTError as err:
-                    studio.forget(painting)
-                    return painting_view.refused(str(err))
-                return painting_view.shown(painting)
-
             restrengthened = painting_ui.strength.release(
-                restrength, inputs=[painting_ui.strength, painting_state],
+                painting.restrength, inputs=[painting_ui.strength, painting_state],
                 outputs=painting_view.outputs(painting_state),
                 api_visibility="private", queue=False, show_progress="hidden")
 
             if live_ui.painting_file is not None:  # the Live tab's "Your painting": the same painting of the session
                 live_file, live_note, live_entry = live_ui.painting_file, live_ui.painting_note, live_ui.painting_entry
-
-                def open_live_painting(upload: str | None, strength: float, previous: YourPainting | None
-                                       ) -> tuple[Any, ...]:
-                    """An upload on the Live tab: the session's painting (the Stylize tab shows it too), or one line
-                    under the Live tab's upload saying why it is refused."""
-                    shown = open_painting(upload, strength, previous)
-                    painting = shown[-1]
-                    note = "Preparing your painting for Live…" if painting is not None else shown[1]["value"]
-                    return (*shown, None, note)
-
-                def live_painting(painting: YourPainting | None) -> tuple[Any, Any]:
-                    """The session's painting as a style of the Live page (its network exported for it), and the
-                    line under the Live tab's upload."""
-                    if painting is None:
-                        return None, gr.update()
-                    try:
-                        entry = style_entry(studio.live_style(painting))
-                    except VSTError as err:
-                        return None, str(err)
-                    return entry, (f"**{painting.name}** is in the style menu above as *Your painting* (strength "
-                                   f"{painting.strength:g}, the Stylize tab's slider).")
-
-                sent = live_file.upload(open_live_painting,
+                sent = live_file.upload(painting.open_live_painting,
                                         inputs=[live_file, painting_ui.strength, painting_state],
                                         outputs=[*painting_view.outputs(painting_state), live_file, live_note],
                                         api_visibility="private", queue=False, show_progress="hidden")
                 for event in (sent, opened, restrengthened):
-                    event.then(live_painting, inputs=painting_state, outputs=[live_entry, live_note],
+                    event.then(painting.live_painting, inputs=painting_state, outputs=[live_entry, live_note],
                                api_visibility="private", show_progress="hidden"
                                ).then(None, inputs=live_entry, js=SEND_PAINTING_JS, api_visibility="private",
                                       queue=False)
-
-        def job_style(style: str | None, painting: YourPainting | None, strength: float) -> str | GalleryStyle | None:
-            """What a job renders: the style of that name, or the session's own painting (NoPaintingError without)."""
-            return studio.job_style(style, painting, strength) if studio is not None else style
-
-        def stylize_in_page(video: str | None, style: str | None, realtime: bool, previous: StylizeOutcome | None,
-                            painting: YourPainting | None = None, strength: float = 1.0) -> Iterator[dict[Any, Any]]:
-            """The page's Stylize: a refusal is one message under the upload (no job starts); the job's place in
-            line and progress show in the status line above the results, and a failure stays there."""
-            job = ""
-            try:
-                chosen = job_style(style, painting, strength)
-                for event in service.watch(video, chosen, realtime=bool(realtime)):
-                    if isinstance(event, JobStatus):
-                        yield view.status(event, first=not job)
-                        job = event.job
-                        continue
-                    previous = keep_latest(service, previous, event)
-                    yield view.outcome(event)
-            except VSTError as err:
-                log.info("stylize %s: %s", "job failed" if job else "refused", err)
-                yield view.failed(job, str(err)) if job else view.refused(str(err))
-
-        def stylize(video: str | None, style: str | None, realtime: bool, previous: StylizeOutcome | None,
-                    painting: YourPainting | None = None, strength: float = 1.0) -> Iterator[tuple[Any, ...]]:
-            """The API's Stylize: each outcome (the video, then the comparison); a refusal or failure is an error."""
-            try:
-                chosen = job_style(style, painting, strength)
-                for event in service.watch(video, chosen, realtime=bool(realtime)):
-                    if isinstance(event, StylizeOutcome):
-                        previous = keep_latest(service, previous, event)
-                        yield api_outputs(event)
-            except VSTError as err:
-                raise _fail(err) from None
 
         inputs = [stylize_ui.video, stylize_ui.style, stylize_ui.realtime, own_state,
                   *([painting_state, painting_ui.strength] if painting_ui is not None else [])]
@@ -318,9 +175,10 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
         # config.queue_size wait. Gradio's own queue (max_size) only holds a burst beyond that.
         admitted = config.concurrency + config.queue_size + 1
         # No Gradio progress overlay: it would lie over the outputs' text; the status line reports instead.
-        stylize_ui.button.click(stylize_in_page, inputs=inputs, outputs=view.outputs, api_visibility="private",
-                                concurrency_limit=admitted, concurrency_id="stylize", show_progress="hidden")
-        stylize_ui.api.click(stylize, inputs=inputs, outputs=api_components(stylize_ui, own_state),
+        stylize_ui.button.click(stylize.stylize_in_page, inputs=inputs, outputs=view.outputs,
+                                api_visibility="private", concurrency_limit=admitted, concurrency_id="stylize",
+                                show_progress="hidden")
+        stylize_ui.api.click(stylize.stylize, inputs=inputs, outputs=api_components(stylize_ui, own_state),
                              api_name="stylize", concurrency_limit=admitted, concurrency_id="stylize",
                              show_progress="hidden")
 
@@ -329,63 +187,20 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
         # queue full of them does not turn voters away.
         panel = [ab_state, vote_ui.left, vote_ui.right, vote_ui.prompt, vote_ui.reveal, *vote_ui.buttons]
         results = [vote_ui.results, vote_ui.table]
+        vote = VoteHandlers(styles, store, showcase, blind, current, panel_size=len(panel))
 
-        def show(state: ABState, shown: Presentation | None) -> tuple[Any, ...]:
-            state.current, state.voted = shown, False
-            if shown is None:
-                message = ("The showcase clips are still being rendered; try again in a minute."
-                           if showcase.rendering else
-                           "You have voted on every pair available right now. Thank you! Stylize a video of your "
-                           "own in the first tab to compare it here.")
-                if not styles:
-                    message = "No style is installed, so there is nothing to compare yet."
-                return (state, None, None, message, "", *[gr.update(interactive=False)] * 3)
-            return (state, blind.get(shown.left), blind.get(shown.right), shown.caption(),
-                    "Vote to see which was which.", *[gr.update(interactive=True)] * 3)
-
-        def results_now() -> tuple[str, pd.DataFrame]:
-            tally = store.results(current)
-            return results_markdown(tally, store.sync_status), results_table(tally)
-
-        def start(browser: str | None, state: ABState, own: StylizeOutcome | None) -> tuple[Any, ...]:
-            session = state.ensure_session(browser)
-            shown = choose_next(state, own_pair(own), showcase.load(), store)
-            return (session, *show(state, shown), *results_now())
-
-        demo.load(start, inputs=[browser_id, ab_state, own_state], outputs=[browser_id, *panel, *results],
+        demo.load(vote.start, inputs=[browser_id, ab_state, own_state], outputs=[browser_id, *panel, *results],
                   api_visibility="private", queue=False)
-
-        def next_pair(state: ABState, own: StylizeOutcome | None) -> tuple[Any, ...]:
-            # The results do not change with the pair on screen: votes and "Refresh results" update them.
-            return show(state, choose_next(state, own_pair(own), showcase.load(), store))
-
-        vote_ui.next.click(next_pair, inputs=[ab_state, own_state], outputs=panel, api_name="ab_next", queue=False)
-
-        def open_vote_tab(state: ABState, own: StylizeOutcome | None) -> tuple[Any, ...]:
-            if should_refresh(state, own_pair(own), store):
-                return (*next_pair(state, own), *results_now())
-            return (state, *[gr.update()] * (len(panel) - 1), *results_now())
-
-        vote_tab.select(open_vote_tab, inputs=[ab_state, own_state], outputs=[*panel, *results],
+        vote_ui.next.click(vote.next_pair, inputs=[ab_state, own_state], outputs=panel, api_name="ab_next",
+                           queue=False)
+        vote_tab.select(vote.open_vote_tab, inputs=[ab_state, own_state], outputs=[*panel, *results],
                         api_visibility="private", queue=False)
-
-        def voter(choice: str) -> Callable[[ABState, gr.Request], tuple[Any, ...]]:
-            def vote(state: ABState, request: gr.Request) -> tuple[Any, ...]:
-                client = client_of(request.client.host if request.client else None,
-                                   request.headers.get("x-forwarded-for"))
-                try:
-                    reveal = cast_vote(state, choice, store, client=client)
-                except VSTError as err:
-                    raise _fail(err) from None
-                return (state, reveal, *[gr.update(interactive=False)] * 3, *results_now())
-            return vote
-
         for choice, button in zip(("left", "tie", "right"), vote_ui.buttons, strict=True):
-            button.click(voter(choice), inputs=[ab_state],
+            button.click(vote.voter(choice), inputs=[ab_state],
                          outputs=[ab_state, vote_ui.reveal, *vote_ui.buttons, *results],
                          api_name=f"vote_{choice}", queue=False)
 
-        vote_ui.refresh.click(results_now, outputs=results, api_name="results", queue=False)
+        vote_ui.refresh.click(vote.results_now, outputs=results, api_name="results", queue=False)
 
     demo.queue(max_size=config.queue_size)
     return demo

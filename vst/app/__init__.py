@@ -5,5 +5,6 @@ of stylize jobs with its wait estimates (``line``) and the status line a visitor
 comparison views (``comparison``), the A/B pair (``ab_pair``), the pre-rendered A/B pairs (``showcase``), the blind
 vote (``blind_vote``) and its store (``votes``), Gradio's served copies of our files (``served_copies``), the Live tab
 (``live``: an in-browser page, ``live_page/``, whose runtime the library fetches: :mod:`vst.web_runtime`), and the
-page's components (``layout``), what they show (``views``) and the example clips (``example_clips``). ``app.py`` at
-the top level is the Gradio layout only. The library and ``training`` never import this package."""
+page's components (``layout``), their event handlers (``handlers``), what they show (``views``) and the example clips
+(``example_clips``). ``app.py`` at the top level is the Gradio layout and event wiring only. The library and
+``training`` never import this package."""
