@@ -11,7 +11,6 @@ test's folder and to ``test-output/screenshots/``."""
 from __future__ import annotations
 
 import re
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,15 +26,22 @@ from tests.support.app_harness import (
     patched_env,
     running_app,
 )
+from tests.support.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    DESKTOP,
+    IN_VIEW,
+    NO_ALARMS,
+    PHONE,
+    REPO,
+    TEXT_CLEAR,
+    TIMEOUT_MS,
+    open_page,
+    save_shot,
+    upload_clip,
+    video_ready,
+)
 from tests.support.clips import make_clip
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-REPO = Path(__file__).resolve().parents[2]
-TIMEOUT_MS = 60_000
-DESKTOP = {"width": 1366, "height": 900}
-PHONE = {"width": 390, "height": 844}
 
 pytestmark = [
     pytest.mark.slow,
@@ -52,8 +58,8 @@ SERVER_FOLDERS = [REPO, Path.home()]
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory, clips_dir: Path) -> Iterator[str]:
-    from vst.app.config import AppConfig
     from vst.app.blind_vote import PairPool
+    from vst.app.config import AppConfig
     from vst.app.votes import VoteStore
 
     root = make_tiny_styles(tmp_path_factory.mktemp("styles"), ("starry-night", "great-wave", "the-scream"),
@@ -78,47 +84,6 @@ def long_clip(clips_dir: Path) -> Path:
     return make_clip(clips_dir / "browser.mp4", width=256, height=192, num_frames=360, fps=24, audio=True)
 
 
-def _save(page: Any, name: str, folder: Path, *, full_page: bool = False) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(folder / name), full_page=full_page)
-    shared = REPO / "test-output" / "screenshots"
-    shared.mkdir(parents=True, exist_ok=True)
-    shutil.copy(folder / name, shared / name)
-
-
-def _ready(selector: str) -> str:
-    """JS: the video matched by ``selector`` has decoded enough to play."""
-    return f"() => {{ const v = document.querySelector({selector!r}); return !!v && v.readyState >= 2; }}"
-
-
-#: JS (argument: a selector): the element is wholly inside the window as it is scrolled now (the test never scrolls
-#: it there) and something is drawn; ``null`` when it is not on the page.
-IN_VIEW = """selector => {
-  const element = document.querySelector(selector);
-  if (!element) return null;
-  const box = element.getBoundingClientRect();
-  return box.height > 0 && box.width > 0 && box.top >= -1 && box.bottom <= window.innerHeight + 1;
-}"""
-#: JS (argument: a selector): the text lines inside the element, each with whether anything else is drawn over its
-#: middle (another element on top, as Gradio's progress overlay was), and whether Gradio's progress bar or text is
-#: shown anywhere in the results.
-TEXT_CLEAR = """selector => {
-  const root = document.querySelector(selector);
-  // (the slider's two labels lie on its videos, under its transparent range input, by design; a 1-pixel label is
-  // for screen readers only)
-  const texts = [...root.querySelectorAll('p, span, strong, li')].filter(e => e.childElementCount === 0 &&
-    e.textContent.trim() && e.getBoundingClientRect().height > 2 && e.getBoundingClientRect().width > 2 &&
-    !e.closest('.vst-compare'));
-  const covered = texts.filter(e => {
-    const box = e.getBoundingClientRect();
-    if (box.bottom < 0 || box.top > window.innerHeight) return false;  // off screen: nothing to check
-    const top = document.elementFromPoint(box.left + Math.min(box.width / 2, 20), box.top + box.height / 2);
-    return !top || !(top === e || e.contains(top));
-  }).map(e => e.textContent.trim());
-  const gradio = [...document.querySelectorAll('#vst-results .progress-text, #vst-results .eta-bar, ' +
-    '#vst-results .progress-level, #vst-results .progress-bar')].filter(e => e.getBoundingClientRect().height > 0);
-  return {texts: texts.length, covered, gradioProgress: gradio.length};
-}"""
 #: JS: the status line's text ('' without one).
 STATUS = "() => document.querySelector('#vst-status')?.innerText.trim() || ''"
 #: JS: the state of the stylize tab while the comparison renders (``null`` before the video is delivered and after
@@ -177,9 +142,6 @@ RESULT_SHAPES = """() => {
           labelsOnOneLine: [...document.querySelectorAll('#flicker-slider .vst-label, #flicker-slider button')]
             .every(oneLine)};
 }"""
-#: JS: Gradio's toasts and the red "Error" badges it puts on components, on screen now.
-NO_ALARMS = """() => ({toasts: [...document.querySelectorAll('.toast-body')].map(t => t.innerText),
-  badges: [...document.querySelectorAll('span.error')].filter(e => e.getBoundingClientRect().height > 0).length})"""
 #: JS (argument: a selector): the element lies inside the viewport without scrolling, and nothing covers its centre.
 ON_FIRST_SCREEN = """selector => {
   const element = document.querySelector(selector);
@@ -188,19 +150,6 @@ ON_FIRST_SCREEN = """selector => {
   const top = document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2);
   return !!top && (top === element || element.contains(top));
 }"""
-
-
-def _open(browser: Any, url: str, viewport: dict[str, int]) -> Any:
-    page = browser.new_page(viewport=viewport)
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto(url, wait_until="load")
-    page.wait_for_selector("#style-gallery button.thumbnail-item")
-    return page
-
-
-def _upload(page: Any, clip: Path) -> None:
-    page.locator("#video-in input[type=file]").set_input_files(str(clip))
-    page.wait_for_function(_ready("#video-in video"))
 
 
 #: JS: every URL the page's elements name (``src``, ``href``, ``poster``), in the page and its same-origin frames.
@@ -268,18 +217,18 @@ def test_default_path_on_a_desktop(app_url: str, long_clip: Path, tmp_path: Path
             assert not re.search(r"real.time", page.locator("#realtime").inner_text(), re.IGNORECASE)
 
             # A second visitor on the vote tab, before the first one starts a job.
-            voter = _open(browser, app_url, DESKTOP)
+            voter = open_page(browser, app_url, DESKTOP)
             voter.get_by_role("tab", name="Vote (blind A/B)").click()
             expect(voter.locator("#ab-prompt")).to_contain_text("on the clip “street”")
 
             # Upload and stylize with the defaults (fast network, real-time on): the status line comes to the top of
             # the window by itself, its text clear of anything else.
-            _upload(page, long_clip)
+            upload_clip(page, long_clip)
             page.locator("#stylize-button").click()
             page.wait_for_function(f"() => ({IN_VIEW})('#vst-status .vst-status')")
             assert page.evaluate("() => window.scrollY") > 0  # brought into view: it starts below the fold
             _assert_text_clear(page)
-            _save(page, "desktop-running.png", shots)
+            save_shot(page, "desktop-running.png", shots)
 
             # The vote tab answers at once while the stylize job runs (its events skip the queue).
             started = time.monotonic()
@@ -298,7 +247,7 @@ def test_default_path_on_a_desktop(app_url: str, long_clip: Path, tmp_path: Path
                                    "return !v.paused && v.currentTime > 0; }")
             assert "fast, framewise baseline" in state["status"] and "fast" in state["summary"]
             _assert_text_clear(page)
-            _save(page, "desktop-comparing.png", shots)
+            save_shot(page, "desktop-comparing.png", shots)
 
             # The comparison: fast against its framewise twin, one reading, a plot with two lines and a legend; the
             # status line is gone.
@@ -323,8 +272,8 @@ def test_default_path_on_a_desktop(app_url: str, long_clip: Path, tmp_path: Path
             assert page.evaluate("() => !document.querySelector('#video-out video').paused")  # still playing
 
             # The slider: drag the divider from the middle to a quarter; the overlay's clip-path follows.
-            page.wait_for_function(_ready("#flicker-slider video.vst-over"))
-            page.wait_for_function(_ready("#flicker-slider video.vst-under"))
+            page.wait_for_function(video_ready("#flicker-slider video.vst-over"))
+            page.wait_for_function(video_ready("#flicker-slider video.vst-under"))
             compare = page.locator("#flicker-slider .vst-compare")
             compare.scroll_into_view_if_needed()
             box = compare.bounding_box()
@@ -350,7 +299,7 @@ def test_default_path_on_a_desktop(app_url: str, long_clip: Path, tmp_path: Path
             times = page.locator("#flicker-slider video").evaluate_all("vs => vs.map(v => v.currentTime)")
             assert abs(times[0] - times[1]) < 0.1
             _assert_text_clear(page)
-            _save(page, "desktop-done.png", shots, full_page=True)
+            save_shot(page, "desktop-done.png", shots, full_page=True)
 
             # A new input (here: the player cleared for a new upload) takes the old results off the page. A file
             # that is no video is refused as it is uploaded:
@@ -367,27 +316,27 @@ def test_default_path_on_a_desktop(app_url: str, long_clip: Path, tmp_path: Path
             expect(page.locator("#vst-results")).to_be_hidden()
             expect(page.locator("#video-in video")).to_have_count(0)
             assert page.evaluate(IN_VIEW, "#input-note")
-            _save(page, "desktop-refused.png", shots)
+            save_shot(page, "desktop-refused.png", shots)
             page.locator("#stylize-button").click()  # with no video: the message says what to do, nothing starts
             expect(page.locator("#input-note")).to_have_text("Upload a video (or pick an example clip) first.")
             page.wait_for_timeout(1000)
             assert page.evaluate(NO_ALARMS) == {"toasts": [], "badges": 0}, page.evaluate(NO_ALARMS)
             expect(page.locator("#vst-results")).to_be_hidden()
-            _upload(page, long_clip)  # a good one: the message goes
+            upload_clip(page, long_clip)  # a good one: the message goes
             expect(page.locator("#input-note")).to_be_hidden()
 
             # Another style from the gallery: its selection moves.
             items.nth(1).click()
             expect(page.locator("#selected-style")).to_contain_text("The Great Wave off Kanagawa")
             expect(items.nth(1)).to_have_class(re.compile(r"\bselected\b"))
-            _save(voter, "vote.png", shots)
+            save_shot(voter, "vote.png", shots)
 
             # The visitor's own result (fast network, the default mode) waits for them in the vote tab, as a blind
             # pair against its framewise twin.
             page.get_by_role("tab", name="Vote (blind A/B)").click()
             expect(page.locator("#ab-prompt")).to_contain_text(
                 "on your own video (the fast network and its framewise twin)")
-            page.wait_for_function(_ready("#ab-left video"))
+            page.wait_for_function(video_ready("#ab-left video"))
 
             # No URL the page used names a folder of this server (the install folder, the styles, the cache): the
             # slider's videos and the Live tab's files have routes of their own (Gradio's own uploads and copies are
@@ -411,7 +360,7 @@ def test_a_phone_waits_its_turn_then_sees_its_video(app_url: str, long_clip: Pat
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            phone = _open(browser, app_url, PHONE)
+            phone = open_page(browser, app_url, PHONE)
             errors: list[str] = []
             phone.on("pageerror", lambda err: errors.append(str(err)))
             # A phone: no empty results area between the inputs and the Stylize button, which is on the first
@@ -423,14 +372,14 @@ def test_a_phone_waits_its_turn_then_sees_its_video(app_url: str, long_clip: Pat
             assert phone.evaluate(ON_FIRST_SCREEN, "#stylize-button"), phone.locator("#stylize-button").bounding_box()
             assert phone.locator("#style-gallery .caption-label").evaluate_all(
                 "cs => cs.every(c => c.scrollWidth <= c.clientWidth + 1)")
-            _save(phone, "phone.png", shots)
+            save_shot(phone, "phone.png", shots)
 
             # Another visitor's long job runs (one job at a time on this server); the phone's job waits its turn.
-            desktop = _open(browser, app_url, DESKTOP)
-            _upload(desktop, long_clip)
+            desktop = open_page(browser, app_url, DESKTOP)
+            upload_clip(desktop, long_clip)
             desktop.locator("#stylize-button").click()
             desktop.wait_for_function(f"() => ({STATUS})().startsWith('Stylizing your video')")
-            _upload(phone, short)
+            upload_clip(phone, short)
             phone.locator("#stylize-button").click()
 
             # The phone is told its place and an estimated wait (from the running job's measured speed), on its
@@ -441,7 +390,7 @@ def test_a_phone_waits_its_turn_then_sees_its_video(app_url: str, long_clip: Pat
             assert first, phone.evaluate(STATUS)
             assert phone.evaluate(IN_VIEW, "#vst-status .vst-status")
             _assert_text_clear(phone)
-            _save(phone, "phone-waiting.png", shots)
+            save_shot(phone, "phone-waiting.png", shots)
             phone.wait_for_function(f"""() => {{
               const m = ({STATUS})().match(/about (\\d+) s to wait/);
               return !m || Number(m[1]) < {int(first[1])};
@@ -449,17 +398,17 @@ def test_a_phone_waits_its_turn_then_sees_its_video(app_url: str, long_clip: Pat
 
             # Its turn: it renders, and the delivered video is on the phone's screen without the visitor scrolling.
             phone.wait_for_function(f"() => ({STATUS})().startsWith('Stylizing your video')")
-            phone.wait_for_function(_ready("#video-out video"))
+            phone.wait_for_function(video_ready("#video-out video"))
             phone.wait_for_function(f"() => ({IN_VIEW})('#video-out video')")
             _assert_text_clear(phone)
-            _save(phone, "phone-video.png", shots)
+            save_shot(phone, "phone-video.png", shots)
             expect(phone.locator("#vst-summary")).to_contain_text(re.compile(r"flicker than fast, framewise"),
                                                                   timeout=TIMEOUT_MS)
             # The video at its own shape (no blank bands above and below it); the slider's labels on one line.
-            phone.wait_for_function(_ready("#flicker-slider video.vst-over"))
+            phone.wait_for_function(video_ready("#flicker-slider video.vst-over"))
             shapes = phone.evaluate(RESULT_SHAPES)
             assert abs(shapes["videoBands"]) <= 2 and shapes["labelsOnOneLine"], shapes
-            _save(phone, "phone-done.png", shots)
+            save_shot(phone, "phone-done.png", shots)
             assert errors == []
         finally:
             browser.close()

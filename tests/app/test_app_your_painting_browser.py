@@ -14,7 +14,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.app.test_app_browser import (
+from tests.support.app_harness import (
+    IGNORE_GRADIO_PANDAS_WARNINGS,
+    OFFLINE_ENV,
+    make_tiny_styles,
+    patched_env,
+    running_app,
+)
+from tests.support.browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
     DESKTOP,
@@ -23,18 +30,11 @@ from tests.app.test_app_browser import (
     PHONE,
     TEXT_CLEAR,
     TIMEOUT_MS,
-    _open,
-    _ready,
-    _save,
-    _upload,
-)
-from tests.app.test_live_browser import _probe
-from tests.support.app_harness import (
-    IGNORE_GRADIO_PANDAS_WARNINGS,
-    OFFLINE_ENV,
-    make_tiny_styles,
-    patched_env,
-    running_app,
+    live_probe,
+    open_page,
+    save_shot,
+    upload_clip,
+    video_ready,
 )
 from tests.support.clips import make_clip
 from vst.catalog import PACKAGE_CHECKPOINT_DIR
@@ -124,7 +124,7 @@ def test_your_painting_on_a_desktop(painting_url: str, painting: Path, clips_dir
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            page = _open(browser, painting_url, DESKTOP)
+            page = open_page(browser, painting_url, DESKTOP)
             errors: list[str] = []
             page.on("pageerror", lambda err: errors.append(str(err)))
             captions = page.locator("#style-gallery .caption-label")
@@ -133,7 +133,7 @@ def test_your_painting_on_a_desktop(painting_url: str, painting: Path, clips_dir
             expect(page.locator("#selected-style")).to_have_text("Selected style: Your painting: upload a picture "
                                                                  "below.")
             expect(page.locator("#realtime")).to_contain_text("Your painting has no fast network yet")
-            _save(page, "painting-desktop-card.png", shots)
+            save_shot(page, "painting-desktop-card.png", shots)
 
             # A painting through the page's upload field: its preview within a couple of seconds, whole (no band,
             # not cut), in the window, with its caption; the field is emptied (the file is already deleted).
@@ -149,7 +149,7 @@ def test_your_painting_on_a_desktop(painting_url: str, painting: Path, clips_dir
             expect(page.locator("#painting-in")).not_to_contain_text("my-painting.jpg")
             clear = page.evaluate(TEXT_CLEAR, "#painting-panel")
             assert clear["texts"] > 0 and clear["covered"] == [], clear
-            _save(page, "painting-desktop-preview.png", shots)
+            save_shot(page, "painting-desktop-preview.png", shots)
 
             # A text file named .png: one plain line under the field, no preview, no toast or error badge.
             fake = tmp_path / "holiday.png"
@@ -161,13 +161,13 @@ def test_your_painting_on_a_desktop(painting_url: str, painting: Path, clips_dir
             expect(page.locator("#painting-caption")).to_have_text("")
             page.wait_for_timeout(500)
             assert page.evaluate(NO_ALARMS) == {"toasts": [], "badges": 0}, page.evaluate(NO_ALARMS)
-            _save(page, "painting-desktop-refused.png", shots)
+            save_shot(page, "painting-desktop-refused.png", shots)
 
             # The painting again, and a clip stylized with it: the temporal any-painting network against the
             # framewise teacher, said in the result text.
             _upload_painting(page, painting)
             expect(page.locator("#painting-note")).to_be_hidden()
-            _upload(page, clip)
+            upload_clip(page, clip)
             page.locator("#stylize-button").click()
             summary = page.locator("#vst-summary")
             expect(summary).to_contain_text(re.compile(r"\d+% (less|more) flicker than framewise · 24 frames"),
@@ -175,9 +175,9 @@ def test_your_painting_on_a_desktop(painting_url: str, painting: Path, clips_dir
             expect(summary).to_contain_text("Your painting: my-painting.jpg, strength 1; the framewise baseline is "
                                             "the teacher itself.")
             expect(summary).to_contain_text("The fast network was asked for, but your painting has none yet")
-            page.wait_for_function(_ready("#flicker-slider video.vst-over"))
+            page.wait_for_function(video_ready("#flicker-slider video.vst-over"))
             assert "your-painting" in page.locator("#video-out video").get_attribute("src")
-            _save(page, "painting-desktop-result.png", shots, full_page=True)
+            save_shot(page, "painting-desktop-result.png", shots, full_page=True)
             assert errors == []
         finally:
             browser.close()
@@ -190,11 +190,11 @@ def test_your_painting_on_a_phone(painting_url: str, painting: Path, tmp_path: P
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            phone = _open(browser, painting_url, PHONE)
+            phone = open_page(browser, painting_url, PHONE)
             errors: list[str] = []
             phone.on("pageerror", lambda err: errors.append(str(err)))
             _choose_painting_card(phone)  # the last card of the row swiped sideways
-            _save(phone, "painting-phone-card.png", shots)
+            save_shot(phone, "painting-phone-card.png", shots)
             seconds = _upload_painting(phone, painting)
             assert seconds < 5, seconds
             phone.wait_for_function(f"() => ({IN_VIEW})('#painting-preview img')")
@@ -204,7 +204,7 @@ def test_your_painting_on_a_phone(painting_url: str, painting: Path, tmp_path: P
             assert phone.evaluate(NO_SIDEWAYS)
             clear = phone.evaluate(TEXT_CLEAR, "#painting-panel")
             assert clear["texts"] > 0 and clear["covered"] == [], clear
-            _save(phone, "painting-phone-preview.png", shots)
+            save_shot(phone, "painting-phone-preview.png", shots)
             assert errors == []
         finally:
             browser.close()
@@ -229,7 +229,7 @@ def test_your_painting_live_in_the_browser(painting_url: str, styles_root: Path,
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            page = _open(browser, painting_url, DESKTOP)
+            page = open_page(browser, painting_url, DESKTOP)
             errors: list[str] = []
             page.on("pageerror", lambda err: errors.append(str(err)))
             page.get_by_role("tab", name="Live").click()
@@ -250,13 +250,13 @@ def test_your_painting_live_in_the_browser(painting_url: str, styles_root: Path,
             frame.locator("#use-example").click()
             frame.wait_for_function("() => window.vstLive.frames >= 3")
             assert frame.evaluate("() => [vstLive.slug, vstLive.network]") == [YOUR_PAINTING, "fast"]
-            running, image, shown = _probe(frame)
+            running, image, shown = live_probe(frame)
             assert running == f"{YOUR_PAINTING}/fast"
             with patched_env({**OFFLINE_ENV, "VST_CHECKPOINT_DIR": str(styles_root)}):
                 reference = Stylizer(network_for_picture(painting, variant="temporal"))(image[None])[0]
             diff = np.abs(reference.astype(int) - shown)
             assert diff.max() <= 1 and diff.mean() < 0.01, (diff.max(), diff.mean())
-            _save(page, "painting-live.png", shots)
+            save_shot(page, "painting-live.png", shots)
 
             frame.evaluate("() => location.reload()")  # the page again: the app hands it the painting again
             frame = page.locator("#live-frame").element_handle().content_frame()

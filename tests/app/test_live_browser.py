@@ -4,7 +4,6 @@ refused-camera path with its example-clip fallback. Screenshots go to ``test-out
 
 from __future__ import annotations
 
-import base64
 import io
 import re
 import shutil
@@ -25,17 +24,13 @@ from tests.support.app_harness import (
     patched_env,
     running_app,
 )
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, REPO, SHOTS, TIMEOUT_MS, live_probe
 from tests.support.clips import make_clip
 from vst.checkpoint_check import load_network
 from vst.pipeline import Stylizer
 from vst.web_runtime import runtime_ready
 
-CHROMIUM = Path("/usr/bin/chromium")
-BASE_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", "--no-first-run", "--use-fake-device-for-media-stream",
-             "--autoplay-policy=no-user-gesture-required"]
-REPO = Path(__file__).resolve().parents[2]
-TIMEOUT_MS = 60_000
+BASE_ARGS = [*CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--autoplay-policy=no-user-gesture-required"]
 WIDTH, HEIGHT = 320, 180
 
 pytestmark = [
@@ -57,8 +52,8 @@ def styles_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory, styles_root: Path) -> Iterator[str]:
-    from vst.app.config import AppConfig
     from vst.app.blind_vote import PairPool
+    from vst.app.config import AppConfig
     from vst.app.votes import VoteStore
 
     cache = tmp_path_factory.mktemp("live-cache")
@@ -92,16 +87,6 @@ def _open_live(browser: Any, url: str, requested: list[str] | None = None) -> tu
     return page, frame
 
 
-def _probe(frame: Any) -> tuple[str, np.ndarray, np.ndarray]:
-    """The style as "slug/network", the frame the network was fed (H, W, 3) and what the canvas shows for it
-    (H, W, 3)."""
-    got = frame.evaluate("() => window.vstLive.probe()")
-    shape = (got["height"], got["width"], 4)
-    image, shown = (np.frombuffer(base64.b64decode(got[key]), np.uint8).reshape(shape)[..., :3]
-                    for key in ("input", "output"))
-    return f"{got['slug']}/{got['network']}", image, shown
-
-
 def _pytorch(styles_root: Path, network: str, image: np.ndarray) -> np.ndarray:
     return Stylizer(load_network(styles_root / network))(image[None])[0]
 
@@ -115,9 +100,8 @@ def _assert_matches_pytorch(styles_root: Path, network: str, image: np.ndarray, 
 
 
 def _save(page: Any, name: str) -> None:
-    shared = REPO / "test-output" / "screenshots"
-    shared.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(shared / name), full_page=True)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / name), full_page=True)
 
 
 def _frames(frame: Any) -> int:
@@ -150,7 +134,7 @@ def test_live_camera_switch_snapshot_record(app_url: str, camera_clip: Path, sty
             expect(frame.locator("#backend")).to_contain_text("WASM")
 
             # The canvas shows the network's output for the camera frame it was fed, as PyTorch computes it.
-            slug, image, shown = _probe(frame)
+            slug, image, shown = live_probe(frame)
             assert slug == "starry-night/live" and image.shape == (HEIGHT, WIDTH, 3)  # the light network by default
             with av.open(str(camera_clip)) as container:  # the camera's frame as PyAV decodes it (YUV 4:2:0 → RGB)
                 camera = next(container.decode(video=0)).to_ndarray(format="rgb24")
@@ -162,14 +146,14 @@ def test_live_camera_switch_snapshot_record(app_url: str, camera_clip: Path, sty
             expect(frame.locator("#network-label")).to_be_visible()
             frame.locator("#network").select_option("fast")
             frame.wait_for_function("() => window.vstLive.network === 'fast'")
-            network, image_fast, shown_fast = _probe(frame)
+            network, image_fast, shown_fast = live_probe(frame)
             assert network == "starry-night/fast"
             _assert_matches_pytorch(styles_root, network, image_fast, shown_fast)
             assert np.abs(shown_fast.astype(int) - shown).mean() > 1  # a different network, a different picture
             frame.locator("#network").select_option("live")
             frame.locator("#style").select_option("great-wave")  # no live network: it runs its fast one
             frame.wait_for_function("() => window.vstLive.slug === 'great-wave'")
-            slug2, image2, shown2 = _probe(frame)
+            slug2, image2, shown2 = live_probe(frame)
             assert slug2 == "great-wave/fast"
             _assert_matches_pytorch(styles_root, slug2, image2, shown2)
             assert np.abs(shown2.astype(int) - shown_fast).mean() > 1
@@ -195,7 +179,7 @@ def test_live_camera_switch_snapshot_record(app_url: str, camera_clip: Path, sty
             assert download.value.suggested_filename == "vst-live-great-wave.png"
             png = Image.open(io.BytesIO(Path(download.value.path()).read_bytes()))
             assert png.format == "PNG" and png.size == (WIDTH, HEIGHT)
-            assert np.abs(np.asarray(png.convert("RGB")).astype(int) - _probe(frame)[2]).max() <= 1
+            assert np.abs(np.asarray(png.convert("RGB")).astype(int) - live_probe(frame)[2]).max() <= 1
 
             # Record a short clip: a WebM that PyAV decodes.
             frame.locator("#record").click()
@@ -215,7 +199,7 @@ def test_live_camera_switch_snapshot_record(app_url: str, camera_clip: Path, sty
             # VP9/VP8 keep colour at half resolution (4:2:0) and the tiny network's output is all fine colour detail,
             # so the recording is held to the canvas in luma, where it keeps full resolution (0.98 measured).
             luma = np.array([0.299, 0.587, 0.114])
-            recorded, canvas = decoded[-1] @ luma, _probe(frame)[2] @ luma
+            recorded, canvas = decoded[-1] @ luma, live_probe(frame)[2] @ luma
             assert np.corrcoef(recorded.ravel(), canvas.ravel())[0, 1] > 0.9
             assert errors == []
         finally:
@@ -285,7 +269,7 @@ def test_refused_camera_then_example_clip(app_url: str, camera_clip: Path, style
             frame.wait_for_function("() => window.vstLive.frames >= 3")
             assert frame.evaluate("() => vstLive.source") == "example"
             expect(frame.locator("#message")).to_be_hidden()
-            slug, image, shown = _probe(frame)
+            slug, image, shown = live_probe(frame)
             assert image.std() > 10  # real footage, not a blank frame
             _assert_matches_pytorch(styles_root, slug, image, shown)
             # The page, the network, the runtime and the clip all come by name, from the app's Live route: no URL
@@ -322,7 +306,7 @@ def test_threads_when_isolated_one_thread_when_embedded_cross_origin(app_url: st
             live.wait_for_function("() => window.vstLive.frames >= 3")
             assert live.evaluate("() => [self.crossOriginIsolated, vstLive.threads]") == [True, 2]
             expect(live.locator("#backend")).to_contain_text("WASM · 2 threads")
-            slug, image, shown = _probe(live)
+            slug, image, shown = live_probe(live)
             _assert_matches_pytorch(styles_root, slug, image, shown)
 
             # Embedded by a page of another origin that is not isolated (as huggingface.co embeds a Space): one
