@@ -33,6 +33,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from vst.app.config import AppConfig  # noqa: E402
 from vst.app.gallery import gallery_styles  # noqa: E402
 from vst.app.stylize_jobs import StylizeService  # noqa: E402
+from vst.memory import tune_malloc  # noqa: E402
 
 EXAMPLES = ROOT / "examples"
 
@@ -76,6 +77,7 @@ def main() -> None:
     parser.add_argument("--stand-in-twin", action="store_true",
                         help="time real-time mode with the fast network's weights standing in for its framewise twin")
     args = parser.parse_args()
+    tune_malloc()  # as the command line and the app run (vst.memory)
     with tempfile.TemporaryDirectory() as cache:
         if args.stand_in_twin:
             os.environ["VST_CHECKPOINT_DIR"] = str(stand_in_checkpoints(Path(cache) / "checkpoints", args.style))

@@ -24,6 +24,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from vst.memory import tune_malloc  # noqa: E402
 from vst.model import NAMED_CONFIGS, StyleNet, build_network, with_inference  # noqa: E402
 from vst.pipeline import select_device  # noqa: E402
 
@@ -77,6 +78,7 @@ def main() -> None:
     parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=True,
                         help="measure torch.compile too (compiling takes a minute or two per network)")
     args = parser.parse_args()
+    tune_malloc()  # as the command line and the app run (vst.memory)
     select_device("cpu")
     threads = torch.get_num_threads()
     rows = []

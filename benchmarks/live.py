@@ -152,6 +152,9 @@ def main() -> int:
     parser.add_argument("--capture", type=int, default=30, help="frames captured for the steadiness measure")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "live.json")
     args = parser.parse_args()
+    from vst.memory import tune_malloc
+
+    tune_malloc()  # as the command line and the app run (vst.memory)
     load_at_start = os.getloadavg()[0]
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

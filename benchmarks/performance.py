@@ -44,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from synthetic_clip import write_panning_clip  # noqa: E402
 
+from vst.memory import tune_malloc  # noqa: E402
 from vst.model import NAMED_CONFIGS, StyleNet, build_network, with_inference  # noqa: E402
 from vst.pipeline import RenderResult, Stylizer, render_video, select_device  # noqa: E402
 
@@ -63,6 +64,7 @@ NETWORKS: dict[str, tuple[dict[str, object], bool, bool, float]] = {
     "magenta fast at 1/2": (NAMED_CONFIGS["magenta-fast"], True, False, 0.5),
     "magenta fast + detail": ({**NAMED_CONFIGS["magenta-fast"], "frame_detail": 1.0}, True, False, 1.0),
     "magenta fast at 1/2 + detail": ({**NAMED_CONFIGS["magenta-fast"], "frame_detail": 1.0}, True, False, 0.5),
+    "magenta fast at 1/4 + detail": ({**NAMED_CONFIGS["magenta-fast"], "frame_detail": 1.0}, True, False, 0.25),
     "magenta + detail": ({**NAMED_CONFIGS["magenta"], "frame_detail": 1.0}, True, False, 1.0),
     "magenta live (1 block)": (NAMED_CONFIGS["magenta-live"], True, False, 1.0),
     "magenta live at 1/2": (NAMED_CONFIGS["magenta-live"], True, False, 0.5),
@@ -164,6 +166,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "performance.json")
     parser.add_argument("--plot", type=Path, default=ROOT / "docs" / "performance.png", help="'' for no plot")
     args = parser.parse_args()
+    tune_malloc()  # as the command line and the app run (vst.memory)
     device = select_device(args.device)
     models: dict[str, StyleNet] = {}
     for name in args.networks:
@@ -173,7 +176,8 @@ def main() -> None:
     relative_cost = {"fast": 1, "fast (compiled)": 1, "full-size": 4, "full-size (compiled)": 3,
                      "full-size antialiased": 4, "magenta (teacher's network)": 2, "magenta fast (2 blocks)": 1.5,
                      "magenta fast at 3/4": 1, "magenta fast at 1/2": 0.6, "magenta live (1 block)": 1.3,
-                     "magenta fast + detail": 1.6, "magenta fast at 1/2 + detail": 0.7, "magenta + detail": 2.1,
+                     "magenta fast + detail": 1.6, "magenta fast at 1/2 + detail": 0.7,
+                     "magenta fast at 1/4 + detail": 0.4, "magenta + detail": 2.1,
                      "magenta live at 1/2": 0.5, SAME_PATH_REFERENCE: 14, REFERENCE: 16}  # rough: sizes the clips
     best: dict[tuple[str, int, int], dict[str, object]] = {}  # (network, width, height) → its best round
     with tempfile.TemporaryDirectory() as tmp:

@@ -13,6 +13,7 @@ from pathlib import Path
 from vst.any_painting import ANY_PAINTING_VARIANTS
 from vst.catalog import REPO_ID_PATTERN, Style, Variant
 from vst.errors import VSTError
+from vst.memory import tune_malloc
 from vst.model import LIVE_CONFIG
 from vst.style_folder import CONFIG_FILE, STYLE_FILE, WEIGHTS_FILE, read_style_file
 
@@ -294,6 +295,7 @@ def run_distill_live(args: argparse.Namespace, base: TrainConfig, style_dir: Pat
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    tune_malloc()  # large buffers freed and allocated again every step (vst.memory)
     logging.getLogger("httpx2").setLevel(logging.WARNING)  # huggingface_hub's HTTP client: one line per request
     try:
         if args.command == "prepare":

@@ -21,11 +21,12 @@ from .pipeline import Stylizer
 
 #: Candidate internal scales, largest first (1: full resolution). Only whole halvings: in the blind look test a 3/4
 #: scale at 640×360 lost 9 of 48 trials to full resolution (striping and grid patterns from the fractional resampling,
-#: and softer), while half scale at 1280×720 won 22 of 48 (benchmarks/results/look-tests, docs/performance.md).
-SCALES: tuple[float, ...] = (1.0, 0.5)
-#: The network never runs with a long side under this many pixels (unless the clip's own is): half of 720p is what
-#: the look test held up; half of 360p was never tried and would halve the strokes' detail again.
-MIN_LONG_SIDE = 640
+#: and softer), while at 1280×720 half scale won 22 of 48 and a quarter 24 of 48 (all six styles, two judges; a quarter
+#: lost all 8 for The Great Wave and won all 8 for Composition VII; benchmarks/results/look-tests, docs/performance.md).
+SCALES: tuple[float, ...] = (1.0, 0.5, 0.25)
+#: The network runs below full resolution only on frames whose long side is at least this: the size the look tests
+#: held the smaller scales up at. Half of 640×360 was never tried and would halve the strokes' detail again.
+MIN_SCALED_FRAME = 1280
 #: The share of the frame interval the network may take; the rest is left to decoding, encoding and the flicker
 #: meter, which share the cores (end to end ran at 0.86–0.95× the network-alone rate, benchmarks/performance.py).
 NETWORK_SHARE = 0.8
@@ -74,16 +75,16 @@ def seconds_per_frame(stylizer: Stylizer, width: int, height: int, passes: int =
 
 def choose_scale(network: StyleNet, width: int, height: int, fps: float, *, device: str = "cpu",
                  scales: Sequence[float] = SCALES, share: float = NETWORK_SHARE,
-                 min_long_side: int = MIN_LONG_SIDE) -> ScaleChoice:
+                 min_scaled_frame: int = MIN_SCALED_FRAME) -> ScaleChoice:
     """The largest of ``scales`` at which ``network`` renders a ``width``×``height`` frame within ``share`` of the
-    clip's frame interval (``1 / fps`` seconds), measured; scales that would take the network's long side under
-    ``min_long_side`` are not tried (full resolution always is). The smallest scale tried when none keeps up (its
-    :attr:`ScaleChoice.keeps_up` is then False)."""
+    clip's frame interval (``1 / fps`` seconds), measured; a frame whose long side is under ``min_scaled_frame`` is
+    tried at full resolution only. The smallest scale tried when none keeps up (its :attr:`ScaleChoice.keeps_up` is
+    then False)."""
     if fps <= 0:
         raise ValueError(f"the clip's frame rate must be positive, not {fps}")
     budget = share / fps
     choice: ScaleChoice | None = None
-    allowed = [s for s in scales if s >= 1.0 or max(width, height) * s >= min_long_side]
+    allowed = [s for s in scales if s >= 1.0 or max(width, height) >= min_scaled_frame]
     for scale in sorted(allowed, reverse=True):
         stylizer = Stylizer(network, device, scale=scale)
         measured = seconds_per_frame(stylizer, width, height)

@@ -1,5 +1,5 @@
-"""Memory settings of the command line and the app: glibc's malloc arenas (:mod:`vst.memory`) and the decoder's
-thread count for large frames (:func:`vst.video.decode_threads`)."""
+"""Memory settings of the command line and the app: glibc's malloc arenas and thresholds (:mod:`vst.memory`) and the
+decoder's thread count for large frames (:func:`vst.video.decode_threads`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import sys
 import pytest
 
 from tests.vst.test_cli import REPO
-from vst.memory import MALLOC_ARENAS
+from vst.memory import MALLOC_ARENAS, tune_malloc
+from vst.settings import ConfigError, malloc
 from vst.video import DECODE_PIXELS_IN_FLIGHT, decode_threads
 
 #: In a fresh process (the setting is process-wide): six threads allocate at once; glibc's malloc_stats() then prints
@@ -45,6 +46,48 @@ def test_threads_share_few_malloc_arenas_once_limited() -> None:
                              capture_output=True, text=True)
         arenas[mode] = sum(line.startswith("Arena ") for line in run.stderr.splitlines())
     assert arenas["tuned"] == MALLOC_ARENAS < arenas["default"]
+
+
+#: In a fresh process: a 16 MiB block (a frame's buffer) is allocated, written and freed, then again; prints the page
+#: faults that writing the second block cost this thread (fresh pages from the kernel fault, reused ones do not).
+_SECOND_FRAME_FAULTS = """
+import ctypes, resource, sys
+libc = ctypes.CDLL("libc.so.6")
+libc.malloc.restype, libc.malloc.argtypes, libc.free.argtypes = ctypes.c_void_p, [ctypes.c_size_t], [ctypes.c_void_p]
+if sys.argv[1] == "tuned":
+    from vst.memory import tune_malloc
+    assert tune_malloc({})
+size = 16 << 20
+def faults_writing(block):
+    before = resource.getrusage(resource.RUSAGE_THREAD).ru_minflt
+    ctypes.memset(block, 1, size)
+    return resource.getrusage(resource.RUSAGE_THREAD).ru_minflt - before
+for frame in range(2):
+    block = libc.malloc(size)
+    faults = faults_writing(block)
+    libc.free(block)
+print(faults)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc")
+def test_the_next_frame_reuses_the_pages_a_frame_freed_once_tuned() -> None:
+    """By default the second frame's 16 MiB block is fresh pages (the first went back to the kernel when freed), each
+    a page fault when written; tuned, the heap keeps the first block's pages and the second write faults (almost) none."""
+    faults = {}
+    for mode in ("default", "tuned"):
+        run = subprocess.run([sys.executable, "-c", _SECOND_FRAME_FAULTS, mode], cwd=REPO, check=True,
+                             capture_output=True, text=True)
+        faults[mode] = int(run.stdout)
+    assert faults["default"] > 0
+    assert faults["tuned"] <= faults["default"] // 10
+
+
+def test_vst_malloc_system_leaves_malloc_alone_and_other_values_are_refused() -> None:
+    assert malloc({}) == malloc({"VST_MALLOC": " Tuned "}) == "tuned"
+    assert not tune_malloc({"VST_MALLOC": "system"})
+    with pytest.raises(ConfigError, match="VST_MALLOC must be tuned or system, not 'jemalloc'"):
+        tune_malloc({"VST_MALLOC": "jemalloc"})
 
 
 def test_large_frames_decode_with_fewer_threads() -> None:

@@ -17,15 +17,15 @@ def test_a_slow_clip_gets_full_resolution() -> None:
 
 
 def test_an_impossible_clip_gets_the_smallest_scale_and_says_it_is_still_slow() -> None:
-    choice = choose_scale(StyleNet(**TINY).eval(), 128, 96, fps=1e9, min_long_side=64)
-    assert choice.scale == 0.5 and choice.internal == (64, 48) and not choice.keeps_up
-    assert choice.describe(128, 96) == ("the network ran at 64×48 (half of 128×96), its smallest size, and "
+    choice = choose_scale(StyleNet(**TINY).eval(), 128, 96, fps=1e9, min_scaled_frame=128)
+    assert choice.scale == 0.25 and choice.internal == (32, 24) and not choice.keeps_up
+    assert choice.describe(128, 96) == ("the network ran at 32×24 (a quarter of 128×96), its smallest size, and "
                                         "was still slower than the clip")
 
 
-def test_the_network_never_runs_under_the_smallest_size_the_look_test_held_up() -> None:
+def test_only_frames_the_size_the_look_test_held_up_run_below_full_resolution() -> None:
     """A 360p clip stays at full resolution however slow: half of it (320×180) was never shown to hold its look."""
-    choice = choose_scale(StyleNet(**TINY).eval(), 128, 96, fps=1e9, min_long_side=640)
+    choice = choose_scale(StyleNet(**TINY).eval(), 128, 96, fps=1e9, min_scaled_frame=129)
     assert choice.scale == 1.0 and choice.internal == (128, 96) and not choice.keeps_up
     assert choice.describe(128, 96) == ("the network ran at full resolution (128×96), slower than the clip (no smaller "
                                         "size is tried at this size)")
