@@ -295,9 +295,9 @@ def run_distill_live(args: argparse.Namespace, base: TrainConfig, style_dir: Pat
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    tune_malloc()  # large buffers freed and allocated again every step (vst.memory)
     logging.getLogger("httpx2").setLevel(logging.WARNING)  # huggingface_hub's HTTP client: one line per request
     try:
+        tune_malloc()  # large buffers freed and allocated again every step (vst.memory)
         if args.command == "prepare":
             from .data import prepare, summary
 

@@ -229,9 +229,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "stylize" and args.strength is not None and args.style_image is None:
         parser.error("argument --strength: goes with --style-image (a style's network has no strength)")
-    tune_malloc()  # memory must not creep up frame after frame (see vst.memory)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
+        tune_malloc()  # memory must not creep up frame after frame, nor pages be faulted in again (see vst.memory)
         with sigterm_as_exception():
             if args.command == "styles":
                 return cmd_styles()

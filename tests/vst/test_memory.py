@@ -3,6 +3,7 @@ decoder's thread count for large frames (:func:`vst.video.decode_threads`)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -88,6 +89,13 @@ def test_vst_malloc_system_leaves_malloc_alone_and_other_values_are_refused() ->
     assert not tune_malloc({"VST_MALLOC": "system"})
     with pytest.raises(ConfigError, match="VST_MALLOC must be tuned or system, not 'jemalloc'"):
         tune_malloc({"VST_MALLOC": "jemalloc"})
+
+
+def test_the_command_line_refuses_a_bad_vst_malloc_in_one_line() -> None:
+    run = subprocess.run([sys.executable, "-m", "vst", "styles"], cwd=REPO, capture_output=True, text=True,
+                         env={**os.environ, "VST_MALLOC": "bogus"}, check=False)
+    assert run.returncode == 2
+    assert run.stderr == "error: VST_MALLOC must be tuned or system, not 'bogus'\n"
 
 
 def test_large_frames_decode_with_fewer_threads() -> None:
