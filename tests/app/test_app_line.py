@@ -111,10 +111,10 @@ def test_a_job_whose_visitor_left_stops_and_frees_its_place(tmp_path: Path, clip
         time.sleep(0.1)
 
 
-def test_real_time_runs_the_network_at_half_size_when_full_size_cannot_keep_up(tmp_path: Path) -> None:
-    """A 1280×720 clip at 1000 fps (VST_MAX_SIDE=1280): no network keeps up at full size, so real-time mode runs the
-    fast network (and its twin, for a fair comparison) at half of each side, upsampled back, and the result says so;
-    the video keeps the clip's size."""
+def test_real_time_runs_the_network_at_its_smallest_size_when_nothing_keeps_up(tmp_path: Path) -> None:
+    """A 1280×720 clip at 1000 fps (VST_MAX_SIDE=1280): no network keeps up at full or half size, so real-time mode
+    runs the fast network (and its twin, for a fair comparison) at a quarter of each side, upsampled back, and the
+    result says so; the video keeps the clip's size."""
     from tests.support.app_harness import make_tiny_styles, patched_env
     from tests.support.clips import make_clip
     from vst.app.config import AppConfig
@@ -129,7 +129,8 @@ def test_real_time_runs_the_network_at_half_size_when_full_size_cannot_keep_up(t
         service = StylizeService(config, gallery_styles(config))
     outcome = service.run(clip, "starry-night", realtime=True)
     line = outcome.network_line()
-    assert " · The network ran at 640×360 (half of 1280×720)" in line and "real time" not in line, line
+    assert " · The network ran at 320×180 (a quarter of 1280×720), its smallest size" in line, line
+    assert "real time" not in line, line
     assert outcome.baseline_variant == "fast-framewise" and outcome.baseline is not None
     for video in (outcome.video, outcome.baseline):
         assert (probe(video).width, probe(video).height) == (1280, 720)
