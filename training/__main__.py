@@ -13,7 +13,6 @@ from pathlib import Path
 from vst.any_painting import ANY_PAINTING_VARIANTS
 from vst.catalog import REPO_ID_PATTERN, Style, Variant
 from vst.errors import VSTError
-from vst.memory import tune_malloc
 from vst.model import LIVE_CONFIG
 from vst.style_folder import CONFIG_FILE, STYLE_FILE, WEIGHTS_FILE, read_style_file
 
@@ -297,7 +296,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx2").setLevel(logging.WARNING)  # huggingface_hub's HTTP client: one line per request
     try:
-        tune_malloc()  # large buffers freed and allocated again every step (vst.memory)
         if args.command == "prepare":
             from .data import prepare, summary
 

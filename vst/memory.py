@@ -53,7 +53,7 @@ def tune_malloc(env: Mapping[str, str] | None = None) -> bool:
     first time from now on share the arenas); True when set.
     ``VST_MALLOC=system``, or elsewhere than glibc (macOS, musl), it logs one line and returns False: memory then creeps
     up and frames run slower, as described above. Call it first thing in a program's entry point (the command line,
-    training, the app's ``main`` and the benchmarks do)."""
+    the app's ``main`` and the benchmarks do; training does not: 40 steps took 1.63–1.72 s each either way)."""
     if malloc(env) == "system":
         log.info("VST_MALLOC=system: malloc is left as it is (slower frames; memory may creep up frame after frame)")
         return False

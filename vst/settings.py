@@ -23,9 +23,9 @@ Styles and files (the library, the command line, training, the app)
     The one cache folder: the app's jobs, previews and A/B showcase, the VGG weights of training, the Live tab's
     in-browser runtime (:func:`cache_root`).
 ``VST_MALLOC`` = ``tuned``
-    ``tuned``: glibc's ``malloc`` with few arenas and freed memory kept for reuse (:mod:`vst.memory`: the fast network
-    about 1.17× as fast end to end at 640×360 on a CPU, about the same peak memory); ``system``: glibc's defaults
-    (:func:`malloc`).
+    The command line's and the app's (not training's) ``malloc``: ``tuned``, glibc's with few arenas and freed memory
+    kept for reuse (:mod:`vst.memory`: the fast network about 1.17× as fast end to end at 640×360 on a CPU, about the
+    same peak memory); ``system``: glibc's defaults (:func:`malloc`).
 
 The web app's limits (``app.py``; fields of :class:`AppSettings`, read by :meth:`AppSettings.from_env`)
 
