@@ -30,6 +30,12 @@ log = logging.getLogger("vst.video")
 
 #: Audio codecs copied into the MP4 as they are (MP4 can hold them and browsers play them); others become AAC.
 MP4_AUDIO_CODECS: frozenset[str] = BROWSER_AUDIO_CODECS
+#: libx264's preset. The same 60 stylized 1280×720 frames at CRF 20 (``python benchmarks/encoder_presets.py``):
+#: veryfast 18.9 ms a frame, 1316 KiB, 39.7 dB PSNR to the frames given; superfast 10.9 ms, 1771 KiB, 40.3 dB;
+#: ultrafast 5.7 ms, 2304 KiB, 38.9 dB. Superfast cut the pipeline's 720p encoding stage from 22.7 to 15.8 ms a frame
+#: but left end to end within the machine's noise (``benchmarks/performance.py``, 720p at a quarter: 18.7 and 20.0
+#: fps in two runs) and none at 640×360, for files 35% larger: veryfast stays until a quieter measurement says more.
+PRESET = "veryfast"
 
 
 class VideoWriter:
@@ -58,7 +64,7 @@ class VideoWriter:
         frame_rate: Fraction,
         audio_from: str | os.PathLike[str] | None = None,
         crf: int = 20,
-        preset: str = "veryfast",
+        preset: str = PRESET,
         metadata: Mapping[str, str] | None = None,
     ) -> None:
         if width < 1 or height < 1:
