@@ -30,12 +30,21 @@ log = logging.getLogger("vst.video")
 
 #: Audio codecs copied into the MP4 as they are (MP4 can hold them and browsers play them); others become AAC.
 MP4_AUDIO_CODECS: frozenset[str] = BROWSER_AUDIO_CODECS
-#: libx264's preset. The same 60 stylized 1280×720 frames at CRF 20 (``python benchmarks/encoder_presets.py``):
-#: veryfast 18.9 ms a frame, 1316 KiB, 39.7 dB PSNR to the frames given; superfast 10.9 ms, 1771 KiB, 40.3 dB;
-#: ultrafast 5.7 ms, 2304 KiB, 38.9 dB. Superfast cut the pipeline's 720p encoding stage from 22.7 to 15.8 ms a frame
-#: but left end to end within the machine's noise (``benchmarks/performance.py``, 720p at a quarter: 18.7 and 20.0
-#: fps in two runs) and none at 640×360, for files 35% larger: veryfast stays until a quieter measurement says more.
+#: libx264's preset for frames under :data:`LARGE_FRAME` pixels (:data:`PRESET`) and from there up
+#: (:data:`LARGE_FRAME_PRESET`: there encoding costs as much as the network at real time). The same 60 stylized
+#: 1280×720 frames at CRF 20 (``python benchmarks/encoder_presets.py``): veryfast 18.9 ms a frame, 1316 KiB, 39.7 dB PSNR to the frames given;
+#: superfast 10.9 ms, 1771 KiB, 40.3 dB; ultrafast 5.7 ms, 2304 KiB, 38.9 dB. End to end, four alternating runs each,
+#: the fast network at a quarter of 1280×720 rendered 19.0 fps with veryfast and 22.1 with superfast (medians,
+#: 1.16×); at 640×360 19.0 and 18.9 (no gain, so small frames keep the smaller files).
 PRESET = "veryfast"
+LARGE_FRAME_PRESET = "superfast"
+LARGE_FRAME = 1280 * 720
+
+
+def default_preset(width: int, height: int) -> str:
+    """libx264's preset for ``width``×``height`` frames: :data:`LARGE_FRAME_PRESET` from :data:`LARGE_FRAME` pixels
+    up, else :data:`PRESET`."""
+    return LARGE_FRAME_PRESET if width * height >= LARGE_FRAME else PRESET
 
 
 class VideoWriter:
@@ -50,7 +59,8 @@ class VideoWriter:
 
     yuv420p needs even dimensions: an odd ``width`` / ``height`` is padded to the next even number by repeating the
     last column / row (logged once at INFO), so the output is ``width + width % 2`` × ``height + height % 2``.
-    ``metadata``: container tags (e.g. ``{"comment": ...}``). Call :meth:`close` (or use ``with``) to finish the file;
+    ``preset``: libx264's, by default :func:`default_preset` of the frame size. ``metadata``: container tags (e.g.
+    ``{"comment": ...}``). Call :meth:`close` (or use ``with``) to finish the file;
     it is safe to call twice.
     """
 
@@ -64,7 +74,7 @@ class VideoWriter:
         frame_rate: Fraction,
         audio_from: str | os.PathLike[str] | None = None,
         crf: int = 20,
-        preset: str = PRESET,
+        preset: str | None = None,
         metadata: Mapping[str, str] | None = None,
     ) -> None:
         if width < 1 or height < 1:
@@ -89,6 +99,7 @@ class VideoWriter:
 
         self._out = av.open(str(self.path), "w", format="mp4", container_options={"movflags": "+faststart"})
         try:
+            preset = preset or default_preset(self.encoded_width, self.encoded_height)
             stream = self._out.add_stream("libx264", rate=self.frame_rate, options={"crf": str(crf), "preset": preset})
             stream.width, stream.height, stream.pix_fmt = self.encoded_width, self.encoded_height, "yuv420p"
             stream.codec_context.time_base = self.time_base
