@@ -13,6 +13,7 @@ the frames given (what the encoder lost). Writes JSON.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import tempfile
@@ -20,7 +21,6 @@ import time
 from fractions import Fraction
 from pathlib import Path
 
-import av
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,18 +29,14 @@ sys.path.insert(0, str(ROOT))
 from vst.hub import load_model  # noqa: E402
 from vst.memory import tune_malloc  # noqa: E402
 from vst.pipeline import Stylizer, select_device  # noqa: E402
+from vst.video import VideoReader  # noqa: E402
 from vst.video_writer import VideoWriter  # noqa: E402
 
 
 def first_frames(clip: Path, count: int) -> list[np.ndarray]:
-    """The first ``count`` frames of ``clip``, ``(H, W, 3)`` uint8 RGB."""
-    frames: list[np.ndarray] = []
-    with av.open(str(clip)) as container:
-        for frame in container.decode(video=0):
-            frames.append(frame.to_ndarray(format="rgb24"))
-            if len(frames) == count:
-                break
-    return frames
+    """The first ``count`` frames of ``clip``, ``(H, W, 3)`` uint8 RGB, as the pipeline decodes them."""
+    with VideoReader(clip) as reader:
+        return [image for image, _, _ in itertools.islice(reader.frames(), count)]
 
 
 def psnr(decoded: list[np.ndarray], given: list[np.ndarray]) -> float:
