@@ -1,6 +1,6 @@
 """Speed of every network at 360p, 540p and 720p: end to end (decode + stylize + encode) and the network alone.
 
-    python benchmarks/performance.py [--resolutions 640x360 960x540 1280x720] [--seconds 2]
+    python benchmarks/performance.py [--resolutions 640x360 960x540 1280x720] [--seconds 2] [--one-at-a-time]
                                      [--json benchmarks/results/performance.json] [--plot docs/performance.png]
 
 Rows: ``fast`` (the real-time FastStyleNet), ``full-size`` (the default StyleNet of the bundled temporal and
@@ -19,7 +19,9 @@ resolution.
 End to end runs twice per row: overlapped (``end_to_end_fps``: decoding, the network and encoding side by side, as
 the app and the command line run) and sequential (``sequential_fps``: one stage after the other, ``overlap=False``).
 ``end_to_end_over_network`` / ``sequential_over_network`` are those rates over the network alone (1.0: decoding and
-encoding cost nothing). ``decode_s_per_frame``, ``network_s_per_frame`` and ``encode_s_per_frame`` are the sequential
+encoding cost nothing), the better of one frame per call (``network_one_frame_fps``) and as many frames per call as a
+render hands the network (``network_per_call_fps``: on the CPU, frames that run side by side, one per core;
+``vst.parallel``). ``--one-at-a-time`` adds each network once more with frames never side by side, for the ratio. ``decode_s_per_frame``, ``network_s_per_frame`` and ``encode_s_per_frame`` are the sequential
 run's stage times (each stage alone on the cores); ``overlapped_stage_s_per_frame`` the same while they overlap.
 """
 
@@ -72,20 +74,34 @@ NETWORKS: dict[str, tuple[dict[str, object], bool, bool, float]] = {
     SAME_PATH_REFERENCE: (NAMED_CONFIGS["johnson-reference"], True, False, 1.0),
     REFERENCE: (NAMED_CONFIGS["johnson-reference"], False, False, 1.0),
 }
+#: Suffix of the rows that ``--one-at-a-time`` adds: the same network with frames never run side by side
+#: (``Stylizer(parallel=False)``: one frame at a time on all the cores, as before frames ran side by side).
+ONE_AT_A_TIME = ", one at a time"
 REAL_TIME_FPS = 25.0
 #: The stages whose seconds per frame each row reports (keys of :attr:`vst.pipeline.RenderResult.stage_seconds`).
 STAGES = ("decode", "network", "encode")
 
 
-def network_fps(stylizer: Stylizer, width: int, height: int, min_seconds: float) -> float:
-    """Frames per second of the network alone (uint8 in, uint8 out), one frame per call, after one warm-up call."""
-    image = np.random.default_rng(0).integers(0, 256, (1, height, width, 3), dtype=np.uint8)
-    stylizer(image)
-    frames, start = 0, time.perf_counter()
-    while frames < 2 or time.perf_counter() - start < min_seconds:
-        stylizer(image)
-        frames += 1
-    return frames / (time.perf_counter() - start)
+def network_fps(stylizer: Stylizer, width: int, height: int, min_seconds: float, per_call: int = 1) -> float:
+    """Frames per second of the network alone (uint8 in, uint8 out), ``per_call`` frames per call (several run side
+    by side, see :class:`vst.pipeline.Stylizer`), after one warm-up call."""
+    images = np.random.default_rng(0).integers(0, 256, (per_call, height, width, 3), dtype=np.uint8)
+    stylizer(images)
+    calls, start = 0, time.perf_counter()
+    while calls < 2 or time.perf_counter() - start < min_seconds:
+        stylizer(images)
+        calls += 1
+    return calls * per_call / (time.perf_counter() - start)
+
+
+def network_alone(stylizer: Stylizer, width: int, height: int, min_seconds: float) -> dict[str, float]:
+    """The network alone one frame per call (``network_one_frame_fps``) and with as many frames per call as a render
+    hands it (``network_per_call_fps``, the same when that is one); ``network_fps`` is the better of the two, the
+    rate that end to end is compared with."""
+    one = network_fps(stylizer, width, height, min_seconds)
+    per_call = stylizer.frames_per_call(width, height)
+    several = network_fps(stylizer, width, height, min_seconds, per_call) if per_call > 1 else one
+    return {"network_fps": max(one, several), "network_one_frame_fps": one, "network_per_call_fps": several}
 
 
 def end_to_end(stylizer: Stylizer, clip: Path, out: Path, width: int, height: int) -> dict[bool, RenderResult]:
@@ -104,9 +120,10 @@ def per_frame(result: RenderResult) -> dict[str, float]:
     return {stage: result.stage_seconds[stage] / result.frames for stage in STAGES}
 
 
-def keep_best(row: dict[str, object], runs: dict[bool, RenderResult], net: float) -> None:
-    """Fold one round into ``row``: the highest rates, the lowest stage times, and the rates over the network's."""
-    rates = {"end_to_end_fps": runs[True].fps, "sequential_fps": runs[False].fps, "network_fps": net}
+def keep_best(row: dict[str, object], runs: dict[bool, RenderResult], net: dict[str, float]) -> None:
+    """Fold one round into ``row``: the highest rates, the lowest stage times, and the rates over the network's
+    (``net``: :func:`network_alone`)."""
+    rates = {"end_to_end_fps": runs[True].fps, "sequential_fps": runs[False].fps, **net}
     best = {key: max(float(row.get(key, 0.0)), round(value, 2))  # type: ignore[arg-type]
             for key, value in rates.items()}
     row.update(best)
@@ -162,6 +179,8 @@ def main() -> None:
                              "frames (at least 8) so each row takes a similar time")
     parser.add_argument("--rounds", type=int, default=2,
                         help="round-robin rounds over all rows; each row's best counts (default: 2)")
+    parser.add_argument("--one-at-a-time", action="store_true",
+                        help=f"also run each network with frames never side by side (rows named '…{ONE_AT_A_TIME}')")
     parser.add_argument("--device", default=None)
     parser.add_argument("--half", action="store_true", help="half precision (CUDA)")
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "performance.json")
@@ -174,6 +193,8 @@ def main() -> None:
         torch.manual_seed(0)
         model = build_network(dict(NETWORKS[name][0]))
         models[name] = model if NETWORKS[name][1] else with_inference(model, rewrites=False)
+        if args.one_at_a_time:
+            models[name + ONE_AT_A_TIME] = models[name]
     relative_cost = {"fast": 1, "fast (compiled)": 1, "full-size": 4, "full-size (compiled)": 3,
                      "full-size antialiased": 4, "magenta (teacher's network)": 2, "magenta fast (2 blocks)": 1.5,
                      "magenta fast at 3/4": 1, "magenta fast at 1/2": 0.6, "magenta live (1 block)": 1.3,
@@ -187,19 +208,22 @@ def main() -> None:
             for resolution in args.resolutions:
                 width, height = parse_resolution(resolution)
                 for name, model in models.items():
-                    frames = max(8, round(args.seconds * 25 / relative_cost[name] * (640 * 360) / (width * height)))
+                    base, side_by_side = name.removesuffix(ONE_AT_A_TIME), not name.endswith(ONE_AT_A_TIME)
+                    frames = max(8, round(args.seconds * 25 / relative_cost[base] * (640 * 360) / (width * height)))
                     clip = Path(tmp) / f"{resolution}-{frames}.mp4"
                     if not clip.is_file():
                         write_panning_clip(clip, width=width, height=height, frames=frames)
                     key = (name, resolution)
                     if key not in stylizers:
-                        stylizers[key] = Stylizer(model, device, half=args.half or None, compile=NETWORKS[name][2],
-                                                  scale=NETWORKS[name][3])
+                        _, _, compiled, scale = NETWORKS[base]
+                        stylizers[key] = Stylizer(model, device, half=args.half or None, compile=compiled, scale=scale,
+                                                  parallel=None if side_by_side else False)
                     runs = end_to_end(stylizers[key], clip, Path(tmp) / "out.mp4", width, height)
-                    net = network_fps(stylizers[key], width, height, min_seconds=1.0)
+                    net = network_alone(stylizers[key], width, height, min_seconds=1.0)
                     stages = "  ".join(f"{stage} {1000 * s:.1f}" for stage, s in per_frame(runs[False]).items())
                     print(f"  round {round_ + 1}: {name:<20} {width}×{height}: {runs[True].fps:6.2f} fps end to end "
-                          f"({runs[False].fps:6.2f} sequential), {net:6.2f} fps network; ms per frame: {stages}",
+                          f"({runs[False].fps:6.2f} sequential), network {net['network_one_frame_fps']:6.2f} fps "
+                          f"one frame a call, {net['network_per_call_fps']:6.2f} as rendered; ms per frame: {stages}",
                           flush=True)
                     row = best.setdefault((name, width, height), {
                         "network": name, "width": width, "height": height, "frames": frames,

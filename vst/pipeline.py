@@ -29,6 +29,7 @@ from .guided import guided_upsample, internal_size
 from .hub import load_model
 from .metrics import WarpingErrorMeter
 from .model import StyleNet, with_inference
+from .parallel import cores, run_side_by_side
 from .stages import Stages
 from .style_folder import Variant
 from .style_picture import StylePicture
@@ -53,6 +54,10 @@ DEFAULT_MAX_SIDE = 1280
 #: Default pixels per forward pass (see :class:`Stylizer`).
 CPU_MAX_PIXELS = 400_000
 CUDA_MAX_PIXELS = 1_000_000
+#: On the CPU, frames whose network input has at most this many pixels run side by side, one per core, each on one
+#: thread (:mod:`vst.parallel`); larger ones run one at a time on all the cores, so that only one frame's
+#: activations are alive (the 720p memory bound).
+PARALLEL_MAX_PIXELS = CPU_MAX_PIXELS
 
 
 def select_device(name: str | None = None) -> torch.device:
@@ -106,10 +111,16 @@ class Stylizer:
     ``scale`` < 1 runs the network at that fraction of each side (:func:`vst.guided.internal_size`) and brings its
     output back to the frame's size with the fast guided filter, the frame as the guide (:mod:`vst.guided`): about
     ``scale²`` of the network's time, for larger strokes and the frame's own edges.
+
+    ``parallel`` (the default on the CPU, uncompiled): a call with several frames whose network input has at most
+    :data:`PARALLEL_MAX_PIXELS` pixels runs them side by side, one per core on one thread each
+    (:func:`vst.parallel.run_side_by_side`; about 1.1× the frames a second of one frame at a time on two cores).
+    A single frame always runs on all the cores. :meth:`frames_per_call` says how many frames to hand over at once.
     """
 
     def __init__(self, model: StyleNet, device: torch.device | str = "cpu", *, half: bool | None = None,
-                 max_pixels: int | None = None, compile: bool = False, scale: float = 1.0) -> None:
+                 max_pixels: int | None = None, compile: bool = False, scale: float = 1.0,
+                 parallel: bool | None = None) -> None:
         self.device = torch.device(device)
         self.max_pixels = max_pixels or (CUDA_MAX_PIXELS if self.device.type == "cuda" else CPU_MAX_PIXELS)
         self.half = self.device.type == "cuda" if half is None else half
@@ -119,6 +130,9 @@ class Stylizer:
         self.compiled = compile
         internal_size(64, 64, scale, self.multiple)  # ValueError unless 0 < scale ≤ 1
         self.scale = scale
+        if parallel and (self.device.type != "cpu" or compile):
+            raise ValueError("frames run side by side only on the CPU and uncompiled")
+        self.parallel = self.device.type == "cpu" and not compile if parallel is None else parallel
         self._network: Callable[[torch.Tensor], torch.Tensor] = self.model
         if compile:
             log.info("compiling the network with torch.compile: the first frame of each size takes longer")
@@ -126,8 +140,36 @@ class Stylizer:
             # itself may be shared with other threads
             self._network = torch.compile(with_inference(self.model, strips=False), dynamic=False)
 
+    def network_size(self, width: int, height: int) -> tuple[int, int]:
+        """The size the network sees a ``width``×``height`` frame at (:attr:`scale` applied; before padding)."""
+        return internal_size(width, height, self.scale, self.multiple) if self.scale < 1.0 else (width, height)
+
+    def frames_at_once(self, width: int, height: int) -> int:
+        """How many ``width``×``height`` frames a call runs side by side: one per core when :attr:`parallel` and
+        the network's frame has at most :data:`PARALLEL_MAX_PIXELS` pixels, else one."""
+        network_w, network_h = self.network_size(width, height)
+        return cores() if self.parallel and network_w * network_h <= PARALLEL_MAX_PIXELS else 1
+
+    def frames_per_pass(self, width: int, height: int) -> int:
+        """Frames of ``width``×``height`` in one forward pass: ``max_pixels`` worth, at least one."""
+        return max(1, self.max_pixels // (width * height))
+
+    def frames_per_call(self, width: int, height: int) -> int:
+        """Frames to hand to one call to keep the machine busy: a pass's worth for each frame run side by side."""
+        return self.frames_per_pass(width, height) * self.frames_at_once(width, height)
+
     def __call__(self, images: np.ndarray) -> np.ndarray:
-        per_pass = max(1, self.max_pixels // (images.shape[1] * images.shape[2]))
+        count, height, width = images.shape[:3]
+        side_by_side = min(count, self.frames_at_once(width, height))
+        if side_by_side <= 1:
+            return self._in_passes(images)
+        bounds = np.linspace(0, count, side_by_side + 1).round().astype(int)  # contiguous chunks, in order
+        chunks = [images[start:end] for start, end in zip(bounds[:-1], bounds[1:], strict=True)]
+        return np.concatenate(run_side_by_side(self._in_passes, chunks))
+
+    def _in_passes(self, images: np.ndarray) -> np.ndarray:
+        """``images`` through the network at most :meth:`frames_per_pass` frames at a time."""
+        per_pass = self.frames_per_pass(images.shape[2], images.shape[1])
         if len(images) <= per_pass:
             return self._forward(images)
         return np.concatenate([self._forward(images[i:i + per_pass]) for i in range(0, len(images), per_pass)])
@@ -142,7 +184,7 @@ class Stylizer:
         x = torch.from_numpy(images).to(self.device).permute(0, 3, 1, 2)
         x = x.to(self.dtype, memory_format=torch.contiguous_format).div_(255.0)
         if self.scale < 1.0:  # the internal size is a multiple of the network's: no padding
-            small_w, small_h = internal_size(w, h, self.scale, self.multiple)
+            small_w, small_h = self.network_size(w, h)
             small = F.interpolate(x, size=(small_h, small_w), mode="bilinear", antialias=True, align_corners=False)
             y = guided_upsample(self._network(small), x)
         else:
@@ -206,13 +248,14 @@ def render_video(
     ``metadata``: container tags written into every output (e.g. :func:`vst.any_painting.output_metadata`).
 
     ``overlap`` (the default): decoding and encoding run in their own threads beside the networks, which run in this
-    thread (with torch's intra-op threads, as :func:`select_device` set them), as do the flicker meter and
-    ``progress``; ``False``: all in this thread, one stage after the other. Both write the same frames and measure
-    the same errors. A batch holds at most ``max(1, max_pixels // frame pixels)`` frames (the smallest
-    :attr:`Stylizer.max_pixels`); overlapped, at most ``QUEUE_DEPTH + 2`` (3) decoded batches (one being decoded,
-    the waiting ones, one in the networks) and as many batches of stylized frames per output (from the networks,
-    waiting, being encoded) are alive at once, against one and one in sequence. An exception in any stage (or raised by ``progress``, as the app cancels a job) is
-    raised here as it is, after both threads have stopped, and no output is left behind.
+    thread (with torch's intra-op threads, as :func:`select_device` set them, or side by side on one thread each, see
+    :class:`Stylizer`), as do the flicker meter and ``progress``; ``False``: all in this thread, one stage after the
+    other. Both write the same frames and measure the same errors. A batch holds at most the frames one call of each
+    stylizer takes (the smallest :meth:`Stylizer.frames_per_call`: a pass's worth for each frame run side by side);
+    overlapped, at most ``QUEUE_DEPTH + 2`` (3) decoded batches (one being decoded, the waiting ones, one in the
+    networks) and as many batches of stylized frames per output (from the networks, waiting, being encoded) are alive
+    at once, against one and one in sequence. An exception in any stage (or raised by ``progress``, as the app
+    cancels a job) is raised here as it is, after both threads have stopped, and no output is left behind.
     """
     files = _checked_outputs(source, targets, batch_size, measure_flicker)
     start = time.perf_counter()
@@ -232,9 +275,10 @@ def render_video(
                                                   audio_from=source, metadata=metadata))
             for name in files
         }
-        # Never hold more frames than one forward pass takes: at 720p that is a single frame.
-        pass_frames = min(s.max_pixels for s, _ in targets.values()) // (reader.width * reader.height)
-        batches = reader.batches(max(1, min(batch_size, pass_frames)))
+        # Never hold more frames than one call runs at once: at 720p (full resolution) a single frame; two at 360p
+        # on two cores (side by side), several passes' worth never.
+        call_frames = min(s.frames_per_call(reader.width, reader.height) for s, _ in targets.values())
+        batches = reader.batches(min(batch_size, call_frames))
         # Entered after the writers: its threads have stopped before the writers close (or are aborted).
         stages: Stages[FrameBatch, tuple[dict[str, np.ndarray], list[int | None]]] = stack.enter_context(
             Stages(batches, lambda item: _write_batch(writers, *item), overlap=overlap,

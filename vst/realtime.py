@@ -1,10 +1,10 @@
 """Keeping up with a clip: the largest internal scale at which a network renders its frames as fast as they play,
 measured on this machine (not assumed).
 
-:func:`choose_scale` times the network (through :class:`vst.pipeline.Stylizer`, guided upsampling included) on one
-frame of the clip's size at each candidate scale, largest first, and stops at the first whose time per frame fits the
-clip's frame interval less a margin for decoding and encoding (which run beside the network, see
-:mod:`vst.stages`). The choice says what it measured, so a caller can say which resolution it chose and why.
+:func:`choose_scale` times the network (through :class:`vst.pipeline.Stylizer`, guided upsampling included) on
+frames of the clip's size, as many at once as a render hands it, at each candidate scale, largest first, and stops at
+the first whose time per frame fits the clip's frame interval less a margin for decoding and encoding (which run
+beside the network, see :mod:`vst.stages`). The choice says what it measured, so a caller can say which resolution it chose and why.
 """
 
 from __future__ import annotations
@@ -61,16 +61,18 @@ class ScaleChoice:
 
 def seconds_per_frame(stylizer: Stylizer, width: int, height: int, passes: int = PASSES,
                       clock: Callable[[], float] = time.perf_counter) -> float:
-    """The fastest of ``passes`` timed passes of ``stylizer`` on one random ``height``×``width`` frame, after one
-    warm-up pass (the first pass of a new size allocates and plans)."""
-    frame = np.random.default_rng(0).integers(0, 256, (1, height, width, 3), dtype=np.uint8)
-    stylizer(frame)
+    """Seconds per frame of ``stylizer`` on random ``height``×``width`` frames, handed over as a render hands them
+    (:meth:`Stylizer.frames_per_call` at once, so frames that run side by side are timed side by side): the fastest
+    of ``passes`` timed calls, after one warm-up call (the first call at a new size allocates and plans)."""
+    count = stylizer.frames_per_call(width, height)
+    frames = np.random.default_rng(0).integers(0, 256, (count, height, width, 3), dtype=np.uint8)
+    stylizer(frames)
     best = float("inf")
     for _ in range(passes):
         started = clock()
-        stylizer(frame)
+        stylizer(frames)
         best = min(best, clock() - started)
-    return best
+    return best / count
 
 
 def choose_scale(network: StyleNet, width: int, height: int, fps: float, *, device: str = "cpu",
