@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from .guided import guided_upsample, internal_size
 from .hub import load_model
 from .metrics import WarpingErrorMeter
 from .model import StyleNet, with_inference
-from .parallel import cores, run_side_by_side
+from .parallel import InFlight, cores, run_side_by_side
 from .stages import Stages
 from .style_folder import Variant
 from .style_picture import StylePicture
@@ -275,23 +276,28 @@ def render_video(
                                                   audio_from=source, metadata=metadata))
             for name in files
         }
-        # Never hold more frames than one call runs at once: at 720p (full resolution) a single frame; two at 360p
-        # on two cores (side by side), several passes' worth never.
-        call_frames = min(s.frames_per_call(reader.width, reader.height) for s, _ in targets.values())
-        batches = reader.batches(min(batch_size, call_frames))
+        # Never hold more frames than one forward pass takes: at 720p (full resolution) a single frame. Overlapped,
+        # frames that run side by side are kept in flight, one batch more than the cores, each batch on one core.
+        width, height = reader.width, reader.height
+        batches = reader.batches(min(batch_size, *(s.frames_per_pass(width, height) for s in stylize.stylizers.values())))
         # Entered after the writers: its threads have stopped before the writers close (or are aborted).
         stages: Stages[FrameBatch, tuple[dict[str, np.ndarray], list[int | None]]] = stack.enter_context(
             Stages(batches, lambda item: _write_batch(writers, *item), overlap=overlap,
                    names=("vst-decode", "vst-encode")))
+        in_flight = stack.enter_context(InFlight(stylize, stylize.batches_in_flight(width, height) if overlap else 1))
         done = 0
-        for batch in stages.items():
-            stylized = stylize(batch)
+
+        def hand_on(batch: FrameBatch, stylized: dict[str, np.ndarray]) -> None:
+            nonlocal done
             if writers:
                 stages.put((stylized, batch.pts))
             stylize.measure(batch, stylized)
             done += len(batch)
             if progress is not None:
                 progress(done, total)
+
+        for batch, stylized in in_flight.map(stages.items()):
+            hand_on(batch, stylized)
         stages.finish()
         if done == 0:
             raise VSTError(f"{source} has no decodable video frames")
@@ -329,14 +335,22 @@ def _checked_outputs(source: str | os.PathLike[str], targets: Targets, batch_siz
 
 
 class _StylizeStage:
-    """The caller's stage of :func:`render_video`: every target's network on a batch, then the flicker meter; keeps
-    the seconds each took."""
+    """The networks' stage of :func:`render_video`: every target's network on a batch (in the caller's thread, or
+    on the pool's threads when frames run side by side), then the flicker meter (in the caller's thread, in order);
+    keeps the seconds each took."""
 
     def __init__(self, targets: Mapping[str, tuple[Stylizer, object]], meter: WarpingErrorMeter | None) -> None:
         self.stylizers = {name: stylizer for name, (stylizer, _) in targets.items()}
         self.meter = meter
         self.network_seconds = dict.fromkeys(targets, 0.0)
         self.flicker_seconds = 0.0
+        self._lock = threading.Lock()  # batches in flight add their seconds from the pool's threads
+
+    def batches_in_flight(self, width: int, height: int) -> int:
+        """One more batch than the cores when every network runs ``width``×``height`` frames side by side (one batch
+        per pool thread, one waiting), else one."""
+        side_by_side = min(s.frames_at_once(width, height) for s in self.stylizers.values())
+        return side_by_side + 1 if side_by_side > 1 else 1
 
     def __call__(self, batch: FrameBatch) -> dict[str, np.ndarray]:
         """Output name → its stylized frames, ``(N, H, W, 3)`` uint8 RGB like ``batch.images``."""
@@ -344,7 +358,8 @@ class _StylizeStage:
         for name, stylizer in self.stylizers.items():
             started = time.perf_counter()
             stylized[name] = stylizer(batch.images)
-            self.network_seconds[name] += time.perf_counter() - started
+            with self._lock:
+                self.network_seconds[name] += time.perf_counter() - started
         return stylized
 
     def measure(self, batch: FrameBatch, stylized: Mapping[str, np.ndarray]) -> None:

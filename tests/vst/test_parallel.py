@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ import torch
 
 from tests.support.model_fixtures import TINY
 from vst.model import FastStyleNet, StyleNet
-from vst.parallel import cores, run_side_by_side
+from vst.parallel import InFlight, cores, in_pool_thread, run_side_by_side
 from vst.pipeline import PARALLEL_MAX_PIXELS, Stylizer
 
 
@@ -32,6 +33,21 @@ def test_a_single_chunk_runs_in_the_callers_thread() -> None:
     [(name, threads)] = run_side_by_side(lambda _: (threading.current_thread().name, torch.get_num_threads()), [0])
     assert name == threading.current_thread().name and threads == torch.get_num_threads()
     assert run_side_by_side(lambda chunk: chunk, []) == []
+
+
+def test_chunks_asked_for_from_a_pool_thread_run_there_one_after_the_other() -> None:
+    """A pool thread never waits on the pool (which could leave no thread to run what it waits for)."""
+    def inner(chunk: int) -> tuple[int, str]:
+        return chunk, threading.current_thread().name
+
+    def outer(chunk: int) -> list[tuple[int, str]]:
+        assert in_pool_thread()
+        return run_side_by_side(inner, [chunk, chunk + 10])
+
+    results = run_side_by_side(outer, [0, 1, 2])
+    for (a, thread_a), (b, thread_b) in results:
+        assert b == a + 10 and thread_a == thread_b
+    assert not in_pool_thread()
 
 
 def test_a_failing_chunk_raises_after_every_chunk_has_finished() -> None:
@@ -74,3 +90,67 @@ def test_which_frames_run_side_by_side() -> None:
     with pytest.raises(ValueError, match="only on the CPU and uncompiled"):
         Stylizer(network, compile=True, parallel=True)
     assert not Stylizer(network, compile=True).parallel
+
+
+def test_items_in_flight_come_back_in_order_with_at_most_depth_running() -> None:
+    running, most, lock = 0, 0, threading.Lock()
+
+    def work(item: int) -> int:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.01 * (item % 3))  # later items often finish first
+        with lock:
+            running -= 1
+        return item * item
+
+    with InFlight(work, depth=3) as in_flight:
+        assert list(in_flight.map(range(10))) == [(i, i * i) for i in range(10)]
+    assert 1 < most <= 3
+
+
+def test_depth_one_runs_each_item_in_the_callers_thread() -> None:
+    with InFlight(lambda _: threading.current_thread().name, depth=1) as in_flight:
+        assert [name for _, name in in_flight.map([0, 1])] == [threading.current_thread().name] * 2
+    with pytest.raises(ValueError, match="at least one"):
+        InFlight(lambda item: item, depth=0)
+
+
+def test_an_items_error_comes_in_its_place_and_nothing_runs_after_the_block() -> None:
+    started: list[int] = []
+
+    def work(item: int) -> int:
+        started.append(item)
+        if item == 1:
+            raise RuntimeError("item 1 failed")
+        time.sleep(0.05)
+        return item
+
+    seen: list[int] = []
+    with pytest.raises(RuntimeError, match="item 1 failed"), InFlight(work, depth=3) as in_flight:
+        for item, _ in in_flight.map(range(100)):
+            seen.append(item)
+    assert seen == [0]
+    count = len(started)
+    time.sleep(0.2)
+    assert len(started) == count <= 5  # the items in flight were cancelled or waited for, none started later
+
+
+def test_the_sources_error_comes_after_the_items_taken_before_it() -> None:
+    def items() -> Iterator[int]:
+        yield 0
+        yield 1
+        raise OSError("decoding failed (injected)")
+
+    seen: list[int] = []
+    with pytest.raises(OSError, match="decoding failed"), InFlight(lambda item: item, depth=3) as in_flight:
+        for item, _ in in_flight.map(items()):
+            seen.append(item)
+    assert seen == [0, 1]
+
+    def failing(item: int) -> int:
+        raise ValueError(f"item {item} failed")
+
+    with pytest.raises(ValueError, match="item 0 failed"), InFlight(failing, depth=3) as in_flight:
+        list(in_flight.map(items()))  # the earlier item's error, not the source's
