@@ -55,10 +55,11 @@ DEFAULT_MAX_SIDE = 1280
 #: Default pixels per forward pass (see :class:`Stylizer`).
 CPU_MAX_PIXELS = 400_000
 CUDA_MAX_PIXELS = 1_000_000
-#: On the CPU, frames whose network input has at most this many pixels run side by side, one per core, each on one
-#: thread (:mod:`vst.parallel`); larger ones run one at a time on all the cores, so that only one frame's
-#: activations are alive (the 720p memory bound).
-PARALLEL_MAX_PIXELS = CPU_MAX_PIXELS
+#: On the CPU, frames whose network input has at most this many pixels (640×360) run side by side, one per core,
+#: each on one thread (:mod:`vst.parallel`); larger ones run one at a time on all the cores, so that only one
+#: frame's activations are alive. Memory set the bound: the app's job on a 1280×720 upload (two networks on 720×405
+#: frames) peaked at 1067 MB side by side against 943 MB one at a time (``benchmarks/memory.py --app``; bar 1 GB).
+PARALLEL_MAX_PIXELS = 640 * 360
 
 
 def select_device(name: str | None = None) -> torch.device:
@@ -350,9 +351,14 @@ class _StylizeStage:
         self._lock = threading.Lock()  # batches in flight add their seconds from the pool's threads
 
     def batches_in_flight(self, width: int, height: int) -> int:
-        """One more batch than the cores when every network runs ``width``×``height`` frames side by side (one batch
-        per pool thread, one waiting), else one."""
-        side_by_side = min(s.frames_at_once(width, height) for s in self.stylizers.values())
+        """One more batch than the cores when a single network runs ``width``×``height`` frames side by side (one
+        batch per pool thread, one waiting), else one. Two networks (the app's temporal model and its baseline) run
+        one batch at a time: in flight, the app's job on 640×360 frames peaked at 1023 MB against 955 and was no
+        faster (12 s either way, ``benchmarks/memory.py --app``)."""
+        if len(self.stylizers) != 1:
+            return 1
+        [stylizer] = self.stylizers.values()
+        side_by_side = stylizer.frames_at_once(width, height)
         return side_by_side + 1 if side_by_side > 1 else 1
 
     def __call__(self, batch: FrameBatch) -> dict[str, np.ndarray]:

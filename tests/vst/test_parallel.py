@@ -154,3 +154,17 @@ def test_the_sources_error_comes_after_the_items_taken_before_it() -> None:
 
     with pytest.raises(ValueError, match="item 0 failed"), InFlight(failing, depth=3) as in_flight:
         list(in_flight.map(items()))  # the earlier item's error, not the source's
+
+
+def test_a_render_keeps_frames_in_flight_for_one_small_network_only() -> None:
+    """One network on frames it runs side by side: a batch per core and one waiting; two networks (the app's job),
+    or frames too large to run side by side: one batch at a time (the memory bound)."""
+    from vst.pipeline import _StylizeStage
+
+    network = StyleNet(**TINY).eval()
+    one = _StylizeStage({"out": (Stylizer(network), None)}, None)
+    two = _StylizeStage({"a": (Stylizer(network), None), "b": (Stylizer(network), None)}, None)
+    expected = cores() + 1 if cores() > 1 else 1
+    assert one.batches_in_flight(640, 360) == expected
+    assert one.batches_in_flight(1280, 720) == 1 and two.batches_in_flight(640, 360) == 1
+    assert _StylizeStage({"out": (Stylizer(network, scale=0.25), None)}, None).batches_in_flight(1280, 720) == expected
