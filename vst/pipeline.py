@@ -11,6 +11,7 @@ leaves nothing behind.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 import threading
@@ -166,7 +167,7 @@ class Stylizer:
         if side_by_side <= 1:
             return self._in_passes(images)
         bounds = np.linspace(0, count, side_by_side + 1).round().astype(int)  # contiguous chunks, in order
-        chunks = [images[start:end] for start, end in zip(bounds[:-1], bounds[1:], strict=True)]
+        chunks = [images[start:end] for start, end in itertools.pairwise(bounds)]
         return np.concatenate(run_side_by_side(self._in_passes, chunks))
 
     def _in_passes(self, images: np.ndarray) -> np.ndarray:
@@ -255,12 +256,13 @@ def render_video(
     ``overlap`` (the default): decoding and encoding run in their own threads beside the networks, which run in this
     thread (with torch's intra-op threads, as :func:`select_device` set them, or side by side on one thread each, see
     :class:`Stylizer`), as do the flicker meter and ``progress``; ``False``: all in this thread, one stage after the
-    other. Both write the same frames and measure the same errors. A batch holds at most the frames one call of each
-    stylizer takes (the smallest :meth:`Stylizer.frames_per_call`: a pass's worth for each frame run side by side);
-    overlapped, at most ``QUEUE_DEPTH + 2`` (3) decoded batches (one being decoded, the waiting ones, one in the
-    networks) and as many batches of stylized frames per output (from the networks, waiting, being encoded) are alive
-    at once, against one and one in sequence. An exception in any stage (or raised by ``progress``, as the app
-    cancels a job) is raised here as it is, after both threads have stopped, and no output is left behind.
+    other. Both write the same frames and measure the same errors. A batch holds at most a forward pass's worth of
+    frames (the smallest :meth:`Stylizer.frames_per_pass`); overlapped, at most ``QUEUE_DEPTH + 2`` (3) decoded
+    batches (one being decoded, the waiting ones, one in the networks) and as many batches of stylized frames per
+    output (from the networks, waiting, being encoded) are alive at once, against one and one in sequence — and when a
+    single network runs the frames side by side, one batch more than the cores is in the networks at once
+    (:class:`vst.parallel.InFlight`). An exception in any stage (or raised by ``progress``, as the app cancels a job)
+    is raised here as it is, after every thread has stopped its work, and no output is left behind.
     """
     files = _checked_outputs(source, targets, batch_size, measure_flicker)
     start = time.perf_counter()
@@ -283,7 +285,8 @@ def render_video(
         # Never hold more frames than one forward pass takes: at 720p (full resolution) a single frame. Overlapped,
         # frames that run side by side are kept in flight, one batch more than the cores, each batch on one core.
         width, height = reader.width, reader.height
-        batches = reader.batches(min(batch_size, *(s.frames_per_pass(width, height) for s in stylize.stylizers.values())))
+        pass_frames = min(s.frames_per_pass(width, height) for s in stylize.stylizers.values())
+        batches = reader.batches(min(batch_size, pass_frames))
         # Entered after the writers: its threads have stopped before the writers close (or are aborted).
         stages: Stages[FrameBatch, tuple[dict[str, np.ndarray], list[int | None]]] = stack.enter_context(
             Stages(batches, lambda item: _write_batch(writers, *item), overlap=overlap,
