@@ -56,11 +56,10 @@ DEFAULT_MAX_SIDE = 1280
 #: Default pixels per forward pass (see :class:`Stylizer`).
 CPU_MAX_PIXELS = 400_000
 CUDA_MAX_PIXELS = 1_000_000
-#: On the CPU, frames whose network input has at most this many pixels (640×360) run side by side, one per core,
-#: each on one thread (:mod:`vst.parallel`); larger ones run one at a time on all the cores, so that only one
-#: frame's activations are alive. Memory set the bound: the app's job on a 1280×720 upload (two networks on 720×405
-#: frames) peaked at 1067 MB side by side against 943 MB one at a time (``benchmarks/memory.py --app``; bar 1 GB).
-PARALLEL_MAX_PIXELS = 640 * 360
+#: On the CPU, frames whose network input has at most this many pixels (a pass's worth) run side by side, one per
+#: core, each on one thread (:mod:`vst.parallel`); larger ones (a whole 1280×720 frame) run one at a time on all the
+#: cores, so that only one frame's activations are alive.
+PARALLEL_MAX_PIXELS = CPU_MAX_PIXELS
 
 
 def select_device(name: str | None = None) -> torch.device:
