@@ -2,7 +2,7 @@
 
     python benchmarks/memory.py [--network fast|full-size|johnson-reference|tiny] [--compile] [--seconds 300]
                                 [--width 1280 --height 720] [--max-side N] [--json benchmarks/results/memory.json]
-    python benchmarks/memory.py --app [--style starry-night] [--seconds 0.4 --width 3840 --height 2160]
+    python benchmarks/memory.py --app [--real-time] [--style starry-night] [--seconds 0.4 --width 3840 --height 2160]
 
 The clip is generated first; then ``python -m vst stylize`` runs in a child process on the chosen network and its
 peak resident memory (ru_maxrss) is reported, next to a run on a clip a quarter as long, to show that memory does not
@@ -51,7 +51,7 @@ def peak_rss_mb(cmd: list[str]) -> tuple[float, float]:
     return int(out.stdout.strip().splitlines()[-1]) / 1024, time.perf_counter() - start
 
 
-#: The ``--app`` child: ``sys.argv[1:]`` = clip, style, cache folder.
+#: The ``--app`` child: ``sys.argv[1:]`` = clip, style, cache folder, ``realtime`` or ``temporal``.
 APP_JOB = """
 import importlib.util, os, sys
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -65,7 +65,7 @@ from vst.app.gallery import gallery_styles
 from vst.app.stylize_jobs import StylizeService
 config = AppConfig(cache_dir=Path(sys.argv[3]), showcase=False)
 service = StylizeService(config, gallery_styles(config))
-outcome = service.run(sys.argv[1], sys.argv[2])
+outcome = service.run(sys.argv[1], sys.argv[2], realtime=sys.argv[4] == "realtime")
 assert outcome.result.frames > 0 and not outcome.pending
 """
 
@@ -83,6 +83,8 @@ def main() -> None:
     parser.add_argument("--max-side", type=int, help="passed to `python -m vst stylize` (default: its default)")
     parser.add_argument("--app", action="store_true",
                         help="measure the app's stylize job (its limits, both variants) instead of the command line")
+    parser.add_argument("--real-time", action="store_true",
+                        help="with --app: the app's real-time mode (the fast network, then its framewise twin)")
     parser.add_argument("--style", default="starry-night", help="with --app: the bundled style to run")
     parser.add_argument("--json", type=Path, default=Path("benchmarks/results/memory.json"))
     args = parser.parse_args()
@@ -97,20 +99,23 @@ def main() -> None:
                                       frames=frames)
             if args.app:
                 peak, took = peak_rss_mb([sys.executable, "-c", APP_JOB, str(clip), args.style,
-                                          str(Path(tmp) / f"cache{frames}")])
+                                          str(Path(tmp) / f"cache{frames}"),
+                                          "realtime" if args.real_time else "temporal"])
             else:
                 peak, took = peak_rss_mb([sys.executable, "-m", "vst", "stylize", str(clip), "--style",
                                           str(checkpoint), "-o", str(Path(tmp) / f"out{frames}.mp4"), "--quiet",
                                           *(["--compile"] if args.compile else []),
                                           *(["--max-side", str(args.max_side)] if args.max_side is not None else [])])
             rows.append({"seconds": seconds, "frames": frames, "peak_rss_mb": round(peak, 1), "wall_s": round(took, 1)})
-            what = (f"app job ({args.style}, both variants)" if args.app else
+            mode = "real-time mode" if args.real_time else "both variants"
+            what = (f"app job ({args.style}, {mode})" if args.app else
                     f"{args.network} network{' (compiled)' if args.compile else ''}")
             print(f"{what}, {args.width}×{args.height}, {seconds:g} s ({frames} frames): peak RSS {peak:.0f} MB, "
                   f"{took:.0f} s")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"width": args.width, "height": args.height, "max_side": args.max_side,
-                                     "network": f"app:{args.style}" if args.app else args.network,
+                                     "network": (f"app:{args.style}" + (":realtime" if args.real_time else "")
+                                                 if args.app else args.network),
                                      "compile": args.compile, "rows": rows,
                                      "self_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}, indent=2))
     print(f"wrote {args.json}")
