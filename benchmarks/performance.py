@@ -21,8 +21,9 @@ the app and the command line run) and sequential (``sequential_fps``: one stage 
 ``end_to_end_over_network`` / ``sequential_over_network`` are those rates over the network alone (1.0: decoding and
 encoding cost nothing), the better of one frame per call (``network_one_frame_fps``) and as many frames per call as a
 render hands the network (``network_per_call_fps``: on the CPU, frames that run side by side, one per core;
-``vst.parallel``). ``--one-at-a-time`` adds each network once more with frames never side by side, for the ratio. ``decode_s_per_frame``, ``network_s_per_frame`` and ``encode_s_per_frame`` are the sequential
-run's stage times (each stage alone on the cores); ``overlapped_stage_s_per_frame`` the same while they overlap.
+``vst.parallel``). ``--one-at-a-time`` adds each network once more with frames never side by side, for the ratio.
+``decode_s_per_frame``, ``network_s_per_frame`` and ``encode_s_per_frame`` are the sequential run's stage times (each
+stage alone on the cores); ``overlapped_stage_s_per_frame`` the same while they overlap.
 """
 
 from __future__ import annotations

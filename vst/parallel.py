@@ -3,9 +3,8 @@
 A network on one frame with torch's two intra-op threads spends part of each layer waiting: the threads meet at the
 end of every layer (and spin there, burning the cycles that the H.264 encoder wants), and the small layers at
 quarter resolution divide badly in two. Two frames at once, each on one thread, keep both cores busy without the
-meetings. On the 2-core CPU this project is developed on, the fast network rendered 640×360 and a quarter of
-1280×720 end to end about 1.1× as fast this way (``benchmarks/performance.py`` reports both;
-``docs/performance.md``).
+meetings. On the 2-core CPU this project is developed on, the fast network rendered 640×360 end to end 1.25× as
+fast this way (``benchmarks/performance.py --one-at-a-time`` reports both; ``docs/performance.md``).
 
 :func:`run_side_by_side` runs a function on several chunks of work in a pool of :func:`cores` threads, each of
 which has set torch's intra-op threads to one (a thread-local setting with torch's OpenMP backend: the caller's
@@ -17,7 +16,6 @@ threads rather than multiplying them.
 
 from __future__ import annotations
 
-import functools
 import os
 import threading
 from collections import deque
@@ -57,11 +55,6 @@ def _shared_pool() -> ThreadPoolExecutor:
         if _pool is None:
             _pool = ThreadPoolExecutor(cores(), thread_name_prefix="vst-frames", initializer=_one_intra_op_thread)
         return _pool
-
-
-def submit(work: Callable[[], U]) -> Future[U]:
-    """Run ``work()`` soon on one of the shared pool's threads (one intra-op thread each)."""
-    return _shared_pool().submit(work)
 
 
 def run_side_by_side(work: Callable[[T], U], chunks: Sequence[T]) -> list[U]:
@@ -125,7 +118,7 @@ class InFlight(Generic[T, U]):
         if self.depth == 1:
             yield item, self._work(item)
             return
-        self._window.append((item, submit(functools.partial(self._work, item))))
+        self._window.append((item, _shared_pool().submit(self._work, item)))
         while len(self._window) >= self.depth:
             yield self._oldest()
 

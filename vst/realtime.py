@@ -4,7 +4,8 @@ measured on this machine (not assumed).
 :func:`choose_scale` times the network (through :class:`vst.pipeline.Stylizer`, guided upsampling included) on
 frames of the clip's size, as many at once as a render hands it, at each candidate scale, largest first, and stops at
 the first whose time per frame fits the clip's frame interval less a margin for decoding and encoding (which run
-beside the network, see :mod:`vst.stages`). The choice says what it measured, so a caller can say which resolution it chose and why.
+beside the network, see :mod:`vst.stages`). The choice says what it measured, so a caller can say which resolution
+it chose and why.
 """
 
 from __future__ import annotations
