@@ -293,8 +293,9 @@ def detail_words(strength: float, variant: str = Variant.TEMPORAL) -> str:
     if not strength:
         return ("none yet (`python -m training detail --style-dir <folder> --paintings <its training paintings>` "
                 "sets it)")
-    return (f"{strength:g}: each painting's network adds the frame's own fine detail this strong (`vst/detail.py`), "
-            f"the median over its training paintings of the strength that brings its fine detail to the teacher's "
+    return (f"{strength:g}: each painting's network adds the frame's own fine detail this strong (`vst/detail.py`; "
+            f"detail within three noise levels of zero, the frame's grain, is cored away first), the median over its "
+            f"training paintings of the strength that brings its fine detail to the teacher's "
             f"(`training/detail_calibration.py`)")
 
 

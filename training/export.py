@@ -132,8 +132,9 @@ def detail_sentence(model: StyleNet, name: str) -> str:
         return ""
     return (f" {name} adds the frame's own fine detail to its output at strength {model.frame_detail:g} "
             f"(`vst/detail.py`): the temporal term fades the teacher's fine strokes, and the frame's detail, which "
-            f"moves with the scene, gives the edges back without flicker. The strength is the one that brings its "
-            f"fine-detail energy back to the teacher's on training frames (`training/detail_calibration.py`).")
+            f"moves with the scene, gives the edges back without flicker; detail within three noise levels of zero "
+            f"(the frame's grain, estimated on each frame) is cored away first. The strength is the one that brought "
+            f"its fine-detail energy back to the teacher's on training frames (`training/detail_calibration.py`).")
 
 
 def _fast_phase(tc: dict[str, object]) -> str:

@@ -9,12 +9,13 @@ The exported graph (``model.onnx`` next to ``model.safetensors`` and ``config.js
   multiply by 255 and round;
 - opset :data:`OPSET` (``Conv``, ``InstanceNormalization``, reflect ``Pad``, nearest ``Resize``, ``DepthToSpace``,
   ``Relu``, ``Sigmoid`` …; a network with ``frame_detail`` adds ``Einsum``, ``AveragePool``, ``CumSum``, bilinear
-  ``Resize`` and ``Clip``, :mod:`vst.detail`), exported by PyTorch's TorchScript-based exporter from the textbook layers (the exact
+  ``Resize``, ``TopK`` (the noise level's median) and ``Clip``, :mod:`vst.detail`), exported by PyTorch's TorchScript-based exporter from the textbook layers (the exact
   inference rewrites of :mod:`vst.model` are off: they write into preallocated tensors, which ONNX cannot express).
 
 The file's metadata (``metadata_props``) repeats this contract and records the SHA-256 of the ``model.safetensors`` it
 was exported from (``source_sha256``: the ``weights`` of :func:`vst.fingerprint.checkpoint_fingerprint`) and the
-network's settings (``config``), so a stale export is detectable (:func:`is_current`).
+network's settings (``config``) and, with a detail, its coring (``detail_coring``), so a stale export is detectable
+(:func:`is_current`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import onnx
 import torch
 
 from .checkpoint_check import load_network
+from .detail import CORING
 from .fingerprint import checkpoint_fingerprint
 from .model import StyleNet, with_inference
 from .style_folder import CONFIG_FILE
@@ -66,6 +68,8 @@ def export_onnx(model: StyleNet, path: Path, *, source_sha256: str = "") -> Path
     meta = {"layout": LAYOUT, "size_multiple": str(multiple), "architecture": model.architecture,
             "config": json.dumps({k: v for k, v in model.config.items() if k != "training_config"}),
             "source_sha256": source_sha256}
+    if model.frame_detail:  # the detail's graph changed with its coring: an export from before it is stale
+        meta["detail_coring"] = f"{CORING:g}"
     onnx.helper.set_model_props(proto, meta)
     onnx.checker.check_model(proto)
     path = Path(path)
@@ -92,14 +96,15 @@ def export_checkpoint(folder: Path, out: Path | None = None) -> Path:
 def exported_from(onnx_path: Path, folder: Path) -> bool:
     """``onnx_path`` exists and was exported from the ``model.safetensors`` now in checkpoint folder ``folder``, with
     the network settings of its ``config.json`` (e.g. ``frame_detail``, which changes the graph but not the
-    weights)."""
+    weights) and, where it has a detail, the detail's coring (:data:`vst.detail.CORING`)."""
     if not Path(onnx_path).is_file():
         return False
     props = {p.key: p.value for p in onnx.load(str(onnx_path), load_external_data=False).metadata_props}
     settings = json.loads((Path(folder) / CONFIG_FILE).read_text(encoding="utf-8"))
     settings.pop("training_config", None)
+    coring = f"{CORING:g}" if settings.get("frame_detail") else None
     return (props.get("source_sha256") == checkpoint_fingerprint(Path(folder)).weights
-            and json.loads(props.get("config", "null")) == settings)
+            and json.loads(props.get("config", "null")) == settings and props.get("detail_coring") == coring)
 
 
 def is_current(folder: Path) -> bool:

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from tests.vst.test_onnx import example_frames, onnx_stylize
 from training.detail_calibration import MAX_STRENGTH, calibrate_folder, matching_strength, training_frames
 from vst.checkpoint_check import CheckpointError, load_network
-from vst.detail import SUBSAMPLE, add_frame_detail, detail_energy, fine_detail
+from vst.detail import CORING, SUBSAMPLE, add_frame_detail, core, detail_energy, fine_detail, noise_level
 from vst.model import MagentaStyleNet, build_network
 from vst.onnx_export import export_checkpoint, is_current
 from vst.pipeline import Stylizer
@@ -54,24 +54,76 @@ def test_a_flat_stylization_gets_no_detail() -> None:
 
 def test_detail_moves_with_the_frame() -> None:
     """The frame's detail is tied to the scene, not to the pixel grid: moving frame and stylization by the fit's
-    subsampling step moves the result with them exactly (away from the border); by 1–3 pixels, within a fraction of
-    one 8-bit level on average (the slopes vary slowly). The property that makes it steady."""
+    subsampling step moves the result with them exactly (away from the border; uncored, as the noise level is
+    estimated on the whole frame); by 1–3 pixels, and cored, within a fraction of one 8-bit level on average (the
+    slopes vary slowly). The property that makes it steady."""
     g = torch.Generator().manual_seed(1)
     frame = F.avg_pool2d(torch.rand(1, 3, 72, 72, generator=g), 3, stride=1, padding=1)
     stylized = F.avg_pool2d(frame.flip(1), 5, stride=1, padding=2).sigmoid()
-    out = add_frame_detail(stylized, frame, 1.0)
-    for shift in (1, 2, 3, SUBSAMPLE):
-        moved = add_frame_detail(stylized[..., shift:], frame[..., shift:], 1.0)[..., 12:-12, 12:-12]
-        expected = out[..., shift:][..., 12:-12, 12:-12]
-        if shift == SUBSAMPLE:
-            torch.testing.assert_close(moved, expected, atol=1e-5, rtol=0)
-        else:
-            assert float((moved - expected).abs().mean()) < 0.25 / 255
+    for coring in (0.0, CORING):
+        out = add_frame_detail(stylized, frame, 1.0, coring=coring)
+        for shift in (1, 2, 3, SUBSAMPLE):
+            moved = add_frame_detail(stylized[..., shift:], frame[..., shift:], 1.0, coring=coring)[..., 12:-12, 12:-12]
+            expected = out[..., shift:][..., 12:-12, 12:-12]
+            if shift == SUBSAMPLE and not coring:
+                torch.testing.assert_close(moved, expected, atol=1e-5, rtol=0)
+            else:
+                assert float((moved - expected).abs().mean()) < 0.25 / 255
 
 
 def test_fine_detail_of_a_constant_or_linear_ramp_is_zero() -> None:
     ramp = torch.linspace(0, 1, 40).view(1, 1, 1, 40).expand(1, 1, 30, 40)
     torch.testing.assert_close(fine_detail(ramp)[..., 2:-2], torch.zeros(1, 1, 30, 36), atol=1e-6, rtol=0)
+
+
+def noisy(image: torch.Tensor, sigma: float, seed: int = 0) -> torch.Tensor:
+    """``image`` plus Gaussian noise of standard deviation ``sigma`` (the same on every channel: grain on the
+    brightness)."""
+    noise = torch.randn(image.shape[0], 1, *image.shape[2:], generator=torch.Generator().manual_seed(seed)) * sigma
+    return image + noise
+
+
+def test_the_noise_level_is_the_detail_bands_sigma_and_edges_barely_move_it() -> None:
+    """On pure noise the estimate is the detail band's standard deviation (within 5%); a frame of few strong edges
+    under the same noise gives nearly the same, because the median ignores the edges."""
+    grain = fine_detail(noisy(torch.full((2, 1, 180, 320), 0.5), 4 / 255))
+    sigma = noise_level(grain)
+    assert sigma.shape == (2, 1, 1, 1)
+    assert torch.allclose(sigma, grain.std(dim=(1, 2, 3), keepdim=True), rtol=0.05)
+    edges = torch.full((2, 1, 180, 320), 0.2)
+    edges[..., 40:60, :] = edges[..., :, 100:110] = 0.9
+    with_edges = noise_level(fine_detail(noisy(edges, 4 / 255)))
+    assert torch.allclose(with_edges, sigma, rtol=0.1)
+    assert float(noise_level(fine_detail(edges)).max()) == 0.0  # clean flat areas and edges: no noise at all
+
+
+def test_coring_removes_grain_and_keeps_the_edges() -> None:
+    """Under noise, nearly all of the flat area's detail is cored away while the edge's detail stays (less the
+    threshold); a clean frame's detail is untouched (its noise level is 0)."""
+    frame = torch.full((1, 1, 120, 160), 0.2)
+    frame[..., 80:] = 0.8
+    grainy = fine_detail(noisy(frame, 3 / 255))
+    cored = core(grainy)
+    flat = cored[..., 10:70, 10:70]
+    assert float((flat != 0).float().mean()) < 0.01
+    edge = grainy[..., 20:100, 78:82].abs().amax(dim=-1)  # the edge's strongest detail, row by row
+    kept = cored[..., 20:100, 78:82].abs().amax(dim=-1)
+    threshold = CORING * noise_level(grainy).item()
+    assert float(kept.min()) > 0.1 and torch.all(kept >= edge - threshold - 1e-6)
+    clean = fine_detail(frame)
+    torch.testing.assert_close(core(clean), clean)
+
+
+def test_grain_adds_far_less_detail_than_uncored() -> None:
+    """A grainy frame's stylization: away from the edge the cored detail adds a small fraction of the uncored
+    detail (the grain), at the edge nearly as much."""
+    frame, stylized = soft_edge_frame()
+    grainy = noisy(frame, 4 / 255, seed=3).clamp(0, 1)
+    added = {coring: add_frame_detail(stylized, grainy, 1.0, coring=coring) - stylized for coring in (0.0, CORING)}
+    flat = {coring: float(a[..., 4:24].square().mean()) for coring, a in added.items()}
+    edge = {coring: float(a[..., 30:36].square().mean()) for coring, a in added.items()}
+    assert flat[CORING] < 0.05 * flat[0.0]
+    assert edge[CORING] > 0.5 * edge[0.0]
 
 
 def tiny_magenta(seed: int, **config: object) -> MagentaStyleNet:

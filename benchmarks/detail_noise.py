@@ -1,0 +1,104 @@
+"""What the frame's detail costs in steadiness on clean and on noisy footage, cored (vst.detail.core) and not.
+
+For each style's networks with a ``frame_detail``, the same frames three ways — the network's own output (no
+detail), the detail added as it is, and the detail cored at the frame's noise level (what the networks do now) —
+beside the teacher (the style's framewise network): each one's warping error over the teacher's, its Laplacian
+energy over the uncored one's, and each clip's noise level (:func:`vst.detail.noise_level`, in 1/255 steps).
+
+    python benchmarks/detail_noise.py --clips data/raw/vtest.avi data/raw/tree.avi data/raw/cup.mp4 [--styles …]
+
+Writes benchmarks/results/detail-noise.json (after each style, so a stopped run keeps what it measured).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from training.evaluate import load_clip, to_tensor  # noqa: E402
+from vst.checkpoint_check import load_network  # noqa: E402
+from vst.detail import add_frame_detail, detail_energy, fine_detail, noise_level  # noqa: E402
+from vst.guided import luma  # noqa: E402
+from vst.metrics import WarpingErrorMeter  # noqa: E402
+from vst.model import StyleNet  # noqa: E402
+from vst.style_folder import Variant  # noqa: E402
+
+STYLES = ("great-wave", "the-scream", "udnie", "shipwreck-of-the-minotaur", "starry-night", "composition-vii")
+#: Frames a forward pass (memory).
+BATCH = 8
+
+
+def to_uint8(images: torch.Tensor) -> np.ndarray:
+    """``(N, 3, H, W)`` in [0, 1] → ``(N, H, W, 3)`` uint8."""
+    return images.mul(255).add_(0.5).clamp_(0, 255).byte().permute(0, 2, 3, 1).numpy()
+
+
+@torch.no_grad()
+def renderings(network: StyleNet, frames: np.ndarray) -> dict[str, np.ndarray]:
+    """``network``'s frames without its detail, with it uncored and with it cored: name → ``(N, H, W, 3)`` uint8.
+    Frames are cropped to multiples of 4 (the networks' size multiple)."""
+    strength, network.frame_detail = network.frame_detail, 0.0
+    try:
+        out: dict[str, list[np.ndarray]] = {"no detail": [], "detail": [], "cored": []}
+        for i in range(0, len(frames), BATCH):
+            x = to_tensor(frames[i:i + BATCH])
+            plain = network(x)
+            out["no detail"].append(to_uint8(plain))
+            out["detail"].append(to_uint8(add_frame_detail(plain, x, strength, coring=0.0)))
+            out["cored"].append(to_uint8(add_frame_detail(plain, x, strength)))
+    finally:
+        network.frame_detail = strength
+    return {name: np.concatenate(parts) for name, parts in out.items()}
+
+
+def crop4(frames: np.ndarray) -> np.ndarray:
+    h, w = frames.shape[1] // 4 * 4, frames.shape[2] // 4 * 4
+    return np.ascontiguousarray(frames[:, :h, :w])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clips", type=Path, nargs="+", required=True)
+    parser.add_argument("--styles", nargs="+", default=list(STYLES))
+    parser.add_argument("--networks", nargs="+", default=[Variant.TEMPORAL, Variant.FAST])
+    parser.add_argument("--frames", type=int, default=40, help="frames per clip (default 40)")
+    parser.add_argument("--json", type=Path, default=Path("benchmarks/results/detail-noise.json"))
+    args = parser.parse_args()
+    clips = {clip.name: crop4(load_clip(clip, max_side=360, max_frames=args.frames)) for clip in args.clips}
+    results: dict[str, object] = {"noise_level": {
+        name: round(float(noise_level(fine_detail(luma(to_tensor(frames)))).mean()) * 255, 2)
+        for name, frames in clips.items()}}
+    print("noise level (1/255):", results["noise_level"], flush=True)
+    for slug in args.styles:
+        folder = Path("vst/checkpoints") / slug
+        teacher = load_network(folder / Variant.FRAMEWISE).eval()
+        for variant in args.networks:
+            network = load_network(folder / variant).eval()
+            if not network.frame_detail:
+                continue
+            for clip, frames in clips.items():
+                with torch.no_grad():
+                    taught = np.concatenate([to_uint8(teacher(to_tensor(frames[i:i + BATCH])))
+                                             for i in range(0, len(frames), BATCH)])
+                ours = renderings(network, frames)
+                meter = WarpingErrorMeter()
+                for i, frame in enumerate(frames):
+                    meter.update(frame, {"teacher": taught[i], **{name: out[i] for name, out in ours.items()}})
+                errors = meter.mean()
+                energy = {name: detail_energy(to_tensor(out)) for name, out in ours.items()}
+                row = {name: {"warping_error_over_teacher": round(errors[name] / errors["teacher"], 3),
+                              "energy_over_uncored": round(energy[name] / energy["detail"], 3)} for name in ours}
+                results[f"{slug}/{variant}/{clip}"] = {"strength": network.frame_detail, **row}
+                print(slug, variant, clip, {name: (v["warping_error_over_teacher"], v["energy_over_uncored"])
+                                            for name, v in row.items()}, flush=True)
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
