@@ -6,6 +6,7 @@ beside the teacher (the style's framewise network): each one's warping error ove
 energy over the uncored one's, and each clip's noise level (:func:`vst.detail.noise_level`, in 1/255 steps).
 
     python benchmarks/detail_noise.py --clips data/raw/vtest.avi data/raw/tree.avi data/raw/cup.mp4 [--styles …]
+    python benchmarks/detail_noise.py --speed     # what the coring costs: the detail's ms a 640×360 frame, one thread
 
 Writes benchmarks/results/detail-noise.json (after each style, so a stopped run keeps what it measured).
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -23,8 +25,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from training.evaluate import load_clip, to_tensor  # noqa: E402
 from vst.checkpoint_check import load_network  # noqa: E402
-from vst.detail import add_frame_detail, detail_energy, fine_detail, noise_level  # noqa: E402
+from vst.detail import CORING, add_frame_detail, detail_energy, fine_detail, noise_level  # noqa: E402
 from vst.guided import luma  # noqa: E402
+from vst.memory import tune_malloc  # noqa: E402
 from vst.metrics import WarpingErrorMeter  # noqa: E402
 from vst.model import StyleNet  # noqa: E402
 from vst.style_folder import Variant  # noqa: E402
@@ -62,14 +65,38 @@ def crop4(frames: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(frames[:, :h, :w])
 
 
+def detail_speed(rounds: int = 3, calls: int = 50) -> dict[str, float]:
+    """Milliseconds of :func:`add_frame_detail` on a 640×360 frame, uncored and cored, on one thread (as frames run
+    side by side) with the app's allocator settings: the best of ``rounds`` interleaved rounds of ``calls`` calls."""
+    tune_malloc()
+    torch.set_num_threads(1)
+    g = torch.Generator().manual_seed(0)
+    frame, stylized = torch.rand(1, 3, 360, 640, generator=g), torch.rand(1, 3, 360, 640, generator=g)
+    best = {"uncored": float("inf"), "cored": float("inf")}
+    for _ in range(rounds):
+        for name, coring in (("uncored", 0.0), ("cored", CORING)):
+            add_frame_detail(stylized, frame, 1.0, coring=coring)
+            start = time.perf_counter()
+            for _ in range(calls):
+                add_frame_detail(stylized, frame, 1.0, coring=coring)
+            best[name] = min(best[name], (time.perf_counter() - start) / calls * 1000)
+    return {name: round(ms, 2) for name, ms in best.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--clips", type=Path, nargs="+", required=True)
+    parser.add_argument("--clips", type=Path, nargs="+")
+    parser.add_argument("--speed", action="store_true", help="time the detail cored and uncored, then stop")
     parser.add_argument("--styles", nargs="+", default=list(STYLES))
     parser.add_argument("--networks", nargs="+", default=[Variant.TEMPORAL, Variant.FAST])
     parser.add_argument("--frames", type=int, default=40, help="frames per clip (default 40)")
     parser.add_argument("--json", type=Path, default=Path("benchmarks/results/detail-noise.json"))
     args = parser.parse_args()
+    if args.speed:
+        print("the detail, ms a 640×360 frame on one thread:", detail_speed())
+        return
+    if not args.clips:
+        parser.error("--clips is needed (or --speed)")
     clips = {clip.name: crop4(load_clip(clip, max_side=360, max_frames=args.frames)) for clip in args.clips}
     results: dict[str, object] = {"noise_level": {
         name: round(float(noise_level(fine_detail(luma(to_tensor(frames)))).mean()) * 255, 2)

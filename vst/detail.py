@@ -62,8 +62,11 @@ def noise_level(detail: torch.Tensor) -> torch.Tensor:
     """``(N, 1, H, W)`` fine detail → ``(N, 1, 1, 1)``: each frame's noise σ, its median absolute value (every
     :data:`NOISE_STRIDE`-th pixel) over :data:`MAD_TO_SIGMA`. Edges are few, so they barely move the median."""
     sample = detail[..., ::NOISE_STRIDE, ::NOISE_STRIDE].abs().flatten(1)
-    # the middle value via top-k: ``torch.median`` has no ONNX export, and the Live tab runs the same graph
-    median = sample.topk((sample.shape[1] + 1) // 2, dim=1, largest=False).values[:, -1:]
+    middle = (sample.shape[1] + 1) // 2
+    if torch.onnx.is_in_onnx_export():  # neither median nor kthvalue exports; the same value through top-k
+        median = sample.topk(middle, dim=1, largest=False).values[:, -1]
+    else:  # 14× faster than top-k here
+        median = sample.kthvalue(middle, dim=1).values
     return (median / MAD_TO_SIGMA).view(-1, 1, 1, 1)
 
 
@@ -71,7 +74,7 @@ def core(detail: torch.Tensor, sigmas: float = CORING) -> torch.Tensor:
     """``(N, 1, H, W)`` fine detail less its noise: soft-thresholded at ``sigmas`` × :func:`noise_level` (values
     within the threshold become 0, the rest move towards 0 by it)."""
     threshold = sigmas * noise_level(detail)
-    return detail - torch.minimum(torch.maximum(detail, -threshold), threshold)
+    return detail - torch.clamp(detail, -threshold, threshold)
 
 
 def local_slope(stylized: torch.Tensor, brightness: torch.Tensor, *, radius: int = RADIUS,
