@@ -51,12 +51,19 @@ TEXT_CLEAR = """selector => {
   const texts = [...root.querySelectorAll('p, span, strong, li')].filter(e => e.childElementCount === 0 &&
     e.textContent.trim() && e.getBoundingClientRect().height > 2 && e.getBoundingClientRect().width > 2 &&
     !e.closest('.vst-compare'));
-  const covered = texts.filter(e => {
+  const name = e => e ? e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +
+    [...e.classList].slice(0, 3).map(c => '.' + c).join('') : 'nothing';
+  const covered = texts.map(e => {
     const box = e.getBoundingClientRect();
-    if (box.bottom < 0 || box.top > window.innerHeight) return false;  // off screen: nothing to check
-    const top = document.elementFromPoint(box.left + Math.min(box.width / 2, 20), box.top + box.height / 2);
-    return !top || !(top === e || e.contains(top));
-  }).map(e => e.textContent.trim());
+    const x = box.left + Math.min(box.width / 2, 20), y = box.top + box.height / 2;
+    // off screen, or cut by the window's edge there: nothing to check (elementFromPoint sees only the window)
+    if (y < 0 || y >= window.innerHeight || x < 0 || x >= window.innerWidth) return null;
+    const top = document.elementFromPoint(x, y);
+    const ancestors = [];  // where the covered text sits, for the message
+    for (let a = e.parentElement; a && ancestors.length < 4; a = a.parentElement) ancestors.push(name(a));
+    return !top || !(top === e || e.contains(top)) ?
+      `${e.textContent.trim()} (in ${ancestors.join(' < ')}; under ${name(top)})` : null;
+  }).filter(Boolean);
   const gradio = [...document.querySelectorAll('#vst-results .progress-text, #vst-results .eta-bar, ' +
     '#vst-results .progress-level, #vst-results .progress-bar')].filter(e => e.getBoundingClientRect().height > 0);
   return {texts: texts.length, covered, gradioProgress: gradio.length};
