@@ -9,8 +9,9 @@ The exported graph (``model.onnx`` next to ``model.safetensors`` and ``config.js
   multiply by 255 and round;
 - opset :data:`OPSET` (``Conv``, ``InstanceNormalization``, reflect ``Pad``, nearest ``Resize``, ``DepthToSpace``,
   ``Relu``, ``Sigmoid`` …; a network with ``frame_detail`` adds ``Einsum``, ``AveragePool``, ``CumSum``, bilinear
-  ``Resize``, ``TopK`` (the noise level's median) and ``Clip``, :mod:`vst.detail`), exported by PyTorch's TorchScript-based exporter from the textbook layers (the exact
-  inference rewrites of :mod:`vst.model` are off: they write into preallocated tensors, which ONNX cannot express).
+  ``Resize``, ``TopK`` (the noise level's median) and ``Clip``, :mod:`vst.detail`), exported by PyTorch's
+  TorchScript-based exporter from the textbook layers (the exact inference rewrites of :mod:`vst.model` are off: they
+  write into preallocated tensors, which ONNX cannot express).
 
 The file's metadata (``metadata_props``) repeats this contract and records the SHA-256 of the ``model.safetensors`` it
 was exported from (``source_sha256``: the ``weights`` of :func:`vst.fingerprint.checkpoint_fingerprint`) and the

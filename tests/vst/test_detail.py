@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import onnx
 import onnxruntime as ort
 import pytest
 import torch
@@ -17,7 +18,7 @@ from training.detail_calibration import MAX_STRENGTH, calibrate_folder, matching
 from vst.checkpoint_check import CheckpointError, load_network
 from vst.detail import CORING, SUBSAMPLE, add_frame_detail, core, detail_energy, fine_detail, noise_level
 from vst.model import MagentaStyleNet, build_network
-from vst.onnx_export import export_checkpoint, is_current
+from vst.onnx_export import export_checkpoint, exported_from, is_current
 from vst.pipeline import Stylizer
 
 
@@ -164,12 +165,34 @@ def test_the_onnx_export_carries_the_detail(tmp_path: Path) -> None:
     session = ort.InferenceSession(str(export_checkpoint(tmp_path)), providers=["CPUExecutionProvider"])
     frames = example_frames(size=(160, 96))
     ours = Stylizer(load_network(tmp_path))(frames)
-    without = Stylizer(build_network(net.config | {"frame_detail": 0.0}).eval())(frames)
+    plain = load_network(tmp_path)
+    plain.frame_detail = 0.0  # the same weights, no detail
+    without = Stylizer(plain)(frames)
     assert np.abs(onnx_stylize(session, frames).astype(int) - ours).max() <= 1
-    assert np.abs(ours.astype(int) - without).mean() > 0.5  # the detail is there
+    added = np.abs(ours.astype(int) - without)
+    assert added.max() >= 5 and (added >= 1).mean() > 0.02  # the detail is there, on the frames' edges
 
-    # Another strength in config.json (the weights unchanged) makes the export stale.
+    # The coring is in the graph too: on grainy frames onnxruntime matches PyTorch, and both differ from the detail
+    # added uncored.
+    rng = np.random.default_rng(0)
+    grainy = np.clip(frames + rng.normal(0.0, 6.0, frames.shape), 0, 255).astype(np.uint8)
+    cored = Stylizer(load_network(tmp_path))(grainy)
+    exported = onnx_stylize(session, grainy).astype(float)
+    assert np.abs(exported - cored).max() <= 1
+    x = torch.from_numpy(grainy).permute(0, 3, 1, 2).float() / 255
+    with torch.no_grad():
+        uncored = add_frame_detail(plain(x), x, 1.5, coring=0.0).mul(255).round().permute(0, 2, 3, 1).numpy()
+    assert np.abs(exported - cored).mean() < 0.2 * np.abs(exported - uncored).mean()
+
+    # An export from before the coring (no ``detail_coring`` in its metadata) is stale; so is one after another
+    # strength in config.json (the weights unchanged).
     assert is_current(tmp_path)
+    proto = onnx.load(str(tmp_path / "model.onnx"))
+    kept = [p for p in proto.metadata_props if p.key != "detail_coring"]
+    del proto.metadata_props[:]
+    proto.metadata_props.extend(kept)
+    onnx.save(proto, str(tmp_path / "old.onnx"))
+    assert not exported_from(tmp_path / "old.onnx", tmp_path)
     config = json.loads((tmp_path / "config.json").read_text())
     (tmp_path / "config.json").write_text(json.dumps(config | {"frame_detail": 0.5}))
     assert not is_current(tmp_path)
