@@ -44,8 +44,7 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
 
 @torch.no_grad()
 def renderings(network: StyleNet, frames: np.ndarray) -> dict[str, np.ndarray]:
-    """``network``'s frames without its detail, with it uncored and with it cored: name → ``(N, H, W, 3)`` uint8.
-    Frames are cropped to multiples of 4 (the networks' size multiple)."""
+    """``network``'s frames without its detail, with it uncored and with it cored: name → ``(N, H, W, 3)`` uint8."""
     strength, network.frame_detail = network.frame_detail, 0.0
     try:
         out: dict[str, list[np.ndarray]] = {"no detail": [], "detail": [], "cored": []}
@@ -61,6 +60,7 @@ def renderings(network: StyleNet, frames: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def crop4(frames: np.ndarray) -> np.ndarray:
+    """``(N, H, W, 3)`` cropped to multiples of 4 (the networks' size multiple)."""
     h, w = frames.shape[1] // 4 * 4, frames.shape[2] // 4 * 4
     return np.ascontiguousarray(frames[:, :h, :w])
 
@@ -105,14 +105,16 @@ def main() -> None:
     for slug in args.styles:
         folder = Path("vst/checkpoints") / slug
         teacher = load_network(folder / Variant.FRAMEWISE).eval()
+        with torch.no_grad():
+            taught_clips = {clip: np.concatenate([to_uint8(teacher(to_tensor(frames[i:i + BATCH])))
+                                                  for i in range(0, len(frames), BATCH)])
+                            for clip, frames in clips.items()}
         for variant in args.networks:
             network = load_network(folder / variant).eval()
             if not network.frame_detail:
                 continue
             for clip, frames in clips.items():
-                with torch.no_grad():
-                    taught = np.concatenate([to_uint8(teacher(to_tensor(frames[i:i + BATCH])))
-                                             for i in range(0, len(frames), BATCH)])
+                taught = taught_clips[clip]
                 ours = renderings(network, frames)
                 meter = WarpingErrorMeter()
                 for i, frame in enumerate(frames):
