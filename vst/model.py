@@ -235,8 +235,21 @@ class StyleNet(
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, 3, H, W)`` in [0, 1] → ``(B, 3, H, W)`` in [0, 1]."""
-        stylized = torch.sigmoid(self.decoder(self.residuals(self.encoder(x))))
+        stylized = torch.sigmoid(self.decode(self.residuals(self.encoder(x))))
         return add_frame_detail(stylized, x, self.frame_detail) if self.frame_detail else stylized
+
+    def decode(self, features: torch.Tensor) -> torch.Tensor:
+        """The decoder: ``(B, C, H/4, W/4)`` → ``(B, 3, H, W)`` before the sigmoid. At inference its last upsampling
+        and RGB convolution run fused in phase space where they can (:func:`vst.rewrites.upsample_rgb_in_phases`, the
+        same function)."""
+        *head, up, rgb = self.decoder
+        if not (isinstance(up, UpsampleConv) and isinstance(rgb, ConvLayer)):
+            return self.decoder(features)
+        for layer in head:
+            features = layer(features)
+        if rewrites.can_run_in_phases(up, rgb, features):
+            return rewrites.upsample_rgb_in_phases(up.conv, rgb, features)
+        return rgb(up(features))
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -1,0 +1,77 @@
+"""Phase-space rewrites (:mod:`vst.rewrites`): the last upsampling and RGB convolution fused without the
+full-resolution image between them, and which convolutions run space-to-depth. Each is held to the textbook layers."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from vst.model import ConvLayer, UpsampleConv, build_network, with_inference
+from vst.rewrites import can_run_in_phases, reflect_pad_phases, runs_space_to_depth, upsample_rgb_in_phases
+
+
+@pytest.mark.parametrize(("size", "pad"), [((3, 5), 1), ((3, 5), 2), ((6, 4), 2), ((9, 7), 4)])
+def test_padding_phases_is_padding_the_image(size: tuple[int, int], pad: int) -> None:
+    """Reflection padding of the interleaved image by 2·pad, unshuffled, equals padding the phases: exactly (copies)."""
+    phases = torch.randn(2, 4 * 3, *size)
+    image = F.pixel_shuffle(phases, 2)
+    expected = F.pixel_unshuffle(F.pad(image, (2 * pad,) * 4, mode="reflect"), 2)
+    assert torch.equal(reflect_pad_phases(phases, pad), expected)
+
+
+def _perturbed(*layers: nn.Module) -> None:
+    """Non-trivial norms and biases: ``layers``' parameters moved off their defaults."""
+    torch.manual_seed(1)
+    for layer in layers:
+        for p in layer.parameters():
+            p.data.add_(0.3 * torch.randn_like(p))
+
+
+@pytest.mark.parametrize("kernel", [9, 5])
+@pytest.mark.parametrize("rgb_norm", [True, False])  # the Magenta networks normalise the RGB output, Johnson's don't
+def test_upsampling_and_rgb_in_phases_match_the_textbook_layers(kernel: int, rgb_norm: bool) -> None:
+    up = UpsampleConv(6, 4)
+    rgb = ConvLayer(4, 3, kernel, norm=rgb_norm, act=False)
+    _perturbed(up, rgb)
+    x = torch.randn(2, 6, 7, 10) + 0.5  # output 14×20: odd low-resolution sides
+    with torch.no_grad():
+        assert can_run_in_phases(up, rgb, x)
+        fused = upsample_rgb_in_phases(up.conv, rgb, x)
+        plain = with_inference(rgb, rewrites=False)(with_inference(up, rewrites=False)(x))
+    assert fused.shape == (2, 3, 14, 20)
+    torch.testing.assert_close(fused, plain, atol=1e-5, rtol=1e-4)
+
+
+def test_phase_space_runs_only_where_it_is_exact() -> None:
+    up, rgb = UpsampleConv(6, 4), ConvLayer(4, 3, 9, norm=False, act=False)
+    small, large = torch.rand(1, 6, 8, 8), torch.rand(1, 6, 400, 400)  # output 16×16; 800×800 runs in strips
+    with torch.no_grad():
+        assert can_run_in_phases(up, rgb, small)
+        assert not can_run_in_phases(up, rgb, large)
+        assert not can_run_in_phases(UpsampleConv(6, 4, smooth=True), rgb, small)  # bilinear: 5×5 phase kernels
+        assert not can_run_in_phases(up, ConvLayer(4, 3, 3, norm=False, act=False), small)  # odd padding (1)
+        assert not can_run_in_phases(up, ConvLayer(4, 8, 9), small)  # not an RGB layer
+        assert not can_run_in_phases(up, with_inference(rgb, rewrites=False), small)
+    assert not can_run_in_phases(up, rgb, small)  # autograd on: training runs the textbook layers
+
+
+@pytest.mark.parametrize("architecture", ["magenta", "johnson"])
+def test_a_whole_network_runs_its_tail_in_phases_and_matches(architecture: str) -> None:
+    net = build_network({"architecture": architecture, "channels": [4, 8, 8], "num_residual_blocks": 1}).eval()
+    _perturbed(net)
+    x = torch.rand(2, 3, 36, 44)
+    with torch.no_grad():
+        features = net.residuals(net.encoder(x))
+        assert can_run_in_phases(net.decoder[1], net.decoder[2], net.decoder[0](features))
+        torch.testing.assert_close(net(x), with_inference(net, rewrites=False)(x), atol=1e-5, rtol=1e-4)
+
+
+def test_which_convolutions_run_space_to_depth() -> None:
+    x = torch.rand(1, 8, 16, 16)
+    assert runs_space_to_depth(nn.Conv2d(8, 3, 9), x)  # the RGB output
+    assert runs_space_to_depth(nn.Conv2d(3, 8, 9), x)  # the Magenta networks' first layer
+    assert not runs_space_to_depth(nn.Conv2d(3, 16, 9), x)  # slower that way (measured)
+    assert not runs_space_to_depth(nn.Conv2d(8, 3, 3, stride=2), x)
+    assert not runs_space_to_depth(nn.Conv2d(8, 3, 9), torch.rand(1, 8, 15, 16))  # odd height
