@@ -10,13 +10,14 @@ The exported graph (``model.onnx`` next to ``model.safetensors`` and ``config.js
 - opset :data:`OPSET` (``Conv``, ``InstanceNormalization``, reflect ``Pad``, nearest ``Resize``, ``DepthToSpace``,
   ``Relu``, ``Sigmoid`` …; a network with ``frame_detail`` adds ``Einsum``, ``AveragePool``, ``CumSum``, bilinear
   ``Resize``, ``TopK`` (the noise level's median) and ``Clip``, :mod:`vst.detail`), exported by PyTorch's
-  TorchScript-based exporter from the textbook layers (the exact inference rewrites of :mod:`vst.model` are off: they
-  write into preallocated tensors, which ONNX cannot express).
+  TorchScript-based exporter from the textbook layers with the exact rewrites that plain operators can express
+  (:mod:`vst.onnx_layers`: few-channel convolutions space-to-depth, upsampling as four-phase convolutions; the rest of
+  :mod:`vst.rewrites` writes into preallocated tensors, which ONNX cannot express).
 
 The file's metadata (``metadata_props``) repeats this contract and records the SHA-256 of the ``model.safetensors`` it
-was exported from (``source_sha256``: the ``weights`` of :func:`vst.fingerprint.checkpoint_fingerprint`) and the
-network's settings (``config``) and, with a detail, its coring (``detail_coring``), so a stale export is detectable
-(:func:`is_current`).
+was exported from (``source_sha256``: the ``weights`` of :func:`vst.fingerprint.checkpoint_fingerprint`), the
+network's settings (``config``), with a detail its coring (``detail_coring``), and the graph's rewrites
+(``graph_rewrites``), so a stale export is detectable (:func:`is_current`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from .checkpoint_check import load_network
 from .detail import CORING
 from .fingerprint import checkpoint_fingerprint
 from .model import StyleNet, with_inference
+from .onnx_layers import export_layers
 from .style_folder import CONFIG_FILE
 
 #: ONNX opset of the exports (onnxruntime ≥ 1.14 and onnxruntime-web run it).
@@ -43,12 +45,15 @@ ONNX_FILE = "model.onnx"
 INPUT_NAME = "image"
 OUTPUT_NAME = "stylized"
 LAYOUT = "NCHW float32 RGB in [0, 1]; H and W multiples of 4"
+#: The graph's rewrites (:mod:`vst.onnx_layers`); an export without them is stale and redone.
+GRAPH_REWRITES = "space-to-depth, phase upsampling"
 
 
 def export_onnx(model: StyleNet, path: Path, *, source_sha256: str = "") -> Path:
     """Write ``model`` as ONNX to ``path`` (atomically: a temporary file renamed when complete); returns ``path``.
     ``source_sha256``: the ``weights`` fingerprint of the checkpoint folder ``model`` was loaded from."""
-    model = with_inference(model.eval(), rewrites=False)  # the textbook layers trace to plain ONNX operators
+    # the textbook layers trace to plain ONNX operators; the rewrites that plain operators express swapped in
+    model = export_layers(with_inference(model.eval(), rewrites=False))
     multiple = model.size_multiple
     example = torch.rand(1, 3, 9 * multiple, 16 * multiple)
     buffer = io.BytesIO()
@@ -68,7 +73,7 @@ def export_onnx(model: StyleNet, path: Path, *, source_sha256: str = "") -> Path
                         f"{LAYOUT}.")
     meta = {"layout": LAYOUT, "size_multiple": str(multiple), "architecture": model.architecture,
             "config": json.dumps({k: v for k, v in model.config.items() if k != "training_config"}),
-            "source_sha256": source_sha256}
+            "source_sha256": source_sha256, "graph_rewrites": GRAPH_REWRITES}
     if model.frame_detail:  # the detail's graph changed with its coring: an export from before it is stale
         meta["detail_coring"] = f"{CORING:g}"
     onnx.helper.set_model_props(proto, meta)
@@ -97,7 +102,8 @@ def export_checkpoint(folder: Path, out: Path | None = None) -> Path:
 def exported_from(onnx_path: Path, folder: Path) -> bool:
     """``onnx_path`` exists and was exported from the ``model.safetensors`` now in checkpoint folder ``folder``, with
     the network settings of its ``config.json`` (e.g. ``frame_detail``, which changes the graph but not the
-    weights) and, where it has a detail, the detail's coring (:data:`vst.detail.CORING`)."""
+    weights), where it has a detail the detail's coring (:data:`vst.detail.CORING`), and the graph's rewrites
+    (:data:`GRAPH_REWRITES`)."""
     if not Path(onnx_path).is_file():
         return False
     props = {p.key: p.value for p in onnx.load(str(onnx_path), load_external_data=False).metadata_props}
@@ -105,7 +111,8 @@ def exported_from(onnx_path: Path, folder: Path) -> bool:
     settings.pop("training_config", None)
     coring = f"{CORING:g}" if settings.get("frame_detail") else None
     return (props.get("source_sha256") == checkpoint_fingerprint(Path(folder)).weights
-            and json.loads(props.get("config", "null")) == settings and props.get("detail_coring") == coring)
+            and json.loads(props.get("config", "null")) == settings and props.get("detail_coring") == coring
+            and props.get("graph_rewrites") == GRAPH_REWRITES)
 
 
 def is_current(folder: Path) -> bool:
