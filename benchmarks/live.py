@@ -42,6 +42,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from machine import cpu_description  # noqa: E402
 
 SIZES = ((320, 180), (480, 270), (640, 360))
 CHROMIUM = "/usr/bin/chromium"
@@ -280,6 +283,7 @@ def main() -> int:
         "fps": rows,
         "browser_ms_per_frame": stages, "steadiness": steadiness, "targets_fps": {"320x180": 25, "640x360": 12},
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+                    **cpu_description(),
                     "onnxruntime_web": web_runtime.VERSION,
                     "load_average": {"start": load_at_start, "end": os.getloadavg()[0]},
                     "note": "1-minute load average of the whole machine; the benchmark's own browser and Python "

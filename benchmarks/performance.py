@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from machine import cpu_description  # noqa: E402
 from synthetic_clip import write_panning_clip  # noqa: E402
 
 from vst.memory import tune_malloc  # noqa: E402
@@ -70,11 +71,16 @@ NETWORKS: dict[str, tuple[dict[str, object], bool, bool, float]] = {
     "magenta fast at 1/4": (NAMED_CONFIGS["magenta-fast"], True, False, 0.25),
     "magenta fast at 1/4 + detail": ({**NAMED_CONFIGS["magenta-fast"], "frame_detail": 1.0}, True, False, 0.25),
     "magenta + detail": ({**NAMED_CONFIGS["magenta"], "frame_detail": 1.0}, True, False, 1.0),
+    "magenta fast + detail, no phase space": ({**NAMED_CONFIGS["magenta-fast"], "frame_detail": 1.0}, True, False, 1.0),
+    "magenta + detail, no phase space": ({**NAMED_CONFIGS["magenta"], "frame_detail": 1.0}, True, False, 1.0),
     "magenta live (1 block)": (NAMED_CONFIGS["magenta-live"], True, False, 1.0),
     "magenta live at 1/2": (NAMED_CONFIGS["magenta-live"], True, False, 0.5),
     SAME_PATH_REFERENCE: (NAMED_CONFIGS["johnson-reference"], True, False, 1.0),
     REFERENCE: (NAMED_CONFIGS["johnson-reference"], False, False, 1.0),
 }
+#: Rows whose network runs the rewrites without the phase-space ones (:class:`vst.rewrites.InferenceOptions`'s
+#: ``phase_space``: as before they existed), for their ratio in one run.
+NO_PHASE_SPACE = " no phase space"
 #: Suffix of the rows that ``--one-at-a-time`` adds: the same network with frames never run side by side
 #: (``Stylizer(parallel=False)``: one frame at a time on all the cores, as before frames ran side by side).
 ONE_AT_A_TIME = ", one at a time"
@@ -193,7 +199,9 @@ def main() -> None:
     for name in args.networks:
         torch.manual_seed(0)
         model = build_network(dict(NETWORKS[name][0]))
-        models[name] = model if NETWORKS[name][1] else with_inference(model, rewrites=False)
+        models[name] = (with_inference(model, rewrites=NETWORKS[name][1], phase_space=False)
+                        if name.endswith(NO_PHASE_SPACE) else
+                        model if NETWORKS[name][1] else with_inference(model, rewrites=False))
         if args.one_at_a_time:
             models[name + ONE_AT_A_TIME] = models[name]
     relative_cost = {"fast": 1, "fast (compiled)": 1, "full-size": 4, "full-size (compiled)": 3,
@@ -201,7 +209,9 @@ def main() -> None:
                      "magenta fast at 3/4": 1, "magenta fast at 1/2": 0.6, "magenta live (1 block)": 1.3,
                      "magenta fast + detail": 1.6, "magenta fast at 1/2 + detail": 0.7,
                      "magenta fast at 1/4": 0.35, "magenta fast at 1/4 + detail": 0.4, "magenta + detail": 2.1,
-                     "magenta live at 1/2": 0.5, SAME_PATH_REFERENCE: 14, REFERENCE: 16}  # rough: sizes the clips
+                     "magenta live at 1/2": 0.5, "magenta fast + detail, no phase space": 1.7,
+                     "magenta + detail, no phase space": 2.2,
+                     SAME_PATH_REFERENCE: 14, REFERENCE: 16}  # rough: sizes the clips
     best: dict[tuple[str, int, int], dict[str, object]] = {}  # (network, width, height) → its best round
     with tempfile.TemporaryDirectory() as tmp:
         stylizers: dict[tuple[str, str], Stylizer] = {}
@@ -254,7 +264,7 @@ def main() -> None:
     meta = {"device": str(device), "half": bool(args.half), "threads": torch.get_num_threads(),
             "cpus": len(os.sched_getaffinity(0)), "torch": torch.__version__,
             "machine": platform.processor() or platform.machine(),
-            "gpu": torch.cuda.get_device_name() if device.type == "cuda" else None}
+            "gpu": torch.cuda.get_device_name() if device.type == "cuda" else None, **cpu_description()}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     networks = {name: {**config, "inference_rewrites": rewrites, "compiled": compiled, "internal_scale": scale}
                 for name, (config, rewrites, compiled, scale) in NETWORKS.items()}

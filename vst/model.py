@@ -80,12 +80,13 @@ NAMED_CONFIGS: dict[str, dict[str, object]] = {
 NetworkT = TypeVar("NetworkT", bound=nn.Module)
 
 
-def with_inference(network: NetworkT, *, rewrites: bool = True, strips: bool = True) -> NetworkT:
+def with_inference(network: NetworkT, *, rewrites: bool = True, strips: bool = True,
+                   phase_space: bool = True) -> NetworkT:
     """A copy of ``network`` whose layers run at inference with these :class:`~vst.rewrites.InferenceOptions`
-    (the defaults: the exact rewrites on, large frames in strips). ``network`` itself is unchanged, so a network that
-    other threads run is never switched under them."""
+    (the defaults: the exact rewrites on, the phase-space ones included, large frames in strips). ``network`` itself
+    is unchanged, so a network that other threads run is never switched under them."""
     copied = copy.deepcopy(network)
-    options = InferenceOptions(rewrites=rewrites, strips=strips)
+    options = InferenceOptions(rewrites=rewrites, strips=strips, phase_space=phase_space)
     for module in copied.modules():
         if isinstance(module, (ConvLayer, UpsampleConv)):
             module.inference = options

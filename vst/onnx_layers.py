@@ -61,16 +61,19 @@ class PhaseUpsampleConv(nn.Module):
 
 def export_layers(net: StyleNet) -> StyleNet:
     """A copy of ``net`` (running its textbook layers: :func:`vst.model.with_inference` with ``rewrites=False``) with
-    each nearest :class:`~vst.model.UpsampleConv` and each stride-1 conv layer that runs space-to-depth at inference
-    (:func:`~vst.rewrites.runs_space_to_depth`) swapped for its plain-operator rewrite above. The same function
-    within float rounding, for any input whose sides are multiples of ``net.size_multiple``."""
+    each nearest :class:`~vst.model.UpsampleConv`, and the full-resolution first and last conv layers where they run
+    space-to-depth at inference (:func:`~vst.rewrites.runs_space_to_depth`), swapped for their plain-operator
+    rewrites above. The same function within float rounding, for any input whose sides are multiples of
+    ``net.size_multiple`` (the full-resolution sides are even; those of a quarter need not be)."""
     net = copy.deepcopy(net)
-    even = torch.empty(0, 0, 2, 2)  # the export's inputs have even sides at full resolution
     for parent in [m for m in net.modules() if not isinstance(m, UpsampleConv)]:  # its conv layer is its own
         for name, child in parent.named_children():
             if isinstance(child, UpsampleConv) and not child.smooth:
                 setattr(parent, name, PhaseUpsampleConv(child))
-            elif (isinstance(child, ConvLayer) and not child.antialias and isinstance(child[0], nn.ReflectionPad2d)
-                  and runs_space_to_depth(child[1], even)):
-                setattr(parent, name, SpaceToDepthConv(child))
+    even = torch.empty(0, 0, 2, 2)
+    for layers, index in ((net.encoder, 0), (net.decoder, len(net.decoder) - 1)):
+        layer = layers[index]
+        if (isinstance(layer, ConvLayer) and not layer.antialias and isinstance(layer[0], nn.ReflectionPad2d)
+                and runs_space_to_depth(layer[1], even)):
+            layers[index] = SpaceToDepthConv(layer)
     return net

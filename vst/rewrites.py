@@ -35,7 +35,8 @@ STRIP_ROWS = 64
 #: Convolutions with at most this many output channels (the final RGB one) run space-to-depth at inference.
 S2D_MAX_OUT_CHANNELS = 4
 #: ... and those from at most :data:`S2D_MAX_OUT_CHANNELS` input channels to at most this many (the Magenta networks'
-#: first 9×9 convolution, 3 → 8: 5.3 against 5.8 ms at 640×360 on two threads; to 16 channels it took 1.6× as long).
+#: first 9×9 convolution, 3 → 8: 5.3 against 5.8 ms at 640×360 on two threads; to 16 channels it took 1.6× as
+#: long).
 S2D_MAX_OUT_FROM_RGB = 8
 
 
@@ -44,13 +45,17 @@ class InferenceOptions:
     """How a layer runs at inference.
 
     ``rewrites``: the exact rewrites above (off: the textbook layers, as in training — what the benchmarks call the
-    *eager reference*, and what the ONNX export traces). ``strips``: large frames in strips (with ``rewrites``); off
-    under ``torch.compile``, where the strip loop unrolls into many small kernels and ran about half as fast as whole
-    frames at 960×540 (``benchmarks/performance.py``): the compiler plans whole-frame memory itself.
+    *eager reference*; the ONNX export starts from them, :mod:`vst.onnx_layers`). ``strips``: large frames in strips
+    (with ``rewrites``); off under ``torch.compile``, where the strip loop unrolls into many small kernels and ran
+    about half as fast as whole frames at 960×540 (``benchmarks/performance.py``): the compiler plans whole-frame
+    memory itself. ``phase_space``: below.
     """
 
     rewrites: bool = True
     strips: bool = True
+    #: with ``rewrites``: the phase-space ones too (:func:`upsample_rgb_in_phases`, the first convolution
+    #: space-to-depth); off only to measure what they bring (``benchmarks/performance.py``)
+    phase_space: bool = True
 
     def rewriting(self) -> bool:
         """Whether the rewrites apply now: enabled, and no autograd (training always runs the textbook layers)."""
@@ -141,7 +146,7 @@ def conv_layer(layer: nn.Sequential, x: torch.Tensor, *, antialias: bool, scale:
             return _blurred_strips(layer, x)
         x = blur(x)
     conv = layer[1]
-    if runs_space_to_depth(conv, x):
+    if runs_space_to_depth(conv, x, phase_space=options.phase_space):
         return norm_act_(layer, _space_to_depth_conv(layer, x, options), in_place=options.in_strips(x))
     if not options.in_strips(x):
         return nn.Sequential.forward(layer, x)  # the layers as written (the layer's own forward dispatches here)
@@ -158,10 +163,11 @@ def conv_layer(layer: nn.Sequential, x: torch.Tensor, *, antialias: bool, scale:
     return norm_act_(layer, out)
 
 
-def runs_space_to_depth(conv: nn.Conv2d, x: torch.Tensor) -> bool:
+def runs_space_to_depth(conv: nn.Conv2d, x: torch.Tensor, *, phase_space: bool = True) -> bool:
     """Whether ``conv`` runs space-to-depth on ``x`` ``(B, C, H, W)`` at inference: stride 1, H and W even, and few
-    output channels (:data:`S2D_MAX_OUT_CHANNELS`), or few input and output channels (:data:`S2D_MAX_OUT_FROM_RGB`)."""
-    few = conv.out_channels <= S2D_MAX_OUT_CHANNELS or (conv.in_channels <= S2D_MAX_OUT_CHANNELS
+    output channels (:data:`S2D_MAX_OUT_CHANNELS`), or (``phase_space``) few input and output channels
+    (:data:`S2D_MAX_OUT_FROM_RGB`)."""
+    few = conv.out_channels <= S2D_MAX_OUT_CHANNELS or (phase_space and conv.in_channels <= S2D_MAX_OUT_CHANNELS
                                                           and conv.out_channels <= S2D_MAX_OUT_FROM_RGB)
     return conv.stride[0] == 1 and few and x.shape[-2] % 2 == 0 and x.shape[-1] % 2 == 0
 
@@ -282,10 +288,12 @@ def _reflected(index: int, phase: int, size: int) -> int:
 
 def can_run_in_phases(up: nn.Module, rgb: nn.Sequential, x: torch.Tensor) -> bool:
     """Whether :func:`upsample_rgb_in_phases` computes ``rgb(up(x))`` now: both layers rewriting, whole frames (not
-    strips), nearest upsampling, and a stride-1 RGB convolution whose reflection padding is even (9×9, 5×5)."""
+    strips), nearest upsampling, a stride-1 RGB convolution whose reflection padding is even (9×9, 5×5), and nothing
+    after either convolution but instance norms and ReLUs (training swaps in norms of its own)."""
     conv = rgb[1]
     options = up.inference
-    return (options.rewriting() and rgb.inference.rewriting() and not up.smooth
+    after = [*list(up.conv)[2:], *list(rgb)[2:]]
+    return (all(type(m) in (nn.InstanceNorm2d, nn.ReLU) for m in after) and options.rewriting() and options.phase_space and rgb.inference.rewriting() and not up.smooth
             and not options.in_strips(x, scale=2) and not rgb.inference.in_strips(x, scale=2)
             and conv.stride[0] == 1 and conv.out_channels <= S2D_MAX_OUT_CHANNELS
             and conv.kernel_size[0] % 4 == 1 and isinstance(rgb[0], nn.ReflectionPad2d))

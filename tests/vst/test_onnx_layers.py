@@ -72,3 +72,15 @@ def test_the_graph_has_no_full_size_upsampling_and_matches_pytorch(tmp_path: Pat
     onnx.save(proto, str(tmp_path / "old.onnx"))
     assert not exported_from(tmp_path / "old.onnx", tmp_path)
     assert exported_from(tmp_path / ONNX_FILE, tmp_path)
+
+
+def test_narrow_layers_at_a_quarter_keep_their_textbook_form() -> None:
+    """Residual blocks of at most four channels would run space-to-depth at inference when even; at a quarter of an
+    export's size they need not be, so only the full-resolution first and last layers are swapped."""
+    config = {"architecture": "magenta", "channels": [4, 4, 4], "num_residual_blocks": 1}
+    swapped = export_layers(with_inference(_network(config), rewrites=False))
+    assert Counter(type(m) for m in swapped.modules())[SpaceToDepthConv] == 2
+    x = torch.rand(1, 3, 36, 44)  # 9×11 at a quarter
+    with torch.no_grad():
+        torch.testing.assert_close(swapped(x), with_inference(_network(config), rewrites=False)(x), atol=1e-5,
+                                   rtol=1e-4)

@@ -14,7 +14,7 @@ from vst.rewrites import can_run_in_phases, reflect_pad_phases, runs_space_to_de
 
 @pytest.mark.parametrize(("size", "pad"), [((3, 5), 1), ((3, 5), 2), ((6, 4), 2), ((9, 7), 4)])
 def test_padding_phases_is_padding_the_image(size: tuple[int, int], pad: int) -> None:
-    """Reflection padding of the interleaved image by 2·pad, unshuffled, equals padding the phases: exactly (copies)."""
+    """Reflection padding of the interleaved image by 2·pad, unshuffled, equals padding the phases, exactly."""
     phases = torch.randn(2, 4 * 3, *size)
     image = F.pixel_shuffle(phases, 2)
     expected = F.pixel_unshuffle(F.pad(image, (2 * pad,) * 4, mode="reflect"), 2)
@@ -75,3 +75,34 @@ def test_which_convolutions_run_space_to_depth() -> None:
     assert not runs_space_to_depth(nn.Conv2d(3, 16, 9), x)  # slower that way (measured)
     assert not runs_space_to_depth(nn.Conv2d(8, 3, 3, stride=2), x)
     assert not runs_space_to_depth(nn.Conv2d(8, 3, 9), torch.rand(1, 8, 15, 16))  # odd height
+
+
+def test_phase_space_can_be_turned_off_for_comparisons() -> None:
+    """``phase_space=False`` runs the rewrites as before them (what ``benchmarks/performance.py`` compares with): the
+    same function, and neither phase-space path taken."""
+    net = build_network({"architecture": "magenta", "channels": [8, 8, 8], "num_residual_blocks": 1}).eval()
+    _perturbed(net)
+    before = with_inference(net, phase_space=False)
+    x = torch.rand(1, 3, 36, 44)
+    with torch.no_grad():
+        features = before.decoder[0](before.residuals(before.encoder(x)))
+        assert not can_run_in_phases(before.decoder[1], before.decoder[2], features)
+        assert not runs_space_to_depth(before.encoder[0][1], x, phase_space=False)
+        assert runs_space_to_depth(before.decoder[2][1], x, phase_space=False)  # the RGB one as ever
+        torch.testing.assert_close(before(x), net(x), atol=1e-5, rtol=1e-4)
+
+
+def test_layers_with_other_norms_run_as_before() -> None:
+    """A norm other than ``nn.InstanceNorm2d`` after either convolution (training's style-conditioned ones) keeps the
+    layers as they are."""
+
+    class OtherNorm(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x * 2
+
+    up, rgb = UpsampleConv(6, 4), ConvLayer(4, 3, 9, norm=False, act=False)
+    x = torch.rand(1, 6, 8, 8)
+    with torch.no_grad():
+        assert can_run_in_phases(up, rgb, x)
+        up.conv[2] = OtherNorm()
+        assert not can_run_in_phases(up, rgb, x)
