@@ -248,7 +248,7 @@ class StyleNet(
             return self.decoder(features)
         for layer in head:
             features = layer(features)
-        if rewrites.can_run_in_phases(up, rgb, features):
+        if rewrites.can_run_in_phases(up, rgb):
             return rewrites.upsample_rgb_in_phases(up.conv, rgb, features)
         return rgb(up(features))
 

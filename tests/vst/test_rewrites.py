@@ -37,7 +37,7 @@ def test_upsampling_and_rgb_in_phases_match_the_textbook_layers(kernel: int, rgb
     _perturbed(up, rgb)
     x = torch.randn(2, 6, 7, 10) + 0.5  # output 14×20: odd low-resolution sides
     with torch.no_grad():
-        assert can_run_in_phases(up, rgb, x)
+        assert can_run_in_phases(up, rgb)
         fused = upsample_rgb_in_phases(up.conv, rgb, x)
         plain = with_inference(rgb, rewrites=False)(with_inference(up, rewrites=False)(x))
     assert fused.shape == (2, 3, 14, 20)
@@ -46,15 +46,29 @@ def test_upsampling_and_rgb_in_phases_match_the_textbook_layers(kernel: int, rgb
 
 def test_phase_space_runs_only_where_it_is_exact() -> None:
     up, rgb = UpsampleConv(6, 4), ConvLayer(4, 3, 9, norm=False, act=False)
-    small, large = torch.rand(1, 6, 8, 8), torch.rand(1, 6, 400, 400)  # output 16×16; 800×800 runs in strips
     with torch.no_grad():
-        assert can_run_in_phases(up, rgb, small)
-        assert not can_run_in_phases(up, rgb, large)
-        assert not can_run_in_phases(UpsampleConv(6, 4, smooth=True), rgb, small)  # bilinear: 5×5 phase kernels
-        assert not can_run_in_phases(up, ConvLayer(4, 3, 3, norm=False, act=False), small)  # odd padding (1)
-        assert not can_run_in_phases(up, ConvLayer(4, 8, 9), small)  # not an RGB layer
-        assert not can_run_in_phases(up, with_inference(rgb, rewrites=False), small)
-    assert not can_run_in_phases(up, rgb, small)  # autograd on: training runs the textbook layers
+        assert can_run_in_phases(up, rgb)
+        assert not can_run_in_phases(UpsampleConv(6, 4, smooth=True), rgb)  # bilinear: 5×5 phase kernels
+        assert not can_run_in_phases(up, ConvLayer(4, 3, 3, norm=False, act=False))  # odd padding (1)
+        assert not can_run_in_phases(up, ConvLayer(4, 8, 9))  # not an RGB layer
+        assert not can_run_in_phases(up, with_inference(rgb, rewrites=False))
+    assert not can_run_in_phases(up, rgb)  # autograd on: training runs the textbook layers
+
+
+def test_large_frames_in_phases_match_with_the_variance_in_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A frame large enough for strips runs in phases too; the variance taken a few channels at a time (a chunk
+    smaller than one channel here: one at a time) is the same."""
+    import vst.rewrites as rewrites_module
+
+    up, rgb = UpsampleConv(6, 4), ConvLayer(4, 3, 9, act=False)
+    _perturbed(up, rgb)
+    x = torch.randn(1, 6, 260, 300) + 2.0  # output 520×600: over the strip threshold; a mean far from 0
+    monkeypatch.setattr(rewrites_module, "STATS_CHUNK", 1000)
+    with torch.no_grad():
+        assert up.inference.in_strips(x, scale=2) and can_run_in_phases(up, rgb)
+        fused = upsample_rgb_in_phases(up.conv, rgb, x)
+        plain = with_inference(rgb, rewrites=False)(with_inference(up, rewrites=False)(x))
+    torch.testing.assert_close(fused, plain, atol=1e-5, rtol=1e-4)
 
 
 @pytest.mark.parametrize("architecture", ["magenta", "johnson"])
@@ -64,7 +78,7 @@ def test_a_whole_network_runs_its_tail_in_phases_and_matches(architecture: str) 
     x = torch.rand(2, 3, 36, 44)
     with torch.no_grad():
         features = net.residuals(net.encoder(x))
-        assert can_run_in_phases(net.decoder[1], net.decoder[2], net.decoder[0](features))
+        assert can_run_in_phases(net.decoder[1], net.decoder[2])
         torch.testing.assert_close(net(x), with_inference(net, rewrites=False)(x), atol=1e-5, rtol=1e-4)
 
 
@@ -86,7 +100,7 @@ def test_phase_space_can_be_turned_off_for_comparisons() -> None:
     x = torch.rand(1, 3, 36, 44)
     with torch.no_grad():
         features = before.decoder[0](before.residuals(before.encoder(x)))
-        assert not can_run_in_phases(before.decoder[1], before.decoder[2], features)
+        assert not can_run_in_phases(before.decoder[1], before.decoder[2])
         assert not runs_space_to_depth(before.encoder[0][1], x, phase_space=False)
         assert runs_space_to_depth(before.decoder[2][1], x, phase_space=False)  # the RGB one as ever
         torch.testing.assert_close(before(x), net(x), atol=1e-5, rtol=1e-4)
@@ -103,6 +117,6 @@ def test_layers_with_other_norms_run_as_before() -> None:
     up, rgb = UpsampleConv(6, 4), ConvLayer(4, 3, 9, norm=False, act=False)
     x = torch.rand(1, 6, 8, 8)
     with torch.no_grad():
-        assert can_run_in_phases(up, rgb, x)
+        assert can_run_in_phases(up, rgb)
         up.conv[2] = OtherNorm()
-        assert not can_run_in_phases(up, rgb, x)
+        assert not can_run_in_phases(up, rgb)
