@@ -7,8 +7,8 @@ The exported graph (``model.onnx`` next to ``model.safetensors`` and ``config.js
   right columns and crops the output back, as :class:`vst.pipeline.Stylizer` does);
 - output ``stylized``: float32 ``(N, 3, H, W)``, RGB in [0, 1] (a sigmoid bounds it, or the frame detail's clamp);
   multiply by 255 and round;
-- opset :data:`OPSET` (``Conv``, ``InstanceNormalization``, reflect ``Pad``, nearest ``Resize``, ``DepthToSpace``,
-  ``Relu``, ``Sigmoid`` …; a network with ``frame_detail`` adds ``Einsum``, ``AveragePool``, ``CumSum``, bilinear
+- opset :data:`OPSET` (``Conv``, ``InstanceNormalization``, reflect and edge ``Pad``, ``DepthToSpace``, ``Reshape``,
+  ``Transpose``, ``Relu``, ``Sigmoid`` …; an antialiased network's upsampling stays a nearest ``Resize`` and a convolution; a network with ``frame_detail`` adds ``Einsum``, ``AveragePool``, ``CumSum``, bilinear
   ``Resize``, ``TopK`` (the noise level's median) and ``Clip``, :mod:`vst.detail`), exported by PyTorch's
   TorchScript-based exporter from the textbook layers with the exact rewrites that plain operators can express
   (:mod:`vst.onnx_layers`: few-channel convolutions space-to-depth, upsampling as four-phase convolutions; the rest of
