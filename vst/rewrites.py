@@ -305,10 +305,12 @@ def _reflected(index: int, phase: int, size: int) -> int:
 def can_run_in_phases(up: nn.Module, rgb: nn.Sequential) -> bool:
     """Whether :func:`upsample_rgb_in_phases` computes ``rgb(up(x))``: both layers rewriting, nearest upsampling, a
     stride-1 RGB convolution whose reflection padding is even (9×9, 5×5), and nothing after either convolution but
-    instance norms and ReLUs (training swaps in norms of its own)."""
+    instance norms and ReLUs (training swaps in norms of its own). Not under ``torch.compile``: traced, its border
+    copies and strips became many small kernels (the compiled fast network ran 12 fps at 640×360 with it, 20
+    without), and the compiler fuses the layers itself."""
     conv = rgb[1]
     after = [*list(up.conv)[2:], *list(rgb)[2:]]
-    return (up.inference.rewriting() and up.inference.phase_space and rgb.inference.rewriting() and not up.smooth
+    return (not torch.compiler.is_compiling() and up.inference.rewriting() and up.inference.phase_space and rgb.inference.rewriting() and not up.smooth
             and all(type(m) in (nn.InstanceNorm2d, nn.ReLU) for m in after)
             and conv.stride[0] == 1 and conv.out_channels <= S2D_MAX_OUT_CHANNELS
             and conv.kernel_size[0] % 4 == 1 and isinstance(rgb[0], nn.ReflectionPad2d))

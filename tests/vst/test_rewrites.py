@@ -120,3 +120,12 @@ def test_layers_with_other_norms_run_as_before() -> None:
         assert can_run_in_phases(up, rgb)
         up.conv[2] = OtherNorm()
         assert not can_run_in_phases(up, rgb)
+
+
+def test_not_under_torch_compile() -> None:
+    """Traced by ``torch.compile`` the phase-space code became many small kernels (slower than without it), so the
+    compiled network keeps the layers as they are."""
+    up, rgb = UpsampleConv(6, 4), ConvLayer(4, 3, 9, norm=False, act=False)
+    with torch.no_grad():
+        assert can_run_in_phases(up, rgb)
+        assert torch.compile(lambda: can_run_in_phases(up, rgb), backend="eager")() is False
