@@ -8,8 +8,9 @@ The exported graph (``model.onnx`` next to ``model.safetensors`` and ``config.js
 - output ``stylized``: float32 ``(N, 3, H, W)``, RGB in [0, 1] (a sigmoid bounds it, or the frame detail's clamp);
   multiply by 255 and round;
 - opset :data:`OPSET` (``Conv``, ``InstanceNormalization``, reflect and edge ``Pad``, ``DepthToSpace``, ``Reshape``,
-  ``Transpose``, ``Relu``, ``Sigmoid`` …; an antialiased network's upsampling stays a nearest ``Resize`` and a convolution; a network with ``frame_detail`` adds ``Einsum``, ``AveragePool``, ``CumSum``, bilinear
-  ``Resize``, ``TopK`` (the noise level's median) and ``Clip``, :mod:`vst.detail`), exported by PyTorch's
+  ``Transpose``, ``Relu``, ``Sigmoid`` …; an antialiased network's upsampling stays a nearest ``Resize`` and a
+  convolution; a network with ``frame_detail`` adds ``Einsum``, ``AveragePool``, ``CumSum``, bilinear ``Resize``,
+  ``TopK`` (the noise level's median) and ``Clip``, :mod:`vst.detail`), exported by PyTorch's
   TorchScript-based exporter from the textbook layers with the exact rewrites that plain operators can express
   (:mod:`vst.onnx_layers`: few-channel convolutions space-to-depth, upsampling as four-phase convolutions; the rest of
   :mod:`vst.rewrites` writes into preallocated tensors, which ONNX cannot express).

@@ -8,10 +8,10 @@ At inference (no autograd) each layer of a network runs rewritten unless its :cl
   Magenta networks' first, 3 → 8), runs space-to-depth: on the 2×2-unshuffled input with 4× the output channels
   (:func:`space_to_depth_weights`), which vectorises four times better (:func:`runs_space_to_depth`);
 - the last ×2 upsampling and the RGB convolution after it run fused in *phase space*
-  (:func:`upsample_rgb_in_phases`): the upsampling's four output phases are normalised, padded and convolved as they
-  come, never interleaved into the full-resolution image and unshuffled again (three full-size copies fewer: 2.7 of
-  the fast network's 34 ms a 640×360 frame; the teacher's network 1.29× as fast at 1280×720, where the strips had
-  interleaved, padded and unshuffled row by row);
+  (:func:`upsample_rgb_in_phases`): the upsampling's four output phases are padded (:func:`fill_reflected_border`),
+  normalised and convolved as they come, never interleaved into the full-resolution image and unshuffled again
+  (three full-size copies fewer: 2.7 of the fast network's 34 ms a 640×360 frame; the teacher's network 1.29× as
+  fast at 1280×720, where the strips had interleaved, padded and unshuffled row by row);
 - large frames (above :data:`STRIP_THRESHOLD` output pixels) run in strips of :data:`STRIP_ROWS` rows with in-place
   norms, to save memory (at 720p, not 360p, where speed matters more).
 
@@ -255,23 +255,6 @@ def phase_stats(phases: torch.Tensor, norm: nn.InstanceNorm2d) -> tuple[torch.Te
     return scale, -mean * scale
 
 
-def reflect_pad_phases(phases: torch.Tensor, pad: int) -> torch.Tensor:
-    """``pixel_unshuffle(reflection_pad(pixel_shuffle(phases, 2), 2·pad), 2)`` without building the image.
-
-    Args:
-        phases: ``(B, 4C, h, w)``, channel ``4c + 2a + b`` holding pixels ``(2i + a, 2j + b)`` of channel ``c``.
-        pad: low-resolution pixels on each side (``2·pad`` < the image's height and width).
-
-    Returns:
-        ``(B, 4C, h + 2·pad, w + 2·pad)`` (:func:`fill_reflected_border` on a copy of ``phases``).
-    """
-    b, c4, h, w = phases.shape
-    out = phases.new_empty(b, c4, h + 2 * pad, w + 2 * pad)
-    out[..., pad:pad + h, pad:pad + w] = phases
-    fill_reflected_border(out, pad)
-    return out
-
-
 def fill_reflected_border(padded: torch.Tensor, pad: int) -> None:
     """Fill the ``pad``-wide border of ``padded`` ``(B, 4C, h + 2·pad, w + 2·pad)``, whose interior holds the four
     phases of an image (channel ``4c + 2a + b``), as reflecting that image by ``2·pad`` pixels would, in place.
@@ -310,7 +293,8 @@ def can_run_in_phases(up: nn.Module, rgb: nn.Sequential) -> bool:
     without), and the compiler fuses the layers itself."""
     conv = rgb[1]
     after = [*list(up.conv)[2:], *list(rgb)[2:]]
-    return (not torch.compiler.is_compiling() and up.inference.rewriting() and up.inference.phase_space and rgb.inference.rewriting() and not up.smooth
+    return (not torch.compiler.is_compiling() and up.inference.rewriting() and up.inference.phase_space
+            and rgb.inference.rewriting() and not up.smooth
             and all(type(m) in (nn.InstanceNorm2d, nn.ReLU) for m in after)
             and conv.stride[0] == 1 and conv.out_channels <= S2D_MAX_OUT_CHANNELS
             and conv.kernel_size[0] % 4 == 1 and isinstance(rgb[0], nn.ReflectionPad2d))
