@@ -72,6 +72,7 @@ NETWORKS: dict[str, tuple[dict[str, object], bool, bool, float]] = {
     "magenta fast at 1/4 + detail": ({**NAMED_CONFIGS["magenta-fast"], "frame_detail": 1.0}, True, False, 0.25),
     "magenta + detail": ({**NAMED_CONFIGS["magenta"], "frame_detail": 1.0}, True, False, 1.0),
     "magenta fast + detail, no phase space": ({**NAMED_CONFIGS["magenta-fast"], "frame_detail": 1.0}, True, False, 1.0),
+    "magenta fast + detail (compiled)": ({**NAMED_CONFIGS["magenta-fast"], "frame_detail": 1.0}, True, True, 1.0),
     "magenta + detail, no phase space": ({**NAMED_CONFIGS["magenta"], "frame_detail": 1.0}, True, False, 1.0),
     "magenta live (1 block)": (NAMED_CONFIGS["magenta-live"], True, False, 1.0),
     "magenta live at 1/2": (NAMED_CONFIGS["magenta-live"], True, False, 0.5),
@@ -210,7 +211,7 @@ def main() -> None:
                      "magenta fast + detail": 1.6, "magenta fast at 1/2 + detail": 0.7,
                      "magenta fast at 1/4": 0.35, "magenta fast at 1/4 + detail": 0.4, "magenta + detail": 2.1,
                      "magenta live at 1/2": 0.5, "magenta fast + detail, no phase space": 1.7,
-                     "magenta + detail, no phase space": 2.2,
+                     "magenta + detail, no phase space": 2.2, "magenta fast + detail (compiled)": 1.6,
                      SAME_PATH_REFERENCE: 14, REFERENCE: 16}  # rough: sizes the clips
     best: dict[tuple[str, int, int], dict[str, object]] = {}  # (network, width, height) → its best round
     with tempfile.TemporaryDirectory() as tmp:
