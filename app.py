@@ -34,7 +34,7 @@ from vst.app.views import PaintingView, StylizeView, api_components, forget_resu
 from vst.app.votes import VoteStore
 from vst.app.your_painting import YOUR_PAINTING, PaintingStudio, your_painting_card
 from vst.catalog import Catalog, load_catalog
-from vst.memory import tune_malloc
+from vst.memory import cuda_build_note, tune_malloc
 from vst.style_picture import ACCEPTED_NAMES
 from vst.web_runtime import ensure_web_runtime
 
@@ -228,6 +228,8 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     tune_malloc()  # memory must not creep up frame after frame (see vst.memory)
     config = AppConfig.from_env()
+    if note := cuda_build_note():  # PyTorch's CUDA build without a GPU: memory held for nothing
+        logging.getLogger("app").warning(note)
     ensure_web_runtime()  # the Live tab's in-browser runtime, fetched once (set-up of `python app.py`)
     global _demo, _config
     _config = config

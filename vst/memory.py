@@ -21,6 +21,10 @@ from several threads (decoder, encoder, OpenMP workers). :func:`tune_malloc` cha
   trimming is the worst of both: at 1 MiB the fast network's 720p pass took 1.9× as long, at 8 MiB 1.4×.
 
 ``VST_MALLOC=system`` (:func:`vst.settings.malloc`) leaves glibc's defaults, for comparison.
+
+:func:`cuda_build_note` says when a process runs PyTorch's CUDA build on a machine without a GPU, where it holds
+about 270–290 MB for nothing (what ``pip install torch`` brings on Linux; a Space on CPU hardware wants the CPU-only
+build: docs/app.md).
 """
 
 from __future__ import annotations
@@ -31,9 +35,16 @@ import logging
 import sys
 from collections.abc import Mapping
 
+import torch
+
 from .settings import malloc
 
 log = logging.getLogger(__name__)
+
+#: What PyTorch's CUDA build costs a process without a GPU, against the CPU-only build (``python benchmarks/
+#: app_memory.py``, the served app, session 23): ``import torch`` 508 against 218 MB; the app with a visitor's painting
+#: and a 1280×720 upload 1001 against 718 MB at its peak.
+CUDA_BUILD_EXTRA_MB = 290
 
 #: Most malloc arenas (heaps) of the process; the threads share them.
 MALLOC_ARENAS = 2
@@ -73,3 +84,17 @@ def tune_malloc(env: Mapping[str, str] | None = None) -> bool:
             log.info("glibc refused %s: malloc is left partly as it was (slower frames or more memory)", what)
             return False
     return True
+
+
+def cuda_build_note(cuda_version: str | None = torch.version.cuda, gpu: bool | None = None) -> str | None:
+    """One line for the log when PyTorch is its CUDA build (``cuda_version``, by default this process's) and no GPU
+    can be used (``gpu``, by default ``torch.cuda.is_available()``); ``None`` otherwise."""
+    if cuda_version is None:
+        return None
+    if gpu is None:
+        gpu = torch.cuda.is_available()
+    if gpu:
+        return None
+    return (f"PyTorch {torch.__version__} is its CUDA {cuda_version} build, on a machine without a usable GPU: it "
+            f"holds about {CUDA_BUILD_EXTRA_MB} MB of memory more than PyTorch's CPU-only build would (on a Space's "
+            f"CPU hardware, install the CPU-only build: docs/app.md, 'Memory')")

@@ -6,11 +6,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from tests.vst.test_cli import REPO
-from vst.memory import MALLOC_ARENAS, tune_malloc
+from vst.memory import MALLOC_ARENAS, cuda_build_note, tune_malloc
 from vst.settings import ConfigError, malloc
 from vst.video import DECODE_PIXELS_IN_FLIGHT, decode_threads
 
@@ -103,3 +104,29 @@ def test_large_frames_decode_with_fewer_threads() -> None:
     assert 1 <= decode_threads(1280, 720) <= DECODE_PIXELS_IN_FLIGHT // (1280 * 720)
     assert decode_threads(64, 48) >= decode_threads(1280, 720)
     assert decode_threads(0, 0) == 0  # unknown size: FFmpeg decides
+
+
+def test_the_cuda_build_without_a_gpu_is_named_once_in_the_log() -> None:
+    """PyTorch's CUDA build on a machine without a GPU holds memory for nothing: the note says so, and nothing is said
+    for the CPU-only build or where a GPU is there."""
+    note = cuda_build_note("13.0", gpu=False)
+    assert note is not None and "CUDA 13.0 build" in note and "CPU-only build" in note and "docs/app.md" in note
+    assert cuda_build_note(None, gpu=False) is None
+    assert cuda_build_note("13.0", gpu=True) is None
+
+
+def test_the_app_logs_the_cuda_build_note_at_start_only_when_it_applies(tmp_path: Path) -> None:
+    """``app.main`` logs the note of this process's own PyTorch (:func:`cuda_build_note` with its defaults)."""
+    code = ("import logging, app, gradio\n"
+            "gradio.Blocks.launch = lambda self, **kwargs: None\n"  # start-up only: no server
+            "app.main()\n")
+    env = dict(os.environ, VST_CACHE_DIR=str(tmp_path / "cache"), VST_SHOWCASE="0", HF_HUB_OFFLINE="1",
+               GRADIO_ANALYTICS_ENABLED="False")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    expected = cuda_build_note()
+    if expected is None:
+        assert "CPU-only build" not in done.stderr
+    else:
+        assert expected in done.stderr
