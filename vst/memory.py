@@ -97,4 +97,4 @@ def cuda_build_note(cuda_version: str | None = torch.version.cuda, gpu: bool | N
         return None
     return (f"PyTorch {torch.__version__} is its CUDA {cuda_version} build, on a machine without a usable GPU: it "
             f"holds about {CUDA_BUILD_EXTRA_MB} MB of memory more than PyTorch's CPU-only build would (on a Space's "
-            f"CPU hardware, install the CPU-only build: docs/app.md, 'Memory')")
+            f"CPU hardware, pre-requirements.txt installs the CPU-only build: docs/app.md, 'Memory')")
