@@ -130,3 +130,16 @@ def test_the_app_logs_the_cuda_build_note_at_start_only_when_it_applies(tmp_path
         assert "CPU-only build" not in done.stderr
     else:
         assert expected in done.stderr
+
+
+def test_the_spaces_cpu_only_pytorch_is_the_version_requirements_pin() -> None:
+    """``pre-requirements.txt`` (the Space's build alone) installs PyTorch's CPU-only build of the very version that
+    ``requirements.txt`` pins, so the Space's ``pip install -r requirements.txt`` finds it already satisfied instead of
+    installing the CUDA build over it."""
+    def pins(name: str) -> dict[str, str]:
+        lines = (REPO / name).read_text().splitlines()
+        return dict(line.split("==", 1) for line in lines if "==" in line and not line.startswith(("#", "-")))
+
+    pinned, space = pins("requirements.txt")["torch"], pins("pre-requirements.txt")["torch"]
+    assert space == f"{pinned}+cpu"
+    assert list(pins("pre-requirements.txt")) == ["torch"]  # nothing else comes from the extra index
