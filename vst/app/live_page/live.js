@@ -94,6 +94,15 @@ function setStatus() {
 }
 
 // ---------------------------------------------------------------------------------------------- runtime & models
+
+// The WASM threads of an isolated page on `cores` logical cores: half of them (a core's second hardware thread adds
+// little), up to 4, but two where there are two: the networks since the teacher run 1.3-1.6x as fast on two threads
+// as on one on a 2-core machine, the loop's own work included (docs/live.md); onnxruntime-web's own default, half the
+// cores, gave those machines one.
+function defaultThreads(cores) {
+  return Math.min(4, cores, Math.max(2, Math.ceil(cores / 2)));
+}
+
 async function loadRuntime() {
   if (ort) return ort;
   let webgpu = false;
@@ -103,11 +112,10 @@ async function loadRuntime() {
   ort = await import(runtimeBase + (webgpu ? "ort.webgpu.min.mjs" : "ort.wasm.min.mjs"));
   ort.env.wasm.wasmPaths = runtimeBase;
   // Threads share memory (SharedArrayBuffer), which only a cross-origin-isolated page has (the app sends COOP/COEP,
-  // vst/app/isolation.py; a page embedded cross-origin, as on a Space, is not). There: onnxruntime-web's own default,
-  // half the cores up to 4 (one on two cores, where two threads measured slower: docs/live.md), or ?threads=N.
+  // vst/app/isolation.py; a page embedded cross-origin, as on a Space, is not). There: defaultThreads, or ?threads=N.
   // Elsewhere one thread, and the status line says why. onnxruntime-web writes back the count it really runs.
   const cores = navigator.hardwareConcurrency || 1;
-  ort.env.wasm.numThreads = live.isolated ? Number(params.get("threads")) || Math.min(4, Math.ceil(cores / 2)) : 1;
+  ort.env.wasm.numThreads = live.isolated ? Number(params.get("threads")) || defaultThreads(cores) : 1;
   live.backend = webgpu ? "webgpu" : "wasm";
   setStatus();
   return ort;
