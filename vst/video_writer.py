@@ -30,21 +30,15 @@ log = logging.getLogger("vst.video")
 
 #: Audio codecs copied into the MP4 as they are (MP4 can hold them and browsers play them); others become AAC.
 MP4_AUDIO_CODECS: frozenset[str] = BROWSER_AUDIO_CODECS
-#: libx264's preset for frames under :data:`LARGE_FRAME` pixels (:data:`PRESET`) and from there up
-#: (:data:`LARGE_FRAME_PRESET`: there encoding costs as much as the network at real time). The same 60 stylized
-#: 1280×720 frames at CRF 20 (``python benchmarks/encoder_presets.py``): veryfast 18.9 ms a frame, 1316 KiB, 39.7 dB PSNR to the frames given;
-#: superfast 10.9 ms, 1771 KiB, 40.3 dB; ultrafast 5.7 ms, 2304 KiB, 38.9 dB. End to end, four alternating runs each,
-#: the fast network at a quarter of 1280×720 rendered 19.0 fps with veryfast and 22.1 with superfast (medians,
-#: 1.16×); at 640×360 19.0 and 18.9 (no gain, so small frames keep the smaller files).
-PRESET = "veryfast"
-LARGE_FRAME_PRESET = "superfast"
-LARGE_FRAME = 1280 * 720
-
-
-def default_preset(width: int, height: int) -> str:
-    """libx264's preset for ``width``×``height`` frames: :data:`LARGE_FRAME_PRESET` from :data:`LARGE_FRAME` pixels
-    up, else :data:`PRESET`."""
-    return LARGE_FRAME_PRESET if width * height >= LARGE_FRAME else PRESET
+#: libx264's preset, for every frame size. Encoding runs beside the network on the same two cores, so its time is the
+#: network's. The same 60 stylized 1280×720 frames at CRF 20 (``python benchmarks/encoder_presets.py``): veryfast
+#: 18.9 ms a frame, 1316 KiB, 39.7 dB PSNR to the frames given; superfast 10.9 ms, 1771 KiB, 40.3 dB; ultrafast 5.7 ms,
+#: 2304 KiB, 38.9 dB; end to end the fast network at a quarter of 1280×720 ran 1.16× as fast with superfast (session
+#: 19). Smaller frames kept veryfast until session 23, where on a faster CPU superfast took a third less time at
+#: 640×360 and below (the temporal networks' frames of five clips: 2.8–3.4 against 4.2–5.2 ms; files 7–58% larger at
+#: the same or up to 0.9 dB better PSNR; ``--variant temporal``) and end to end, alternating runs, the command line
+#: with a visitor's painting ran 21.1–21.3 fps against 19.9–20.1 (300 frames of 640×360).
+PRESET = "superfast"
 
 
 class VideoWriter:
@@ -59,7 +53,7 @@ class VideoWriter:
 
     yuv420p needs even dimensions: an odd ``width`` / ``height`` is padded to the next even number by repeating the
     last column / row (logged once at INFO), so the output is ``width + width % 2`` × ``height + height % 2``.
-    ``preset``: libx264's, by default :func:`default_preset` of the frame size. ``metadata``: container tags (e.g.
+    ``preset``: libx264's (:data:`PRESET`). ``metadata``: container tags (e.g.
     ``{"comment": ...}``). Call :meth:`close` (or use ``with``) to finish the file;
     it is safe to call twice.
     """
@@ -74,7 +68,7 @@ class VideoWriter:
         frame_rate: Fraction,
         audio_from: str | os.PathLike[str] | None = None,
         crf: int = 20,
-        preset: str | None = None,
+        preset: str = PRESET,
         metadata: Mapping[str, str] | None = None,
     ) -> None:
         if width < 1 or height < 1:
@@ -99,7 +93,6 @@ class VideoWriter:
 
         self._out = av.open(str(self.path), "w", format="mp4", container_options={"movflags": "+faststart"})
         try:
-            preset = preset or default_preset(self.encoded_width, self.encoded_height)
             stream = self._out.add_stream("libx264", rate=self.frame_rate, options={"crf": str(crf), "preset": preset})
             stream.width, stream.height, stream.pix_fmt = self.encoded_width, self.encoded_height, "yuv420p"
             stream.codec_context.time_base = self.time_base
