@@ -11,8 +11,8 @@ memory does not grow with length. The child reports its own peak just before it 
 also counts the interpreter's exit, where PyTorch's CUDA build (what pip installs on Linux, on a CPU-only machine too)
 touches about 125 MB more, tearing its libraries down (``python -c "import torch"``: 508 MB once imported, 633 MB
 with the exit; the CPU-only build 218 MB either way). That figure is kept too (``peak_rss_at_exit_mb``); figures in
-results written before session 23 are that one. ``--max-side`` is passed to the command (by default its own default, 1280, applies: a larger clip
-is downscaled; ``--max-side 0`` keeps the full size).
+results written before session 23 are that one. ``--max-side`` is passed to the command (by default its own
+default, 1280, applies: a larger clip is downscaled; ``--max-side 0`` keeps the full size).
 
 ``--app`` measures the web app's job instead: a child process imports ``app.py`` (Gradio included), sets up memory as
 ``app.main()`` does and runs one stylize job of the bundled ``--style`` with the app's default limits
@@ -132,6 +132,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.style_image is not None and not args.app:
         parser.error("--style-image needs --app (the command line takes --style-image itself)")
+    style = f"your painting {args.style_image.name}" if args.style_image is not None else args.style
+    painting = [str(args.style_image.resolve()), str(args.strength)] if args.style_image is not None else []
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         checkpoint = Path(tmp) / "net"
@@ -142,20 +144,16 @@ def main() -> None:
             clip = write_panning_clip(Path(tmp) / f"clip{frames}.mp4", width=args.width, height=args.height,
                                       frames=frames)
             if args.app:
-                peak, at_exit, took = peak_rss_mb([sys.executable, "-c", APP_JOB, str(clip), args.style,
-                                          str(Path(tmp) / f"cache{frames}"),
-                                          "realtime" if args.real_time else "temporal",
-                                          *([str(args.style_image.resolve()), str(args.strength)]
-                                            if args.style_image is not None else [])])
+                child = [APP_JOB, str(clip), args.style, str(Path(tmp) / f"cache{frames}"),
+                         "realtime" if args.real_time else "temporal", *painting]
             else:
-                peak, at_exit, took = peak_rss_mb([sys.executable, "-c", CLI_CHILD, "stylize", str(clip), "--style",
-                                          str(checkpoint), "-o", str(Path(tmp) / f"out{frames}.mp4"), "--quiet",
-                                          *(["--compile"] if args.compile else []),
-                                          *(["--max-side", str(args.max_side)] if args.max_side is not None else [])])
+                child = [CLI_CHILD, "stylize", str(clip), "--style", str(checkpoint), "-o",
+                         str(Path(tmp) / f"out{frames}.mp4"), "--quiet", *(["--compile"] if args.compile else []),
+                         *(["--max-side", str(args.max_side)] if args.max_side is not None else [])]
+            peak, at_exit, took = peak_rss_mb([sys.executable, "-c", *child])
             rows.append({"seconds": seconds, "frames": frames, "peak_rss_mb": round(peak, 1),
                          "peak_rss_at_exit_mb": round(at_exit, 1), "wall_s": round(took, 1)})
             mode = "real-time mode" if args.real_time else "both variants"
-            style = f"your painting {args.style_image.name}" if args.style_image is not None else args.style
             what = (f"app job ({style}, {mode})" if args.app else
                     f"{args.network} network{' (compiled)' if args.compile else ''}")
             print(f"{what}, {args.width}×{args.height}, {seconds:g} s ({frames} frames): peak RSS {peak:.0f} MB "
