@@ -106,7 +106,7 @@ def test_large_frames_decode_with_fewer_threads() -> None:
     assert decode_threads(0, 0) == 0  # unknown size: FFmpeg decides
 
 
-def test_the_cuda_build_without_a_gpu_is_named_once_in_the_log() -> None:
+def test_the_cuda_build_without_a_gpu_is_named_by_the_note() -> None:
     """PyTorch's CUDA build on a machine without a GPU holds memory for nothing: the note says so, and nothing is said
     for the CPU-only build or where a GPU is there."""
     note = cuda_build_note("13.0", gpu=False)
