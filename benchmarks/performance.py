@@ -71,6 +71,7 @@ NETWORKS: dict[str, tuple[dict[str, object], bool, bool, float]] = {
     "magenta fast at 1/4": (NAMED_CONFIGS["magenta-fast"], True, False, 0.25),
     "magenta fast at 1/4 + detail": ({**NAMED_CONFIGS["magenta-fast"], "frame_detail": 1.0}, True, False, 0.25),
     "magenta + detail": ({**NAMED_CONFIGS["magenta"], "frame_detail": 1.0}, True, False, 1.0),
+    "magenta at 1/2 + detail": ({**NAMED_CONFIGS["magenta"], "frame_detail": 1.0}, True, False, 0.5),
     "magenta fast + detail, no phase space": ({**NAMED_CONFIGS["magenta-fast"], "frame_detail": 1.0}, True, False, 1.0),
     "magenta fast + detail (compiled)": ({**NAMED_CONFIGS["magenta-fast"], "frame_detail": 1.0}, True, True, 1.0),
     "magenta + detail, no phase space": ({**NAMED_CONFIGS["magenta"], "frame_detail": 1.0}, True, False, 1.0),
@@ -210,6 +211,7 @@ def main() -> None:
                      "magenta fast at 3/4": 1, "magenta fast at 1/2": 0.6, "magenta live (1 block)": 1.3,
                      "magenta fast + detail": 1.6, "magenta fast at 1/2 + detail": 0.7,
                      "magenta fast at 1/4": 0.35, "magenta fast at 1/4 + detail": 0.4, "magenta + detail": 2.1,
+                     "magenta at 1/2 + detail": 0.8,
                      "magenta live at 1/2": 0.5, "magenta fast + detail, no phase space": 1.7,
                      "magenta + detail, no phase space": 2.2, "magenta fast + detail (compiled)": 1.6,
                      SAME_PATH_REFERENCE: 14, REFERENCE: 16}  # rough: sizes the clips

@@ -33,9 +33,10 @@ from vst.style_folder import CONFIG_FILE, WEIGHTS_FILE
 from .data import license_table
 from .evaluate import StyleMetrics, evaluate, measure_fps
 from .metadata import write_thumbnail
+from .train import FINAL as FINAL_FOLDER
 
 CARD_TEMPLATE = Path(__file__).resolve().parent.parent / "model_cards" / "style_model.md"
-FAST_ROW = ("| `fast/` | the real-time network distilled from `temporal/` (use it on a CPU); also as `model.onnx` (input "
+FAST_ROW = ("| `fast/` | the real-time network (use it on a CPU); also as `model.onnx` (input "
             "`image` float32 NCHW RGB in [0, 1], H and W multiples of 4; output `stylized`, same layout) |\n")
 LIVE_ROW = ("| `live/` | the Live tab's in-browser network, distilled from `fast/` at a third of its arithmetic; also as "
             "`model.onnx` (same contract) |\n")
@@ -91,7 +92,7 @@ def render_card(style: Style, model: StyleNet, metrics: dict[str, StyleMetrics],
         crop=tc.get("crop", "?"), batch_size=tc.get("batch_size", "?"), schedule=schedule,
         content_weight=tc.get("content_weight", "?"), content_layer=tc.get("content_layer", "?"),
         style_weight=tc.get("style_weight", "?"), tv_weight=tc.get("tv_weight", "?"),
-        temporal_weight=tc.get("temporal_weight", "?"), fast_section=fast_section(metrics, fast),
+        temporal_weight=tc.get("temporal_weight", "?"), fast_section=fast_section(metrics, fast, model),
         teacher_section=teacher_section(model),
         data_table=license_table(),
         fast_row=FAST_ROW if fast else "",
@@ -141,9 +142,11 @@ def _fast_phase(tc: dict[str, object]) -> str:
     terms = [f"mean absolute error to the teacher's output ×{tc.get('distill_weight', '?')}"]
     if float(tc.get("distill_feature_weight", 0) or 0) > 0:  # type: ignore[arg-type]
         terms.append(f"its VGG16 features ×{tc.get('distill_feature_weight')}")
+    if float(tc.get("distill_gram_weight", 0) or 0) > 0:  # type: ignore[arg-type]
+        terms.append(f"their Gram matrices ×{tc.get('distill_gram_weight')}")
     if float(tc.get("style_weight", 0) or 0) > 0:  # type: ignore[arg-type]
         terms.append(f"style ×{tc.get('style_weight')}")
-    terms.append(f"temporal ×{tc.get('temporal_weight', '?')}")
+    terms.append("no temporal term" if tc.get("framewise") else f"temporal ×{tc.get('temporal_weight', '?')}")
     return (f"{tc.get('step', '?')} steps on {tc.get('crop', '?')} px crops, {tc.get('batch_size', '?')} pairs per "
             f"step, loss {' + '.join(terms)}")
 
@@ -165,16 +168,26 @@ def distillation_phases(model: StyleNet) -> list[str]:
     return phases
 
 
-def fast_section(metrics: dict[str, StyleMetrics], fast: StyleNet | None) -> str:
-    """The model card's paragraph on the real-time variant (empty without one)."""
+def fast_section(metrics: dict[str, StyleMetrics], fast: StyleNet | None, temporal_model: StyleNet | None = None) -> str:
+    """The model card's paragraph on the real-time variant (empty without one); ``temporal_model`` tells whether the
+    fast network learnt from the same teacher as ``temporal/`` or from ``temporal/`` itself."""
     if fast is None:
         return ""
     m, temporal, framewise = metrics[Variant.FAST], metrics[Variant.TEMPORAL], metrics[Variant.FRAMEWISE]
-    if fast.architecture == "magenta":  # bundle --teacher: the temporal model, shortened
+    if fast.architecture == "magenta":  # bundle --teacher: a shortened network
+        fast_teacher = fast.training_config.get("teacher")
+        from_teacher = temporal_model is not None and fast_teacher is not None and \
+            fast_teacher == temporal_model.training_config.get("teacher")
+        origin = (f"The teacher's network with only its first {len(fast.residuals)} residual blocks "
+                  f"({fast.num_parameters():,} parameters), fine-tuned to render like the teacher, as `temporal/` "
+                  f"is, with the Gram matrices of the teacher's VGG16 features as a target too (its colours and "
+                  f"strokes wherever they lie: a network this short, matching pixels and features alone, paints their "
+                  f"average, a brown)" if from_teacher else
+                  f"`temporal/`'s own network with only its first {len(fast.residuals)} residual blocks "
+                  f"({fast.num_parameters():,} parameters), fine-tuned to render like it")
         return (
             f"## The real-time variant (`fast/`)\n\n"
-            f"`temporal/`'s own network with only its first {len(fast.residuals)} residual blocks "
-            f"({fast.num_parameters():,} parameters), fine-tuned to render like it: {_fast_phase(fast.training_config)}."
+            f"{origin}: {_fast_phase(fast.training_config)}."
             f"{detail_sentence(fast, 'It')}\n\nAgainst `framewise/`: warping error ×{m.warping_error / framewise.warping_error:.2f}. Against "
             f"`temporal/`: style distance ×{m.style_distance / temporal.style_distance:.2f}, network speed "
             f"×{m.fps_640x360 / temporal.fps_640x360:.1f}.\n"
@@ -191,16 +204,27 @@ def fast_section(metrics: dict[str, StyleMetrics], fast: StyleNet | None) -> str
     )
 
 
-def live_section(metrics: dict[str, StyleMetrics], live: StyleNet, speed_vs_fast: float) -> str:
+def run_folder(tc: dict[str, object]) -> str:
+    """The checkpoint folder a training run wrote (``runs_dir/name/model``), as a later run's ``teacher`` names it."""
+    return str(Path(str(tc.get("runs_dir", "runs")), str(tc.get("name", "?")), FINAL_FOLDER))
+
+
+def live_section(metrics: dict[str, StyleMetrics], live: StyleNet, speed_vs_fast: float,
+                 fast_model: StyleNet | None = None) -> str:
     """The model card's paragraph on the Live tab's network; ``speed_vs_fast``: its frames per second ÷ the fast
-    network's, measured one after the other."""
+    network's, measured one after the other; ``fast_model``: the fast network now in the folder (the card says when
+    the live network learnt from an earlier one)."""
     m, fast, framewise = metrics[Variant.LIVE], metrics[Variant.FAST], metrics[Variant.FRAMEWISE]
+    source = "`fast/`"
+    if fast_model is not None and live.training_config.get("teacher") not in (None, run_folder(
+            fast_model.training_config)):
+        source = "an earlier version of `fast/` (before its network learnt from the teacher directly)"
     phases = [_fast_phase(live.training_config)] if live.architecture == "magenta" else distillation_phases(live)
     return (
         f"{LIVE_HEADING}\n\n"
         f"What the Live tab runs in the visitor's browser (onnxruntime-web): the same kind of network as `fast/`, "
         f"smaller ({'/'.join(map(str, live.channels))} channels, {len(live.residuals)} residual blocks, "
-        f"{live.num_parameters():,} parameters), distilled from `fast/` with the temporal term: "
+        f"{live.num_parameters():,} parameters), distilled from {source} with the temporal term: "
         f"{'; then '.join(phases)}.\n\n"
         f"Against `framewise/`: warping error ×{m.warping_error / framewise.warping_error:.2f}. Against `fast/`: "
         f"style distance ×{m.style_distance / fast.style_distance:.2f}, content distance "
@@ -232,8 +256,10 @@ def add_live_network(style_dir: Path, live_dir: Path, style_image: Path, clips: 
     metrics_row = next(i for i, line in enumerate(lines) if line.startswith("| `fast` |"))
     lines.insert(metrics_row + 1, metrics_rows({Variant.LIVE: metrics[Variant.LIVE]}))
     card = "\n".join(lines)
-    speed_vs_fast = metrics[Variant.LIVE].fps_640x360 / measure_fps(load_network(style_dir / Variant.FAST).eval())
-    card = card.replace("\n## Training\n", "\n" + live_section(metrics, live, speed_vs_fast) + "\n## Training\n", 1)
+    fast_model = load_network(style_dir / Variant.FAST).eval()
+    speed_vs_fast = metrics[Variant.LIVE].fps_640x360 / measure_fps(fast_model)
+    card = card.replace("\n## Training\n", "\n" + live_section(metrics, live, speed_vs_fast, fast_model)
+                        + "\n## Training\n", 1)
     metrics_path.write_text(json.dumps(recorded, indent=2))
     card_path.write_text(card, encoding="utf-8")
     return metrics[Variant.LIVE]

@@ -9,9 +9,10 @@ vector — and the steadiness from our temporal term:
 3. **framewise**, the fair baseline: the same recipe without the temporal term. Every term left is a distance to the
    teacher it starts from, so it starts at its minimum (zero loss, zero gradient) and training would not move it: it
    is the teacher, saved with its 0 steps on record;
-4. **fast**: the real-time network — the temporal model with only its first two residual blocks
-   (:data:`LIGHT_BLOCKS`), fine-tuned to render like it with the same recipe;
-5. **fast-framewise**: the fast network's twin, the same from the framewise model without the temporal term;
+4. **fast**: the real-time network — the teacher's network with only its first two residual blocks
+   (:data:`LIGHT_BLOCKS`), fine-tuned to render like the teacher with the student's recipe plus the Gram matrices of
+   the teacher's features (:data:`FAST_RECIPE`);
+5. **fast-framewise**: the fast network's twin, the same without the temporal term;
 6. **live**: the Live tab's in-browser network, the same from the fast network with one residual block;
 7. **detail**: temporal, fast and its twin get the frame's own fine detail back (:mod:`vst.detail`), as much as
    brings each one's fine detail to the teacher's on training frames (:mod:`training.detail_calibration`).
@@ -48,6 +49,12 @@ LIGHT_BLOCKS = {Variant.FAST: 2, Variant.FAST_FRAMEWISE: 2, Variant.LIVE: 1}
 #: temporal term (at the student's 350 a 2-block network lost the strokes and the contrast while flickering a tenth as
 #: much as the teacher, far under its bar).
 LIGHT_RECIPE: dict[str, object] = {"lr": 1e-4, "temporal_weight": 100.0, "temporal_target": 0.0}  # a fixed weight
+#: The fast network and its twin: the light recipe, learnt from the teacher itself, with the Gram matrices of the
+#: teacher's VGG features as a target too. Distilled from the temporal model with pixels and features alone, a 2-block
+#: network painted the average of the teacher's colours (a brown: Composition VII's blues and reds, The Scream's teals
+#: gone; 8 of 40 blind trials against the teacher, session 24); the Gram term asks for the colours and strokes wherever
+#: they lie, which a short network can give (session 25, docs/quality.md).
+FAST_RECIPE: dict[str, object] = {**LIGHT_RECIPE, "distill_gram_weight": 5.0}
 #: Steps of each lighter network (``--fast-steps``).
 FAST_STEPS = 150
 
@@ -81,13 +88,13 @@ def framewise_from_teacher(teacher: Path, student: TrainConfig, out: Path) -> Pa
 
 
 def distil(student: TrainConfig, name: str, teacher: Path, blocks: int, *, framewise: bool,
-           steps: int = FAST_STEPS) -> Path:
+           steps: int = FAST_STEPS, recipe: dict[str, object] = LIGHT_RECIPE) -> Path:
     """A lighter network: ``teacher`` (a trained checkpoint of the student's architecture) with only its first
-    ``blocks`` residual blocks, fine-tuned to render like it with ``student``'s recipe (without the temporal term when
-    ``framewise``); returns the run's checkpoint folder."""
+    ``blocks`` residual blocks, fine-tuned to render like it with ``student``'s recipe changed by ``recipe`` (without
+    the temporal term when ``framewise``); returns the run's checkpoint folder."""
     cfg = dataclasses.replace(student, name=name, teacher=teacher, init_from=teacher, num_residual_blocks=blocks,
                               keep_residual_blocks=blocks, framewise=framewise, steps=steps,
-                              **LIGHT_RECIPE)  # type: ignore[arg-type]
+                              **recipe)  # type: ignore[arg-type]
     return train(cfg)
 
 
@@ -113,11 +120,11 @@ def bundle_from_teacher(base: TrainConfig, slug: str, style: Style, out: Path, c
     lap(Variant.TEMPORAL)
     framewise = framewise_from_teacher(teacher, student, base.runs_dir / f"{slug}-{Variant.FRAMEWISE}" / FINAL)
     lap(Variant.FRAMEWISE)
-    fast = distil(student, f"{slug}-{Variant.FAST}", temporal, LIGHT_BLOCKS[Variant.FAST], framewise=False,
-                  steps=fast_steps)
+    fast = distil(student, f"{slug}-{Variant.FAST}", teacher, LIGHT_BLOCKS[Variant.FAST], framewise=False,
+                  steps=fast_steps, recipe=FAST_RECIPE)
     lap(Variant.FAST)
-    twin = distil(student, f"{slug}-{Variant.FAST_FRAMEWISE}", framewise, LIGHT_BLOCKS[Variant.FAST_FRAMEWISE],
-                  framewise=True, steps=fast_steps)
+    twin = distil(student, f"{slug}-{Variant.FAST_FRAMEWISE}", teacher, LIGHT_BLOCKS[Variant.FAST_FRAMEWISE],
+                  framewise=True, steps=fast_steps, recipe=FAST_RECIPE)
     lap(Variant.FAST_FRAMEWISE)
     live = distil(student, f"{slug}-{Variant.LIVE}", fast, LIGHT_BLOCKS[Variant.LIVE], framewise=False,
                   steps=fast_steps)

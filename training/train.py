@@ -75,6 +75,10 @@ def build_model(cfg: TrainConfig) -> StyleNet:
             model = keep_residual_blocks(model, cfg.keep_residual_blocks)
             print(f"--init-from {cfg.init_from}: its first {cfg.keep_residual_blocks} residual blocks kept "
                   f"(--keep-residual-blocks)", flush=True)
+        if cfg.architecture != "fast" and cfg.outer_kernel != model.outer_kernel:
+            print(f"--init-from {cfg.init_from}: its {model.outer_kernel}×{model.outer_kernel} first and last "
+                  f"kernels cropped to their central {cfg.outer_kernel}×{cfg.outer_kernel} (--outer-kernel)", flush=True)
+            model = with_outer_kernel(model, cfg.outer_kernel)
         return model
     config: dict[str, object] = {"architecture": cfg.architecture, "channels": cfg.channels,
                                  "num_residual_blocks": cfg.num_residual_blocks}
@@ -95,6 +99,22 @@ def keep_residual_blocks(model: StyleNet, count: int) -> StyleNet:
     lighter.load_state_dict(state)
     lighter.training_config = dict(model.training_config)
     return lighter
+
+
+def with_outer_kernel(model: StyleNet, kernel: int) -> StyleNet:
+    """A copy of ``model`` whose first and last convolutions are ``kernel``×``kernel`` (odd, smaller than the model's):
+    their weights the central ``kernel``×``kernel`` taps of ``model``'s, everything else as it is. A start for
+    fine-tuning a cheaper network (the outer convolutions run at full resolution), not a network that renders alike."""
+    if kernel % 2 == 0 or not 0 < kernel < model.outer_kernel:
+        raise ValueError(f"--outer-kernel {kernel}: an odd size below the network's {model.outer_kernel}")
+    cheaper = build_network(model.config | {"outer_kernel": kernel})
+    first, last = "encoder.0.1.weight", f"decoder.{len(model.decoder) - 1}.1.weight"
+    margin = (model.outer_kernel - kernel) // 2
+    state = {k: v[..., margin:margin + kernel, margin:margin + kernel] if k in (first, last) else v
+             for k, v in model.state_dict().items()}
+    cheaper.load_state_dict(state)
+    cheaper.training_config = dict(model.training_config)
+    return cheaper
 
 
 def lr_factor(step: int, cfg: TrainConfig | AnyPaintingConfig) -> float:

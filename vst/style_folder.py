@@ -34,9 +34,9 @@ class Variant(enum.StrEnum):
     - ``TEMPORAL``: trained with the temporal loss (the steady one); the default.
     - ``FRAMEWISE``: the same network and settings trained without it. These two are the A/B pair of the vote and
       every style has them (:data:`VARIANTS`); the rest are optional.
-    - ``FAST``: the real-time network, a lighter one distilled from the temporal one (the teacher recipe: the temporal
-      network with two of its residual blocks); its folder also holds ``model.onnx``, the same network for the
-      browser.
+    - ``FAST``: the real-time network, a lighter one (the teacher recipe: the teacher's network with two of its
+      residual blocks, distilled from the teacher with the temporal term; older styles: from the temporal network);
+      its folder also holds ``model.onnx``, the same network for the browser.
     - ``FAST_FRAMEWISE``: the fast network's framewise twin, same size and recipe without the temporal term
       (``python -m training distill --framewise``); the app compares the fast network with it, like with like.
     - ``LIVE``: the Live tab's in-browser network, lighter still, distilled from the fast one (the teacher recipe: one

@@ -26,7 +26,7 @@ from training.vgg import fetch_vgg16_weights
 from vst.catalog import Style, get_style, read_style_file, write_style_file
 from vst.errors import VSTError
 from vst.checkpoint_check import load_network
-from vst.model import FastStyleNet, StyleNet
+from vst.model import FastStyleNet, MagentaStyleNet, StyleNet
 from vst.onnx_export import is_current
 
 REPO = Path(__file__).resolve().parents[2]
@@ -183,6 +183,31 @@ def test_antialias_run_starts_from_a_checkpoint_without_it(tiny_data: Path, pain
               progress=False)
 
 
+def test_outer_kernel_with_init_from_keeps_the_central_taps(tmp_path: Path) -> None:
+    """``--outer-kernel 5 --init-from`` a 9×9 network: its first and last convolutions cropped to their central 5×5
+    taps, every other weight as it was; a size that is not odd and smaller is refused."""
+    from training.train import build_model
+
+    torch.manual_seed(0)
+    start = MagentaStyleNet(channels=(4, 8, 8), num_residual_blocks=2)
+    start.save_pretrained(tmp_path / "start")
+    cfg = TrainConfig(architecture="magenta", channels=(4, 8, 8), num_residual_blocks=2, outer_kernel=5,
+                      init_from=tmp_path / "start")
+    cheaper = build_model(cfg)
+    assert cheaper.outer_kernel == 5 and cheaper.config["outer_kernel"] == 5
+    for name, tensor in start.state_dict().items():
+        kept = cheaper.state_dict()[name]
+        if name in ("encoder.0.1.weight", "decoder.2.1.weight"):
+            assert kept.shape[-2:] == (5, 5) and torch.equal(kept, tensor[..., 2:7, 2:7])
+        else:
+            assert torch.equal(kept, tensor)
+    assert cheaper(torch.rand(1, 3, 32, 32)).shape == (1, 3, 32, 32)
+    assert build_model(dataclasses.replace(cfg, outer_kernel=9)).outer_kernel == 9  # its own size: nothing cropped
+    for kernel in (4, 11):
+        with pytest.raises(ValueError, match="odd size below"):
+            build_model(dataclasses.replace(cfg, outer_kernel=kernel))
+
+
 def test_distill_framewise_installs_the_fast_networks_framewise_twin(tiny_data: Path, painting: Path,
                                                                       tmp_path: Path) -> None:
     """``python -m training distill --framewise``: the fast recipe without the temporal term, taught by the framewise
@@ -321,18 +346,20 @@ def test_bundle_from_the_teacher_trains_and_exports_all_five_networks(tiny_data:
         net = load_network(out / variant)
         assert net.architecture == "magenta" and len(net.residuals) == blocks
         assert net.training_config["distill_feature_weight"] > 0 and net.training_config["step"] == 1
-    fast = load_network(out / "fast")
-    assert fast.training_config["teacher"] == fast.training_config["init_from"] == str(runs / "my-style-temporal"
-                                                                                        / "model")
-    for name, tensor in fast.state_dict().items():  # started from the temporal model's first blocks: one step away
-        assert name in temporal.state_dict() and tensor.shape == temporal.state_dict()[name].shape
-    twin = load_network(out / "fast-framewise")
-    assert twin.training_config["framewise"] is True and twin.training_config["teacher"].endswith("framewise/model")
+    fast, twin = load_network(out / "fast"), load_network(out / "fast-framewise")
+    for net in (fast, twin):  # both learn the teacher itself, from its first blocks, with its Gram matrices too
+        assert net.training_config["teacher"] == net.training_config["init_from"] == str(runs / "my-style-teacher")
+        assert net.training_config["distill_gram_weight"] > 0
+        for name, tensor in net.state_dict().items():  # one step away from the teacher's first blocks
+            assert name in teacher.state_dict() and tensor.shape == teacher.state_dict()[name].shape
+    assert fast.training_config["framewise"] is False and twin.training_config["framewise"] is True
+    assert {"distill_gram", "temporal"} <= set(read_log(runs / "my-style-fast")[0])
     assert not any("temporal" in r for r in read_log(runs / "my-style-fast-framewise"))
     assert is_current(out / "fast") and is_current(out / "live")
     assert {"temporal", "framewise", "fast", "live"} <= set(json.loads((out / "metrics.json").read_text()))
     card = (out / "README.md").read_text()
     assert "## The teacher" in card and TEACHER_LICENSE in card and "$" not in card.replace("$ ", "")
+    assert "The teacher's network with only its first 2 residual blocks" in card and "Gram matrices ×" in card
     times = json.loads((runs / "my-style-times.json").read_text())
     assert set(times) == {"teacher", "temporal", "framewise", "fast", "fast-framewise", "live", "detail", "export",
                           "total"}
