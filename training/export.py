@@ -220,10 +220,11 @@ def live_section(metrics: dict[str, StyleMetrics], live: StyleNet, speed_vs_fast
             fast_model.training_config)):
         source = "an earlier version of `fast/` (before its network learnt from the teacher directly)"
     phases = [_fast_phase(live.training_config)] if live.architecture == "magenta" else distillation_phases(live)
+    blocks = f"{len(live.residuals)} residual block{'' if len(live.residuals) == 1 else 's'}"
     return (
         f"{LIVE_HEADING}\n\n"
         f"What the Live tab runs in the visitor's browser (onnxruntime-web): the same kind of network as `fast/`, "
-        f"smaller ({'/'.join(map(str, live.channels))} channels, {len(live.residuals)} residual blocks, "
+        f"smaller ({'/'.join(map(str, live.channels))} channels, {blocks}, "
         f"{live.num_parameters():,} parameters), distilled from {source} with the temporal term: "
         f"{'; then '.join(phases)}.\n\n"
         f"Against `framewise/`: warping error ×{m.warping_error / framewise.warping_error:.2f}. Against `fast/`: "

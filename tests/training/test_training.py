@@ -353,6 +353,9 @@ def test_bundle_from_the_teacher_trains_and_exports_all_five_networks(tiny_data:
         for name, tensor in net.state_dict().items():  # one step away from the teacher's first blocks
             assert name in teacher.state_dict() and tensor.shape == teacher.state_dict()[name].shape
     assert fast.training_config["framewise"] is False and twin.training_config["framewise"] is True
+    live = load_network(out / "live")  # learns the fast network as the fast network learns the teacher
+    assert live.training_config["teacher"] == live.training_config["init_from"] == str(runs / "my-style-fast" / "model")
+    assert live.training_config["distill_gram_weight"] == fast.training_config["distill_gram_weight"]
     assert {"distill_gram", "temporal"} <= set(read_log(runs / "my-style-fast")[0])
     assert not any("temporal" in r for r in read_log(runs / "my-style-fast-framewise"))
     assert is_current(out / "fast") and is_current(out / "live")

@@ -12,6 +12,7 @@ import torch
 from huggingface_hub import ModelCard
 from PIL import Image
 
+from training.export import run_folder
 from vst.catalog import ALL_VARIANTS, ANY_PAINTING, Variant, load_catalog
 from vst.checkpoint_check import load_network
 from vst.pipeline import Stylizer
@@ -127,7 +128,8 @@ def test_live_network_is_a_third_of_the_fast_one_and_steady(slug: str) -> None:
     else:
         assert live.num_parameters() <= 0.4 * fast.num_parameters()
     # distilled from the style's fast network: its folder, or (bundle --teacher) the run that became it
-    assert live.training_config["teacher"].endswith((f"{slug}/fast", f"{slug}-fast/model"))
+    assert (live.training_config["teacher"].endswith(f"{slug}/fast")
+            or live.training_config["teacher"] == run_folder(fast.training_config))
     metrics = json.loads((BUNDLED / slug / "metrics.json").read_text())
     if from_teacher(slug):  # its bar is against the teacher (test_recorded_quality_meets_the_bar)
         return
