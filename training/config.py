@@ -50,6 +50,10 @@ class TrainConfig:
     crop: int = 192  # training crop (pixels, square)
     batch_size: int = 2  # frame pairs per step (so 2 × batch_size images go through the network)
     style_size: int = 384  # the painting is resized so its long side is this
+    # > 0: the network sees each training image with Gaussian noise of a standard deviation drawn uniformly from
+    # [0, input_noise] (images in [0, 1]; the two frames of a pair apart), while every target comes from the clean
+    # frames: it learns to paint through sensor noise and coding artefacts rather than pass them on as flicker
+    input_noise: float = 0.0
     # optimisation
     steps: int = 1500
     lr: float = 2e-3

@@ -180,7 +180,7 @@ class Criterion:
             teacher = self.teacher
         cfg = self.cfg
         frames = torch.cat([batch["frame_t"], batch["frame_t1"]])
-        stylized = net(frames)
+        stylized = net(with_input_noise(frames, cfg.input_noise) if cfg.input_noise > 0 else frames)
         losses: dict[str, torch.Tensor] = {}
         if self.uses_vgg:
             out_features = self.vgg(stylized)
@@ -219,6 +219,13 @@ class Criterion:
                 losses["luminance"] = cfg.luminance_weight * luminance_temporal_loss(
                     prev, nxt, batch["frame_t"], batch["frame_t1"], batch["flow_back"], batch["weights"])
         return losses
+
+
+def with_input_noise(frames: torch.Tensor, max_sigma: float) -> torch.Tensor:
+    """``(N, 3, H, W)`` in [0, 1] → the same with Gaussian noise added, each image's standard deviation drawn
+    uniformly from [0, ``max_sigma``], clamped to [0, 1] (``TrainConfig.input_noise``)."""
+    sigma = torch.rand(frames.shape[0], 1, 1, 1, device=frames.device, dtype=frames.dtype) * max_sigma
+    return (frames + sigma * torch.randn_like(frames)).clamp_(0.0, 1.0)
 
 
 # ----------------------------------------------------------------------------------------------- checkpoints

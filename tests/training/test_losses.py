@@ -13,6 +13,7 @@ from training.losses import (
     temporal_loss,
     total_variation,
 )
+from training.train import with_input_noise
 from vst.flow import warp_torch
 
 
@@ -154,3 +155,18 @@ def test_luminance_temporal_loss(pair: tuple[torch.Tensor, torch.Tensor, torch.T
         luminance_temporal_loss(prev, prev + tint, inputs, inputs, zero, weights),
         tint.square().mean(),
     )
+
+
+def test_input_noise_draws_a_sigma_per_image_up_to_the_bound() -> None:
+    """``TrainConfig.input_noise``: each image gets Gaussian noise of its own σ, uniform in [0, bound], in [0, 1]."""
+    torch.manual_seed(0)
+    frames = torch.full((256, 3, 32, 32), 0.5)  # mid-grey: the clamp never bites at this σ
+    noisy = with_input_noise(frames, 0.1)
+    assert noisy.shape == frames.shape and noisy.min() >= 0 and noisy.max() <= 1
+    sigmas = (noisy - frames).flatten(1).std(dim=1)
+    assert sigmas.max() <= 0.1 * 1.1 and sigmas.min() < 0.01  # never above the bound; some images almost clean
+    assert abs(float(sigmas.mean()) - 0.05) < 0.01  # uniform over [0, 0.1]
+    assert float(((noisy[:, 0] - frames[:, 0]) - (noisy[:, 1] - frames[:, 1])).abs().mean()) > 0.01  # not one field
+    assert torch.equal(with_input_noise(frames, 0.0), frames)
+    bright = torch.ones(4, 3, 8, 8)
+    assert with_input_noise(bright, 0.5).max() <= 1.0
