@@ -77,6 +77,7 @@ def render_card(style: Style, model: StyleNet, metrics: dict[str, StyleMetrics],
     elif init_from and Path(init_from, CONFIG_FILE).is_file():  # a shared warm-up both variants started from
         warmup = load_network(init_from).training_config.get("step", "?")
         schedule = f"a shared framewise warm-up of {warmup} steps, then {steps} steps per variant"
+    schedule += noise_words(tc)
     temporal, framewise = metrics[Variant.TEMPORAL], metrics[Variant.FRAMEWISE]
     return string.Template(CARD_TEMPLATE.read_text(encoding="utf-8")).substitute(
         vst_style=json.dumps(style.metadata(), ensure_ascii=False), title=style.title,
@@ -138,6 +139,12 @@ def detail_sentence(model: StyleNet, name: str) -> str:
             f"its fine-detail energy back to the teacher's on training frames (`training/detail_calibration.py`).")
 
 
+def noise_words(tc: dict[str, object]) -> str:
+    """The card's words on ``TrainConfig.input_noise`` (empty when off), with a leading separator."""
+    sigma = float(tc.get("input_noise", 0) or 0)  # type: ignore[arg-type]
+    return f"; inputs with Gaussian noise of σ up to {sigma:g}, targets from the clean frames" if sigma > 0 else ""
+
+
 def _fast_phase(tc: dict[str, object]) -> str:
     terms = [f"mean absolute error to the teacher's output ×{tc.get('distill_weight', '?')}"]
     if float(tc.get("distill_feature_weight", 0) or 0) > 0:  # type: ignore[arg-type]
@@ -148,7 +155,7 @@ def _fast_phase(tc: dict[str, object]) -> str:
         terms.append(f"style ×{tc.get('style_weight')}")
     terms.append("no temporal term" if tc.get("framewise") else f"temporal ×{tc.get('temporal_weight', '?')}")
     return (f"{tc.get('step', '?')} steps on {tc.get('crop', '?')} px crops, {tc.get('batch_size', '?')} pairs per "
-            f"step, loss {' + '.join(terms)}")
+            f"step{noise_words(tc)}, loss {' + '.join(terms)}")
 
 
 def distillation_phases(model: StyleNet) -> list[str]:

@@ -490,3 +490,13 @@ def test_push_takes_the_any_painting_folder_with_both_variants_checked(tmp_path:
     StyleNet(channels=(4, 8, 8), num_residual_blocks=1).save_pretrained(folder / "framewise")
     with pytest.raises(CheckpointError, match="any-painting network"):
         push(folder, "me/vst-any-painting", dry_run=True)
+
+
+def test_cards_name_the_input_noise_when_a_run_used_it() -> None:
+    """A run with ``--input-noise`` says so where the card describes its training; a run without it says nothing."""
+    from training.export import _fast_phase
+
+    tc = {"step": 150, "crop": 192, "batch_size": 2, "distill_weight": 10.0, "temporal_weight": 200.0}
+    assert "noise" not in _fast_phase(tc) and "noise" not in _fast_phase(tc | {"input_noise": 0.0})
+    assert "pairs per step; inputs with Gaussian noise of σ up to 0.04, targets from the clean frames, loss" in \
+        _fast_phase(tc | {"input_noise": 0.04})
