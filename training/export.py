@@ -38,8 +38,8 @@ from .train import FINAL as FINAL_FOLDER
 CARD_TEMPLATE = Path(__file__).resolve().parent.parent / "model_cards" / "style_model.md"
 FAST_ROW = ("| `fast/` | the real-time network (use it on a CPU); also as `model.onnx` (input "
             "`image` float32 NCHW RGB in [0, 1], H and W multiples of 4; output `stylized`, same layout) |\n")
-LIVE_ROW = ("| `live/` | the Live tab's in-browser network, a lighter fast network at a third of `fast/`'s arithmetic; "
-            "also as `model.onnx` (same contract) |\n")
+LIVE_ROW = ("| `live/` | the Live tab's in-browser network, a lighter version of `fast/` (fewer residual blocks or "
+            "channels); also as `model.onnx` (same contract) |\n")
 #: The model card's heading of the live network's section (:func:`live_section`).
 LIVE_HEADING = "## The Live tab's network (`live/`)"
 
