@@ -94,7 +94,7 @@ def framewise_from_teacher(teacher: Path, student: TrainConfig, out: Path) -> Pa
 
 
 def distil(student: TrainConfig, name: str, teacher: Path, blocks: int, *, framewise: bool,
-           steps: int = FAST_STEPS, recipe: dict[str, object] = LIGHT_RECIPE) -> Path:
+           steps: int = FAST_STEPS, recipe: dict[str, object] = FAST_RECIPE) -> Path:
     """A lighter network: ``teacher`` (a trained checkpoint of the student's architecture) with only its first
     ``blocks`` residual blocks, fine-tuned to render like it with ``student``'s recipe changed by ``recipe`` (without
     the temporal term when ``framewise``); returns the run's checkpoint folder."""
@@ -127,13 +127,13 @@ def bundle_from_teacher(base: TrainConfig, slug: str, style: Style, out: Path, c
     framewise = framewise_from_teacher(teacher, student, base.runs_dir / f"{slug}-{Variant.FRAMEWISE}" / FINAL)
     lap(Variant.FRAMEWISE)
     fast = distil(student, f"{slug}-{Variant.FAST}", teacher, LIGHT_BLOCKS[Variant.FAST], framewise=False,
-                  steps=fast_steps, recipe=FAST_RECIPE)
+                  steps=fast_steps)
     lap(Variant.FAST)
     twin = distil(student, f"{slug}-{Variant.FAST_FRAMEWISE}", teacher, LIGHT_BLOCKS[Variant.FAST_FRAMEWISE],
-                  framewise=True, steps=fast_steps, recipe=FAST_RECIPE)
+                  framewise=True, steps=fast_steps)
     lap(Variant.FAST_FRAMEWISE)
     live = distil(student, f"{slug}-{Variant.LIVE}", fast, LIGHT_BLOCKS[Variant.LIVE], framewise=False,
-                  steps=fast_steps, recipe=FAST_RECIPE)
+                  steps=fast_steps)
     lap(Variant.LIVE)
     detail = calibrate_networks({Variant.TEMPORAL: temporal, Variant.FAST: fast, Variant.FAST_FRAMEWISE: twin},
                                 teacher, base.data_dir)
