@@ -32,6 +32,7 @@ from .hub import load_model
 from .metrics import WarpingErrorMeter
 from .model import StyleNet, with_inference
 from .parallel import InFlight, cores, run_side_by_side
+from .smoothing import FlowSmoother, SmoothingOptions
 from .stages import Stages
 from .style_folder import Variant
 from .style_picture import StylePicture
@@ -218,7 +219,8 @@ class RenderResult:
     warping_errors: dict[str, list[float]] = field(default_factory=dict)  # per consecutive pair; NaN at scene cuts
     network_seconds: dict[str, float] = field(default_factory=dict)  # per output: time in its network's passes
     #: Seconds of work per stage: ``decode`` (decoding, RGB conversion, scaling), ``network`` (all outputs' passes),
-    #: ``flicker`` (the warping-error meter) and ``encode`` (RGB → YUV, H.264, muxing, finalizing). Overlapped stages
+    #: ``flicker`` (the warping-error meter), ``encode`` (RGB → YUV, H.264, muxing, finalizing) and, where asked for,
+    #: ``smoothing`` (:mod:`vst.smoothing`). Overlapped stages
     #: share the cores, so these add up to more than :attr:`seconds`.
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
@@ -243,6 +245,7 @@ def render_video(
     meter: WarpingErrorMeter | None = None,
     metadata: Mapping[str, str] | None = None,
     overlap: bool = True,
+    smoothing: Mapping[str, SmoothingOptions] | None = None,
 ) -> RenderResult:
     """Decode ``source`` once and write one stylized H.264 MP4 per target (``name → (stylizer, output path)``).
 
@@ -251,6 +254,8 @@ def render_video(
     whose output path is ``None`` is stylized and measured but not written (nor listed in ``outputs``). ``meter``: the
     flicker meter to use (e.g. a cheaper optical-flow preset); a default :class:`WarpingErrorMeter` otherwise.
     ``metadata``: container tags written into every output (e.g. :func:`vst.any_painting.output_metadata`).
+    ``smoothing``: target name → options of the flow-guided smoothing of its frames (:mod:`vst.smoothing`), applied in
+    frame order before the output is written and measured; targets not named are left as their network renders them.
 
     ``overlap`` (the default): decoding and encoding run in their own threads beside the networks, which run in this
     thread (with torch's intra-op threads, as :func:`select_device` set them, or side by side on one thread each, see
@@ -264,6 +269,11 @@ def render_video(
     is raised here as it is, after every thread has stopped its work, and no output is left behind.
     """
     files = _checked_outputs(source, targets, batch_size, measure_flicker)
+    unknown = sorted(set(smoothing or {}) - set(targets))
+    if unknown:
+        raise VSTError(f"smoothing names {', '.join(unknown)}, not among the targets ({', '.join(targets)})")
+    smoothers = {name: FlowSmoother(options) for name, options in (smoothing or {}).items()}
+    smoothing_seconds = 0.0
     start = time.perf_counter()
     if measure_flicker and meter is None:
         meter = WarpingErrorMeter()
@@ -294,7 +304,11 @@ def render_video(
         done = 0
 
         def hand_on(batch: FrameBatch, stylized: dict[str, np.ndarray]) -> None:
-            nonlocal done
+            nonlocal done, smoothing_seconds
+            if smoothers:  # in frame order: each smoother holds the previous frame
+                started = time.perf_counter()
+                stylized = stylized | {name: s.run(batch.images, stylized[name]) for name, s in smoothers.items()}
+                smoothing_seconds += time.perf_counter() - started
             if writers:
                 stages.put((stylized, batch.pts))
             stylize.measure(batch, stylized)
@@ -320,7 +334,8 @@ def render_video(
         warping_errors=dict(meter.errors) if meter is not None else {},
         network_seconds=stylize.network_seconds,
         stage_seconds={"decode": stages.produce_seconds, "network": sum(stylize.network_seconds.values()),
-                       "flicker": stylize.flicker_seconds, "encode": encode_seconds},
+                       "flicker": stylize.flicker_seconds, "encode": encode_seconds,
+                       **({"smoothing": smoothing_seconds} if smoothers else {})},
     )
 
 
@@ -405,13 +420,15 @@ def stylize_video(
     progress: ProgressCallback | None = None,
     compile: bool = False,
     scale: float = 1.0,
+    smoothing: SmoothingOptions | None = None,
 ) -> RenderResult:
     """Stylize one video: ``style`` is a catalog slug, a checkpoint folder, a :class:`StyleNet` or a style picture
     (:func:`vst.style_picture.open_style_picture`, rendered by :func:`vst.any_painting.network_for_picture` at
     ``strength`` in [0, 1]); ``compile`` and ``scale`` (the network at that fraction of each side, guided upsampling
 back): see :class:`Stylizer`. Frames are downscaled to ``max_side``
     (:data:`DEFAULT_MAX_SIDE` unless given; ``None``: never). The output of a picture's network records the picture
-    in its metadata (:func:`vst.any_painting.output_metadata`).
+    in its metadata (:func:`vst.any_painting.output_metadata`). ``smoothing``: flow-guided smoothing of the output
+    (:mod:`vst.smoothing`; ``None``: the network's frames as they are).
 
     >>> stylize_video("clip.mp4", "out.mp4", style="starry-night")  # doctest: +SKIP
     >>> picture = open_style_picture("painting.jpg")  # doctest: +SKIP
@@ -434,4 +451,5 @@ back): see :class:`Stylizer`. Frames are downscaled to ``max_side``
         measure_flicker=measure_flicker,
         progress=progress,
         metadata=output_metadata(model),
+        smoothing={variant: smoothing} if smoothing is not None else None,
     )
