@@ -12,7 +12,8 @@ resize-then-convolve upsampling and the RGB convolution at full resolution, i.e.
 2 px per frame), through the code path the app and the command line use (:func:`vst.pipeline.render_video`), in
 round-robin rounds whose best counts per row. Weights are random: speed does not depend on them. The figures to quote
 are the ratios to the reference in the same run; ``× johnson-size`` separates the architecture's share from the
-rewrites'. ``… + detail`` rows: the same network adding the frame's own fine detail (``frame_detail`` 1,
+rewrites'. ``… + smoothing``: the output also through the flow-guided smoothing (:mod:`vst.smoothing`), as the app
+renders it. ``… + detail`` rows: the same network adding the frame's own fine detail (``frame_detail`` 1,
 :mod:`vst.detail`), as the bundled temporal and fast networks do. Prints a table, writes JSON and a plot of fps against
 resolution.
 
@@ -51,6 +52,7 @@ from synthetic_clip import write_panning_clip  # noqa: E402
 from vst.memory import tune_malloc  # noqa: E402
 from vst.model import NAMED_CONFIGS, StyleNet, build_network, with_inference  # noqa: E402
 from vst.pipeline import RenderResult, Stylizer, render_video, select_device  # noqa: E402
+from vst.smoothing import SmoothingOptions  # noqa: E402
 
 REFERENCE = "johnson-reference"
 SAME_PATH_REFERENCE = "johnson-size"
@@ -75,6 +77,7 @@ NETWORKS: dict[str, tuple[dict[str, object], bool, bool, float]] = {
     "magenta fast + detail, no phase space": ({**NAMED_CONFIGS["magenta-fast"], "frame_detail": 1.0}, True, False, 1.0),
     "magenta fast + detail (compiled)": ({**NAMED_CONFIGS["magenta-fast"], "frame_detail": 1.0}, True, True, 1.0),
     "magenta + detail, no phase space": ({**NAMED_CONFIGS["magenta"], "frame_detail": 1.0}, True, False, 1.0),
+    "magenta fast + detail + smoothing": ({**NAMED_CONFIGS["magenta-fast"], "frame_detail": 1.0}, True, False, 1.0),
     "magenta live (1 block)": (NAMED_CONFIGS["magenta-live"], True, False, 1.0),
     "magenta live at 1/2": (NAMED_CONFIGS["magenta-live"], True, False, 0.5),
     SAME_PATH_REFERENCE: (NAMED_CONFIGS["johnson-reference"], True, False, 1.0),
@@ -83,6 +86,8 @@ NETWORKS: dict[str, tuple[dict[str, object], bool, bool, float]] = {
 #: Rows whose network runs the rewrites without the phase-space ones (:class:`vst.rewrites.InferenceOptions`'s
 #: ``phase_space``: as before they existed), for their ratio in one run.
 NO_PHASE_SPACE = " no phase space"
+#: Rows rendered with the flow-guided smoothing of the output (:mod:`vst.smoothing`, default options), as the app does.
+SMOOTHED = {"magenta fast + detail + smoothing"}
 #: Suffix of the rows that ``--one-at-a-time`` adds: the same network with frames never run side by side
 #: (``Stylizer(parallel=False)``: one frame at a time on all the cores, as before frames ran side by side).
 ONE_AT_A_TIME = ", one at a time"
@@ -113,14 +118,16 @@ def network_alone(stylizer: Stylizer, width: int, height: int, min_seconds: floa
     return {"network_fps": max(one, several), "network_one_frame_fps": one, "network_per_call_fps": several}
 
 
-def end_to_end(stylizer: Stylizer, clip: Path, out: Path, width: int, height: int) -> dict[bool, RenderResult]:
-    """Decode + stylize + encode over the whole clip, overlapped (``True``) and sequential (``False``), after three
-    warm-up passes at the clip's size (the first passes at a new size pay for allocation, kernel set-up and
-    compilation)."""
+def end_to_end(stylizer: Stylizer, clip: Path, out: Path, width: int, height: int, *,
+               smoothing: bool = False) -> dict[bool, RenderResult]:
+    """Decode + stylize + encode over the whole clip (``smoothing``: with :mod:`vst.smoothing` as well), overlapped
+    (``True``) and sequential (``False``), after three warm-up passes at the clip's size (the first passes at a new
+    size pay for allocation, kernel set-up and compilation)."""
     frame = np.zeros((1, height, width, 3), dtype=np.uint8)
     for _ in range(3):
         stylizer(frame)
-    return {overlap: render_video(clip, {"out": (stylizer, out)}, overwrite=True, overlap=overlap)
+    smooth = {"out": SmoothingOptions()} if smoothing else None
+    return {overlap: render_video(clip, {"out": (stylizer, out)}, overwrite=True, overlap=overlap, smoothing=smooth)
             for overlap in (True, False)}
 
 
@@ -214,6 +221,7 @@ def main() -> None:
                      "magenta at 1/2 + detail": 0.8,
                      "magenta live at 1/2": 0.5, "magenta fast + detail, no phase space": 1.7,
                      "magenta + detail, no phase space": 2.2, "magenta fast + detail (compiled)": 1.6,
+                     "magenta fast + detail + smoothing": 1.7,
                      SAME_PATH_REFERENCE: 14, REFERENCE: 16}  # rough: sizes the clips
     best: dict[tuple[str, int, int], dict[str, object]] = {}  # (network, width, height) → its best round
     with tempfile.TemporaryDirectory() as tmp:
@@ -232,7 +240,8 @@ def main() -> None:
                         _, _, compiled, scale = NETWORKS[base]
                         stylizers[key] = Stylizer(model, device, half=args.half or None, compile=compiled, scale=scale,
                                                   parallel=None if side_by_side else False)
-                    runs = end_to_end(stylizers[key], clip, Path(tmp) / "out.mp4", width, height)
+                    runs = end_to_end(stylizers[key], clip, Path(tmp) / "out.mp4", width, height,
+                                      smoothing=base in SMOOTHED)
                     net = network_alone(stylizers[key], width, height, min_seconds=1.0)
                     stages = "  ".join(f"{stage} {1000 * s:.1f}" for stage, s in per_frame(runs[False]).items())
                     print(f"  round {round_ + 1}: {name:<20} {width}×{height}: {runs[True].fps:6.2f} fps end to end "

@@ -11,6 +11,9 @@ plain and smoothed (:class:`vst.smoothing.FlowSmoother`, default options). Per n
   forward-backward and motion-boundary masks), ÷ the teacher's and ÷ the classic network's;
 - the same error with **Farnebäck's flow** instead of DIS (forward-backward mask): the smoothing follows a DIS flow,
   so this checks that the steadiness is not an artefact of measuring with the flow it used;
+- the error on a clip of **known motion** (:func:`synthetic_clip.write_panning_clip`: a photo panning 2 px a frame,
+  H.264-coded, so its noise changes from frame to frame): each output against the next shifted back by exactly 2 px,
+  no optical flow at all;
 - **sharpness**: the Laplacian energy of its frames (:func:`vst.detail.detail_energy`, from the tenth frame on) ÷ the
   plain network's, so a smoothing that blurs shows here;
 - the smoother's **milliseconds per frame** at the clip's size, and on 640×360 frames (same machine, same run).
@@ -23,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -35,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from machine import cpu_description  # noqa: E402
+from synthetic_clip import write_panning_clip  # noqa: E402
 from training.__main__ import held_out_clips  # noqa: E402
 from training.classic import classic_networks  # noqa: E402
 from training.evaluate import load_clip  # noqa: E402
@@ -59,6 +64,15 @@ def farneback_error(frames: np.ndarray, outputs: np.ndarray) -> float:
         y = warp(outputs[i + 1].astype(np.float32) / 255.0, forward)
         errors.append(float(np.square(x - y).sum(axis=2)[valid].mean()))
     return float(np.mean(errors))
+
+
+def known_motion_error(outputs: np.ndarray, shift: int = 2, margin: int = 16) -> float:
+    """Mean squared change (summed over RGB, in [0, 1]) between each output ``(N, H, W, 3)`` uint8 of the panning clip
+    and the next one moved back by ``shift`` pixels (``frame_{t+1}(x) = frame_t(x + shift)``), ``margin`` pixels
+    from every border left out."""
+    x = outputs.astype(np.float32) / 255.0
+    a, b = x[:-1, margin:-margin, margin + shift:-margin], x[1:, margin:-margin, margin:-margin - shift]
+    return float(np.square(a - b).sum(axis=3).mean())
 
 
 def sharpness(outputs: np.ndarray) -> float:
@@ -99,6 +113,7 @@ def main() -> None:
     options = SmoothingOptions()
     clips = args.clips or held_out_clips(args.data_dir)
     classics = classic_networks(args.reference) if args.reference else {}
+    panning = write_panning_clip(Path(tempfile.mkdtemp()) / "panning.mp4", width=360, height=240, frames=40)
     results: dict[str, dict] = {}
     for slug in args.styles:
         networks = {"teacher": load_model(slug, "framewise")} | {v: load_model(slug, v) for v in args.variants}
@@ -106,6 +121,15 @@ def main() -> None:
             networks["classic"] = classics[slug]
         stylizers = {name: Stylizer(net) for name, net in networks.items()}  # type: ignore[arg-type]
         per_clip = {}
+        frames = load_clip(panning, max_side=360, max_frames=40)
+        outputs = {name: np.concatenate([s(frames[i:i + 8]) for i in range(0, len(frames), 8)])
+                   for name, s in stylizers.items()}
+        for v in args.variants:
+            outputs[f"{v}+smoothing"] = smoothed(frames, outputs[v], options)[0]
+        known = {name: known_motion_error(out) for name, out in outputs.items()}
+        per_clip["known motion (panning)"] = {name: {"error": e, "vs_teacher": e / known["teacher"]}
+                                              for name, e in known.items()}
+        print(f"{slug} known motion:", " ".join(f"{n} {e / known['teacher']:.3f}" for n, e in known.items()))
         for clip in clips:
             frames = load_clip(clip, max_side=args.max_side, max_frames=args.frames)
             outputs = {name: np.concatenate([s(frames[i:i + 8]) for i in range(0, len(frames), 8)])

@@ -57,6 +57,10 @@ The web app's limits (``app.py``; fields of :class:`AppSettings`, read by :meth:
     between 1 s and a minute, and whenever a job starts); fractions are allowed.
 ``VST_SHOWCASE`` = 1
     Pre-render the A/B showcase pairs in a background thread at start-up.
+``VST_SMOOTHING`` = 1
+    Steady a visitor's video and its comparison video alike with flow-guided smoothing (:mod:`vst.smoothing`: each
+    frame's broad colour held to the previous output's where the motion is reliable, strokes untouched; about 5 ms a
+    640×360 frame); ``0``: the networks' frames as they are.
 
 The blind A/B votes (:mod:`vst.app.votes`)
 
@@ -211,6 +215,7 @@ class AppSettings:
     cache_dir: Path = field(default_factory=_default_cache_dir)  # VST_CACHE_DIR
     cache_ttl_minutes: float = 60.0  # VST_CACHE_TTL_MINUTES
     showcase: bool = True  # VST_SHOWCASE
+    smoothing: bool = True  # VST_SMOOTHING
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Self:
@@ -234,6 +239,7 @@ class AppSettings:
             cache_ttl_minutes=_number(env, "VST_CACHE_TTL_MINUTES", cls.cache_ttl_minutes, integer=False,
                                       minimum=0.0),
             showcase=_flag(env, "VST_SHOWCASE", cls.showcase),
+            smoothing=_flag(env, "VST_SMOOTHING", cls.smoothing),
         )
 
 

@@ -10,13 +10,14 @@ that swell and fade from frame to frame. At inference each stylized frame ``S_t`
 ``G_band`` is a Gaussian blur of standard deviation ``band`` pixels: the fine strokes and edges of ``S_t`` pass
 through untouched (its Laplacian energy stays within a few percent), so the frame does not soften; only colour that
 changes over areas wider than a few pixels is held. ``m`` in [0, 1] is where the flow holds: ``exp(-(d / tolerance)²)``
-with ``d`` the mean absolute difference between this input frame and the previous one warped by the same flow (RGB in
-[0, 1]) — occlusions, scene cuts and failed flow get ``m ≈ 0`` and keep this frame's own rendering. The recursion runs
-on outputs, so a colour held steady stays held (a first-order filter over time), with ``strength`` < 1 so that it fades.
+with ``d`` the absolute difference between this input frame's brightness and the previous one's warped by the same
+flow (in [0, 1]) — occlusions, scene cuts and failed flow get ``m ≈ 0`` and keep this frame's own rendering. The
+recursion runs on outputs, so a colour held steady stays held (a first-order filter over time), with ``strength`` < 1
+so that it fades.
 
-The flow is DIS (:func:`vst.flow.compute_flow`, ``"ultrafast"``) from this input frame to the previous one, on the
-frames' gray images downscaled to at most :data:`FLOW_MAX_SIDE` pixels: 1–5 ms a frame at 360p on one core. It is
-the same kind of flow the warping error is measured with (``"medium"`` there), so the benchmark also measures it with
+The flow is DIS (:func:`vst.flow.compute_flow`, ``"ultrafast"``) from this input frame to the previous one, on their
+brightness at the grid's size (half the frame's, at most :data:`FLOW_MAX_SIDE` pixels a side). It is the same kind of
+flow the warping error is measured with (``"medium"`` there), so the benchmark also measures the error with
 Farnebäck's flow (``benchmarks/smoothing.py``).
 """
 
@@ -42,7 +43,7 @@ class SmoothingOptions:
     Attributes:
         strength: share of the warped previous output's low band taken where the flow holds, in [0, 1).
         band: standard deviation, in pixels of the output, of the Gaussian that defines the low band.
-        tolerance: input difference (mean absolute RGB, [0, 1]) at which the flow counts as failed (``m = e⁻¹``).
+        tolerance: input brightness difference (in [0, 1]) at which the flow counts as failed (``m = e⁻¹``).
         preset: DIS preset of the flow (:data:`vst.flow.PRESETS`).
     """
 
@@ -89,13 +90,16 @@ class FlowSmoother:
 
     def __init__(self, options: SmoothingOptions | None = None) -> None:
         self.options = options or SmoothingOptions()
-        self._previous_input: np.ndarray | None = None  # (h, w, 3) uint8 on the grid
-        self._previous_output: np.ndarray | None = None  # (h, w, 3) float32 in [0, 1] on the grid
+        self._previous_gray: np.ndarray | None = None  # (h, w) uint8: the previous input's brightness on the grid
+        self._previous_output: np.ndarray | None = None  # (h, w, 3) float32 in [0, 1]: the previous output on the grid
         self._size: tuple[int, int] | None = None  # the full frame's (H, W)
+        # strength · exp(-(d / tolerance)²) for each brightness difference d = 0 … 255 (in levels of 1/255)
+        levels = np.arange(256, dtype=np.float32) / (255.0 * self.options.tolerance)
+        self._held_table = (self.options.strength * np.exp(-np.square(levels))).astype(np.float32)
 
     def reset(self) -> None:
         """Forget the previous frame (the next frame passes through unchanged)."""
-        self._previous_input = self._previous_output = self._size = None
+        self._previous_gray = self._previous_output = self._size = None
 
     def __call__(self, frame: np.ndarray, stylized: np.ndarray) -> np.ndarray:
         """One step.
@@ -105,7 +109,7 @@ class FlowSmoother:
             stylized: ``(H, W, 3)`` uint8 RGB, the network's output for it.
 
         Returns:
-            ``(H, W, 3)`` uint8 RGB, the smoothed output (``stylized`` itself on the first frame or after a size
+            ``(H, W, 3)`` uint8 RGB, the smoothed output (a copy of ``stylized`` on the first frame or after a size
             change).
         """
         if frame.shape != stylized.shape or frame.ndim != 3 or frame.shape[2] != 3:
@@ -115,21 +119,20 @@ class FlowSmoother:
             raise ValueError(f"expected uint8 frames, got {frame.dtype} and {stylized.dtype}")
         h, w = frame.shape[:2]
         grid = (max(1, round(w / GRID)), max(1, round(h / GRID)))
-        small_input = cv2.resize(frame, grid, interpolation=cv2.INTER_AREA)
-        small_output = cv2.resize(stylized, grid, interpolation=cv2.INTER_AREA).astype(np.float32) * (1.0 / 255.0)
-        previous_input, previous_output = self._previous_input, self._previous_output
-        first = previous_input is None or previous_output is None or self._size != (h, w)
-        self._previous_input, self._size = small_input, (h, w)
+        gray = to_gray_u8(cv2.resize(frame, grid, interpolation=cv2.INTER_AREA))
+        small = cv2.resize(stylized, grid, interpolation=cv2.INTER_AREA).astype(np.float32) * (1.0 / 255.0)
+        previous_gray, previous_output = self._previous_gray, self._previous_output
+        first = previous_gray is None or previous_output is None or self._size != (h, w)
+        self._previous_gray, self._size = gray, (h, w)
         if first:
-            self._previous_output = small_output
+            self._previous_output = small
             return stylized.copy()
         o = self.options
-        flow = _flow(to_gray_u8(small_input), to_gray_u8(previous_input), o.preset)
-        difference = cv2.absdiff(small_input, warp(previous_input, flow)).astype(np.float32).mean(axis=2)
-        held = np.exp(-np.square(difference * (1.0 / (255.0 * o.tolerance)))) * o.strength
-        correction = cv2.GaussianBlur(warp(previous_output, flow) - small_output, (0, 0), o.band / GRID)
+        flow = _flow(gray, previous_gray, o.preset)
+        held = cv2.LUT(cv2.absdiff(gray, warp(previous_gray, flow)), self._held_table)  # (h, w) float32: strength · m
+        correction = cv2.GaussianBlur(warp(previous_output, flow) - small, (0, 0), o.band / GRID)
         correction *= held[..., None]
-        self._previous_output = np.clip(small_output + correction, 0.0, 1.0)
+        self._previous_output = np.clip(small + correction, 0.0, 1.0)
         full = cv2.resize(correction, (w, h), interpolation=cv2.INTER_LINEAR)
         return cv2.add(stylized, full * 255.0, dtype=cv2.CV_8U)
 

@@ -28,6 +28,7 @@ from tests.support.app_harness import (
 )
 from tests.support.clips import make_clip
 from vst.app.config import AppConfig
+from vst.app.gallery import gallery_styles
 from vst.app.blind_vote import PairPool
 from vst.app.job_space import JobSpace
 from vst.app.stylize_jobs import FramesTooLargeError, StylizeService
@@ -371,6 +372,26 @@ def test_frames_over_the_pixel_limit_are_refused_before_decoding(tmp_path: Path,
     assert StylizeService(AppConfig.from_env({"VST_CACHE_DIR": str(tmp_path)}), []).check_video(clip_odd).width == 321
 
 
+def test_both_videos_of_a_job_are_smoothed_alike_unless_turned_off(tmp_path: Path, clip_mp4: Path) -> None:
+    """VST_SMOOTHING (on by default) steadies the delivered video and its comparison alike: their flicker drops
+    against the same job without it, the plot's caption says so, and ``0`` gives the networks' frames as they are."""
+    root = make_tiny_styles(tmp_path / "styles")
+    outcomes = {}
+    for flag in ("1", "0"):
+        config = AppConfig.from_env({"VST_CACHE_DIR": str(tmp_path / f"cache-{flag}"), "VST_SHOWCASE": "0",
+                                     "VST_SMOOTHING": flag})
+        with patched_env({"VST_CHECKPOINT_DIR": str(root), "HF_HUB_OFFLINE": "1"}):
+            service = StylizeService(config, gallery_styles(config))
+        outcomes[flag] = service.run(clip_mp4, "starry-night")
+    smoothed, plain = outcomes["1"], outcomes["0"]
+    assert smoothed.smoothed and not plain.smoothed
+    assert "smoothing" in smoothed.result.stage_seconds and "smoothing" not in plain.result.stage_seconds
+    for variant in ("temporal", "framewise"):
+        assert smoothed.result.mean_warping_error()[variant] < plain.result.mean_warping_error()[variant]
+    assert "steadied alike by flow smoothing" in smoothed.plot_caption()
+    assert "smoothing" not in plain.plot_caption()
+
+
 def test_uploads_over_the_size_limit_are_refused(strict_app: RunningApp, tmp_path: Path) -> None:
     big = tmp_path / "big.mp4"
     big.write_bytes(bytes(1024 * 1024 + 1))
@@ -479,13 +500,15 @@ def test_results_match_the_known_votes(strict_app: RunningApp) -> None:
 def test_config_reads_every_variable_and_rejects_bad_values(tmp_path: Path) -> None:
     default = AppConfig.from_env({})
     assert (default.max_upload_mb, default.max_seconds, default.max_side, default.concurrency, default.job_timeout,
-            default.device, default.showcase, default.compile) == (200, 30.0, 720, 1, 300.0, None, True, False)
+            default.device, default.showcase, default.compile, default.smoothing) == \
+        (200, 30.0, 720, 1, 300.0, None, True, False, True)
     config = AppConfig.from_env({
         "VST_MAX_UPLOAD_MB": "50", "VST_MAX_SECONDS": "12.5", "VST_MAX_SIDE": "480", "VST_CONCURRENCY": "3",
         "VST_QUEUE_SIZE": "7", "VST_JOB_TIMEOUT": "90", "VST_DEVICE": "cpu", "VST_CACHE_DIR": str(tmp_path),
         "VST_CACHE_TTL_MINUTES": "5", "VST_SHOWCASE": "false", "VST_COMPILE": "1", "VST_COMPARISON_TIMEOUT": "45",
-        "VST_MAX_INPUT_PIXELS": "2073600",
+        "VST_MAX_INPUT_PIXELS": "2073600", "VST_SMOOTHING": "0",
     })
+    assert not config.smoothing
     assert (config.comparison_timeout, config.max_input_pixels) == (45.0, 1920 * 1080)
     assert (default.comparison_timeout, default.max_input_pixels) == (120.0, 3840 * 2160)
     assert (config.max_upload_bytes, config.max_seconds, config.max_side, config.concurrency, config.queue_size,

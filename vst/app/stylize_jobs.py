@@ -22,6 +22,7 @@ from ..catalog import Variant
 from ..errors import VideoError, VSTError
 from ..metrics import WarpingErrorMeter
 from ..pipeline import RenderResult, Stylizer, check_frame_size, render_video
+from ..smoothing import SmoothingOptions
 from ..video import VideoInfo, fit_size, probe
 from .comparison import VARIANT_LABELS
 from .config import AppConfig
@@ -282,7 +283,8 @@ class StylizeService:
             return StylizeOutcome(job_id, folder, chosen.slug, main, realtime, outputs[main],
                                   outputs.get(baseline or ""), baseline, result, seconds, clip_fps=info.fps,
                                   has_sound=info.has_audio, digest=digest, no_fast=chosen.no_fast,
-                                  about=chosen.about, scale_note=scale_note, **state)  # type: ignore[arg-type]
+                                  about=chosen.about, scale_note=scale_note, smoothed=self.config.smoothing,
+                                  **state)  # type: ignore[arg-type]
 
         one_pass = main != Variant.FAST or baseline is None  # the temporal model: video and comparison together
         try:
@@ -347,9 +349,11 @@ class StylizeService:
                 left = (total - done) / fps if total and fps > 0 else None
                 progress(done, total, fps, left)
 
+        # both videos of a comparison alike: what differs between them is the networks
+        smoothing = {name: SmoothingOptions() for name in targets} if self.config.smoothing else None
         with self.activity.running():
             result = render_video(source, targets, max_side=self.config.max_side, measure_flicker=measure_flicker,
-                                  progress=on_frames, meter=comparison_meter())
+                                  progress=on_frames, meter=comparison_meter(), smoothing=smoothing)
         self.line.speed.record(Stage(tuple(targets), result.frames, result.width * result.height), result.seconds)
         return result
 

@@ -80,6 +80,8 @@ class StylizeOutcome:
     scale_note: str = ""
     no_fast: str = NO_FAST
     about: str = ""
+    #: Both videos were steadied by flow-guided smoothing (:mod:`vst.smoothing`, ``VST_SMOOTHING``)
+    smoothed: bool = False
 
     @property
     def label(self) -> str:
@@ -126,6 +128,9 @@ class StylizeOutcome:
         errors = self.result.warping_errors.get(self.variant, [])
         gaps = int(np.isnan(np.asarray(errors, dtype=float)).sum()) if errors else 0
         caption = "**Flicker per frame pair**: the lower a line, the steadier that network's video."
+        if self.smoothed:
+            caption += (" Both videos are steadied alike by flow smoothing (each frame's broad colour held to the "
+                        "last frame's where the motion is clear), so the lines differ by the networks alone.")
         if gaps:
             pairs = "1 frame pair" if gaps == 1 else f"{gaps} frame pairs"
             caption += (f" The gaps are {pairs} whose motion could not be followed (a cut or very fast motion): "
