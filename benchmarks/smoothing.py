@@ -5,7 +5,8 @@
 
 For each style and clip (the held-out bikes and carphone unless ``--clips``), the same frames through: the teacher
 (the style's framewise network), the classic network where ``--reference`` has one, and each of ``--variants``
-plain and smoothed (:class:`vst.smoothing.FlowSmoother`, default options). Per network:
+plain and smoothed (:class:`vst.smoothing.FlowSmoother`, default options), and the classic network smoothed too (the
+smoothing is not ours alone: this shows what it does for a peer). Per network:
 
 - **warping error** as everywhere else (:class:`vst.metrics.WarpingErrorMeter`: DIS ``medium`` flow of the input,
   forward-backward and motion-boundary masks), ÷ the teacher's and ÷ the classic network's;
@@ -120,11 +121,12 @@ def main() -> None:
         if slug in classics:
             networks["classic"] = classics[slug]
         stylizers = {name: Stylizer(net) for name, net in networks.items()}  # type: ignore[arg-type]
+        smoothed_names = [*args.variants, *(["classic"] if "classic" in networks else [])]
         per_clip = {}
         frames = load_clip(panning, max_side=360, max_frames=40)
         outputs = {name: np.concatenate([s(frames[i:i + 8]) for i in range(0, len(frames), 8)])
                    for name, s in stylizers.items()}
-        for v in args.variants:
+        for v in smoothed_names:
             outputs[f"{v}+smoothing"] = smoothed(frames, outputs[v], options)[0]
         known = {name: known_motion_error(out) for name, out in outputs.items()}
         per_clip["known motion (panning)"] = {name: {"error": e, "vs_teacher": e / known["teacher"]}
@@ -135,7 +137,7 @@ def main() -> None:
             outputs = {name: np.concatenate([s(frames[i:i + 8]) for i in range(0, len(frames), 8)])
                        for name, s in stylizers.items()}
             costs = {}
-            for v in args.variants:
+            for v in smoothed_names:
                 outputs[f"{v}+smoothing"], costs[v] = smoothed(frames, outputs[v], options)
             meter = WarpingErrorMeter()
             for i, frame in enumerate(frames):
