@@ -36,16 +36,20 @@ PRESETS: dict[str, int] = {
 _local = threading.local()
 
 
-def _dis(preset: str) -> cv2.DISOpticalFlow:
-    """This thread's DIS object for ``preset`` (created once; the objects are not thread-safe)."""
+def _dis(preset: str, shape: tuple[int, int]) -> cv2.DISOpticalFlow:
+    """This thread's DIS object for ``preset`` and frames of ``shape`` (the objects are not thread-safe).
+
+    One object serves one frame size: OpenCV's DIS keeps state from the sizes it has seen (an object that first
+    computed a flow on smaller frames gives a different flow on larger ones, by up to half a pixel), so an object is
+    made anew when the size changes, and every flow depends only on its two frames."""
     if preset not in PRESETS:
         raise ValueError(f"unknown optical flow preset {preset!r}; expected one of {', '.join(PRESETS)}")
-    cache: dict[str, cv2.DISOpticalFlow] | None = getattr(_local, "dis", None)
+    cache: dict[str, tuple[tuple[int, int], cv2.DISOpticalFlow]] | None = getattr(_local, "dis", None)
     if cache is None:
         cache = _local.dis = {}
-    if preset not in cache:
-        cache[preset] = cv2.DISOpticalFlow_create(PRESETS[preset])
-    return cache[preset]
+    if preset not in cache or cache[preset][0] != shape:
+        cache[preset] = (shape, cv2.DISOpticalFlow_create(PRESETS[preset]))
+    return cache[preset][1]
 
 
 def to_gray_u8(image: np.ndarray) -> np.ndarray:
@@ -74,7 +78,7 @@ def compute_flow(src: np.ndarray, dst: np.ndarray, preset: str = "medium") -> np
     a, b = to_gray_u8(src), to_gray_u8(dst)
     if a.shape != b.shape:
         raise ValueError(f"frames differ in size: {a.shape} vs {b.shape}")
-    flow = _dis(preset).calc(a, b, None)
+    flow = _dis(preset, a.shape).calc(a, b, None)
     return np.asarray(flow, dtype=np.float32)
 
 

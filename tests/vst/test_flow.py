@@ -82,6 +82,22 @@ def test_compute_flow_input_forms(shifted_pair):
         compute_flow(a, b[:-1])
 
 
+def test_a_flow_depends_only_on_its_frames_not_on_the_sizes_before(shifted_pair):
+    """OpenCV's DIS keeps state from the frame sizes it has seen: a thread that first computed a smaller pair got a
+    flow up to half a pixel off on the next one. Each size gets its own object, so the flow is the same either way."""
+    a, b = shifted_pair
+    small_a, small_b = np.ascontiguousarray(a[:40, :48]), np.ascontiguousarray(b[:40, :48])
+
+    def after_small() -> np.ndarray:
+        compute_flow(small_a, small_b, "fast")
+        return compute_flow(a, b, "fast")
+
+    with ThreadPoolExecutor(1) as pool:
+        fresh = pool.submit(compute_flow, a, b, "fast").result()
+    with ThreadPoolExecutor(1) as pool:
+        np.testing.assert_array_equal(pool.submit(after_small).result(), fresh)
+
+
 # ----------------------------------------------------------------------------------------------------------- warp
 
 
