@@ -116,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "the clip's frame rate on this machine, measured (default: 1)")
     run.add_argument("--smooth", action="store_true",
                      help="flow-guided smoothing: hold each frame's broad colour to the previous output's where the "
-                          "optical flow is reliable, fine strokes untouched (vst/smoothing.py; steadier, 5-9 ms a "
+                          "optical flow is reliable, fine strokes untouched (vst/smoothing.py; steadier, 3-5 ms a "
                           "640x360 frame)")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 

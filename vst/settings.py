@@ -59,7 +59,7 @@ The web app's limits (``app.py``; fields of :class:`AppSettings`, read by :meth:
     Pre-render the A/B showcase pairs in a background thread at start-up.
 ``VST_SMOOTHING`` = 1
     Steady a visitor's video and its comparison video alike with flow-guided smoothing (:mod:`vst.smoothing`: each
-    frame's broad colour held to the previous output's where the motion is reliable, strokes untouched; about 5 ms a
+    frame's broad colour held to the previous output's where the motion is reliable, strokes untouched; 3–5 ms a
     640×360 frame); ``0``: the networks' frames as they are.
 
 The blind A/B votes (:mod:`vst.app.votes`)

@@ -81,7 +81,7 @@ class FlowSmoother:
     """Smooths one video's stylized frames, fed in order (module docstring); one instance per video and output.
 
     The correction is a low band, so it is computed on a grid of half the frame's size (:data:`GRID`), where the
-    previous output's low band is kept, and upsampled bilinearly: 3–4× less work than at full size (5–9 ms a
+    previous output's low band is kept, and upsampled bilinearly: 3–4× less work than at full size (3–5 ms a
     640×360 frame on this project's 2-core machine, ``benchmarks/smoothing.py``).
 
     >>> smoother = FlowSmoother()
