@@ -18,8 +18,8 @@ it is distilled from).
 - **PyTorch**: :class:`vst.pipeline.Stylizer` (our server path) on the same frames, default threads and one thread.
 
 Steadiness: the page captures consecutive frames it stylized at 320×180 with the first of ``--networks`` (input and
-output), and their mean warping error is compared with the framewise network's on the same input frames (PyTorch), as
-the quality table does.
+output, after the page's smoothing with ``--smooth 1``), and their mean warping error is compared with the
+framewise network's on the same input frames (PyTorch), as the quality table does.
 
 Writes ``benchmarks/results/live.json``. Needs the cached onnxruntime-web (``python -m vst fetch-web-runtime``).
 """
@@ -153,6 +153,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="round-robin rounds; each cell keeps its best")
     parser.add_argument("--threads", default="1,2", help="WASM thread counts, one browser row each")
     parser.add_argument("--capture", type=int, default=30, help="frames captured for the steadiness measure")
+    parser.add_argument("--smooth", choices=["1", "0"], default="0",
+                        help="1: the page's smoothing (live.js smoothFrame, ?smooth=1); 0: none, the page's default")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "live.json")
     args = parser.parse_args()
     from vst.memory import tune_malloc
@@ -222,7 +224,7 @@ def main() -> int:
                     page = browsers[-1].new_page(viewport={"width": 1280, "height": 900})
                     page.set_default_timeout(120_000)
                     page.goto(demo.local_url + page_src(page_config_, backend="wasm", resolution=f"{w}x{h}",
-                                                        threads=str(threads)))
+                                                        threads=str(threads), smooth=args.smooth))
                     page.locator("#network").select_option(network)
                     pages[(w, h, network, threads)] = page
         try:
@@ -274,6 +276,7 @@ def main() -> int:
     pytorch_same = Stylizer(models[networks[0]])(inputs)
     steadiness = {
         "network": networks[0], "frames": len(inputs), "size": f"{SIZES[0][0]}x{SIZES[0][1]}",
+        "smoothing": args.smooth == "1",
         "live_warping_error": live_error, "framewise_warping_error": framewise_error,
         "live_vs_framewise": live_error / framewise_error,
         "live_vs_pytorch_same_network_max_uint8_diff": int(np.abs(outputs.astype(int) - pytorch_same).max()),

@@ -45,12 +45,16 @@ class SmoothingOptions:
         band: standard deviation, in pixels of the output, of the Gaussian that defines the low band.
         tolerance: input brightness difference (in [0, 1]) at which the flow counts as failed (``m = e⁻¹``).
         preset: DIS preset of the flow (:data:`vst.flow.PRESETS`).
+        flow: ``False``: no optical flow, every pixel held to the previous output's at the same place where its input
+            did not change — what the Live page does in the browser (``live_page/live.js``, ``smoothFrame``), where a
+            camera mostly stands still.
     """
 
     strength: float = 0.7
     band: float = 3.0
     tolerance: float = 0.05
     preset: str = "ultrafast"
+    flow: bool = True
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.strength < 1.0:
@@ -128,9 +132,11 @@ class FlowSmoother:
             self._previous_output = small
             return stylized.copy()
         o = self.options
-        flow = _flow(gray, previous_gray, o.preset)
-        held = cv2.LUT(cv2.absdiff(gray, warp(previous_gray, flow)), self._held_table)  # (h, w) float32: strength · m
-        correction = cv2.GaussianBlur(warp(previous_output, flow) - small, (0, 0), o.band / GRID)
+        if o.flow:
+            flow = _flow(gray, previous_gray, o.preset)
+            previous_gray, previous_output = warp(previous_gray, flow), warp(previous_output, flow)
+        held = cv2.LUT(cv2.absdiff(gray, previous_gray), self._held_table)  # (h, w) float32: strength · m
+        correction = cv2.GaussianBlur(previous_output - small, (0, 0), o.band / GRID)
         correction *= held[..., None]
         self._previous_output = np.clip(small + correction, 0.0, 1.0)
         full = cv2.resize(correction, (w, h), interpolation=cv2.INTER_LINEAR)

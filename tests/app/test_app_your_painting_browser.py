@@ -250,11 +250,11 @@ def test_your_painting_live_in_the_browser(painting_url: str, styles_root: Path,
             frame.locator("#use-example").click()
             frame.wait_for_function("() => window.vstLive.frames >= 3")
             assert frame.evaluate("() => [vstLive.slug, vstLive.network]") == [YOUR_PAINTING, "fast"]
-            running, image, shown = live_probe(frame)
+            running, image, _, raw = live_probe(frame)
             assert running == f"{YOUR_PAINTING}/fast"
             with patched_env({**OFFLINE_ENV, "VST_CHECKPOINT_DIR": str(styles_root)}):
                 reference = Stylizer(network_for_picture(painting, variant="temporal"))(image[None])[0]
-            diff = np.abs(reference.astype(int) - shown)
+            diff = np.abs(reference.astype(int) - raw)
             assert diff.max() <= 1 and diff.mean() < 0.01, (diff.max(), diff.mean())
             save_shot(page, "painting-live.png", shots)
 

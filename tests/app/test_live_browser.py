@@ -135,28 +135,30 @@ def test_live_camera_switch_snapshot_record(app_url: str, camera_clip: Path, sty
             expect(frame.locator("#backend")).to_contain_text("WASM")
 
             # The canvas shows the network's output for the camera frame it was fed, as PyTorch computes it.
-            slug, image, shown = live_probe(frame)
+            slug, image, shown, raw = live_probe(frame)
             assert slug == "starry-night/live" and image.shape == (HEIGHT, WIDTH, 3)  # the light network by default
             with av.open(str(camera_clip)) as container:  # the camera's frame as PyAV decodes it (YUV 4:2:0 → RGB)
                 camera = next(container.decode(video=0)).to_ndarray(format="rgb24")
             assert np.abs(image.astype(int) - camera).mean() < 3  # the page took the camera's frame (1.1 measured)
-            _assert_matches_pytorch(styles_root, slug, image, shown)
+            _assert_matches_pytorch(styles_root, slug, image, raw)
+            np.testing.assert_array_equal(shown, raw)  # no smoothing unless the page's URL asks for it
 
             # Switching the network or the style changes the output without stopping the stream or reloading the page.
             frame.evaluate("() => { window.notReloaded = true; }")
             expect(frame.locator("#network-label")).to_be_visible()
             frame.locator("#network").select_option("fast")
             frame.wait_for_function("() => window.vstLive.network === 'fast'")
-            network, image_fast, shown_fast = live_probe(frame)
+            network, image_fast, shown_fast, raw_fast = live_probe(frame)
             assert network == "starry-night/fast"
-            _assert_matches_pytorch(styles_root, network, image_fast, shown_fast)
+            _assert_matches_pytorch(styles_root, network, image_fast, raw_fast)
+
             assert np.abs(shown_fast.astype(int) - shown).mean() > 1  # a different network, a different picture
             frame.locator("#network").select_option("live")
             frame.locator("#style").select_option("great-wave")  # no live network: it runs its fast one
             frame.wait_for_function("() => window.vstLive.slug === 'great-wave'")
-            slug2, image2, shown2 = live_probe(frame)
+            slug2, image2, shown2, raw2 = live_probe(frame)
             assert slug2 == "great-wave/fast"
-            _assert_matches_pytorch(styles_root, slug2, image2, shown2)
+            _assert_matches_pytorch(styles_root, slug2, image2, raw2)
             assert np.abs(shown2.astype(int) - shown_fast).mean() > 1
             assert frame.evaluate("() => window.notReloaded && document.getElementById('source').srcObject.active")
             frames = _frames(frame)
@@ -270,9 +272,10 @@ def test_refused_camera_then_example_clip(app_url: str, camera_clip: Path, style
             frame.wait_for_function("() => window.vstLive.frames >= 3")
             assert frame.evaluate("() => vstLive.source") == "example"
             expect(frame.locator("#message")).to_be_hidden()
-            slug, image, shown = live_probe(frame)
+            slug, image, shown, raw = live_probe(frame)
             assert image.std() > 10  # real footage, not a blank frame
-            _assert_matches_pytorch(styles_root, slug, image, shown)
+            _assert_matches_pytorch(styles_root, slug, image, raw)
+
             # The page, the network, the runtime and the clip all come by name, from the app's Live route: no URL
             # names a folder of this server (the install folder, the home folder, the styles).
             urls = [unquote(u) for u in requested + [frame.url]]
@@ -307,8 +310,22 @@ def test_threads_when_isolated_one_thread_when_embedded_cross_origin(app_url: st
             live.wait_for_function("() => window.vstLive.frames >= 3")
             assert live.evaluate("() => [self.crossOriginIsolated, vstLive.threads]") == [True, 2]
             expect(live.locator("#backend")).to_contain_text("WASM · 2 threads")
-            slug, image, shown = live_probe(live)
-            _assert_matches_pytorch(styles_root, slug, image, shown)
+            slug, image, shown, raw = live_probe(live)
+            _assert_matches_pytorch(styles_root, slug, image, raw)
+            np.testing.assert_array_equal(shown, raw)  # not smoothed by default
+
+            # ?smooth=1: the same loop with the page's smoothing: the canvas is the network's output, a little held
+            smoothed = browser.new_page()
+            smoothed.set_default_timeout(TIMEOUT_MS)
+            smoothed.goto(f"{path}?threads=2&smooth=1#{fragment}")
+            smoothed.locator("#resolution").select_option(f"{WIDTH}x{HEIGHT}")
+            smoothed.locator("#use-example").click()
+            smoothed.wait_for_function("() => window.vstLive.frames >= 5")
+            assert smoothed.evaluate("() => vstLive.smoothing")
+            expect(smoothed.locator("#size-info")).to_contain_text("smoothed")
+            slug, image, shown, raw = live_probe(smoothed)
+            _assert_matches_pytorch(styles_root, slug, image, raw)
+            assert 0 < np.abs(shown.astype(int) - raw).mean() < 4
 
             # Embedded by a page of another origin that is not isolated (as huggingface.co embeds a Space): one
             # thread, it still runs, and the status line says why.
@@ -325,3 +342,40 @@ def test_threads_when_isolated_one_thread_when_embedded_cross_origin(app_url: st
             expect(embedded.locator("#backend")).to_contain_text("WASM · 1 thread (page not cross-origin isolated)")
         finally:
             browser.close()
+
+
+def test_the_pages_smoothing_is_the_python_smoothing_without_flow(app_url: str, styles_root: Path) -> None:
+    """live.js's ``smoothFrame`` is :class:`vst.smoothing.FlowSmoother` with ``flow=False`` (a still camera): on real
+    frames of a moving clip and outputs whose colour wanders, the page and Python agree to a level, and both are
+    steadier than the outputs they were given."""
+    import base64
+
+    from playwright.sync_api import sync_playwright
+
+    from vst.smoothing import FlowSmoother, SmoothingOptions
+
+    with av.open(str(REPO / "examples" / "bikes.mp4")) as container:
+        frames = [f.to_ndarray(format="rgb24") for _, f in zip(range(8), container.decode(video=0))]
+    frames = [np.ascontiguousarray(np.asarray(Image.fromarray(f).resize((WIDTH, HEIGHT)))) for f in frames]
+    rng = np.random.default_rng(0)
+    ramp = np.linspace(-1.0, 1.0, WIDTH)[None, :, None]
+    outputs = [np.clip(255 - f.astype(np.float32) + rng.normal(0, 12) * ramp + rng.normal(0, 8, 3), 0, 255)
+               .astype(np.uint8) for f in frames]  # a rendering whose broad colour changes from frame to frame
+    rgba = lambda a: base64.b64encode(np.dstack([a, np.full(a.shape[:2], 255, np.uint8)]).tobytes()).decode()  # noqa: E731
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=BASE_ARGS)
+        try:
+            page, frame = _open_live(browser, app_url)
+            got = frame.evaluate("""([inputs, outputs, w, h]) => {
+                const bytes = (t) => Uint8Array.from(atob(t), (c) => c.charCodeAt(0));
+                return window.vstLive.smoothSequence(inputs.map(bytes), outputs.map(bytes), w, h);
+            }""", [[rgba(f) for f in frames], [rgba(o) for o in outputs], WIDTH, HEIGHT])
+        finally:
+            browser.close()
+    page_smoothed = np.array(got, dtype=np.uint8).reshape(len(frames), HEIGHT, WIDTH, 4)[..., :3]
+    python_smoothed = FlowSmoother(SmoothingOptions(flow=False)).run(np.stack(frames), np.stack(outputs))
+    diff = np.abs(page_smoothed.astype(int) - python_smoothed)
+    assert diff.max() <= 2 and diff.mean() < 0.05, (diff.max(), diff.mean())
+    np.testing.assert_array_equal(page_smoothed[0], outputs[0])  # the first frame passes as it is
+    change = lambda seq: np.abs(np.diff(np.asarray(seq, dtype=np.float32), axis=0)).mean()  # noqa: E731
+    assert change(page_smoothed) < 0.9 * change(outputs)

@@ -84,11 +84,11 @@ def upload_clip(page: Any, clip: Path) -> None:
     page.wait_for_function(video_ready("#video-in video"))
 
 
-def live_probe(frame: Any) -> tuple[str, np.ndarray, np.ndarray]:
-    """The style as "slug/network", the frame the network was fed (H, W, 3) and what the canvas shows for it
-    (H, W, 3)."""
+def live_probe(frame: Any) -> tuple[str, np.ndarray, np.ndarray, np.ndarray]:
+    """The style as "slug/network", the frame the network was fed (H, W, 3), what the canvas shows for it (H, W, 3)
+    and the network's own output before the page's smoothing (H, W, 3)."""
     got = frame.evaluate("() => window.vstLive.probe()")
     shape = (got["height"], got["width"], 4)
-    image, shown = (np.frombuffer(base64.b64decode(got[key]), np.uint8).reshape(shape)[..., :3]
-                    for key in ("input", "output"))
-    return f"{got['slug']}/{got['network']}", image, shown
+    image, shown, raw = (np.frombuffer(base64.b64decode(got[key]), np.uint8).reshape(shape)[..., :3]
+                         for key in ("input", "output", "raw"))
+    return f"{got['slug']}/{got['network']}", image, shown, raw

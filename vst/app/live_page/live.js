@@ -34,12 +34,13 @@ const outputCtx = ui.stylized.getContext("2d");
 const live = {
   ready: false, running: false, source: null, backend: null, threads: null, isolated: self.crossOriginIsolated,
   slug: null, network: null, size: null, auto: null, frames: 0, fps: 0, error: null,
-  runtime: config.runtime ? "local" : "cdn", recordings: 0,
+  runtime: config.runtime ? "local" : "cdn", recordings: 0, smoothing: params.get("smooth") === "1",
   // milliseconds spent in each stage of the loop, summed over all frames (benchmarks/live.py reads them)
   stageMs: { read: 0, tensor: 0, network: 0, draw: 0 },
 };
 window.vstLive = live;
 let lastPixels = null;
+let lastRaw = null; // the network's output for lastPixels, before the smoothing
 let capture = null;
 const base64 = (bytes) => {
   let text = "";
@@ -56,12 +57,13 @@ live.capture = (count) => new Promise((resolve) => {
     capture = null;
   } };
 });
-// The last frame fed to the network and what the canvas shows for it, read together (a test compares them with
-// PyTorch): {width, height, slug, network, input, output}, RGBA bytes in base64.
+// The last frame fed to the network, the network's output for it and what the canvas shows (that output smoothed),
+// read together (a test compares them with PyTorch): {width, height, slug, network, input, raw, output}, RGBA bytes
+// in base64.
 live.probe = () => {
   const [w, h] = live.size;
   return { width: w, height: h, slug: live.slug, network: live.network, input: base64(lastPixels),
-           output: base64(outputCtx.getImageData(0, 0, w, h).data) };
+           raw: base64(lastRaw), output: base64(outputCtx.getImageData(0, 0, w, h).data) };
 };
 
 let ort = null;
@@ -89,7 +91,8 @@ function setStatus() {
     const [w, h] = live.size;
     const auto = ui.resolution.value === "auto" && live.auto ? ` (auto: ${live.auto})` : "";
     const network = (config.networks || []).find((n) => n.name === live.network);
-    ui.sizeInfo.textContent = `${w}×${h}${auto}` + (network ? ` · ${network.label.split(" ")[0]} network` : "");
+    ui.sizeInfo.textContent = `${w}×${h}${auto}` + (network ? ` · ${network.label.split(" ")[0]} network` : "")
+      + (live.smoothing ? " · smoothed" : "");
   }
 }
 
@@ -189,6 +192,161 @@ function toImage(data, buf) {
   return image;
 }
 
+// ---------------------------------------------------------------------------------------------- smoothing
+// The Stylize tab's smoothing (vst/smoothing.py, SmoothingOptions(flow=false)) without the optical flow: a camera
+// mostly stands still, so each frame's broad colour is held to the previous output's where the input did not change.
+// On a grid of half the frame's size: the correction (previous output less this one) is blurred (a Gaussian of BAND
+// output pixels: strokes and edges pass untouched), weighted by strength · exp(-(d / tolerance)²) with d the
+// brightness change of the input cell, and added back bilinearly. Off unless the page's URL asks for it (`?smooth=1`):
+// 4–6 ms a frame at 320×180 on top of the network's ~30 (the page 0.84× as fast) for a modest gain on a still
+// camera's footage (docs/live.md), so it waits for a faster version before it is the default.
+const SMOOTH = { strength: 0.7, band: 3.0, tolerance: 0.05, grid: 2 };
+const smoothing = params.get("smooth") === "1";
+let smoothState = null; // {w, h, gray: Uint8Array, out: Float32Array (RGB per cell)} of the previous frame, or null
+let smoothedBy = null; // "slug/network" that rendered the previous frame
+const heldTable = Float32Array.from({ length: 256 },
+  (_, d) => SMOOTH.strength * Math.exp(-((d / (255 * SMOOTH.tolerance)) ** 2)));
+const gaussTaps = (() => { // cv2.GaussianBlur's kernel for a float image: 2·round(4σ)+1 taps, normalised
+  const sigma = SMOOTH.band / SMOOTH.grid, radius = Math.round(sigma * 4);
+  const taps = Array.from({ length: 2 * radius + 1 }, (_, i) => Math.exp(-((i - radius) ** 2) / (2 * sigma * sigma)));
+  const sum = taps.reduce((a, b) => a + b, 0);
+  return taps.map((t) => t / sum);
+})();
+const reflect101 = (i, n) => (n === 1 ? 0 : i < 0 ? -i : i >= n ? 2 * n - 2 - i : i);
+
+// Index tables and buffers of one frame size, made once (no per-frame allocation in the loop).
+let smoothPlan = null;
+function planFor(w, h) {
+  if (smoothPlan && smoothPlan.w === w && smoothPlan.h === h) return smoothPlan;
+  const g = SMOOTH.grid, gw = Math.round(w / g), gh = Math.round(h / g), radius = (gaussTaps.length - 1) / 2;
+  const taps = gaussTaps.length;
+  const reflected = (n) => Int32Array.from({ length: n * taps }, (_, i) => reflect101(Math.floor(i / taps) + (i % taps) - radius, n));
+  // bilinear sampling positions of cv2.resize (pixel centres aligned), per output column and row
+  const axis = (n, cells) => {
+    const i0 = new Int32Array(n), i1 = new Int32Array(n), f = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      const src = Math.max(0, (i + 0.5) * cells / n - 0.5);
+      i0[i] = Math.min(cells - 1, Math.floor(src)); i1[i] = Math.min(cells - 1, i0[i] + 1); f[i] = src - i0[i];
+    }
+    return { i0, i1, f };
+  };
+  const cells = gw * gh;
+  smoothPlan = { w, h, gw, gh, cells, colsX: reflected(gw), rowsY: reflected(gh), ux: axis(w, gw), uy: axis(h, gh),
+                 sums: new Float32Array(3 * cells), counts: new Float32Array(cells),
+                 small: new Float32Array(3 * cells), correction: new Float32Array(3 * cells),
+                 blurred: new Float32Array(3 * cells), rowTop: new Float32Array(3 * w), rowBottom: new Float32Array(3 * w) };
+  return smoothPlan;
+}
+
+// The mean of each g×g cell of an RGBA image (w×h; cells past the edge average what they cover), RGB in [0, 255],
+// into `out` (3 per cell).
+function cellMeans(rgba, plan, out) {
+  const { w, h, gw, cells, sums, counts } = plan, g = SMOOTH.grid;
+  sums.fill(0); counts.fill(0);
+  for (let y = 0; y < h; y++) {
+    const row = Math.floor(y / g) * gw;
+    for (let x = 0, s = 4 * y * w; x < w; x++, s += 4) {
+      const c = row + Math.floor(x / g), t = 3 * c;
+      sums[t] += rgba[s]; sums[t + 1] += rgba[s + 1]; sums[t + 2] += rgba[s + 2]; counts[c] += 1;
+    }
+  }
+  for (let c = 0; c < cells; c++) {
+    const n = counts[c], t = 3 * c;
+    out[t] = sums[t] / n; out[t + 1] = sums[t + 1] / n; out[t + 2] = sums[t + 2] / n;
+  }
+  return out;
+}
+
+// The separable Gaussian over an RGB grid (reflected borders): `src` → `tmp` along x → `src` along y.
+function blurGrid(src, tmp, plan) {
+  const { gw, gh, colsX, rowsY } = plan, taps = gaussTaps.length;
+  for (let y = 0; y < gh; y++) {
+    const row = y * gw;
+    for (let x = 0; x < gw; x++) {
+      let r = 0, g = 0, b = 0;
+      for (let k = 0, i = x * taps; k < taps; k++, i++) {
+        const t = gaussTaps[k], s = 3 * (row + colsX[i]);
+        r += t * src[s]; g += t * src[s + 1]; b += t * src[s + 2];
+      }
+      const c = 3 * (row + x);
+      tmp[c] = r; tmp[c + 1] = g; tmp[c + 2] = b;
+    }
+  }
+  for (let y = 0; y < gh; y++) {
+    for (let x = 0; x < gw; x++) {
+      let r = 0, g = 0, b = 0;
+      for (let k = 0, i = y * taps; k < taps; k++, i++) {
+        const t = gaussTaps[k], s = 3 * (rowsY[i] * gw + x);
+        r += t * tmp[s]; g += t * tmp[s + 1]; b += t * tmp[s + 2];
+      }
+      const c = 3 * (y * gw + x);
+      src[c] = r; src[c + 1] = g; src[c + 2] = b;
+    }
+  }
+  return src;
+}
+
+// Smooth the stylized RGBA `output` (w×h, changed in place) of the RGBA `input` against the previous frame's.
+function smoothFrame(input, output, w, h) {
+  const plan = planFor(w, h), { gw, cells, ux, uy } = plan;
+  const inMeans = cellMeans(input, plan, plan.blurred); // (the blur's buffer, free until the blur)
+  const gray = new Uint8Array(cells);
+  for (let i = 0; i < cells; i++) { // cv2's RGB → gray of the grid image (rounded to bytes, as cv2.resize leaves it)
+    const c = 3 * i;
+    gray[i] = Math.round(0.299 * Math.round(inMeans[c]) + 0.587 * Math.round(inMeans[c + 1])
+                         + 0.114 * Math.round(inMeans[c + 2]));
+  }
+  const small = cellMeans(output, plan, plan.small);
+  for (let i = 0; i < small.length; i++) small[i] = Math.round(small[i]) / 255;
+  const previous = smoothState;
+  if (!previous || previous.w !== w || previous.h !== h) {
+    smoothState = { w, h, gray, out: Float32Array.from(small) };
+    return;
+  }
+  const correction = plan.correction;
+  for (let i = 0; i < small.length; i++) correction[i] = previous.out[i] - small[i];
+  blurGrid(correction, plan.blurred, plan);
+  const next = previous.out; // reused: the previous output is not needed past this point
+  for (let i = 0; i < cells; i++) {
+    const held = heldTable[Math.abs(gray[i] - previous.gray[i])];
+    for (let c = 3 * i; c < 3 * i + 3; c++) {
+      correction[c] *= held;
+      next[c] = Math.min(1, Math.max(0, small[c] + correction[c]));
+    }
+  }
+  smoothState = { w, h, gray, out: next };
+  // bilinear upsampling of the correction (cv2.resize's pixel centres), ×255, added to the output
+  const { rowTop, rowBottom } = plan;
+  for (let y = 0; y < h; y++) {
+    const a0 = uy.i0[y] * gw, a1 = uy.i1[y] * gw, fy = uy.f[y];
+    for (let x = 0; x < w; x++) { // the two grid rows, interpolated along x
+      const l = 3 * (a0 + ux.i0[x]), r = 3 * (a0 + ux.i1[x]), l2 = 3 * (a1 + ux.i0[x]), r2 = 3 * (a1 + ux.i1[x]);
+      const fx = ux.f[x], t = 3 * x;
+      for (let k = 0; k < 3; k++) {
+        rowTop[t + k] = correction[l + k] + fx * (correction[r + k] - correction[l + k]);
+        rowBottom[t + k] = correction[l2 + k] + fx * (correction[r2 + k] - correction[l2 + k]);
+      }
+    }
+    for (let x = 0, d = 4 * y * w, t = 0; x < w; x++, d += 4, t += 3) {
+      output[d] += 255 * (rowTop[t] + fy * (rowBottom[t] - rowTop[t])); // Uint8ClampedArray: rounded, clamped
+      output[d + 1] += 255 * (rowTop[t + 1] + fy * (rowBottom[t + 1] - rowTop[t + 1]));
+      output[d + 2] += 255 * (rowTop[t + 2] + fy * (rowBottom[t + 2] - rowTop[t + 2]));
+    }
+  }
+}
+// For tests: smooth `outputs` (RGBA byte arrays, w×h each) of `inputs` in order from a fresh state; the results.
+live.smoothSequence = (inputs, outputs, w, h) => {
+  const saved = smoothState;
+  smoothState = null;
+  const results = inputs.map((input, i) => {
+    const out = new Uint8ClampedArray(outputs[i]);
+    smoothFrame(new Uint8ClampedArray(input), out, w, h);
+    return Array.from(out);
+  });
+  smoothState = saved;
+  return results;
+};
+
 // ---------------------------------------------------------------------------------------------- resolution
 function chosenSize(network) {
   const value = ui.resolution.value;
@@ -240,6 +398,12 @@ async function step() {
   const result = await net.run({ image: input });
   const t3 = performance.now();
   const image = toImage(result.stylized.data, buf);
+  lastRaw = smoothing ? image.data.slice() : image.data; // the network's own output, for live.probe
+  if (smoothing) {
+    if (`${slug}/${network}` !== smoothedBy) smoothState = null; // another network: its own colours from the start
+    smoothedBy = `${slug}/${network}`;
+    smoothFrame(pixels, image.data, w, h);
+  }
   outputCtx.putImageData(image, 0, 0);
   result.stylized.dispose?.();
   const t4 = performance.now();
