@@ -53,6 +53,22 @@ def test_broad_flicker_on_a_still_scene_is_held() -> None:
     assert frame_to_frame(smoothed) < 0.3 * frame_to_frame(stylized)  # 0.18 × for a first-order filter at 0.7
 
 
+def test_without_flow_a_still_scene_is_held_and_a_pan_needs_the_flow() -> None:
+    """``flow=False`` (the Live page's filter): each pixel held to the previous output at the same place, where the
+    input did not change there — a still camera's broad flicker drops; on a panning camera flat areas are held to
+    colour from the wrong place, which the flow avoids (why the Stylize tab follows it)."""
+    options = SmoothingOptions(flow=False)
+    still = np.repeat(real_frames("bikes.mp4", 1), 10, axis=0)
+    signs = np.where(np.arange(10) % 2 == 0, 1.0, -1.0)[:, None, None, None]
+    stylized = shifted(still, 20.0 * signs)
+    assert frame_to_frame(FlowSmoother(options).run(still, stylized)) < 0.3 * frame_to_frame(stylized)
+    moving = real_frames("bikes.mp4", 10, start=20)
+    rendered = 255 - moving
+    smoothed = FlowSmoother(options).run(moving, rendered)
+    with_flow = FlowSmoother().run(moving, rendered)
+    assert np.abs(with_flow.astype(int) - rendered).mean() < np.abs(smoothed.astype(int) - rendered).mean()
+
+
 def test_fine_detail_passes_untouched() -> None:
     still = np.repeat(real_frames("bikes.mp4", 1), 10, axis=0)
     h, w = still.shape[1:3]
