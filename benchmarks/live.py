@@ -18,7 +18,7 @@ it is distilled from).
 - **PyTorch**: :class:`vst.pipeline.Stylizer` (our server path) on the same frames, default threads and one thread.
 
 Steadiness: the page captures consecutive frames it stylized at 320×180 with the first of ``--networks`` (input and
-output, after the page's smoothing with ``--smooth 1``), and their mean warping error is compared with the
+output, after the page's smoothing unless ``--smooth 0``), and their mean warping error is compared with the
 framewise network's on the same input frames (PyTorch), as the quality table does.
 
 Writes ``benchmarks/results/live.json``. Needs the cached onnxruntime-web (``python -m vst fetch-web-runtime``).
@@ -153,8 +153,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="round-robin rounds; each cell keeps its best")
     parser.add_argument("--threads", default="1,2", help="WASM thread counts, one browser row each")
     parser.add_argument("--capture", type=int, default=30, help="frames captured for the steadiness measure")
-    parser.add_argument("--smooth", choices=["1", "0"], default="0",
-                        help="1: the page's smoothing (live.js smoothFrame, ?smooth=1); 0: none, the page's default")
+    parser.add_argument("--smooth", choices=["1", "0"], default="1",
+                        help="1: the page's smoothing (live.js smoothFrame, the Steady box; the page's default); "
+                             "0: none (?smooth=0)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "live.json")
     args = parser.parse_args()
     from vst.memory import tune_malloc

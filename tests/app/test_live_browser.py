@@ -141,7 +141,9 @@ def test_live_camera_switch_snapshot_record(app_url: str, camera_clip: Path, sty
                 camera = next(container.decode(video=0)).to_ndarray(format="rgb24")
             assert np.abs(image.astype(int) - camera).mean() < 3  # the page took the camera's frame (1.1 measured)
             _assert_matches_pytorch(styles_root, slug, image, raw)
-            np.testing.assert_array_equal(shown, raw)  # no smoothing unless the page's URL asks for it
+            # a still camera: the smoothing (on by default) holds each frame to the last one, the same picture
+            assert frame.evaluate("() => vstLive.smoothing") and frame.locator("#smooth").is_checked()
+            np.testing.assert_array_equal(shown, raw)
 
             # Switching the network or the style changes the output without stopping the stream or reloading the page.
             frame.evaluate("() => { window.notReloaded = true; }")
@@ -312,20 +314,26 @@ def test_threads_when_isolated_one_thread_when_embedded_cross_origin(app_url: st
             expect(live.locator("#backend")).to_contain_text("WASM · 2 threads")
             slug, image, shown, raw = live_probe(live)
             _assert_matches_pytorch(styles_root, slug, image, raw)
-            np.testing.assert_array_equal(shown, raw)  # not smoothed by default
-
-            # ?smooth=1: the same loop with the page's smoothing: the canvas is the network's output, a little held
-            smoothed = browser.new_page()
-            smoothed.set_default_timeout(TIMEOUT_MS)
-            smoothed.goto(f"{path}?threads=2&smooth=1#{fragment}")
-            smoothed.locator("#resolution").select_option(f"{WIDTH}x{HEIGHT}")
-            smoothed.locator("#use-example").click()
-            smoothed.wait_for_function("() => window.vstLive.frames >= 5")
-            assert smoothed.evaluate("() => vstLive.smoothing")
-            expect(smoothed.locator("#size-info")).to_contain_text("smoothed")
-            slug, image, shown, raw = live_probe(smoothed)
-            _assert_matches_pytorch(styles_root, slug, image, raw)
+            # smoothed by default: the canvas is the network's output with its broad colour a little held
+            expect(live.locator("#size-info")).to_contain_text("smoothed")
             assert 0 < np.abs(shown.astype(int) - raw).mean() < 4
+            live.locator("#smooth").uncheck()  # the Steady box: off from the next frame
+            live.wait_for_function("() => !vstLive.smoothing")
+            frames = _frames(live)
+            live.wait_for_function(f"() => window.vstLive.frames > {frames + 1}")
+            slug, image, shown, raw = live_probe(live)
+            np.testing.assert_array_equal(shown, raw)
+
+            # ?smooth=0: off from the start, and the box says so
+            plain = browser.new_page()
+            plain.set_default_timeout(TIMEOUT_MS)
+            plain.goto(f"{path}?threads=2&smooth=0#{fragment}")
+            plain.locator("#resolution").select_option(f"{WIDTH}x{HEIGHT}")
+            plain.locator("#use-example").click()
+            plain.wait_for_function("() => window.vstLive.frames >= 3")
+            assert not plain.evaluate("() => vstLive.smoothing") and not plain.locator("#smooth").is_checked()
+            slug, image, shown, raw = live_probe(plain)
+            np.testing.assert_array_equal(shown, raw)
 
             # Embedded by a page of another origin that is not isolated (as huggingface.co embeds a Space): one
             # thread, it still runs, and the status line says why.

@@ -25,7 +25,7 @@ const ui = {
   view: $("view"), start: $("start"), example: $("example"), useExample: $("use-example"), stop: $("stop"),
   snapshot: $("snapshot"), record: $("record"), message: $("message"),
   stage: $("stage"), source: $("source"), stylized: $("stylized"), divider: $("divider"), fps: $("fps"),
-  sizeInfo: $("size-info"), backend: $("backend"), styleTag: $("style-tag"), input: $("input"),
+  sizeInfo: $("size-info"), backend: $("backend"), styleTag: $("style-tag"), input: $("input"), smooth: $("smooth"),
 };
 const inputCtx = ui.input.getContext("2d", { willReadFrequently: true });
 const outputCtx = ui.stylized.getContext("2d");
@@ -34,7 +34,7 @@ const outputCtx = ui.stylized.getContext("2d");
 const live = {
   ready: false, running: false, source: null, backend: null, threads: null, isolated: self.crossOriginIsolated,
   slug: null, network: null, size: null, auto: null, frames: 0, fps: 0, error: null,
-  runtime: config.runtime ? "local" : "cdn", recordings: 0, smoothing: params.get("smooth") === "1",
+  runtime: config.runtime ? "local" : "cdn", recordings: 0, smoothing: params.get("smooth") !== "0",
   // milliseconds spent in each stage of the loop, summed over all frames (benchmarks/live.py reads them)
   stageMs: { read: 0, tensor: 0, network: 0, draw: 0 },
 };
@@ -197,11 +197,9 @@ function toImage(data, buf) {
 // mostly stands still, so each frame's broad colour is held to the previous output's where the input did not change.
 // On a grid of half the frame's size: the correction (previous output less this one) is blurred (a Gaussian of BAND
 // output pixels: strokes and edges pass untouched), weighted by strength · exp(-(d / tolerance)²) with d the
-// brightness change of the input cell, and added back bilinearly. Off unless the page's URL asks for it (`?smooth=1`):
-// 4–6 ms a frame at 320×180 on top of the network's ~30 (the page 0.84× as fast) for a modest gain on a still
-// camera's footage (docs/live.md), so it waits for a faster version before it is the default.
+// brightness change of the input cell, and added back bilinearly. The *Steady* box turns it on and off (on unless the
+// URL says `?smooth=0`); it costs 4–6 ms a frame at 320×180, which the auto resolution counts (docs/live.md).
 const SMOOTH = { strength: 0.7, band: 3.0, tolerance: 0.05, grid: 2 };
-const smoothing = params.get("smooth") === "1";
 let smoothState = null; // {w, h, gray: Uint8Array, out: Float32Array (RGB per cell)} of the previous frame, or null
 let smoothedBy = null; // "slug/network" that rendered the previous frame
 const heldTable = Float32Array.from({ length: 256 },
@@ -363,7 +361,17 @@ async function measureAutoSize(slug, network) {
   const t0 = performance.now();
   const runs = 3;
   for (let i = 0; i < runs; i++) await net.run({ image: zeros });
-  const fps = (1000 * runs) / (performance.now() - t0);
+  let ms = (performance.now() - t0) / runs;
+  if (live.smoothing) { // the smoothing's time per frame at that size too (a fresh state, then two frames)
+    const saved = smoothState, rgba = new Uint8ClampedArray(4 * w * h);
+    smoothState = null;
+    smoothFrame(rgba, rgba.slice(), w, h);
+    const t1 = performance.now();
+    for (let i = 0; i < 2; i++) smoothFrame(rgba, rgba.slice(), w, h);
+    ms += (performance.now() - t1) / 2;
+    smoothState = saved;
+  }
+  const fps = 1000 / ms;
   let best = config.sizes[0];
   for (const size of config.sizes) if (fps * (w * h) / (size[0] * size[1]) >= AUTO_TARGET_FPS) best = size;
   autoSizes.set(network, best);
@@ -398,8 +406,8 @@ async function step() {
   const result = await net.run({ image: input });
   const t3 = performance.now();
   const image = toImage(result.stylized.data, buf);
-  lastRaw = smoothing ? image.data.slice() : image.data; // the network's own output, for live.probe
-  if (smoothing) {
+  lastRaw = live.smoothing ? image.data.slice() : image.data; // the network's own output, for live.probe
+  if (live.smoothing) {
     if (`${slug}/${network}` !== smoothedBy) smoothState = null; // another network: its own colours from the start
     smoothedBy = `${slug}/${network}`;
     smoothFrame(pixels, image.data, w, h);
@@ -588,6 +596,7 @@ function fillControls() {
   for (const n of config.networks || []) ui.network.add(new Option(n.label, n.name));
   ui.networkLabel.hidden = (config.networks || []).length < 2; // a choice only where there is one
   wantedNetwork = ui.network.value;
+  ui.smooth.checked = live.smoothing;
   for (const [w, h] of config.sizes) ui.resolution.add(new Option(`${w}×${h}`, `${w}x${h}`));
   for (const e of config.examples || []) ui.example.add(new Option(e.label, e.url));
   wantedSlug = ui.style.value;
@@ -611,6 +620,11 @@ function wire() {
   ui.style.addEventListener("change", () => {
     wantedSlug = ui.style.value; // the loop takes it at the next frame; the stream never stops
     ui.styleTag.textContent = ui.style.selectedOptions[0].text.split(" — ")[0];
+  });
+  ui.smooth.addEventListener("change", () => {
+    live.smoothing = ui.smooth.checked;
+    smoothState = null; // on again: from the next frame, with nothing held over
+    autoSizes.clear(); // the auto resolution counted the smoothing's time, or did not: measured again
   });
   ui.view.addEventListener("change", () => {
     ui.stage.className = ui.view.value;
