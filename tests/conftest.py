@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 # Tests never touch the network: the Hub client works from its cache only (set before huggingface_hub is imported).
@@ -14,7 +16,10 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("VST_HUB_STYLES", "")
 os.environ.setdefault("VST_HUB_STYLES_FILE", "")
 
-from tests.support.clips import CONTAINER_CLIPS, make_audio_only, make_clip  # noqa: E402  (after the variables above)
+from tests.support.clips import CONTAINER_CLIPS, make_audio_only, make_clip, make_clip_of  # noqa: E402  (after the variables above)
+from vst.video import VideoReader  # noqa: E402
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 pytest_plugins = ["tests.support.model_fixtures", "tests.support.training_fixtures"]
 
@@ -28,6 +33,17 @@ def clips_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def clip_mp4(clips_dir: Path) -> Path:
     """64×48, 24 frames at 24 fps (1 s), moving pattern, H.264 + AAC 440 Hz, moov at the end (not faststart)."""
     return make_clip(clips_dir / "clip.mp4", width=64, height=48, num_frames=24, fps=24, audio=True)
+
+
+@pytest.fixture(scope="session")
+def clip_grainy(clips_dir: Path) -> Path:
+    """192×82, 24 frames at 24 fps of real camera motion (the bikes example from frame 30, downscaled) with
+    Gaussian grain of 5 levels, new in every frame (H.264), no audio."""
+    with VideoReader(EXAMPLES / "bikes.mp4") as reader:
+        frames = [cv2.resize(image, (192, 82), interpolation=cv2.INTER_AREA) for image, _, _ in reader.frames()]
+    grain = np.random.default_rng(0).normal(0.0, 5.0, (24, 82, 192, 3))
+    return make_clip_of(clips_dir / "grainy.mp4", np.clip(np.stack(frames[30:54]) + grain, 0, 255).round()
+                        .astype(np.uint8))
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,7 @@
 """vst: real-time, flicker-free video neural style transfer (Huang et al. 2017)."""
 
 from .catalog import VARIANTS, Catalog, Style, Variant, get_style, load_catalog
+from .denoise import DenoiseOptions, InputDenoiser
 from .errors import (
     CheckpointError,
     FrameSizeError,
@@ -22,5 +23,6 @@ __all__ = [
     "OutputExistsError", "StyleNotFoundError", "StylePictureError", "VideoError", "VSTError",
     "load_model", "resolve_checkpoint", "StyleNet", "RenderResult", "Stylizer", "render_video", "stylize_video",
     "StylePicture", "open_style_picture", "FlowSmoother", "SmoothingOptions",
+    "DenoiseOptions", "InputDenoiser",
 ]
 __version__ = "0.1.0"

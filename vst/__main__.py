@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from .any_painting import content_frame, network_for_picture
 from .catalog import ALL_VARIANTS, DEFAULT_VARIANT, Variant, bundled_dir, is_bundled, load_catalog
+from .denoise import DenoiseOptions
 from .errors import VSTError
 from .files import check_output_free
 from .hub import installed_styles, load_model
@@ -118,6 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="flow-guided smoothing: hold each frame's broad colour to the previous output's where the "
                           "optical flow is reliable, fine strokes untouched (vst/smoothing.py; steadier, 3-5 ms a "
                           "640x360 frame)")
+    run.add_argument("--denoise", action="store_true",
+                     help="flow-guided denoising of the input: the network sees each frame with the grain that "
+                          "changes from frame to frame held to the previous frame's, the frame's own detail kept "
+                          "(vst/denoise.py; steadier on grainy footage)")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     commands.add_parser("styles", help="list the styles (bundled folder and VST_HUB_STYLES) and their variants")
@@ -217,7 +222,8 @@ def cmd_stylize(args: argparse.Namespace) -> int:
         result = stylize_video(args.input, output, style=model, variant=args.variant, max_side=args.max_side,
                                device=args.device, batch_size=args.batch_size, overwrite=args.overwrite,
                                measure_flicker=args.flicker, progress=progress, compile=args.compile,
-                               scale=scale, smoothing=SmoothingOptions() if args.smooth else None)
+                               scale=scale, smoothing=SmoothingOptions() if args.smooth else None,
+                               denoise=DenoiseOptions() if args.denoise else None)
     summary = f"wrote {output} ({result.frames} frames, {result.width}×{result.height}, {result.fps:.1f} fps)"
     if args.flicker:
         summary += f", warping error {result.mean_warping_error()[args.variant]:.5f}"

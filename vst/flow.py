@@ -82,6 +82,23 @@ def compute_flow(src: np.ndarray, dst: np.ndarray, preset: str = "medium") -> np
     return np.asarray(flow, dtype=np.float32)
 
 
+def compute_flow_at_most(src: np.ndarray, dst: np.ndarray, preset: str, max_side: int) -> np.ndarray:
+    """:func:`compute_flow` ``src → dst`` on copies of at most ``max_side`` pixels a side (area-downscaled), resized
+    back to ``src``'s grid with its vectors rescaled: ``(H, W, 2)`` float32. Frames no larger pass as they are."""
+    a, b = to_gray_u8(src), to_gray_u8(dst)
+    h, w = a.shape
+    scale = min(1.0, max_side / max(h, w))
+    if scale == 1.0:
+        return compute_flow(a, b, preset)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    small = compute_flow(cv2.resize(a, size, interpolation=cv2.INTER_AREA),
+                         cv2.resize(b, size, interpolation=cv2.INTER_AREA), preset)
+    flow = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    flow[..., 0] *= w / size[0]
+    flow[..., 1] *= h / size[1]
+    return flow
+
+
 def flow_pair(a: np.ndarray, b: np.ndarray, preset: str = "medium") -> tuple[np.ndarray, np.ndarray]:
     """Forward flow ``a → b`` (on ``a``'s grid) and backward flow ``b → a`` (on ``b``'s grid), each ``(H, W, 2)``."""
     ga, gb = to_gray_u8(a), to_gray_u8(b)

@@ -234,10 +234,14 @@ class StyleNet(
         )
         return encoder, residuals, decoder
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, 3, H, W)`` in [0, 1] → ``(B, 3, H, W)`` in [0, 1]."""
+    def forward(self, x: torch.Tensor, detail_from: torch.Tensor | None = None) -> torch.Tensor:
+        """``(B, 3, H, W)`` in [0, 1] → ``(B, 3, H, W)`` in [0, 1]. ``detail_from``: the frames whose fine detail
+        :attr:`frame_detail` adds, ``(B, 3, H, W)`` in [0, 1] (default ``x``; the raw frames when ``x`` was denoised,
+        :mod:`vst.denoise`)."""
         stylized = torch.sigmoid(self.decode(self.residuals(self.encoder(x))))
-        return add_frame_detail(stylized, x, self.frame_detail) if self.frame_detail else stylized
+        if not self.frame_detail:
+            return stylized
+        return add_frame_detail(stylized, x if detail_from is None else detail_from, self.frame_detail)
 
     def decode(self, features: torch.Tensor) -> torch.Tensor:
         """The decoder: ``(B, C, H/4, W/4)`` → ``(B, 3, H, W)`` before the sigmoid. At inference its last upsampling

@@ -11,6 +11,7 @@ leaves nothing behind.
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import logging
 import os
@@ -25,6 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from .any_painting import content_frame, network_for_picture, output_metadata
+from .denoise import DenoisedBatches, DenoiseOptions
 from .errors import FrameSizeError, VSTError
 from .files import atomic_output
 from .guided import guided_upsample, internal_size
@@ -161,40 +163,60 @@ class Stylizer:
         """Frames to hand to one call to keep the machine busy: a pass's worth for each frame run side by side."""
         return self.frames_per_pass(width, height) * self.frames_at_once(width, height)
 
-    def __call__(self, images: np.ndarray) -> np.ndarray:
+    def __call__(self, images: np.ndarray, detail: np.ndarray | None = None) -> np.ndarray:
+        """``(N, H, W, 3)`` uint8 RGB frames → their stylized frames, the same shape and dtype. ``detail``: frames of
+        the same shape whose fine detail the network's :attr:`~vst.model.StyleNet.frame_detail` adds instead of
+        ``images``' own (the raw frames when ``images`` are denoised, :mod:`vst.denoise`)."""
+        if detail is not None and detail.shape != images.shape:
+            raise ValueError(f"detail frames of shape {detail.shape} for frames of shape {images.shape}")
         count, height, width = images.shape[:3]
         side_by_side = min(count, self.frames_at_once(width, height))
         if side_by_side <= 1:
-            return self._in_passes(images)
+            return self._in_passes((images, detail))
         bounds = np.linspace(0, count, side_by_side + 1).round().astype(int)  # contiguous chunks, in order
-        chunks = [images[start:end] for start, end in itertools.pairwise(bounds)]
+        chunks = [(images[start:end], None if detail is None else detail[start:end])
+                  for start, end in itertools.pairwise(bounds)]
         return np.concatenate(run_side_by_side(self._in_passes, chunks))
 
-    def _in_passes(self, images: np.ndarray) -> np.ndarray:
-        """``images`` through the network at most :meth:`frames_per_pass` frames at a time."""
+    def _in_passes(self, chunk: tuple[np.ndarray, np.ndarray | None]) -> np.ndarray:
+        """``(images, detail or None)`` through the network at most :meth:`frames_per_pass` frames at a time."""
+        images, detail = chunk
         per_pass = self.frames_per_pass(images.shape[2], images.shape[1])
         if len(images) <= per_pass:
-            return self._forward(images)
-        return np.concatenate([self._forward(images[i:i + per_pass]) for i in range(0, len(images), per_pass)])
+            return self._forward(images, detail)
+        return np.concatenate([self._forward(images[i:i + per_pass], None if detail is None else detail[i:i + per_pass])
+                               for i in range(0, len(images), per_pass)])
 
-    @torch.inference_mode()
-    def _forward(self, images: np.ndarray) -> np.ndarray:
-        _, h, w, _ = images.shape
+    def _tensor(self, images: np.ndarray) -> torch.Tensor:
+        """``(N, H, W, 3)`` uint8 → ``(N, 3, H, W)`` in [0, 1], on the device in the network's dtype."""
         if not images.flags.writeable:  # e.g. frames decoded by PyAV; torch wants writable memory
             images = images.copy()
         # NCHW in the default (contiguous) layout: a permuted view would carry channels-last strides into the
         # network, which runs slower that way on the CPU (benchmarks/levers.py)
         x = torch.from_numpy(images).to(self.device).permute(0, 3, 1, 2)
-        x = x.to(self.dtype, memory_format=torch.contiguous_format).div_(255.0)
+        return x.to(self.dtype, memory_format=torch.contiguous_format).div_(255.0)
+
+    @torch.inference_mode()
+    def _forward(self, images: np.ndarray, detail: np.ndarray | None = None) -> np.ndarray:
+        _, h, w, _ = images.shape
+        x = self._tensor(images)
+        # only a network that adds the frame's detail takes the detail frames (Johnson et al.'s classic ones do not)
+        d = None if detail is None or not getattr(self.model, "frame_detail", 0.0) else self._tensor(detail)
         if self.scale < 1.0:  # the internal size is a multiple of the network's: no padding
             small_w, small_h = self.network_size(w, h)
-            small = F.interpolate(x, size=(small_h, small_w), mode="bilinear", antialias=True, align_corners=False)
-            y = guided_upsample(self._network(small), x)
+            shrink = functools.partial(F.interpolate, size=(small_h, small_w), mode="bilinear", antialias=True,
+                                       align_corners=False)
+            small = shrink(x)
+            y = guided_upsample(self._network(small) if d is None else self._network(small, shrink(d)),
+                                x if d is None else d)
         else:
             pad_h, pad_w = -h % self.multiple, -w % self.multiple
             if pad_h or pad_w:
-                x = F.pad(x, (0, pad_w, 0, pad_h), mode="reflect" if min(h, w) > max(pad_h, pad_w) else "replicate")
-            y = self._network(x)[:, :, :h, :w]
+                pad = functools.partial(F.pad, pad=(0, pad_w, 0, pad_h),
+                                        mode="reflect" if min(h, w) > max(pad_h, pad_w) else "replicate")
+                x = pad(x)
+                d = None if d is None else pad(d)
+            y = (self._network(x) if d is None else self._network(x, d))[:, :, :h, :w]
         # The network ends in a sigmoid (the guided upsampling clamps), so y is in [0, 1]: +0.5 and truncation round
         # to the nearest uint8, converted and interleaved in one copy (the same bytes as scaling in place, converting,
         # then permuting; 4.0 against 5.4 ms a 1280×720 frame on one thread).
@@ -220,7 +242,7 @@ class RenderResult:
     network_seconds: dict[str, float] = field(default_factory=dict)  # per output: time in its network's passes
     #: Seconds of work per stage: ``decode`` (decoding, RGB conversion, scaling), ``network`` (all outputs' passes),
     #: ``flicker`` (the warping-error meter), ``encode`` (RGB → YUV, H.264, muxing, finalizing) and, where asked for,
-    #: ``smoothing`` (:mod:`vst.smoothing`). Overlapped stages
+    #: ``smoothing`` (:mod:`vst.smoothing`) and ``denoise`` (:mod:`vst.denoise`, not counted in ``decode``). Overlapped stages
     #: share the cores, so these add up to more than :attr:`seconds`.
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
@@ -246,6 +268,7 @@ def render_video(
     metadata: Mapping[str, str] | None = None,
     overlap: bool = True,
     smoothing: Mapping[str, SmoothingOptions] | None = None,
+    denoise: DenoiseOptions | None = None,
 ) -> RenderResult:
     """Decode ``source`` once and write one stylized H.264 MP4 per target (``name → (stylizer, output path)``).
 
@@ -256,6 +279,9 @@ def render_video(
     ``metadata``: container tags written into every output (e.g. :func:`vst.any_painting.output_metadata`).
     ``smoothing``: target name → options of the flow-guided smoothing of its frames (:mod:`vst.smoothing`), applied in
     frame order before the output is written and measured; targets not named are left as their network renders them.
+    ``denoise``: the networks see the input frames denoised along the optical flow (:mod:`vst.denoise`; every target
+    alike, in the decoding thread, in frame order), the frame's own detail still taken from the frames as decoded;
+    the flicker meter and the smoothing follow the frames as decoded.
 
     ``overlap`` (the default): decoding and encoding run in their own threads beside the networks, which run in this
     thread (with torch's intra-op threads, as :func:`select_device` set them, or side by side on one thread each, see
@@ -296,9 +322,10 @@ def render_video(
         width, height = reader.width, reader.height
         pass_frames = min(s.frames_per_pass(width, height) for s in stylize.stylizers.values())
         batches = reader.batches(min(batch_size, pass_frames))
+        denoising = DenoisedBatches(batches, denoise) if denoise is not None else None
         # Entered after the writers: its threads have stopped before the writers close (or are aborted).
         stages: Stages[FrameBatch, tuple[dict[str, np.ndarray], list[int | None]]] = stack.enter_context(
-            Stages(batches, lambda item: _write_batch(writers, *item), overlap=overlap,
+            Stages(denoising or batches, lambda item: _write_batch(writers, *item), overlap=overlap,
                    names=("vst-decode", "vst-encode")))
         in_flight = stack.enter_context(InFlight(stylize, stylize.batches_in_flight(width, height) if overlap else 1))
         done = 0
@@ -333,9 +360,11 @@ def render_video(
         height=reader.height,
         warping_errors=dict(meter.errors) if meter is not None else {},
         network_seconds=stylize.network_seconds,
-        stage_seconds={"decode": stages.produce_seconds, "network": sum(stylize.network_seconds.values()),
+        stage_seconds={"decode": stages.produce_seconds - (denoising.seconds if denoising else 0.0),
+                       "network": sum(stylize.network_seconds.values()),
                        "flicker": stylize.flicker_seconds, "encode": encode_seconds,
-                       **({"smoothing": smoothing_seconds} if smoothers else {})},
+                       **({"smoothing": smoothing_seconds} if smoothers else {}),
+                       **({"denoise": denoising.seconds} if denoising else {})},
     )
 
 
@@ -383,7 +412,8 @@ class _StylizeStage:
         stylized = {}
         for name, stylizer in self.stylizers.items():
             started = time.perf_counter()
-            stylized[name] = stylizer(batch.images)
+            stylized[name] = (stylizer(batch.images) if batch.denoised is None
+                              else stylizer(batch.denoised, detail=batch.images))
             with self._lock:
                 self.network_seconds[name] += time.perf_counter() - started
         return stylized
@@ -421,6 +451,7 @@ def stylize_video(
     compile: bool = False,
     scale: float = 1.0,
     smoothing: SmoothingOptions | None = None,
+    denoise: DenoiseOptions | None = None,
 ) -> RenderResult:
     """Stylize one video: ``style`` is a catalog slug, a checkpoint folder, a :class:`StyleNet` or a style picture
     (:func:`vst.style_picture.open_style_picture`, rendered by :func:`vst.any_painting.network_for_picture` at
@@ -428,7 +459,8 @@ def stylize_video(
 back): see :class:`Stylizer`. Frames are downscaled to ``max_side``
     (:data:`DEFAULT_MAX_SIDE` unless given; ``None``: never). The output of a picture's network records the picture
     in its metadata (:func:`vst.any_painting.output_metadata`). ``smoothing``: flow-guided smoothing of the output
-    (:mod:`vst.smoothing`; ``None``: the network's frames as they are).
+    (:mod:`vst.smoothing`; ``None``: the network's frames as they are). ``denoise``: the network sees the frames
+    denoised along the optical flow (:mod:`vst.denoise`; ``None``: as decoded).
 
     >>> stylize_video("clip.mp4", "out.mp4", style="starry-night")  # doctest: +SKIP
     >>> picture = open_style_picture("painting.jpg")  # doctest: +SKIP
@@ -452,4 +484,5 @@ back): see :class:`Stylizer`. Frames are downscaled to ``max_side``
         progress=progress,
         metadata=output_metadata(model),
         smoothing={variant: smoothing} if smoothing is not None else None,
+        denoise=denoise,
     )

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .flow import PRESETS, compute_flow, to_gray_u8, warp
+from .flow import PRESETS, compute_flow_at_most, to_gray_u8, warp
 
 #: Longest side the flow is computed at (larger grids are downscaled for the flow, which is then resized back).
 FLOW_MAX_SIDE = 480
@@ -63,22 +63,6 @@ class SmoothingOptions:
             raise ValueError(f"band and tolerance must be positive, not {self.band} and {self.tolerance}")
         if self.preset not in PRESETS:
             raise ValueError(f"unknown optical flow preset {self.preset!r}; expected one of {', '.join(PRESETS)}")
-
-
-def _flow(gray: np.ndarray, previous: np.ndarray, preset: str) -> np.ndarray:
-    """``(h, w, 2)`` DIS flow from ``gray`` to ``previous`` (``(h, w)`` uint8 each) on ``gray``'s grid, computed on
-    copies of at most :data:`FLOW_MAX_SIDE` pixels a side and resized back (vectors rescaled)."""
-    h, w = gray.shape
-    scale = min(1.0, FLOW_MAX_SIDE / max(h, w))
-    if scale == 1.0:
-        return compute_flow(gray, previous, preset)
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    small = compute_flow(cv2.resize(gray, size, interpolation=cv2.INTER_AREA),
-                         cv2.resize(previous, size, interpolation=cv2.INTER_AREA), preset)
-    flow = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
-    flow[..., 0] *= w / size[0]
-    flow[..., 1] *= h / size[1]
-    return flow
 
 
 class FlowSmoother:
@@ -133,7 +117,7 @@ class FlowSmoother:
             return stylized.copy()
         o = self.options
         if o.flow:
-            flow = _flow(gray, previous_gray, o.preset)
+            flow = compute_flow_at_most(gray, previous_gray, o.preset, FLOW_MAX_SIDE)
             previous_gray, previous_output = warp(previous_gray, flow), warp(previous_output, flow)
         held = cv2.LUT(cv2.absdiff(gray, previous_gray), self._held_table)  # (h, w) float32: strength · m
         correction = cv2.GaussianBlur(previous_output - small, (0, 0), o.band / GRID)

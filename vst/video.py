@@ -60,11 +60,13 @@ class VideoInfo:
 @dataclass
 class FrameBatch:
     """Consecutive decoded frames: ``images`` ``(N, H, W, 3)`` uint8 RGB, upright; ``pts`` in the stream's time
-    base (``None`` where the file has none); ``times`` in seconds."""
+    base (``None`` where the file has none); ``times`` in seconds; ``denoised``: the same frames denoised for the
+    networks (:mod:`vst.denoise`), ``None`` when they see ``images`` as decoded."""
 
     images: np.ndarray
     pts: list[int | None]
     times: list[float]
+    denoised: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.pts)

@@ -188,6 +188,22 @@ def make_clip(
     return path
 
 
+def make_clip_of(path: str | os.PathLike[str], frames: np.ndarray, *, fps: float = 24, crf: int = 18) -> Path:
+    """An H.264 MP4 of ``frames`` ``(N, H, W, 3)`` uint8 RGB (even sizes) at ``fps``, quality ``crf``."""
+    path = Path(path)
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001),
+                                options={"preset": "ultrafast", "crf": str(crf)})
+        stream.height, stream.width = frames.shape[1:3]
+        stream.pix_fmt = "yuv420p"
+        for image in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return path
+
+
 def make_rotated(path: str | os.PathLike[str], rotation: int = 90, **kwargs: object) -> Path:
     """:func:`make_clip` with a display-matrix rotation (clockwise degrees needed to show it upright)."""
     return make_clip(path, rotation=rotation, **kwargs)  # type: ignore[arg-type]

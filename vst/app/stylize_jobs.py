@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from ..catalog import Variant
+from ..denoise import DenoiseOptions
 from ..errors import VideoError, VSTError
 from ..metrics import WarpingErrorMeter
 from ..pipeline import RenderResult, Stylizer, check_frame_size, render_video
@@ -284,7 +285,7 @@ class StylizeService:
                                   outputs.get(baseline or ""), baseline, result, seconds, clip_fps=info.fps,
                                   has_sound=info.has_audio, digest=digest, no_fast=chosen.no_fast,
                                   about=chosen.about, scale_note=scale_note, smoothed=self.config.smoothing,
-                                  **state)  # type: ignore[arg-type]
+                                  denoised=self.config.denoise, **state)  # type: ignore[arg-type]
 
         one_pass = main != Variant.FAST or baseline is None  # the temporal model: video and comparison together
         try:
@@ -351,9 +352,11 @@ class StylizeService:
 
         # both videos of a comparison alike: what differs between them is the networks
         smoothing = {name: SmoothingOptions() for name in targets} if self.config.smoothing else None
+        denoise = DenoiseOptions() if self.config.denoise else None
         with self.activity.running():
             result = render_video(source, targets, max_side=self.config.max_side, measure_flicker=measure_flicker,
-                                  progress=on_frames, meter=comparison_meter(), smoothing=smoothing)
+                                  progress=on_frames, meter=comparison_meter(), smoothing=smoothing,
+                                  denoise=denoise)
         self.line.speed.record(Stage(tuple(targets), result.frames, result.width * result.height), result.seconds)
         return result
 

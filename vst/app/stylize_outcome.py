@@ -82,6 +82,8 @@ class StylizeOutcome:
     about: str = ""
     #: Both videos were steadied by flow-guided smoothing (:mod:`vst.smoothing`, ``VST_SMOOTHING``)
     smoothed: bool = False
+    #: The networks saw the clip denoised along the optical flow (:mod:`vst.denoise`, ``VST_DENOISE``)
+    denoised: bool = False
 
     @property
     def label(self) -> str:
@@ -131,6 +133,9 @@ class StylizeOutcome:
         if self.smoothed:
             caption += (" Both videos are steadied alike by flow smoothing (each frame's broad colour held to the "
                         "last frame's where the motion is clear), so the lines differ by the networks alone.")
+        if self.denoised:
+            caption += (" Both networks see the clip with its grain held steady along the motion (the frames' own "
+                        "detail kept).")
         if gaps:
             pairs = "1 frame pair" if gaps == 1 else f"{gaps} frame pairs"
             caption += (f" The gaps are {pairs} whose motion could not be followed (a cut or very fast motion): "
