@@ -10,11 +10,13 @@ as decoded, denoised (:class:`vst.denoise.InputDenoiser`, default options; the f
 frames, as the pipeline does), each of those smoothed too (:class:`vst.smoothing.FlowSmoother`, as the app does),
 and the teacher and the classic network denoised as well (like for like: the denoising is not ours alone). Per network:
 
-- **warping error** (:class:`vst.metrics.WarpingErrorMeter`, the flow of the decoded input) ÷ the teacher's (as
+- **warping error** (:class:`vst.metrics.WarpingErrorMeter`, the DIS flow of the decoded input) ÷ the teacher's (as
   decoded) and ÷ the classic network's (as decoded);
-- the error on two clips of **known motion** (:func:`synthetic_clip.write_panning_clip`: a photo panning 2 px a
-  frame, H.264 at quality 23, and the same with Gaussian grain of 4 levels at quality 18): each output against the
-  next shifted back by exactly 2 px, no optical flow at all;
+- the same error with **Farnebäck's flow** (``farneback_vs_teacher``): the denoiser follows a DIS flow, so this
+  checks that the steadiness is not an artefact of measuring with the same kind of flow;
+- the error on three clips of **known motion** (:func:`synthetic_clip.write_panning_clip`: a photo panning 2 px a
+  frame, H.264 at quality 23; the same with Gaussian grain of 4 levels at quality 18; and that photo with that grain
+  under a still camera): each output against the next shifted back by exactly the motion, no optical flow at all;
 - **sharpness**: the Laplacian energy of its frames (:func:`vst.detail.detail_energy`) ÷ the same network's as decoded;
 - the denoiser's **milliseconds per frame** on 640×360 frames (same machine, same run).
 
@@ -39,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from machine import cpu_description  # noqa: E402
-from smoothing import known_motion_error, sharpness  # noqa: E402
+from smoothing import farneback_error, known_motion_error, sharpness  # noqa: E402
 from synthetic_clip import write_panning_clip  # noqa: E402
 from training.__main__ import held_out_clips  # noqa: E402
 from training.classic import classic_networks  # noqa: E402
@@ -84,9 +86,13 @@ def main() -> None:
     clips = args.clips or held_out_clips(args.data_dir)
     classics = classic_networks(args.reference) if args.reference else {}
     scratch = Path(tempfile.mkdtemp())
-    panning = {"known motion (panning)": write_panning_clip(scratch / "pan.mp4", width=360, height=240, frames=40),
-               "known motion (panning, grain 4)": write_panning_clip(scratch / "grain.mp4", width=360, height=240,
-                                                                     frames=40, grain=4.0, crf=18)}
+    # name → (clip, its motion in pixels a frame)
+    panning = {"known motion (panning)": (write_panning_clip(scratch / "pan.mp4", width=360, height=240, frames=40),
+                                          2),
+               "known motion (panning, grain 4)": (write_panning_clip(scratch / "grain.mp4", width=360, height=240,
+                                                                      frames=40, grain=4.0, crf=18), 2),
+               "known motion (still, grain 4)": (write_panning_clip(scratch / "still.mp4", width=360, height=240,
+                                                                    frames=40, grain=4.0, crf=18, step=0), 0)}
     results: dict[str, dict] = {}
     cost = None
     for slug in args.styles:
@@ -95,7 +101,7 @@ def main() -> None:
             networks["classic"] = classics[slug]
         stylizers = {name: Stylizer(net) for name, net in networks.items()}  # type: ignore[arg-type]
         per_clip: dict[str, dict] = {}
-        for clip_name, path in [*panning.items(), *((c.name, c) for c in clips)]:
+        for clip_name, path in [*((name, clip) for name, (clip, _) in panning.items()), *((c.name, c) for c in clips)]:
             known = clip_name in panning
             frames = load_clip(path, max_side=args.max_side, max_frames=40 if known else args.frames)
             denoised = InputDenoiser(options).run(frames)
@@ -106,18 +112,22 @@ def main() -> None:
                 if name in args.variants:
                     for base in (name, f"{name}+denoise"):
                         outputs[f"{base}+smoothing"] = FlowSmoother(smoothing).run(frames, outputs[base])
+            farneback: dict[str, float] = {}
             if known:
-                errors = {name: known_motion_error(out) for name, out in outputs.items()}
+                errors = {name: known_motion_error(out, shift=panning[clip_name][1]) for name, out in outputs.items()}
             else:
                 meter = WarpingErrorMeter()
                 for i, frame in enumerate(frames):
                     meter.update(frame, {name: out[i] for name, out in outputs.items()})
                 errors = meter.mean()
+                farneback = {name: farneback_error(frames, out) for name, out in outputs.items()}
             row = {}
             for name, out in outputs.items():
                 base = name.split("+")[0]
                 row[name] = {"warping_error": errors[name], "vs_teacher": errors[name] / errors["teacher"],
                              "sharpness_vs_decoded": sharpness(out) / sharpness(outputs[base])}
+                if farneback:
+                    row[name]["farneback_vs_teacher"] = farneback[name] / farneback["teacher"]
                 if "classic" in outputs:
                     row[name]["vs_classic"] = errors[name] / errors["classic"]
             per_clip[clip_name] = row

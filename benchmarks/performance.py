@@ -13,7 +13,7 @@ resize-then-convolve upsampling and the RGB convolution at full resolution, i.e.
 round-robin rounds whose best counts per row. Weights are random: speed does not depend on them. The figures to quote
 are the ratios to the reference in the same run; ``× johnson-size`` separates the architecture's share from the
 rewrites'. ``… + smoothing``: the output also through the flow-guided smoothing (:mod:`vst.smoothing`), as the app
-renders it. ``… + detail`` rows: the same network adding the frame's own fine detail (``frame_detail`` 1,
+renders it; ``… + denoise``: and the input through the flow-guided denoising (:mod:`vst.denoise`), as the app does. ``… + detail`` rows: the same network adding the frame's own fine detail (``frame_detail`` 1,
 :mod:`vst.detail`), as the bundled temporal and fast networks do. Prints a table, writes JSON and a plot of fps against
 resolution.
 
@@ -52,6 +52,7 @@ from synthetic_clip import write_panning_clip  # noqa: E402
 from vst.memory import tune_malloc  # noqa: E402
 from vst.model import NAMED_CONFIGS, StyleNet, build_network, with_inference  # noqa: E402
 from vst.pipeline import RenderResult, Stylizer, render_video, select_device  # noqa: E402
+from vst.denoise import DenoiseOptions  # noqa: E402
 from vst.smoothing import SmoothingOptions  # noqa: E402
 
 REFERENCE = "johnson-reference"
@@ -78,6 +79,8 @@ NETWORKS: dict[str, tuple[dict[str, object], bool, bool, float]] = {
     "magenta fast + detail (compiled)": ({**NAMED_CONFIGS["magenta-fast"], "frame_detail": 1.0}, True, True, 1.0),
     "magenta + detail, no phase space": ({**NAMED_CONFIGS["magenta"], "frame_detail": 1.0}, True, False, 1.0),
     "magenta fast + detail + smoothing": ({**NAMED_CONFIGS["magenta-fast"], "frame_detail": 1.0}, True, False, 1.0),
+    "magenta fast + detail + smoothing + denoise": ({**NAMED_CONFIGS["magenta-fast"], "frame_detail": 1.0}, True, False,
+                                                    1.0),
     "magenta live (1 block)": (NAMED_CONFIGS["magenta-live"], True, False, 1.0),
     "magenta live at 1/2": (NAMED_CONFIGS["magenta-live"], True, False, 0.5),
     SAME_PATH_REFERENCE: (NAMED_CONFIGS["johnson-reference"], True, False, 1.0),
@@ -87,7 +90,9 @@ NETWORKS: dict[str, tuple[dict[str, object], bool, bool, float]] = {
 #: ``phase_space``: as before they existed), for their ratio in one run.
 NO_PHASE_SPACE = " no phase space"
 #: Rows rendered with the flow-guided smoothing of the output (:mod:`vst.smoothing`, default options), as the app does.
-SMOOTHED = {"magenta fast + detail + smoothing"}
+SMOOTHED = {"magenta fast + detail + smoothing", "magenta fast + detail + smoothing + denoise"}
+#: Rows whose network sees the input denoised along the flow (:mod:`vst.denoise`, default options), as the app does.
+DENOISED = {"magenta fast + detail + smoothing + denoise"}
 #: Suffix of the rows that ``--one-at-a-time`` adds: the same network with frames never run side by side
 #: (``Stylizer(parallel=False)``: one frame at a time on all the cores, as before frames ran side by side).
 ONE_AT_A_TIME = ", one at a time"
@@ -119,15 +124,17 @@ def network_alone(stylizer: Stylizer, width: int, height: int, min_seconds: floa
 
 
 def end_to_end(stylizer: Stylizer, clip: Path, out: Path, width: int, height: int, *,
-               smoothing: bool = False) -> dict[bool, RenderResult]:
-    """Decode + stylize + encode over the whole clip (``smoothing``: with :mod:`vst.smoothing` as well), overlapped
+               smoothing: bool = False, denoise: bool = False) -> dict[bool, RenderResult]:
+    """Decode + stylize + encode over the whole clip (``smoothing``: with :mod:`vst.smoothing` as well; ``denoise``:
+    the input through :mod:`vst.denoise` too), overlapped
     (``True``) and sequential (``False``), after three warm-up passes at the clip's size (the first passes at a new
     size pay for allocation, kernel set-up and compilation)."""
     frame = np.zeros((1, height, width, 3), dtype=np.uint8)
     for _ in range(3):
         stylizer(frame)
     smooth = {"out": SmoothingOptions()} if smoothing else None
-    return {overlap: render_video(clip, {"out": (stylizer, out)}, overwrite=True, overlap=overlap, smoothing=smooth)
+    return {overlap: render_video(clip, {"out": (stylizer, out)}, overwrite=True, overlap=overlap, smoothing=smooth,
+                                  denoise=DenoiseOptions() if denoise else None)
             for overlap in (True, False)}
 
 
@@ -221,7 +228,7 @@ def main() -> None:
                      "magenta at 1/2 + detail": 0.8,
                      "magenta live at 1/2": 0.5, "magenta fast + detail, no phase space": 1.7,
                      "magenta + detail, no phase space": 2.2, "magenta fast + detail (compiled)": 1.6,
-                     "magenta fast + detail + smoothing": 1.7,
+                     "magenta fast + detail + smoothing": 1.7, "magenta fast + detail + smoothing + denoise": 1.8,
                      SAME_PATH_REFERENCE: 14, REFERENCE: 16}  # rough: sizes the clips
     best: dict[tuple[str, int, int], dict[str, object]] = {}  # (network, width, height) → its best round
     with tempfile.TemporaryDirectory() as tmp:
@@ -241,7 +248,7 @@ def main() -> None:
                         stylizers[key] = Stylizer(model, device, half=args.half or None, compile=compiled, scale=scale,
                                                   parallel=None if side_by_side else False)
                     runs = end_to_end(stylizers[key], clip, Path(tmp) / "out.mp4", width, height,
-                                      smoothing=base in SMOOTHED)
+                                      smoothing=base in SMOOTHED, denoise=base in DENOISED)
                     net = network_alone(stylizers[key], width, height, min_seconds=1.0)
                     stages = "  ".join(f"{stage} {1000 * s:.1f}" for stage, s in per_frame(runs[False]).items())
                     print(f"  round {round_ + 1}: {name:<20} {width}×{height}: {runs[True].fps:6.2f} fps end to end "

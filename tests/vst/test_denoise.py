@@ -120,6 +120,9 @@ def test_the_pipeline_denoises_every_output_alike(clip_grainy: Path, tmp_path: P
                             measure_flicker=True, denoise=DenoiseOptions())
     assert denoised.mean_warping_error()["a"] < 0.92 * plain.mean_warping_error()["a"]  # 0.88× here
     assert denoised.warping_errors["a"] == denoised.warping_errors["b"]
+    sequential = render_video(clip_grainy, {"a": (stylizer, None)}, measure_flicker=True, denoise=DenoiseOptions(),
+                              overlap=False)
+    assert sequential.warping_errors["a"] == denoised.warping_errors["a"]  # in frame order either way
     assert "denoise" in denoised.stage_seconds and "denoise" not in plain.stage_seconds
     with VideoReader(tmp_path / "plain.mp4") as a, VideoReader(tmp_path / "a.mp4") as b:
         assert a.info.num_frames == b.info.num_frames == 24
