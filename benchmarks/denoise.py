@@ -25,7 +25,6 @@ Writes ``benchmarks/results/denoise.json``.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import tempfile
@@ -41,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from machine import cpu_description  # noqa: E402
-from smoothing import farneback_error, known_motion_error, sharpness  # noqa: E402
+from smoothing import farneback_error, known_motion_error, sharpness, style_clip_arguments  # noqa: E402
 from synthetic_clip import write_panning_clip  # noqa: E402
 from training.__main__ import held_out_clips  # noqa: E402
 from training.classic import classic_networks  # noqa: E402
@@ -71,16 +70,8 @@ def denoiser_cost(frames: np.ndarray, options: DenoiseOptions) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--styles", nargs="+", default=["udnie", "the-scream"])
-    parser.add_argument("--variants", nargs="+", default=["temporal", "fast"])
-    parser.add_argument("--reference", type=Path, help="the classic networks' folder (../shared/reference)")
-    parser.add_argument("--clips", nargs="+", type=Path, help="default: the held-out bikes and carphone")
-    parser.add_argument("--data-dir", type=Path, default=ROOT / "data")
-    parser.add_argument("--frames", type=int, default=30)
-    parser.add_argument("--max-side", type=int, default=360)
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "denoise.json")
-    args = parser.parse_args()
+    args = style_clip_arguments(__doc__.split("\n\n")[0], frames=30,
+                                out=ROOT / "benchmarks" / "results" / "denoise.json").parse_args()
     torch.set_grad_enabled(False)
     options, smoothing = DenoiseOptions(), SmoothingOptions()
     clips = args.clips or held_out_clips(args.data_dir)

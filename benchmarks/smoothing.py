@@ -99,17 +99,24 @@ def cost_at_640(frames: np.ndarray, outputs: np.ndarray, options: SmoothingOptio
     return smoothed(big_in, big_out, options)[1]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def style_clip_arguments(description: str, *, frames: int, out: Path) -> argparse.ArgumentParser:
+    """The options this benchmark and ``benchmarks/denoise.py`` share: styles, variants, the classic networks'
+    folder, clips, frames per clip, their size and the JSON written."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--styles", nargs="+", default=["udnie", "the-scream"])
     parser.add_argument("--variants", nargs="+", default=["temporal", "fast"])
     parser.add_argument("--reference", type=Path, help="the classic networks' folder (../shared/reference)")
     parser.add_argument("--clips", nargs="+", type=Path, help="default: the held-out bikes and carphone")
     parser.add_argument("--data-dir", type=Path, default=ROOT / "data")
-    parser.add_argument("--frames", type=int, default=60)
+    parser.add_argument("--frames", type=int, default=frames)
     parser.add_argument("--max-side", type=int, default=360)
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "smoothing.json")
-    args = parser.parse_args()
+    parser.add_argument("--out", type=Path, default=out)
+    return parser
+
+
+def main() -> None:
+    args = style_clip_arguments(__doc__.split("\n\n")[0], frames=60,
+                                out=ROOT / "benchmarks" / "results" / "smoothing.json").parse_args()
     torch.set_grad_enabled(False)
     options = SmoothingOptions()
     clips = args.clips or held_out_clips(args.data_dir)

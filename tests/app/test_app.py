@@ -372,45 +372,33 @@ def test_frames_over_the_pixel_limit_are_refused_before_decoding(tmp_path: Path,
     assert StylizeService(AppConfig.from_env({"VST_CACHE_DIR": str(tmp_path)}), []).check_video(clip_odd).width == 321
 
 
-def test_both_videos_of_a_job_are_smoothed_alike_unless_turned_off(tmp_path: Path, clip_mp4: Path) -> None:
-    """VST_SMOOTHING (on by default) steadies the delivered video and its comparison alike: their flicker drops
-    against the same job without it, the plot's caption says so, and ``0`` gives the networks' frames as they are."""
+@pytest.mark.parametrize(("variable", "clip", "stage", "flag", "caption"), [
+    ("VST_SMOOTHING", "clip_mp4", "smoothing", "smoothed", "steadied alike by flow smoothing"),
+    ("VST_DENOISE", "clip_grainy", "denoise", "denoised", "grain held steady"),
+])
+def test_both_videos_of_a_job_are_steadied_alike_unless_turned_off(tmp_path: Path, request: pytest.FixtureRequest,
+                                                                  variable: str, clip: str, stage: str, flag: str,
+                                                                  caption: str) -> None:
+    """VST_SMOOTHING (the output smoothed along the flow) and VST_DENOISE (the networks' input denoised along it),
+    each on by default, steady the delivered video and its comparison alike: on a clip where each applies (a moving
+    pattern; real motion with grain), both videos flicker less than the same job without it, the plot's caption says
+    so, and ``0`` leaves it out (the other one off throughout)."""
     root = make_tiny_styles(tmp_path / "styles")
+    others = {"VST_SMOOTHING": "0", "VST_DENOISE": "0"}
     outcomes = {}
-    for flag in ("1", "0"):
-        config = AppConfig.from_env({"VST_CACHE_DIR": str(tmp_path / f"cache-{flag}"), "VST_SHOWCASE": "0",
-                                     "VST_SMOOTHING": flag})
+    for value in ("1", "0"):
+        config = AppConfig.from_env({"VST_CACHE_DIR": str(tmp_path / f"cache-{value}"), "VST_SHOWCASE": "0",
+                                     **others, variable: value})
         with patched_env({"VST_CHECKPOINT_DIR": str(root), "HF_HUB_OFFLINE": "1"}):
             service = StylizeService(config, gallery_styles(config))
-        outcomes[flag] = service.run(clip_mp4, "starry-night")
-    smoothed, plain = outcomes["1"], outcomes["0"]
-    assert smoothed.smoothed and not plain.smoothed
-    assert "smoothing" in smoothed.result.stage_seconds and "smoothing" not in plain.result.stage_seconds
+        outcomes[value] = service.run(request.getfixturevalue(clip), "starry-night")
+    on, off = outcomes["1"], outcomes["0"]
+    assert getattr(on, flag) and not getattr(off, flag)
+    assert stage in on.result.stage_seconds and stage not in off.result.stage_seconds
     for variant in ("temporal", "framewise"):
-        assert smoothed.result.mean_warping_error()[variant] < plain.result.mean_warping_error()[variant]
-    assert "steadied alike by flow smoothing" in smoothed.plot_caption()
-    assert "smoothing" not in plain.plot_caption()
-
-
-def test_both_networks_of_a_job_see_the_clip_denoised_unless_turned_off(tmp_path: Path, clip_grainy: Path) -> None:
-    """VST_DENOISE (on by default) gives both networks of a job the clip with its grain held (vst.denoise): on a
-    grainy clip both videos flicker less than the same job without it, the plot's caption says so, and ``0`` gives
-    the networks the clip as decoded."""
-    root = make_tiny_styles(tmp_path / "styles")
-    outcomes = {}
-    for flag in ("1", "0"):
-        config = AppConfig.from_env({"VST_CACHE_DIR": str(tmp_path / f"cache-{flag}"), "VST_SHOWCASE": "0",
-                                     "VST_SMOOTHING": "0", "VST_DENOISE": flag})
-        with patched_env({"VST_CHECKPOINT_DIR": str(root), "HF_HUB_OFFLINE": "1"}):
-            service = StylizeService(config, gallery_styles(config))
-        outcomes[flag] = service.run(clip_grainy, "starry-night")
-    denoised, plain = outcomes["1"], outcomes["0"]
-    assert denoised.denoised and not plain.denoised
-    assert "denoise" in denoised.result.stage_seconds and "denoise" not in plain.result.stage_seconds
-    for variant in ("temporal", "framewise"):
-        assert denoised.result.mean_warping_error()[variant] < plain.result.mean_warping_error()[variant]
-    assert "grain held steady" in denoised.plot_caption()
-    assert "grain" not in plain.plot_caption()
+        assert on.result.mean_warping_error()[variant] < off.result.mean_warping_error()[variant]
+    assert caption in on.plot_caption()
+    assert caption not in off.plot_caption()
 
 
 def test_uploads_over_the_size_limit_are_refused(strict_app: RunningApp, tmp_path: Path) -> None:
