@@ -11,7 +11,7 @@ by a Gaussian of one pixel: where the scene moved as the flow says, the differen
 recursive average over time, which keeps edges where they are); where the flow failed, something appeared or the
 scene cut, the difference is large, ``m ≈ 0`` and the frame stays as it came. The warp is bicubic: a bilinear one
 would blur what it holds a little more every frame. The flow is DIS (``"ultrafast"``) from ``F_t`` to ``F_{t-1}``
-(the raw previous frame: grain does not mislead DIS), at most :data:`vst.smoothing.FLOW_MAX_SIDE` pixels a side.
+(the raw previous frame: grain does not mislead DIS), at most :data:`FLOW_MAX_SIDE` pixels a side.
 
 The networks see ``D_t``; the frame's own fine detail (:mod:`vst.detail`) is still taken from ``F_t``
 (:meth:`vst.pipeline.Stylizer.__call__`'s ``detail``), so the edges stay as sharp as the input's. On grainy footage
