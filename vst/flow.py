@@ -33,6 +33,11 @@ PRESETS: dict[str, int] = {
     "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
 }
 
+#: Frames narrower or lower than this are padded (border replicated) before OpenCV's DIS, and the flow cropped back:
+#: on smaller ones DIS raises, or crashes the whole process (a segmentation fault in OpenCV 5.0: ``ultrafast`` on
+#: frames under 32 pixels high and at least 40 wide, ``medium`` under 16 high; ``tests/vst/test_flow.py``).
+DIS_MIN_SIDE = 32
+
 _local = threading.local()
 
 
@@ -78,8 +83,12 @@ def compute_flow(src: np.ndarray, dst: np.ndarray, preset: str = "medium") -> np
     a, b = to_gray_u8(src), to_gray_u8(dst)
     if a.shape != b.shape:
         raise ValueError(f"frames differ in size: {a.shape} vs {b.shape}")
+    h, w = a.shape
+    pad_h, pad_w = max(0, DIS_MIN_SIDE - h), max(0, DIS_MIN_SIDE - w)
+    if pad_h or pad_w:  # OpenCV's DIS fails, or crashes the process, on frames this small: pad, then crop the flow
+        a, b = (cv2.copyMakeBorder(x, 0, pad_h, 0, pad_w, cv2.BORDER_REPLICATE) for x in (a, b))
     flow = _dis(preset, a.shape).calc(a, b, None)
-    return np.asarray(flow, dtype=np.float32)
+    return np.ascontiguousarray(flow[:h, :w], dtype=np.float32)
 
 
 def compute_flow_at_most(src: np.ndarray, dst: np.ndarray, preset: str, max_side: int) -> np.ndarray:

@@ -101,6 +101,40 @@ def test_a_flow_depends_only_on_its_frames_not_on_the_sizes_before(shifted_pair)
 # ----------------------------------------------------------------------------------------------------------- warp
 
 
+def test_small_and_narrow_frames_get_a_flow_instead_of_a_crash(tmp_path):
+    """OpenCV's DIS raises on frames under 8 pixels a side and crashes the process (a segmentation fault) on frames
+    under 32 pixels high and 40 or more wide; the pipeline accepts frames from 8×8 up, and the smoothing and the
+    denoising run on half-size grids. Each size runs in a child process, so a crash fails this test, not the suite;
+    a strip of a video (96×10) goes through the whole pipeline with the flicker meter, smoothing and denoising."""
+    import subprocess
+    import sys
+
+    from tests.support.clips import make_clip_of
+
+    clip = make_clip_of(tmp_path / "strip.mp4", np.random.default_rng(0).integers(0, 256, (6, 10, 96, 3), np.uint8))
+    code = f"""
+import numpy as np
+from vst.flow import PRESETS, compute_flow
+from vst.denoise import DenoiseOptions
+from vst.model import StyleNet
+from vst.pipeline import Stylizer, render_video
+from vst.smoothing import SmoothingOptions
+from tests.support.model_fixtures import TINY
+rng = np.random.default_rng(0)
+for preset in PRESETS:
+    for h, w in [(1, 1), (8, 8), (8, 40), (10, 64), (15, 40), (31, 480), (12, 2000), (40, 12), (480, 31)]:
+        for a in (rng.integers(0, 256, (h, w), dtype=np.uint8),):
+            assert compute_flow(a, np.roll(a, 1, axis=1), preset).shape == (h, w, 2)
+stylizer = Stylizer(StyleNet(**TINY).eval(), "cpu")
+result = render_video({str(clip)!r}, {{"out": (stylizer, None)}}, measure_flicker=True,
+                      smoothing={{"out": SmoothingOptions()}}, denoise=DenoiseOptions())
+assert result.frames == 6, result.frames
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout.strip().endswith("ok"), (done.returncode, done.stderr[-2000:])
+
+
 def test_warp_with_known_flow_reproduces_original(shifted_pair):
     a, b = shifted_pair
     flow = np.broadcast_to(np.float32(SHIFT), (*a.shape[:2], 2))
