@@ -80,6 +80,14 @@ class InputDenoiser:
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         """One step: ``(H, W, 3)`` uint8 RGB → ``(H, W, 3)`` uint8 RGB, the frame the networks see (a copy of
         ``frame`` on the first frame or after a size change)."""
+        return self._step(frame).copy()
+
+    def run(self, frames: np.ndarray) -> np.ndarray:
+        """A batch in order: ``(N, H, W, 3)`` uint8 → ``(N, H, W, 3)`` uint8 denoised."""
+        return np.stack([self._step(frame) for frame in frames]) if len(frames) else frames.copy()
+
+    def _step(self, frame: np.ndarray) -> np.ndarray:
+        """One step; the result is the state held for the next frame (callers copy it: ``np.stack`` does)."""
         if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
             raise ValueError(f"expected an (H, W, 3) uint8 frame, got {frame.shape} {frame.dtype}")
         gray = to_gray_u8(frame)
@@ -87,7 +95,7 @@ class InputDenoiser:
         self._previous_gray = gray
         if previous is None or previous_gray is None or previous.shape != frame.shape:
             self._previous = frame.copy()
-            return self._previous.copy()
+            return self._previous
         flow = compute_flow_at_most(gray, previous_gray, self.options.preset, FLOW_MAX_SIDE)
         warped = cv2.remap(previous, flow, None, cv2.INTER_CUBIC | cv2.WARP_RELATIVE_MAP,
                            borderMode=cv2.BORDER_REPLICATE)
@@ -96,11 +104,7 @@ class InputDenoiser:
         held = cv2.LUT(cv2.GaussianBlur(largest, (0, 0), 1.0), self._held_table)  # (H, W) float32: strength · m
         denoised = cv2.blendLinear(warped, frame, held, 1.0 - held)
         self._previous = denoised
-        return denoised.copy()
-
-    def run(self, frames: np.ndarray) -> np.ndarray:
-        """A batch in order: ``(N, H, W, 3)`` uint8 → ``(N, H, W, 3)`` uint8 denoised."""
-        return np.stack([self(frame) for frame in frames]) if len(frames) else frames.copy()
+        return denoised
 
 
 class DenoisedBatches:
