@@ -225,7 +225,7 @@ def live_section(metrics: dict[str, StyleMetrics], live: StyleNet, speed_vs_fast
     source = "`fast/`"
     if fast_model is not None and live.training_config.get("teacher") not in (None, run_folder(
             fast_model.training_config)):
-        source = "an earlier version of `fast/` (before its network learnt from the teacher directly)"
+        source = f"an earlier version of `fast/` (`{live.training_config.get('teacher')}`)"
     phases = [_fast_phase(live.training_config)] if live.architecture == "magenta" else distillation_phases(live)
     blocks = f"{len(live.residuals)} residual block{'' if len(live.residuals) == 1 else 's'}"
     return (
